@@ -1,0 +1,5 @@
+"""``python -m rcsim``."""
+
+from rcsim.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,141 @@
+"""Per-node configuration, by Redis directive name, with Redis 7.0 defaults.
+
+Defaults from src/config.c ``standardConfig`` (behaviour reference §1.2). Only the
+directives the simulator models are accepted; an unknown name is an error that
+suggests the nearest known one.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Directive:
+    """One configuration directive: its type, default and what it means."""
+
+    name: str
+    kind: str  # "int" (ms or count), "bool" (yes/no), "enum", "save"
+    default: Any
+    help: str
+    choices: tuple[str, ...] = ()
+    minimum: int | None = None
+    maximum: int | None = None
+
+
+DIRECTIVES: dict[str, Directive] = {
+    d.name: d
+    for d in (
+        Directive("cluster-node-timeout", "int", 15000, "ms; most cluster timers are multiples of it (§1.3)", minimum=1, maximum=3_600_000),
+        Directive("cluster-replica-validity-factor", "int", 10, "data-age limit factor for failover; 0 = never refuse (§11.2)", minimum=0, maximum=1_000_000),
+        Directive("cluster-migration-barrier", "int", 1, "replicas a master keeps before one migrates away (§13)", minimum=0, maximum=1_000_000),
+        Directive("cluster-allow-replica-migration", "bool", True, "replica migration and 'follow who took my last slot' (§10.2, §13)"),
+        Directive("cluster-require-full-coverage", "bool", True, "the cluster is down while any slot is unserved (§14)"),
+        Directive("cluster-replica-no-failover", "bool", False, "this replica never starts an automatic failover (§11.1)"),
+        Directive("cluster-allow-reads-when-down", "bool", False, "serve reads while the cluster state is fail (§14)"),
+        Directive("cluster-allow-pubsubshard-when-down", "bool", True, "serve sharded pub/sub while down (§19)"),
+        Directive("repl-ping-replica-period", "int", 10, "seconds; enters the data-age formula (§11.2)", minimum=1, maximum=3600),
+        Directive("repl-timeout", "int", 60, "seconds", minimum=1, maximum=3600),
+        Directive("repl-backlog-size", "int", 1048576, "bytes of partial-resync window (§20.1)", minimum=16384, maximum=1 << 40),
+        Directive("repl-diskless-sync-delay", "int", 5, "seconds a full sync waits before the transfer (§20.1)", minimum=0, maximum=3600),
+        Directive("min-replicas-to-write", "int", 0, "refuse writes with fewer good replicas; 0 = off (§20.2)", minimum=0, maximum=1_000_000),
+        Directive("min-replicas-max-lag", "int", 10, "seconds a replica's ACK may lag and still count as good (§20.2)", minimum=0, maximum=3600),
+        Directive("appendonly", "bool", False, "AOF persistence (§21.2)"),
+        Directive("appendfsync", "enum", "everysec", "AOF fsync policy (§21.2)", choices=("always", "everysec", "no")),
+        Directive("save", "save", "3600 1 300 100 60 10000", "RDB save points 'seconds changes ...'; '' = off (§21.1)"),
+        Directive("shutdown-timeout", "int", 10, "seconds a master waits for replicas on SHUTDOWN (§21.3)", minimum=0, maximum=3600),
+    )
+}
+
+
+def suggest(word: str, choices: list[str] | tuple[str, ...]) -> str | None:
+    """The closest valid word to a typo, if one is close enough."""
+    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return match[0] if match else None
+
+
+class ConfigError(ValueError):
+    """A directive name or value that Redis would refuse."""
+
+
+def parse_save(value: str) -> tuple[tuple[int, int], ...]:
+    """Parse ``save`` points: ``"3600 1 300 100"`` → ``((3600, 1), (300, 100))``."""
+    parts = str(value).split()
+    if len(parts) % 2:
+        raise ConfigError(f"save needs pairs of 'seconds changes', got {value!r}")
+    try:
+        numbers = [int(p) for p in parts]
+    except ValueError:
+        raise ConfigError(f"save needs integers, got {value!r}") from None
+    if any(n < 0 for n in numbers):
+        raise ConfigError(f"save points must not be negative: {value!r}")
+    return tuple((numbers[i], numbers[i + 1]) for i in range(0, len(numbers), 2))
+
+
+def coerce(name: str, value: Any) -> Any:
+    """Check and convert ``value`` for directive ``name`` (as ``CONFIG SET`` would)."""
+    directive = DIRECTIVES.get(name)
+    if directive is None:
+        hint = suggest(name, list(DIRECTIVES))
+        extra = f" (did you mean '{hint}'?)" if hint else ""
+        raise ConfigError(f"unknown directive '{name}'{extra}")
+    if directive.kind == "bool":
+        if isinstance(value, bool):
+            return value
+        if str(value).lower() in ("yes", "no"):
+            return str(value).lower() == "yes"
+        raise ConfigError(f"{name} takes yes or no, got {value!r}")
+    if directive.kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise ConfigError(f"{name} takes an integer, got {value!r}")
+        try:
+            number = int(value)
+        except ValueError:
+            raise ConfigError(f"{name} takes an integer, got {value!r}") from None
+        if directive.minimum is not None and number < directive.minimum:
+            raise ConfigError(f"{name} must be at least {directive.minimum}, got {number}")
+        if directive.maximum is not None and number > directive.maximum:
+            raise ConfigError(f"{name} must be at most {directive.maximum}, got {number}")
+        return number
+    if directive.kind == "enum":
+        text = str(value).lower()
+        if text not in directive.choices:
+            raise ConfigError(f"{name} takes one of {', '.join(directive.choices)}, got {value!r}")
+        return text
+    if directive.kind == "save":
+        parse_save("" if value is None else str(value))
+        return "" if value is None else str(value)
+    raise AssertionError(directive.kind)
+
+
+class NodeConfig:
+    """The effective configuration of one node (a mutable copy per node, like ``CONFIG SET``)."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, overrides: Mapping[str, Any] | None = None) -> None:
+        self._values: dict[str, Any] = {name: d.default for name, d in DIRECTIVES.items()}
+        for name, value in (overrides or {}).items():
+            self.set(name, value)
+
+    def set(self, name: str, value: Any) -> None:
+        self._values[name] = coerce(name, value)
+
+    def get(self, name: str) -> Any:
+        return self._values[name]
+
+    def copy(self) -> NodeConfig:
+        clone = NodeConfig()
+        clone._values = dict(self._values)
+        return clone
+
+    def items(self) -> list[tuple[str, Any]]:
+        return list(self._values.items())
+
+    # Hot-path accessors used by the cluster bus every tick.
+    @property
+    def node_timeout(self) -> int:
+        return int(self._values["cluster-node-timeout"])
