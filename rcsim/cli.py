@@ -18,6 +18,9 @@ from rcsim.commands import USAGE_ERROR, CommandError
 VERBS: dict[str, str] = {
     "start": "start",
     "keyslot": "keyslot",
+    "validate": "validate",
+    "schema": "schema",
+    "list": "list_cmd",
 }
 
 
