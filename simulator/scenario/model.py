@@ -1,0 +1,380 @@
+"""The validated scenario: frozen dataclasses, every value with its file position.
+
+Each object has ``loc`` (where it starts in the file) and ``locs`` (attribute name →
+position of that attribute's value), so a runner can blame the exact line when a step
+fails at run time: ``f"{action.loc_of('node')}: node is already dead"``.
+
+Times are integer milliseconds, rates requests per second, slots sorted tuples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from simulator.scenario.errors import Loc
+
+
+@dataclass(frozen=True, kw_only=True)
+class Located:
+    """Anything read from the file: its start position and the position of each attribute."""
+
+    loc: Loc
+    locs: Mapping[str, Loc] = field(default_factory=dict, compare=False, repr=False, hash=False)
+
+    def loc_of(self, attr: str) -> Loc:
+        """Where ``attr``'s value was written (the object's start when it was defaulted)."""
+        return self.locs.get(attr, self.loc)
+
+
+# --------------------------------------------------------------------------- topology
+
+
+@dataclass(frozen=True, kw_only=True)
+class NodeSpec(Located):
+    """One node at the start: generated from ``masters``/``replicas`` or listed in ``nodes``."""
+
+    name: str
+    role: str  # "master" | "replica"
+    slots: tuple[int, ...] = ()
+    replica_of: str | None = None
+    config: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClusterSpec(Located):
+    """The initial cluster; ``nodes`` is always the full resolved list, in creation order."""
+
+    nodes: tuple[NodeSpec, ...]
+    config: Mapping[str, Any] = field(default_factory=dict)
+    masters: int | None = None  # as written (None when an explicit ``nodes:`` list is used)
+    replicas: int | None = None
+
+    @property
+    def names(self) -> list[str]:
+        return [n.name for n in self.nodes]
+
+
+@dataclass(frozen=True, kw_only=True)
+class NetworkSpec(Located):
+    """Link properties; ``latency`` is ``(low, high)`` ms, drawn seeded-uniform per message."""
+
+    latency: tuple[float, float] | None = None
+    loss: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClientSpec(Located):
+    """A workload client: ``rate`` requests/s, ``writes`` the fraction that are writes."""
+
+    name: str
+    rate: float
+    writes: float = 0.5
+    keys: str = "key:{i}"
+    key_count: int = 1000
+
+
+# --------------------------------------------------------------------------- actions
+
+
+@dataclass(frozen=True, kw_only=True)
+class Action(Located):
+    """One thing a step does. ``yaml_key`` is the word used in the file."""
+
+    yaml_key: ClassVar[str] = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Kill(Action):
+    yaml_key: ClassVar[str] = "kill"
+    node: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pause(Action):
+    yaml_key: ClassVar[str] = "pause"
+    node: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Resume(Action):
+    yaml_key: ClassVar[str] = "resume"
+    node: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Restart(Action):
+    yaml_key: ClassVar[str] = "restart"
+    node: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Shutdown(Action):
+    yaml_key: ClassVar[str] = "shutdown"
+    node: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Partition(Action):
+    yaml_key: ClassVar[str] = "partition"
+    groups: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Cut(Action):
+    """One-way: ``sources`` can no longer reach ``targets`` (YAML ``from``/``to``)."""
+
+    yaml_key: ClassVar[str] = "cut"
+    sources: tuple[str, ...]
+    targets: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Heal(Action):
+    """``groups`` None heals every link; otherwise the links between the named groups."""
+
+    yaml_key: ClassVar[str] = "heal"
+    groups: tuple[tuple[str, ...], ...] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Failover(Action):
+    yaml_key: ClassVar[str] = "failover"
+    node: str
+    mode: str = "default"  # "default" | "force" | "takeover"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reshard(Action):
+    """Move ``count`` slots (or exactly ``slots`` when given) from ``source`` to ``target``."""
+
+    yaml_key: ClassVar[str] = "reshard"
+    source: str
+    target: str
+    count: int
+    slots: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rebalance(Action):
+    yaml_key: ClassVar[str] = "rebalance"
+    weights: Mapping[str, float] = field(default_factory=dict)
+    threshold: float = 2.0  # percent, as redis-cli --cluster-threshold
+    use_empty_masters: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddNode(Action):
+    """A new node; ``name`` is always filled (default: the next free ``n<k>``)."""
+
+    yaml_key: ClassVar[str] = "add-node"
+    name: str
+    replica_of: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DelNode(Action):
+    yaml_key: ClassVar[str] = "del-node"
+    node: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Fix(Action):
+    yaml_key: ClassVar[str] = "fix"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetConfig(Action):
+    """``values`` maps directive names to coerced values (see :func:`simulator.config.coerce`)."""
+
+    yaml_key: ClassVar[str] = "set-config"
+    node: str  # a node name or "all"
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Write(Action):
+    yaml_key: ClassVar[str] = "write"
+    key: str
+    value: str | None = None
+    client: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Read(Action):
+    yaml_key: ClassVar[str] = "read"
+    key: str
+    client: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Publish(Action):
+    yaml_key: ClassVar[str] = "publish"
+    channel: str
+    message: str
+    node: str | None = None
+    sharded: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Subscribe(Action):
+    """``client`` names the subscriber (default ``sub<k>``, k counting subscribe steps)."""
+
+    yaml_key: ClassVar[str] = "subscribe"
+    channel: str
+    client: str
+    node: str | None = None
+    pattern: bool = False
+    sharded: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Workload(Action):
+    yaml_key: ClassVar[str] = "workload"
+    client: str
+    rate: float | None = None
+    writes: float | None = None
+
+
+# --------------------------------------------------------------------------- conditions
+
+
+@dataclass(frozen=True, kw_only=True)
+class Condition(Located):
+    """One check, for ``expect`` (now) or ``wait_for`` (until true or timeout)."""
+
+    yaml_key: ClassVar[str] = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClusterState(Condition):
+    """``node`` None: every live node reports ``state``; else that node does."""
+
+    yaml_key: ClassVar[str] = "cluster_state"
+    state: str
+    node: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Role(Condition):
+    yaml_key: ClassVar[str] = "role"
+    roles: Mapping[str, str]  # node -> "master" | "replica"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Owner(Condition):
+    yaml_key: ClassVar[str] = "owner"
+    owners: Mapping[str, tuple[int, ...]]  # node -> slots it must own (truth)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Flag(Condition):
+    """In ``observer``'s view, ``node`` has flag ``has`` (or lacks flag ``lacks``)."""
+
+    yaml_key: ClassVar[str] = "flag"
+    observer: str
+    node: str
+    has: str | None = None
+    lacks: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Agree(Condition):
+    yaml_key: ClassVar[str] = "agree"
+    value: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class Covered(Condition):
+    yaml_key: ClassVar[str] = "covered"
+    value: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class LostWrites(Condition):
+    """Acknowledged writes lost: exactly ``exact``, or within ``minimum``..``maximum``."""
+
+    yaml_key: ClassVar[str] = "lost_writes"
+    exact: int | None = None
+    minimum: int | None = None
+    maximum: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Promoted(Condition):
+    yaml_key: ClassVar[str] = "promoted"
+    node: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Epoch(Condition):
+    yaml_key: ClassVar[str] = "epoch"
+    epochs: Mapping[str, int]  # node -> its configEpoch (as CLUSTER NODES shows it)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Delivered(Condition):
+    """Pub/sub deliveries, counted per (subscriber, message): ``count`` exact or ``minimum``."""
+
+    yaml_key: ClassVar[str] = "delivered"
+    channel: str | None = None
+    subscriber: str | None = None
+    count: int | None = None
+    minimum: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event(Condition):
+    """A trace event with ``kind`` (and ``node``, ``target``, any ``fields``) occurred.
+
+    ``within`` ms from the start of the step (from 0 in the final ``expect``);
+    ``count`` exact number of matches, None = at least one.
+    """
+
+    yaml_key: ClassVar[str] = "event"
+    kind: str
+    node: str | None = None
+    target: str | None = None
+    within: int | None = None
+    count: int | None = None
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- steps and scenario
+
+
+@dataclass(frozen=True, kw_only=True)
+class Step(Located):
+    """One step: when (``at`` absolute ms or ``after`` ms since the previous step, or
+    neither = right after the previous step), then ``action``, then ``wait_for`` (all
+    true, up to ``timeout`` ms), then ``expect`` (all true now). ``index`` is 0-based.
+    """
+
+    index: int
+    at: int | None = None
+    after: int | None = None
+    action: Action | None = None
+    wait_for: tuple[Condition, ...] = ()
+    timeout: int = 60_000
+    expect: tuple[Condition, ...] = ()
+    caption: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Scenario(Located):
+    """A whole validated scenario file. ``run_until`` None means: last step + 5 s."""
+
+    name: str
+    description: str | None
+    seed: int
+    cluster: ClusterSpec
+    network: NetworkSpec
+    clients: tuple[ClientSpec, ...]
+    steps: tuple[Step, ...]
+    run_until: int | None
+    expect: tuple[Condition, ...]
+    source: str  # the display name used in messages (path or scenarios/NAME.yaml)
+    sha256: str  # of the file's bytes
+
+    DEFAULT_TAIL_MS: ClassVar[int] = 5000
