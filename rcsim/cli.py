@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"rcsim {__version__}")
     sub = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
-    for verb, module_name in VERBS.items():
+    for module_name in VERBS.values():
         module = importlib.import_module(f"rcsim.commands.{module_name}")
         module.add_parser(sub)
     return parser

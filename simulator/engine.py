@@ -76,7 +76,11 @@ class Engine:
         """Run ``callback(*args)`` ``delay_ms`` from now (FIFO among equal times)."""
         if delay_ms < 0:
             raise ValueError(f"cannot schedule in the past (delay {delay_ms} ms)")
-        return self.schedule_at(self.now + int(delay_ms), callback, *args)
+        time_ms = self.now + int(delay_ms)
+        timer = Timer(time_ms, callback, args)
+        self._sequence += 1
+        heappush(self._queue, (time_ms, self._sequence, timer))
+        return timer
 
     def schedule_at(self, time_ms: int, callback: Callback, *args: Any) -> Timer:
         """Run ``callback(*args)`` at absolute time ``time_ms``."""
@@ -102,6 +106,13 @@ class Engine:
             heappop(queue)
         return queue[0][0] if queue else None
 
+    def advance_clock(self, time_ms: int) -> None:
+        """Move ``now`` forward to ``time_ms`` without running events (none may be due before it)."""
+        next_time = self.peek()
+        if time_ms < self.now or (next_time is not None and next_time < time_ms):
+            raise ValueError(f"cannot advance the clock to {time_ms} ms past pending events")
+        self.now = time_ms
+
     def pending(self) -> int:
         """How many events are queued (cancelled ones included until popped)."""
         return len(self._queue)
@@ -119,9 +130,7 @@ class Engine:
             return True
         return False
 
-    def run_until(
-        self, until: int | Callable[[], bool], limit_ms: int | None = None
-    ) -> bool:
+    def run_until(self, until: int | Callable[[], bool], limit_ms: int | None = None) -> bool:
         """Advance simulated time.
 
         ``run_until(t)`` runs every event at or before ``t`` and leaves ``now == t``;

@@ -81,7 +81,9 @@ def event_json(event: TraceEvent) -> str:
     return json.dumps(event, separators=(",", ":"), ensure_ascii=False)
 
 
-def write_jsonl(events: Iterable[TraceEvent], stream: IO[str], header: TraceEvent | None = None) -> int:
+def write_jsonl(
+    events: Iterable[TraceEvent], stream: IO[str], header: TraceEvent | None = None
+) -> int:
     """Write ``events`` as JSON lines (with an optional first ``header`` line)."""
     count = 0
     if header is not None:

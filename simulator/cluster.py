@@ -1,0 +1,691 @@
+"""A cluster of simulated Redis nodes: building it, the wire between them, faults, and truth.
+
+The cluster is the only object that sees every node; the nodes themselves learn
+about each other only through messages (see :mod:`simulator.node`).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from simulator.config import NodeConfig
+from simulator.engine import Engine
+from simulator.messages import (
+    FAIL,
+    MASTER,
+    MYSELF,
+    NOFAILOVER,
+    SLAVE,
+    Message,
+    ReplChunk,
+)
+from simulator.network import Network
+from simulator.node import (
+    CRASHED,
+    PAUSED,
+    REPL_PING_BYTES,
+    RUNNING,
+    STOPPED,
+    Node,
+    PeerView,
+)
+from simulator.slots import CLUSTER_SLOTS, NO_OWNER, create_allocation
+from simulator.trace import Trace
+
+BASE_PORT = 7000
+BLACKLIST_TTL_MS = 60_000  # CLUSTER_BLACKLIST_TTL (§1.1)
+INITIAL_REPL_OFFSET = 14  # one replication PING after the initial sync
+
+
+class UnknownNode(ValueError):
+    """A node name that the cluster does not have."""
+
+    def __init__(self, name: str, known: Sequence[str]) -> None:
+        super().__init__(f"unknown node '{name}' (known: {_known(known)})")
+        self.name = name
+
+
+class ClusterError(ValueError):
+    """An operation that Redis (or redis-cli) would refuse."""
+
+
+def _known(names: Sequence[str]) -> str:
+    names = list(names)
+    if len(names) > 4 and all(n == f"n{i + 1}" for i, n in enumerate(names)):
+        return f"n1..n{len(names)}"
+    return ", ".join(names)
+
+
+@dataclass(frozen=True, slots=True)
+class NodeSpec:
+    """One node of an explicit topology."""
+
+    name: str
+    role: str = "master"  # "master" | "replica"
+    slots: tuple[int, ...] = ()
+    replica_of: str | None = None
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+def standard_topology(masters: int, replicas: int) -> list[NodeSpec]:
+    """``masters`` masters n1..nM with redis-cli's create ranges; replica n(M+k) follows n(((k-1) mod M)+1)."""
+    if masters < 1:
+        raise ClusterError("a cluster needs at least one master")
+    specs = [
+        NodeSpec(f"n{i + 1}", "master", tuple(rng))
+        for i, rng in enumerate(create_allocation(masters))
+    ]
+    for k in range(1, masters * replicas + 1):
+        specs.append(NodeSpec(f"n{masters + k}", "replica", (), f"n{(k - 1) % masters + 1}"))
+    return specs
+
+
+class DataPlane:
+    """Hooks the bus calls where data must react. This base class holds no data."""
+
+    def attach(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+
+    def init_node(self, node: Node) -> None:
+        """A node was created (or re-created on restart)."""
+
+    def count_keys_in_slot(self, node: Node, slot: int) -> int:
+        return 0
+
+    def count_keys(self, node: Node) -> int:
+        return 0
+
+    def delete_keys_in_slots(self, node: Node, slots: list[int]) -> None:
+        """``delKeysInSlot`` after losing slots that still had keys (§10.2)."""
+
+    def on_slot_owner_changed(self, node: Node, slot: int, previous: int, owner: int) -> None:
+        """A slot was bound to or taken from ``node`` itself in its own table."""
+
+    def on_publish_message(self, node: Node, message: Message) -> None:
+        """A PUBLISH / PUBLISHSHARD bus message reached ``node``."""
+
+    def apply_replication(self, replica: Node, chunk: ReplChunk) -> None:
+        """A replica applies a chunk of its master's stream."""
+
+    def on_replication_connected(self, replica: Node, master: Node) -> None:
+        """A replica (re)connected to its master: partial or full resync (§20.1)."""
+        replica.repl_offset = master.repl_offset
+
+    def on_promoted(self, node: Node, old_master: str) -> None:
+        """A replica became a master (new replication history, §11.5)."""
+
+    def on_crash(self, node: Node, power_loss: bool) -> None:
+        """The process died (kill -9), or the whole host lost power."""
+
+    def on_shutdown(self, node: Node) -> None:
+        """Graceful SHUTDOWN (saves RDB if save points exist, §21.3)."""
+
+    def on_restart(self, node: Node) -> None:
+        """The process started again and loaded what persistence kept."""
+
+
+class Cluster:
+    """Every node, the network between them, fault injection, and ground-truth queries."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        trace: Trace,
+        specs: Sequence[NodeSpec],
+        config: dict[str, Any] | None = None,
+        dataplane: DataPlane | None = None,
+        converged: bool = True,
+    ) -> None:
+        self.engine = engine
+        self.trace = trace
+        self.network = Network(engine.rng("network"))
+        self.base_config = dict(config or {})
+        self.dataplane = dataplane or DataPlane()
+        self.dataplane.attach(self)
+        self.nodes: dict[str, Node] = {}
+        self.names: list[str] = []  # global node index -> name
+        self.index: dict[str, int] = {}
+        self.removed: dict[str, Node] = {}
+        self._nodes_conf: dict[str, dict[str, Any]] = {}
+        self._blacklist: dict[tuple[str, str], int] = {}
+        self._id_rng = engine.rng("node-ids")
+        self._next_repl_ping: dict[str, int] = {}
+        self._check_specs(specs)
+        for spec in specs:
+            self._create_node(spec.name, spec.config)
+        if converged:
+            self._converge(specs)
+        else:
+            self._create_by_meet(specs)
+        for node in self.nodes.values():
+            node.start()
+
+    # ------------------------------------------------------------------ building
+
+    def _check_specs(self, specs: Sequence[NodeSpec]) -> None:
+        names = [s.name for s in specs]
+        if len(set(names)) != len(names):
+            raise ClusterError("duplicate node names")
+        owners: dict[int, str] = {}
+        for spec in specs:
+            if spec.role == "replica":
+                master = next((s for s in specs if s.name == spec.replica_of), None)
+                if master is None or master.role != "master":
+                    raise ClusterError(
+                        f"{spec.name} is a replica of '{spec.replica_of}', which is not a master"
+                    )
+            for slot in spec.slots:
+                if slot in owners:
+                    raise ClusterError(
+                        f"slot {slot} is given to both {owners[slot]} and {spec.name}"
+                    )
+                owners[slot] = spec.name
+
+    def _new_id(self) -> str:
+        return f"{self._id_rng.getrandbits(160):040x}"
+
+    def _create_node(self, name: str, overrides: dict[str, Any] | None = None) -> Node:
+        index = len(self.names)
+        self.names.append(name)
+        self.index[name] = index
+        config = NodeConfig({**self.base_config, **(overrides or {})})
+        node = Node(self, name, index, self._new_id(), BASE_PORT + index, config)
+        if config.get("cluster-replica-no-failover"):
+            node.me.flags |= NOFAILOVER
+        self.nodes[name] = node
+        self.dataplane.init_node(node)
+        return node
+
+    def _converge(self, specs: Sequence[NodeSpec]) -> None:
+        """Start as after ``redis-cli --cluster create`` and a few seconds of gossip (§17.2)."""
+        by_name = {s.name: s for s in specs}
+        epochs = {s.name: i + 1 for i, s in enumerate(specs)}  # SET-CONFIG-EPOCH 1..N
+        setup = self.engine.rng("converge")
+        for node in self.nodes.values():
+            nt = node.config.node_timeout
+            spec = by_name[node.name]
+            node.current_epoch = len(specs)
+            node.me.config_epoch = epochs[node.name]
+            node.me.flags &= ~(MASTER | SLAVE)
+            for other in self.nodes.values():
+                if other is node:
+                    peer = node.me
+                else:
+                    peer = PeerView(other.name, other.id, other.index, 0)
+                    node.add_peer(peer)
+                    peer.link = True
+                    peer.link_ctime = -setup.randrange(1000, 5000)
+                    peer.pong_received = -setup.randrange(nt // 2 + 1)
+                    peer.data_received = peer.pong_received
+                    peer.config_epoch = epochs[other.name]
+                    peer.flags |= other.me.flags & NOFAILOVER
+                other_spec = by_name[other.name]
+                peer.flags |= MASTER if other_spec.role == "master" else SLAVE
+                peer.repl_offset = INITIAL_REPL_OFFSET
+            for other_spec in specs:
+                if other_spec.role == "replica" and other_spec.replica_of is not None:
+                    child = node.peers[other_spec.name]
+                    child.master = other_spec.replica_of
+                    node._add_replica(node.peers[other_spec.replica_of], other_spec.name)
+                else:
+                    node.assign_slots(list(other_spec.slots), other_spec.name)
+            node.repl_offset = INITIAL_REPL_OFFSET
+            node.state = "ok"
+            node.first_call_time = -100_000
+            node.among_minority_time = -100_000
+            node.size = sum(1 for s in specs if s.role == "master" and s.slots)
+            if spec.role == "replica":
+                node.repl_link_up = True
+        for node in self.nodes.values():
+            node.state = (
+                "ok"
+                if self.covered() or not node.config.get("cluster-require-full-coverage")
+                else "fail"
+            )
+            node.update_state()
+
+    def _create_by_meet(self, specs: Sequence[NodeSpec]) -> None:
+        """Start from scratch: ADDSLOTS, SET-CONFIG-EPOCH, MEET the first node (§17.2 step 7)."""
+        for i, spec in enumerate(specs):
+            node = self.nodes[spec.name]
+            node.me.config_epoch = i + 1
+            node.current_epoch = i + 1
+            node.assign_slots(list(spec.slots), spec.name)
+        first = specs[0].name
+        for spec in specs[1:]:
+            self.nodes[spec.name].meet(first)
+        for spec in specs:
+            if spec.role == "replica" and spec.replica_of is not None:
+                self.engine.schedule(1000, self._replicate_when_known, spec.name, spec.replica_of)
+
+    def _replicate_when_known(self, name: str, master: str) -> None:
+        """redis-cli polls once a second until the replica knows its master, then REPLICATEs."""
+        node = self.nodes.get(name)
+        if node is None or not node.alive:
+            return
+        peer = node.peers.get(master)
+        if peer is not None and peer.flags & MASTER and not peer.flags & 32:  # not HANDSHAKE
+            node.replicate(master)
+        else:
+            self.engine.schedule(1000, self._replicate_when_known, name, master)
+
+    # ------------------------------------------------------------------ lookup
+
+    def node(self, name: str) -> Node:
+        node = self.nodes.get(name)
+        if node is None:
+            raise UnknownNode(name, list(self.nodes))
+        return node
+
+    def live_nodes(self) -> list[Node]:
+        """Nodes whose process exists (running or paused)."""
+        return [n for n in self.nodes.values() if n.alive]
+
+    def running_nodes(self) -> list[Node]:
+        return [n for n in self.nodes.values() if n.status == RUNNING]
+
+    # ------------------------------------------------------------------ the wire
+
+    def transmit(self, src: str, dst: str, message: Message) -> None:
+        """Put a bus packet on the wire from ``src`` to ``dst``."""
+        network = self.network
+        if not network.reachable(src, dst):
+            return
+        delay = network.delay(src, dst, self.engine.now)
+        if delay is None:
+            return
+        self.engine.schedule(delay, self._deliver, src, dst, message)
+
+    def _deliver(self, src: str, dst: str, message: Message | ReplChunk) -> None:
+        node = self.nodes.get(dst)
+        if node is None or node.status in (CRASHED, STOPPED):
+            return
+        if not self.network.reachable(src, dst):
+            if isinstance(message, ReplChunk):
+                self._replication_broken(node)
+            return
+        if node.status == PAUSED:
+            node.inbox.append(message)
+            return
+        if isinstance(message, ReplChunk):
+            self._apply_chunk(node, message)
+        else:
+            node.receive(message)
+
+    def connect(self, src: str, dst: str) -> str:
+        """Outcome of a TCP connect: ``"ok"``, or ``"refused"`` by a dead process (§6 step 1)."""
+        node = self.nodes.get(dst)
+        reachable = self.network.reachable(src, dst) and self.network.reachable(dst, src)
+        if reachable and (node is None or node.status in (CRASHED, STOPPED)):
+            return "refused"
+        return "ok"
+
+    def on_slot_owner_changed(self, node: Node, slot: int, previous: int, owner: int) -> None:
+        self.dataplane.on_slot_owner_changed(node, slot, previous, owner)
+
+    def count_keys_in_slot(self, node: Node, slot: int) -> int:
+        return self.dataplane.count_keys_in_slot(node, slot)
+
+    def count_keys(self, node: Node) -> int:
+        return self.dataplane.count_keys(node)
+
+    def delete_keys_in_slots(self, node: Node, slots: list[int]) -> None:
+        self.dataplane.delete_keys_in_slots(node, slots)
+
+    def on_publish_message(self, node: Node, message: Message) -> None:
+        self.dataplane.on_publish_message(node, message)
+
+    def blacklist(self, node: Node, other: str) -> None:
+        self._blacklist[(node.name, other)] = self.engine.now + BLACKLIST_TTL_MS
+
+    def is_blacklisted(self, node: Node, other: str) -> bool:
+        until = self._blacklist.get((node.name, other))
+        return until is not None and self.engine.now < until
+
+    # ------------------------------------------------------------------ replication (bus side)
+
+    def replication_stream(self, master: Node, nbytes: int, payload: object = None) -> int:
+        """Append ``nbytes`` to ``master``'s stream and ship it to its connected replicas."""
+        master.repl_offset += nbytes
+        chunk = ReplChunk(master.name, master.repl_offset, payload)
+        for name in master.me.replicas:
+            replica = self.nodes.get(name)
+            if replica is None or replica.master_name != master.name or not replica.repl_link_up:
+                continue
+            self.transmit_chunk(master.name, name, chunk)
+        return master.repl_offset
+
+    def transmit_chunk(self, src: str, dst: str, chunk: ReplChunk) -> None:
+        delay = (
+            self.network.delay(src, dst, self.engine.now)
+            if self.network.reachable(src, dst)
+            else None
+        )
+        if delay is None:
+            replica = self.nodes.get(dst)
+            if replica is not None:
+                self._replication_broken(replica)
+            return
+        self.engine.schedule(delay, self._deliver, src, dst, chunk)
+
+    def _apply_chunk(self, replica: Node, chunk: ReplChunk) -> None:
+        if replica.master_name != chunk.master or not replica.repl_link_up:
+            return
+        replica.repl_last_interaction = self.engine.now
+        self.dataplane.apply_replication(replica, chunk)
+        if chunk.offset > replica.repl_offset:
+            replica.repl_offset = chunk.offset
+
+    def _replication_broken(self, replica: Node) -> None:
+        """A lost packet on the replication link: the link drops; cron reconnects (simplified TCP)."""
+        if replica.repl_link_up:
+            replica.repl_link_up = False
+            replica.repl_down_since = self.engine.now
+
+    def replication_cron(self, master: Node) -> None:
+        """``replicationCron`` on a master: PING replicas every repl-ping-replica-period (§20.1)."""
+        now = self.engine.now
+        due = self._next_repl_ping.get(master.name)
+        if due is not None and now < due:
+            return
+        period = master.config.get("repl-ping-replica-period") * 1000
+        if due is None:
+            self._next_repl_ping[master.name] = now + period
+            return
+        if master.writes_paused():
+            return
+        self._next_repl_ping[master.name] = now + period
+        if master.me.replicas:
+            self.replication_stream(master, REPL_PING_BYTES)
+
+    def replication_connect(self, replica: Node) -> None:
+        """A replica (re)connects to its master: succeeds if the master answers (§6 step 4)."""
+        master = self.nodes.get(replica.master_name or "")
+        if master is None or master.status != RUNNING:
+            return
+        if not (
+            self.network.reachable(replica.name, master.name)
+            and self.network.reachable(master.name, replica.name)
+        ):
+            return
+        if not master.is_master:
+            return
+        replica.repl_link_up = True
+        replica.repl_last_interaction = self.engine.now
+        self.dataplane.on_replication_connected(replica, master)
+        self.trace.emit(
+            self.engine.now, "sync", replica.name, master.name, offset=replica.repl_offset
+        )
+
+    def replication_set_master(self, replica: Node, master: str) -> None:
+        replica.repl_link_up = False
+        replica.repl_down_since = self.engine.now
+        self.replication_connect(replica)
+
+    def replication_unset_master(self, node: Node, old_master: str) -> None:
+        node.repl_link_up = False
+        self.dataplane.on_promoted(node, old_master)
+
+    # ------------------------------------------------------------------ faults
+
+    def kill(self, name: str, power_loss: bool = False) -> None:
+        """SIGKILL: the process is gone; peers see RST at once (§23, real-redis README)."""
+        node = self.node(name)
+        if node.status in (CRASHED, STOPPED):
+            raise ClusterError(f"{name} is not running")
+        self._save_nodes_conf(node)
+        node.status = CRASHED
+        node.stop_timers()
+        node.inbox.clear()
+        self._drop_links_to(name)
+        self.dataplane.on_crash(node, power_loss)
+        self.trace.emit(self.engine.now, "crash", name, power_loss=power_loss)
+
+    def shutdown(self, name: str) -> None:
+        """Graceful SHUTDOWN: no failover is triggered; peers notice after NT (§21.3)."""
+        node = self.node(name)
+        if node.status in (CRASHED, STOPPED):
+            raise ClusterError(f"{name} is not running")
+        self._save_nodes_conf(node)
+        self.dataplane.on_shutdown(node)
+        node.status = STOPPED
+        node.stop_timers()
+        node.inbox.clear()
+        self._drop_links_to(name)
+        self.trace.emit(self.engine.now, "shutdown", name)
+
+    def _drop_links_to(self, name: str) -> None:
+        for other in self.nodes.values():
+            if other.name == name:
+                continue
+            peer = other.peers.get(name)
+            if peer is not None and self.network.reachable(name, other.name):
+                peer.link = False
+            if other.master_name == name and other.repl_link_up:
+                other.repl_link_up = False
+                other.repl_down_since = self.engine.now
+
+    def pause(self, name: str) -> None:
+        """SIGSTOP: timers stop, the kernel keeps accepting and buffering (§22)."""
+        node = self.node(name)
+        if node.status != RUNNING:
+            raise ClusterError(f"{name} is not running")
+        node.status = PAUSED
+        node.stop_timers()
+        self.trace.emit(self.engine.now, "pause", name)
+
+    def resume(self, name: str) -> None:
+        """SIGCONT: read the buffered input first, then the overdue cron."""
+        node = self.node(name)
+        if node.status != PAUSED:
+            raise ClusterError(f"{name} is not paused")
+        node.status = RUNNING
+        self.trace.emit(self.engine.now, "resume", name)
+        inbox, node.inbox = node.inbox, []
+        for item in inbox:
+            if node.status != RUNNING:
+                break
+            if isinstance(item, ReplChunk):
+                self._apply_chunk(node, item)
+            else:
+                node.receive(item)
+        if node.status == RUNNING:
+            node.cron()
+
+    def restart(self, name: str) -> None:
+        """Start a stopped or crashed node again from its nodes.conf (§18.1, §21.3)."""
+        old = self.node(name)
+        if old.status in (RUNNING, PAUSED):
+            self.kill(name)
+        saved = self._nodes_conf.get(name)
+        node = Node(self, name, old.index, old.id, old.port, old.config)
+        node.data = old.data
+        self.nodes[name] = node
+        if saved is not None:
+            self._load_nodes_conf(node, saved)
+        self.dataplane.on_restart(node)
+        self.trace.emit(
+            self.engine.now, "restart", name, role="master" if node.is_master else "replica"
+        )
+        node.start()
+        if not node.is_master:
+            self.replication_connect(node)
+
+    def _save_nodes_conf(self, node: Node) -> None:
+        """nodes.conf is saved on every config change, so at a crash it holds what the node believed."""
+        self._nodes_conf[node.name] = {
+            "peers": copy.deepcopy(node.peers),
+            "slots": node.slots.copy(),
+            "not_claiming": bytearray(node.owner_not_claiming),
+            "migrating": dict(node.migrating),
+            "importing": dict(node.importing),
+            "current_epoch": node.current_epoch,
+            "last_vote_epoch": node.last_vote_epoch,
+            "repl_offset": node.repl_offset,
+        }
+
+    def _load_nodes_conf(self, node: Node, saved: dict[str, Any]) -> None:
+        """``clusterLoadConfig``: ping/pong become "now", FAIL gets fail_time now, replicas' epoch 0."""
+        now = self.engine.now
+        node.peers = {}
+        node._peer_list = []
+        max_epoch = saved["current_epoch"]
+        for name, peer in saved["peers"].items():
+            peer = copy.copy(peer)
+            peer.fail_reports = {}
+            peer.replicas = list(peer.replicas)
+            peer.link = name == node.name
+            peer.ping_sent = now if peer.ping_sent else 0
+            peer.pong_received = now if peer.pong_received else 0
+            peer.data_received = 0
+            if peer.flags & FAIL:
+                peer.fail_time = now
+            if peer.flags & SLAVE:
+                peer.config_epoch = 0
+            max_epoch = max(max_epoch, peer.config_epoch)
+            node.peers[name] = peer
+            node._peer_list.append(peer)
+            if name == node.name:
+                node.me = peer
+                peer.flags |= MYSELF
+        node.slots = saved["slots"].copy()
+        node.slot_counts = {}
+        for owner in node.slots.raw():
+            if owner != NO_OWNER:
+                node.slot_counts[owner] = node.slot_counts.get(owner, 0) + 1
+        node.owner_not_claiming = bytearray(saved["not_claiming"])
+        node.migrating = dict(saved["migrating"])
+        node.importing = dict(saved["importing"])
+        node.current_epoch = max_epoch
+        node.last_vote_epoch = saved["last_vote_epoch"]
+        node.repl_offset = saved["repl_offset"]
+        node.size = sum(1 for p in node.peers.values() if p.flags & MASTER and node.numslots(p))
+
+    def partition(self, groups: Sequence[Iterable[str]]) -> None:
+        groups = [list(g) for g in groups]
+        self.network.partition(groups)
+        self.trace.emit(self.engine.now, "partition", groups=groups)
+
+    def cut(self, sources: Sequence[str], targets: Sequence[str]) -> None:
+        self.network.cut(sources, targets)
+        self.trace.emit(self.engine.now, "cut", sources=list(sources), targets=list(targets))
+
+    def heal(self, groups: Sequence[Iterable[str]] | None = None) -> None:
+        glist = None if groups is None else [list(g) for g in groups]
+        self.network.heal(glist)
+        self.trace.emit(self.engine.now, "heal", groups=glist)
+
+    def set_latency(self, low_ms: float, high_ms: float) -> None:
+        self.network.latency_ms = (low_ms, high_ms)
+
+    def set_loss(self, probability: float) -> None:
+        self.network.loss = probability
+
+    def failover(self, name: str, mode: str = "default") -> str:
+        """``CLUSTER FAILOVER [FORCE|TAKEOVER]`` on replica ``name`` (§12)."""
+        if mode not in ("default", "force", "takeover"):
+            raise ClusterError(f"unknown failover mode '{mode}' (default, force or takeover)")
+        node = self.node(name)
+        if node.status != RUNNING:
+            raise ClusterError(f"{name} is not running")
+        reply = node.cluster_failover(mode)
+        self.trace.emit(self.engine.now, "failover", name, mode=mode, reply=reply)
+        return reply
+
+    def set_config(self, name: str, directive: str, value: Any) -> None:
+        """``CONFIG SET`` on one node or on ``"all"``."""
+        targets = list(self.nodes.values()) if name == "all" else [self.node(name)]
+        for node in targets:
+            node.config.set(directive, value)
+            if directive == "cluster-replica-no-failover":
+                if node.config.get(directive):
+                    node.me.flags |= NOFAILOVER
+                else:
+                    node.me.flags &= ~NOFAILOVER
+        self.trace.emit(self.engine.now, "set_config", name, directive=directive, value=value)
+
+    def add_node(self, name: str | None = None, replica_of: str | None = None) -> Node:
+        """``redis-cli --cluster add-node``: an empty node MEETs the cluster (§16.6)."""
+        name = name or f"n{len(self.names) + 1}"
+        if name in self.nodes or name in self.removed:
+            raise ClusterError(f"a node named '{name}' already exists")
+        if replica_of is not None:
+            self.node(replica_of)
+        existing = next((n for n in self.nodes.values() if n.status == RUNNING), None)
+        if existing is None:
+            raise ClusterError("no running node to join")
+        node = self._create_node(name)
+        node.update_state()
+        node.meet(existing.name)
+        node.start()
+        self.trace.emit(
+            self.engine.now, "node_added", name, via=existing.name, replica_of=replica_of
+        )
+        if replica_of is not None:
+            self.engine.schedule(1000, self._replicate_when_known, name, replica_of)
+        return node
+
+    def del_node(self, name: str) -> None:
+        """``redis-cli --cluster del-node``: refused unless the node serves no slot (§16.6)."""
+        node = self.node(name)
+        owned = [s for s in range(CLUSTER_SLOTS) if self.truth_owner(s) == name]
+        if owned:
+            raise ClusterError(
+                f"{name} is not empty: it serves {len(owned)} slots; reshard them away first"
+            )
+        for other in self.nodes.values():
+            if other is node or not other.alive:
+                continue
+            if other.master_name == name:
+                fewest = min(
+                    (m for m in self.nodes.values() if m.is_master and m.alive and m is not node),
+                    key=lambda m: (len(m.me.replicas), m.index),
+                )
+                other.replicate(fewest.name)
+            if name in other.peers:
+                other.forget(name)
+        if node.alive:
+            node.status = STOPPED
+            node.stop_timers()
+        del self.nodes[name]
+        self.removed[name] = node
+        self.trace.emit(self.engine.now, "node_removed", name)
+
+    # ------------------------------------------------------------------ truth
+
+    def truth_owner(self, slot: int) -> str | None:
+        """The owner the cluster converges to: the live master claiming ``slot`` with the highest configEpoch."""
+        best: Node | None = None
+        for node in self.nodes.values():
+            if not node.alive or not node.is_master or node.slots[slot] != node.index:
+                continue
+            if best is None or node.me.config_epoch > best.me.config_epoch:
+                best = node
+        return None if best is None else best.name
+
+    def truth_table(self) -> list[str | None]:
+        """:meth:`truth_owner` for every slot, computed in one pass."""
+        claims: list[Node] = [n for n in self.nodes.values() if n.alive and n.is_master]
+        claims.sort(key=lambda n: n.me.config_epoch)
+        table: list[str | None] = [None] * CLUSTER_SLOTS
+        for node in claims:  # higher epochs overwrite lower ones
+            for slot in node.my_slots():
+                table[slot] = node.name
+        return table
+
+    def agree(self) -> bool:
+        """Every running node has the same slot→owner map (``redis-cli --cluster check``)."""
+        tables = [n.slots.raw() for n in self.running_nodes()]
+        return all(t == tables[0] for t in tables[1:])
+
+    def covered(self) -> bool:
+        """All 16384 slots are bound to a master that is alive."""
+        table = self.truth_table()
+        return all(owner is not None for owner in table)
+
+    def masters(self) -> list[Node]:
+        """Nodes that are masters in their own view."""
+        return [n for n in self.nodes.values() if n.is_master]

@@ -1,0 +1,122 @@
+"""Cluster-bus messages (src/cluster.h ``clusterMsg``), as small immutable records.
+
+Only the header fields whose values change behaviour are modelled (behaviour
+reference §4.2); the byte layout, extensions and ports are not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+# Node flags (src/cluster.h CLUSTER_NODE_*), same bit values as Redis.
+MASTER = 1
+SLAVE = 2
+PFAIL = 4
+FAIL = 8
+MYSELF = 16
+HANDSHAKE = 32
+NOADDR = 64
+MEET = 128
+MIGRATE_TO = 256
+NOFAILOVER = 512
+
+# Print order of CLUSTER NODES flags (src/cluster.c redisNodeFlagsTable, §2.2).
+FLAG_NAMES: tuple[tuple[int, str], ...] = (
+    (MYSELF, "myself"),
+    (MASTER, "master"),
+    (SLAVE, "slave"),
+    (PFAIL, "fail?"),
+    (FAIL, "fail"),
+    (HANDSHAKE, "handshake"),
+    (NOADDR, "noaddr"),
+    (NOFAILOVER, "nofailover"),
+)
+
+# mflags[0] bits (§4.2).
+MF_PAUSED = 1
+MF_FORCEACK = 2
+
+
+class MsgType(IntEnum):
+    """Message types and their CLUSTER INFO counter names (§4.3)."""
+
+    PING = 0
+    PONG = 1
+    MEET = 2
+    FAIL = 3
+    PUBLISH = 4
+    AUTH_REQUEST = 5
+    AUTH_ACK = 6
+    UPDATE = 7
+    MFSTART = 8
+    MODULE = 9
+    PUBLISHSHARD = 10
+
+    @property
+    def counter_name(self) -> str:
+        return _COUNTER_NAMES[self]
+
+
+_COUNTER_NAMES = {
+    MsgType.PING: "ping",
+    MsgType.PONG: "pong",
+    MsgType.MEET: "meet",
+    MsgType.FAIL: "fail",
+    MsgType.PUBLISH: "publish",
+    MsgType.AUTH_REQUEST: "auth-req",
+    MsgType.AUTH_ACK: "auth-ack",
+    MsgType.UPDATE: "update",
+    MsgType.MFSTART: "mfstart",
+    MsgType.MODULE: "module",
+    MsgType.PUBLISHSHARD: "publishshard",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class GossipEntry:
+    """One gossip entry (``clusterSetGossipEntry``): times are in seconds, as on the wire."""
+
+    name: str
+    ping_sent_s: int
+    pong_received_s: int
+    flags: int
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A cluster-bus packet.
+
+    ``slots`` is the sender's claim as a 16384-byte 0/1 map (a replica sends its
+    master's); the object is shared between packets until the claim changes.
+    ``reply`` marks a PONG answering the receiver's own PING, i.e. one that arrives
+    on the receiver's outbound link (only those refresh ``pong_received``, §4.1).
+    """
+
+    type: MsgType
+    sender: str
+    current_epoch: int
+    config_epoch: int
+    offset: int
+    slots: bytes
+    master: str | None
+    flags: int
+    state_ok: bool
+    mflags: int = 0
+    reply: bool = False
+    gossip: tuple[GossipEntry, ...] = ()
+    about: str | None = None  # FAIL and UPDATE: the node the message is about
+    about_epoch: int = 0  # UPDATE: its configEpoch
+    about_slots: bytes | None = None  # UPDATE: its slots
+    channel: str = ""  # PUBLISH / PUBLISHSHARD
+    payload: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ReplChunk:
+    """A piece of a master's replication stream (not a bus message): the master's
+    offset after it, and what the data plane needs to apply it (``None`` for PING)."""
+
+    master: str
+    offset: int
+    payload: object = None

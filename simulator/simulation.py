@@ -1,0 +1,258 @@
+"""The one facade the CLI, the TUI and the tests drive: build, run, inject, rewind.
+
+Rewind uses periodic checkpoints (deep copies of the model, sharing the
+append-only trace) plus deterministic replay: restoring the last checkpoint at or
+before ``t`` and running forward re-applies each recorded injection after exactly
+the same number of engine events as the first time, so the same seed gives the
+same past. Injecting after a rewind forks the timeline: the injections recorded
+after that moment are dropped (RaftScope's ``F``).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from simulator.cluster import Cluster, ClusterError, DataPlane, NodeSpec, standard_topology
+from simulator.engine import Engine
+from simulator.trace import Trace
+
+DEFAULT_CHECKPOINT_MS = 5_000
+
+
+@dataclass(frozen=True, slots=True)
+class Injection:
+    """An action applied at a simulated time, after ``events`` engine events had run."""
+
+    t: int
+    events: int
+    action: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Checkpoint:
+    t: int
+    trace_len: int
+    injections: int
+    state: dict[str, Any]
+
+
+class ActionError(ValueError):
+    """An action that cannot be applied (unknown node, refused operation, bad arguments)."""
+
+
+ActionHandler = Callable[..., Any]
+
+
+class Simulation:
+    """Engine + cluster (+ data plane) + trace, with actions, checkpoints and rewind."""
+
+    def __init__(
+        self,
+        specs: Sequence[NodeSpec] | None = None,
+        *,
+        masters: int = 3,
+        replicas: int = 1,
+        config: dict[str, Any] | None = None,
+        seed: int = 0,
+        latency_ms: tuple[float, float] = (0.0, 0.0),
+        loss: float = 0.0,
+        dataplane: DataPlane | None = None,
+        converged: bool = True,
+        checkpoint_ms: int = DEFAULT_CHECKPOINT_MS,
+    ) -> None:
+        self.seed = seed
+        self.engine = Engine(seed)
+        self.trace = Trace()
+        self.specs = list(specs) if specs is not None else standard_topology(masters, replicas)
+        self.cluster = Cluster(
+            self.engine, self.trace, self.specs, config, dataplane=dataplane, converged=converged
+        )
+        self.cluster.set_latency(*latency_ms)
+        self.cluster.set_loss(loss)
+        self.injections: list[Injection] = []
+        self._replayed = 0  # how many of self.injections are applied on the current timeline
+        self.checkpoint_ms = checkpoint_ms
+        self._checkpoints: list[Checkpoint] = []
+        self._actions: dict[str, ActionHandler] = {}
+        self.extras: dict[str, Any] = {}  # model objects owned by add-ons (e.g. a scenario driver)
+        self._take_checkpoint()
+
+    # ------------------------------------------------------------------ time
+
+    @property
+    def now(self) -> int:
+        return self.engine.now
+
+    def step(self) -> bool:
+        """Run one event (or apply one recorded injection that is due)."""
+        engine = self.engine
+        if self._due_injection():
+            return True
+        next_time = engine.peek()
+        if next_time is None:
+            return False
+        self._checkpoint_until(next_time)
+        if self._due_injection():
+            return True
+        return engine.step()
+
+    def run_until(self, t: int) -> None:
+        """Advance to simulated time ``t`` (ms), taking checkpoints and replaying injections."""
+        self._run_to(t, inclusive=True)
+
+    def _run_to(self, t: int, inclusive: bool) -> None:
+        if t < self.engine.now:
+            raise ValueError(f"cannot run back to {t} ms (now {self.engine.now} ms); use rewind")
+        while self._replayed < len(self.injections) and (
+            self.injections[self._replayed].t < t
+            or (inclusive and self.injections[self._replayed].t == t)
+        ):
+            injection = self.injections[self._replayed]
+            self._checkpoint_until(injection.t)
+            while self.engine.events_run < injection.events and self.engine.step():
+                pass
+            if self.engine.now < injection.t:
+                self.engine.advance_clock(injection.t)
+            self._due_injection()
+        self._checkpoint_until(t)
+        if not inclusive and self._replayed < len(self.injections):
+            injection = self.injections[self._replayed]
+            if injection.t == t:
+                # Stop exactly where that injection was made, so a fork diverges from there.
+                while self.engine.events_run < injection.events and self.engine.step():
+                    pass
+                self.engine.advance_clock(t)
+                return
+        self.engine.run_until(t)
+
+    def run_for(self, ms: int) -> None:
+        self.run_until(self.engine.now + ms)
+
+    def run_until_condition(self, predicate: Callable[[], bool], limit_ms: int) -> bool:
+        """Run until ``predicate()`` holds or simulated time reaches ``limit_ms`` (absolute)."""
+        while True:
+            if predicate():
+                return True
+            next_time = self.engine.peek()
+            if next_time is None or next_time > limit_ms:
+                self.run_until(max(limit_ms, self.engine.now))
+                return predicate()
+            self.step()
+
+    def _due_injection(self) -> bool:
+        """Apply the next recorded injection if the timeline has reached its position."""
+        if self._replayed >= len(self.injections):
+            return False
+        injection = self.injections[self._replayed]
+        if self.engine.events_run < injection.events:
+            return False
+        if self.engine.now < injection.t:
+            next_time = self.engine.peek()
+            if next_time is not None and next_time < injection.t:
+                return False
+            self.engine.advance_clock(injection.t)
+        self._replayed += 1
+        self._apply(injection.action, injection.args)
+        return True
+
+    def _checkpoint_until(self, t: int) -> None:
+        """Take the checkpoints due at or before ``t`` (every ``checkpoint_ms`` of simulated time)."""
+        while True:
+            boundary = self._checkpoints[-1].t + self.checkpoint_ms
+            if boundary > t:
+                return
+            self.engine.run_until(boundary)
+            self._take_checkpoint()
+
+    # ------------------------------------------------------------------ checkpoints and rewind
+
+    def _take_checkpoint(self) -> None:
+        if self._checkpoints and self._checkpoints[-1].t == self.engine.now:
+            return
+        state = self._copy_model(
+            {"engine": self.engine, "cluster": self.cluster, "extras": self.extras}
+        )
+        self._checkpoints.append(
+            Checkpoint(self.engine.now, len(self.trace), self._replayed, state)
+        )
+
+    def _copy_model(self, state: dict[str, Any]) -> dict[str, Any]:
+        # The simulation itself and the trace are shared, never copied.
+        return copy.deepcopy(state, {id(self): self, id(self.trace): self.trace})
+
+    def checkpoint_times(self) -> list[int]:
+        return [c.t for c in self._checkpoints]
+
+    def rewind(self, t: int) -> None:
+        """Go back to simulated time ``t`` (0 ≤ t ≤ now), before any injection made at ``t``.
+
+        Running forward again replays the same past; injecting now forks it.
+        """
+        if t < 0 or t > self.engine.now:
+            raise ValueError(f"can only rewind to 0..{self.engine.now} ms, not {t}")
+        index = max(i for i, c in enumerate(self._checkpoints) if c.t <= t)
+        checkpoint = self._checkpoints[index]
+        del self._checkpoints[index + 1 :]
+        restored = self._copy_model(checkpoint.state)
+        self.engine = restored["engine"]
+        self.cluster = restored["cluster"]
+        self.extras = restored["extras"]
+        self.trace.truncate(checkpoint.trace_len)
+        self._replayed = checkpoint.injections
+        self._run_to(t, inclusive=False)
+
+    # ------------------------------------------------------------------ actions
+
+    def register_action(self, name: str, handler: ActionHandler) -> None:
+        """Add a verb (the data plane's write, reshard, ...); ``handler(sim, **args)``."""
+        self._actions[name] = handler
+
+    def inject(self, action: str, **args: Any) -> Any:
+        """Apply ``action`` now and record it; after a rewind this forks the timeline."""
+        del self.injections[self._replayed :]
+        result = self._apply(action, args)
+        self.injections.append(
+            Injection(self.engine.now, self.engine.events_run, action, dict(args))
+        )
+        self._replayed = len(self.injections)
+        return result
+
+    def _apply(self, action: str, args: dict[str, Any]) -> Any:
+        cluster = self.cluster
+        try:
+            handler = self._actions.get(action)
+            if handler is not None:
+                return handler(self, **args)
+            if action == "kill":
+                return cluster.kill(args["node"], power_loss=bool(args.get("power_loss", False)))
+            if action in ("pause", "resume", "restart", "shutdown"):
+                return getattr(cluster, action)(args["node"])
+            if action == "del-node":
+                return cluster.del_node(args["node"])
+            if action == "partition":
+                return cluster.partition(args["groups"])
+            if action == "cut":
+                return cluster.cut(args["from"], args["to"])
+            if action == "heal":
+                return cluster.heal(args.get("groups"))
+            if action == "failover":
+                return cluster.failover(args["node"], args.get("mode", "default"))
+            if action == "set-config":
+                settings = dict(args.get("settings", {}))
+                for directive, value in settings.items():
+                    cluster.set_config(args.get("node", "all"), directive, value)
+                return None
+            if action == "add-node":
+                return cluster.add_node(args.get("name"), args.get("replica_of")).name
+            if action == "caption":
+                self.trace.emit(self.engine.now, "caption", text=str(args.get("text", "")))
+                return None
+        except (ClusterError, ValueError) as error:
+            raise ActionError(str(error)) from None
+        except KeyError as error:
+            raise ActionError(f"{action}: missing argument {error}") from None
+        raise ActionError(f"unknown action '{action}'")
