@@ -1,0 +1,106 @@
+"""The write ledger: every write acknowledged to a client, and which of them were lost.
+
+Definition (Jepsen-style, behaviour reference §20.2): for one key, the acknowledged
+writes are ordered by acknowledgement (ack time, then the order they were recorded;
+``version`` is that position, 1-based, per key). A write ``w`` is **lost** exactly
+when the value the key's current owner holds is neither ``w``'s value nor the value of
+any write of the same key acknowledged after ``w``. So an overwritten write is not
+lost while a later acknowledged write is visible; once the key holds something no
+acknowledged write at or after ``w`` produced (an older value, nothing, or a write that
+was never acknowledged), ``w`` is lost.
+
+Values should be unique per write (clients write e.g. ``"c1:17"``); with repeated
+values the rule still applies literally (any later-or-equal write with that value).
+A deletion is a write whose value is ``None``; an absent key reads as ``None``.
+Writes that were applied but never acknowledged are not in the ledger (a visible
+unacknowledged value therefore makes the earlier acknowledged writes count as lost).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class AckedWrite:
+    """One acknowledged write."""
+
+    key: str
+    value: str | None
+    version: int
+    ack_time: int
+    node: str
+    client: str
+
+
+class WriteLedger:
+    """Records acknowledged writes and answers :meth:`lost_writes`."""
+
+    def __init__(self) -> None:
+        self._by_key: dict[str, list[AckedWrite]] = {}
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    def record(
+        self, key: str, value: str | None, ack_time: int, node: str, client: str
+    ) -> AckedWrite:
+        """Record a write acknowledged at ``ack_time`` by ``node`` to ``client``.
+
+        Acks of one key must be recorded in non-decreasing ``ack_time`` (the simulator
+        records them as the replies arrive); equal times keep the recording order.
+        """
+        writes = self._by_key.setdefault(key, [])
+        if writes and ack_time < writes[-1].ack_time:
+            raise ValueError(
+                f"ack of {key!r} at {ack_time} ms is earlier than the previous one "
+                f"({writes[-1].ack_time} ms); record acks in time order"
+            )
+        write = AckedWrite(key, value, len(writes) + 1, ack_time, node, client)
+        writes.append(write)
+        self._count += 1
+        return write
+
+    def keys(self) -> list[str]:
+        return sorted(self._by_key)
+
+    def writes(self, key: str | None = None) -> list[AckedWrite]:
+        """All writes of ``key`` (or of every key, by key then version)."""
+        if key is not None:
+            return list(self._by_key.get(key, []))
+        return [w for k in sorted(self._by_key) for w in self._by_key[k]]
+
+    def latest(self, key: str) -> AckedWrite | None:
+        writes = self._by_key.get(key)
+        return writes[-1] if writes else None
+
+    def lost_writes(self, read_current: Callable[[str], str | None]) -> list[AckedWrite]:
+        """The acknowledged writes that can no longer be read (see the module docstring).
+
+        ``read_current(key)`` is the value held by the current owner of the key's slot
+        (``None`` when the key is absent there or the slot has no owner).
+        """
+        lost: list[AckedWrite] = []
+        for key in sorted(self._by_key):
+            writes = self._by_key[key]
+            current = read_current(key)
+            # The newest acked write whose value is visible covers itself and all
+            # writes before it; everything after it (or everything) is lost.
+            covered = 0
+            for w in reversed(writes):
+                if w.value == current:
+                    covered = w.version
+                    break
+            lost.extend(writes[covered:])
+        return lost
+
+    def lost_keys(self, read_current: Callable[[str], str | None]) -> list[str]:
+        """Keys with at least one lost write, sorted."""
+        return sorted({w.key for w in self.lost_writes(read_current)})
+
+    def extend(self, writes: Iterable[tuple[str, str | None, int, str, str]]) -> None:
+        """Record ``(key, value, ack_time, node, client)`` tuples in order."""
+        for key, value, ack_time, node, client in writes:
+            self.record(key, value, ack_time, node, client)

@@ -1,0 +1,194 @@
+"""The persistence model of one node: RDB save points and the AOF (§21).
+
+A node holds one :class:`Persistence`, reports every write it applies
+(:meth:`Persistence.record_write`), lets it take snapshots on its cron
+(:meth:`Persistence.maybe_snapshot`), and asks it what survives a crash
+(:meth:`Persistence.restore`). Times are simulated integer milliseconds, and must not
+go backwards. Everything is deterministic.
+
+What survives (§21.1, §21.2; the simplifications §23 allows):
+
+| persistence | process crash (kill -9) | OS crash / power loss |
+|---|---|---|
+| AOF ``always`` | every write | every write |
+| AOF ``everysec`` | every write | writes before the last whole-second fsync tick (≤ 1 s lost) |
+| AOF ``no`` | every write | writes at least 30 s old (the kernel's dirty-page expiry) |
+| RDB only | the last completed snapshot | the last completed snapshot |
+| neither | nothing (an old RDB file, if one exists) | same |
+
+With ``appendonly yes`` the AOF is loaded on start, otherwise the RDB file.
+
+Simplified: a BGSAVE completes at the instant it starts (no fork time, no failed
+saves, no MISCONF); the AOF fsync runs exactly on whole seconds (no 2 s postponed
+write()); ``no`` uses a fixed 30 s window; no AOF rewrite; the save-point clock is
+``t // 1000`` seconds as ``server.unixtime`` would be.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any, Protocol
+
+from simulator.config import parse_save
+
+OS_FLUSH_MS = 30000
+"""How old dirty page-cache data must be before the kernel writes it (``appendfsync no``)."""
+
+EVERYSEC_MS = 1000
+"""The ``everysec`` fsync period."""
+
+
+class ConfigLike(Protocol):
+    def get(self, name: str) -> Any: ...
+
+
+class Persistence:
+    """One node's durable state: the RDB file and the AOF, as a model (§21)."""
+
+    def __init__(self, config: ConfigLike, start_time: int = 0) -> None:
+        self._config = config
+        self._read_config()
+        self._live: dict[str, str] = {}
+        self._rdb: dict[str, str] | None = None  # None: no RDB file on disk
+        self._rdb_time: int | None = None
+        self._lastsave = start_time
+        self._dirty = 0
+        self._now = start_time
+        self._durable: dict[str, str] = {}  # AOF content that survives power loss
+        self._pending: deque[tuple[int, str, str | None]] = deque()
+
+    def _read_config(self) -> None:
+        self.appendonly = bool(self._config.get("appendonly"))
+        self.appendfsync = str(self._config.get("appendfsync"))
+        self.save_points = parse_save(self._config.get("save") or "")
+
+    # ------------------------------------------------------------------ inputs
+
+    def _tick(self, t: int) -> None:
+        if t < self._now:
+            raise ValueError(f"time went backwards: {t} ms after {self._now} ms")
+        self._now = t
+        self._flush(t)
+
+    def _horizon(self, t: int) -> int:
+        """Writes strictly before this time are on disk at time ``t`` (power-loss view)."""
+        if self.appendfsync == "always":
+            return t + 1
+        if self.appendfsync == "everysec":
+            return (t // EVERYSEC_MS) * EVERYSEC_MS
+        return t - OS_FLUSH_MS + 1
+
+    def _flush(self, t: int) -> None:
+        horizon = self._horizon(t)
+        pending = self._pending
+        while pending and pending[0][0] < horizon:
+            _, key, value = pending.popleft()
+            _apply(self._durable, key, value)
+
+    def record_write(self, t: int, key: str, value: str | None) -> None:
+        """The node applied a write (``None`` deletes the key) at time ``t``."""
+        self._tick(t)
+        _apply(self._live, key, value)
+        self._dirty += 1
+        if self.appendonly:
+            self._pending.append((t, key, value))
+            self._flush(t)
+
+    def maybe_snapshot(self, t: int) -> bool:
+        """The serverCron save-point check: BGSAVE when some ``save <s> <n>`` has
+        ``dirty >= n`` and more than ``s`` seconds passed since the last save (§21.1).
+        Returns whether a snapshot was taken."""
+        self._tick(t)
+        elapsed = t // 1000 - self._lastsave // 1000
+        for seconds, changes in self.save_points:
+            if self._dirty >= changes and elapsed > seconds:
+                self.snapshot(t)
+                return True
+        return False
+
+    def snapshot(self, t: int) -> None:
+        """BGSAVE/SAVE: the RDB file now holds the dataset as of ``t``."""
+        self._tick(t)
+        self._rdb = dict(self._live)
+        self._rdb_time = t
+        self._lastsave = t
+        self._dirty = 0
+
+    def shutdown(self, t: int) -> None:
+        """Graceful SHUTDOWN: the AOF is fsynced, and an RDB saved if save points exist."""
+        self._tick(t)
+        if self.appendonly:
+            self._durable = dict(self._live)
+            self._pending.clear()
+        if self.save_points:
+            self.snapshot(t)
+
+    def full_sync(self, t: int, data: dict[str, str]) -> None:
+        """A disk-based full resync from the master replaced the dataset: the received
+        RDB file stays on disk as this node's RDB (repl-diskless-load disabled, the
+        default), whatever the save points; with AOF the rewrite makes it durable."""
+        self._tick(t)
+        self._live = dict(data)
+        self._rdb = dict(data)
+        self._rdb_time = t
+        self._dirty = 0
+        if self.appendonly:
+            self._durable = dict(data)
+            self._pending.clear()
+
+    # ------------------------------------------------------------------ queries
+
+    @property
+    def last_snapshot_time(self) -> int | None:
+        return self._rdb_time
+
+    @property
+    def dirty(self) -> int:
+        """Changes since the last snapshot (``rdb_changes_since_last_save``)."""
+        return self._dirty
+
+    def survivors(self, crash_time: int, power_loss: bool) -> dict[str, str]:
+        """What a restart after a crash at ``crash_time`` would load, without changing
+        anything."""
+        if crash_time < self._now:
+            raise ValueError(f"crash at {crash_time} ms is before the last event ({self._now} ms)")
+        if self.appendonly:
+            if not power_loss:
+                return dict(self._live)
+            durable = dict(self._durable)
+            horizon = self._horizon(crash_time)
+            for t, key, value in self._pending:
+                if t >= horizon:
+                    break
+                _apply(durable, key, value)
+            return durable
+        return dict(self._rdb) if self._rdb is not None else {}
+
+    def restore(
+        self, crash_time: int, power_loss: bool, restart_time: int | None = None
+    ) -> dict[str, str]:
+        """The node crashed at ``crash_time`` (``power_loss``: OS crash, else kill -9)
+        and restarts at ``restart_time`` (default: at once): the dataset it loads.
+
+        The model continues from that dataset; the configuration is re-read, as a
+        restarted process would.
+        """
+        data = self.survivors(crash_time, power_loss)
+        start = crash_time if restart_time is None else restart_time
+        if start < crash_time:
+            raise ValueError(f"restart at {start} ms is before the crash at {crash_time} ms")
+        self._read_config()
+        self._now = start
+        self._live = dict(data)
+        self._durable = dict(data)
+        self._pending.clear()
+        self._lastsave = start
+        self._dirty = 0
+        return data
+
+
+def _apply(data: dict[str, str], key: str, value: str | None) -> None:
+    if value is None:
+        data.pop(key, None)
+    else:
+        data[key] = value
