@@ -33,6 +33,11 @@ class _Loader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
+def _char(character: int | str) -> str:
+    code = character if isinstance(character, int) else ord(character[:1] or "\0")
+    return f"U+{code:04X}"
+
+
 def _line_col(text: str, index: int) -> tuple[int, int]:
     before = text[:index]
     line = before.count("\n") + 1
@@ -49,6 +54,8 @@ def compose(text: str, source: str) -> yaml.Node | None:
         problem = error.problem or "cannot be read"
         if "aliases" in problem:
             message = problem
+        elif "another document" in problem:
+            message = "a scenario file holds one YAML document; remove this '---' and what follows"
         else:
             context = f" ({error.context})" if error.context else ""
             message = f"invalid YAML: {problem}{context}"
@@ -56,7 +63,10 @@ def compose(text: str, source: str) -> yaml.Node | None:
     except yaml.reader.ReaderError as error:
         line, col = _line_col(text, error.position)
         raise ScenarioError(
-            [f"{source}:{line}:{col}: invalid YAML: character {error.character!r} is not allowed"]
+            [
+                f"{source}:{line}:{col}: invalid YAML: control character {_char(error.character)} "
+                "is not allowed"
+            ]
         ) from None
     except RecursionError:
         raise ScenarioError([f"{source}:1:1: the YAML is nested too deeply"]) from None

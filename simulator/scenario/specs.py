@@ -101,12 +101,15 @@ def scalar(node: yaml.Node, ctx: Ctx, expected: str) -> Any:
     """The Python value of a scalar node (str, int, float, bool or None), else INVALID."""
     if not isinstance(node, yaml.ScalarNode):
         return ctx.error(node, f"expected {expected}, got {kind_of(node)}")
+    if node.tag == "tag:yaml.org,2002:merge":
+        return ctx.error(node, "YAML merge keys (<<) are not supported")
     if node.tag not in _PLAIN_TAGS:
-        return ctx.error(node, f"YAML tags like '{node.tag}' are not supported")
+        tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+        return ctx.error(node, f"YAML tags like '{tag}' are not supported")
     try:
         value = _constructor.construct_object(node)
     except (ValueError, yaml.YAMLError):
-        return ctx.error(node, f"expected {expected}, got an unreadable value")
+        return ctx.error(node, f"expected {expected}, got a value too large to read")
     if isinstance(value, datetime.date):
         return ctx.error(node, f"expected {expected}, got a date ({node.value})")
     if isinstance(value, float) and not math.isfinite(value):
@@ -232,10 +235,14 @@ class Int(Spec):
         if isinstance(value, bool) or not isinstance(value, int):
             return ctx.error(node, f"expected {self.expected}, got {kind_of(node)}")
         if value < self.minimum:
-            return ctx.error(node, f"must be at least {self.minimum}, got {value}")
+            return ctx.error(
+                node, f"expected {self.expected} of at least {self.minimum}, got {value}"
+            )
         if value > self.maximum:
             shown = value if len(str(value)) <= 20 else "a huge number"
-            return ctx.error(node, f"must be at most {self.maximum}, got {shown}")
+            return ctx.error(
+                node, f"expected {self.expected} of at most {self.maximum}, got {shown}"
+            )
         return value
 
     def schema(self) -> dict[str, Any]:
@@ -464,7 +471,9 @@ class ListOf(Spec):
             return ctx.error(node, f"expected {self.expected}, got {kind_of(node)}")
         if len(node.value) < self.min_items:
             many = "item" if self.min_items == 1 else "items"
-            return ctx.error(node, f"expected at least {self.min_items} {many} in this list")
+            return ctx.error(
+                node, f"expected {self.expected} with at least {self.min_items} {many}"
+            )
         if len(node.value) > self.max_items:
             return ctx.error(
                 node, f"at most {self.max_items} items are allowed here, got {len(node.value)}"

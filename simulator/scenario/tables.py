@@ -177,6 +177,8 @@ class SlotCountOrSlots(Spec):
     def parse(self, node: yaml.Node, ctx: Ctx) -> Any:
         if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:int":
             return self.count.parse(node, ctx)
+        if not isinstance(node, yaml.ScalarNode) or node.tag != "tag:yaml.org,2002:str":
+            return ctx.error(node, f"expected {self.expected}, got {kind_of(node)}")
         return self.slots.parse(node, ctx)
 
     def schema(self) -> dict[str, Any]:

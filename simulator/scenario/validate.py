@@ -13,7 +13,7 @@ import yaml
 
 from simulator.scenario import model
 from simulator.scenario.durations import format_duration
-from simulator.scenario.errors import Loc, did_you_mean
+from simulator.scenario.errors import Loc, describe_names, did_you_mean
 from simulator.scenario.specs import (
     INVALID,
     Ctx,
@@ -152,7 +152,8 @@ class ClusterSpecParser(Spec):
         if total > MAX_NODES:
             ctx.error(
                 parsed.locs.get("replicas", parsed.loc),
-                f"{masters} masters with {replicas} replicas each make {total} nodes; "
+                f"{masters} masters with {replicas} replica{'s' if replicas != 1 else ''} each "
+                f"make {total} nodes; "
                 f"the limit is {MAX_NODES}",
             )
             return None
@@ -218,10 +219,9 @@ class ClusterSpecParser(Spec):
                     ctx.error(item.loc, f"replica '{name}' needs replica_of: <master name>")
                     ok = False
                 elif master not in roles:
-                    ctx.error(
-                        item.locs["replica_of"],
-                        f"unknown node '{master}'{did_you_mean(master, list(roles))}",
-                    )
+                    names = list(roles)
+                    hint = did_you_mean(master, names) or f" (known: {describe_names(names)})"
+                    ctx.error(item.locs["replica_of"], f"unknown node '{master}'{hint}")
                     ok = False
                 elif master == name:
                     ctx.error(item.locs["replica_of"], f"'{name}' cannot replicate itself")
