@@ -63,7 +63,8 @@ class WriteLedger:
         self._count += 1
         return write
 
-    def keys(self) -> list[str]:
+    def written_keys(self) -> list[str]:
+        """Every key with at least one acknowledged write, sorted."""
         return sorted(self._by_key)
 
     def writes(self, key: str | None = None) -> list[AckedWrite]:
