@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import jsonschema
 import pytest
 import yaml
 
-from simulator.scenario import Scenario, parse_scenario
+from simulator.scenario import Scenario, parse_scenario, scenario_schema
 from simulator.scenario.tables import ACTIONS, CONDITIONS
 
 DOC = Path(__file__).parent.parent / "docs" / "scenario-format.md"
@@ -45,6 +46,13 @@ def test_the_document_has_examples() -> None:
 @pytest.mark.parametrize("index", range(len(BLOCKS)))
 def test_documented_example_validates(index: int) -> None:
     parse_scenario(as_scenario(BLOCKS[index]), f"docs example {index}")
+
+
+@pytest.mark.parametrize("index", range(len(BLOCKS)))
+def test_documented_example_matches_the_json_schema(index: int) -> None:
+    data = yaml.safe_load(as_scenario(BLOCKS[index]))
+    checker = jsonschema.Draft202012Validator(scenario_schema())
+    assert [e.message for e in checker.iter_errors(data)] == []
 
 
 def _used(scenario: Scenario) -> tuple[set[str], set[str]]:
