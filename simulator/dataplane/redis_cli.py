@@ -332,12 +332,17 @@ def rebalance_plan(
 
 def apply_moves(masters: Sequence[Master], moves: Iterable[RebalanceMove]) -> list[Master]:
     """The masters after the moves (same node-table order)."""
-    current = list(masters)
+    slots = {m.name: set(m.slots) for m in masters}
     for move in moves:
-        current = apply_reshard(
-            current, move.target, [ReshardItem(slot, move.source) for slot in move.slots]
-        )
-    return current
+        if move.target not in slots:
+            raise PlanError(f"unknown target master {move.target!r}")
+        owned = slots.get(move.source, set())
+        missing = [s for s in move.slots if s not in owned]
+        if missing:
+            raise PlanError(f"slot {missing[0]} is not owned by {move.source}")
+        owned.difference_update(move.slots)
+        slots[move.target].update(move.slots)
+    return [Master(m.name, tuple(slots[m.name]), m.keys, m.migrating, m.importing) for m in masters]
 
 
 # --------------------------------------------------------------------------- slot moves
