@@ -56,6 +56,8 @@ class Ctx:
     clients: list[str] = field(default_factory=list)
     subscribers: list[str] = field(default_factory=list)
     cluster: Any = None  # the parsed ClusterSpec, once known (the steps check against it)
+    _cache_key: tuple[str, int, int, int] = ("", -1, -1, -1)
+    _cache: frozenset[str] = frozenset()
 
     @property
     def file(self) -> str:
@@ -71,6 +73,24 @@ class Ctx:
 
     def endpoints(self) -> list[str]:
         return self.nodes + [c for c in self.clients + self.subscribers if c not in self.nodes]
+
+    def names(self, what: str) -> list[str]:
+        """The known names of one kind: node, client, subscriber, or endpoint (any)."""
+        if what == "node":
+            return self.nodes
+        if what == "client":
+            return self.clients
+        if what == "subscriber":
+            return self.subscribers
+        return self.endpoints()
+
+    def knows(self, what: str, name: str) -> bool:
+        """Whether ``name`` is known, in O(1) (sets cached until a name is added)."""
+        key = (what, len(self.nodes), len(self.clients), len(self.subscribers))
+        if self._cache_key != key:
+            self._cache_key = key
+            self._cache = frozenset(self.names(what))
+        return name in self._cache
 
 
 def kind_of(node: yaml.Node) -> str:
@@ -189,15 +209,6 @@ class Ref(Spec):
         self.allow_all = allow_all
         self.expected = f"a {what} name" + (" or 'all'" if allow_all else "")
 
-    def choices(self, ctx: Ctx) -> list[str]:
-        if self.what == "node":
-            return ctx.nodes
-        if self.what == "client":
-            return ctx.clients
-        if self.what == "subscriber":
-            return ctx.subscribers
-        return ctx.endpoints()
-
     def parse(self, node: yaml.Node, ctx: Ctx) -> Any:
         value = scalar(node, ctx, self.expected)
         if value is INVALID:
@@ -206,8 +217,8 @@ class Ref(Spec):
             return ctx.error(node, f"expected {self.expected}, got {kind_of(node)}")
         if self.allow_all and value == "all":
             return value
-        known = self.choices(ctx)
-        if value not in known:
+        if not ctx.knows(self.what, value):
+            known = ctx.names(self.what)
             what = "node or client" if self.what == "endpoint" else self.what
             hint = did_you_mean(value, known)
             listing = hint or f" (known: {describe_names(known)})"

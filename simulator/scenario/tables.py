@@ -129,32 +129,22 @@ def _endpoint_groups(min_groups: int) -> ListOf:
 
 
 def _finish_groups(values: dict[str, Any], parsed: Parsed, ctx: Ctx) -> dict[str, Any] | None:
+    """No endpoint may be in two groups; the error points at its place in the later group."""
     groups = values.get("groups")
     if groups is None:
         return values
-    seen: dict[str, int] = {}
-    node = parsed.node
-    for g, group in enumerate(groups):
-        for name in group:
-            if name in seen and seen[name] != g:
-                where = _find_name(node, name, occurrence=2) or node
-                ctx.error(where, f"'{name}' is in two groups")
+    first_group: dict[str, int] = {}
+    for g, group_node in enumerate(parsed.node.value):
+        if not isinstance(group_node, yaml.SequenceNode):
+            continue
+        for item in group_node.value:
+            name = item.value if isinstance(item, yaml.ScalarNode) else None
+            if not isinstance(name, str):
+                continue
+            if first_group.setdefault(name, g) != g:
+                ctx.error(item, f"'{name}' is in two groups")
                 return None
-            seen[name] = g
     return {**values, "groups": tuple(tuple(dict.fromkeys(g)) for g in groups)}
-
-
-def _find_name(node: yaml.Node, name: str, occurrence: int) -> yaml.Node | None:
-    stack: list[yaml.Node] = [node]
-    order: list[yaml.Node] = []
-    while stack:  # depth-first, in file order
-        current = stack.pop()
-        if isinstance(current, yaml.ScalarNode) and current.value == name:
-            order.append(current)
-        elif isinstance(current, yaml.SequenceNode):
-            stack.extend(reversed(current.value))
-    order.sort(key=lambda n: (n.start_mark.line, n.start_mark.column))
-    return order[occurrence - 1] if len(order) >= occurrence else None
 
 
 def _finish_cut(values: dict[str, Any], parsed: Parsed, ctx: Ctx) -> dict[str, Any] | None:
