@@ -138,8 +138,12 @@ class Cluster:
         config: dict[str, Any] | None = None,
         dataplane: DataPlane | None = None,
         converged: bool = True,
+        cron_phase_spread_ms: int = 100,
     ) -> None:
         self.engine = engine
+        # Processes started together (as by a harness) run their 100 ms crons nearly in
+        # phase; independently started ones at any phase. Each node draws its phase here.
+        self.cron_phase_spread_ms = max(1, min(100, cron_phase_spread_ms))
         self.trace = trace
         self.network = Network(engine.rng("network"))
         self.base_config = dict(config or {})
@@ -193,6 +197,7 @@ class Cluster:
         self.index[name] = index
         config = NodeConfig({**self.base_config, **(overrides or {})})
         node = Node(self, name, index, self._new_id(), BASE_PORT + index, config)
+        node.phase = node.rng.randrange(self.cron_phase_spread_ms)
         if config.get("cluster-replica-no-failover"):
             node.me.flags |= NOFAILOVER
         self.nodes[name] = node
@@ -316,10 +321,12 @@ class Cluster:
             node.receive(message)
 
     def connect(self, src: str, dst: str) -> str:
-        """Outcome of a TCP connect: ``"ok"``, or ``"refused"`` by a dead process (§6 step 1)."""
+        """Outcome of a TCP connect (§6 step 1): ``"ok"``, ``"refused"`` by a dead process
+        (RST), or ``"void"`` when the network drops the SYN (never completes)."""
         node = self.nodes.get(dst)
-        reachable = self.network.reachable(src, dst) and self.network.reachable(dst, src)
-        if reachable and (node is None or node.status in (CRASHED, STOPPED)):
+        if not (self.network.reachable(src, dst) and self.network.reachable(dst, src)):
+            return "void"
+        if node is None or node.status in (CRASHED, STOPPED):
             return "refused"
         return "ok"
 
@@ -502,6 +509,7 @@ class Cluster:
             self.kill(name)
         saved = self._nodes_conf.get(name)
         node = Node(self, name, old.index, old.id, old.port, old.config)
+        node.phase = node.rng.randrange(100)
         node.data = old.data
         self.nodes[name] = node
         if saved is not None:

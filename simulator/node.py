@@ -394,6 +394,7 @@ class Node:
         # Step 1: links, handshake expiry, PFAIL count.
         pfail_nodes = 0
         expired: list[PeerView] = []
+        refused: list[PeerView] = []
         for peer in peers:
             flags = peer.flags
             if peer is me or flags & NOADDR:
@@ -403,8 +404,8 @@ class Node:
             if flags & HANDSHAKE and now - peer.ctime > max(nt, 1000):
                 expired.append(peer)
                 continue
-            if not peer.link:
-                self._connect(peer, now)
+            if not peer.link and self._connect(peer, now):
+                refused.append(peer)
         self.stats_pfail_nodes = pfail_nodes
         for peer in expired:
             self.remove_peer(peer.name)
@@ -464,6 +465,9 @@ class Node:
                 update_state = True
                 self._emit("pfail", peer.name, delay_ms=delay)
 
+        for peer in refused:
+            peer.link = False  # the connect to a dead process failed
+
         # Step 4: a replica whose replication is down reconnects to its master.
         if i_am_replica and not self.repl_link_up:
             self.cluster.replication_connect(self)
@@ -490,25 +494,27 @@ class Node:
         if self._todo_failover or self._todo_state:
             self._before_sleep()
 
-    def _connect(self, peer: PeerView, now: int) -> None:
+    def _connect(self, peer: PeerView, now: int) -> bool:
         """Open my outbound link to ``peer`` (``clusterNodeCronHandleReconnect``).
 
-        A crashed peer refuses at once (RST on loopback): the connect fails
-        synchronously and ``ping_sent`` is set so failure detection still runs.
-        An unreachable peer gives a link into the void: packets are dropped.
+        The connect is non-blocking: the link exists at once, and the PING (or MEET)
+        goes out when the connection completes (``clusterLinkConnectHandler``). To a
+        crashed process on loopback the connect fails asynchronously a moment later,
+        so the link lives only for the rest of this cron tick; a periodic ping may
+        still be queued on it, which is what lets failure detection run. Returns
+        whether the link must be dropped at the end of the tick.
         """
         outcome = self.cluster.connect(self.name, peer.name)
-        if outcome == "refused":
-            if peer.ping_sent == 0:
-                peer.ping_sent = now
-            return
-        old_ping_sent = peer.ping_sent
         peer.link = True
         peer.link_ctime = now
+        if outcome != "ok":
+            return outcome == "refused"
+        old_ping_sent = peer.ping_sent
         self.send_ping(peer, MsgType.MEET if peer.flags & MEET else MsgType.PING)
         if old_ping_sent:
             peer.ping_sent = old_ping_sent
         peer.flags &= ~MEET
+        return False
 
     # ------------------------------------------------------------------ messages in
 
@@ -954,14 +960,18 @@ class Node:
             self._emit("cluster_state", state=new_state)
 
     def _before_sleep(self) -> None:
-        """``clusterBeforeSleep``: flagged work runs right away."""
-        if self._todo_failover:
-            self._todo_failover = False
-            if self.me.flags & SLAVE:
-                self._handle_slave_failover()
-        if self._todo_state:
-            self._todo_state = False
+        """``clusterBeforeSleep``: work flagged so far runs now; work it flags waits for the next wake."""
+        todo_failover, todo_state = self._todo_failover, self._todo_state
+        self._todo_failover = self._todo_state = False
+        if todo_failover and self.me.flags & SLAVE:
+            self._handle_slave_failover()
+        if todo_state:
             self.update_state()
+
+    def wake(self) -> None:
+        """One event-loop iteration without a bus packet (a client command, a poll)."""
+        if self._todo_failover or self._todo_state:
+            self._before_sleep()
 
     # ------------------------------------------------------------------ elections
 

@@ -63,13 +63,20 @@ class Simulation:
         dataplane: DataPlane | None = None,
         converged: bool = True,
         checkpoint_ms: int = DEFAULT_CHECKPOINT_MS,
+        cron_phase_spread_ms: int = 100,
     ) -> None:
         self.seed = seed
         self.engine = Engine(seed)
         self.trace = Trace()
         self.specs = list(specs) if specs is not None else standard_topology(masters, replicas)
         self.cluster = Cluster(
-            self.engine, self.trace, self.specs, config, dataplane=dataplane, converged=converged
+            self.engine,
+            self.trace,
+            self.specs,
+            config,
+            dataplane=dataplane,
+            converged=converged,
+            cron_phase_spread_ms=cron_phase_spread_ms,
         )
         self.cluster.set_latency(*latency_ms)
         self.cluster.set_loss(loss)

@@ -66,10 +66,17 @@ class Master:
         object.__setattr__(self, "slots", ordered)
 
     @classmethod
-    def of(cls, name: str, slots: str | Iterable[int] = (), **extra: object) -> Master:
+    def of(
+        cls,
+        name: str,
+        slots: str | Iterable[int] = (),
+        keys: Mapping[int, int] | None = None,
+        migrating: Mapping[int, str] | None = None,
+        importing: Mapping[int, str] | None = None,
+    ) -> Master:
         """Build from Redis's range notation (``"0-5460 5462"``) or a slot iterable."""
         parsed = parse_slot_ranges(slots) if isinstance(slots, str) else list(slots)
-        return cls(name, tuple(parsed), **extra)  # type: ignore[arg-type]
+        return cls(name, tuple(parsed), keys or {}, migrating or {}, importing or {})
 
     def key_count(self, slot: int) -> int:
         return int(self.keys.get(slot, 0))

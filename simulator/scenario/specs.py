@@ -58,6 +58,9 @@ class Ctx:
     cluster: Any = None  # the parsed ClusterSpec, once known (the steps check against it)
     _cache_key: tuple[str, int, int, int] = ("", -1, -1, -1)
     _cache: frozenset[str] = frozenset()
+    # kinds of names not checked, because the part of the file defining them is broken
+    # (an invalid cluster would otherwise make every later node name an error too)
+    unchecked: set[str] = field(default_factory=set)
 
     @property
     def file(self) -> str:
@@ -216,6 +219,9 @@ class Ref(Spec):
         if not isinstance(value, str):
             return ctx.error(node, f"expected {self.expected}, got {kind_of(node)}")
         if self.allow_all and value == "all":
+            return value
+        skip = ctx.unchecked
+        if self.what in skip or (self.what == "endpoint" and skip & {"node", "client"}):
             return value
         if not ctx.knows(self.what, value):
             known = ctx.names(self.what)

@@ -298,6 +298,8 @@ class ClientsParser(ListOf):
 
     def parse(self, node: yaml.Node, ctx: Ctx) -> Any:
         items = super().parse(node, ctx)
+        if items is INVALID or len(items) != len(node.value):
+            ctx.unchecked.add("client")  # some client's name is unknown: do not guess
         if items is INVALID:
             return INVALID
         out: list[model.ClientSpec] = []
@@ -305,6 +307,7 @@ class ClientsParser(ListOf):
             v = item.values
             name = v["name"]
             if name is INVALID:
+                ctx.unchecked.add("client")
                 continue
             if name in ctx.nodes:
                 ctx.error(item.locs["name"], f"client name '{name}' is already a node name")
@@ -313,6 +316,7 @@ class ClientsParser(ListOf):
                 ctx.error(item.locs["name"], f"duplicate client name '{name}'")
                 continue
             if any(x is INVALID for x in v.values()):
+                ctx.clients.append(name)  # its error is reported; later uses of it are fine
                 continue
             if "{i}" not in v["keys"] and v["key_count"] > 1:
                 ctx.error(
@@ -622,6 +626,8 @@ def build_scenario(
         elif f.required:
             ctx.error(root, f"missing required key '{f.key}' in the scenario")
             values[f.name] = INVALID
+        if f.key == "cluster" and values[f.name] is INVALID:
+            ctx.unchecked.add("node")
         else:
             values[f.name] = f.default
     if values["network"] is None:

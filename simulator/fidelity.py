@@ -1,0 +1,412 @@
+"""The real-Redis experiments, re-run in rcsim with the same method.
+
+Each experiment rebuilds what the harness did on real Redis 7.0.15 (the shared
+real-redis README): a fresh cluster, pollers that send ``CLUSTER NODES`` +
+``CLUSTER INFO`` to every remaining node every 20 ms, a signal, and times measured
+from the signal as the first poll that shows the change. Polls also wake the
+node's event loop, as real ones do, which is what lets flagged work
+(``clusterBeforeSleep``) run between cron ticks.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from simulator.messages import FAIL, MASTER, PFAIL, SLAVE
+from simulator.node import RUNNING, Node
+from simulator.simulation import Simulation
+
+POLL_PERIOD_MS = 20
+# The harness started every redis-server at once, so their crons ran within a few ms
+# of each other (the real PFAIL times of all observers fall within ~5 ms).
+HARNESS_PHASE_SPREAD_MS = 5
+NO_CHECKPOINTS = 10**12
+
+Observation = Callable[[str, Node, int], None]
+
+
+class Pollers:
+    """One poller per observed node, every 20 ms at a random phase (like the real harness)."""
+
+    def __init__(self, sim: Simulation, nodes: Iterable[str], observe: Observation) -> None:
+        self.sim = sim
+        self.observe = observe
+        rng = sim.engine.rng("pollers")
+        for name in nodes:
+            sim.engine.schedule(rng.randrange(POLL_PERIOD_MS), self.poll, name)
+
+    def poll(self, name: str) -> None:
+        self.sim.engine.schedule(POLL_PERIOD_MS, self.poll, name)
+        node = self.sim.cluster.nodes.get(name)
+        if node is None or node.status != RUNNING:
+            return
+        node.wake()
+        self.observe(name, node, self.sim.engine.now)
+
+
+def _first(times: dict[str, int], key: str, t: int) -> None:
+    if key not in times:
+        times[key] = t
+
+
+def _new_sim(masters: int, replicas: int, nt: int, seed: int, **config: Any) -> Simulation:
+    settings = {"cluster-node-timeout": nt, **config}
+    return Simulation(
+        masters=masters,
+        replicas=replicas,
+        config=settings,
+        seed=seed,
+        checkpoint_ms=NO_CHECKPOINTS,
+        cron_phase_spread_ms=HARNESS_PHASE_SPREAD_MS,
+    )
+
+
+def _warm_up(sim: Simulation, nt: int) -> int:
+    """Run a healthy cluster for a while (random length, so phases differ per seed)."""
+    rng = sim.engine.rng("experiment")
+    sim.run_until(max(3000, 2 * nt) + rng.randrange(1000))
+    return sim.now
+
+
+# ---------------------------------------------------------------------------- failover timing
+
+
+def failover_timing(
+    masters: int, replicas: int, nt: int, signal: str, seed: int
+) -> dict[str, float | str | None]:
+    """``failover-timing.json``: SIGKILL or SIGSTOP a master, time PFAIL, FAIL, promotion, all ok."""
+    sim = _new_sim(masters, replicas, nt, seed)
+    victim = f"n{seed % masters + 1}"
+    remaining = [n for n in sim.cluster.nodes if n != victim]
+    times: dict[str, int] = {}
+    promoted: list[str] = []
+    ok_after: dict[str, int] = {}
+
+    def observe(name: str, node: Node, now: int) -> None:
+        peer = node.peers.get(victim)
+        if peer is not None:
+            if peer.flags & PFAIL:
+                _first(times, "first_pfail_any", now)
+            if peer.flags & FAIL:
+                _first(times, "first_pfail_any", now)
+                _first(times, "first_fail_any", now)
+        if node.is_master and node.me.replicas is not None and node.name in promoted:
+            _first(times, "promotion_self", now)
+        if "first_fail_any" in times:
+            if node.state == "ok":
+                ok_after.setdefault(name, now)
+            else:
+                ok_after.pop(name, None)
+
+    start = _warm_up(sim, nt)
+    Pollers(sim, remaining, observe)
+    sim.inject("kill" if signal == "SIGKILL" else "pause", node=victim)
+    trace_start = len(sim.trace)
+
+    def done() -> bool:
+        for event in sim.trace.events[trace_start:]:
+            if event["kind"] == "promoted" and event.get("target") == victim and not promoted:
+                promoted.append(event["node"])
+        return "promotion_self" in times and len(ok_after) == len(remaining)
+
+    sim.run_until_condition(done, start + 30 * nt)
+    result: dict[str, float | str | None] = {
+        key: (times[key] - start if key in times else None)
+        for key in ("first_pfail_any", "first_fail_any", "promotion_self")
+    }
+    result["all_ok"] = (
+        (max(ok_after.values()) - start) if len(ok_after) == len(remaining) and promoted else None
+    )
+    result["winner"] = promoted[0] if promoted else None
+    scheduled = [
+        e
+        for e in sim.trace.events[trace_start:]
+        if e["kind"] == "election_scheduled" and e.get("node") in promoted
+    ]
+    result["winner_rank"] = scheduled[0]["rank"] if scheduled else None
+    result["election_delay"] = scheduled[0]["delay_ms"] if scheduled else None
+    return result
+
+
+def offset_lag(seed: int, nt: int = 2000) -> dict[str, Any]:
+    """``offset_lag_experiment``: one replica of the victim lags; the other must win."""
+    sim = _new_sim(3, 2, nt, seed)
+    victim = f"n{seed % 3 + 1}"
+    replicas = sim.cluster.node(victim).me.replicas
+    lagging = replicas[seed % 2]
+    start = _warm_up(sim, nt)
+    # Writes the lagging replica never received: the master and the other replica move ahead.
+    ahead = 40_000_000
+    sim.cluster.node(victim).repl_offset += ahead
+    for name in replicas:
+        if name != lagging:
+            sim.cluster.node(name).repl_offset += ahead
+    sim.inject("kill", node=victim)
+    mark = len(sim.trace)
+    sim.run_until_condition(
+        lambda: sim.trace.first("promoted", target=victim) is not None, start + 30 * nt
+    )
+    promoted = [e for e in sim.trace.events[mark:] if e["kind"] == "promoted"]
+    ranks = {
+        e["node"]: e["rank"] for e in sim.trace.events[mark:] if e["kind"] == "election_scheduled"
+    }
+    return {
+        "lagging": lagging,
+        "winner": promoted[0]["node"] if promoted else None,
+        "ranks": ranks,
+    }
+
+
+# ---------------------------------------------------------------------------- manual failover
+
+
+def manual_failover(mode: str, nt: int, seed: int, hung: bool = False) -> dict[str, float | None]:
+    """``manual-failover.json``: CLUSTER FAILOVER on a replica of a healthy (or hung) master."""
+    sim = _new_sim(3, 1, nt, seed)
+    old_master = f"n{seed % 3 + 1}"
+    replica = sim.cluster.node(old_master).me.replicas[0]
+    times: dict[str, int] = {}
+    sees_new: dict[str, int] = {}
+    sees_old_as_replica: dict[str, int] = {}
+    everyone = list(sim.cluster.nodes)
+
+    def observe(name: str, node: Node, now: int) -> None:
+        if name == replica and node.is_master:
+            _first(times, "replica_self_master", now)
+        if name == old_master and not node.is_master:
+            _first(times, "old_master_self_replica", now)
+        new_view = node.peers.get(replica)
+        if new_view is not None and new_view.flags & MASTER:
+            sees_new.setdefault(name, now)
+        old_view = node.peers.get(old_master)
+        if old_view is not None and old_view.flags & SLAVE:
+            sees_old_as_replica.setdefault(name, now)
+
+    start = _warm_up(sim, nt)
+    Pollers(sim, everyone, observe)
+    if hung:
+        sim.inject("pause", node=old_master)
+    sim.inject("failover", node=replica, mode=mode)
+    limit = start + (8000 if hung else max(10 * nt, 10_000))
+    observed = [n for n in everyone if not (hung and n == old_master)]
+
+    def done() -> bool:
+        if hung:
+            return "replica_self_master" in times or sim.trace.first("mf_timeout") is not None
+        return len(sees_old_as_replica) == len(everyone) and len(sees_new) == len(everyone)
+
+    sim.run_until_condition(done, limit)
+    result: dict[str, float | None] = {
+        k: times[k] - start if k in times else None
+        for k in ("replica_self_master", "old_master_self_replica")
+    }
+    result["all_see_new_master"] = (
+        max(sees_new[n] for n in observed) - start if all(n in sees_new for n in observed) else None
+    )
+    result["all_see_old_master_as_replica"] = (
+        max(sees_old_as_replica.values()) - start
+        if len(sees_old_as_replica) == len(everyone)
+        else None
+    )
+    timeout = sim.trace.first("mf_timeout", node=replica)
+    result["mf_timeout"] = timeout["t"] - start if timeout else None
+    return result
+
+
+# ---------------------------------------------------------------------------- partitions (SIGSTOP)
+
+
+def majority_stopped(nt: int, seed: int) -> dict[str, float | None]:
+    """A: two of three masters hung; the survivor goes fail, no promotion, rejoin delay on resume."""
+    sim = _new_sim(3, 1, nt, seed)
+    survivor, stopped = "n1", ["n2", "n3"]
+    times: dict[str, int] = {}
+    phase = {"resumed": 0}
+
+    def observe(name: str, node: Node, now: int) -> None:
+        if name != survivor:
+            return
+        if not phase["resumed"] and node.state == "fail":
+            _first(times, "survivor_state_fail", now)
+        if phase["resumed"] and node.state == "ok":
+            _first(times, "after_resume_survivor_state_ok", now - phase["resumed"])
+
+    start = _warm_up(sim, nt)
+    Pollers(sim, list(sim.cluster.nodes), observe)
+    for name in stopped:
+        sim.inject("pause", node=name)
+    sim.run_until(start + max(3 * nt, nt + 4000))
+    for name in stopped:
+        sim.inject("resume", node=name)
+    phase["resumed"] = sim.now
+    sim.run_until_condition(lambda: "after_resume_survivor_state_ok" in times, sim.now + 10 * nt)
+    promotions = sum(1 for e in sim.trace.events if e["kind"] == "promoted")
+    return {
+        "survivor_state_fail": times["survivor_state_fail"] - start
+        if "survivor_state_fail" in times
+        else None,
+        "after_resume_survivor_state_ok": times.get("after_resume_survivor_state_ok"),
+        "promotions": promotions,
+    }
+
+
+def single_master_stopped(
+    nt: int, seed: int, resume: str, full_coverage: bool = True
+) -> dict[str, float | None]:
+    """B and D: a master with no replica hangs; resumed late (3·NT+3 s) or early (0.5 s after FAIL)."""
+    sim = _new_sim(3, 0, nt, seed, **{"cluster-require-full-coverage": full_coverage})
+    victim, observer = "n1", "n2"
+    times: dict[str, int] = {}
+    phase = {"resumed": 0}
+
+    def observe(name: str, node: Node, now: int) -> None:
+        peer = node.peers.get(victim)
+        if not phase["resumed"]:
+            if peer is not None and peer.flags & (PFAIL | FAIL):
+                _first(times, "pfail_first", now)
+            if peer is not None and peer.flags & FAIL:
+                _first(times, "fail_first", now)
+            if name == observer and node.state == "fail":
+                _first(times, "state_fail_observer", now)
+        elif name == observer and node.state == "ok":
+            _first(times, "after_resume_observer_state_ok", now)
+
+    start = _warm_up(sim, nt)
+    Pollers(sim, ["n2", "n3"], observe)
+    sim.inject("pause", node=victim)
+    if resume == "late":
+        sim.run_until(start + 3 * nt + 3000)
+    else:
+        sim.run_until_condition(lambda: "fail_first" in times, start + 30 * nt)
+        sim.run_until(sim.now + 500)
+    sim.inject("resume", node=victim)
+    phase["resumed"] = sim.now
+    sim.run_until_condition(lambda: "after_resume_observer_state_ok" in times, sim.now + 10 * nt)
+    result: dict[str, float | None] = {
+        k: times[k] - start if k in times else None
+        for k in ("pfail_first", "fail_first", "state_fail_observer")
+    }
+    ok = times.get("after_resume_observer_state_ok")
+    result["resume_at"] = phase["resumed"] - start
+    result["after_resume_observer_state_ok"] = ok - phase["resumed"] if ok is not None else None
+    return result
+
+
+def killed_and_restarted(
+    seed: int, nt: int = 2000, restart_at: int = 9000
+) -> dict[str, float | None]:
+    """C: a master with no replica is SIGKILLed and restarted at 9 s from its nodes.conf."""
+    sim = _new_sim(3, 0, nt, seed)
+    victim = "n1"
+    times: dict[str, int] = {}
+    phase = {"restarted": 0}
+
+    def observe(name: str, node: Node, now: int) -> None:
+        if phase["restarted"] and node.state == "ok":
+            _first(times, f"{name}_ok", now - phase["restarted"])
+
+    start = _warm_up(sim, nt)
+    Pollers(sim, list(sim.cluster.nodes), observe)
+    sim.inject("kill", node=victim)
+    sim.run_until(start + restart_at)
+    sim.inject("restart", node=victim)
+    phase["restarted"] = sim.now
+    sim.run_until_condition(
+        lambda: all(f"{n}_ok" in times for n in sim.cluster.nodes), sim.now + 10 * nt
+    )
+    others = [times.get(f"{n}_ok") for n in ("n2", "n3")]
+    return {
+        "after_restart_others_ok": max(others) if all(o is not None for o in others) else None,  # type: ignore[type-var]
+        "after_restart_restarted_ok": times.get(f"{victim}_ok"),
+    }
+
+
+# ---------------------------------------------------------------------------- summaries
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One line of the side-by-side table."""
+
+    experiment: str
+    metric: str
+    real_median: float
+    real_min: float
+    real_max: float
+    sim_median: float | None
+    runs: int
+
+    @property
+    def ratio(self) -> float | None:
+        if self.sim_median is None or not self.real_median:
+            return None
+        return self.sim_median / self.real_median
+
+    @property
+    def within_bounds(self) -> bool:
+        """Within 15 % of the real median, or inside the real min–max where that is wider."""
+        if self.sim_median is None:
+            return False
+        if abs(self.sim_median - self.real_median) <= 0.15 * self.real_median:
+            return True
+        return self.real_min <= self.sim_median <= self.real_max
+
+
+def median(values: Sequence[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return float(statistics.median(present)) if present else None
+
+
+def real_data() -> dict[str, Any]:
+    """The real-Redis medians rcsim is checked against (packaged with rcsim)."""
+    text = resources.files("simulator").joinpath("data/real_redis_medians.json").read_text()
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+FAILOVER_METRICS = ("first_pfail_any", "first_fail_any", "promotion_self", "all_ok")
+
+
+def failover_rows(seeds: Sequence[int]) -> list[Row]:
+    rows: list[Row] = []
+    for key, setting in real_data()["failover_timing"].items():
+        runs = [
+            failover_timing(
+                setting["masters"], setting["replicas"], setting["nt"], setting["signal"], seed
+            )
+            for seed in seeds
+        ]
+        for metric in FAILOVER_METRICS:
+            real = setting["metrics"][metric]
+            rows.append(
+                Row(
+                    key,
+                    metric,
+                    real["median"],
+                    real["min"],
+                    real["max"],
+                    median([r[metric] for r in runs]),
+                    len(runs),
+                )  # type: ignore[misc]
+            )
+    return rows
+
+
+def format_table(rows: Sequence[Row]) -> str:
+    lines = [
+        "| experiment | metric | real median [min–max] | rcsim median | ratio | ok |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        sim = "—" if row.sim_median is None else f"{row.sim_median:.0f}"
+        ratio = "—" if row.ratio is None else f"{row.ratio:.2f}"
+        lines.append(
+            f"| {row.experiment} | {row.metric} | {row.real_median:.0f} [{row.real_min:.0f}–{row.real_max:.0f}] "
+            f"| {sim} | {ratio} | {'yes' if row.within_bounds else 'NO'} |"
+        )
+    return "\n".join(lines)
