@@ -390,11 +390,15 @@ def failover_rows(seeds: Sequence[int]) -> list[Row]:
                     real["median"],
                     real["min"],
                     real["max"],
-                    median([r[metric] for r in runs]),
+                    median([_number(r[metric]) for r in runs]),
                     len(runs),
-                )  # type: ignore[misc]
+                )
             )
     return rows
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
 
 
 def format_table(rows: Sequence[Row]) -> str:
