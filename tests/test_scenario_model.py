@@ -192,3 +192,13 @@ expect:
   - role: {n9: master}
 """
     )
+
+
+def test_a_broken_cluster_does_not_make_every_node_name_an_error() -> None:
+    text = "name: t\ncluster: {masters: 0}\nsteps:\n  - kill: n1\n  - partition: [[n1], [n2]]\n"
+    assert errors_of(text) == ["x.yaml:2:20: expected a number of masters of at least 1, got 0"]
+
+
+def test_a_broken_client_does_not_make_its_uses_errors() -> None:
+    text = BASE + "clients:\n  - name: app\n    rate: x\nsteps:\n  - write: {key: k, client: app}\n"
+    assert errors_of(text) == ["x.yaml:7:11: expected a rate like 200/s or 30/m, got 'x'"]

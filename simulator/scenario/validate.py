@@ -626,10 +626,10 @@ def build_scenario(
         elif f.required:
             ctx.error(root, f"missing required key '{f.key}' in the scenario")
             values[f.name] = INVALID
-        if f.key == "cluster" and values[f.name] is INVALID:
-            ctx.unchecked.add("node")
         else:
             values[f.name] = f.default
+        if f.key == "cluster" and values[f.name] is INVALID:
+            ctx.unchecked.add("node")  # its names are unknown: do not flag every later use
     if values["network"] is None:
         values["network"] = model.NetworkSpec(loc=start)
     if values["expect"] is None:
