@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -84,11 +85,14 @@ def test_rebalance_tie_order_follows_node_table_order() -> None:
     assert (plan.moves[0].source, plan.moves[0].target) == ("n1", "n3")
 
 
-def test_reshard_run_moves_the_sources_lowest_100_slots() -> None:
-    run = DATA["reshard_runs"][0]
+@pytest.mark.parametrize("index", range(len(DATA["reshard_runs"])))
+def test_reshard_run_moves_the_sources_lowest_100_slots(index: int) -> None:
+    run = DATA["reshard_runs"][index]
     masters = [Master(f"n{i}", tuple(r)) for i, r in enumerate(create_allocation(3))]
     table = reshard_plan([masters[run["source_index"]]], "n1", run["moved_slot_count"])
     assert table == [ReshardItem(s, "n0") for s in range(100)]
+    printed = re.findall(r"Moving slot (\d+) from <id(\d+)>", run["redis_cli_output"])
+    assert [ReshardItem(int(slot), f"n{i}") for slot, i in printed] == table  # redis-cli's plan
     final = apply_reshard(masters, "n1", table)
     by_port_index = {t["index"]: _ranges(t["slots"]) for t in run["final_topology"]}
     assert {int(m.name[1:]): format_slot_ranges(m.slots) for m in final} == by_port_index
@@ -229,8 +233,7 @@ def test_move_slot_loop_step_expands_like_the_real_loop() -> None:
     assert len(expand_migrate(loop, ["x"] * 25)) == 7
 
 
-def _open(name: str, slots: str, **extra: object) -> Master:
-    return Master.of(name, slots, **extra)
+_open = Master.of
 
 
 def test_fix_case_1_finishes_an_interrupted_move() -> None:
