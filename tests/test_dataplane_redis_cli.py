@@ -310,3 +310,24 @@ def test_fix_covers_unassigned_slots_by_keys() -> None:
     holders = {n for s in keyless for n, m in after.items() if s in m.slots}
     assert len(holders) == 1  # one random pick per run (srand(time(NULL)) quirk)
     assert check_cluster(list(after.values())) == []
+
+
+def test_fix_case_3_moves_to_the_migrating_target_and_closes_the_others() -> None:
+    masters = [
+        _open("a", "0-9", migrating={5: "c"}, keys={5: 2}),
+        _open("b", "10-99", importing={5: "a"}),
+        _open("c", "100-16383", importing={5: "a"}),
+    ]
+    plan = fix_plan(masters)
+    assert any("Case 3: Moving slot 5 from a to c" in line for line in plan.log)
+    after = {m.name: m for m in fixed_masters(masters, plan)}
+    assert 5 in after["c"].slots and after["c"].key_count(5) == 2
+    assert check_cluster(list(after.values())) == []
+
+
+def test_fix_open_slot_without_any_owner_goes_to_the_first_master() -> None:
+    masters = [_open("a", "0-9"), _open("b", "11-16383", importing={10: "a"})]
+    plan = fix_plan(masters)
+    assert plan.log[1] == "*** Configuring a as the slot owner"
+    after = {m.name: m for m in fixed_masters(masters, plan)}
+    assert 10 in after["a"].slots and check_cluster(list(after.values())) == []
