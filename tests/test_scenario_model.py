@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from simulator.scenario import (
     AddNode,
@@ -24,6 +26,7 @@ from simulator.scenario import (
     parse_rate,
     parse_scenario,
 )
+from simulator.scenario.durations import format_duration
 
 BASE = "name: t\ncluster:\n  masters: 3\n  replicas: 1\n"
 
@@ -54,6 +57,12 @@ def test_durations_are_whole_milliseconds(text: str | int, ms: int) -> None:
 def test_bad_durations_are_refused(text: str | bool) -> None:
     with pytest.raises(ValueError):
         parse_duration(text)  # type: ignore[arg-type]
+
+
+@settings(max_examples=200)
+@given(st.integers(0, 30 * 24 * 3600 * 1000))
+def test_formatted_durations_parse_back(ms: int) -> None:
+    assert parse_duration(format_duration(ms)) == ms
 
 
 def test_rates_and_latency() -> None:

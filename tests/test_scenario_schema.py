@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from rcsim.cli import main
-from simulator.scenario import list_bundled, resolve, scenario_schema, schema_text
+from simulator.scenario import list_bundled, load_scenario, resolve, scenario_schema, schema_text
 from simulator.scenario.tables import ACTIONS, CONDITIONS
 
 ROOT = Path(__file__).parent.parent
@@ -48,6 +48,7 @@ def test_bundled_scenario_matches_schema(name: str) -> None:
     _, text, _ = resolve(name)
     assert text.startswith("# yaml-language-server: $schema=../docs/scenario.schema.json\n")
     assert [e.message for e in validator().iter_errors(yaml.safe_load(text))] == []
+    load_scenario(name)  # and the validator accepts it too
 
 
 @pytest.mark.parametrize(

@@ -453,7 +453,7 @@ class Slots(Spec):
             return ctx.error(node, f"slot out of range 0-16383: {node.value}")
         try:
             slots = parse_slot_ranges(
-                value.replace(" - ", "-") if isinstance(value, str) else value
+                re.sub(r"\s*-\s*", "-", value) if isinstance(value, str) else value
             )
         except ValueError as error:
             return ctx.error(node, str(error))
