@@ -107,7 +107,8 @@ def format_duration(ms: int) -> str:
     """The shortest exact text for ``ms``: 1500 → ``"1.5s"``, 250 → ``"250ms"``."""
     if ms and ms % 60_000 == 0:
         return f"{ms // 60_000}m"
-    if ms >= 1000 and (ms * 10) % 1000 == 0:
-        seconds = ms / 1000
-        return f"{seconds:g}s"
+    if ms >= 1000 and ms % 1000 == 0:
+        return f"{ms // 1000}s"
+    if ms >= 1000 and ms % 100 == 0:
+        return f"{ms // 1000}.{ms % 1000 // 100}s"
     return f"{ms}ms"
