@@ -191,6 +191,12 @@ class Simulation:
         # The simulation itself and the trace are shared, never copied.
         return copy.deepcopy(state, {id(self): self, id(self.trace): self.trace})
 
+    def restart_checkpoints(self) -> None:
+        """Forget every checkpoint and take one now (after an add-on put its objects in
+        ``extras`` or scheduled its events at build time, so rewinding to 0 keeps them)."""
+        self._checkpoints.clear()
+        self._take_checkpoint()
+
     def checkpoint_times(self) -> list[int]:
         return [c.t for c in self._checkpoints]
 
@@ -227,6 +233,11 @@ class Simulation:
         )
         self._replayed = len(self.injections)
         return result
+
+    def apply(self, action: str, args: dict[str, Any]) -> Any:
+        """Apply ``action`` now without recording it (for events already in the model,
+        e.g. a scenario step scheduled in the engine, which checkpoints replay)."""
+        return self._apply(action, args)
 
     def _apply(self, action: str, args: dict[str, Any]) -> Any:
         cluster = self.cluster
