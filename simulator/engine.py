@@ -53,7 +53,9 @@ class Engine:
         self.seed = seed
         self.now = 0
         self.events_run = 0
-        self._queue: list[tuple[int, int, Timer]] = []
+        # Entries are (time, sequence, callback, args, timer): the loop calls straight from
+        # the tuple and reads the Timer only for its ``cancelled`` flag (bench_engine).
+        self._queue: list[tuple[int, int, Callback, tuple[Any, ...], Timer]] = []
         self._sequence = 0
         self._streams: dict[str, random.Random] = {}
 
@@ -78,8 +80,8 @@ class Engine:
             raise ValueError(f"cannot schedule in the past (delay {delay_ms} ms)")
         time_ms = self.now + int(delay_ms)
         timer = Timer(time_ms, callback, args)
-        self._sequence += 1
-        heappush(self._queue, (time_ms, self._sequence, timer))
+        self._sequence = sequence = self._sequence + 1
+        heappush(self._queue, (time_ms, sequence, callback, args, timer))
         return timer
 
     def schedule_at(self, time_ms: int, callback: Callback, *args: Any) -> Timer:
@@ -87,8 +89,8 @@ class Engine:
         if time_ms < self.now:
             raise ValueError(f"cannot schedule at {time_ms} ms, now is {self.now} ms")
         timer = Timer(time_ms, callback, args)
-        self._sequence += 1
-        heappush(self._queue, (time_ms, self._sequence, timer))
+        self._sequence = sequence = self._sequence + 1
+        heappush(self._queue, (time_ms, sequence, callback, args, timer))
         return timer
 
     @staticmethod
@@ -102,7 +104,7 @@ class Engine:
     def peek(self) -> int | None:
         """Time of the next pending (non-cancelled) event, or ``None`` if there is none."""
         queue = self._queue
-        while queue and queue[0][2].cancelled:
+        while queue and queue[0][4].cancelled:
             heappop(queue)
         return queue[0][0] if queue else None
 
@@ -121,12 +123,12 @@ class Engine:
         """Run one event. Returns ``False`` when there was nothing to run."""
         queue = self._queue
         while queue:
-            time, _, timer = heappop(queue)
+            time, _, callback, args, timer = heappop(queue)
             if timer.cancelled:
                 continue
             self.now = time
             self.events_run += 1
-            timer.callback(*timer.args)
+            callback(*args)
             return True
         return False
 
@@ -148,12 +150,12 @@ class Engine:
         queue = self._queue
         run = 0
         while queue and queue[0][0] <= until:
-            time, _, timer = heappop(queue)
+            time, _, callback, args, timer = heappop(queue)
             if timer.cancelled:
                 continue
             self.now = time
             run += 1
-            timer.callback(*timer.args)
+            callback(*args)
         self.events_run += run
         self.now = until
         return True
