@@ -243,6 +243,12 @@ def create_allocation(masters: int) -> list[SlotRange]:
 
     Reproduces the float32 loop of src/redis-cli.c ``clusterManagerCommandCreate``
     (behaviour reference §17.1), including its rounding for large ``masters``.
+
+    Raises ``ValueError`` when no valid allocation exists: ``masters`` outside
+    1..16384, or a ``masters`` for which the float32 cursor overshoots and the loop would
+    hand out slot 16384 (the smallest such count is 7542). redis-cli itself writes past
+    its slot array there and the server then refuses ``CLUSTER ADDSLOTS 16384``, so the
+    simulator refuses up front instead of building a cluster Redis cannot build.
     """
     if masters < 1:
         raise ValueError("at least one master is needed")
@@ -258,6 +264,11 @@ def create_allocation(masters: int) -> list[SlotRange]:
             last = CLUSTER_SLOTS - 1
         if last < first:
             last = first
+        if last >= CLUSTER_SLOTS:
+            raise ValueError(
+                f"redis-cli's allocation for {masters} masters runs past slot "
+                f"{CLUSTER_SLOTS - 1}: master {i} would get {first}-{last}"
+            )
         ranges.append(SlotRange(first, last))
         first = last + 1
         cursor = _f32(cursor + slots_per_node)
