@@ -21,6 +21,7 @@ VERBS: dict[str, str] = {
     "validate": "validate",
     "schema": "schema",
     "list": "list_cmd",
+    "run": "run",
 }
 
 
