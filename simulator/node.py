@@ -138,7 +138,10 @@ class Node:
         self.owner_not_claiming = bytearray(CLUSTER_SLOTS)
         self.migrating: dict[int, str] = {}
         self.importing: dict[int, str] = {}
-        self._table_version = 0
+        # Per owner: a change counter (for the bitmap cache) and a Zobrist fingerprint of
+        # its slots, so comparing a heartbeat's claim with my table is O(1) (§10.1 step 7).
+        self._owner_version: dict[int, int] = {}
+        self._fingerprint: dict[int, int] = {}
         self._bitmap_cache: dict[int, tuple[int, bytes]] = {}
         self.current_epoch = 0
         self.last_vote_epoch = 0
@@ -233,14 +236,41 @@ class Node:
         previous = self.slots[slot]
         if previous == owner:
             return
+        key = self.cluster.zobrist[slot]
+        versions = self._owner_version
+        prints = self._fingerprint
         if previous != NO_OWNER:
             self.slot_counts[previous] -= 1
+            versions[previous] = versions.get(previous, 0) + 1
+            prints[previous] = prints.get(previous, 0) ^ key
         if owner != NO_OWNER:
             self.slot_counts[owner] = self.slot_counts.get(owner, 0) + 1
+            versions[owner] = versions.get(owner, 0) + 1
+            prints[owner] = prints.get(owner, 0) ^ key
         self.slots[slot] = owner
-        self._table_version += 1
         if previous == self.index or owner == self.index:
             self.cluster.on_slot_owner_changed(self, slot, previous, owner)
+        elif (
+            previous != NO_OWNER
+            and self.me.master is not None
+            and self.cluster.index.get(self.me.master) == previous
+        ):
+            # My master's shard lost the slot: its shard channels go too (§19).
+            self.cluster.on_slot_owner_changed(self, slot, previous, owner)
+
+    def load_slot_table(self, table: SlotTable) -> None:
+        """Replace my whole slot table (nodes.conf load), rebuilding counts and fingerprints."""
+        self.slots = table.copy()
+        self.slot_counts = {}
+        self._fingerprint = {}
+        self._bitmap_cache = {}
+        zobrist = self.cluster.zobrist
+        for slot, owner in enumerate(self.slots.raw()):
+            if owner != NO_OWNER:
+                self.slot_counts[owner] = self.slot_counts.get(owner, 0) + 1
+                self._fingerprint[owner] = self._fingerprint.get(owner, 0) ^ zobrist[slot]
+        for owner in self.slot_counts:
+            self._owner_version[owner] = self._owner_version.get(owner, 0) + 1
 
     def assign_slots(self, slots: list[int], owner_name: str) -> None:
         index = self.cluster.index[owner_name]
@@ -250,12 +280,19 @@ class Node:
 
     def slot_bitmap(self, owner_index: int) -> bytes:
         """The 0/1 map of the slots bound to ``owner_index`` in my table (cached)."""
+        version = self._owner_version.get(owner_index, 0)
         cached = self._bitmap_cache.get(owner_index)
-        if cached is not None and cached[0] == self._table_version:
+        if cached is not None and cached[0] == version:
             return cached[1]
         bitmap = bytes(map(owner_index.__eq__, self.slots.raw()))
-        self._bitmap_cache[owner_index] = (self._table_version, bitmap)
+        self._bitmap_cache[owner_index] = (version, bitmap)
         return bitmap
+
+    def claim_fingerprint(self) -> int:
+        """The Zobrist fingerprint of what my headers claim (see :meth:`claimed_bitmap`)."""
+        if self.me.flags & SLAVE and self.me.master in self.peers:
+            return self._fingerprint.get(self.peers[self.me.master].index, 0)
+        return self._fingerprint.get(self.index, 0)
 
     def claimed_bitmap(self) -> bytes:
         """What my headers claim: my slots, or my master's if I am a replica (§4.2)."""
@@ -281,6 +318,7 @@ class Node:
             config_epoch=self.config_epoch,
             offset=self.repl_offset,
             slots=self.claimed_bitmap(),
+            claim_fp=self.claim_fingerprint(),
             master=master,
             flags=me.flags & ~MYSELF,
             state_ok=self.state == "ok",
@@ -632,7 +670,10 @@ class Node:
         sender_master: PeerView | None = (
             sender if sender.flags & MASTER else self.peers.get(sender.master or "")
         )
-        dirty = sender_master is not None and self.slot_bitmap(sender_master.index) != msg.slots
+        dirty = (
+            sender_master is not None
+            and self._fingerprint.get(sender_master.index, 0) != msg.claim_fp
+        )
         if dirty and sender.flags & MASTER:
             self.update_slots_config_with(sender, msg.config_epoch, msg.slots)
         if dirty:
@@ -1316,6 +1357,125 @@ class Node:
         self.set_master(master, reason="CLUSTER REPLICATE")
         self._before_sleep()
         return "OK"
+
+    # ------------------------------------------------------------------ slot commands (redis-cli)
+
+    def cluster_setslot(self, slot: int, subcommand: str, peer: str = "") -> str:
+        """``CLUSTER SETSLOT slot IMPORTING|MIGRATING|STABLE|NODE [node]`` (§16.1); the reply.
+
+        Node names stand in for IDs. SETSLOT NODE on the importing target bumps my
+        configEpoch without consensus and broadcasts a PONG; none of the others talks
+        to other nodes.
+        """
+        if self.me.flags & SLAVE:
+            return "ERR Please use SETSLOT only with masters."
+        if not 0 <= slot < CLUSTER_SLOTS:
+            return "ERR Invalid or out of range slot"
+        sub = subcommand.upper()
+        target = self.peers.get(peer) if peer else None
+        mine = self.slots[slot] == self.index
+        if sub == "MIGRATING":
+            if not mine:
+                return f"ERR I'm not the owner of hash slot {slot}"
+            if target is None:
+                return f"ERR I don't know about node {peer}"
+            if target.flags & SLAVE:
+                return "ERR Target node is not a master"
+            self.migrating[slot] = peer
+        elif sub == "IMPORTING":
+            if mine:
+                return f"ERR I'm already the owner of hash slot {slot}"
+            if target is None:
+                return f"ERR I don't know about node {peer}"
+            if target.flags & SLAVE:
+                return "ERR Target node is not a master"
+            self.importing[slot] = peer
+        elif sub == "STABLE":
+            self.migrating.pop(slot, None)
+            self.importing.pop(slot, None)
+        elif sub == "NODE":
+            if target is None:
+                return f"ERR Unknown node {peer}"
+            if target.flags & SLAVE:
+                return "ERR Target node is not a master"
+            keys = self.cluster.count_keys_in_slot(self, slot)
+            if mine and target is not self.me and keys:
+                return (
+                    f"ERR Can't assign hashslot {slot} to a different node while I still "
+                    "hold keys for this hash slot."
+                )
+            if keys == 0:
+                self.migrating.pop(slot, None)
+            self._set_slot(slot, target.index)
+            self.owner_not_claiming[slot] = 0
+            if (
+                mine
+                and target is not self.me
+                and self.numslots(self.me) == 0
+                and self.config.get("cluster-allow-replica-migration")
+            ):
+                self.set_master(peer, reason="lost my last slot (SETSLOT NODE)")
+            if target is self.me and slot in self.importing:
+                self.bump_epoch_without_consensus()
+                del self.importing[slot]
+                self.broadcast_pong()
+        else:
+            return "ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP"
+        self._todo_state = True
+        self._before_sleep()
+        return "OK"
+
+    def cluster_addslots(self, slots: list[int]) -> str:
+        """``CLUSTER ADDSLOTS``: bind unassigned slots to me (no epoch change, §18.5)."""
+        for slot in slots:
+            if not 0 <= slot < CLUSTER_SLOTS:
+                return "ERR Invalid or out of range slot"
+            if self.slots[slot] != NO_OWNER:
+                return f"ERR Slot {slot} is already busy"
+        for slot in slots:
+            self.importing.pop(slot, None)
+            self._set_slot(slot, self.index)
+            self.owner_not_claiming[slot] = 0
+        self._todo_state = True
+        self._before_sleep()
+        return "OK"
+
+    def cluster_delslots(self, slots: list[int]) -> str:
+        """``CLUSTER DELSLOTS``: unbind slots in my table (§18.5)."""
+        for slot in slots:
+            if not 0 <= slot < CLUSTER_SLOTS:
+                return "ERR Invalid or out of range slot"
+            if self.slots[slot] == NO_OWNER:
+                return f"ERR Slot {slot} is already unassigned"
+        for slot in slots:
+            self._set_slot(slot, NO_OWNER)
+        self._todo_state = True
+        self._before_sleep()
+        return "OK"
+
+    def cluster_bumpepoch(self) -> str:
+        """``CLUSTER BUMPEPOCH`` (§9.2)."""
+        bumped = self.bump_epoch_without_consensus()
+        return f"{'BUMPED' if bumped else 'STILL'} {self.me.config_epoch}"
+
+    # ------------------------------------------------------------------ pub/sub over the bus
+
+    def send_publish(self, channel: str, message: str, sharded: bool = False) -> None:
+        """``clusterPropagatePublish`` (PUBLISH to every linked node) or
+        ``clusterPropagatePublishShard`` (PUBLISHSHARD to the other members of my shard) (§19)."""
+        if not sharded:
+            self.broadcast(self._header(MsgType.PUBLISH, channel=channel, payload=message))
+            return
+        master = self.me.master if self.me.flags & SLAVE else self.name
+        view = self.peers.get(master or "")
+        if view is None:
+            return
+        message_out = self._header(MsgType.PUBLISHSHARD, channel=channel, payload=message)
+        for name in [view.name, *view.replicas]:
+            peer = self.peers.get(name)
+            if peer is None or peer is self.me or not peer.link:
+                continue
+            self._send(name, message_out)
 
 
 def _claimed(bitmap: bytes) -> list[int]:
