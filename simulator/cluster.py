@@ -102,7 +102,8 @@ class DataPlane:
         """``delKeysInSlot`` after losing slots that still had keys (§10.2)."""
 
     def on_slot_owner_changed(self, node: Node, slot: int, previous: int, owner: int) -> None:
-        """A slot was bound to or taken from ``node`` itself in its own table."""
+        """A slot was bound to or taken from ``node`` itself in its own table, or (on a
+        replica) taken from its master (the shard lost it, §19)."""
 
     def on_publish_message(self, node: Node, message: Message) -> None:
         """A PUBLISH / PUBLISHSHARD bus message reached ``node``."""
@@ -125,6 +126,9 @@ class DataPlane:
 
     def on_restart(self, node: Node) -> None:
         """The process started again and loaded what persistence kept."""
+
+    def on_resume(self, node: Node) -> None:
+        """SIGCONT: the node reads the client input it buffered while paused."""
 
 
 class Cluster:
@@ -156,6 +160,8 @@ class Cluster:
         self._nodes_conf: dict[str, dict[str, Any]] = {}
         self._blacklist: dict[tuple[str, str], int] = {}
         self._id_rng = engine.rng("node-ids")
+        zobrist = engine.rng("zobrist")
+        self.zobrist: list[int] = [zobrist.getrandbits(63) | 1 for _ in range(CLUSTER_SLOTS)]
         self._next_repl_ping: dict[str, int] = {}
         self._check_specs(specs)
         for spec in specs:
@@ -500,6 +506,8 @@ class Cluster:
             else:
                 node.receive(item)
         if node.status == RUNNING:
+            self.dataplane.on_resume(node)
+        if node.status == RUNNING:
             node.cron()
 
     def restart(self, name: str) -> None:
@@ -559,11 +567,7 @@ class Cluster:
             if name == node.name:
                 node.me = peer
                 peer.flags |= MYSELF
-        node.slots = saved["slots"].copy()
-        node.slot_counts = {}
-        for owner in node.slots.raw():
-            if owner != NO_OWNER:
-                node.slot_counts[owner] = node.slot_counts.get(owner, 0) + 1
+        node.load_slot_table(saved["slots"])
         node.owner_not_claiming = bytearray(saved["not_claiming"])
         node.migrating = dict(saved["migrating"])
         node.importing = dict(saved["importing"])
