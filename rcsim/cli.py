@@ -22,6 +22,7 @@ VERBS: dict[str, str] = {
     "schema": "schema",
     "list": "list_cmd",
     "run": "run",
+    "sweep": "sweep",
 }
 
 
