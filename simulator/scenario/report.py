@@ -214,7 +214,7 @@ def _milestones(events: Sequence[TraceEvent], fault: Fault) -> dict[str, Any]:
 
 def requests_by_outcome(sim: Simulation) -> dict[str, int]:
     dataplane = sim.extras.get("dataplane")
-    outcomes = getattr(dataplane, "request_outcomes", None) if dataplane is not None else None
+    outcomes = getattr(dataplane, "requests_by_outcome", None) if dataplane is not None else None
     if outcomes is None:
         return dict.fromkeys(REQUEST_OUTCOMES, 0)
     return {str(k): int(v) for k, v in outcomes().items()}

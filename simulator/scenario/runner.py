@@ -314,13 +314,10 @@ def cluster_specs(spec: model.ClusterSpec) -> list[ClusterNodeSpec]:
     ]
 
 
-def _install_dataplane(sim: Simulation, scenario: model.Scenario) -> None:
-    """Let the data plane (when present) attach itself: ``simulator.dataplane.install(sim,
-    scenario)`` registers its actions and puts itself in ``sim.extras["dataplane"]``."""
+def _dataplane_hook(name: str) -> Any:
+    """An optional function of :mod:`simulator.dataplane` (absent: no data plane)."""
     package = importlib.import_module("simulator.dataplane")
-    install = getattr(package, "install", None)
-    if install is not None:
-        install(sim, scenario)
+    return getattr(package, name, None)
 
 
 def build(
@@ -335,8 +332,14 @@ def build(
 
     ``until`` overrides ``run_until``. The driver is ``sim.extras["driver"]``; run the
     engine (``sim.run_until`` / ``sim.step``) and the steps happen at their times.
+
+    The data plane plugs in through two optional functions of :mod:`simulator.dataplane`:
+    ``make_dataplane(scenario) -> DataPlane`` (the cluster's hooks object, given to the
+    Simulation) and ``install(sim, scenario)`` (registers its actions with
+    ``sim.register_action`` and sets ``sim.extras["dataplane"]``, starts the clients).
     """
     latency = scenario.network.latency or (0.0, 0.0)
+    make_dataplane = _dataplane_hook("make_dataplane")
     sim = Simulation(
         cluster_specs(scenario.cluster),
         config=dict(scenario.cluster.config),
@@ -345,8 +348,11 @@ def build(
         loss=scenario.network.loss,
         checkpoint_ms=checkpoint_ms,
         cron_phase_spread_ms=cron_phase_spread_ms,
+        dataplane=None if make_dataplane is None else make_dataplane(scenario),
     )
-    _install_dataplane(sim, scenario)
+    install = _dataplane_hook("install")
+    if install is not None:
+        install(sim, scenario)
     driver = ScenarioDriver(sim, scenario, until)
     sim.extras["driver"] = driver
     driver.start()
