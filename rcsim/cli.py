@@ -23,6 +23,7 @@ VERBS: dict[str, str] = {
     "list": "list_cmd",
     "run": "run",
     "sweep": "sweep",
+    "export": "export",
 }
 
 
