@@ -1,0 +1,476 @@
+"""Simulated cluster clients (redis-py ``RedisCluster`` / Lettuce behaviour, §15).
+
+A client is a network endpoint (its name can appear in partitions and cuts) with a
+cached slot map taken from one node's view (``CLUSTER SLOTS``). Per request:
+``MOVED`` updates the map and retries; ``ASK`` sends ``ASKING`` + the command to the
+target once, leaving the map alone; ``TRYAGAIN`` retries after 50 ms;
+``CLUSTERDOWN``, connection errors and timeouts refresh the map and retry after
+250 ms, at most :data:`MAX_ERRORS` times; at most :data:`MAX_ATTEMPTS` attempts per
+command (redis-py's ``RedisClusterRequestTTL``). Every attempt is one ``request``
+trace event.
+
+A workload client is closed-loop (one command at a time, like one application
+thread) with its rate as a cap; reads and writes are chosen by ``writes``, keys from
+the template with ``{i}`` in ``0..key_count-1``; a ``multi`` fraction of the commands
+are MSET/MGET of two keys (CROSSSLOT unless the template has a hash tag; TRYAGAIN
+during a migration).
+
+Simplified: refreshing the map is instantaneous (no CLUSTER SLOTS round trip); a
+crashed node answers at once with a connection error (RST, real-redis README); a
+paused node holds requests until SIGCONT.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from simulator.dataplane.model import slot_of
+from simulator.dataplane.routing import Session
+from simulator.dataplane.server import Reply, execute
+from simulator.engine import Timer
+from simulator.node import CRASHED, PAUSED, RUNNING, STOPPED, Node
+from simulator.slots import CLUSTER_SLOTS, NO_OWNER
+
+if TYPE_CHECKING:
+    from simulator.dataplane.model import ClusterData
+
+MAX_ATTEMPTS = 16
+"""Attempts per command, redirections included (redis-py ``RedisClusterRequestTTL``)."""
+
+MAX_ERRORS = 3
+"""Connection errors, timeouts and CLUSTERDOWN retried per command (redis-py's
+``cluster_error_retry_attempts``)."""
+
+TRYAGAIN_DELAY_MS = 50
+ERROR_DELAY_MS = 250
+DEFAULT_TIMEOUT_MS = 1000
+PAUSE_POLL_MS = 10
+"""How often a node with held writes checks whether the client pause ended."""
+
+WRITES = frozenset({"SET", "MSET", "DEL", "INCR"})
+
+
+class Op:
+    """One command a client is executing (across its redirections and retries)."""
+
+    __slots__ = (
+        "argv",
+        "ask_target",
+        "asking",
+        "attempt",
+        "done",
+        "errors",
+        "id",
+        "key",
+        "node",
+        "outcome",
+        "pinned",
+        "result",
+        "sent_at",
+        "slot",
+        "timer",
+        "values",
+        "workload",
+    )
+
+    def __init__(self, op_id: int, argv: tuple[str, ...], workload: bool) -> None:
+        self.id = op_id
+        self.argv = argv
+        name = argv[0].upper()
+        keys: list[str] = []
+        if name in ("GET", "SET", "INCR", "SPUBLISH", "SSUBSCRIBE"):
+            keys = [argv[1]]
+        elif name in ("MGET", "DEL", "EXISTS"):
+            keys = list(argv[1:])
+        elif name == "MSET":
+            keys = list(argv[1::2])
+        self.key = keys[0] if keys else None
+        self.slot = slot_of(keys[0]) if keys else None
+        self.values: tuple[tuple[str, str | None], ...] = ()
+        if name in ("SET", "MSET"):
+            self.values = tuple(zip(argv[1::2], argv[2::2], strict=False))
+        elif name == "DEL":
+            self.values = tuple((k, None) for k in argv[1:])
+        self.workload = workload
+        self.attempt = 0
+        self.errors = 0
+        self.node = ""
+        self.sent_at = 0
+        self.ask_target: str | None = None
+        self.pinned: str | None = None  # always this node (WAIT, a publish on a given node)
+        self.asking = False
+        self.timer: Timer | None = None
+        self.done = False
+        self.outcome = ""
+        self.result: Any = None
+
+    @property
+    def command(self) -> str:
+        return self.argv[0].upper()
+
+
+class Client:
+    """One client endpoint: slot map, connections (sessions), optional workload."""
+
+    def __init__(
+        self,
+        dp: ClusterData,
+        name: str,
+        rate: float = 0.0,
+        writes: float = 0.5,
+        keys: str = "key:{i}",
+        key_count: int = 1000,
+        multi: float = 0.0,
+        timeout_ms: int = DEFAULT_TIMEOUT_MS,
+        readonly: bool = False,
+        key_list: list[str] | None = None,
+    ) -> None:
+        self.dp = dp
+        self.name = name
+        self.rate = rate
+        self.writes = writes
+        self.keys = keys
+        self.key_count = key_count
+        self.multi = multi
+        self.timeout_ms = timeout_ms
+        self.readonly = readonly
+        self.key_list = list(key_list) if key_list else None  # overrides the template
+        self.slot_map: list[str | None] = [None] * CLUSTER_SLOTS
+        self.sessions: dict[str, Session] = {}
+        self.last_offset: dict[str, int] = {}
+        self.seq = 0
+        self.done: list[Op] = []  # finished one-off commands (the workload's are not kept)
+        self.running = False
+        self.generation = 0
+        self.next_due = 0.0
+        self.refresh()
+
+    @property
+    def rng(self) -> Any:
+        return self.dp.cluster.engine.rng(f"client:{self.name}")
+
+    # ------------------------------------------------------------------ slot map
+
+    def refresh(self) -> None:
+        """CLUSTER SLOTS from a random reachable running node (its own view)."""
+        cluster = self.dp.cluster
+        network = cluster.network
+        candidates = [
+            n
+            for n in cluster.nodes.values()
+            if n.status == RUNNING
+            and network.reachable(self.name, n.name)
+            and network.reachable(n.name, self.name)
+        ]
+        if not candidates:
+            return
+        node = candidates[self.rng.randrange(len(candidates))]
+        self.adopt_view(node)
+
+    def adopt_view(self, node: Node) -> None:
+        names = self.dp.cluster.names
+        raw = node.slots.raw()
+        self.slot_map = [None if i == NO_OWNER else names[i] for i in raw]
+
+    def session(self, node: str) -> Session:
+        session = self.sessions.get(node)
+        if session is None:
+            session = self.sessions[node] = Session(readonly=self.readonly)
+        return session
+
+    # ------------------------------------------------------------------ commands
+
+    def command(self, *argv: str, node: str | None = None, workload: bool = False) -> Op:
+        """Start one command now (to ``node`` if given, else where the slot map says);
+        its progress is in the returned :class:`Op`."""
+        self.seq += 1
+        op = Op(self.seq, tuple(argv), workload)
+        op.pinned = node
+        self._send(op)
+        return op
+
+    def _target(self, op: Op) -> str | None:
+        if op.ask_target is not None:
+            return op.ask_target
+        if op.pinned is not None:
+            return op.pinned
+        if op.slot is not None and self.slot_map[op.slot] is not None:
+            return self.slot_map[op.slot]
+        known = sorted({n for n in self.slot_map if n is not None})
+        live = [n for n in self.dp.cluster.nodes if n in known] or list(self.dp.cluster.nodes)
+        return live[self.rng.randrange(len(live))] if live else None
+
+    def _send(self, op: Op) -> None:
+        if op.done:
+            return
+        dp = self.dp
+        engine = dp.cluster.engine
+        network = dp.cluster.network
+        target = self._target(op)
+        op.asking = op.ask_target is not None
+        op.ask_target = None
+        op.attempt += 1
+        op.sent_at = engine.now
+        op.node = target or ""
+        timeout = self.timeout_ms
+        if op.command == "WAIT" and len(op.argv) == 3 and op.argv[2].isdigit():
+            timeout += int(op.argv[2]) or 10**9  # WAIT blocks on purpose
+        op.timer = engine.schedule(timeout, self._timeout, op, op.attempt)
+        if target is None or not network.reachable(self.name, target):
+            return  # the packet goes nowhere: the command times out
+        delay = network.delay(self.name, target, engine.now)
+        if delay is None:
+            return
+        engine.schedule(delay, deliver, dp, target, self.name, op, op.attempt)
+
+    def on_reply(self, op: Op, attempt: int, reply: Reply) -> None:
+        """A reply arrived (late replies of abandoned attempts are ignored)."""
+        if op.done or attempt != op.attempt:
+            return
+        dp = self.dp
+        dp.cluster.engine.cancel(op.timer)
+        outcome = reply.outcome
+        self._trace(op, outcome, reply.text)
+        if outcome == "ok":
+            if op.values:
+                now = dp.now
+                for key, value in op.values:
+                    if value is not None or op.command == "DEL":
+                        dp.ledger.record(key, value, now, op.node, self.name)
+                if reply.offset:
+                    self.last_offset[op.node] = reply.offset
+            self._finish(op, "ok", reply.value)
+        elif op.pinned is not None and outcome in ("moved", "ask"):
+            self._finish(op, outcome, reply.text)  # sent to one node on purpose
+        elif outcome == "moved" and reply.slot is not None:
+            self.slot_map[reply.slot] = reply.target
+            self._retry(op, 0, reply.text)
+        elif outcome == "ask":
+            op.ask_target = reply.target
+            self._retry(op, 0, reply.text)
+        elif outcome == "tryagain":
+            self._retry(op, TRYAGAIN_DELAY_MS, reply.text)
+        elif outcome == "clusterdown" or reply.connection:
+            self._error(op, reply.text)
+        else:
+            self._finish(op, outcome, reply.text)
+
+    def _timeout(self, op: Op, attempt: int) -> None:
+        if op.done or attempt != op.attempt:
+            return
+        self._trace(op, "timeout", "Timeout reading from socket")
+        self._error(op, "timeout")
+
+    def _error(self, op: Op, text: str) -> None:
+        op.errors += 1
+        self.refresh()
+        if op.errors > MAX_ERRORS:
+            self._finish(op, "error", text)
+        else:
+            self._retry(op, ERROR_DELAY_MS, text)
+
+    def _retry(self, op: Op, delay: int, text: str) -> None:
+        if op.attempt >= MAX_ATTEMPTS:
+            self._finish(op, "error", f"Too many Cluster redirections ({text})")
+            return
+        self.dp.cluster.engine.schedule(delay, self._send, op)
+
+    def _trace(self, op: Op, outcome: str, text: str) -> None:
+        dp = self.dp
+        dp.outcomes[outcome] = dp.outcomes.get(outcome, 0) + 1
+        fields: dict[str, Any] = {
+            "client": self.name,
+            "command": op.command,
+            "key": op.key,
+            "slot": op.slot,
+            "outcome": outcome,
+            "latency_ms": dp.now - op.sent_at,
+        }
+        if outcome != "ok":
+            fields["reply"] = text
+        if op.asking:
+            fields["asking"] = True
+        dp.emit("request", op.node or None, **fields)
+
+    def _finish(self, op: Op, outcome: str, result: Any) -> None:
+        op.done = True
+        op.outcome = outcome
+        op.result = result
+        if op.workload:
+            self._schedule_next()
+        else:
+            self.done.append(op)
+
+    # ------------------------------------------------------------------ workload
+
+    def set_workload(self, rate: float | None = None, writes: float | None = None) -> None:
+        """Change the rate (ops/s, 0 stops) and/or the write fraction."""
+        if writes is not None:
+            self.writes = writes
+        if rate is not None:
+            self.rate = rate
+        if self.rate > 0 and not self.running:
+            self.running = True
+            self.generation += 1
+            self.next_due = float(self.dp.now)
+            self.dp.cluster.engine.schedule(0, self._next_op, self.generation)
+
+    def _schedule_next(self) -> None:
+        if self.rate <= 0:
+            self.running = False
+            return
+        now = self.dp.now
+        self.next_due = max(self.next_due + 1000.0 / self.rate, float(now))
+        self.dp.cluster.engine.schedule_at(
+            max(now, int(self.next_due)), self._next_op, self.generation
+        )
+
+    def _next_op(self, generation: int) -> None:
+        if generation != self.generation:
+            return
+        if self.rate <= 0:
+            self.running = False
+            return
+        rng = self.rng
+        write = rng.random() < self.writes
+        multi = self.multi > 0 and rng.random() < self.multi
+        count = 2 if multi else 1
+        if self.key_list is not None:
+            keys = [self.key_list[rng.randrange(len(self.key_list))] for _ in range(count)]
+        else:
+            keys = [
+                self.keys.replace("{i}", str(rng.randrange(self.key_count))) for _ in range(count)
+            ]
+        self.seq += 1
+        value = f"{self.name}:{self.seq}"
+        if write:
+            argv: tuple[str, ...] = (
+                ("MSET", *_pairs(keys, value)) if multi else ("SET", keys[0], value)
+            )
+        else:
+            argv = ("MGET", *keys) if multi else ("GET", keys[0])
+        op = Op(self.seq, argv, workload=True)
+        self._send(op)
+
+
+def _pairs(keys: list[str], value: str) -> list[str]:
+    out: list[str] = []
+    for j, key in enumerate(keys):
+        out += [key, f"{value}.{j}"]
+    return out
+
+
+# ---------------------------------------------------------------------- the server side
+
+
+def deliver(dp: ClusterData, node_name: str, client: str, op: Op, attempt: int) -> None:
+    """A request reached ``node_name``'s host: refused (dead process), buffered (paused)
+    or processed."""
+    node = dp.cluster.nodes.get(node_name)
+    if node is None or node.status in (CRASHED, STOPPED):
+        refuse(dp, node_name, client, op, attempt)
+        return
+    if node.status == PAUSED:
+        dp.data(node).held.append((client, op, attempt))
+        return
+    data = dp.data(node)
+    if data.busy:
+        data.blocked.append((client, op, attempt))
+        return
+    process(dp, node, client, op, attempt)
+
+
+def release_blocked(dp: ClusterData, node: Node, busy: bool) -> None:
+    """The node's blocking command ended: serve what queued up meanwhile, in order."""
+    data = dp.data(node)
+    blocked, data.blocked = data.blocked, []
+    data.busy = False
+    for client, op, attempt in blocked:
+        process(dp, node, client, op, attempt)
+    data.busy = busy
+
+
+def process(dp: ClusterData, node: Node, client_name: str, op: Op, attempt: int) -> None:
+    client = dp.clients.get(client_name)
+    if client is None or op.done or attempt != op.attempt:
+        return
+    session = client.session(node.name)
+    if op.asking:
+        session.asking = True  # ASKING was pipelined just before the command
+    reply = execute(dp, node, client_name, op.argv, session)
+    if reply.outcome == "hold":
+        data = dp.data(node)
+        data.held.append((client_name, op, attempt))
+        if len(data.held) == 1:
+            dp.cluster.engine.schedule(PAUSE_POLL_MS, poll_paused, dp, node.name, data.generation)
+        return
+    if reply.outcome == "block":
+        numreplicas, timeout = reply.value
+        offset = client.last_offset.get(node.name, 0)
+        deadline = dp.now + (timeout if timeout > 0 else 10**9)
+        wait_poll(dp, node.name, client_name, op, attempt, offset, numreplicas, deadline)
+        return
+    answer(dp, node.name, client_name, op, attempt, reply)
+
+
+def answer(dp: ClusterData, node: str, client: str, op: Op, attempt: int, reply: Reply) -> None:
+    """Send ``reply`` back; lost if the client is cut off (it then times out)."""
+    network = dp.cluster.network
+    target = dp.clients.get(client)
+    if target is None or not network.reachable(node, client):
+        return
+    delay = network.delay(node, client, dp.now)
+    if delay is None:
+        return
+    dp.cluster.engine.schedule(delay, target.on_reply, op, attempt, reply)
+
+
+def refuse(dp: ClusterData, node: str, client: str, op: Op, attempt: int) -> None:
+    """Connection refused / reset by a dead process."""
+    answer(dp, node, client, op, attempt, Reply("error", "Connection refused", connection=True))
+
+
+def poll_paused(dp: ClusterData, node_name: str, generation: int) -> None:
+    """Re-process held writes once the client pause ended (§12)."""
+    node = dp.cluster.nodes.get(node_name)
+    if node is None or dp.data(node).generation != generation:
+        return
+    if node.status == RUNNING and not node.writes_paused():
+        process_held(dp, node)
+    elif dp.data(node).held:
+        dp.cluster.engine.schedule(PAUSE_POLL_MS, poll_paused, dp, node_name, generation)
+
+
+def process_held(dp: ClusterData, node: Node) -> None:
+    """Process the requests a paused node buffered (SIGCONT) or held (client pause)."""
+    data = dp.data(node)
+    held, data.held = data.held, []
+    for client, op, attempt in held:
+        if node.status != RUNNING:
+            data.held.append((client, op, attempt))
+            continue
+        process(dp, node, client, op, attempt)
+
+
+def wait_poll(
+    dp: ClusterData,
+    node_name: str,
+    client: str,
+    op: Op,
+    attempt: int,
+    offset: int,
+    numreplicas: int,
+    deadline: int,
+) -> None:
+    """``WAIT``: reply once enough replicas processed the client's last write, or at the
+    timeout, with the count (§20.2)."""
+    node = dp.cluster.nodes.get(node_name)
+    if node is None or node.status in (CRASHED, STOPPED):
+        return
+    count = dp.acked_replicas(node, offset)
+    if count >= numreplicas or dp.now >= deadline:
+        answer(dp, node_name, client, op, attempt, Reply("ok", str(count), count))
+        return
+    dp.cluster.engine.schedule(
+        PAUSE_POLL_MS, wait_poll, dp, node_name, client, op, attempt, offset, numreplicas, deadline
+    )

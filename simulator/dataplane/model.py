@@ -1,0 +1,591 @@
+"""The data plane wired into the cluster: keyspaces, replication streams, persistence,
+pub/sub delivery and the write ledger (behaviour reference §15–21).
+
+:class:`ClusterData` is the :class:`~simulator.cluster.DataPlane` the bus calls; each
+node's state is a :class:`NodeData` in ``node.data``. Everything that happens later is
+an engine event with a bound method and explicit arguments (deepcopy-safe), and all
+randomness comes from named engine streams.
+
+Simplifications (also in docs/data-plane.md): values are strings; a write is replicated
+as the resulting value (so replaying it is idempotent); a node that restarts gets a new
+replication ID (its replicas full-resync); while a full resync waits, the replica keeps
+serving its old data and ignores the stream (the snapshot covers it); replica ACKs
+reach the master at once, once a second.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from simulator.cluster import DataPlane
+from simulator.dataplane.ledger import AckedWrite, WriteLedger
+from simulator.dataplane.persistence import Persistence
+from simulator.dataplane.pubsub import PubSubRegistry, Push
+from simulator.messages import Message, MsgType, ReplChunk
+from simulator.node import RUNNING, Node
+from simulator.slots import CLUSTER_SLOTS, hashed_part, key_hash_slot
+
+if TYPE_CHECKING:
+    from simulator.cluster import Cluster
+    from simulator.dataplane.clients import Client
+    from simulator.dataplane.resharding import Job
+
+Op = tuple[str, str | None, int]
+"""One replicated operation: (key, value or None for a delete, version)."""
+
+SERVER_CRON_MS = 1000
+"""Save-point checks and replica ACKs run once a second (replicationCron's ACK period)."""
+
+REQUEST_OUTCOMES = (
+    "ok",
+    "moved",
+    "ask",
+    "tryagain",
+    "crossslot",
+    "clusterdown",
+    "timeout",
+    "error",
+)
+
+
+@lru_cache(maxsize=1 << 17)
+def slot_of(key: str) -> int:
+    """:func:`key_hash_slot`, memoised (a pure function; workloads reuse their keys)."""
+    return key_hash_slot(key)
+
+
+def resp_size(ops: Iterable[Op]) -> int:
+    """Bytes a batch of SET/DEL commands takes in the replication stream (RESP)."""
+    total = 0
+    for key, value, _ in ops:
+        if value is None:
+            total += 4 + 9 + 5 + len(str(len(key))) + len(key)
+        else:
+            total += 4 + 9 + 2 * 5 + len(str(len(key))) + len(key) + len(str(len(value)))
+            total += len(value)
+    return total
+
+
+class NodeData:
+    """One node's data: keyspace, per-slot key index, replication history, persistence,
+    subscriptions and requests held while it is paused."""
+
+    def __init__(self, node: Node, replid: str, now: int) -> None:
+        self.keys: dict[str, tuple[str, int]] = {}  # key -> (value, version)
+        self.by_slot: dict[int, dict[str, None]] = {}  # slot -> keys in insertion order
+        self.pubsub = PubSubRegistry()
+        self.persistence = Persistence(node.config, now)
+        self.replid = replid
+        self.replid2 = ""
+        self.second_offset = -1  # psync offsets up to this one are accepted for replid2
+        self.fresh = True  # built with the cluster and never synced: adopts its master's ID
+        self.backlog: deque[tuple[int, tuple[Op, ...]]] = deque()  # (end offset, ops)
+        self.backlog_from = node.repl_offset
+        self.backlog_bytes = 0
+        self.generation = 0  # bumped when the process dies: stale events check it
+        self.crash_time = 0
+        self.power_loss = False
+        self.sync_master: str | None = None  # full resync in progress from this master
+        self.pending: deque[tuple[int, ReplChunk]] = deque()  # received, not yet applied
+        self.acks: dict[str, tuple[int, int]] = {}  # replica -> (offset, time) (REPLCONF ACK)
+        self.held: list[tuple[str, Any, int]] = []  # (client, op, attempt) while paused
+        self.busy = False  # a blocking MIGRATE is running: requests wait for it (§16.2)
+        self.blocked: list[tuple[str, Any, int]] = []
+
+    # ------------------------------------------------------------------ keyspace
+
+    def get(self, key: str) -> str | None:
+        entry = self.keys.get(key)
+        return None if entry is None else entry[0]
+
+    def put(self, key: str, value: str | None, version: int) -> None:
+        slot = slot_of(key)
+        if value is None:
+            if self.keys.pop(key, None) is not None:
+                index = self.by_slot[slot]
+                del index[key]
+                if not index:
+                    del self.by_slot[slot]
+            return
+        if key not in self.keys:
+            self.by_slot.setdefault(slot, {})[key] = None
+        self.keys[key] = (value, version)
+
+    def replace(self, data: dict[str, tuple[str, int]]) -> None:
+        self.keys = {}
+        self.by_slot = {}
+        for key, (value, version) in data.items():
+            self.put(key, value, version)
+
+    def keys_in_slot(self, slot: int, count: int | None = None) -> list[str]:
+        """``CLUSTER GETKEYSINSLOT`` (insertion order)."""
+        index = self.by_slot.get(slot, {})
+        keys = list(index)
+        return keys if count is None else keys[:count]
+
+
+class ClusterData(DataPlane):
+    """The data plane: per-node data, clients, the write ledger, jobs and counters."""
+
+    def __init__(
+        self,
+        apply_delay_ms: tuple[int, int] = (0, 1),
+        key_cost_ms: float = 0.015,
+        command_cost_ms: float = 0.05,
+    ) -> None:
+        self.apply_delay_ms = apply_delay_ms
+        self.key_cost_ms = key_cost_ms
+        self.command_cost_ms = command_cost_ms
+        self.ledger = WriteLedger()
+        self.clients: dict[str, Client] = {}
+        self.jobs: list[Job] = []
+        self.outcomes: dict[str, int] = dict.fromkeys(REQUEST_OUTCOMES, 0)
+        self.deliveries: dict[tuple[str, str], int] = {}  # (channel, client) -> count
+        self.version = 0
+        self._ready = False
+
+    # ------------------------------------------------------------------ wiring
+
+    def attach(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        for node in cluster.nodes.values():
+            if node.data is None:
+                self.init_node(node)
+
+    def init_node(self, node: Node) -> None:
+        node.data = NodeData(node, self._new_replid(), self.cluster.engine.now)
+        self._start_server_cron(node)
+
+    def _new_replid(self) -> str:
+        return f"{self.cluster.engine.rng('replid').getrandbits(160):040x}"
+
+    def ready(self) -> None:
+        """Replicas built with the cluster share their master's replication ID (as after
+        their initial sync); call once the cluster exists (done lazily by every hook)."""
+        if self._ready:
+            return
+        self._ready = True
+        for node in self.cluster.nodes.values():
+            data = self.data(node)
+            master = self.cluster.nodes.get(node.master_name or "")
+            if data.fresh and master is not None and self.data(master).fresh:
+                data.replid = self.data(master).replid
+                data.backlog_from = min(data.backlog_from, node.repl_offset)
+
+    @staticmethod
+    def data(node: Node) -> NodeData:
+        data = node.data
+        assert isinstance(data, NodeData), f"{node.name} has no data plane state"
+        return data
+
+    @property
+    def now(self) -> int:
+        return self.cluster.engine.now
+
+    def emit(self, kind: str, node: str | None = None, target: str | None = None, **f: Any) -> None:
+        self.cluster.trace.emit(self.cluster.engine.now, kind, node, target, **f)
+
+    # ------------------------------------------------------------------ writes on a node
+
+    def next_version(self) -> int:
+        self.version += 1
+        return self.version
+
+    def apply_local(self, node: Node, ops: Iterable[Op]) -> None:
+        """Apply ops to ``node``'s keyspace and persistence (no replication)."""
+        data = self.data(node)
+        now = self.now
+        for key, value, version in ops:
+            data.put(key, value, version)
+            data.persistence.record_write(now, key, value)
+
+    def write(self, node: Node, ops: list[Op]) -> int:
+        """A master executes writes: apply, then append to its replication stream (§20.1).
+        Returns the master's offset after them (what WAIT waits for)."""
+        self.ready()
+        self.apply_local(node, ops)
+        payload = tuple(ops)
+        offset = self.cluster.replication_stream(node, resp_size(ops), payload)
+        self._append_backlog(node, offset, payload)
+        return offset
+
+    def _append_backlog(self, node: Node, offset: int, ops: tuple[Op, ...]) -> None:
+        data = self.data(node)
+        data.backlog.append((offset, ops))
+        size = node.config.get("repl-backlog-size")
+        while data.backlog and offset - data.backlog_from > size:
+            data.backlog_from = data.backlog.popleft()[0]
+
+    def populate(self, items: dict[str, str]) -> None:
+        """Load keys directly into every slot owner and its replicas (a fixture, as if
+        they had been written and replicated before the simulation; not in the ledger)."""
+        self.ready()
+        table = self.cluster.truth_table()
+        for key, value in items.items():
+            owner = table[slot_of(key)]
+            if owner is None:
+                continue
+            version = self.next_version()
+            for node in self.cluster.nodes.values():
+                if node.name == owner or (node.master_name == owner and not node.is_master):
+                    self.data(node).put(key, value, version)
+                    self.data(node).persistence.record_write(self.now, key, value)
+
+    # ------------------------------------------------------------------ replication (§20.1)
+
+    def apply_replication(self, replica: Node, chunk: ReplChunk) -> None:
+        self.ready()
+        data = self.data(replica)
+        if chunk.payload is None or data.sync_master is not None:
+            return
+        if chunk.offset <= replica.repl_offset:
+            return  # already covered by a snapshot or a partial resync
+        low, high = self.apply_delay_ms
+        delay = low if low >= high else self.cluster.engine.rng("repl-apply").randint(low, high)
+        due = self.now + delay
+        if data.pending:
+            due = max(due, data.pending[-1][0])
+        if due <= self.now and not data.pending:
+            self._apply_chunk(replica, chunk)
+            return
+        data.pending.append((due, chunk))
+        self.cluster.engine.schedule_at(due, self._apply_due, replica.name, data.generation)
+
+    def _apply_chunk(self, replica: Node, chunk: ReplChunk) -> None:
+        ops = chunk.payload
+        assert isinstance(ops, tuple)
+        self.apply_local(replica, ops)
+        self._append_backlog(replica, chunk.offset, ops)
+
+    def _apply_due(self, name: str, generation: int) -> None:
+        node = self.cluster.nodes.get(name)
+        if node is None or self.data(node).generation != generation:
+            return
+        data = self.data(node)
+        while data.pending and data.pending[0][0] <= self.now:
+            self._apply_chunk(node, data.pending.popleft()[1])
+
+    def _flush_pending(self, node: Node) -> None:
+        data = self.data(node)
+        while data.pending:
+            self._apply_chunk(node, data.pending.popleft()[1])
+
+    def on_replication_connected(self, replica: Node, master: Node) -> None:
+        """PSYNC (§20.1): partial when the replica's history is the master's (or the
+        master's previous one up to the promotion offset) and the backlog still covers
+        it; otherwise a full resync after ``repl-diskless-sync-delay``."""
+        self.ready()
+        self._flush_pending(replica)
+        rd, md = self.data(replica), self.data(master)
+        offset = replica.repl_offset
+        same = rd.replid == md.replid or (
+            md.replid2 != "" and rd.replid == md.replid2 and offset + 1 <= md.second_offset
+        )
+        md.acks[replica.name] = (offset, self.now)
+        if same and md.backlog_from <= offset <= master.repl_offset:
+            for end, ops in md.backlog:
+                if end > offset:
+                    self.apply_local(replica, ops)
+                    self._append_backlog(replica, end, ops)
+            replica.repl_offset = master.repl_offset
+            rd.replid, rd.fresh, rd.sync_master = md.replid, False, None
+            self.emit("psync", replica.name, master.name, mode="partial", offset=offset)
+            return
+        if rd.sync_master == master.name:
+            return  # a full resync from this master is already under way
+        rd.sync_master = master.name
+        delay = master.config.get("repl-diskless-sync-delay") * 1000
+        self.emit("psync", replica.name, master.name, mode="full", offset=offset, delay_ms=delay)
+        self.cluster.engine.schedule(
+            delay, self._finish_full_sync, replica.name, master.name, rd.generation
+        )
+
+    def _finish_full_sync(self, name: str, master_name: str, generation: int) -> None:
+        replica = self.cluster.nodes.get(name)
+        master = self.cluster.nodes.get(master_name)
+        if replica is None or self.data(replica).generation != generation:
+            return
+        rd = self.data(replica)
+        if rd.sync_master != master_name:
+            return
+        rd.sync_master = None
+        network = self.cluster.network
+        if (
+            master is None
+            or master.status != RUNNING
+            or not master.is_master
+            or replica.master_name != master_name
+            or not replica.alive
+            or not network.reachable(master_name, name)
+            or not network.reachable(name, master_name)
+        ):
+            replica.repl_link_up = False  # the transfer failed: the cron reconnects
+            replica.repl_down_since = self.now
+            return
+        md = self.data(master)
+        rd.replace(dict(md.keys))
+        rd.pending.clear()
+        rd.replid, rd.fresh = md.replid, False
+        rd.backlog = deque()
+        rd.backlog_from = master.repl_offset
+        replica.repl_offset = master.repl_offset
+        rd.persistence.full_sync(self.now, {k: v for k, (v, _) in md.keys.items()})
+        md.acks[name] = (replica.repl_offset, self.now)
+        self.emit("full_sync", name, master_name, keys=len(rd.keys), offset=replica.repl_offset)
+
+    def on_promoted(self, node: Node, old_master: str) -> None:
+        """A new replication history; the old one is accepted up to here (§11.5, §20.1)."""
+        self.ready()
+        self._flush_pending(node)
+        data = self.data(node)
+        data.sync_master = None
+        data.replid2 = data.replid
+        data.second_offset = node.repl_offset + 1
+        data.replid = self._new_replid()
+        data.fresh = False
+        data.acks = {}
+
+    def good_replicas(self, master: Node) -> int:
+        """Replicas whose last ACK is at most ``min-replicas-max-lag`` seconds old (§20.2)."""
+        lag = master.config.get("min-replicas-max-lag")
+        now_s = self.now // 1000
+        count = 0
+        for name, (_, t) in self.data(master).acks.items():
+            replica = self.cluster.nodes.get(name)
+            if (
+                replica is not None
+                and replica.master_name == master.name
+                and replica.repl_link_up
+                and now_s - t // 1000 <= lag
+            ):
+                count += 1
+        return count
+
+    def acked_replicas(self, master: Node, offset: int) -> int:
+        """WAIT's count: connected replicas that processed ``offset`` (GETACK answered)."""
+        count = 0
+        for name in master.me.replicas:
+            replica = self.cluster.nodes.get(name)
+            if (
+                replica is not None
+                and replica.status == RUNNING
+                and replica.master_name == master.name
+                and replica.repl_link_up
+                and self.data(replica).sync_master is None
+                and replica.repl_offset >= offset
+                and self.cluster.network.reachable(name, master.name)
+            ):
+                count += 1
+        return count
+
+    # ------------------------------------------------------------------ the server cron
+
+    def _start_server_cron(self, node: Node) -> None:
+        data = self.data(node)
+        phase = self.cluster.engine.rng(f"server-cron:{node.name}").randrange(SERVER_CRON_MS)
+        self.cluster.engine.schedule(phase + 1, self._server_cron, node.name, data.generation)
+
+    def _server_cron(self, name: str, generation: int) -> None:
+        """Once a second: RDB save points (§21.1) and REPLCONF ACK to the master (§20.1)."""
+        node = self.cluster.nodes.get(name)
+        if node is None or self.data(node).generation != generation:
+            return
+        self.cluster.engine.schedule(SERVER_CRON_MS, self._server_cron, name, generation)
+        if node.status != RUNNING:
+            return
+        data = self.data(node)
+        data.persistence.maybe_snapshot(self.now)
+        master = self.cluster.nodes.get(node.master_name or "")
+        if (
+            master is not None
+            and not node.is_master
+            and node.repl_link_up
+            and data.sync_master is None
+            and master.alive
+            and self.cluster.network.reachable(name, master.name)
+        ):
+            self.data(master).acks[name] = (node.repl_offset, self.now)
+
+    # ------------------------------------------------------------------ bus hooks
+
+    def count_keys_in_slot(self, node: Node, slot: int) -> int:
+        if not isinstance(node.data, NodeData):
+            return 0
+        return len(node.data.by_slot.get(slot, ()))
+
+    def count_keys(self, node: Node) -> int:
+        return len(node.data.keys) if isinstance(node.data, NodeData) else 0
+
+    def delete_keys_in_slots(self, node: Node, slots: list[int]) -> None:
+        """``delKeysInSlot`` (§10.2): deletions are propagated to my replicas."""
+        data = self.data(node)
+        ops: list[Op] = [
+            (key, None, self.next_version()) for slot in slots for key in data.keys_in_slot(slot)
+        ]
+        if not ops:
+            return
+        if node.is_master:
+            self.write(node, ops)
+        else:
+            self.apply_local(node, ops)
+        self.emit("keys_deleted", node.name, slots=len(slots), keys=len(ops))
+
+    def on_slot_owner_changed(self, node: Node, slot: int, previous: int, owner: int) -> None:
+        """My shard lost ``slot``: its shard-channel subscribers get ``sunsubscribe`` (§19)."""
+        data = node.data
+        if not isinstance(data, NodeData) or owner == previous:
+            return
+        mine = node.index if node.is_master else self.cluster.index.get(node.master_name or "")
+        if previous != mine or not data.pubsub.shard_channels():
+            return
+        for push in data.pubsub.drop_slot(slot):
+            self.push(node, push)
+
+    def on_publish_message(self, node: Node, message: Message) -> None:
+        """A PUBLISH/PUBLISHSHARD from the bus: deliver locally, never forward (§19)."""
+        data = node.data
+        if not isinstance(data, NodeData):
+            return
+        registry = data.pubsub
+        if message.type == MsgType.PUBLISHSHARD:
+            published = registry.spublish(message.channel, message.payload)
+        else:
+            published = registry.publish(message.channel, message.payload)
+        for push in published.pushes:
+            self.push(node, push)
+
+    def push(self, node: Node, push: Push) -> None:
+        """Send a pushed message to a subscriber; lost if the subscriber is cut off (§19)."""
+        network = self.cluster.network
+        if not network.reachable(node.name, push.client):
+            return
+        delay = network.delay(node.name, push.client, self.now)
+        if delay is None:
+            return
+        self.cluster.engine.schedule(
+            delay, self._delivered, node.name, push.client, push.kind, push.fields
+        )
+
+    def _delivered(self, node: str, client: str, kind: str, fields: tuple[Any, ...]) -> None:
+        channel = str(fields[1] if kind == "pmessage" else fields[0])
+        if kind != "sunsubscribe":
+            key = (channel, client)
+            self.deliveries[key] = self.deliveries.get(key, 0) + 1
+        message = fields[-1] if kind != "sunsubscribe" else None
+        self.emit("deliver", node, client, channel=channel, push=kind, message=message)
+
+    def on_crash(self, node: Node, power_loss: bool) -> None:
+        data = self.data(node)
+        data.generation += 1
+        data.crash_time = self.now
+        data.power_loss = power_loss
+        data.pending.clear()
+        data.sync_master = None
+        data.pubsub = PubSubRegistry()  # the subscribers' connections are gone
+        held, data.held = data.held + data.blocked, []
+        data.blocked, data.busy = [], False
+        for client, op, attempt in held:
+            self._refuse(node.name, client, op, attempt)
+
+    def on_shutdown(self, node: Node) -> None:
+        data = self.data(node)
+        data.persistence.shutdown(self.now)
+        self.on_crash(node, power_loss=False)
+
+    def on_restart(self, node: Node) -> None:
+        """Load what persistence kept (§21); a new replication history (simplified)."""
+        data = self.data(node)
+        kept = data.persistence.restore(data.crash_time, data.power_loss, self.now)
+        data.replace({key: (value, 0) for key, value in kept.items()})
+        data.replid, data.replid2, data.second_offset = self._new_replid(), "", -1
+        data.fresh = False
+        data.backlog = deque()
+        data.backlog_from = node.repl_offset
+        data.acks = {}
+        self.emit("loaded", node.name, keys=len(kept))
+        self._start_server_cron(node)
+
+    def on_resume(self, node: Node) -> None:
+        from simulator.dataplane.clients import process_held
+
+        process_held(self, node)
+
+    def _refuse(self, node: str, client: str, op: Any, attempt: int) -> None:
+        from simulator.dataplane.clients import refuse
+
+        refuse(self, node, client, op, attempt)
+
+    # ------------------------------------------------------------------ truth and queries
+
+    def current_value(self, key: str) -> str | None:
+        """The value a client reads from the key's current owner (the truth), following
+        an open migration to the target when the key already moved (§15)."""
+        slot = slot_of(key)
+        owner_name = self.cluster.truth_owner(slot)
+        if owner_name is None:
+            return None
+        owner = self.cluster.nodes[owner_name]
+        value = self.data(owner).get(key)
+        if value is None and slot in owner.migrating:
+            target = self.cluster.nodes.get(owner.migrating[slot])
+            if target is not None and target.alive:
+                return self.data(target).get(key)
+        return value
+
+    def lost_writes(self) -> list[dict[str, Any]]:
+        """Acknowledged writes no longer readable from the slot's current owner (§20.2)."""
+        return [_as_dict(w) for w in self.ledger.lost_writes(self.current_value)]
+
+    def delivered(self, channel: str | None = None, subscriber: str | None = None) -> int:
+        """Messages received by subscribers (optionally of one channel / one subscriber)."""
+        return sum(
+            n
+            for (ch, client), n in self.deliveries.items()
+            if (channel is None or ch == channel) and (subscriber is None or client == subscriber)
+        )
+
+    def requests_by_outcome(self) -> dict[str, int]:
+        return dict(self.outcomes)
+
+    request_outcomes = requests_by_outcome
+
+    def lookup(self, key: str) -> dict[str, Any]:
+        """Where ``key`` lives: slot, tag, the true owner, every node's belief, and the
+        reply a fresh client would get from each live node."""
+        from simulator.dataplane.server import execute_readonly_probe
+
+        slot = key_hash_slot(key)
+        part, tagged = hashed_part(key)
+        beliefs = {n.name: n.slot_owner(slot) for n in self.cluster.nodes.values() if n.alive}
+        replies = {
+            n.name: execute_readonly_probe(self, n, key)
+            for n in self.cluster.nodes.values()
+            if n.status == RUNNING
+        }
+        return {
+            "key": key,
+            "slot": slot,
+            "tag": part.decode("utf-8", "replace") if tagged else None,
+            "owner": self.cluster.truth_owner(slot),
+            "beliefs": beliefs,
+            "value": self.current_value(key),
+            "replies": replies,
+        }
+
+    def slot_keys(self, node: str) -> dict[int, int]:
+        """Keys per slot on ``node`` (for redis-cli's planners)."""
+        data = self.data(self.cluster.node(node))
+        return {slot: len(keys) for slot, keys in data.by_slot.items() if 0 <= slot < CLUSTER_SLOTS}
+
+
+def _as_dict(write: AckedWrite) -> dict[str, Any]:
+    return {
+        "key": write.key,
+        "value": write.value,
+        "acked_at": write.ack_time,
+        "node": write.node,
+        "client": write.client,
+    }

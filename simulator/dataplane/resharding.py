@@ -1,0 +1,216 @@
+"""Executing redis-cli's plans against the live cluster: reshard, rebalance, fix (§16).
+
+A :class:`Job` runs :class:`~simulator.dataplane.redis_cli.Step` records one at a time
+as engine events. Each command costs ``command_cost_ms`` of simulated time and each
+migrated key ``key_cost_ms`` more (kept as a fractional clock, so many cheap commands
+can share one millisecond). Slot moves follow ``clusterManagerMoveSlot`` (§16.3):
+IMPORTING on the target, MIGRATING on the source, GETKEYSINSLOT/MIGRATE batches of
+``pipeline`` keys, SETSLOT NODE on the target, the source, then the other masters.
+
+A failing command stops the job as redis-cli exits: a crashed source or target in the
+middle leaves the slot open (MIGRATING/IMPORTING), which ``fix`` repairs.
+
+Simplified: redis-cli itself is not a network endpoint (only source↔target
+reachability matters for MIGRATE); MIGRATE moves a batch atomically at the end of its
+cost; a paused node makes the job wait for it (redis-cli would block on the socket).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from simulator.dataplane.clients import release_blocked
+from simulator.dataplane.redis_cli import MIGRATE_PIPELINE, Master, Step, move_slot_steps
+from simulator.dataplane.routing import Session, get_node_by_query, parse_command
+from simulator.dataplane.server import View
+from simulator.node import PAUSED, RUNNING, Node
+
+if TYPE_CHECKING:
+    from simulator.dataplane.model import ClusterData
+
+PAUSED_RETRY_MS = 100
+
+
+class JobError(Exception):
+    """A command failed the way redis-cli would stop on."""
+
+
+def masters_table(dp: ClusterData, entry: str | None = None) -> list[Master]:
+    """What redis-cli loads: every live master's own view of its slots, keys per slot and
+    open slots, in node-table order (the entry node first, then creation order — the
+    real order follows CLUSTER NODES, a simplification)."""
+    nodes = [n for n in dp.cluster.nodes.values() if n.alive and n.is_master]
+    nodes.sort(key=lambda n: (n.name != entry, n.index))
+    return [
+        Master(
+            n.name,
+            tuple(n.my_slots()),
+            dp.slot_keys(n.name),
+            dict(n.migrating),
+            dict(n.importing),
+        )
+        for n in nodes
+    ]
+
+
+class Job:
+    """One redis-cli run: slot moves (``moves``) or raw steps (``steps``, for fix)."""
+
+    def __init__(
+        self,
+        dp: ClusterData,
+        label: str,
+        moves: list[tuple[int, str, str]] | None = None,
+        steps: list[Step] | None = None,
+        pipeline: int = MIGRATE_PIPELINE,
+        others: list[str] | None = None,
+    ) -> None:
+        self.dp = dp
+        self.label = label
+        self.moves: deque[tuple[int, str, str]] = deque(moves or [])
+        self.steps: deque[Step] = deque(steps or [])
+        self.pipeline = pipeline
+        self.others = list(others or [])
+        self.clock = float(dp.now)
+        self.current: tuple[int, str, str] | None = None
+        self.moved = 0
+        self.keys_moved = 0
+        self.done = False
+        self.error: str | None = None
+
+    def start(self, **fields: Any) -> None:
+        self.dp.emit("reshard_started", None, job=self.label, **fields)
+        self.dp.cluster.engine.schedule(0, self._run)
+
+    # ------------------------------------------------------------------ the loop
+
+    def _run(self) -> None:
+        if self.done:
+            return
+        dp = self.dp
+        if not self.steps:
+            if self.current is not None:
+                slot, source, target = self.current
+                self.moved += 1
+                dp.emit("slot_moved", source, target, slot=slot, job=self.label)
+                self.current = None
+            if not self.moves:
+                self._finish(None)
+                return
+            self.current = self.moves.popleft()
+            slot, source, target = self.current
+            self.steps.extend(
+                move_slot_steps(slot, source, target, self.others, pipeline=self.pipeline)
+            )
+        step = self.steps[0]
+        node = dp.cluster.nodes.get(step.node)
+        if node is not None and node.status == PAUSED:
+            dp.cluster.engine.schedule(PAUSED_RETRY_MS, self._run)
+            return
+        try:
+            cost = self._execute(step)
+        except JobError as error:
+            self._finish(str(error))
+            return
+        self.clock = max(self.clock, float(dp.now)) + cost
+        dp.cluster.engine.schedule_at(max(dp.now, math.floor(self.clock)), self._run)
+
+    def _finish(self, error: str | None) -> None:
+        for node in self.dp.cluster.nodes.values():
+            data = node.data
+            if getattr(data, "busy", False) and node.status == RUNNING:
+                release_blocked(self.dp, node, busy=False)
+        self.done = True
+        self.error = error
+        self.dp.emit(
+            "reshard_done",
+            None,
+            job=self.label,
+            ok=error is None,
+            slots_moved=self.moved,
+            keys_moved=self.keys_moved,
+            error=error,
+        )
+
+    def _node(self, name: str) -> Node:
+        node = self.dp.cluster.nodes.get(name)
+        if node is None or node.status != RUNNING:
+            raise JobError(f"[ERR] Could not connect to {name}: Connection refused")
+        return node
+
+    def _execute(self, step: Step) -> float:
+        """Run ``step`` (or one batch of a key loop) and return its cost in ms."""
+        dp = self.dp
+        cost = dp.command_cost_ms
+        command = step.command
+        if command == "MIGRATE_KEYS":
+            return self._migrate_batch(step)
+        self.steps.popleft()
+        node = self._node(step.node)
+        if command == "SETSLOT":
+            reply = node.cluster_setslot(step.slot, step.arg, step.peer)
+            dp.emit(
+                "setslot", node.name, step.peer or None, slot=step.slot, arg=step.arg, reply=reply
+            )
+            if reply != "OK" and not (step.tolerate and reply.startswith(step.tolerate)):
+                raise JobError(f"[ERR] Calling CLUSTER SETSLOT on {node.name}: {reply}")
+        elif command == "SETSLOTOWNER":
+            node.cluster_delslots([step.slot])
+            reply = node.cluster_addslots([step.slot])
+            if step.arg == "STABLE":
+                node.cluster_setslot(step.slot, "STABLE")
+            node.cluster_bumpepoch()
+            dp.emit("setslot", node.name, None, slot=step.slot, arg="ADDSLOTS", reply=reply)
+        elif command == "DELSLOTS":
+            reply = node.cluster_delslots([step.slot])
+            dp.emit("setslot", node.name, None, slot=step.slot, arg="DELSLOTS", reply=reply)
+        else:
+            raise JobError(f"unsupported step {command}")
+        return cost
+
+    def _migrate_batch(self, step: Step) -> float:
+        """One GETKEYSINSLOT + MIGRATE round of ``clusterManagerMigrateKeysInSlot``."""
+        dp = self.dp
+        source = self._node(step.node)
+        release_blocked(dp, source, busy=False)  # served between two MIGRATEs
+        keys = dp.data(source).keys_in_slot(step.slot, step.count or self.pipeline)
+        if not keys:
+            self.steps.popleft()  # GETKEYSINSLOT returned nothing: the loop ends
+            return dp.command_cost_ms
+        target = dp.cluster.nodes.get(step.peer)
+        network = dp.cluster.network
+        if (
+            target is None
+            or target.status != RUNNING
+            or not network.reachable(source.name, step.peer)
+            or not network.reachable(step.peer, source.name)
+        ):
+            raise JobError(
+                f"[ERR] Calling MIGRATE: IOERR error or timeout reading to target instance {step.peer}"
+            )
+        session = Session(asking=True)
+        route = get_node_by_query(
+            View(dp, target), parse_command(("RESTORE-ASKING", keys[0], "0", "x")), session
+        )
+        if not route.served:
+            raise JobError(
+                f"[ERR] Calling MIGRATE: Target instance replied with error: {route.error}"
+            )
+        data = dp.data(source)
+        moved = [(k, data.keys[k][0], data.keys[k][1]) for k in keys]
+        value_ops = [(k, v, dp.next_version()) for k, v, _ in moved]
+        if target.is_master:
+            dp.write(target, list(value_ops))
+        else:
+            dp.apply_local(target, value_ops)
+        delete_ops = [(k, None, dp.next_version()) for k in keys]
+        if source.is_master:
+            dp.write(source, list(delete_ops))
+        else:
+            dp.apply_local(source, delete_ops)
+        dp.data(source).busy = True  # MIGRATE blocks the source until the batch is done
+        self.keys_moved += len(keys)
+        dp.emit("migrate", source.name, target.name, slot=step.slot, keys=len(keys), job=self.label)
+        return dp.command_cost_ms + dp.key_cost_ms * len(keys)

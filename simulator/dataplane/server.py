@@ -1,0 +1,243 @@
+"""One command executed by one node: ``processCommand``'s checks, then the command (§15, §19, §20).
+
+Routing is :func:`~simulator.dataplane.routing.get_node_by_query` over a :class:`View`
+of the node; then, as in src/server.c, ``NOREPLICAS`` for writes (§20.2), then the
+client-pause check (a manual failover pauses writes, §12: the command is held and
+re-processed from scratch when the pause ends), then the command itself.
+
+Simplified: values are strings; SET takes no options; WAIT's count is computed by the
+caller (it blocks); MIGRATE is only sent by the resharding executor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from simulator.dataplane.routing import (
+    ASK,
+    CROSSSLOT,
+    DOWN,
+    DOWN_RO,
+    MOVED,
+    TRYAGAIN,
+    UNBOUND,
+    CommandError,
+    ConfigLike,
+    Request,
+    Session,
+    get_node_by_query,
+    parse_command,
+)
+
+if TYPE_CHECKING:
+    from simulator.dataplane.model import ClusterData
+    from simulator.node import Node
+
+OUTCOME_OF_ROUTE = {
+    MOVED: "moved",
+    ASK: "ask",
+    TRYAGAIN: "tryagain",
+    CROSSSLOT: "crossslot",
+    DOWN: "clusterdown",
+    DOWN_RO: "clusterdown",
+    UNBOUND: "clusterdown",
+}
+
+ERR_NOREPLICAS = "NOREPLICAS Not enough good replicas to write."
+ERR_WAIT_REPLICA = (
+    "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 "
+    "if a replica is configured to be writable (which is not the default) writes to "
+    "replicas are just local and are not propagated."
+)
+ERR_NOT_INTEGER = "ERR value is not an integer or out of range"
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What the node answers. ``outcome`` is a request outcome (``ok``, ``moved``, ``ask``,
+    ``tryagain``, ``crossslot``, ``clusterdown``, ``error``) or ``hold`` (writes paused:
+    re-process later) or ``block`` (WAIT: the caller polls). ``target`` is the redirect
+    target's name, ``offset`` the master's replication offset after a write."""
+
+    outcome: str
+    text: str
+    value: Any = None
+    target: str | None = None
+    slot: int | None = None
+    offset: int = 0
+    connection: bool = False
+
+
+HOLD = Reply("hold", "")
+
+
+class View:
+    """:class:`~simulator.dataplane.routing.NodeView` over a node and its keyspace."""
+
+    __slots__ = ("_dp", "_node")
+
+    def __init__(self, dp: ClusterData, node: Node) -> None:
+        self._dp = dp
+        self._node = node
+
+    @property
+    def name(self) -> str:
+        return self._node.name
+
+    @property
+    def is_master(self) -> bool:
+        return self._node.is_master
+
+    @property
+    def master_name(self) -> str | None:
+        return self._node.master_name
+
+    @property
+    def state(self) -> str:
+        return self._node.state
+
+    @property
+    def migrating(self) -> Mapping[int, str]:
+        return self._node.migrating
+
+    @property
+    def importing(self) -> Mapping[int, str]:
+        return self._node.importing
+
+    @property
+    def config(self) -> ConfigLike:
+        return self._node.config
+
+    def slot_owner(self, slot: int) -> str | None:
+        return self._node.slot_owner(slot)
+
+    def addr_of(self, name: str) -> str:
+        node = self._dp.cluster.nodes.get(name) or self._dp.cluster.removed.get(name)
+        return node.addr if node is not None else f"?:{name}"
+
+    def key_exists(self, key: str) -> bool:
+        return key in self._dp.data(self._node).keys
+
+
+def execute(
+    dp: ClusterData, node: Node, client: str, argv: tuple[str, ...], session: Session
+) -> Reply:
+    """Process ``argv`` from ``client`` on ``node`` now (the node is running)."""
+    try:
+        request = parse_command(argv)
+    except CommandError as error:
+        session.after_command(argv[0] if argv else "")
+        return Reply("error", str(error))
+    route = get_node_by_query(View(dp, node), request, session)
+    if not route.served:
+        session.after_command(request.name)
+        return Reply(
+            OUTCOME_OF_ROUTE[route.kind],
+            route.error or route.kind,
+            target=route.node,
+            slot=route.slot,
+        )
+    spec = request.spec
+    if spec.write and node.is_master:
+        needed = node.config.get("min-replicas-to-write")
+        if needed and node.config.get("min-replicas-max-lag") and dp.good_replicas(node) < needed:
+            session.after_command(request.name)
+            return Reply("error", ERR_NOREPLICAS, slot=route.slot)
+    if spec.write and node.writes_paused():
+        return HOLD
+    session.after_command(request.name)
+    return _run(dp, node, client, request, route.slot)
+
+
+def _run(dp: ClusterData, node: Node, client: str, request: Request, slot: int | None) -> Reply:
+    data = dp.data(node)
+    name = request.name
+    argv = request.argv
+    if name == "GET":
+        value = data.get(argv[1])
+        return Reply("ok", "(nil)" if value is None else value, value, slot=slot)
+    if name == "MGET":
+        values = [data.get(k) for k in argv[1:]]
+        return Reply("ok", " ".join("(nil)" if v is None else v for v in values), values, slot=slot)
+    if name == "EXISTS":
+        count = sum(1 for k in argv[1:] if k in data.keys)
+        return Reply("ok", str(count), count, slot=slot)
+    if name in ("SET", "MSET"):
+        pairs = list(zip(argv[1::2], argv[2::2], strict=False))
+        offset = dp.write(node, [(k, v, dp.next_version()) for k, v in pairs])
+        return Reply("ok", "OK", None, slot=slot, offset=offset)
+    if name == "DEL":
+        doomed = [k for k in dict.fromkeys(argv[1:]) if k in data.keys]
+        offset = dp.write(node, [(k, None, dp.next_version()) for k in doomed]) if doomed else 0
+        return Reply("ok", str(len(doomed)), len(doomed), slot=slot, offset=offset)
+    if name == "INCR":
+        current = data.get(argv[1])
+        try:
+            number = int(current or "0") + 1
+        except ValueError:
+            return Reply("error", ERR_NOT_INTEGER, slot=slot)
+        offset = dp.write(node, [(argv[1], str(number), dp.next_version())])
+        return Reply("ok", str(number), number, slot=slot, offset=offset)
+    if name in ("PUBLISH", "SPUBLISH"):
+        sharded = name == "SPUBLISH"
+        registry = data.pubsub
+        published = (registry.spublish if sharded else registry.publish)(argv[1], argv[2])
+        for push in published.pushes:
+            dp.push(node, push)
+        node.send_publish(argv[1], argv[2], sharded=sharded)
+        dp.emit(
+            "publish",
+            node.name,
+            channel=argv[1],
+            message=argv[2],
+            sharded=sharded,
+            receivers=published.receivers,
+        )
+        return Reply("ok", str(published.receivers), published.receivers, slot=slot)
+    if name in ("SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE"):
+        registry = data.pubsub
+        method = {
+            "SUBSCRIBE": registry.subscribe,
+            "PSUBSCRIBE": registry.psubscribe,
+            "SSUBSCRIBE": registry.ssubscribe,
+        }[name]
+        replies = method(client, argv[1:])
+        return Reply("ok", " ".join(f"{k} {c} {n}" for k, c, n in replies), replies, slot=slot)
+    if name in ("UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE"):
+        registry = data.pubsub
+        un = {
+            "UNSUBSCRIBE": registry.unsubscribe,
+            "PUNSUBSCRIBE": registry.punsubscribe,
+            "SUNSUBSCRIBE": registry.sunsubscribe,
+        }[name]
+        out = un(client, list(argv[1:]) or None)
+        return Reply("ok", " ".join(f"{k} {c} {n}" for k, c, n in out), out, slot=slot)
+    if name in ("ASKING", "READONLY", "READWRITE"):
+        return Reply("ok", "OK")
+    if name == "WAIT":
+        if not node.is_master:
+            return Reply("error", ERR_WAIT_REPLICA)
+        try:
+            numreplicas, timeout = int(argv[1]), int(argv[2])
+        except ValueError:
+            return Reply("error", ERR_NOT_INTEGER)
+        if numreplicas < 0 or timeout < 0:
+            return Reply("error", "ERR timeout is negative")
+        return Reply("block", "", (numreplicas, timeout))
+    return Reply("error", f"ERR '{name}' is not supported from simulated clients")
+
+
+def probe(dp: ClusterData, node: Node, key: str) -> str:
+    """What ``GET key`` from a fresh connection would get from ``node``: the value,
+    ``(nil)`` or the error text. Changes nothing."""
+    request = parse_command(("GET", key))
+    route = get_node_by_query(View(dp, node), request, Session())
+    if not route.served:
+        return route.error or route.kind
+    value = dp.data(node).get(key)
+    return "(nil)" if value is None else value
+
+
+execute_readonly_probe = probe
