@@ -24,6 +24,8 @@ VERBS: dict[str, str] = {
     "run": "run",
     "sweep": "sweep",
     "export": "export",
+    "tui": "tui",
+    "serve": "serve",
 }
 
 
