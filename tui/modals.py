@@ -1,0 +1,149 @@
+"""Small modal screens: help, prompts (time, partition groups, reshard), choices, key lookup."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Input, OptionList, SelectionList, Static
+
+
+class HelpScreen(ModalScreen[None]):
+    """Every key, from the app's own binding table (so it cannot drift)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark", "dismiss", "close")]
+
+    def __init__(self, rows: Sequence[tuple[str, str]]) -> None:
+        super().__init__()
+        self.rows = rows
+
+    def compose(self) -> ComposeResult:
+        table = Table(box=None, show_header=False, pad_edge=False)
+        table.add_column(style="bold cyan", no_wrap=True)
+        table.add_column()
+        for key, description in self.rows:
+            table.add_row(key, description)
+        with VerticalScroll(id="help-box", classes="modal-box"):
+            yield Static(Text("rcsim: keys (escape closes)", style="bold"))
+            yield Static(table, id="help-table")
+
+
+class PromptScreen(ModalScreen[str | None]):
+    """One line of input; ``check`` returns an error message or None."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "cancel")]
+
+    def __init__(
+        self,
+        title: str,
+        value: str = "",
+        hint: str = "",
+        check: Callable[[str], str | None] | None = None,
+    ) -> None:
+        super().__init__()
+        self.title_text = title
+        self.value = value
+        self.hint = hint
+        self.check = check
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="modal-box"):
+            yield Static(Text(self.title_text, style="bold"))
+            yield Input(value=self.value, id="prompt-input")
+            yield Static(Text(self.hint, style="dim"), id="prompt-hint")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        value = event.value.strip()
+        if self.check is not None:
+            error = self.check(value)
+            if error:
+                self.query_one("#prompt-hint", Static).update(Text(error, style="bold red"))
+                return
+        self.dismiss(value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ChoiceScreen(ModalScreen[str | None]):
+    """Pick one option (arrow keys and enter, or the option's first letter)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "cancel")]
+
+    def __init__(self, title: str, options: Sequence[tuple[str, str]]) -> None:
+        super().__init__()
+        self.title_text = title
+        self.options = list(options)  # (value, label)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="modal-box"):
+            yield Static(Text(self.title_text, style="bold"))
+            yield OptionList(*[label for _, label in self.options], id="choice-list")
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(self.options[event.option_index][0])
+
+    def on_key(self, event: object) -> None:
+        character = getattr(event, "character", None)
+        for value, _ in self.options:
+            if character and value.startswith(character):
+                self.dismiss(value)
+                return
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class BreakpointScreen(ModalScreen[set[str] | None]):
+    """Tick the conditions that pause playback (space toggles, enter applies)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "cancel"),
+        Binding("enter", "apply", "apply"),
+    ]
+
+    def __init__(self, choices: dict[str, str], active: set[str]) -> None:
+        super().__init__()
+        self.choices = choices
+        self.active = set(active)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="modal-box"):
+            yield Static(Text("Pause when… (space toggles, enter applies)", style="bold"))
+            yield SelectionList[str](
+                *[(label, key, key in self.active) for key, label in self.choices.items()],
+                id="breakpoints",
+            )
+
+    def action_apply(self) -> None:
+        selection = self.query_one("#breakpoints", SelectionList)
+        self.dismiss({str(v) for v in selection.selected})
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class LookupScreen(ModalScreen[None]):
+    """Type a key: its slot, hash tag, owner per truth and per node, and the client's reply."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss", "close")]
+
+    def __init__(self, answer: Callable[[str], Text], key: str = "") -> None:
+        super().__init__()
+        self.answer = answer
+        self.key = key
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="modal-box", id="lookup-box"):
+            yield Static(Text("Look up a key (enter; escape closes)", style="bold"))
+            yield Input(value=self.key, placeholder="user:{42}:name", id="lookup-input")
+            yield Static("", id="lookup-answer")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.query_one("#lookup-answer", Static).update(self.answer(event.value))

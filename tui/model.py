@@ -1,0 +1,437 @@
+"""The TUI's model of a live session: playback, seeking, breakpoints, and facts read from
+the trace. No Textual import, so it is tested and benchmarked without a screen.
+
+Positions: the session sits either at the *start* of a millisecond ``t`` (every event
+before ``t`` has run, none at ``t``: ``clean``), or somewhere inside one after single
+steps. Injections are made only at a clean position that is not a checkpoint instant,
+because that is where a scenario step ``at: t`` runs on replay (see tui/session_io.py)
+and where :meth:`Simulation.rewind` replays it exactly.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from simulator.simulation import ActionError, Simulation
+from simulator.trace import TraceEvent, is_notable
+from tui.words import LOGGED, describe, level
+
+MAX_SPEED = 0.0  # sentinel: as fast as the per-tick budget allows
+SPEEDS: tuple[float, ...] = (0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, MAX_SPEED)
+DEFAULT_SPEED = 1.0
+LOG_LIMIT = 2000
+NOTABLE_LIMIT_MS = 60_000  # "next notable event" looks at most this far ahead
+
+BREAKPOINTS: dict[str, str] = {
+    "fail": "a node enters FAIL (in any node's view)",
+    "state": "a node's cluster_state changes",
+    "lost": "an acknowledged write is lost",
+    "expect": "an expectation fails",
+}
+
+OUTCOMES = ("ok", "moved", "ask", "tryagain", "crossslot", "clusterdown", "timeout", "error")
+
+
+def speed_label(speed: float) -> str:
+    if speed == MAX_SPEED:
+        return "max"
+    return f"{speed:g}×"
+
+
+@dataclass
+class Candidate:
+    """One replica's bid to replace a failed master, as the trace tells it (§11.2-11.4)."""
+
+    name: str
+    master: str
+    rank: int = 0
+    offset: int = 0
+    delay_ms: int = 0
+    scheduled_at: int = 0
+    epoch: int | None = None
+    quorum: int | None = None
+    votes: dict[str, int] = field(default_factory=dict)  # voter -> epoch
+    denied: dict[str, str] = field(default_factory=dict)  # voter -> reason
+    won: bool = False
+
+
+@dataclass
+class Election:
+    """All candidates for one failed master, newest round only."""
+
+    master: str
+    started: int
+    candidates: dict[str, Candidate] = field(default_factory=dict)
+    done: bool = False
+
+
+@dataclass
+class LogLine:
+    t: int
+    text: str
+    level: str
+    kind: str
+
+
+class TraceFacts:
+    """Facts folded from the trace: log lines, caption, elections, request counters.
+
+    Incremental: :meth:`feed` consumes new events; after a rewind (the trace got
+    shorter) it is rebuilt from the start.
+    """
+
+    def __init__(self) -> None:
+        self.seen = 0
+        self.log: deque[LogLine] = deque(maxlen=LOG_LIMIT)
+        self.caption: str = ""
+        self.caption_t: int | None = None
+        self.elections: dict[str, Election] = {}
+        self.latest_election: str | None = None
+        self.outcomes: Counter[str] = Counter()
+        self.recent: deque[tuple[int, str]] = deque()  # (t, outcome) within the last second
+        self.notable_times: list[int] = []
+
+    def feed(self, events: list[TraceEvent]) -> list[TraceEvent]:
+        """Consume events appended since the last call; returns them."""
+        if len(events) < self.seen:
+            self.__init__()  # type: ignore[misc]
+        new = events[self.seen :]
+        self.seen = len(events)
+        for event in new:
+            self._one(event)
+        return new
+
+    def _one(self, event: TraceEvent) -> None:
+        kind = event["kind"]
+        t = event["t"]
+        if kind == "request":
+            outcome = str(event.get("outcome", "error"))
+            self.outcomes[outcome] += 1
+            self.recent.append((t, outcome))
+            return
+        if is_notable(event):
+            times = self.notable_times
+            if not times or times[-1] != t:
+                times.append(t)
+        if kind == "caption":
+            self.caption = str(event.get("text", ""))
+            self.caption_t = t
+        if kind in LOGGED:
+            self.log.append(LogLine(t, describe(event), level(event), kind))
+        if kind in ("election_scheduled", "election_started", "vote", "vote_denied", "promoted"):
+            self._election(event)
+
+    def _election(self, event: TraceEvent) -> None:
+        kind = event["kind"]
+        node = str(event.get("node"))
+        target = str(event.get("target"))
+        t = event["t"]
+        if kind == "election_scheduled":
+            election = self.elections.get(target)
+            if election is None or election.done:
+                election = Election(target, t)
+                self.elections[target] = election
+            election.candidates[node] = Candidate(
+                node,
+                target,
+                rank=int(event.get("rank", 0)),
+                offset=int(event.get("offset", 0)),
+                delay_ms=int(event.get("delay_ms", 0)),
+                scheduled_at=t,
+            )
+            self.latest_election = target
+        elif kind == "election_started":
+            candidate = self._candidate(target, node)
+            if candidate is not None:
+                candidate.epoch = event.get("epoch")
+                candidate.quorum = event.get("quorum")
+                candidate.votes = {}
+                candidate.denied = {}
+        elif kind in ("vote", "vote_denied"):
+            for election in self.elections.values():
+                candidate = election.candidates.get(target)
+                if candidate is None or election.done:
+                    continue
+                if kind == "vote":
+                    candidate.votes[node] = int(event.get("epoch", 0))
+                else:
+                    candidate.denied[node] = str(event.get("reason", ""))
+        elif kind == "promoted":
+            candidate = self._candidate(target, node)
+            if candidate is not None:
+                candidate.won = True
+            election = self.elections.get(target)
+            if election is not None:
+                election.done = True
+
+    def _candidate(self, master: str, name: str) -> Candidate | None:
+        election = self.elections.get(master)
+        return None if election is None else election.candidates.get(name)
+
+    def rates(self, now: int) -> dict[str, int]:
+        """Requests in the last simulated second, by outcome."""
+        recent = self.recent
+        while recent and recent[0][0] <= now - 1000:
+            recent.popleft()
+        counts = Counter(outcome for _, outcome in recent)
+        return {o: counts.get(o, 0) for o in OUTCOMES}
+
+
+class Session:
+    """A simulation being watched: playback speed, position, breakpoints, injections."""
+
+    def __init__(
+        self,
+        sim: Simulation,
+        *,
+        name: str = "",
+        scenario: Any = None,
+        playing: bool = True,
+        speed: float = DEFAULT_SPEED,
+        source_text: str | None = None,
+        cluster_spec: dict[str, Any] | None = None,
+    ) -> None:
+        self.sim = sim
+        self.name = name
+        self.scenario = scenario
+        self.source_text = source_text  # the scenario file, for "save session"
+        self.cluster_spec = cluster_spec or {"masters": 3, "replicas": 1}
+        self.playing = playing
+        self.speed = speed
+        self.breakpoints: set[str] = set()  # the learner opts in (B)
+        self.break_reason: str | None = None
+        self.clean = True
+        self.facts = TraceFacts()
+        self.facts.feed(sim.trace.events)
+        self._lost_seen = self.lost_writes()
+        self._failed_seen = self.failed_expectations()
+        self.step_starts: dict[int, int] = {}  # scenario step index -> when it started
+        self.forks = 0
+        self.clock: Callable[[], float] = time.perf_counter  # pacing only, never results
+        self._observe_driver()
+
+    # ------------------------------------------------------------------ reading
+
+    @property
+    def now(self) -> int:
+        return self.sim.now
+
+    @property
+    def driver(self) -> Any:
+        return self.sim.extras.get("driver")
+
+    @property
+    def dataplane(self) -> Any:
+        return self.sim.extras.get("dataplane")
+
+    def lost_writes(self) -> int:
+        dataplane = self.dataplane
+        lost = getattr(dataplane, "lost_writes", None)
+        return 0 if lost is None else len(lost())
+
+    def failed_expectations(self) -> int:
+        driver = self.driver
+        results = getattr(driver, "results", None) or []
+        return sum(1 for r in results if not r.passed)
+
+    def sync(self) -> list[TraceEvent]:
+        """Fold new trace events into the facts (rebuilds after a rewind)."""
+        return self.facts.feed(self.sim.trace.events)
+
+    def _observe_driver(self) -> None:
+        driver = self.driver
+        if driver is None:
+            return
+        current = getattr(driver, "current", None)
+        if current is not None:
+            self.step_starts[current] = driver.step_start
+        previous = getattr(driver, "next_step", 0) - 1
+        if previous >= 0 and previous not in self.step_starts:
+            self.step_starts[previous] = driver.previous_start
+
+    # ------------------------------------------------------------------ speed
+
+    def faster(self) -> None:
+        index = SPEEDS.index(self.speed) if self.speed in SPEEDS else 3
+        self.speed = SPEEDS[min(index + 1, len(SPEEDS) - 1)]
+
+    def slower(self) -> None:
+        index = SPEEDS.index(self.speed) if self.speed in SPEEDS else 3
+        self.speed = SPEEDS[max(index - 1, 0)]
+
+    # ------------------------------------------------------------------ moving forward
+
+    def tick(self, wall_delta: float, budget: float) -> bool:
+        """Advance by ``wall_delta × speed`` (or as far as ``budget`` seconds allow at max
+        speed); returns whether anything changed. Never blocks longer than about ``budget``."""
+        if not self.playing:
+            return False
+        if self.speed == MAX_SPEED:
+            target = self.now + 10**9
+        else:
+            target = self.now + max(1, round(wall_delta * self.speed * 1000))
+        before = (self.now, len(self.sim.trace))
+        self.advance_to(target, budget)
+        return before != (self.now, len(self.sim.trace))
+
+    def advance_to(self, target: int, budget: float | None = None) -> bool:
+        """Run every event before ``target`` and stop at its start; ``False`` if a
+        breakpoint or the wall ``budget`` (seconds) stopped it first."""
+        sim = self.sim
+        deadline = None if budget is None else self.clock() + budget
+        checks = bool(self.breakpoints)
+        count = 0
+        while True:
+            next_time = sim.engine.peek()
+            if next_time is None or next_time >= target:
+                break
+            length = len(sim.trace)
+            sim.step()
+            self.clean = False
+            count += 1
+            if checks and len(sim.trace) != length and self._breakpoint_hit(length):
+                return False
+            if deadline is not None and count % 16 == 0 and self.clock() > deadline:
+                self._observe_driver()
+                return False
+        if target - 1 >= sim.now:
+            sim.run_until(target - 1)
+        if sim.now < target:
+            sim.engine.advance_clock(target)
+        self.clean = True
+        self._observe_driver()
+        return not (checks and self._slow_breakpoints())
+
+    def step_event(self) -> None:
+        """Run exactly one engine event (or one due injection)."""
+        length = len(self.sim.trace)
+        if self.sim.step():
+            self.clean = False
+        if self.breakpoints and len(self.sim.trace) != length:
+            self._breakpoint_hit(length)
+        self._observe_driver()
+
+    def step_notable(self, limit_ms: int = NOTABLE_LIMIT_MS) -> bool:
+        """Run events until one emits a notable trace event (a state change, not traffic)."""
+        sim = self.sim
+        limit = sim.now + limit_ms
+        while True:
+            next_time = sim.engine.peek()
+            if next_time is None or next_time > limit:
+                self.advance_to(limit)
+                return False
+            length = len(sim.trace)
+            sim.step()
+            self.clean = False
+            events = sim.trace.events
+            if any(is_notable(e) for e in events[length:]):
+                self._observe_driver()
+                return True
+
+    # ------------------------------------------------------------------ moving back
+
+    def seek(self, t: int) -> None:
+        """Go to the start of millisecond ``t``, rewinding through checkpoints if needed."""
+        t = max(0, t)
+        sim = self.sim
+        if t < sim.now or (t == sim.now and not self.clean):
+            sim.rewind(max(0, t - 1))
+            self.clean = t == 0 and sim.now == 0
+        if t > sim.now or not self.clean:
+            saved, self.breakpoints = self.breakpoints, set()
+            try:
+                self.advance_to(max(t, sim.now + (0 if self.clean else 1)))
+            finally:
+                self.breakpoints = saved
+        self.break_reason = None
+        self._reset_watermarks()
+        self._observe_driver()
+
+    def step_back(self) -> int:
+        """Go back to just before the latest notable event strictly before now."""
+        self.sync()
+        times = [t for t in self.facts.notable_times if t < self.now]
+        target = times[-1] if times else 0
+        self.seek(target)
+        return target
+
+    def _reset_watermarks(self) -> None:
+        self._lost_seen = self.lost_writes()
+        self._failed_seen = self.failed_expectations()
+
+    # ------------------------------------------------------------------ breakpoints
+
+    def _breakpoint_hit(self, start: int) -> bool:
+        for event in self.sim.trace.events[start:]:
+            kind = event["kind"]
+            if kind == "fail" and "fail" in self.breakpoints:
+                return self._stop(f"{event.get('node')} marked {event.get('target')} FAIL")
+            if kind == "cluster_state" and "state" in self.breakpoints:
+                return self._stop(f"{event.get('node')} says cluster_state:{event.get('state')}")
+        if "expect" in self.breakpoints:
+            failed = self.failed_expectations()
+            if failed > self._failed_seen:
+                self._failed_seen = failed
+                return self._stop("an expectation failed")
+        return False
+
+    def _slow_breakpoints(self) -> bool:
+        """Checks too costly for every event (the ledger), done once per slice."""
+        if "lost" in self.breakpoints and self.dataplane is not None:
+            lost = self.lost_writes()
+            if lost > self._lost_seen:
+                self._lost_seen = lost
+                return self._stop(f"{lost} acknowledged write(s) lost")
+        return False
+
+    def _stop(self, reason: str) -> bool:
+        self.playing = False
+        self.break_reason = reason
+        return True
+
+    # ------------------------------------------------------------------ injections
+
+    def _clean_point(self) -> None:
+        """Move to a position a scenario step can reproduce (see the module docstring)."""
+        sim = self.sim
+        target = sim.now if self.clean else sim.now + 1
+        times = sim.checkpoint_times()
+        origin = times[0] if times else 0
+        if target > origin and (target - origin) % sim.checkpoint_ms == 0:
+            target += 1
+        if target != sim.now or not self.clean:
+            saved, self.breakpoints = self.breakpoints, set()
+            try:
+                self.advance_to(target)
+            finally:
+                self.breakpoints = saved
+
+    def inject(self, action: str, **args: Any) -> str:
+        """Apply ``action`` now (forking the timeline if we rewound); returns what happened.
+
+        Raises :class:`ActionError` with a readable message when it cannot be applied.
+        """
+        self._clean_point()
+        forked = len(self.sim.injections) > self._applied_injections()
+        try:
+            result = self.sim.inject(action, **args)
+        except ActionError as error:
+            if str(error).startswith("unknown action"):
+                raise ActionError(
+                    f"'{action}' is not available here (no data plane registered it)"
+                ) from None
+            raise
+        if forked:
+            self.forks += 1
+        self._observe_driver()
+        return "" if result is None else str(result)
+
+    def has_action(self, action: str) -> bool:
+        return action in getattr(self.sim, "_actions", {})
+
+    def _applied_injections(self) -> int:
+        return int(getattr(self.sim, "_replayed", len(self.sim.injections)))
