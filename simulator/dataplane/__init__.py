@@ -23,3 +23,10 @@ def install(
     from simulator.dataplane.actions import install as _install
 
     return _install(sim, scenario, dataplane)
+
+
+def make_dataplane(scenario: Any = None) -> ClusterData:
+    """A fresh data plane to pass as ``Simulation(..., dataplane=...)`` (the runner's hook)."""
+    from simulator.dataplane.model import ClusterData
+
+    return ClusterData()

@@ -227,4 +227,7 @@ def install(
             dp, spec.name, writes=spec.writes, keys=spec.keys, key_count=spec.key_count
         )
         client.set_workload(rate=spec.rate)
+    restart = getattr(sim, "restart_checkpoints", None)
+    if restart is not None and sim.now == 0:
+        restart()  # rewinding to 0 must find the data plane in the model
     return dp

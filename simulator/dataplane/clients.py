@@ -9,8 +9,9 @@ target once, leaving the map alone; ``TRYAGAIN`` retries after 50 ms;
 command (redis-py's ``RedisClusterRequestTTL``). Every attempt is one ``request``
 trace event.
 
-A workload client is closed-loop (one command at a time, like one application
-thread) with its rate as a cap; reads and writes are chosen by ``writes``, keys from
+A workload client starts commands at its rate (open loop: a command that waits does
+not delay the next), or, with ``closed_loop``, one at a time like one application
+thread, the rate being a cap; reads and writes are chosen by ``writes``, keys from
 the template with ``{i}`` in ``0..key_count-1``; a ``multi`` fraction of the commands
 are MSET/MGET of two keys (CROSSSLOT unless the template has a hash tag; TRYAGAIN
 during a migration).
@@ -44,6 +45,7 @@ MAX_ERRORS = 3
 TRYAGAIN_DELAY_MS = 50
 ERROR_DELAY_MS = 250
 DEFAULT_TIMEOUT_MS = 1000
+REFRESH_MIN_MS = 100
 PAUSE_POLL_MS = 10
 """How often a node with held writes checks whether the client pause ended."""
 
@@ -124,6 +126,7 @@ class Client:
         timeout_ms: int = DEFAULT_TIMEOUT_MS,
         readonly: bool = False,
         key_list: list[str] | None = None,
+        closed_loop: bool = False,
     ) -> None:
         self.dp = dp
         self.name = name
@@ -135,7 +138,9 @@ class Client:
         self.timeout_ms = timeout_ms
         self.readonly = readonly
         self.key_list = list(key_list) if key_list else None  # overrides the template
+        self.closed_loop = closed_loop  # one command at a time (one thread) vs. a fixed rate
         self.slot_map: list[str | None] = [None] * CLUSTER_SLOTS
+        self.refreshed_at: int | None = None
         self.sessions: dict[str, Session] = {}
         self.last_offset: dict[str, int] = {}
         self.seq = 0
@@ -152,8 +157,13 @@ class Client:
     # ------------------------------------------------------------------ slot map
 
     def refresh(self) -> None:
-        """CLUSTER SLOTS from a random reachable running node (its own view)."""
+        """CLUSTER SLOTS from a random reachable running node (its own view); at most
+        once per :data:`REFRESH_MIN_MS` (errors come in bursts)."""
         cluster = self.dp.cluster
+        now = cluster.engine.now
+        if self.refreshed_at is not None and now - self.refreshed_at < REFRESH_MIN_MS:
+            return
+        self.refreshed_at = now
         network = cluster.network
         candidates = [
             n
@@ -297,7 +307,8 @@ class Client:
         op.outcome = outcome
         op.result = result
         if op.workload:
-            self._schedule_next()
+            if self.closed_loop:
+                self._schedule_next()
         else:
             self.done.append(op)
 
@@ -350,6 +361,8 @@ class Client:
         else:
             argv = ("MGET", *keys) if multi else ("GET", keys[0])
         op = Op(self.seq, argv, workload=True)
+        if not self.closed_loop:
+            self._schedule_next()
         self._send(op)
 
 

@@ -151,7 +151,7 @@ class ClusterData(DataPlane):
 
     def attach(self, cluster: Cluster) -> None:
         self.cluster = cluster
-        for node in cluster.nodes.values():
+        for node in getattr(cluster, "nodes", {}).values():  # attached after the build
             if node.data is None:
                 self.init_node(node)
 
