@@ -221,6 +221,8 @@ class ScenarioDriver:
             if node is not None and node.is_master and node.alive:
                 states = {n.name: n.state for n in sim.cluster.live_nodes()}
                 self.faults.append(Fault(node.name, fault, sim.engine.now, states))
+        if verb == "partition":
+            self._minority_masters(args["groups"])
         try:
             sim.apply(verb, args)
         except ActionError as error:
@@ -229,6 +231,19 @@ class ScenarioDriver:
                 message = f"the action '{verb}' is not available (no data plane registered it)"
             self._record("action", step.index, verb, Check(False, f"{verb} succeeds", message))
             self.errors.append(f"{action.loc}: {verb}: {message}")
+
+    def _minority_masters(self, groups: list[list[str]]) -> None:
+        """A partition is a fault for every slot-serving master cut off from a majority of them."""
+        sim = self.sim
+        serving = [n for n in sim.cluster.live_nodes() if n.is_master and n.my_slots()]
+        majority = len(serving) // 2 + 1
+        states = {n.name: n.state for n in sim.cluster.live_nodes()}
+        for group in groups:
+            members = set(group)
+            inside = [n for n in serving if n.name in members]
+            if len(inside) < majority:
+                for node in inside:
+                    self.faults.append(Fault(node.name, "partition", sim.engine.now, states))
 
     def _poll(self, index: int) -> None:
         """Check the step's ``wait_for``; again in 10 ms, until all hold or the timeout."""
