@@ -31,8 +31,9 @@ from simulator.node import (
     STOPPED,
     Node,
     PeerView,
+    claimed_slots,
 )
-from simulator.slots import CLUSTER_SLOTS, NO_OWNER, create_allocation
+from simulator.slots import CLUSTER_SLOTS, SlotTable, create_allocation
 from simulator.trace import Trace
 
 BASE_PORT = 7000
@@ -162,6 +163,7 @@ class Cluster:
         self._id_rng = engine.rng("node-ids")
         zobrist = engine.rng("zobrist")
         self.zobrist: list[int] = [zobrist.getrandbits(63) | 1 for _ in range(CLUSTER_SLOTS)]
+        self.slot_index_cache: dict[bytes, tuple[dict[int, int], dict[int, int]]] = {}
         self._next_repl_ping: dict[str, int] = {}
         self._check_specs(specs)
         for spec in specs:
@@ -215,6 +217,9 @@ class Cluster:
         by_name = {s.name: s for s in specs}
         epochs = {s.name: i + 1 for i, s in enumerate(specs)}  # SET-CONFIG-EPOCH 1..N
         setup = self.engine.rng("converge")
+        template = SlotTable()
+        for spec in specs:
+            template.assign(spec.slots, self.index[spec.name])
         for node in self.nodes.values():
             nt = node.config.node_timeout
             spec = by_name[node.name]
@@ -241,8 +246,7 @@ class Cluster:
                     child = node.peers[other_spec.name]
                     child.master = other_spec.replica_of
                     node._add_replica(node.peers[other_spec.replica_of], other_spec.name)
-                else:
-                    node.assign_slots(list(other_spec.slots), other_spec.name)
+            node.load_slot_table(template)
             node.repl_offset = INITIAL_REPL_OFFSET
             node.state = "ok"
             node.first_call_time = -100_000
@@ -250,12 +254,10 @@ class Cluster:
             node.size = sum(1 for s in specs if s.role == "master" and s.slots)
             if spec.role == "replica":
                 node.repl_link_up = True
+        covered = self.covered()
         for node in self.nodes.values():
-            node.state = (
-                "ok"
-                if self.covered() or not node.config.get("cluster-require-full-coverage")
-                else "fail"
-            )
+            full = node.config.get("cluster-require-full-coverage")
+            node.state = "ok" if covered or not full else "fail"
             node.update_state()
 
     def _create_by_meet(self, specs: Sequence[NodeSpec]) -> None:
@@ -684,7 +686,7 @@ class Cluster:
         claims.sort(key=lambda n: n.me.config_epoch)
         table: list[str | None] = [None] * CLUSTER_SLOTS
         for node in claims:  # higher epochs overwrite lower ones
-            for slot in node.my_slots():
+            for slot in claimed_slots(node.slot_bitmap(node.index)):
                 table[slot] = node.name
         return table
 

@@ -88,7 +88,8 @@ class Message:
     """A cluster-bus packet.
 
     ``slots`` is the sender's claim as a 16384-byte 0/1 map (a replica sends its
-    master's); the object is shared between packets until the claim changes.
+    master's); the object is shared between packets until the claim changes, and
+    ``claim_fp`` fingerprints it (an XOR of per-slot random keys, as in Zobrist hashing).
     ``reply`` marks a PONG answering the receiver's own PING, i.e. one that arrives
     on the receiver's outbound link (only those refresh ``pong_received``, §4.1).
     """
@@ -99,6 +100,7 @@ class Message:
     config_epoch: int
     offset: int
     slots: bytes
+    claim_fp: int  # Zobrist fingerprint of ``slots``: equal claims compare in O(1)
     master: str | None
     flags: int
     state_ok: bool

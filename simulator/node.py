@@ -197,7 +197,7 @@ class Node:
         return None if owner == NO_OWNER else self.cluster.names[owner]
 
     def my_slots(self) -> list[int]:
-        return self.slots.slots_of(self.index)
+        return claimed_slots(self.slot_bitmap(self.index))
 
     def slots_of(self, name: str) -> list[int]:
         return self.slots.slots_of(self.cluster.index[name])
@@ -261,14 +261,21 @@ class Node:
     def load_slot_table(self, table: SlotTable) -> None:
         """Replace my whole slot table (nodes.conf load), rebuilding counts and fingerprints."""
         self.slots = table.copy()
-        self.slot_counts = {}
-        self._fingerprint = {}
         self._bitmap_cache = {}
-        zobrist = self.cluster.zobrist
-        for slot, owner in enumerate(self.slots.raw()):
-            if owner != NO_OWNER:
-                self.slot_counts[owner] = self.slot_counts.get(owner, 0) + 1
-                self._fingerprint[owner] = self._fingerprint.get(owner, 0) ^ zobrist[slot]
+        key = table.raw().tobytes()
+        derived = self.cluster.slot_index_cache.get(key)
+        if derived is None:
+            counts: dict[int, int] = {}
+            prints: dict[int, int] = {}
+            zobrist = self.cluster.zobrist
+            for slot, owner in enumerate(table.raw()):
+                if owner != NO_OWNER:
+                    counts[owner] = counts.get(owner, 0) + 1
+                    prints[owner] = prints.get(owner, 0) ^ zobrist[slot]
+            derived = (counts, prints)
+            self.cluster.slot_index_cache = {key: derived}
+        self.slot_counts = dict(derived[0])
+        self._fingerprint = dict(derived[1])
         for owner in self.slot_counts:
             self._owner_version[owner] = self._owner_version.get(owner, 0) + 1
 
@@ -679,7 +686,7 @@ class Node:
         if dirty:
             slots = self.slots
             index = sender.index
-            for slot in _claimed(msg.slots):
+            for slot in claimed_slots(msg.slots):
                 owner = slots[slot]
                 if owner == index or owner == NO_OWNER or self.owner_not_claiming[slot]:
                     continue
@@ -1174,7 +1181,7 @@ class Node:
             deny(f"voted for a replica of {master.name} less than 2*NT ago")
             return
         slots = self.slots
-        for slot in _claimed(msg.slots):
+        for slot in claimed_slots(msg.slots):
             owner = slots[slot]
             if owner == NO_OWNER or self.owner_not_claiming[slot]:
                 continue
@@ -1478,7 +1485,7 @@ class Node:
             self._send(name, message_out)
 
 
-def _claimed(bitmap: bytes) -> list[int]:
+def claimed_slots(bitmap: bytes) -> list[int]:
     """Slots set in a 0/1 claim map."""
     out: list[int] = []
     start = bitmap.find(1)
