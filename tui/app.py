@@ -138,6 +138,7 @@ class RcsimApp(App[None]):
             self.set_interval(self.tick_s, self._timer_tick)
             self.set_interval(FRAME_S, self._frame)
         self.refresh_panes()
+        self.call_after_refresh(self.refresh_panes)  # again, now that panes have sizes
 
     def on_resize(self, event: Any) -> None:
         self._layout_for(event.size.width, event.size.height)

@@ -105,7 +105,7 @@ class BreakpointScreen(ModalScreen[set[str] | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "cancel"),
-        Binding("enter", "apply", "apply"),
+        Binding("enter", "apply", "apply", priority=True),
     ]
 
     def __init__(self, choices: dict[str, str], active: set[str]) -> None:
@@ -120,6 +120,11 @@ class BreakpointScreen(ModalScreen[set[str] | None]):
                 *[(label, key, key in self.active) for key, label in self.choices.items()],
                 id="breakpoints",
             )
+
+    def on_mount(self) -> None:
+        selection = self.query_one("#breakpoints", SelectionList)
+        selection.highlighted = 0
+        selection.focus()
 
     def action_apply(self) -> None:
         selection = self.query_one("#breakpoints", SelectionList)
@@ -144,6 +149,9 @@ class LookupScreen(ModalScreen[None]):
             yield Static(Text("Look up a key (enter; escape closes)", style="bold"))
             yield Input(value=self.key, placeholder="user:{42}:name", id="lookup-input")
             yield Static("", id="lookup-answer")
+
+    def on_mount(self) -> None:
+        self.query_one("#lookup-input", Input).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.query_one("#lookup-answer", Static).update(self.answer(event.value))

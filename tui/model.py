@@ -23,6 +23,7 @@ from tui.words import LOGGED, describe, level
 MAX_SPEED = 0.0  # sentinel: as fast as the per-tick budget allows
 SPEEDS: tuple[float, ...] = (0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, MAX_SPEED)
 DEFAULT_SPEED = 1.0
+MAX_SPEED_CAP = 10_000.0  # "max" still has a target; the wall budget is what limits it
 LOG_LIMIT = 2000
 NOTABLE_LIMIT_MS = 60_000  # "next notable event" looks at most this far ahead
 
@@ -211,6 +212,7 @@ class Session:
         self._failed_seen = self.failed_expectations()
         self.step_starts: dict[int, int] = {}  # scenario step index -> when it started
         self.forks = 0
+        self.horizon = 0  # the furthest time reached on this timeline (a rewind goes below it)
         self.clock: Callable[[], float] = time.perf_counter  # pacing only, never results
         self._observe_driver()
 
@@ -243,13 +245,11 @@ class Session:
         return self.facts.feed(self.sim.trace.events)
 
     def _observe_driver(self) -> None:
+        self.horizon = max(self.horizon, self.sim.now)
         driver = self.driver
         if driver is None:
             return
-        current = getattr(driver, "current", None)
-        if current is not None:
-            self.step_starts[current] = driver.step_start
-        previous = getattr(driver, "next_step", 0) - 1
+        previous = driver.next_step - 1
         if previous >= 0 and previous not in self.step_starts:
             self.step_starts[previous] = driver.previous_start
 
@@ -270,10 +270,8 @@ class Session:
         speed); returns whether anything changed. Never blocks longer than about ``budget``."""
         if not self.playing:
             return False
-        if self.speed == MAX_SPEED:
-            target = self.now + 10**9
-        else:
-            target = self.now + max(1, round(wall_delta * self.speed * 1000))
+        speed = MAX_SPEED_CAP if self.speed == MAX_SPEED else self.speed
+        target = self.now + max(1, round(wall_delta * speed * 1000))
         before = (self.now, len(self.sim.trace))
         self.advance_to(target, budget)
         return before != (self.now, len(self.sim.trace))
@@ -292,6 +290,7 @@ class Session:
             length = len(sim.trace)
             sim.step()
             self.clean = False
+            self._observe_driver()
             count += 1
             if checks and len(sim.trace) != length and self._breakpoint_hit(length):
                 return False
@@ -327,6 +326,7 @@ class Session:
             length = len(sim.trace)
             sim.step()
             self.clean = False
+            self._observe_driver()
             events = sim.trace.events
             if any(is_notable(e) for e in events[length:]):
                 self._observe_driver()
@@ -416,7 +416,9 @@ class Session:
         Raises :class:`ActionError` with a readable message when it cannot be applied.
         """
         self._clean_point()
-        forked = len(self.sim.injections) > self._applied_injections()
+        forked = (
+            self.sim.now < self.horizon or len(self.sim.injections) > self._applied_injections()
+        )
         try:
             result = self.sim.inject(action, **args)
         except ActionError as error:
@@ -425,8 +427,12 @@ class Session:
                     f"'{action}' is not available here (no data plane registered it)"
                 ) from None
             raise
+        now = self.sim.now
         if forked:
             self.forks += 1
+        self.horizon = now
+        # The lesson's later steps may now start at other times.
+        self.step_starts = {i: t for i, t in self.step_starts.items() if t < now}
         self._observe_driver()
         return "" if result is None else str(result)
 

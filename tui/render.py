@@ -161,7 +161,7 @@ def topology(
         counts[owner] = counts.get(owner, 0) + 1
     partitioned = partitioned_nodes(cluster)
     order = topology_order(cluster)
-    if height is not None and len(order) > height - 1:
+    if height is not None and height >= 2 and len(order) > height - 1:
         index = next((i for i, (n, _) in enumerate(order) if n.name == selected), 0)
         start = max(0, min(index - (height - 1) // 2, len(order) - height + 1))
         order = order[start : start + height - 1]
