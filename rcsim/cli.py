@@ -26,6 +26,7 @@ VERBS: dict[str, str] = {
     "export": "export",
     "tui": "tui",
     "serve": "serve",
+    "fidelity": "fidelity",
 }
 
 

@@ -55,22 +55,36 @@ def _first(times: dict[str, int], key: str, t: int) -> None:
 
 
 def _new_sim(masters: int, replicas: int, nt: int, seed: int, **config: Any) -> Simulation:
+    """A fresh cluster built the way ``redis-cli --cluster create`` builds it (MEET, REPLICATE)."""
     settings = {"cluster-node-timeout": nt, **config}
     return Simulation(
         masters=masters,
         replicas=replicas,
         config=settings,
         seed=seed,
+        converged=False,
         checkpoint_ms=NO_CHECKPOINTS,
         cron_phase_spread_ms=HARNESS_PHASE_SPREAD_MS,
     )
 
 
+def healthy(sim: Simulation) -> bool:
+    """The harness's "healthy": all ok, everyone knows everyone, agreement, replicas linked."""
+    nodes = list(sim.cluster.nodes.values())
+    for node in nodes:
+        if node.state != "ok" or len(node.peers) != len(nodes):
+            return False
+        if not node.is_master and not node.repl_link_up:
+            return False
+    replicas = sum(1 for spec in sim.specs if spec.role == "replica")
+    return sim.cluster.agree() and sum(1 for n in nodes if not n.is_master) == replicas
+
+
 def _warm_up(sim: Simulation, nt: int) -> int:
-    """Run a healthy cluster for a while (random length, so phases differ per seed)."""
-    rng = sim.engine.rng("experiment")
-    sim.run_until(max(3000, 2 * nt) + rng.randrange(1000))
-    return sim.now
+    """Wait until healthy (checked every 100 ms, as the harness polls), then 0.3 s of polling."""
+    if not sim.run_until_condition(lambda: healthy(sim) and sim.now % 100 == 0, 60_000):
+        raise RuntimeError("the fresh cluster never became healthy")
+    return sim.now + 300
 
 
 # ---------------------------------------------------------------------------- failover timing
@@ -105,6 +119,7 @@ def failover_timing(
 
     start = _warm_up(sim, nt)
     Pollers(sim, remaining, observe)
+    sim.run_until(start)
     sim.inject("kill" if signal == "SIGKILL" else "pause", node=victim)
     trace_start = len(sim.trace)
 
@@ -140,6 +155,7 @@ def offset_lag(seed: int, nt: int = 2000) -> dict[str, Any]:
     replicas = sim.cluster.node(victim).me.replicas
     lagging = replicas[seed % 2]
     start = _warm_up(sim, nt)
+    sim.run_until(start)
     # Writes the lagging replica never received: the master and the other replica move ahead.
     ahead = 40_000_000
     sim.cluster.node(victim).repl_offset += ahead
@@ -189,6 +205,7 @@ def manual_failover(mode: str, nt: int, seed: int, hung: bool = False) -> dict[s
 
     start = _warm_up(sim, nt)
     Pollers(sim, everyone, observe)
+    sim.run_until(start)
     if hung:
         sim.inject("pause", node=old_master)
     sim.inject("failover", node=replica, mode=mode)
@@ -238,6 +255,7 @@ def majority_stopped(nt: int, seed: int) -> dict[str, float | None]:
 
     start = _warm_up(sim, nt)
     Pollers(sim, list(sim.cluster.nodes), observe)
+    sim.run_until(start)
     for name in stopped:
         sim.inject("pause", node=name)
     sim.run_until(start + max(3 * nt, nt + 4000))
@@ -278,6 +296,7 @@ def single_master_stopped(
 
     start = _warm_up(sim, nt)
     Pollers(sim, ["n2", "n3"], observe)
+    sim.run_until(start)
     sim.inject("pause", node=victim)
     if resume == "late":
         sim.run_until(start + 3 * nt + 3000)
@@ -312,6 +331,7 @@ def killed_and_restarted(
 
     start = _warm_up(sim, nt)
     Pollers(sim, list(sim.cluster.nodes), observe)
+    sim.run_until(start)
     sim.inject("kill", node=victim)
     sim.run_until(start + restart_at)
     sim.inject("restart", node=victim)
@@ -414,3 +434,86 @@ def format_table(rows: Sequence[Row]) -> str:
             f"| {sim} | {ratio} | {'yes' if row.within_bounds else 'NO'} |"
         )
     return "\n".join(lines)
+
+
+def _row(
+    experiment: str, metric: str, real: dict[str, Any] | None, values: Sequence[float | None]
+) -> Row | None:
+    if not real or real.get("median") is None:
+        return None
+    return Row(
+        experiment, metric, real["median"], real["min"], real["max"], median(values), len(values)
+    )
+
+
+def manual_failover_rows(seeds: Sequence[int]) -> list[Row]:
+    """Part A of ``manual-failover.json``: healthy master, each mode, NT 2000 and 15000."""
+    rows: list[Row] = []
+    for key, metrics in real_data()["manual_failover"].items():
+        nt_text, mode = key.split("-")
+        nt = int(nt_text.removeprefix("nt"))
+        runs = [manual_failover(mode.lower(), nt, seed) for seed in seeds]
+        for metric, real in metrics.items():
+            row = _row(f"manual {mode} NT={nt}", metric, real, [r[metric] for r in runs])
+            if row is not None:
+                rows.append(row)
+    hung = real_data()["manual_failover_hung"]
+    for mode in ("FORCE", "TAKEOVER"):
+        runs = [manual_failover(mode.lower(), 15000, seed, hung=True) for seed in seeds]
+        row = _row(
+            f"manual {mode} hung master",
+            "replica_self_master",
+            hung[mode]["replica_self_master"],
+            [r["replica_self_master"] for r in runs],
+        )
+        if row is not None:
+            rows.append(row)
+    return rows
+
+
+def partition_rows(seeds: Sequence[int]) -> list[Row]:
+    """``partition-behaviour.json`` A, B, C and D."""
+    data = real_data()["partition"]
+    rows: list[Row] = []
+    for nt_text, metrics in data["A_majority_masters_stopped"].items():
+        runs = [majority_stopped(int(nt_text), seed) for seed in seeds]
+        for metric in ("survivor_state_fail", "after_resume_survivor_state_ok"):
+            row = _row(
+                f"A two of three masters hung NT={nt_text}",
+                metric,
+                metrics[metric],
+                [r[metric] for r in runs],
+            )
+            if row is not None:
+                rows.append(row)
+    for key, metrics in data["B_single_master_stopped_no_replica"].items():
+        nt_text, resume = key.split("-")
+        runs = [single_master_stopped(int(nt_text), seed, resume) for seed in seeds]
+        for metric in ("fail_first", "state_fail_observer", "after_resume_observer_state_ok"):
+            row = _row(
+                f"B master without replica hung NT={nt_text} resume {resume}",
+                metric,
+                metrics[metric],
+                [r[metric] for r in runs],
+            )
+            if row is not None:
+                rows.append(row)
+    runs_c = [killed_and_restarted(seed) for seed in seeds]
+    row = _row(
+        "C master killed, restarted at 9 s NT=2000",
+        "after_restart_others_ok",
+        data["C_single_master_killed_restarted"]["after_resume_observer_state_ok"],
+        [r["after_restart_others_ok"] for r in runs_c],
+    )
+    if row is not None:
+        rows.append(row)
+    runs_d = [single_master_stopped(2000, seed, "late", full_coverage=False) for seed in seeds]
+    row = _row(
+        "D full-coverage no NT=2000",
+        "fail_first",
+        data["D_full_coverage_no"]["fail_first"],
+        [r["fail_first"] for r in runs_d],
+    )
+    if row is not None:
+        rows.append(row)
+    return rows
