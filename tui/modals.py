@@ -58,6 +58,9 @@ class PromptScreen(ModalScreen[str | None]):
             yield Input(value=self.value, id="prompt-input")
             yield Static(Text(self.hint, style="dim"), id="prompt-hint")
 
+    def on_mount(self) -> None:
+        self.query_one("#prompt-input", Input).focus()
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
         value = event.value.strip()
         if self.check is not None:

@@ -93,7 +93,6 @@ class TraceFacts:
         self.elections: dict[str, Election] = {}
         self.latest_election: str | None = None
         self.outcomes: Counter[str] = Counter()
-        self.recent: deque[tuple[int, str]] = deque()  # (t, outcome) within the last second
         self.notable_times: list[int] = []
 
     def feed(self, events: list[TraceEvent]) -> list[TraceEvent]:
@@ -112,7 +111,6 @@ class TraceFacts:
         if kind == "request":
             outcome = str(event.get("outcome", "error"))
             self.outcomes[outcome] += 1
-            self.recent.append((t, outcome))
             return
         if is_notable(event):
             times = self.notable_times
@@ -173,14 +171,6 @@ class TraceFacts:
         election = self.elections.get(master)
         return None if election is None else election.candidates.get(name)
 
-    def rates(self, now: int) -> dict[str, int]:
-        """Requests in the last simulated second, by outcome."""
-        recent = self.recent
-        while recent and recent[0][0] <= now - 1000:
-            recent.popleft()
-        counts = Counter(outcome for _, outcome in recent)
-        return {o: counts.get(o, 0) for o in OUTCOMES}
-
 
 class Session:
     """A simulation being watched: playback speed, position, breakpoints, injections."""
@@ -212,6 +202,7 @@ class Session:
         self._failed_seen = self.failed_expectations()
         self.step_starts: dict[int, int] = {}  # scenario step index -> when it started
         self.forks = 0
+        self._samples: deque[tuple[int, dict[str, int]]] = deque()
         self.horizon = 0  # the furthest time reached on this timeline (a rewind goes below it)
         self.clock: Callable[[], float] = time.perf_counter  # pacing only, never results
         self._observe_driver()
@@ -242,7 +233,34 @@ class Session:
 
     def sync(self) -> list[TraceEvent]:
         """Fold new trace events into the facts (rebuilds after a rewind)."""
-        return self.facts.feed(self.sim.trace.events)
+        new = self.facts.feed(self.sim.trace.events)
+        samples = self._samples
+        if samples and samples[-1][0] > self.now:
+            samples.clear()  # rewound
+        totals = self.request_totals()
+        if not samples or samples[-1][0] != self.now:
+            samples.append((self.now, totals))
+        while len(samples) > 2 and samples[1][0] <= self.now - 1000:
+            samples.popleft()
+        return new
+
+    def request_totals(self) -> dict[str, int]:
+        """Requests so far by outcome: the data plane's counters, else the trace's."""
+        counters = getattr(self.dataplane, "requests_by_outcome", None)
+        if counters is not None:
+            totals = {str(k): int(v) for k, v in counters().items()}
+        else:
+            totals = dict(self.facts.outcomes)
+        return {o: totals.get(o, 0) for o in OUTCOMES}
+
+    def request_rates(self) -> dict[str, float]:
+        """Requests per simulated second by outcome, over about the last second."""
+        samples = self._samples
+        if len(samples) < 2 or samples[-1][0] == samples[0][0]:
+            return dict.fromkeys(OUTCOMES, 0.0)
+        (t0, first), (t1, last) = samples[0], samples[-1]
+        scale = 1000 / (t1 - t0)
+        return {o: (last[o] - first[o]) * scale for o in OUTCOMES}
 
     def _observe_driver(self) -> None:
         self.horizon = max(self.horizon, self.sim.now)

@@ -8,6 +8,8 @@ owners have a glyph as well as a colour, uncovered slots are ``!`` in reverse vi
 from __future__ import annotations
 
 import importlib
+from array import array
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,7 +35,8 @@ def owner_style(index: int) -> tuple[str, str]:
 
 
 class TruthCache:
-    """The truth table (slot → live owner) is costly on big clusters: compute once per frame."""
+    """The truth table (slot → live owner) is costly on big clusters: compute it only when
+    the trace grew or half a simulated second passed."""
 
     def __init__(self) -> None:
         self.key: tuple[int, int, int] | None = None
@@ -41,11 +44,28 @@ class TruthCache:
 
     def get(self, session: Session) -> list[str | None]:
         sim = session.sim
-        key = (id(sim.cluster), sim.now, len(sim.trace))
+        # Ownership changes come with trace events (promoted, role, update, slot moves);
+        # the coarse time term catches the rest within half a simulated second.
+        key = (id(sim.cluster), sim.now // 500, len(sim.trace))
         if key != self.key:
             self.table = sim.cluster.truth_table()
             self.key = key
         return self.table
+
+
+def truth_indices(cluster: Cluster, truth: Sequence[str | None]) -> array:
+    """The truth as a node's raw table would hold it (owner index, NO_OWNER), for a C-speed compare."""
+    cached = _INDICES.get(id(cluster))
+    if cached is not None and cached[0] is truth:
+        return cached[1]
+    index = cluster.index
+    indices = array("H", [NO_OWNER if o is None else index[o] for o in truth])
+    _INDICES.clear()
+    _INDICES[id(cluster)] = (truth, indices)
+    return indices
+
+
+_INDICES: dict[int, tuple[Sequence[str | None], array]] = {}
 
 
 # --------------------------------------------------------------------------- header
@@ -156,9 +176,7 @@ def topology(
     height: int | None = None,
 ) -> Text:
     cluster = session.sim.cluster
-    counts: dict[str | None, int] = {}
-    for owner in truth:
-        counts[owner] = counts.get(owner, 0) + 1
+    counts = Counter(truth)
     partitioned = partitioned_nodes(cluster)
     order = topology_order(cluster)
     if height is not None and height >= 2 and len(order) > height - 1:
@@ -216,6 +234,14 @@ def slot_strip(
     cursor_cell = int(cursor / per_cell)
     text = Text(no_wrap=True)
     index_of = cluster.index
+    run_chars: list[str] = []
+    run_style = ""
+
+    def flush() -> None:
+        if run_chars:
+            text.append("".join(run_chars), run_style)
+            run_chars.clear()
+
     for row in range(rows):
         for column in range(width):
             cell = row * width + column
@@ -233,20 +259,43 @@ def slot_strip(
             if cell == cursor_cell:
                 style = f"{style} underline reverse" if style else "reverse"
                 char = "▲" if char not in ("!", "»") else char
-            text.append(char, style)
+            if style != run_style:
+                flush()
+                run_style = style
+            run_chars.append(char)
+        flush()
         if row < rows - 1:
             text.append("\n")
     return text
 
 
+def owner_runs(truth: Sequence[str | None]) -> list[tuple[int, int, str | None]]:
+    """Maximal ranges of consecutive slots with one owner (cached for the last table)."""
+    if _RUNS and _RUNS[0][0] is truth:
+        return _RUNS[0][1]
+    runs: list[tuple[int, int, str | None]] = []
+    start = 0
+    for slot in range(1, CLUSTER_SLOTS + 1):
+        if slot == CLUSTER_SLOTS or truth[slot] != truth[start]:
+            runs.append((start, slot - 1, truth[start]))
+            start = slot
+    _RUNS[:] = [(truth, runs)]
+    return runs
+
+
+_RUNS: list[tuple[Sequence[str | None], list[tuple[int, int, str | None]]]] = []
+
+
+def _run_around(truth: Sequence[str | None], slot: int) -> tuple[int, int]:
+    for first, last, _ in owner_runs(truth):
+        if first <= slot <= last:
+            return first, last
+    return slot, slot
+
+
 def slot_cursor_line(session: Session, truth: Sequence[str | None], cursor: int) -> Text:
     owner = truth[cursor]
-    start = cursor
-    while start > 0 and truth[start - 1] == owner:
-        start -= 1
-    end = cursor
-    while end < CLUSTER_SLOTS - 1 and truth[end + 1] == owner:
-        end += 1
+    start, end = _run_around(truth, cursor)
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(f"slot {cursor}: ", "bold")
     text.append(f"{start}-{end} → ")
@@ -260,7 +309,7 @@ def slot_cursor_line(session: Session, truth: Sequence[str | None], cursor: int)
             text.append(f"  {node.name} MIGRATING→{node.migrating[cursor]}", "yellow")
         if cursor in node.importing:
             text.append(f"  {node.name} IMPORTING←{node.importing[cursor]}", "yellow")
-    uncovered = sum(1 for o in truth if o is None)
+    uncovered = truth.count(None) if isinstance(truth, list) else 0
     if uncovered:
         text.append(f"  {uncovered} slots uncovered!", "bold reverse red")
     return text
@@ -286,6 +335,8 @@ def slot_differences(node: Node, truth: Sequence[str | None], limit: int = 6) ->
     """Ranges where ``node``'s own slot map differs from the truth."""
     names = node.cluster.names
     raw = node.slots.raw()
+    if raw == truth_indices(node.cluster, truth):
+        return []
     diffs: list[tuple[int, int, str | None, str | None]] = []
     for slot in range(CLUSTER_SLOTS):
         owner_index = raw[slot]
@@ -341,8 +392,8 @@ def node_view(
     head.append("  cluster_state:")
     head.append(node.state, "green" if node.state == "ok" else "bold red")
     head.append(
-        f"\ncurrentEpoch {node.current_epoch}  lastVoteEpoch {node.last_vote_epoch}"
-        f"  configEpoch {node.config_epoch}  offset {node.repl_offset}"
+        f"\ncurrentEpoch {node.current_epoch} lastVoteEpoch {node.last_vote_epoch}"
+        f" configEpoch {node.config_epoch} offset {node.repl_offset}"
     )
     rows = Text(no_wrap=True, overflow="ellipsis")
     rows.append(f"{'peer':<6}{'its flags for it':<17}{'ep':>4} {'master':<7}reports (age)\n", "dim")
@@ -403,7 +454,7 @@ def election(session: Session) -> Text:
     masters = [
         n.name
         for n in session.sim.cluster.nodes.values()
-        if n.is_master and n.name != current.master
+        if n.is_master and n.name != current.master and n.name not in current.candidates
     ]
     for candidate in sorted(current.candidates.values(), key=lambda c: (c.rank, c.name)):
         style = "bold green" if candidate.won else ""
@@ -438,23 +489,22 @@ def election(session: Session) -> Text:
 
 
 def clients(session: Session) -> Text:
-    facts = session.facts
-    rates = facts.rates(session.now)
+    rates = session.request_rates()
+    totals = session.request_totals()
     text = Text(no_wrap=True, overflow="ellipsis")
-    text.append("req/s ", "bold")
-    for outcome in OUTCOMES:
-        value = rates.get(outcome, 0)
-        style = "green" if outcome == "ok" else ("bold red" if value else "dim")
-        text.append(f"{outcome} {value}  ", style if value or outcome == "ok" else "dim")
-    text.append("\ntotal ", "bold")
-    text.append(
-        " ".join(f"{o} {facts.outcomes.get(o, 0)}" for o in OUTCOMES if facts.outcomes.get(o))
-    )
-    if not facts.outcomes:
-        text.append("no client traffic", "dim")
+    text.append("req/s (total)\n", "dim")
+    for row in range(0, len(OUTCOMES), 2):
+        for outcome in OUTCOMES[row : row + 2]:
+            rate, total = rates.get(outcome, 0.0), totals.get(outcome, 0)
+            bad = outcome != "ok" and (rate or total)
+            style = "green" if outcome == "ok" and total else ("bold red" if bad else "dim")
+            text.append(f"{outcome:<11}{rate:>5.0f} ({total:>5}) ", style)
+        text.append("\n")
     lost = session.lost_writes()
-    text.append("\nlost writes ", "bold")
+    text.append("lost writes ", "bold")
     text.append(str(lost), "bold reverse red" if lost else "green")
+    if session.dataplane is None:
+        text.append("  (no data plane)", "dim")
     return text
 
 
