@@ -109,7 +109,8 @@ _ESCAPES |= {ord("\t"): "\\t", 7: "\\a", 8: "\\b"}
 def show(value: bytes) -> str:
     """A key for the text output: as is, or quoted like redis-cli's ``sdscatrepr``."""
     text = _text(value)
-    if text and not any(ch.isspace() for ch in text) and not text.startswith('"'):
+    # isprintable() already rules out every whitespace character except the ASCII space.
+    if text and " " not in text and not text.startswith('"'):
         return text
     if text is not None:  # printable UTF-8 that needs quoting: keep its characters readable
         return '"' + text.translate(_ESCAPES) + '"'
