@@ -40,9 +40,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     chosen = [n for n in names if not wanted or n in {w.removeprefix(PREFIX) for w in wanted}]
     print("# rcsim benchmarks\n")
     print(machine_info() + "\n")
+    failed: list[str] = []
     for name in chosen:
-        module = importlib.import_module(f"benchmarks.{PREFIX}{name}")
-        print(module.main().rstrip() + "\n", flush=True)
+        try:
+            module = importlib.import_module(f"benchmarks.{PREFIX}{name}")
+            section = module.main()
+        except Exception as error:  # one broken benchmark must not hide the others' results
+            failed.append(name)
+            print(f"## {PREFIX}{name}: FAILED\n\n`{type(error).__name__}: {error}`\n", flush=True)
+            continue
+        print(section.rstrip() + "\n", flush=True)
+    if failed:
+        sys.stderr.write(f"benchmarks: failed: {' '.join(failed)}\n")
+        return 1
     return 0
 
 
