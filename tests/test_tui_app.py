@@ -307,3 +307,30 @@ def test_save_session_replays_to_the_same_trace(tmp_path: Path) -> None:
         ]
 
     assert strip(replay.trace.events) == strip(session_events)
+
+
+def test_save_after_crashing_another_node_during_a_wait_replays_the_fork(tmp_path: Path) -> None:
+    async def script(app: RcsimApp, pilot: Any) -> None:
+        await goto(pilot, "9s")
+        await goto(pilot, "4.5s")  # back before the failover, while the lesson waits for FAIL
+        assert app.session.driver.current is not None
+        app.selected = "n2"
+        await pilot.press("x")
+        assert app.session.forks == 1
+        await goto(pilot, "12s")
+        await pilot.press("S")
+        await pilot.pause()
+
+    app = drive(script, tmp=tmp_path)
+    saved = next(tmp_path.glob("*.yaml"))
+    replay = build(load_scenario(str(saved)))
+    replay.run_until(app.session.now - 1)
+    session_events = [e for e in app.session.sim.trace.events if e["t"] < app.session.now]
+
+    def strip(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [
+            {k: v for k, v in e.items() if not (e["kind"] == "caption" and k == "step")}
+            for e in events
+        ]
+
+    assert strip(replay.trace.events) == strip(session_events)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from simulator.scenario.runner import WAIT_POLL_MS
 from simulator.simulation import ActionError, Simulation
 from simulator.trace import TraceEvent, is_notable
 from tui.words import LOGGED, describe, level
@@ -201,6 +202,8 @@ class Session:
         self._lost_seen = self.lost_writes()
         self._failed_seen = self.failed_expectations()
         self.step_starts: dict[int, int] = {}  # scenario step index -> when it started
+        self.step_ends: dict[int, int] = {}  # step index -> when its wait_for ended
+        self._last_current: int | None = None
         self.forks = 0
         self._samples: deque[tuple[int, dict[str, int]]] = deque()
         self.horizon = 0  # the furthest time reached on this timeline (a rewind goes below it)
@@ -270,6 +273,11 @@ class Session:
         previous = driver.next_step - 1
         if previous >= 0 and previous not in self.step_starts:
             self.step_starts[previous] = driver.previous_start
+        current = driver.current
+        if current != self._last_current:
+            if self._last_current is not None:
+                self.step_ends[self._last_current] = self.sim.now
+            self._last_current = current
 
     # ------------------------------------------------------------------ speed
 
@@ -359,6 +367,8 @@ class Session:
         if t < sim.now or (t == sim.now and not self.clean):
             sim.rewind(max(0, t - 1))
             self.clean = t == 0 and sim.now == 0
+            driver = self.driver
+            self._last_current = None if driver is None else driver.current
         if t > sim.now or not self.clean:
             saved, self.breakpoints = self.breakpoints, set()
             try:
@@ -419,8 +429,15 @@ class Session:
         target = sim.now if self.clean else sim.now + 1
         times = sim.checkpoint_times()
         origin = times[0] if times else 0
-        if target > origin and (target - origin) % sim.checkpoint_ms == 0:
-            target += 1
+        driver = self.driver
+        if driver is not None and driver.current is not None:
+            # A wait_for in progress polls every WAIT_POLL_MS from its start; injecting on
+            # that grid lets a saved scenario split the wait without shifting its polls.
+            phase = (target - driver.step_start) % WAIT_POLL_MS
+            if phase:
+                target += WAIT_POLL_MS - phase
+        while target > origin and (target - origin) % sim.checkpoint_ms == 0:
+            target += WAIT_POLL_MS if driver is not None and driver.current is not None else 1
         if target != sim.now or not self.clean:
             saved, self.breakpoints = self.breakpoints, set()
             try:
@@ -451,6 +468,7 @@ class Session:
         self.horizon = now
         # The lesson's later steps may now start at other times.
         self.step_starts = {i: t for i, t in self.step_starts.items() if t < now}
+        self.step_ends = {i: t for i, t in self.step_ends.items() if t < now}
         self._observe_driver()
         return "" if result is None else str(result)
 

@@ -6,9 +6,10 @@ already started get ``at:`` their observed start, so inserting a step cannot shi
 ``after:`` that was relative to its predecessor. The TUI injects only at the start of
 a millisecond, which is where the runner starts a step scheduled ``at`` it.
 
-Limitation (documented in docs/tui.md): an injection made while a lesson step was
-still waiting (``wait_for``) is replayed when that wait ends, because steps run one
-after another; such a saved file replays the same choices but not the same trace.
+An injection made while a lesson step was waiting (``wait_for``) splits that step: its
+action and caption, then the injections, then the rest of the wait with the remaining
+timeout. The TUI injects on the wait's 10 ms poll grid so the polls do not shift.
+Inserted steps renumber later steps, so ``caption`` events carry other ``step`` numbers.
 """
 
 from __future__ import annotations
@@ -71,47 +72,72 @@ def session_document(session: Session) -> dict[str, Any]:
     document["name"] = f"{document.get('name', 'session')} (session)"
     document["seed"] = session.sim.seed
     original: list[dict[str, Any]] = [dict(s) for s in document.get("steps") or []]
-    timed: list[tuple[int, int, dict[str, Any]]] = []  # (time, order, step)
+    ordered = sorted(session.sim.injections, key=lambda i: (i.t, i.events))
+    pending: list[tuple[int, dict[str, Any]]] = [(i.t, injection_step(i)) for i in ordered]
+    steps: list[dict[str, Any]] = []
+    previous_start: int | None = 0
     for index, step in enumerate(original):
-        start = session.step_starts.get(index)
+        start = _absolute_start(session, index, step, previous_start)
+        previous_start = start
         if start is not None:
+            # Injections at a step's start millisecond were made before its event ran.
+            while pending and pending[0][0] <= start:
+                steps.append(pending.pop(0)[1])
             step.pop("after", None)
             step["at"] = f"{start}ms"
-        timed.append((start if start is not None else -1, 1, step))
-    steps: list[dict[str, Any]] = []
-    injections = sorted(session.sim.injections, key=lambda i: (i.t, i.events))
-    pending = [injection_step(i) for i in injections]
-    times = [i.t for i in injections]
-    for start, _, step in timed:
-        # Injections made before this original step started come first.
-        while pending and start >= 0 and times[0] <= start:
-            steps.append(pending.pop(0))
-            times.pop(0)
-        if start < 0 and pending:
-            if "after" in step and steps:
-                previous = _start_of(steps[-1])
-                if previous is not None:
-                    step = {"at": f"{previous + _ms(step.pop('after'))}ms", **step}
-            steps.extend(pending)
-            pending, times = [], []
-        steps.append(step)
-    steps.extend(pending)
+        end = session.step_ends.get(index)
+        during = [
+            p
+            for p in pending
+            if "wait_for" in step
+            and start is not None
+            and p[0] > start
+            and (end is None or p[0] < end)
+        ]
+        if not during:
+            steps.append(step)
+            continue
+        # The wait was in progress when these were injected: split the step so they are
+        # not held back until it ends; the rest of the wait resumes on the same poll grid.
+        head = {k: v for k, v in step.items() if k not in ("wait_for", "timeout", "expect")}
+        if set(head) - {"at"}:
+            steps.append(head)
+        steps.extend(p[1] for p in during)
+        pending = pending[len(during) :]
+        timeout = _ms(step.get("timeout", "60s"))
+        tail: dict[str, Any] = {"wait_for": step["wait_for"]}
+        tail["timeout"] = (
+            f"{max(1, start + timeout - during[-1][0]) if start is not None else timeout}ms"
+        )
+        if "expect" in step:
+            tail["expect"] = step["expect"]
+        steps.append(tail)
+    steps.extend(p[1] for p in pending)
     if steps:
         document["steps"] = steps
-    if "run_until" not in document and document.get("steps"):
+    if "run_until" not in document and steps:
         document["run_until"] = f"{max(session.sim.now, 1) + 5000}ms"
     return document
+
+
+def _absolute_start(
+    session: Session, index: int, step: dict[str, Any], previous_start: int | None
+) -> int | None:
+    """When step ``index`` started (observed), or will start if its timing says so."""
+    observed = session.step_starts.get(index)
+    if observed is not None:
+        return observed
+    if "at" in step:
+        return _ms(step["at"])
+    if "after" in step and previous_start is not None:
+        return previous_start + _ms(step["after"])
+    return None
 
 
 def _ms(value: Any) -> int:
     from simulator.scenario import parse_duration
 
     return parse_duration(str(value)) if not isinstance(value, int) else value
-
-
-def _start_of(step: dict[str, Any]) -> int | None:
-    at = step.get("at")
-    return None if at is None else _ms(at)
 
 
 def save_session(session: Session, path: Path) -> Path:
