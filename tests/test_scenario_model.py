@@ -26,6 +26,7 @@ from simulator.scenario import (
     parse_rate,
     parse_scenario,
 )
+from simulator.scenario.bundled import resolve
 from simulator.scenario.durations import format_duration
 
 BASE = "name: t\ncluster:\n  masters: 3\n  replicas: 1\n"
@@ -93,11 +94,12 @@ def test_master_crash_bundled_scenario_loads_with_positions() -> None:
     assert kill.at == 2000
     assert isinstance(kill.action, Kill)
     assert kill.action == Kill(loc=kill.action.loc, node="n1")
-    assert kill.action.loc_of("node") == Loc("scenarios/master-crash.yaml", 24, 11)
-    assert scenario.steps[3].wait_for == (
-        Promoted(loc=scenario.steps[3].wait_for[0].loc, node="n4"),
-    )
-    assert scenario.steps[3].timeout == 30_000
+    text = resolve("master-crash")[1].splitlines()
+    line = next(i for i, t in enumerate(text, 1) if t.strip() == "kill: n1")
+    assert kill.action.loc_of("node") == Loc("scenarios/master-crash.yaml", line, 11)
+    wait = next(s for s in scenario.steps if s.wait_for and isinstance(s.wait_for[0], Promoted))
+    assert wait.wait_for == (Promoted(loc=wait.wait_for[0].loc, node="n4"),)
+    assert wait.timeout == 30_000
     assert scenario.run_until == 20_000
 
 
