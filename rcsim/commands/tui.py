@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from rcsim.commands import OK, USAGE_ERROR, CommandError
@@ -51,8 +50,7 @@ def make_app(args: argparse.Namespace) -> Any:
     try:
         session = scenario_session(getattr(args, "scenario", None), seed, playing=playing)
     except ScenarioError as error:
-        sys.stderr.write("".join(line + "\n" for line in error.errors))
-        raise CommandError("invalid scenario", USAGE_ERROR) from None
+        raise CommandError("\n".join(error.errors), USAGE_ERROR) from None
     return RcsimApp(session)
 
 
