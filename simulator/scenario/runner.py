@@ -16,7 +16,6 @@ moment its conditions became true; past ``timeout`` the wait fails.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -412,7 +411,3 @@ def run(
     )
     run_to_end(sim)
     return sim
-
-
-def failed(results: Sequence[Result]) -> list[Result]:
-    return [r for r in results if not r.passed]
