@@ -43,6 +43,7 @@ class RcsimApp(App[None]):
 
     CSS_PATH = "app.tcss"
     TITLE = "rcsim"
+    ENABLE_COMMAND_PALETTE = False  # every action has its own key; keeps the footer clear
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "toggle_play", "play/pause"),
@@ -200,7 +201,13 @@ class RcsimApp(App[None]):
         self.query_one("#caption", Static).update(render.caption(session))
         topology = self.query_one("#topology", Pane)
         topology.update(
-            render.topology(session, self.selected, truth, height=topology.content_size.height),
+            render.topology(
+                session,
+                self.selected,
+                truth,
+                height=topology.content_size.height,
+                width=topology.content_size.width,
+            ),
             layout=False,
         )
         nodeview = self.query_one("#nodeview", Pane)
@@ -213,7 +220,7 @@ class RcsimApp(App[None]):
                 self.selected,
                 truth,
                 raw=self.raw_view,
-                max_peers=max(3, nodeview.content_size.height - 6),
+                max_peers=max(3, nodeview.content_size.height - 5),
             ),
             layout=False,
         )

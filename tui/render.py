@@ -174,9 +174,11 @@ def topology(
     selected: str | None,
     truth: Sequence[str | None],
     height: int | None = None,
+    width: int | None = None,
 ) -> Text:
     cluster = session.sim.cluster
     counts = Counter(truth)
+    narrow = width is not None and 0 < width < 50  # drop the offset column, keep the flags
     partitioned = partitioned_nodes(cluster)
     order = topology_order(cluster)
     if height is not None and height >= 2 and len(order) > height - 1:
@@ -184,7 +186,12 @@ def topology(
         start = max(0, min(index - (height - 1) // 2, len(order) - height + 1))
         order = order[start : start + height - 1]
     text = Text(no_wrap=True, overflow="ellipsis")
-    text.append("    node  role    slots ep offset flags\n", "dim")
+    text.append(
+        "    node  role    slots ep flags\n"
+        if narrow
+        else "    node  role    slots ep offset flags\n",
+        "dim",
+    )
     for node, depth in order:
         mark = "▶" if node.name == selected else " "
         glyph, colour = owner_style(node.index)
@@ -199,7 +206,9 @@ def topology(
         role = "master" if node.is_master else "replica"
         line.append(f"{role:<7}", "cyan" if node.is_master else "dim")
         slots = f"{counts.get(node.name, 0):>6}" if node.is_master else " " * 6
-        line.append(f"{slots} {node.config_epoch:>2} {node.repl_offset:>6}")
+        line.append(f"{slots} {node.config_epoch:>2}")
+        if not narrow:
+            line.append(f" {node.repl_offset:>6}")
         for word, style in node_flags(cluster, node, partitioned):
             line.append(" ")
             line.append(word, style)
