@@ -1,0 +1,159 @@
+"""Persistence on crash and restart in the running cluster (§21): what each policy
+brings back after kill -9 and after a power loss, graceful shutdown, and the trap of
+§20.2/§21.3 — a master without persistence restarted inside NT comes back empty and
+its replica resyncs to empty, with no failover."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from simulator.dataplane import install
+from simulator.dataplane.model import ClusterData
+from simulator.simulation import Simulation
+from simulator.slots import key_hash_slot
+
+WRITE_TIMES = list(range(100, 3000, 100))  # 29 writes, one every 100 ms
+CRASH_AT = 2950
+
+
+def n1_keys(count: int) -> list[str]:
+    keys: list[str] = []
+    i = 0
+    while len(keys) < count:
+        if key_hash_slot(f"p{i}") <= 5460:
+            keys.append(f"p{i}")
+        i += 1
+    return keys
+
+
+def crash_and_restart(config: dict[str, Any], power_loss: bool) -> tuple[Simulation, ClusterData]:
+    """3 masters without replicas (so nothing else holds the data); 29 writes to n1;
+    n1 crashes at 2950 ms and restarts 50 ms later (inside NT, so it stays master)."""
+    sim = Simulation(masters=3, replicas=0, seed=1, config={"cluster-node-timeout": 5000, **config})
+    dp = install(sim)
+    for key, t in zip(n1_keys(len(WRITE_TIMES)), WRITE_TIMES, strict=True):
+        sim.run_until(t)
+        sim.inject("write", key=key, value=f"v{t}")
+    sim.run_until(CRASH_AT)
+    sim.inject("kill", node="n1", power_loss=power_loss)
+    sim.run_for(50)
+    sim.inject("restart", node="n1")
+    sim.run_for(100)
+    return sim, dp
+
+
+def kept(dp: ClusterData, sim: Simulation) -> list[int]:
+    """The write times whose value n1 holds after the restart."""
+    data = dp.data(sim.cluster.node("n1"))
+    return sorted(int(v[1:]) for v in (value for value, _ in data.keys.values()))
+
+
+AOF = {"appendonly": True, "save": ""}
+
+
+@pytest.mark.parametrize(
+    ("name", "config", "power_loss", "survivors"),
+    [
+        ("aof-always/kill", {**AOF, "appendfsync": "always"}, False, WRITE_TIMES),
+        ("aof-always/power", {**AOF, "appendfsync": "always"}, True, WRITE_TIMES),
+        ("aof-everysec/kill", {**AOF, "appendfsync": "everysec"}, False, WRITE_TIMES),
+        # fsynced on the whole-second tick before the crash: writes before 2000 ms
+        ("aof-everysec/power", {**AOF, "appendfsync": "everysec"}, True, WRITE_TIMES[:19]),
+        ("aof-no/kill", {**AOF, "appendfsync": "no"}, False, WRITE_TIMES),
+        ("aof-no/power", {**AOF, "appendfsync": "no"}, True, []),  # nothing 30 s old
+        ("none/kill", {"appendonly": False, "save": ""}, False, []),
+        ("none/power", {"appendonly": False, "save": ""}, True, []),
+    ],
+)
+def test_what_each_aof_policy_brings_back(
+    name: str, config: dict[str, Any], power_loss: bool, survivors: list[int]
+) -> None:
+    sim, dp = crash_and_restart(config, power_loss)
+    assert kept(dp, sim) == survivors, name
+    lost = sorted(int(w["value"][1:]) for w in dp.lost_writes())
+    assert lost == sorted(set(WRITE_TIMES) - set(survivors))
+    assert [e["keys"] for e in sim.trace.of_kind("loaded")] == [len(survivors)]
+
+
+@pytest.mark.parametrize("power_loss", [False, True])
+def test_rdb_restores_the_last_snapshot_either_way(power_loss: bool) -> None:
+    """``save 1 1``: a snapshot once more than a second passed with a change (§21.1);
+    the restart loads exactly the writes up to the last one, crash kind regardless."""
+    sim, dp = crash_and_restart({"appendonly": False, "save": "1 1"}, power_loss)
+    snapshot = dp.data(sim.cluster.node("n1")).persistence.last_snapshot_time
+    assert snapshot is not None and snapshot < CRASH_AT
+    survivors = kept(dp, sim)
+    assert 0 < len(survivors) < len(WRITE_TIMES)
+    assert survivors == WRITE_TIMES[: len(survivors)]
+    assert survivors[-1] <= snapshot < WRITE_TIMES[len(survivors)]
+
+
+def test_graceful_shutdown_saves_an_rdb_when_save_points_exist() -> None:
+    sim = Simulation(masters=3, replicas=0, seed=1, config={"save": "3600 1", "appendonly": False})
+    dp = install(sim)
+    keys = n1_keys(5)
+    for key in keys:
+        sim.inject("write", key=key, value="v")
+    sim.run_for(100)
+    sim.inject("shutdown", node="n1")
+    sim.run_for(100)
+    sim.inject("restart", node="n1")
+    sim.run_for(100)
+    assert sorted(dp.data(sim.cluster.node("n1")).keys) == sorted(keys)
+    assert dp.lost_writes() == []
+
+
+def test_master_restarted_within_nt_without_persistence_empties_its_shard() -> None:
+    """The trap (§20.2, §21.3): n1 comes back empty as master (nodes.conf), no one marked
+    it FAIL so there is no failover, and its replica full-resyncs to the empty dataset
+    after repl-diskless-sync-delay ([obs]: replica at 0 keys about 6 s later)."""
+    sim = Simulation(
+        masters=3,
+        replicas=1,
+        seed=1,
+        config={"cluster-node-timeout": 3000, "save": "", "appendonly": False},
+    )
+    dp = install(sim)
+    keys = n1_keys(85)
+    for key in keys:
+        sim.inject("write", key=key, value=f"v-{key}")
+    sim.run_for(1000)
+    n1, n4 = sim.cluster.node("n1"), sim.cluster.node("n4")
+    assert len(dp.data(n4).keys) == 85
+    sim.inject("kill", node="n1")
+    sim.run_for(500)
+    sim.inject("restart", node="n1")
+    restarted = sim.now
+    sim.run_for(100)
+    n1 = sim.cluster.node("n1")
+    assert n1.is_master and dp.data(n1).keys == {}
+    assert len(dp.data(n4).keys) == 85  # not yet: the full sync waits 5 s
+    sim.run_for(8000)
+    full = sim.trace.first("full_sync", node="n4")
+    assert full is not None and full["keys"] == 0
+    assert 5000 <= full["t"] - restarted <= 5200
+    assert dp.data(n4).keys == {}
+    assert n1.is_master and n4.master_name == "n1"
+    assert sim.trace.of_kind("promoted") == []
+    assert sorted(w["key"] for w in dp.lost_writes()) == sorted(keys)
+
+
+def test_with_aof_the_same_restart_loses_nothing() -> None:
+    sim = Simulation(
+        masters=3,
+        replicas=1,
+        seed=1,
+        config={"cluster-node-timeout": 3000, "save": "", "appendonly": True},
+    )
+    dp = install(sim)
+    for key in n1_keys(20):
+        sim.inject("write", key=key, value=f"v-{key}")
+    sim.run_for(1000)
+    sim.inject("kill", node="n1")
+    sim.run_for(500)
+    sim.inject("restart", node="n1")
+    sim.run_for(8000)
+    assert len(dp.data(sim.cluster.node("n4")).keys) == 20
+    assert dp.lost_writes() == []
