@@ -1,8 +1,11 @@
 """A small discrete-event kernel: integer milliseconds, FIFO ties, seeded sub-streams.
 
-In the spirit of SimPy's core (a heap of ``(time, sequence, action)``), without
-processes or generators: Redis's cluster logic is timers and message handlers, so
-plain callbacks are both simpler and several times faster.
+In the spirit of SimPy's core, without processes or generators: Redis's cluster logic
+is timers and message handlers, so plain callbacks are simpler and faster. The queue
+is a calendar: a heap of the *distinct* pending times, each with a FIFO deque of its
+events. A simulated cluster schedules many events in the same millisecond (every
+node's cron, every message on loopback), so most schedules are a dict lookup and an
+append instead of a heap push, and ties run in scheduling order by construction.
 
 Callbacks must be bound methods or module-level functions with explicit ``args``
 (never closures), so that :func:`copy.deepcopy` of a simulation yields an
@@ -14,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import random
 from collections.abc import Callable
+from collections import deque
 from heapq import heappop, heappush
 from typing import Any
 
@@ -53,10 +57,8 @@ class Engine:
         self.seed = seed
         self.now = 0
         self.events_run = 0
-        # Entries are (time, sequence, callback, args, timer): the loop calls straight from
-        # the tuple and reads the Timer only for its ``cancelled`` flag (bench_engine).
-        self._queue: list[tuple[int, int, Callback, tuple[Any, ...], Timer]] = []
-        self._sequence = 0
+        self._times: list[int] = []  # heap of distinct pending times
+        self._buckets: dict[int, deque[Timer]] = {}  # time -> its events, FIFO
         self._streams: dict[str, random.Random] = {}
 
     # ------------------------------------------------------------------ randomness
@@ -80,18 +82,19 @@ class Engine:
             raise ValueError(f"cannot schedule in the past (delay {delay_ms} ms)")
         time_ms = self.now + int(delay_ms)
         timer = Timer(time_ms, callback, args)
-        self._sequence = sequence = self._sequence + 1
-        heappush(self._queue, (time_ms, sequence, callback, args, timer))
+        bucket = self._buckets.get(time_ms)
+        if bucket is None:
+            self._buckets[time_ms] = deque((timer,))
+            heappush(self._times, time_ms)
+        else:
+            bucket.append(timer)
         return timer
 
     def schedule_at(self, time_ms: int, callback: Callback, *args: Any) -> Timer:
         """Run ``callback(*args)`` at absolute time ``time_ms``."""
         if time_ms < self.now:
             raise ValueError(f"cannot schedule at {time_ms} ms, now is {self.now} ms")
-        timer = Timer(time_ms, callback, args)
-        self._sequence = sequence = self._sequence + 1
-        heappush(self._queue, (time_ms, sequence, callback, args, timer))
-        return timer
+        return self.schedule(time_ms - self.now, callback, *args)
 
     @staticmethod
     def cancel(timer: Timer | None) -> None:
@@ -103,10 +106,16 @@ class Engine:
 
     def peek(self) -> int | None:
         """Time of the next pending (non-cancelled) event, or ``None`` if there is none."""
-        queue = self._queue
-        while queue and queue[0][4].cancelled:
-            heappop(queue)
-        return queue[0][0] if queue else None
+        times = self._times
+        buckets = self._buckets
+        while times:
+            bucket = buckets[times[0]]
+            while bucket and bucket[0].cancelled:
+                bucket.popleft()
+            if bucket:
+                return times[0]
+            del buckets[heappop(times)]
+        return None
 
     def advance_clock(self, time_ms: int) -> None:
         """Move ``now`` forward to ``time_ms`` without running events (none may be due before it)."""
@@ -116,21 +125,19 @@ class Engine:
         self.now = time_ms
 
     def pending(self) -> int:
-        """How many events are queued (cancelled ones included until popped)."""
-        return len(self._queue)
+        """How many events are queued (cancelled ones included until skipped)."""
+        return sum(len(bucket) for bucket in self._buckets.values())
 
     def step(self) -> bool:
         """Run one event. Returns ``False`` when there was nothing to run."""
-        queue = self._queue
-        while queue:
-            time, _, callback, args, timer = heappop(queue)
-            if timer.cancelled:
-                continue
-            self.now = time
-            self.events_run += 1
-            callback(*args)
-            return True
-        return False
+        if self.peek() is None:
+            return False
+        time = self._times[0]
+        timer = self._buckets[time].popleft()
+        self.now = time
+        self.events_run += 1
+        timer.callback(*timer.args)
+        return True
 
     def run_until(self, until: int | Callable[[], bool], limit_ms: int | None = None) -> bool:
         """Advance simulated time.
@@ -147,15 +154,22 @@ class Engine:
     def _run_until_time(self, until: int) -> bool:
         if until < self.now:
             raise ValueError(f"cannot run back to {until} ms, now is {self.now} ms")
-        queue = self._queue
+        times = self._times
+        buckets = self._buckets
         run = 0
-        while queue and queue[0][0] <= until:
-            time, _, callback, args, timer = heappop(queue)
-            if timer.cancelled:
-                continue
+        while times and times[0] <= until:
+            time = times[0]
+            bucket = buckets[time]
             self.now = time
-            run += 1
-            callback(*args)
+            popleft = bucket.popleft
+            while bucket:  # events scheduled for this same time join the end of the bucket
+                timer = popleft()
+                if timer.cancelled:
+                    continue
+                run += 1
+                timer.callback(*timer.args)
+            heappop(times)
+            del buckets[time]
         self.events_run += run
         self.now = until
         return True
@@ -163,7 +177,6 @@ class Engine:
     def _run_until_predicate(self, predicate: Callable[[], bool], limit_ms: int | None) -> bool:
         if predicate():
             return True
-        queue = self._queue
         while True:
             next_time = self.peek()
             if next_time is None or (limit_ms is not None and next_time > limit_ms):
@@ -173,5 +186,3 @@ class Engine:
             self.step()
             if predicate():
                 return True
-            if not queue and limit_ms is None:
-                return False
