@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Callable
 from collections import deque
+from collections.abc import Callable
 from heapq import heappop, heappush
 from typing import Any
 
