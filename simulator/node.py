@@ -354,10 +354,10 @@ class Node:
         entries: list[GossipEntry] = []
         chosen: dict[str, None] = {}
         attempts = wanted * 3
-        rng = self.rng
+        random = self.rng.random  # dictGetRandomKey: uniform over the node table
         while fresh > 0 and len(entries) < wanted and attempts > 0:
             attempts -= 1
-            peer = peers[rng.randrange(total)]
+            peer = peers[int(random() * total)]
             if peer is self.me or peer.flags & PFAIL:
                 continue
             if peer.flags & (HANDSHAKE | NOADDR) or (not peer.link and self.numslots(peer) == 0):
@@ -459,10 +459,10 @@ class Node:
         # Step 2: a random ping once a second, to the oldest pong of 5 random samples.
         if self.iteration % 10 == 0:
             oldest: PeerView | None = None
-            randrange = self.rng.randrange
+            random = self.rng.random
             total = len(peers)
             for _ in range(5):
-                peer = peers[randrange(total)]
+                peer = peers[int(random() * total)]
                 if not peer.link or peer.ping_sent != 0 or peer is me or peer.flags & HANDSHAKE:
                     continue
                 if oldest is None or peer.pong_received < oldest.pong_received:
