@@ -84,7 +84,8 @@ def _warm_up(sim: Simulation, nt: int) -> int:
     """Wait until healthy (checked every 100 ms, as the harness polls), then 0.3 s of polling."""
     if not sim.run_until_condition(lambda: healthy(sim) and sim.now % 100 == 0, 60_000):
         raise RuntimeError("the fresh cluster never became healthy")
-    return sim.now + 300
+    # The signal lands at a random moment of the nodes' 100 ms cron period.
+    return sim.now + 300 + sim.engine.rng("experiment").randrange(100)
 
 
 # ---------------------------------------------------------------------------- failover timing
@@ -152,16 +153,19 @@ def offset_lag(seed: int, nt: int = 2000) -> dict[str, Any]:
     """``offset_lag_experiment``: one replica of the victim lags; the other must win."""
     sim = _new_sim(3, 2, nt, seed)
     victim = f"n{seed % 3 + 1}"
-    replicas = sim.cluster.node(victim).me.replicas
+    replicas = [spec.name for spec in sim.specs if spec.replica_of == victim]
     lagging = replicas[seed % 2]
     start = _warm_up(sim, nt)
     sim.run_until(start)
-    # Writes the lagging replica never received: the master and the other replica move ahead.
+    # Writes the lagging replica never received: the master and the other replica move
+    # ahead (40 MB, as in the real run), and heartbeats carry the new offsets around.
     ahead = 40_000_000
     sim.cluster.node(victim).repl_offset += ahead
     for name in replicas:
         if name != lagging:
             sim.cluster.node(name).repl_offset += ahead
+    start += 2 * nt
+    sim.run_until(start)
     sim.inject("kill", node=victim)
     mark = len(sim.trace)
     sim.run_until_condition(
@@ -185,7 +189,7 @@ def manual_failover(mode: str, nt: int, seed: int, hung: bool = False) -> dict[s
     """``manual-failover.json``: CLUSTER FAILOVER on a replica of a healthy (or hung) master."""
     sim = _new_sim(3, 1, nt, seed)
     old_master = f"n{seed % 3 + 1}"
-    replica = sim.cluster.node(old_master).me.replicas[0]
+    replica = next(spec.name for spec in sim.specs if spec.replica_of == old_master)
     times: dict[str, int] = {}
     sees_new: dict[str, int] = {}
     sees_old_as_replica: dict[str, int] = {}
