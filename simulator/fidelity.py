@@ -68,6 +68,21 @@ def _new_sim(masters: int, replicas: int, nt: int, seed: int, **config: Any) -> 
     )
 
 
+def run_until_true(
+    sim: Simulation, predicate: Callable[[], bool], limit: int, slice_ms: int = 10
+) -> bool:
+    """Advance in ``slice_ms`` slices until ``predicate()`` holds or ``limit`` is reached.
+
+    Milestones come from the pollers' observations, so checking the stop condition
+    every few ms only decides when to stop, cheaply (no per-event predicate).
+    """
+    while not predicate():
+        if sim.now >= limit:
+            return False
+        sim.run_until(min(limit, sim.now + slice_ms))
+    return True
+
+
 def healthy(sim: Simulation) -> bool:
     """The harness's "healthy": all ok, everyone knows everyone, agreement, replicas linked."""
     nodes = list(sim.cluster.nodes.values())
@@ -82,7 +97,7 @@ def healthy(sim: Simulation) -> bool:
 
 def _warm_up(sim: Simulation, nt: int) -> int:
     """Wait until healthy (checked every 100 ms, as the harness polls), then 0.3 s of polling."""
-    if not sim.run_until_condition(lambda: healthy(sim) and sim.now % 100 == 0, 60_000):
+    if not run_until_true(sim, lambda: healthy(sim), 60_000, slice_ms=100):
         raise RuntimeError("the fresh cluster never became healthy")
     # The signal lands at a random moment of the nodes' 100 ms cron period.
     return sim.now + 300 + sim.engine.rng("experiment").randrange(100)
@@ -98,11 +113,15 @@ def failover_timing(
     sim = _new_sim(masters, replicas, nt, seed)
     victim = f"n{seed % masters + 1}"
     remaining = [n for n in sim.cluster.nodes if n != victim]
+    candidates = [spec.name for spec in sim.specs if spec.replica_of == victim]
     times: dict[str, int] = {}
     promoted: list[str] = []
     ok_after: dict[str, int] = {}
 
     def observe(name: str, node: Node, now: int) -> None:
+        if name in candidates and node.is_master and not promoted:
+            promoted.append(name)
+            _first(times, "promotion_self", now)
         peer = node.peers.get(victim)
         if peer is not None:
             if peer.flags & PFAIL:
@@ -110,8 +129,6 @@ def failover_timing(
             if peer.flags & FAIL:
                 _first(times, "first_pfail_any", now)
                 _first(times, "first_fail_any", now)
-        if node.is_master and node.me.replicas is not None and node.name in promoted:
-            _first(times, "promotion_self", now)
         if "first_fail_any" in times:
             if node.state == "ok":
                 ok_after.setdefault(name, now)
@@ -125,12 +142,9 @@ def failover_timing(
     trace_start = len(sim.trace)
 
     def done() -> bool:
-        for event in sim.trace.events[trace_start:]:
-            if event["kind"] == "promoted" and event.get("target") == victim and not promoted:
-                promoted.append(event["node"])
         return "promotion_self" in times and len(ok_after) == len(remaining)
 
-    sim.run_until_condition(done, start + 30 * nt)
+    run_until_true(sim, done, start + 30 * nt)
     result: dict[str, float | str | None] = {
         key: (times[key] - start if key in times else None)
         for key in ("first_pfail_any", "first_fail_any", "promotion_self")
@@ -168,8 +182,8 @@ def offset_lag(seed: int, nt: int = 2000) -> dict[str, Any]:
     sim.run_until(start)
     sim.inject("kill", node=victim)
     mark = len(sim.trace)
-    sim.run_until_condition(
-        lambda: sim.trace.first("promoted", target=victim) is not None, start + 30 * nt
+    run_until_true(
+        sim, lambda: sim.trace.first("promoted", target=victim) is not None, start + 30 * nt
     )
     promoted = [e for e in sim.trace.events[mark:] if e["kind"] == "promoted"]
     ranks = {
@@ -221,7 +235,7 @@ def manual_failover(mode: str, nt: int, seed: int, hung: bool = False) -> dict[s
             return "replica_self_master" in times or sim.trace.first("mf_timeout") is not None
         return len(sees_old_as_replica) == len(everyone) and len(sees_new) == len(everyone)
 
-    sim.run_until_condition(done, limit)
+    run_until_true(sim, done, limit)
     result: dict[str, float | None] = {
         k: times[k] - start if k in times else None
         for k in ("replica_self_master", "old_master_self_replica")
@@ -266,7 +280,7 @@ def majority_stopped(nt: int, seed: int) -> dict[str, float | None]:
     for name in stopped:
         sim.inject("resume", node=name)
     phase["resumed"] = sim.now
-    sim.run_until_condition(lambda: "after_resume_survivor_state_ok" in times, sim.now + 10 * nt)
+    run_until_true(sim, lambda: "after_resume_survivor_state_ok" in times, sim.now + 10 * nt)
     promotions = sum(1 for e in sim.trace.events if e["kind"] == "promoted")
     return {
         "survivor_state_fail": times["survivor_state_fail"] - start
@@ -305,11 +319,11 @@ def single_master_stopped(
     if resume == "late":
         sim.run_until(start + 3 * nt + 3000)
     else:
-        sim.run_until_condition(lambda: "fail_first" in times, start + 30 * nt)
+        run_until_true(sim, lambda: "fail_first" in times, start + 30 * nt)
         sim.run_until(sim.now + 500)
     sim.inject("resume", node=victim)
     phase["resumed"] = sim.now
-    sim.run_until_condition(lambda: "after_resume_observer_state_ok" in times, sim.now + 10 * nt)
+    run_until_true(sim, lambda: "after_resume_observer_state_ok" in times, sim.now + 10 * nt)
     result: dict[str, float | None] = {
         k: times[k] - start if k in times else None
         for k in ("pfail_first", "fail_first", "state_fail_observer")
@@ -340,8 +354,8 @@ def killed_and_restarted(
     sim.run_until(start + restart_at)
     sim.inject("restart", node=victim)
     phase["restarted"] = sim.now
-    sim.run_until_condition(
-        lambda: all(f"{n}_ok" in times for n in sim.cluster.nodes), sim.now + 10 * nt
+    run_until_true(
+        sim, lambda: all(f"{n}_ok" in times for n in sim.cluster.nodes), sim.now + 10 * nt
     )
     others = [times.get(f"{n}_ok") for n in ("n2", "n3")]
     return {
