@@ -205,7 +205,7 @@ def test_rebalance_executes_redis_clis_plan() -> None:
     ]
     sim = Simulation(specs, seed=4, config={"cluster-node-timeout": 5000})
     dp = install(sim)
-    dp.populate({f"{{{tag_for(s)}}}:x": "v" for s in range(5461, 5481)})
+    dp.populate({f"{{{tag_for(s)}}}:x": "v" for s in range(40)})  # the source's lowest slots
     masters = masters_table(dp)
     plan = rebalance_plan(masters, threshold=0.1)
     expected = {m.name: len(m.slots) for m in apply_moves(masters, plan.moves)}
@@ -215,7 +215,10 @@ def test_rebalance_executes_redis_clis_plan() -> None:
     assert {n: len(sim.cluster.node(n).my_slots()) for n in ("n1", "n2", "n3")} == expected
     assert expected == {"n1": 5461, "n2": 5462, "n3": 5461}  # the rounding fix
     moved = {s for m in plan.moves for s in m.slots}
-    assert all(dp.lookup(f"{{{tag_for(s)}}}:x")["value"] == "v" for s in moved)
+    assert moved == set(range(20))
+    n2 = dp.data(sim.cluster.node("n2"))
+    assert all(n2.get(f"{{{tag_for(s)}}}:x") == "v" for s in moved)
+    assert all(dp.lookup(f"{{{tag_for(s)}}}:x")["value"] == "v" for s in range(40))
     assert sim.inject("rebalance", threshold=0.1) is None  # "No rebalancing needed"
 
 
