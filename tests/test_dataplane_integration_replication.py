@@ -231,3 +231,16 @@ def test_a_write_counts_as_lost_exactly_when_a_client_cannot_read_it(
         assert newest_lost == (op.result != latest.value), key
         if not newest_lost:
             assert key not in lost_keys or any(w.value == op.result for w in dp.ledger.writes(key))
+
+
+def test_a_readonly_client_reads_from_replicas_and_writes_to_the_master() -> None:
+    sim, dp = cluster()
+    reader = add_client(dp, "r", readonly=True)
+    writes = [reader.command("SET", f"k{i}", "v") for i in range(20)]
+    sim.run_for(20)
+    reads = [reader.command("GET", f"k{i}") for i in range(20)]
+    sim.run_for(20)
+    assert all(op.outcome == "ok" for op in writes + reads)
+    assert all(op.result == "v" for op in reads)
+    assert all(not sim.cluster.node(op.node).is_master for op in reads)
+    assert all(sim.cluster.node(op.node).is_master for op in writes)

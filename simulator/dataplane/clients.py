@@ -16,6 +16,9 @@ the template with ``{i}`` in ``0..key_count-1``; a ``multi`` fraction of the com
 are MSET/MGET of two keys (CROSSSLOT unless the template has a hash tag; TRYAGAIN
 during a migration).
 
+A ``readonly`` client (READONLY on every connection, like redis-py's
+``read_from_replicas``) sends a read's first attempt to a random replica of the owner.
+
 Simplified: refreshing the map is instantaneous (no CLUSTER SLOTS round trip); a
 crashed node answers at once with a connection error (RST, real-redis README); a
 paused node holds requests until SIGCONT.
@@ -49,7 +52,7 @@ REFRESH_MIN_MS = 100
 PAUSE_POLL_MS = 10
 """How often a node with held writes checks whether the client pause ended."""
 
-WRITES = frozenset({"SET", "MSET", "DEL", "INCR"})
+READS = frozenset({"GET", "MGET", "EXISTS"})
 
 
 class Op:
@@ -140,6 +143,7 @@ class Client:
         self.key_list = list(key_list) if key_list else None  # overrides the template
         self.closed_loop = closed_loop  # one command at a time (one thread) vs. a fixed rate
         self.slot_map: list[str | None] = [None] * CLUSTER_SLOTS
+        self.replicas: dict[str, list[str]] = {}  # master -> replicas (CLUSTER SLOTS)
         self.refreshed_at: int | None = None
         self.sessions: dict[str, Session] = {}
         self.last_offset: dict[str, int] = {}
@@ -181,6 +185,11 @@ class Client:
         names = self.dp.cluster.names
         raw = node.slots.raw()
         self.slot_map = [None if i == NO_OWNER else names[i] for i in raw]
+        self.replicas = {
+            peer.name: list(peer.replicas)
+            for peer in node.peers.values()
+            if peer.is_master and peer.replicas
+        }
 
     def session(self, node: str) -> Session:
         session = self.sessions.get(node)
@@ -205,7 +214,11 @@ class Client:
         if op.pinned is not None:
             return op.pinned
         if op.slot is not None and self.slot_map[op.slot] is not None:
-            return self.slot_map[op.slot]
+            owner = self.slot_map[op.slot]
+            replicas = self.replicas.get(owner or "") if self.readonly else None
+            if replicas and op.command in READS and op.attempt == 0:
+                return replicas[self.rng.randrange(len(replicas))]  # READONLY: read a replica
+            return owner
         known = sorted({n for n in self.slot_map if n is not None})
         live = [n for n in self.dp.cluster.nodes if n in known] or list(self.dp.cluster.nodes)
         return live[self.rng.randrange(len(live))] if live else None
