@@ -381,34 +381,29 @@ class Node:
             peer.name, peer.ping_sent // 1000, peer.pong_received // 1000, peer.flags & ~MYSELF
         )
 
-    def broadcast(self, message: Message, only_local_replicas: bool = False) -> None:
-        """``clusterBroadcastMessage`` / ``clusterBroadcastPong``: every node I have a link to."""
+    def _linked_peers(self, only_local_replicas: bool = False) -> list[PeerView]:
+        """Nodes a broadcast reaches: every node I have a link to (not myself, not in
+        handshake); with ``only_local_replicas``, only replicas of my master (or of me)."""
+        mine = self.me.master if self.me.flags & SLAVE else self.name
+        targets = []
         for peer in self._peer_list:
             if peer is self.me or not peer.link or peer.flags & HANDSHAKE:
                 continue
-            if only_local_replicas:
-                mine = self.me.master if self.me.flags & SLAVE else self.name
-                if not (
-                    peer.flags & SLAVE
-                    and peer.master is not None
-                    and peer.master in (self.name, mine)
-                ):
-                    continue
+            if only_local_replicas and not (
+                peer.flags & SLAVE and peer.master is not None and peer.master in (self.name, mine)
+            ):
+                continue
+            targets.append(peer)
+        return targets
+
+    def broadcast(self, message: Message) -> None:
+        """``clusterBroadcastMessage``: the same packet to every node I have a link to."""
+        for peer in self._linked_peers():
             self._send(peer.name, message)
 
     def broadcast_pong(self, only_local_replicas: bool = False) -> None:
         """``clusterBroadcastPong`` (each copy carries its own random gossip section)."""
-        for peer in list(self._peer_list):
-            if peer is self.me or not peer.link or peer.flags & HANDSHAKE:
-                continue
-            if only_local_replicas:
-                mine = self.me.master if self.me.flags & SLAVE else self.name
-                if not (
-                    peer.flags & SLAVE
-                    and peer.master is not None
-                    and peer.master in (self.name, mine)
-                ):
-                    continue
+        for peer in self._linked_peers(only_local_replicas):
             self._send(peer.name, self._header(MsgType.PONG, gossip=self._gossip()))
 
     # ------------------------------------------------------------------ cron
