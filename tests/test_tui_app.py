@@ -334,3 +334,36 @@ def test_save_after_crashing_another_node_during_a_wait_replays_the_fork(tmp_pat
         ]
 
     assert strip(replay.trace.events) == strip(session_events)
+
+
+def test_breakpoint_on_a_lost_write_in_the_minority_partition_lesson() -> None:
+    session = scenario_session("minority-partition", playing=True)
+    session.breakpoints = {"lost"}
+    session.speed = 1000
+    for _ in range(20):
+        session.tick(0.002, 60.0)  # 2 simulated seconds per tick
+        if not session.playing:
+            break
+    assert not session.playing
+    assert "lost" in (session.break_reason or "")
+    assert session.lost_writes() > 0
+
+
+def test_breakpoint_when_an_expectation_fails_after_a_fork() -> None:
+    async def script(app: RcsimApp, pilot: Any) -> None:
+        await goto(pilot, "3s")
+        app.selected = "n2"
+        await pilot.press("x")  # now no majority can mark n1 FAIL: the lesson's wait fails
+        app.session.breakpoints = {"expect"}
+        app.session.playing = True
+        app.session.speed = 1000
+        for _ in range(30):
+            app.tick(0.002)
+            if not app.session.playing:
+                break
+        assert app.session.break_reason == "an expectation failed"
+        failed = [r for r in app.session.driver.results if not r.passed]
+        # Stopped right after the failing check (a checkpoint boundary may add one event).
+        assert failed and 0 <= app.session.now - failed[-1].at < 100
+
+    drive(script)

@@ -22,7 +22,11 @@ def test_main_screen_during_the_failover(snap_compare: Any) -> None:
     app = lesson_app()
 
     async def before(pilot: Any) -> None:
-        app.session.seek(6500)  # n1 is FAIL, n4's election under way
+        # Just after n4 asks for votes (found by event, so a model change moves the moment
+        # with it; the times shown still change, so regenerate the SVGs then).
+        app.session.seek(8000)
+        started = next(e["t"] for e in app.session.sim.trace if e["kind"] == "election_started")
+        app.session.seek(started + 1)
         app.refresh_panes()
         await pilot.pause()
 
@@ -33,7 +37,9 @@ def test_node_view_of_a_replica_that_lost_its_master(snap_compare: Any) -> None:
     app = lesson_app()
 
     async def before(pilot: Any) -> None:
-        app.session.seek(5200)
+        app.session.seek(8000)
+        failed = next(e["t"] for e in app.session.sim.trace if e["kind"] == "fail")
+        app.session.seek(failed + 1)  # n1 just marked FAIL: the views disagree most
         app.selected = "n5"
         app.query_one("#nodeview").focus()
         app.refresh_panes()

@@ -201,6 +201,7 @@ class Session:
         self.facts.feed(sim.trace.events)
         self._lost_seen = self.lost_writes()
         self._failed_seen = self.failed_expectations()
+        self._results_seen = self._results_count()
         self.step_starts: dict[int, int] = {}  # scenario step index -> when it started
         self.step_ends: dict[int, int] = {}  # step index -> when its wait_for ended
         self._last_current: int | None = None
@@ -318,7 +319,7 @@ class Session:
             self.clean = False
             self._observe_driver()
             count += 1
-            if checks and len(sim.trace) != length and self._breakpoint_hit(length):
+            if checks and self._breakpoint_hit(length):
                 return False
             if deadline is not None and count % 16 == 0 and self.clock() > deadline:
                 self._observe_driver()
@@ -336,7 +337,7 @@ class Session:
         length = len(self.sim.trace)
         if self.sim.step():
             self.clean = False
-        if self.breakpoints and len(self.sim.trace) != length:
+        if self.breakpoints:
             self._breakpoint_hit(length)
         self._observe_driver()
 
@@ -390,21 +391,30 @@ class Session:
     def _reset_watermarks(self) -> None:
         self._lost_seen = self.lost_writes()
         self._failed_seen = self.failed_expectations()
+        self._results_seen = self._results_count()
 
     # ------------------------------------------------------------------ breakpoints
 
+    def _results_count(self) -> int:
+        results = getattr(self.driver, "results", None)
+        return 0 if results is None else len(results)
+
     def _breakpoint_hit(self, start: int) -> bool:
+        """Checks after one event: trace events from ``start`` on, new check results."""
+        if "expect" in self.breakpoints and self._results_count() != self._results_seen:
+            self._results_seen = self._results_count()
+            failed = self.failed_expectations()
+            if failed > self._failed_seen:
+                self._failed_seen = failed
+                return self._stop("an expectation failed")
+        if len(self.sim.trace) == start:
+            return False
         for event in self.sim.trace.events[start:]:
             kind = event["kind"]
             if kind == "fail" and "fail" in self.breakpoints:
                 return self._stop(f"{event.get('node')} marked {event.get('target')} FAIL")
             if kind == "cluster_state" and "state" in self.breakpoints:
                 return self._stop(f"{event.get('node')} says cluster_state:{event.get('state')}")
-        if "expect" in self.breakpoints:
-            failed = self.failed_expectations()
-            if failed > self._failed_seen:
-                self._failed_seen = failed
-                return self._stop("an expectation failed")
         return False
 
     def _slow_breakpoints(self) -> bool:
