@@ -148,7 +148,7 @@ class Node:
         self.state = "fail"
         self.size = 0
         self.first_call_time = 0
-        self.among_minority_time = 0
+        self.among_minority_time = -(10**12)  # "never": Redis starts it at 0 of the Unix clock
         self.stats_pfail_nodes = 0
         self.iteration = 0
         self.cron_timer: Any = None

@@ -50,6 +50,7 @@ class ClusterSpec(Located):
     config: Mapping[str, Any] = field(default_factory=dict)
     masters: int | None = None  # as written (None when an explicit ``nodes:`` list is used)
     replicas: int | None = None
+    start: str = "converged"  # "converged" or "meet" (built by MEET, as redis-cli does)
 
     @property
     def names(self) -> list[str]:

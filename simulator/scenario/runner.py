@@ -363,6 +363,7 @@ def build(
         checkpoint_ms=checkpoint_ms,
         cron_phase_spread_ms=cron_phase_spread_ms,
         dataplane=None if make_dataplane is None else make_dataplane(scenario),
+        converged=scenario.cluster.start != "meet",
     )
     install = _dataplane_hook("install")
     if install is not None:

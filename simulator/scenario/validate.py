@@ -104,6 +104,13 @@ class ClusterSpecParser(Spec):
                     _CONFIG,
                     "Redis directives for every node, e.g. cluster-node-timeout: 2000",
                 ),
+                Field(
+                    "start",
+                    Enum("converged", "meet", what="cluster start"),
+                    "converged (as after redis-cli --cluster create and some gossip) or meet "
+                    "(every node starts alone: ADDSLOTS, MEET, REPLICATE, as redis-cli does)",
+                    default="converged",
+                ),
             ],
             one_of=(("masters", "nodes"),),
         )
@@ -140,6 +147,7 @@ class ClusterSpecParser(Spec):
             config=config,
             masters=v["masters"] if "masters" in by_key else None,
             replicas=v["replicas"] if "masters" in by_key else None,
+            start=v["start"] if isinstance(v["start"], str) else "converged",
         )
         return ctx.cluster
 
