@@ -142,6 +142,8 @@ def test_each_injection_key_reaches_the_simulation(tmp_path: Path) -> None:
         await pilot.press("t")
         await pilot.press("enter")  # default groups: n2 | everyone else
         assert kinds(app, "partition")[-1]["groups"][0] == ["n2"]
+        await pilot.press("o", "enter")  # one-way: n2 can no longer reach the others
+        assert kinds(app, "cut")[-1]["sources"] == ["n2"]
         await pilot.press("e")
         assert kinds(app, "heal")
         app.selected = "n6"
@@ -161,6 +163,7 @@ def test_each_injection_key_reaches_the_simulation(tmp_path: Path) -> None:
             "kill",
             "restart",
             "partition",
+            "cut",
             "heal",
             "failover",
             "reshard",
@@ -275,6 +278,8 @@ def test_pane_movement_and_node_switching() -> None:
         assert app.selected == "n6"  # wraps to the last in topology order
         await pilot.press("c")
         assert app.raw_view
+        await pilot.hover("#strip", offset=(60, 1))  # border + padding, then cell 58
+        assert app.cursor == 58 * 16384 // (116 * 2)  # 116 cells a row, 2 rows
 
     drive(script)
 

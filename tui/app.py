@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
+from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -36,6 +37,16 @@ PANES = ("topology", "nodeview", "strip", "election", "clients", "expect", "log"
 
 class Pane(Static, can_focus=True):
     """A focusable, bordered pane whose content the app replaces each frame."""
+
+
+class StripPane(Pane):
+    """The slot strip: hovering names the slot range under the mouse."""
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        offset = event.get_content_offset(self)
+        app = self.app
+        if offset is not None and isinstance(app, RcsimApp):
+            app.hover_cell(offset.x, offset.y)
 
 
 class RcsimApp(App[None]):
@@ -67,6 +78,7 @@ class RcsimApp(App[None]):
         Binding("p", "pause_node", "pause/resume node", show=False),
         Binding("r", "restart", "restart node", show=False),
         Binding("t", "partition", "partition", show=False),
+        Binding("o", "cut", "one-way cut from the node", show=False),
         Binding("e", "heal", "heal network", show=False),
         Binding("f", "failover", "failover"),
         Binding("R", "reshard", "reshard", show=False),
@@ -113,7 +125,7 @@ class RcsimApp(App[None]):
         with Horizontal(id="main"):
             yield Pane(id="topology", classes="pane")
             yield Pane(id="nodeview", classes="pane")
-        yield Pane(id="strip", classes="pane")
+        yield StripPane(id="strip", classes="pane")
         with Horizontal(id="middle"):
             yield Pane(id="election", classes="pane")
             yield Pane(id="clients", classes="pane")
@@ -355,6 +367,18 @@ class RcsimApp(App[None]):
         self.cursor = (self.cursor + delta * step) % CLUSTER_SLOTS
         self.changed()
 
+    def hover_cell(self, x: int, y: int) -> None:
+        """Move the slot cursor to the strip cell at content offset (x, y)."""
+        strip = self.query_one("#strip", Pane)
+        width = max(16, strip.content_size.width)
+        rows = 1 if self.compact else 2
+        if not (0 <= x < width and 0 <= y < rows):
+            return
+        cursor = int((y * width + x) * CLUSTER_SLOTS / (width * rows))
+        if cursor != self.cursor:
+            self.cursor = cursor
+            self.changed()
+
     def action_toggle_raw(self) -> None:
         self.raw_view = not self.raw_view
         self.changed()
@@ -421,6 +445,39 @@ class RcsimApp(App[None]):
                 "Partition the network into groups",
                 f"{' '.join(mine)} | {' '.join(rest)}",
                 "nodes separated by spaces, groups by |",
+                check,
+            ),
+            done,
+        )
+
+    def action_cut(self) -> None:
+        cluster = self.session.sim.cluster
+        names = set(cluster.nodes)
+        others = [n for n in cluster.nodes if n != self.selected]
+
+        def parse(value: str) -> tuple[list[str], list[str]] | None:
+            if "->" not in value:
+                return None
+            left, right = value.split("->", 1)
+            return left.split(), right.split()
+
+        def check(value: str) -> str | None:
+            parsed = parse(value)
+            if parsed is None or not parsed[0] or not parsed[1]:
+                return "type: sources -> targets, e.g. n1 -> n2 n3"
+            unknown = [n for n in parsed[0] + parsed[1] if n not in names]
+            return f"unknown node(s): {', '.join(unknown)}" if unknown else None
+
+        def done(value: str | None) -> None:
+            parsed = parse(value or "")
+            if parsed is not None:
+                self.inject("cut", **{"from": parsed[0], "to": parsed[1]})
+
+        self.push_screen(
+            PromptScreen(
+                "One-way cut: messages from the left can no longer reach the right",
+                f"{self.selected} -> {' '.join(others)}",
+                "sources -> targets (e heals every link)",
                 check,
             ),
             done,
