@@ -501,13 +501,13 @@ def clients(session: Session) -> Text:
     rates = session.request_rates()
     totals = session.request_totals()
     text = Text(no_wrap=True, overflow="ellipsis")
-    text.append("req/s (total)\n", "dim")
+    text.append(f"{'':<11}{'/s':>4} {'total':>6}  {'':<11}{'/s':>4} {'total':>6}\n", "dim")
     for row in range(0, len(OUTCOMES), 2):
         for outcome in OUTCOMES[row : row + 2]:
             rate, total = rates.get(outcome, 0.0), totals.get(outcome, 0)
             bad = outcome != "ok" and (rate or total)
             style = "green" if outcome == "ok" and total else ("bold red" if bad else "dim")
-            text.append(f"{outcome:<11}{rate:>5.0f} ({total:>5}) ", style)
+            text.append(f"{outcome:<11}{rate:>4.0f} {total:>6}  ", style)
         text.append("\n")
     lost = session.lost_writes()
     text.append("lost writes ", "bold")
