@@ -31,7 +31,6 @@ from simulator.node import (
     STOPPED,
     Node,
     PeerView,
-    claimed_slots,
 )
 from simulator.slots import CLUSTER_SLOTS, SlotTable, create_allocation
 from simulator.trace import Trace
@@ -163,7 +162,9 @@ class Cluster:
         self._id_rng = engine.rng("node-ids")
         zobrist = engine.rng("zobrist")
         self.zobrist: list[int] = [zobrist.getrandbits(63) | 1 for _ in range(CLUSTER_SLOTS)]
-        self.slot_index_cache: dict[bytes, tuple[dict[int, int], dict[int, int]]] = {}
+        self.slot_index_cache: dict[
+            bytes, tuple[dict[int, int], dict[int, int], dict[int, int]]
+        ] = {}
         self._next_repl_ping: dict[str, int] = {}
         self._check_specs(specs)
         for spec in specs:
@@ -686,7 +687,7 @@ class Cluster:
         claims.sort(key=lambda n: n.me.config_epoch)
         table: list[str | None] = [None] * CLUSTER_SLOTS
         for node in claims:  # higher epochs overwrite lower ones
-            for slot in claimed_slots(node.slot_bitmap(node.index)):
+            for slot in node.my_slots():
                 table[slot] = node.name
         return table
 

@@ -86,11 +86,16 @@ def run_until_true(
 def healthy(sim: Simulation) -> bool:
     """The harness's "healthy": all ok, everyone knows everyone, agreement, replicas linked."""
     nodes = list(sim.cluster.nodes.values())
+    roles = {n.name: n.master_name for n in nodes}
     for node in nodes:
         if node.state != "ok" or len(node.peers) != len(nodes):
             return False
         if not node.is_master and not node.repl_link_up:
             return False
+        # ... and it agrees with everyone about roles ("all nodes agree on ... roles").
+        for name, peer in node.peers.items():
+            if peer.master != roles[name] or bool(peer.flags & MASTER) != (roles[name] is None):
+                return False
     replicas = sum(1 for spec in sim.specs if spec.role == "replica")
     return sim.cluster.agree() and sum(1 for n in nodes if not n.is_master) == replicas
 

@@ -87,9 +87,9 @@ class GossipEntry:
 class Message:
     """A cluster-bus packet.
 
-    ``slots`` is the sender's claim as a 16384-byte 0/1 map (a replica sends its
-    master's); the object is shared between packets until the claim changes, and
-    ``claim_fp`` fingerprints it (an XOR of per-slot random keys, as in Zobrist hashing).
+    ``slots`` is the sender's claim as a bitset, bit s = slot s (Redis sends a 2048-byte
+    bitmap; a replica sends its master's); ``claim_fp`` fingerprints it (an XOR of
+    per-slot random keys, as in Zobrist hashing) so an unchanged claim compares in O(1).
     ``reply`` marks a PONG answering the receiver's own PING, i.e. one that arrives
     on the receiver's outbound link (only those refresh ``pong_received``, §4.1).
     """
@@ -99,7 +99,7 @@ class Message:
     current_epoch: int
     config_epoch: int
     offset: int
-    slots: bytes
+    slots: int
     claim_fp: int  # Zobrist fingerprint of ``slots``: equal claims compare in O(1)
     master: str | None
     flags: int
@@ -109,7 +109,7 @@ class Message:
     gossip: tuple[GossipEntry, ...] = ()
     about: str | None = None  # FAIL and UPDATE: the node the message is about
     about_epoch: int = 0  # UPDATE: its configEpoch
-    about_slots: bytes | None = None  # UPDATE: its slots
+    about_slots: int | None = None  # UPDATE: its slots (bitset)
     channel: str = ""  # PUBLISH / PUBLISHSHARD
     payload: str = ""
 

@@ -142,7 +142,7 @@ class Node:
         # its slots, so comparing a heartbeat's claim with my table is O(1) (§10.1 step 7).
         self._owner_version: dict[int, int] = {}
         self._fingerprint: dict[int, int] = {}
-        self._bitmap_cache: dict[int, tuple[int, bytes]] = {}
+        self._owner_bits: dict[int, int] = {}  # owner index -> bitset of its slots (bit s = slot s)
         self.current_epoch = 0
         self.last_vote_epoch = 0
         self.state = "fail"
@@ -197,7 +197,7 @@ class Node:
         return None if owner == NO_OWNER else self.cluster.names[owner]
 
     def my_slots(self) -> list[int]:
-        return claimed_slots(self.slot_bitmap(self.index))
+        return bits_to_slots(self._owner_bits.get(self.index, 0))
 
     def slots_of(self, name: str) -> list[int]:
         return self.slots.slots_of(self.cluster.index[name])
@@ -239,14 +239,18 @@ class Node:
         key = self.cluster.zobrist[slot]
         versions = self._owner_version
         prints = self._fingerprint
+        bits = self._owner_bits
+        mask = 1 << slot
         if previous != NO_OWNER:
             self.slot_counts[previous] -= 1
             versions[previous] = versions.get(previous, 0) + 1
             prints[previous] = prints.get(previous, 0) ^ key
+            bits[previous] = bits.get(previous, 0) ^ mask
         if owner != NO_OWNER:
             self.slot_counts[owner] = self.slot_counts.get(owner, 0) + 1
             versions[owner] = versions.get(owner, 0) + 1
             prints[owner] = prints.get(owner, 0) ^ key
+            bits[owner] = bits.get(owner, 0) ^ mask
         self.slots[slot] = owner
         if previous == self.index or owner == self.index:
             self.cluster.on_slot_owner_changed(self, slot, previous, owner)
@@ -261,7 +265,6 @@ class Node:
     def load_slot_table(self, table: SlotTable) -> None:
         """Replace my whole slot table (nodes.conf load), rebuilding counts and fingerprints."""
         self.slots = table.copy()
-        self._bitmap_cache = {}
         key = table.raw().tobytes()
         derived = self.cluster.slot_index_cache.get(key)
         if derived is None:
@@ -272,10 +275,12 @@ class Node:
                 if owner != NO_OWNER:
                     counts[owner] = counts.get(owner, 0) + 1
                     prints[owner] = prints.get(owner, 0) ^ zobrist[slot]
-            derived = (counts, prints)
+            owner_bits = {owner: table_bits(table, owner) for owner in counts}
+            derived = (counts, prints, owner_bits)
             self.cluster.slot_index_cache = {key: derived}
         self.slot_counts = dict(derived[0])
         self._fingerprint = dict(derived[1])
+        self._owner_bits = dict(derived[2])
         for owner in self.slot_counts:
             self._owner_version[owner] = self._owner_version.get(owner, 0) + 1
 
@@ -285,27 +290,25 @@ class Node:
             self._set_slot(slot, index)
             self.owner_not_claiming[slot] = 0
 
-    def slot_bitmap(self, owner_index: int) -> bytes:
-        """The 0/1 map of the slots bound to ``owner_index`` in my table (cached)."""
-        version = self._owner_version.get(owner_index, 0)
-        cached = self._bitmap_cache.get(owner_index)
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        bitmap = bytes(map(owner_index.__eq__, self.slots.raw()))
-        self._bitmap_cache[owner_index] = (version, bitmap)
-        return bitmap
+    def slot_bits(self, owner_index: int) -> int:
+        """The slots bound to ``owner_index`` in my table, as a bitset (bit s = slot s)."""
+        return self._owner_bits.get(owner_index, 0)
+
+    def _claim_diff(self, owner_index: int, claimed: int) -> list[int]:
+        """Slots where ``claimed`` and my table's binding to ``owner_index`` disagree."""
+        return bits_to_slots(claimed ^ self._owner_bits.get(owner_index, 0))
 
     def claim_fingerprint(self) -> int:
-        """The Zobrist fingerprint of what my headers claim (see :meth:`claimed_bitmap`)."""
+        """The Zobrist fingerprint of what my headers claim (see :meth:`claimed_bits`)."""
         if self.me.flags & SLAVE and self.me.master in self.peers:
             return self._fingerprint.get(self.peers[self.me.master].index, 0)
         return self._fingerprint.get(self.index, 0)
 
-    def claimed_bitmap(self) -> bytes:
+    def claimed_bits(self) -> int:
         """What my headers claim: my slots, or my master's if I am a replica (§4.2)."""
         if self.me.flags & SLAVE and self.me.master in self.peers:
-            return self.slot_bitmap(self.peers[self.me.master].index)
-        return self.slot_bitmap(self.index)
+            return self.slot_bits(self.peers[self.me.master].index)
+        return self.slot_bits(self.index)
 
     def is_slot_unclaimed(self, slot: int) -> bool:
         """``isSlotUnclaimed``: bound, but the owner's heartbeats stopped claiming it."""
@@ -324,7 +327,7 @@ class Node:
             current_epoch=self.current_epoch,
             config_epoch=self.config_epoch,
             offset=self.repl_offset,
-            slots=self.claimed_bitmap(),
+            slots=self.claimed_bits(),
             claim_fp=self.claim_fingerprint(),
             master=master,
             flags=me.flags & ~MYSELF,
@@ -681,7 +684,10 @@ class Node:
         if dirty:
             slots = self.slots
             index = sender.index
-            for slot in claimed_slots(msg.slots):
+            claim = msg.slots
+            for slot in self._claim_diff(index, claim):
+                if not claim >> slot & 1:
+                    continue
                 owner = slots[slot]
                 if owner == index or owner == NO_OWNER or self.owner_not_claiming[slot]:
                     continue
@@ -834,29 +840,32 @@ class Node:
 
     # ------------------------------------------------------------------ slot configuration
 
-    def update_slots_config_with(self, sender: PeerView, epoch: int, claimed: bytes) -> None:
+    def update_slots_config_with(self, sender: PeerView, epoch: int, claimed: int) -> None:
         """``clusterUpdateSlotsConfigWith`` (§10.2): higher configEpoch wins each slot."""
         if sender is self.me:
             return
         curmaster = self.me if self.me.flags & MASTER else self.peers.get(self.me.master or "")
         new_master: PeerView | None = None
         dirty_slots: list[int] = []
-        sender_slots = 0
+        sender_slots = claimed.bit_count()
         migrated_ours = 0
         slots = self.slots
         index = sender.index
-        for slot in range(CLUSTER_SLOTS):
+        not_claiming = self.owner_not_claiming
+        if not_claiming.find(1) != -1:
+            # Claimed again: a slot bound to the sender stops being "unclaimed".
+            for slot in bytes_to_slots(not_claiming):
+                if claimed >> slot & 1 and slots[slot] == index:
+                    not_claiming[slot] = 0
+        # Only slots where the claim and my binding to the sender differ can change.
+        for slot in self._claim_diff(index, claimed):
             owner = slots[slot]
-            if claimed[slot]:
-                sender_slots += 1
-                if owner == index:
-                    self.owner_not_claiming[slot] = 0
-                    continue
+            if claimed >> slot & 1:
                 if slot in self.importing:
                     continue
                 if (
                     owner == NO_OWNER
-                    or self.owner_not_claiming[slot]
+                    or not_claiming[slot]
                     or self.peers[self.cluster.names[owner]].config_epoch < epoch
                 ):
                     if owner == self.index and self.cluster.count_keys_in_slot(self, slot):
@@ -865,10 +874,10 @@ class Node:
                         new_master = sender
                         migrated_ours += 1
                     self._set_slot(slot, index)
-                    self.owner_not_claiming[slot] = 0
+                    not_claiming[slot] = 0
                     self._todo_state = True
-            elif owner == index:
-                self.owner_not_claiming[slot] = 1
+            else:  # bound to the sender, which no longer claims it
+                not_claiming[slot] = 1
         if (
             new_master is not None
             and curmaster is not None
@@ -894,15 +903,15 @@ class Node:
         """``clusterSendUpdate``: tell a stale node about a newer claim (§10.3)."""
         if not to.link:
             return
-        claimed = bytearray(self.slot_bitmap(about.index))
-        for slot in range(CLUSTER_SLOTS):
-            if claimed[slot] and self.owner_not_claiming[slot]:
-                claimed[slot] = 0
+        claimed = self.slot_bits(about.index)
+        if self.owner_not_claiming.find(1) != -1:
+            for slot in bytes_to_slots(self.owner_not_claiming):
+                claimed &= ~(1 << slot)  # UPDATE does not advertise unclaimed slots
         message = self._header(
             MsgType.UPDATE,
             about=about.name,
             about_epoch=about.config_epoch,
-            about_slots=bytes(claimed),
+            about_slots=claimed,
         )
         self._emit("update_sent", to.name, about=about.name, epoch=about.config_epoch)
         self._send(to.name, message)
@@ -1176,7 +1185,7 @@ class Node:
             deny(f"voted for a replica of {master.name} less than 2*NT ago")
             return
         slots = self.slots
-        for slot in claimed_slots(msg.slots):
+        for slot in bits_to_slots(msg.slots):
             owner = slots[slot]
             if owner == NO_OWNER or self.owner_not_claiming[slot]:
                 continue
@@ -1480,11 +1489,33 @@ class Node:
             self._send(name, message_out)
 
 
-def claimed_slots(bitmap: bytes) -> list[int]:
-    """Slots set in a 0/1 claim map."""
+def bits_to_slots(bits: int) -> list[int]:
+    """The slots set in a bitset (bit s = slot s), ascending."""
+    if not bits:
+        return []
+    text = format(bits, "b")[::-1]  # slot 0 first
+    out: list[int] = []
+    start = text.find("1")
+    while start != -1:
+        out.append(start)
+        start = text.find("1", start + 1)
+    return out
+
+
+def bytes_to_slots(bitmap: bytes | bytearray) -> list[int]:
+    """Slots set in a 0/1 byte-per-slot map."""
     out: list[int] = []
     start = bitmap.find(1)
     while start != -1:
         out.append(start)
         start = bitmap.find(1, start + 1)
     return out
+
+
+_ZERO_ONE = bytes.maketrans(b"\x00\x01", b"01")
+
+
+def table_bits(table: SlotTable, owner: int) -> int:
+    """The bitset of the slots ``owner`` holds in ``table`` (one C-speed pass)."""
+    bitmap = bytes(map(owner.__eq__, table.raw()))
+    return int(bitmap.translate(_ZERO_ONE)[::-1], 2)
