@@ -355,7 +355,31 @@ class Enum(Spec):
         return {"enum": list(self.choices)}
 
 
-class Duration(Spec):
+class _Converted(Spec):
+    """A scalar turned into a value by a ``durations`` parser; its ``ValueError`` is the message."""
+
+    rejected: tuple[type, ...] = (bool,)  # scalar types that are never valid (None always is not)
+
+    def convert(self, value: Any) -> Any:
+        raise NotImplementedError
+
+    def parse(self, node: yaml.Node, ctx: Ctx) -> Any:
+        value = scalar(node, ctx, self.expected)
+        if value is INVALID:
+            return value
+        if value is None or isinstance(value, self.rejected):
+            return ctx.error(node, f"expected {self.expected}, got {kind_of(node)}")
+        try:
+            return self.check(self.convert(value), value, node, ctx)
+        except ValueError as error:
+            return ctx.error(node, str(error))
+
+    def check(self, converted: Any, value: Any, node: yaml.Node, ctx: Ctx) -> Any:
+        """Further range checks on the converted value (none by default)."""
+        return converted
+
+
+class Duration(_Converted):
     """``250ms``, ``2s``, ``1.5m``; plain integers are milliseconds. Parses to int ms."""
 
     expected = "a duration like 250ms or 2s"
@@ -363,21 +387,15 @@ class Duration(Spec):
     def __init__(self, minimum: int = 0) -> None:
         self.minimum = minimum
 
-    def parse(self, node: yaml.Node, ctx: Ctx) -> Any:
-        value = scalar(node, ctx, self.expected)
-        if value is INVALID:
-            return value
-        if value is None or isinstance(value, bool):
-            return ctx.error(node, f"expected {self.expected}, got {kind_of(node)}")
-        try:
-            ms = durations.parse_duration(value)
-        except ValueError as error:
-            return ctx.error(node, str(error))
-        if ms < self.minimum:
+    def convert(self, value: Any) -> Any:
+        return durations.parse_duration(value)
+
+    def check(self, converted: Any, value: Any, node: yaml.Node, ctx: Ctx) -> Any:
+        if converted < self.minimum:
             return ctx.error(
                 node, f"must be at least {durations.format_duration(self.minimum)}, got {value}"
             )
-        return ms
+        return converted
 
     def schema(self) -> dict[str, Any]:
         return {
@@ -388,21 +406,13 @@ class Duration(Spec):
         }
 
 
-class Rate(Spec):
+class Rate(_Converted):
     """``200/s`` (also ``/m``, ``/h``); plain numbers are per second. Parses to float per s."""
 
     expected = "a rate like 200/s"
 
-    def parse(self, node: yaml.Node, ctx: Ctx) -> Any:
-        value = scalar(node, ctx, self.expected)
-        if value is INVALID:
-            return value
-        if value is None or isinstance(value, bool):
-            return ctx.error(node, f"expected {self.expected}, got {kind_of(node)}")
-        try:
-            return durations.parse_rate(value)
-        except ValueError as error:
-            return ctx.error(node, str(error))
+    def convert(self, value: Any) -> Any:
+        return durations.parse_rate(value)
 
     def schema(self) -> dict[str, Any]:
         return {
@@ -413,21 +423,14 @@ class Rate(Spec):
         }
 
 
-class Latency(Spec):
+class Latency(_Converted):
     """``0.1ms..0.5ms`` (seeded uniform) or one fixed duration; parses to (low, high) ms."""
 
     expected = "a latency like 1ms or 0.1ms..0.5ms"
+    rejected = (bool, float)
 
-    def parse(self, node: yaml.Node, ctx: Ctx) -> Any:
-        value = scalar(node, ctx, self.expected)
-        if value is INVALID:
-            return value
-        if value is None or isinstance(value, bool | float):
-            return ctx.error(node, f"expected {self.expected}, got {kind_of(node)}")
-        try:
-            return durations.parse_latency(value)
-        except ValueError as error:
-            return ctx.error(node, str(error))
+    def convert(self, value: Any) -> Any:
+        return durations.parse_latency(value)
 
     def schema(self) -> dict[str, Any]:
         return {
