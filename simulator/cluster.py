@@ -15,6 +15,7 @@ from simulator.config import NodeConfig
 from simulator.engine import Engine
 from simulator.messages import (
     FAIL,
+    HANDSHAKE,
     MASTER,
     MYSELF,
     NOFAILOVER,
@@ -281,7 +282,7 @@ class Cluster:
         if node is None or not node.alive:
             return
         peer = node.peers.get(master)
-        if peer is not None and peer.flags & MASTER and not peer.flags & 32:  # not HANDSHAKE
+        if peer is not None and peer.flags & MASTER and not peer.flags & HANDSHAKE:
             node.replicate(master)
         else:
             self.engine.schedule(1000, self._replicate_when_known, name, master)
@@ -646,10 +647,10 @@ class Cluster:
     def del_node(self, name: str) -> None:
         """``redis-cli --cluster del-node``: refused unless the node serves no slot (§16.6)."""
         node = self.node(name)
-        owned = [s for s in range(CLUSTER_SLOTS) if self.truth_owner(s) == name]
+        owned = self.truth_table().count(name)
         if owned:
             raise ClusterError(
-                f"{name} is not empty: it serves {len(owned)} slots; reshard them away first"
+                f"{name} is not empty: it serves {owned} slots; reshard them away first"
             )
         for other in self.nodes.values():
             if other is node or not other.alive:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from simulator.cluster import Cluster
+from simulator.cluster import BASE_PORT, Cluster
 from simulator.messages import FAIL, FLAG_NAMES, MASTER, MYSELF, NOADDR, PFAIL, SLAVE, MsgType
 from simulator.node import Node, PeerView
 from simulator.slots import CLUSTER_SLOTS, NO_OWNER, format_slot_ranges
@@ -31,12 +31,13 @@ def flags_text(flags: int) -> str:
 def _peer_address(cluster: Cluster, peer: PeerView) -> str:
     if peer.flags & NOADDR:
         return ":0@0"
-    port = (
-        cluster.nodes[peer.name].port
-        if peer.name in cluster.nodes
-        else cluster.removed[peer.name].port
-    )
+    port = _port(peer)
     return f"127.0.0.1:{port}@{port + BUS_PORT_INCR}"
+
+
+def _port(peer: PeerView) -> int:
+    """A node's client port: fixed by its index at creation (127.0.0.1:7000+i)."""
+    return BASE_PORT + peer.index
 
 
 def _shown_epoch(node: Node, peer: PeerView) -> int:
@@ -129,7 +130,7 @@ def cluster_info(cluster: Cluster, name: str) -> str:
 
 
 def _endpoint(cluster: Cluster, node: Node, peer: PeerView) -> list[Any]:
-    port = cluster.nodes[peer.name].port if peer.name in cluster.nodes else 0
+    port = _port(peer)
     return ["127.0.0.1", port, peer.id, []]
 
 
@@ -176,7 +177,7 @@ def cluster_shards(cluster: Cluster, name: str) -> list[dict[str, Any]]:
                 health = "loading"
             else:
                 health = "online"
-            port = cluster.nodes[member.name].port if member.name in cluster.nodes else 0
+            port = _port(member)
             nodes.append(
                 {
                     "id": member.id,

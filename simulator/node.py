@@ -980,19 +980,17 @@ class Node:
             return
         new_state = "ok"
         counts = self.slot_counts
-        peers_by_index = {p.index: p for p in self._peer_list}
-        if self.config.get("cluster-require-full-coverage"):
-            if counts.get(NO_OWNER, 0) or sum(counts.values()) < CLUSTER_SLOTS:
-                new_state = "fail"
-            else:
-                for owner, count in counts.items():
-                    if count and owner in peers_by_index and peers_by_index[owner].flags & FAIL:
-                        new_state = "fail"
-                        break
+        full_coverage = self.config.get("cluster-require-full-coverage")
+        if full_coverage and sum(counts.values()) < CLUSTER_SLOTS:
+            new_state = "fail"  # an unbound slot
         size = 0
         reachable = 0
         for peer in self._peer_list:
-            if peer.flags & MASTER and counts.get(peer.index, 0):
+            if not counts.get(peer.index, 0):
+                continue
+            if full_coverage and peer.flags & FAIL:
+                new_state = "fail"  # a slot whose owner is FAIL
+            if peer.flags & MASTER:
                 size += 1
                 if not peer.flags & (FAIL | PFAIL):
                     reachable += 1
