@@ -518,3 +518,37 @@ def test_rewind_then_replay_gives_the_same_trace_and_an_injection_forks() -> Non
     fresh.inject("kill", node="n2")
     fresh.run_until(12_000)
     assert [event_json(e) for e in sim.trace.events] == [event_json(e) for e in fresh.trace.events]
+
+
+def test_migration_barrier_keeps_a_replica_with_a_master_that_has_only_barrier_many() -> None:
+    """§13: a replica moves only if its master keeps more than cluster-migration-barrier."""
+    specs = [
+        NodeSpec("n1", "master", tuple(range(0, 5461))),
+        NodeSpec("n2", "master", tuple(range(5461, 10923))),
+        NodeSpec("n3", "master", tuple(range(10923, 16384))),
+        NodeSpec("n4", "replica", (), "n1"),
+        NodeSpec("n5", "replica", (), "n2"),
+        NodeSpec("n6", "replica", (), "n3"),
+        NodeSpec("n7", "replica", (), "n1"),
+    ]
+    sim = Simulation(
+        specs, seed=3, config={"cluster-node-timeout": NT, "cluster-migration-barrier": 2}
+    )
+    sim.run_until(3000)
+    sim.inject("kill", node="n5")
+    sim.run_until(3000 + 15_000)
+    assert events(sim, "fail", target="n5")
+    assert events(sim, "migration") == []  # n1 has 2 replicas, not more than the barrier
+
+
+def test_link_refresh_frees_an_unanswered_link_and_reconnects() -> None:
+    """§6 step 3b: link older than NT, ping pending > NT/2, no data for NT/2 => free, reconnect."""
+    sim = sim_of(replicas=0)
+    sim.run_until(3000)
+    observer = sim.cluster.node("n2")
+    before = observer.peers["n1"].link_ctime
+    sim.inject("partition", groups=[["n1"], ["n2", "n3"]])
+    sim.run_until(3000 + 3 * NT)
+    peer = observer.peers["n1"]
+    assert peer.link and peer.link_ctime > 3000 + NT // 2 > before  # a fresh link, after a free
+    assert peer.ping_sent and peer.ping_sent < 3000 + NT  # the old pending ping was kept
