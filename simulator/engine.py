@@ -1,4 +1,4 @@
-"""A small discrete-event kernel: integer milliseconds, FIFO ties, seeded sub-streams.
+"""A small discrete-event kernel: millisecond clock, FIFO ties, seeded sub-streams.
 
 In the spirit of SimPy's core, without processes or generators: Redis's cluster logic
 is timers and message handlers, so plain callbacks are simpler and faster. The queue
@@ -6,6 +6,15 @@ is a calendar: a heap of the *distinct* pending times, each with a FIFO deque of
 events. A simulated cluster schedules many events in the same millisecond (every
 node's cron, every message on loopback), so most schedules are a dict lookup and an
 append instead of a heap push, and ties run in scheduling order by construction.
+
+The cluster bus lives on whole milliseconds. The data plane needs finer order inside
+one: a client issues a command every 35 µs while redis-cli's MIGRATE blocks the source
+for 130 µs (§16.2), and which of them comes first decides whether the client sees
+``ASK``. So an event may be scheduled at a fractional time (:meth:`Engine.schedule_at`
+with a float); it runs after the whole-millisecond events of that millisecond and in
+time order with the other fractional ones. ``now`` stays the whole millisecond (what
+traces and the bus read); ``instant`` is the exact time, and delays scheduled from a
+fractional event keep its fraction.
 
 Callbacks must be bound methods or module-level functions with explicit ``args``
 (never closures), so that :func:`copy.deepcopy` of a simulation yields an
@@ -29,7 +38,7 @@ class Timer:
 
     __slots__ = ("args", "callback", "cancelled", "time")
 
-    def __init__(self, time: int, callback: Callback, args: tuple[Any, ...]) -> None:
+    def __init__(self, time: float, callback: Callback, args: tuple[Any, ...]) -> None:
         self.time = time
         self.callback = callback
         self.args = args
@@ -51,14 +60,16 @@ def derive_seed(seed: int, name: str) -> int:
 
 
 class Engine:
-    """The event loop. ``now`` is simulated time in integer milliseconds."""
+    """The event loop. ``now`` is simulated time in whole milliseconds, ``instant`` the
+    exact time of the running event (the same unless it was scheduled at a fraction)."""
 
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
         self.now = 0
+        self.instant: float = 0
         self.events_run = 0
-        self._times: list[int] = []  # heap of distinct pending times
-        self._buckets: dict[int, deque[Timer]] = {}  # time -> its events, FIFO
+        self._times: list[float] = []  # heap of distinct pending times
+        self._buckets: dict[float, deque[Timer]] = {}  # time -> its events, FIFO
         self._streams: dict[str, random.Random] = {}
 
     # ------------------------------------------------------------------ randomness
@@ -77,10 +88,10 @@ class Engine:
     # ------------------------------------------------------------------ scheduling
 
     def schedule(self, delay_ms: int, callback: Callback, *args: Any) -> Timer:
-        """Run ``callback(*args)`` ``delay_ms`` from now (FIFO among equal times)."""
+        """Run ``callback(*args)`` ``delay_ms`` (whole ms) from now, FIFO among equal times."""
         if delay_ms < 0:
             raise ValueError(f"cannot schedule in the past (delay {delay_ms} ms)")
-        time_ms = self.now + int(delay_ms)
+        time_ms = self.instant + int(delay_ms)
         timer = Timer(time_ms, callback, args)
         bucket = self._buckets.get(time_ms)
         if bucket is None:
@@ -90,11 +101,24 @@ class Engine:
             bucket.append(timer)
         return timer
 
-    def schedule_at(self, time_ms: int, callback: Callback, *args: Any) -> Timer:
-        """Run ``callback(*args)`` at absolute time ``time_ms``."""
+    def schedule_at(self, time_ms: float, callback: Callback, *args: Any) -> Timer:
+        """Run ``callback(*args)`` at absolute time ``time_ms``, which may be fractional.
+
+        A time earlier than :attr:`instant` but inside the current millisecond means
+        "as soon as possible" (callers often compute whole-ms times from ``now``)."""
         if time_ms < self.now:
             raise ValueError(f"cannot schedule at {time_ms} ms, now is {self.now} ms")
-        return self.schedule(time_ms - self.now, callback, *args)
+        time_ms = max(time_ms, self.instant)
+        if time_ms == int(time_ms):
+            time_ms = int(time_ms)  # one bucket per millisecond, whatever the number type
+        timer = Timer(time_ms, callback, args)
+        bucket = self._buckets.get(time_ms)
+        if bucket is None:
+            self._buckets[time_ms] = deque((timer,))
+            heappush(self._times, time_ms)
+        else:
+            bucket.append(timer)
+        return timer
 
     @staticmethod
     def cancel(timer: Timer | None) -> None:
@@ -104,7 +128,7 @@ class Engine:
 
     # ------------------------------------------------------------------ running
 
-    def peek(self) -> int | None:
+    def peek(self) -> float | None:
         """Time of the next pending (non-cancelled) event, or ``None`` if there is none."""
         times = self._times
         buckets = self._buckets
@@ -122,7 +146,7 @@ class Engine:
         next_time = self.peek()
         if time_ms < self.now or (next_time is not None and next_time < time_ms):
             raise ValueError(f"cannot advance the clock to {time_ms} ms past pending events")
-        self.now = time_ms
+        self.now = self.instant = time_ms
 
     def pending(self) -> int:
         """How many events are queued (cancelled ones included until skipped)."""
@@ -134,7 +158,8 @@ class Engine:
             return False
         time = self._times[0]
         timer = self._buckets[time].popleft()
-        self.now = time
+        self.instant = time
+        self.now = int(time)
         self.events_run += 1
         timer.callback(*timer.args)
         return True
@@ -160,7 +185,8 @@ class Engine:
         while times and times[0] <= until:
             time = times[0]
             bucket = buckets[time]
-            self.now = time
+            self.instant = time
+            self.now = int(time)
             popleft = bucket.popleft
             while bucket:  # events scheduled for this same time join the end of the bucket
                 timer = popleft()
@@ -171,7 +197,7 @@ class Engine:
             heappop(times)
             del buckets[time]
         self.events_run += run
-        self.now = until
+        self.now = self.instant = until
         return True
 
     def _run_until_predicate(self, predicate: Callable[[], bool], limit_ms: int | None) -> bool:
@@ -181,7 +207,7 @@ class Engine:
             next_time = self.peek()
             if next_time is None or (limit_ms is not None and next_time > limit_ms):
                 if limit_ms is not None and limit_ms > self.now:
-                    self.now = limit_ms
+                    self.now = self.instant = limit_ms
                 return False
             self.step()
             if predicate():

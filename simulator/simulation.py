@@ -166,7 +166,7 @@ class Simulation:
         self._apply(injection.action, injection.args)
         return True
 
-    def _checkpoint_until(self, t: int) -> None:
+    def _checkpoint_until(self, t: float) -> None:
         """Take the checkpoints due at or before ``t`` (every ``checkpoint_ms`` of simulated time)."""
         while True:
             boundary = self._checkpoints[-1].t + self.checkpoint_ms

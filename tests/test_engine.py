@@ -74,6 +74,79 @@ def test_schedule_in_the_past_raises() -> None:
     assert rec.log == [(100, "now is allowed")]
 
 
+# --------------------------------------------------------------------------- fractional times
+
+
+class InstantRecorder(Recorder):
+    """Also records the exact instant, for sub-millisecond ordering."""
+
+    def exact(self, label: str) -> None:
+        self.log.append((self.engine.now, label))
+        self.instants.append(self.engine.instant)
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        self.instants: list[float] = []
+
+
+def test_fractional_events_run_in_time_order_after_that_milliseconds_whole_events() -> None:
+    engine = Engine()
+    rec = InstantRecorder(engine)
+    engine.schedule_at(3.75, rec.exact, "c")
+    engine.schedule_at(3.25, rec.exact, "b")
+    engine.schedule_at(4, rec.exact, "d")
+    engine.schedule_at(3, rec.exact, "a")
+    engine.run_until(10)
+    assert rec.log == [(3, "a"), (3, "b"), (3, "c"), (4, "d")]
+    assert rec.instants == [3, 3.25, 3.75, 4]
+
+
+def test_delays_from_a_fractional_event_keep_its_fraction() -> None:
+    engine = Engine()
+    rec = InstantRecorder(engine)
+    engine.schedule_at(2.5, engine.schedule, 1, rec.exact, "one later")
+    engine.schedule_at(2.5, engine.schedule, 0, rec.exact, "at once")
+    engine.schedule_at(2.75, rec.exact, "after")
+    engine.schedule_at(3, rec.exact, "whole ms")
+    engine.run_until(10)
+    assert _labels(rec) == ["at once", "after", "whole ms", "one later"]
+    assert rec.instants == [2.5, 2.75, 3, 3.5]
+
+
+def test_a_whole_ms_time_inside_the_current_fractional_ms_means_as_soon_as_possible() -> None:
+    engine = Engine()
+    rec = InstantRecorder(engine)
+    engine.schedule_at(5.5, engine.schedule_at, 5, rec.exact, "asap")
+    engine.schedule_at(5.75, rec.exact, "later")
+    engine.run_until(10)
+    assert rec.log == [(5, "asap"), (5, "later")]
+    assert rec.instants == [5.5, 5.75]
+    with pytest.raises(ValueError, match="now is 10"):
+        engine.schedule_at(9.5, rec.exact, "past")
+
+
+def test_run_until_a_whole_ms_leaves_its_fractional_events_pending() -> None:
+    engine = Engine()
+    rec = InstantRecorder(engine)
+    engine.schedule_at(7.5, rec.exact, "x")
+    engine.run_until(7)
+    assert rec.log == [] and engine.now == 7 and engine.peek() == 7.5
+    with pytest.raises(ValueError, match="past pending"):
+        engine.advance_clock(8)
+    assert engine.step() and rec.log == [(7, "x")] and engine.instant == 7.5
+    engine.advance_clock(8)
+    assert engine.now == engine.instant == 8
+
+
+def test_fractional_times_that_add_up_to_a_whole_ms_share_its_bucket() -> None:
+    engine = Engine()
+    rec = InstantRecorder(engine)
+    engine.schedule_at(1, rec.hit, "int first")
+    engine.schedule_at(0.5 + 0.5, rec.hit, "float later")
+    engine.run_until(1)
+    assert _labels(rec) == ["int first", "float later"]
+
+
 def test_schedule_returns_a_timer_describing_the_event() -> None:
     engine = Engine()
     rec = Recorder(engine)
