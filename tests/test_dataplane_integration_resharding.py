@@ -11,55 +11,25 @@ from typing import Any
 
 import pytest
 
+from simulator import fidelity
 from simulator.cluster import NodeSpec
 from simulator.dataplane import install
 from simulator.dataplane.actions import add_client
 from simulator.dataplane.model import ClusterData
 from simulator.dataplane.redis_cli import apply_moves, rebalance_plan
 from simulator.dataplane.resharding import Job, masters_table
+from simulator.fidelity_reshard import ReshardRun, slot_tags
 from simulator.simulation import ActionError, Simulation
-from simulator.slots import key_hash_slot
 
 DATA = json.loads((Path(__file__).parent / "data" / "resharding.json").read_text())
 RUNS = {run["cluster_pipeline"]: run for run in DATA["reshard_runs"]}
 
 
-def _tags() -> dict[int, str]:
-    """A hash tag for each slot (the first ``t<i>`` that lands there)."""
-    tags: dict[int, str] = {}
-    i = 0
-    while len(tags) < 16384:
-        tags.setdefault(key_hash_slot(f"t{i}"), f"t{i}")
-        i += 1
-    return tags
-
-
-TAGS = _tags()
+TAGS = slot_tags()
 
 
 def tag_for(slot: int) -> str:
     return TAGS[slot]
-
-
-def loaded_cluster(hot_slots: int = 200, per_slot: int = 300) -> tuple[Simulation, ClusterData]:
-    """The measured set-up: 3 masters, no replicas, NT 5000; 300 keys in each of the
-    source's first 200 slots plus 3000 keys elsewhere; a client at ~28k ops/s, half
-    writes, 80 % on the hot slots, one command at a time."""
-    sim = Simulation(masters=3, replicas=0, seed=1, config={"cluster-node-timeout": 5000})
-    dp = install(sim)
-    hot = [f"{{{TAGS[s]}}}:{j}" for s in range(hot_slots) for j in range(per_slot)]
-    cold: list[str] = []
-    i = 0
-    while len(cold) < 3000:
-        key = f"cold:{i}"
-        i += 1
-        if key_hash_slot(key) >= hot_slots:
-            cold.append(key)
-    dp.populate(dict.fromkeys(hot + cold, "v0"))
-    add_client(dp, "hot", key_list=hot, writes=0.5, closed_loop=True).set_workload(rate=22400)
-    add_client(dp, "cold", key_list=cold, writes=0.5, closed_loop=True).set_workload(rate=5600)
-    sim.run_for(10)
-    return sim, dp
 
 
 def run_job(sim: Simulation, job: Job, limit_ms: int = 60_000) -> None:
@@ -74,12 +44,18 @@ def redirects(sim: Simulation) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def pipeline_10() -> tuple[Simulation, ClusterData, Job]:
-    sim, dp = loaded_cluster()
-    job = sim.inject("reshard", source="n1", target="n2", count=100)
-    run_job(sim, job)
-    sim.run_for(50)
-    return sim, dp, job
+def reshard_10() -> ReshardRun:
+    return ReshardRun(10)
+
+
+@pytest.fixture(scope="module")
+def pipeline_10(reshard_10: ReshardRun) -> tuple[Simulation, ClusterData, Job]:
+    return reshard_10.sim, reshard_10.dp, reshard_10.job
+
+
+@pytest.fixture(scope="module")
+def pipeline_1() -> ReshardRun:
+    return ReshardRun(1)
 
 
 def test_reshard_moves_the_sources_lowest_slots_and_ends_with_the_measured_layout(
@@ -99,18 +75,49 @@ def test_reshard_moves_the_sources_lowest_slots_and_ends_with_the_measured_layou
     assert dp.lost_writes() == []
 
 
-def test_the_client_sees_one_moved_per_slot_and_a_handful_of_asks(
-    pipeline_10: tuple[Simulation, ClusterData, Job],
+def test_the_client_sees_one_moved_per_slot_and_about_as_many_asks_as_real(
+    reshard_10: ReshardRun,
 ) -> None:
-    """Real run: 100 MOVED (one per moved slot) and 11 ASK; no other errors."""
-    sim, dp, _ = pipeline_10
-    real = RUNS["default (10)"]["client_counts"]
+    """Real run: 100 MOVED (one per moved slot), 11 ASK in 11 slots, no other errors.
+
+    One real run of 11 events: Poisson noise alone gives 5.5–22 as its 95 % range, so
+    the median of three seeds must land there, and no slot may see more than 2."""
+    sim, dp = reshard_10.sim, reshard_10.dp
+    real = RUNS["default (10)"]
     outcomes = dp.requests_by_outcome()
-    assert outcomes["moved"] == real["MOVED"] == 100
-    assert 0 < outcomes["ask"] <= 25  # real: 11; here 1 (see docs/data-plane.md)
+    assert outcomes["moved"] == real["client_counts"]["MOVED"] == 100
     assert outcomes["error"] == outcomes["timeout"] == outcomes["tryagain"] == 0
     moved_slots = sorted(e["slot"] for e in redirects(sim) if e["outcome"] == "moved")
     assert moved_slots == list(range(100))
+    asks = sorted([outcomes["ask"]] + [ReshardRun(10, seed).dp.outcomes["ask"] for seed in (2, 3)])
+    real_asks = real["client_counts"]["ASK"]
+    assert real_asks / 2 <= asks[1] <= real_asks * 2, asks
+    per_slot = reshard_10.asks_per_slot()
+    assert max(per_slot.values()) <= 2 * real["redirects_per_slot_summary"]["max_ASK_per_slot"]
+
+
+def test_the_packaged_reshard_figures_match_the_raw_measurements() -> None:
+    """``rcsim fidelity --part reshard`` compares with a packaged copy; it must agree."""
+    packaged = fidelity.real_data()["resharding"]
+    for key, raw in (("pipeline10", RUNS["default (10)"]), ("pipeline1", RUNS[1])):
+        summary = raw["redirects_per_slot_summary"]
+        assert packaged[key]["ASK"] == raw["client_counts"]["ASK"]
+        assert packaged[key]["MOVED"] == raw["client_counts"]["MOVED"]
+        assert packaged[key]["slots_with_ASK"] == summary["slots_with_ASK"]
+        assert packaged[key]["max_ASK_per_slot"] == summary["max_ASK_per_slot"]
+        assert packaged[key]["reshard_wall_ms"] == raw["reshard_wall_ms"]
+        rate = raw["client_ops_before_reshard"] / raw["reshard_started_at_client_ms"] * 1000
+        assert packaged[key]["client_ops_per_s_before"] == pytest.approx(rate, abs=0.1)
+
+
+def test_the_reshard_takes_the_measured_time(
+    reshard_10: ReshardRun, pipeline_1: ReshardRun
+) -> None:
+    """The cost model's two numbers come from these two durations (model.COMMAND_RTT_MS);
+    this checks the derivation holds in the running job: 508 ms and 2120 ms real."""
+    for run, real in ((reshard_10, RUNS["default (10)"]), (pipeline_1, RUNS[1])):
+        assert run.job.error is None and run.job.moved == 100
+        assert run.duration_ms == pytest.approx(real["reshard_wall_ms"], rel=0.05)
 
 
 def test_redirections_follow_ask_then_moved_then_the_new_owner(
@@ -122,7 +129,7 @@ def test_redirections_follow_ask_then_moved_then_the_new_owner(
     target_addr = sim.cluster.node("n2").addr
     per_slot: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for e in sim.trace.of_kind("request"):
-        if e["client"] == "hot" and e["slot"] < 100:
+        if e["slot"] < 100:
             per_slot[e["slot"]].append((e["node"], e["outcome"]))
     for slot, seq in per_slot.items():
         moved_at = [i for i, (_, outcome) in enumerate(seq) if outcome == "moved"]
@@ -137,18 +144,29 @@ def test_redirections_follow_ask_then_moved_then_the_new_owner(
     assert asked and all(e["node"] == "n2" and e["outcome"] == "ok" for e in asked)
 
 
-def test_pipeline_1_means_more_asks_per_slot() -> None:
-    """Real: 94 ASK in 100 slots with --cluster-pipeline 1 against 11 with 10."""
-    sim, dp = loaded_cluster()
-    job = sim.inject("reshard", source="n1", target="n2", count=25, pipeline=1)
-    run_job(sim, job)
-    sim.run_for(200)
-    per_slot_1 = dp.requests_by_outcome()["ask"] / 25
-    real_1 = RUNS[1]["client_counts"]["ASK"] / 100
-    real_10 = RUNS["default (10)"]["client_counts"]["ASK"] / 100
-    assert real_1 > 4 * real_10
-    assert 0.25 <= per_slot_1 <= 2 * real_1
-    assert dp.requests_by_outcome()["moved"] == 25
+def test_pipeline_1_means_many_more_asks_as_measured(
+    reshard_10: ReshardRun, pipeline_1: ReshardRun
+) -> None:
+    """Real, --cluster-pipeline 1: 100 MOVED, 94 ASK in 58 slots, at most 4 in one slot.
+
+    rcsim is about 30 % high (seed 1: 126 in 72 slots): the real client, a Python thread
+    on the same two cores as redis-cli and both nodes, slowed during the move, and rcsim
+    does not model CPU contention (docs/data-plane.md). The bounds allow that, and no
+    more; the ASK rate per slot must still be over 4 times pipeline 10's (real: 8.5)."""
+    run = pipeline_1
+    real = RUNS[1]
+    outcomes = run.dp.requests_by_outcome()
+    assert outcomes["moved"] == real["client_counts"]["MOVED"] == 100
+    assert outcomes["error"] == outcomes["timeout"] == outcomes["tryagain"] == 0
+    per_slot = run.asks_per_slot()
+    summary = real["redirects_per_slot_summary"]
+    real_asks = real["client_counts"]["ASK"]
+    assert 0.75 * real_asks <= outcomes["ask"] <= 1.5 * real_asks
+    assert 0.75 * summary["slots_with_ASK"] <= len(per_slot) <= 1.5 * summary["slots_with_ASK"]
+    assert 2 <= max(per_slot.values()) <= 6  # real: 4
+    real_10 = RUNS["default (10)"]["client_counts"]["ASK"]
+    assert real_asks > 4 * real_10
+    assert outcomes["ask"] > 4 * reshard_10.dp.outcomes["ask"]
 
 
 def test_a_target_crash_mid_move_leaves_the_slot_open_and_fix_closes_it() -> None:
@@ -240,3 +258,49 @@ def test_multi_key_commands_get_tryagain_mid_migration_and_crossslot_across_slot
     assert tryagain[0]["reply"] == "TRYAGAIN Multiple keys request during rehashing of slot"
     crossslot = [e for e in sim.trace.of_kind("request") if e["outcome"] == "crossslot"]
     assert crossslot and {e["client"] for e in crossslot} == {"spread"}
+
+
+def test_rcsim_fidelity_reshard_prints_both_runs_next_to_real_redis(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The command a user runs to see the comparison above (docs/fidelity.md)."""
+    from rcsim.cli import main
+
+    code = main(["fidelity", "--part", "reshard", "--seeds", "1"])
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("| reshard")]
+    assert len(rows) == 10
+    assert code in (0, 1)  # 1 when a row is out of bounds (pipeline 1's ASK count, +30 %)
+    ask_10 = next(r for r in rows if "pipeline10 | ASK |" in r)
+    assert "11 [5–20]" in ask_10 and ask_10.endswith("| yes |")
+    moved = [r for r in rows if "| MOVED |" in r]
+    assert all("| 100 [100–100] | 100 |" in r for r in moved)
+    assert main(["fidelity", "--part", "reshard", "--seeds", "0"]) == 2
+    assert "--seeds must be between 1 and 1000" in capsys.readouterr().err
+
+
+def test_a_request_reaching_a_source_blocked_in_migrate_waits_and_then_gets_ask() -> None:
+    """MIGRATE is synchronous (§16.2): the source serves nothing until the target has the
+    batch; a GET for one of its keys that arrived meanwhile is answered afterwards with
+    ASK, and one for a key still there is served from the source."""
+    sim = Simulation(masters=3, replicas=0, seed=6, config={"cluster-node-timeout": 5000})
+    dp = install(sim)
+    dp.command_cost_ms, dp.key_cost_ms = 1.0, 1.0  # a batch of 10 blocks n1 for 11 ms
+    tag = tag_for(3)
+    keys = [f"{{{tag}}}:{j}" for j in range(20)]
+    dp.populate(dict.fromkeys(keys, "v"))
+    app = add_client(dp, "app")
+    first_batch = dp.data(sim.cluster.node("n1")).keys_in_slot(3, 10)
+    later = next(k for k in keys if k not in first_batch)
+    job = sim.inject("reshard", source="n1", target="n2", slots=[3])
+    sim.run_until_condition(lambda: dp.data(sim.cluster.node("n1")).busy, sim.now + 100)
+    blocked_at = sim.now
+    gone, kept = app.command("GET", first_batch[0]), app.command("GET", later)
+    sim.run_until_condition(lambda: gone.done and kept.done, sim.now + 100)
+    run_job(sim, job)
+    attempts = [e for e in sim.trace.of_kind("request") if e["client"] == "app"]
+    first = [e for e in attempts if e["key"] == first_batch[0]]
+    assert [(e["node"], e["outcome"]) for e in first] == [("n1", "ask"), ("n2", "ok")]
+    assert first[0]["t"] >= blocked_at + 10 and first[0]["latency_ms"] >= 10
+    assert [(e["node"], e["outcome"]) for e in attempts if e["key"] == later] == [("n1", "ok")]
+    assert gone.result == kept.result == "v"

@@ -9,9 +9,10 @@ target once, leaving the map alone; ``TRYAGAIN`` retries after 50 ms;
 command (redis-py's ``RedisClusterRequestTTL``). Every attempt is one ``request``
 trace event.
 
-A workload client starts commands at its rate (open loop: a command that waits does
-not delay the next), or, with ``closed_loop``, one at a time like one application
-thread, the rate being a cap; reads and writes are chosen by ``writes``, keys from
+A workload client starts commands at its rate, at exact sub-millisecond times (open
+loop: a command that waits does not delay the next), or, with ``closed_loop``, one at
+a time like one application thread that spends ``1000/rate`` ms on its own side of
+each command, so the rate is what it reaches when servers answer at once; reads and writes are chosen by ``writes``, keys from
 the template with ``{i}`` in ``0..key_count-1``; a ``multi`` fraction of the commands
 are MSET/MGET of two keys (CROSSSLOT unless the template has a hash tag; TRYAGAIN
 during a migration).
@@ -336,18 +337,23 @@ class Client:
         if self.rate > 0 and not self.running:
             self.running = True
             self.generation += 1
-            self.next_due = float(self.dp.now)
+            self.next_due = float(self.dp.cluster.engine.instant)
             self.dp.cluster.engine.schedule(0, self._next_op, self.generation)
 
     def _schedule_next(self) -> None:
+        """Open loop: the next start on the rate's grid. Closed loop: one thread spends
+        ``1000/rate`` ms on its side of every command (build, send, parse), so the next
+        one starts that long after the reply; a reply that waited delays it."""
         if self.rate <= 0:
             self.running = False
             return
-        now = self.dp.now
-        self.next_due = max(self.next_due + 1000.0 / self.rate, float(now))
-        self.dp.cluster.engine.schedule_at(
-            max(now, int(self.next_due)), self._next_op, self.generation
-        )
+        engine = self.dp.cluster.engine
+        period = 1000.0 / self.rate
+        if self.closed_loop:
+            self.next_due = engine.instant + period
+        else:
+            self.next_due = max(self.next_due + period, float(engine.instant))
+        engine.schedule_at(self.next_due, self._next_op, self.generation)
 
     def _next_op(self, generation: int) -> None:
         if generation != self.generation:

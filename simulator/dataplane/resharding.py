@@ -1,23 +1,29 @@
 """Executing redis-cli's plans against the live cluster: reshard, rebalance, fix (§16).
 
 A :class:`Job` runs :class:`~simulator.dataplane.redis_cli.Step` records one at a time
-as engine events. Each command costs ``command_cost_ms`` of simulated time and each
-migrated key ``key_cost_ms`` more (kept as a fractional clock, so many cheap commands
-can share one millisecond). Slot moves follow ``clusterManagerMoveSlot`` (§16.3):
-IMPORTING on the target, MIGRATING on the source, GETKEYSINSLOT/MIGRATE batches of
-``pipeline`` keys, SETSLOT NODE on the target, the source, then the other masters.
+as engine events at exact (fractional) times. Slot moves follow
+``clusterManagerMoveSlot`` (§16.3): IMPORTING on the target, MIGRATING on the source,
+GETKEYSINSLOT/MIGRATE batches of ``pipeline`` keys, SETSLOT NODE on the target, the
+source, then the other masters.
+
+Costs (``command_cost_ms`` c, ``key_cost_ms`` k; derived in
+:data:`simulator.dataplane.model.COMMAND_RTT_MS`): every command is one round trip c.
+A MIGRATE of n keys is two: redis-cli's, and inside it the source's own exchange with
+the target, during which the source is **blocked** (§16.2, MIGRATE is synchronous) for
+``c + n·k``. Client requests reaching the source then wait, and are served when the
+batch is gone, so a request for a key of that batch gets ``ASK``. This interleaving,
+sub-millisecond on loopback, is what decides how many ASKs a client sees.
 
 A failing command stops the job as redis-cli exits: a crashed source or target in the
 middle leaves the slot open (MIGRATING/IMPORTING), which ``fix`` repairs.
 
 Simplified: redis-cli itself is not a network endpoint (only source↔target
-reachability matters for MIGRATE); MIGRATE moves a batch atomically at the end of its
-cost; a paused node makes the job wait for it (redis-cli would block on the socket).
+reachability matters for MIGRATE); a batch's keys move together at the end of the
+block; a paused node makes the job wait for it (redis-cli would block on the socket).
 """
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
@@ -109,13 +115,19 @@ class Job:
         if node is not None and node.status == PAUSED:
             dp.cluster.engine.schedule(PAUSED_RETRY_MS, self._run)
             return
+        self.clock = max(self.clock, dp.cluster.engine.instant)
         try:
             cost = self._execute(step)
         except JobError as error:
             self._finish(str(error))
             return
-        self.clock = max(self.clock, float(dp.now)) + cost
-        dp.cluster.engine.schedule_at(max(dp.now, math.floor(self.clock)), self._run)
+        if cost is not None:
+            self._next(cost)
+
+    def _next(self, cost: float) -> None:
+        """redis-cli sends its next command ``cost`` ms after the last one."""
+        self.clock += cost
+        self.dp.cluster.engine.schedule_at(self.clock, self._run)
 
     def _finish(self, error: str | None) -> None:
         for node in self.dp.cluster.nodes.values():
@@ -140,8 +152,9 @@ class Job:
             raise JobError(f"[ERR] Could not connect to {name}: Connection refused")
         return node
 
-    def _execute(self, step: Step) -> float:
-        """Run ``step`` (or one batch of a key loop) and return its cost in ms."""
+    def _execute(self, step: Step) -> float | None:
+        """Run ``step`` (or one batch of a key loop) and return its cost in ms, or
+        ``None`` when the step itself schedules what follows (a MIGRATE)."""
         dp = self.dp
         cost = dp.command_cost_ms
         command = step.command
@@ -170,15 +183,23 @@ class Job:
             raise JobError(f"unsupported step {command}")
         return cost
 
-    def _migrate_batch(self, step: Step) -> float:
-        """One GETKEYSINSLOT + MIGRATE round of ``clusterManagerMigrateKeysInSlot``."""
+    def _migrate_batch(self, step: Step) -> float | None:
+        """One GETKEYSINSLOT + MIGRATE round of ``clusterManagerMigrateKeysInSlot``:
+        the key list now, the MIGRATE's block on the source after one round trip."""
         dp = self.dp
         source = self._node(step.node)
-        release_blocked(dp, source, busy=False)  # served between two MIGRATEs
         keys = dp.data(source).keys_in_slot(step.slot, step.count or self.pipeline)
         if not keys:
             self.steps.popleft()  # GETKEYSINSLOT returned nothing: the loop ends
             return dp.command_cost_ms
+        self._check_target(source, step, keys[0])
+        start = self.clock + dp.command_cost_ms * 1.5  # GETKEYSINSLOT, then MIGRATE arrives
+        dp.cluster.engine.schedule_at(start, self._migrate_block, step, keys)
+        return None
+
+    def _check_target(self, source: Node, step: Step, key: str) -> None:
+        """MIGRATE's connection to the target and its RESTORE-ASKING answer."""
+        dp = self.dp
         target = dp.cluster.nodes.get(step.peer)
         network = dp.cluster.network
         if (
@@ -190,27 +211,70 @@ class Job:
             raise JobError(
                 f"[ERR] Calling MIGRATE: IOERR error or timeout reading to target instance {step.peer}"
             )
-        session = Session(asking=True)
         route = get_node_by_query(
-            View(dp, target), parse_command(("RESTORE-ASKING", keys[0], "0", "x")), session
+            View(dp, target), parse_command(("RESTORE-ASKING", key, "0", "x")), Session(asking=True)
         )
         if not route.served:
             raise JobError(
                 f"[ERR] Calling MIGRATE: Target instance replied with error: {route.error}"
             )
+
+    def _migrate_block(self, step: Step, keys: list[str]) -> None:
+        """The MIGRATE reached the source: it blocks for the exchange with the target."""
+        if self.done:
+            return
+        dp = self.dp
+        try:
+            source = self._node(step.node)
+        except JobError as error:
+            self._finish(str(error))
+            return
         data = dp.data(source)
-        moved = [(k, data.keys[k][0], data.keys[k][1]) for k in keys]
-        value_ops = [(k, v, dp.next_version()) for k, v, _ in moved]
+        data.busy = True
+        self.clock = dp.cluster.engine.instant
+        cost = dp.command_cost_ms + dp.key_cost_ms * len(keys)
+        dp.cluster.engine.schedule_at(
+            self.clock + cost, self._migrate_done, step, keys, data.generation
+        )
+
+    def _migrate_done(self, step: Step, keys: list[str], generation: int) -> None:
+        """The target acknowledged the batch: the source deletes the keys, unblocks and
+        serves the requests that waited, then replies to redis-cli."""
+        if self.done:
+            return
+        dp = self.dp
+        self.clock = dp.cluster.engine.instant
+        source = dp.cluster.nodes.get(step.node)
+        if source is None or source.status != RUNNING or dp.data(source).generation != generation:
+            if source is not None and source.status == PAUSED:
+                dp.cluster.engine.schedule(
+                    PAUSED_RETRY_MS, self._migrate_done, step, keys, generation
+                )
+                return
+            self._finish(f"[ERR] Calling MIGRATE on {step.node}: I/O error")
+            return
+        try:
+            self._check_target(source, step, keys[0])
+        except JobError as error:
+            release_blocked(dp, source, busy=False)
+            self._finish(str(error))
+            return
+        target = dp.cluster.nodes[step.peer]
+        data = dp.data(source)
+        present = [k for k in keys if k in data.keys]
+        value_ops = [(k, data.keys[k][0], dp.next_version()) for k in present]
         if target.is_master:
             dp.write(target, list(value_ops))
         else:
             dp.apply_local(target, value_ops)
-        delete_ops = [(k, None, dp.next_version()) for k in keys]
+        delete_ops = [(k, None, dp.next_version()) for k in present]
         if source.is_master:
             dp.write(source, list(delete_ops))
         else:
             dp.apply_local(source, delete_ops)
-        dp.data(source).busy = True  # MIGRATE blocks the source until the batch is done
-        self.keys_moved += len(keys)
-        dp.emit("migrate", source.name, target.name, slot=step.slot, keys=len(keys), job=self.label)
-        return dp.command_cost_ms + dp.key_cost_ms * len(keys)
+        self.keys_moved += len(present)
+        dp.emit(
+            "migrate", source.name, target.name, slot=step.slot, keys=len(present), job=self.label
+        )
+        release_blocked(dp, source, busy=False)
+        self._next(dp.command_cost_ms * 0.5)  # the reply travels back to redis-cli

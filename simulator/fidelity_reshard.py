@@ -1,0 +1,164 @@
+"""The reshard-under-load experiment of ``resharding.json``, re-run in rcsim (§16).
+
+The real set-up (tests/data/README.md): 3 masters without replicas, node timeout 5 s;
+300 keys in each of the source's first 200 slots and 3000 keys elsewhere; one client
+thread sending one command at a time, half SET and half GET, 80 % of them to the hot
+keys, with its own slot map (MOVED updates it, ASK sends ASKING + the command once).
+After a second, ``redis-cli --cluster reshard`` moves 100 slots from the first master
+to the second, with ``--cluster-pipeline`` 10 (the default) or 1.
+
+What is compared: the redirections the client saw (MOVED, ASK, in how many slots, the
+most in one slot) and how long the reshard took. The client's rate is the rate the real
+one reached in the second before the reshard (33.2k and 30.0k ops/s).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from simulator.dataplane import install
+from simulator.dataplane.actions import add_client
+from simulator.fidelity import Row, median, real_data
+from simulator.simulation import Simulation
+from simulator.slots import CLUSTER_SLOTS, key_hash_slot
+
+if TYPE_CHECKING:
+    from simulator.dataplane.model import ClusterData
+    from simulator.dataplane.resharding import Job
+
+HOT_SLOTS = 200
+KEYS_PER_HOT_SLOT = 300
+COLD_KEYS = 3000
+HOT_SHARE = 0.8
+MOVED_SLOTS = 100
+WARM_UP_MS = 10
+JOB_LIMIT_MS = 60_000
+TAIL_MS = 200
+"""After the job: long enough for the client to touch every moved slot once more."""
+
+
+def slot_tags() -> list[str]:
+    """A hash tag for every slot: the first ``t<i>`` that hashes there."""
+    tags: dict[int, str] = {}
+    i = 0
+    while len(tags) < CLUSTER_SLOTS:
+        tags.setdefault(key_hash_slot(f"t{i}"), f"t{i}")
+        i += 1
+    return [tags[slot] for slot in range(CLUSTER_SLOTS)]
+
+
+def loaded_cluster(
+    rate: float, seed: int = 1, hot_slots: int = HOT_SLOTS, per_slot: int = KEYS_PER_HOT_SLOT
+) -> tuple[Simulation, ClusterData]:
+    """The measured starting state with the one-thread client already running."""
+    sim = Simulation(masters=3, replicas=0, seed=seed, config={"cluster-node-timeout": 5000})
+    dp = install(sim)
+    tags = slot_tags()
+    hot = [f"{{{tags[slot]}}}:{j}" for slot in range(hot_slots) for j in range(per_slot)]
+    cold: list[str] = []
+    i = 0
+    while len(cold) < COLD_KEYS:
+        key = f"cold:{i}"
+        i += 1
+        if key_hash_slot(key) >= hot_slots:
+            cold.append(key)
+    dp.populate(dict.fromkeys(hot + cold, "v0"))
+    # Each cold key appears this many times in the pick list, so 80 % of picks are hot.
+    weight = round((1 - HOT_SHARE) / HOT_SHARE * len(hot) / len(cold))
+    add_client(dp, "app", key_list=hot + cold * weight, writes=0.5, closed_loop=True).set_workload(
+        rate=rate
+    )
+    sim.run_for(WARM_UP_MS)
+    return sim, dp
+
+
+class ReshardRun:
+    """One re-run: 100 slots from n1 to n2 while the client runs."""
+
+    def __init__(self, pipeline: int, seed: int = 1) -> None:
+        self.real: dict[str, Any] = real_data()["resharding"][f"pipeline{pipeline}"]
+        self.sim, self.dp = loaded_cluster(self.real["client_ops_per_s_before"], seed)
+        started = self.sim.now
+        self.job: Job = self.sim.inject(
+            "reshard", source="n1", target="n2", count=MOVED_SLOTS, pipeline=pipeline
+        )
+        deadline = started + JOB_LIMIT_MS
+        while not self.job.done and self.sim.now < deadline:
+            self.sim.run_for(20)
+        done = self.sim.trace.of_kind("reshard_done")
+        self.duration_ms: int | None = done[-1]["t"] - started if done else None
+        self.sim.run_for(TAIL_MS)
+
+    def redirects(self) -> list[dict[str, Any]]:
+        return [e for e in self.sim.trace.of_kind("request") if e["outcome"] in ("moved", "ask")]
+
+    def asks_per_slot(self) -> dict[int, int]:
+        counts: dict[int, int] = defaultdict(int)
+        for e in self.redirects():
+            if e["outcome"] == "ask":
+                counts[e["slot"]] += 1
+        return dict(counts)
+
+    def metrics(self) -> dict[str, float | None]:
+        outcomes = self.dp.requests_by_outcome()
+        per_slot = self.asks_per_slot()
+        return {
+            "reshard_wall_ms": self.duration_ms,
+            "MOVED": outcomes["moved"],
+            "ASK": outcomes["ask"],
+            "slots_with_ASK": len(per_slot),
+            "max_ASK_per_slot": max(per_slot.values(), default=0),
+        }
+
+
+def poisson_interval(count: int, level: float = 0.95) -> tuple[float, float]:
+    """The exact (Garwood) interval for the mean of a Poisson count seen once: how far a
+    second real run of the same experiment could plausibly land."""
+    tail = (1 - level) / 2
+
+    def cdf(k: int, mean: float) -> float:
+        return sum(math.exp(i * math.log(mean) - mean - math.lgamma(i + 1)) for i in range(k + 1))
+
+    def solve(target: float, k: int) -> float:
+        low, high = 1e-9, 10.0 * (count + 10)
+        for _ in range(100):
+            mid = (low + high) / 2
+            if cdf(k, mid) > target:
+                low = mid
+            else:
+                high = mid
+        return (low + high) / 2
+
+    lower = 0.0 if count == 0 else solve(1 - tail, count - 1)
+    return lower, solve(tail, count)
+
+
+COUNTED = ("ASK", "slots_with_ASK")
+"""Metrics that are counts of chance encounters: bounded by their Poisson interval.
+MOVED (one per slot by construction), the most ASKs in one slot and the duration use
+the usual 15 % rule."""
+
+
+def reshard_rows(seeds: Sequence[int]) -> list[Row]:
+    """Both measured reshards, ``len(seeds)`` re-runs each."""
+    rows: list[Row] = []
+    for key, real in real_data()["resharding"].items():
+        runs = [ReshardRun(real["pipeline"], seed).metrics() for seed in seeds]
+        for metric in ("reshard_wall_ms", "MOVED", "ASK", "slots_with_ASK", "max_ASK_per_slot"):
+            value = real[metric]
+            low, high = poisson_interval(value) if metric in COUNTED else (value, value)
+            rows.append(
+                Row(
+                    f"reshard 100 slots under load, {key}",
+                    metric,
+                    value,
+                    low,
+                    high,
+                    median([r[metric] for r in runs]),
+                    len(runs),
+                )
+            )
+    return rows
