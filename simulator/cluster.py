@@ -544,7 +544,6 @@ class Cluster:
             "importing": dict(node.importing),
             "current_epoch": node.current_epoch,
             "last_vote_epoch": node.last_vote_epoch,
-            "repl_offset": node.repl_offset,
         }
 
     def _load_nodes_conf(self, node: Node, saved: dict[str, Any]) -> None:
@@ -577,7 +576,8 @@ class Cluster:
         node.importing = dict(saved["importing"])
         node.current_epoch = max_epoch
         node.last_vote_epoch = saved["last_vote_epoch"]
-        node.repl_offset = saved["repl_offset"]
+        # The replication offset is not in nodes.conf: a restarted node starts at 0
+        # unless the data plane loads one from an RDB file (§21.3).
         node.size = sum(1 for p in node.peers.values() if p.flags & MASTER and node.numslots(p))
 
     def partition(self, groups: Sequence[Iterable[str]]) -> None:

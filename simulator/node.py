@@ -34,6 +34,8 @@ from simulator.messages import (
 from simulator.slots import CLUSTER_SLOTS, NO_OWNER, SlotTable
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from simulator.cluster import Cluster
 
 # Constants of src/cluster.h and src/cluster.c (§1.1).
@@ -1433,6 +1435,29 @@ class Node:
         self._todo_state = True
         self._before_sleep()
         return "OK"
+
+    def verify_config_with_data(self, slots_with_keys: Iterable[int]) -> list[tuple[int, str]]:
+        """``verifyClusterConfigWithData`` at start-up (§16.1, §21.3): a master that loaded
+        keys in a slot it neither owns nor imports claims the slot if it is unassigned,
+        and otherwise marks it importing from its owner. A replica skips the check (it
+        depends on the replication stream). Returns ``(slot, "claimed" | "importing")``."""
+        if not self.is_master:
+            return []
+        changes: list[tuple[int, str]] = []
+        for slot in sorted(set(slots_with_keys)):
+            owner = self.slots[slot]
+            if owner == self.index or slot in self.importing:
+                continue
+            if owner == NO_OWNER:
+                self._set_slot(slot, self.index)
+                self.owner_not_claiming[slot] = 0
+                changes.append((slot, "claimed"))
+            else:
+                self.importing[slot] = self.cluster.names[owner]
+                changes.append((slot, "importing"))
+        if changes:
+            self._todo_state = True
+        return changes
 
     def cluster_addslots(self, slots: list[int]) -> str:
         """``CLUSTER ADDSLOTS``: bind unassigned slots to me (no epoch change, §18.5)."""

@@ -11,6 +11,7 @@ import pytest
 
 from simulator.dataplane import install
 from simulator.dataplane.model import ClusterData
+from simulator.introspection import cluster_nodes
 from simulator.simulation import Simulation
 from simulator.slots import key_hash_slot
 
@@ -157,3 +158,126 @@ def test_with_aof_the_same_restart_loses_nothing() -> None:
     sim.run_for(8000)
     assert len(dp.data(sim.cluster.node("n4")).keys) == 20
     assert dp.lost_writes() == []
+
+
+def replica_restart(config: dict[str, Any]) -> tuple[Simulation, ClusterData, int]:
+    """n4 (n1's replica) is killed after 10 writes, 10 more land on n1 while it is down,
+    and it restarts 2 s later (inside NT: still n1's replica). Returns the restart time."""
+    sim = Simulation(
+        masters=3,
+        replicas=1,
+        seed=2,
+        config={"cluster-node-timeout": 5000, **config},
+    )
+    dp = install(sim)
+    keys = n1_keys(20)
+    for key in keys[:10]:
+        sim.inject("write", key=key, value=f"before-{key}")
+    sim.run_for(2500)  # with "1 1", a save point fires on the server cron at 2 s
+    sim.inject("kill", node="n4")
+    for key in keys[10:]:
+        sim.inject("write", key=key, value=f"while-down-{key}")
+    sim.run_for(2000)
+    sim.inject("restart", node="n4")
+    restarted = sim.now
+    sim.run_for(100)
+    return sim, dp, restarted
+
+
+def test_a_replica_restarted_from_its_rdb_partially_resyncs() -> None:
+    """§21.3: replicas keep their replication ID/offset in the RDB, so a restarted one
+    can partial-resync (``loadDataFromDisk`` restores them for a replica): it gets the
+    10 writes it missed from n1's backlog at once, with no full sync."""
+    sim, dp, restarted = replica_restart({"save": "1 1", "appendonly": False})
+    loaded = sim.trace.first("loaded", node="n4")
+    assert loaded is not None and loaded["keys"] == 10 and loaded["offset"] > 0
+    psync = [e for e in sim.trace.of_kind("psync") if e["node"] == "n4" and e["t"] >= restarted]
+    assert [e["mode"] for e in psync] == ["partial"]
+    assert psync[0]["offset"] == loaded["offset"]
+    n1, n4 = sim.cluster.node("n1"), sim.cluster.node("n4")
+    assert dp.data(n4).keys.keys() == dp.data(n1).keys.keys() and len(dp.data(n4).keys) == 20
+    assert n4.repl_offset == n1.repl_offset
+    assert [e for e in sim.trace.of_kind("full_sync") if e["t"] >= restarted] == []
+
+
+@pytest.mark.parametrize(
+    ("name", "config"),
+    [
+        ("no persistence", {"save": "", "appendonly": False}),
+        ("aof only", {"save": "", "appendonly": True}),
+    ],
+)
+def test_a_replica_restarted_without_an_rdb_starts_at_offset_0_and_full_resyncs(
+    name: str, config: dict[str, Any]
+) -> None:
+    """Without an RDB (or with the AOF, which 7.0 loads instead and which carries no
+    replication ID) the restarted process has a new ID and offset 0, ranks last in an
+    election meanwhile, and can only full-resync, after repl-diskless-sync-delay."""
+    sim, _, restarted = replica_restart(config)
+    loaded = sim.trace.first("loaded", node="n4")
+    assert loaded is not None and loaded["offset"] == 0
+    psync = [e for e in sim.trace.of_kind("psync") if e["node"] == "n4" and e["t"] >= restarted]
+    assert [e["mode"] for e in psync] == ["full"] and psync[0]["offset"] == 0
+    sim.run_for(6000)
+    full = [e for e in sim.trace.of_kind("full_sync") if e["node"] == "n4"]
+    assert full and 5000 <= full[-1]["t"] - restarted <= 5200 and full[-1]["keys"] == 20
+
+
+def test_a_restarted_master_with_keys_of_a_slot_it_lost_marks_it_importing() -> None:
+    """verifyClusterConfigWithData (§16.1, §21.3): n1's RDB still holds slot 0's keys,
+    but its nodes.conf says n2 owns slot 0 now: at start-up n1 marks slot 0 importing
+    from n2 (CLUSTER NODES shows ``[0-<-n2's id]``) instead of serving or dropping it."""
+    sim = Simulation(
+        masters=3, replicas=0, seed=3, config={"save": "", "cluster-node-timeout": 5000}
+    )
+    dp = install(sim)
+    slot0 = [f"{{{_tag(0)}}}:{j}" for j in range(5)]
+    for key in slot0:
+        sim.inject("write", key=key, value="v")
+    sim.run_for(100)
+    n1 = sim.cluster.node("n1")
+    dp.data(n1).persistence.snapshot(sim.now)  # BGSAVE with slot 0's keys in it
+    job = sim.inject("reshard", source="n1", target="n2", slots=[0])
+    while not job.done:
+        sim.run_for(20)
+    sim.run_for(500)
+    sim.inject("kill", node="n1")
+    sim.run_for(50)
+    sim.inject("restart", node="n1")
+    sim.run_for(100)
+    n1, n2 = sim.cluster.node("n1"), sim.cluster.node("n2")
+    assert n1.slot_owner(0) == "n2" and n1.importing == {0: "n2"}
+    event = sim.trace.first("setslot", node="n1", by="verifyClusterConfigWithData")
+    assert event is not None and event["arg"] == "IMPORTING" and event["target"] == "n2"
+    assert f"[0-<-{n2.id}]" in cluster_nodes(sim.cluster, "n1")
+    assert sorted(dp.data(n1).keys) == sorted(slot0)
+
+
+def test_a_restarted_master_with_keys_of_an_unassigned_slot_claims_it() -> None:
+    sim = Simulation(
+        masters=3,
+        replicas=0,
+        seed=3,
+        config={"save": "", "appendonly": True, "cluster-node-timeout": 5000},
+    )
+    install(sim)
+    sim.inject("write", key=f"{{{_tag(7)}}}:a", value="v")
+    sim.run_for(100)
+    n1 = sim.cluster.node("n1")
+    assert n1.cluster_delslots([7]) == "OK"  # CLUSTER DELSLOTS 7 on n1 only, keys kept
+    sim.run_for(50)
+    sim.inject("kill", node="n1")
+    sim.run_for(50)
+    sim.inject("restart", node="n1")
+    sim.run_for(100)
+    n1 = sim.cluster.node("n1")
+    assert n1.slot_owner(7) == "n1"
+    event = sim.trace.first("setslot", node="n1", by="verifyClusterConfigWithData")
+    assert event is not None and event["arg"] == "ADDSLOTS" and event["slot"] == 7
+
+
+def _tag(slot: int) -> str:
+    i = 0
+    while key_hash_slot(f"t{i}") != slot:
+        i += 1
+    return f"t{i}"

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from simulator.cluster import DataPlane
 from simulator.dataplane.ledger import AckedWrite, WriteLedger
-from simulator.dataplane.persistence import Persistence
+from simulator.dataplane.persistence import Persistence, ReplInfo
 from simulator.dataplane.pubsub import PubSubRegistry, Push
 from simulator.messages import Message, MsgType, ReplChunk
 from simulator.node import RUNNING, Node
@@ -346,7 +346,9 @@ class ClusterData(DataPlane):
         rd.backlog = deque()
         rd.backlog_from = master.repl_offset
         replica.repl_offset = master.repl_offset
-        rd.persistence.full_sync(self.now, {k: v for k, (v, _) in md.keys.items()})
+        rd.persistence.full_sync(
+            self.now, {k: v for k, (v, _) in md.keys.items()}, (md.replid, master.repl_offset)
+        )
         md.acks[name] = (replica.repl_offset, self.now)
         self.emit("full_sync", name, master_name, keys=len(rd.keys), offset=replica.repl_offset)
 
@@ -411,7 +413,7 @@ class ClusterData(DataPlane):
         if node.status != RUNNING:
             return
         data = self.data(node)
-        data.persistence.maybe_snapshot(self.now)
+        data.persistence.maybe_snapshot(self.now, self.saved_repl_info(node))
         master = self.cluster.nodes.get(node.master_name or "")
         if (
             master is not None
@@ -506,20 +508,50 @@ class ClusterData(DataPlane):
 
     def on_shutdown(self, node: Node) -> None:
         data = self.data(node)
-        data.persistence.shutdown(self.now)
+        data.persistence.shutdown(self.now, self.saved_repl_info(node))
         self.on_crash(node, power_loss=False)
 
+    def saved_repl_info(self, node: Node) -> ReplInfo:
+        """What an RDB saved now records as its replication ID and offset
+        (``rdbPopulateSaveInfo``): the history the data belongs to, up to the last
+        applied write (a replica may have received more than it applied)."""
+        self.ready()
+        data = self.data(node)
+        applied = data.backlog[-1][0] if data.backlog else data.backlog_from
+        return data.replid, min(applied, node.repl_offset)
+
     def on_restart(self, node: Node) -> None:
-        """Load what persistence kept (§21); a new replication history (simplified)."""
+        """Load what persistence kept (§21.3). A node that restarts as a replica from an
+        RDB keeps the replication ID and offset saved in it, so it can partially resync;
+        otherwise it starts a new history at offset 0 (``loadDataFromDisk``). Then a
+        master checks its keys against its slots (``verifyClusterConfigWithData``)."""
         data = self.data(node)
         kept = data.persistence.restore(data.crash_time, data.power_loss, self.now)
         data.replace({key: (value, 0) for key, value in kept.items()})
-        data.replid, data.replid2, data.second_offset = self._new_replid(), "", -1
+        repl = data.persistence.loaded_repl
+        if repl is not None and not node.is_master:
+            data.replid, node.repl_offset = repl
+        else:
+            data.replid, node.repl_offset = self._new_replid(), 0
+        data.replid2, data.second_offset = "", -1
         data.fresh = False
         data.backlog = deque()
         data.backlog_from = node.repl_offset
         data.acks = {}
-        self.emit("loaded", node.name, keys=len(kept))
+        self.emit("loaded", node.name, keys=len(kept), offset=node.repl_offset)
+        for slot, change in node.verify_config_with_data(
+            slot for slot, keys in data.by_slot.items() if keys
+        ):
+            owner = node.importing.get(slot)
+            self.emit(
+                "setslot",
+                node.name,
+                owner,
+                slot=slot,
+                arg="IMPORTING" if change == "importing" else "ADDSLOTS",
+                reply="OK",
+                by="verifyClusterConfigWithData",
+            )
         self._start_server_cron(node)
 
     def on_resume(self, node: Node) -> None:

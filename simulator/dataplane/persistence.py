@@ -16,7 +16,10 @@ What survives (§21.1, §21.2; the simplifications §23 allows):
 | RDB only | the last completed snapshot | the last completed snapshot |
 | neither | nothing (an old RDB file, if one exists) | same |
 
-With ``appendonly yes`` the AOF is loaded on start, otherwise the RDB file.
+With ``appendonly yes`` the AOF is loaded on start, otherwise the RDB file. An RDB
+file also carries the replication ID and offset of the data it holds (its aux fields,
+``rdbPopulateSaveInfo``); after loading it, :attr:`Persistence.loaded_repl` says what
+they were, so that a replica can partially resynchronise after a restart (§21.3).
 
 Simplified: a BGSAVE completes at the instant it starts (no fork time, no failed
 saves, no MISCONF); the AOF fsync runs exactly on whole seconds (no 2 s postponed
@@ -38,6 +41,10 @@ EVERYSEC_MS = 1000
 """The ``everysec`` fsync period."""
 
 
+ReplInfo = tuple[str, int]
+"""A replication ID and the offset of the data saved with it."""
+
+
 class ConfigLike(Protocol):
     def get(self, name: str) -> Any: ...
 
@@ -51,6 +58,8 @@ class Persistence:
         self._live: dict[str, str] = {}
         self._rdb: dict[str, str] | None = None  # None: no RDB file on disk
         self._rdb_time: int | None = None
+        self._rdb_repl: ReplInfo | None = None
+        self.loaded_repl: ReplInfo | None = None
         self._lastsave = start_time
         self._dirty = 0
         self._now = start_time
@@ -94,7 +103,7 @@ class Persistence:
             self._pending.append((t, key, value))
             self._flush(t)
 
-    def maybe_snapshot(self, t: int) -> bool:
+    def maybe_snapshot(self, t: int, repl: ReplInfo | None = None) -> bool:
         """The serverCron save-point check: BGSAVE when some ``save <s> <n>`` has
         ``dirty >= n`` and more than ``s`` seconds passed since the last save (§21.1).
         Returns whether a snapshot was taken."""
@@ -102,28 +111,29 @@ class Persistence:
         elapsed = t // 1000 - self._lastsave // 1000
         for seconds, changes in self.save_points:
             if self._dirty >= changes and elapsed > seconds:
-                self.snapshot(t)
+                self.snapshot(t, repl)
                 return True
         return False
 
-    def snapshot(self, t: int) -> None:
-        """BGSAVE/SAVE: the RDB file now holds the dataset as of ``t``."""
+    def snapshot(self, t: int, repl: ReplInfo | None = None) -> None:
+        """BGSAVE/SAVE: the RDB file now holds the dataset as of ``t`` (and ``repl``)."""
         self._tick(t)
         self._rdb = dict(self._live)
         self._rdb_time = t
+        self._rdb_repl = repl
         self._lastsave = t
         self._dirty = 0
 
-    def shutdown(self, t: int) -> None:
+    def shutdown(self, t: int, repl: ReplInfo | None = None) -> None:
         """Graceful SHUTDOWN: the AOF is fsynced, and an RDB saved if save points exist."""
         self._tick(t)
         if self.appendonly:
             self._durable = dict(self._live)
             self._pending.clear()
         if self.save_points:
-            self.snapshot(t)
+            self.snapshot(t, repl)
 
-    def full_sync(self, t: int, data: dict[str, str]) -> None:
+    def full_sync(self, t: int, data: dict[str, str], repl: ReplInfo | None = None) -> None:
         """A disk-based full resync from the master replaced the dataset: the received
         RDB file stays on disk as this node's RDB (repl-diskless-load disabled, the
         default), whatever the save points; with AOF the rewrite makes it durable."""
@@ -131,6 +141,7 @@ class Persistence:
         self._live = dict(data)
         self._rdb = dict(data)
         self._rdb_time = t
+        self._rdb_repl = repl
         self._dirty = 0
         if self.appendonly:
             self._durable = dict(data)
@@ -174,6 +185,8 @@ class Persistence:
         restarted process would.
         """
         data = self.survivors(crash_time, power_loss)
+        from_rdb = not self.appendonly and self._rdb is not None
+        self.loaded_repl = self._rdb_repl if from_rdb else None
         start = crash_time if restart_time is None else restart_time
         if start < crash_time:
             raise ValueError(f"restart at {start} ms is before the crash at {crash_time} ms")
