@@ -52,10 +52,24 @@ def test_steps_are_engine_events_and_the_driver_lives_in_extras() -> None:
 def test_caption_event_carries_the_step_index() -> None:
     sim = run(_scenario())
     captions = sim.trace.of_kind("caption")
+    waited = next(r for r in driver_of(sim).results if r.kind == "wait_for")
     assert [(e["t"], e["text"], e["step"]) for e in captions][:2] == [
         (1000, "n1 dies", 0),
-        (1000, "wait", 1),
+        (waited.at, "wait", 1),
     ]
+
+
+def test_a_step_that_only_waits_shows_its_caption_when_the_wait_ends() -> None:
+    """The caption of a wait explains its outcome ("…so n4 is master"): it must not
+    appear before the awaited event; a step with an action captions the action."""
+    sim = run(_scenario())
+    promoted = sim.trace.first("promoted", node="n4")
+    caption = sim.trace.first("caption", text="wait")
+    assert promoted is not None and caption is not None
+    assert promoted["t"] <= caption["t"] < promoted["t"] + WAIT_POLL_MS
+    crash = sim.trace.first("crash", node="n1")
+    dies = sim.trace.first("caption", text="n1 dies")
+    assert crash is not None and dies is not None and dies["t"] == crash["t"] == 1000
 
 
 def test_wait_for_is_checked_every_10_ms_and_after_counts_from_previous_start() -> None:

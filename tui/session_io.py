@@ -7,7 +7,8 @@ already started get ``at:`` their observed start, so inserting a step cannot shi
 a millisecond, which is where the runner starts a step scheduled ``at`` it.
 
 An injection made while a lesson step was waiting (``wait_for``) splits that step: its
-action and caption, then the injections, then the rest of the wait with the remaining
+action (and caption, unless the step only waits: then the caption, shown when the wait
+ends, stays with it), then the injections, then the rest of the wait with the remaining
 timeout. The TUI injects on the wait's 10 ms poll grid so the polls do not shift.
 Inserted steps renumber later steps, so ``caption`` events carry other ``step`` numbers.
 """
@@ -99,13 +100,22 @@ def session_document(session: Session) -> dict[str, Any]:
             continue
         # The wait was in progress when these were injected: split the step so they are
         # not held back until it ends; the rest of the wait resumes on the same poll grid.
-        head = {k: v for k, v in step.items() if k not in ("wait_for", "timeout", "expect")}
+        # A step that only waits shows its caption when the wait ends: keep it with the wait.
+        waits_only = not set(step) - {"at", "after", "caption", "wait_for", "timeout", "expect"}
+        later = (
+            ("wait_for", "timeout", "expect", "caption")
+            if waits_only
+            else ("wait_for", "timeout", "expect")
+        )
+        head = {k: v for k, v in step.items() if k not in later}
         if set(head) - {"at"}:
             steps.append(head)
         steps.extend(p[1] for p in during)
         pending = pending[len(during) :]
         timeout = _ms(step.get("timeout", "60s"))
         tail: dict[str, Any] = {"wait_for": step["wait_for"]}
+        if waits_only and "caption" in step:
+            tail["caption"] = step["caption"]
         tail["timeout"] = (
             f"{max(1, start + timeout - during[-1][0]) if start is not None else timeout}ms"
         )

@@ -201,7 +201,7 @@ class ScenarioDriver:
         self.current = index
         self.next_step = index + 1
         self.previous_start = self.step_start = sim.engine.now
-        if step.caption:
+        if step.caption and not _captions_outcome(step):
             sim.trace.emit(sim.engine.now, "caption", text=step.caption, step=index)
         if step.action is not None:
             self._apply(step, step.action)
@@ -272,6 +272,8 @@ class ScenarioDriver:
 
     def _end_step(self, index: int) -> None:
         step = self.scenario.steps[index]
+        if step.caption and _captions_outcome(step):
+            self.sim.trace.emit(self.sim.engine.now, "caption", text=step.caption, step=index)
         for condition in step.expect:
             self._record("expect", index, condition, check(self.sim, condition, self.step_start))
         self.current = None
@@ -318,6 +320,12 @@ class ScenarioDriver:
     @property
     def passed(self) -> bool:
         return all(r.passed for r in self.results)
+
+
+def _captions_outcome(step: model.Step) -> bool:
+    """A step that only waits explains what it waited for, so its caption is shown when
+    the wait ends; any other step's caption goes with its action, when the step starts."""
+    return bool(step.wait_for) and step.action is None
 
 
 def cluster_specs(spec: model.ClusterSpec) -> list[ClusterNodeSpec]:
