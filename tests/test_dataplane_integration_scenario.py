@@ -89,3 +89,41 @@ def test_every_data_verb_runs_from_a_scenario() -> None:
     # 10 slots apart is within rebalance's 2 % threshold: no job, a caption instead
     assert [job.label for job in dp.jobs] == ["reshard", "fix"]
     assert all(job.done and job.error is None for job in dp.jobs)
+
+
+PIPELINE = """
+name: Keys per MIGRATE
+seed: 3
+cluster:
+  masters: 3
+  replicas: 0
+steps:
+  - write: {key: "{t0}:a", value: "1"}
+  - write: {key: "{t0}:b", value: "2"}
+  - write: {key: "{t0}:c", value: "3"}
+  - after: 100ms
+    reshard: {from: n3, to: n2, slots: "SLOT", pipeline: PIPE}
+run_until: 2s
+expect:
+  - owner: {n2: SLOT}
+  - lost_writes: 0
+"""
+
+
+def _migrate_batches(pipeline: int | None) -> list[int]:
+    from simulator.slots import key_hash_slot
+
+    slot = str(key_hash_slot("{t0}"))
+    text = PIPELINE.replace("SLOT", slot)
+    text = text.replace("PIPE", str(pipeline)) if pipeline else text.replace(", pipeline: PIPE", "")
+    sim = build(parse_scenario(text, "pipeline.yaml"))
+    run_to_end(sim)
+    assert sim.extras["driver"].passed
+    return [e["keys"] for e in sim.trace.of_kind("migrate")]
+
+
+def test_the_reshard_step_takes_redis_clis_pipeline() -> None:
+    """``pipeline`` is ``--cluster-pipeline``: keys per MIGRATE (default 10)."""
+    assert _migrate_batches(None) == [3]
+    assert _migrate_batches(1) == [1, 1, 1]
+    assert _migrate_batches(2) == [2, 1]

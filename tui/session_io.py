@@ -54,6 +54,8 @@ def injection_step(injection: Injection) -> dict[str, Any]:
         spec = {"from": args["source"], "to": args["target"]}
         slots = args.get("slots")
         spec["slots"] = args.get("count") if slots is None else " ".join(str(s) for s in slots)
+        if args.get("pipeline", 10) != 10:
+            spec["pipeline"] = args["pipeline"]
         step["reshard"] = spec
     elif action == "caption":
         step["caption"] = str(args.get("text", ""))

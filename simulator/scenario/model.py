@@ -155,6 +155,7 @@ class Reshard(Action):
     target: str
     count: int
     slots: tuple[int, ...] | None = None
+    pipeline: int = 10  # keys per MIGRATE, as redis-cli --cluster-pipeline
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -163,6 +164,7 @@ class Rebalance(Action):
     weights: Mapping[str, float] = field(default_factory=dict)
     threshold: float = 2.0  # percent, as redis-cli --cluster-threshold
     use_empty_masters: bool = False
+    pipeline: int = 10
 
 
 @dataclass(frozen=True, kw_only=True)

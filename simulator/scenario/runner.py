@@ -129,12 +129,14 @@ def action_call(action: model.Action) -> tuple[str, dict[str, Any]]:
             "target": action.target,
             "count": action.count,
             "slots": None if action.slots is None else list(action.slots),
+            "pipeline": action.pipeline,
         }
     if isinstance(action, model.Rebalance):
         return name, {
             "weights": dict(action.weights),
             "threshold": action.threshold,
             "use_empty_masters": action.use_empty_masters,
+            "pipeline": action.pipeline,
         }
     return name, {}
 

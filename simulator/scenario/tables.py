@@ -175,6 +175,14 @@ class SlotCountOrSlots(Spec):
         return {"anyOf": [self.count.schema(), self.slots.schema()]}
 
 
+_PIPELINE_FIELD = Field(
+    "pipeline",
+    Int(1, 1000, what="a key count"),
+    "keys per MIGRATE (redis-cli --cluster-pipeline, §16.2)",
+    default=10,
+)
+
+
 def _finish_reshard(values: dict[str, Any], parsed: Parsed, ctx: Ctx) -> dict[str, Any] | None:
     slots = values.pop("slots_or_count")
     if slots is INVALID:
@@ -345,6 +353,7 @@ ACTIONS: dict[str, ActionDef] = {
                         required=True,
                         attr="slots_or_count",
                     ),
+                    _PIPELINE_FIELD,
                 ],
             ),
             "redis-cli --cluster reshard: move slots between masters (§16.3, §16.4)",
@@ -376,6 +385,7 @@ ACTIONS: dict[str, ActionDef] = {
                             "give slots to masters with none",
                             default=False,
                         ),
+                        _PIPELINE_FIELD,
                     ],
                 ),
             ),
