@@ -215,6 +215,49 @@ def test_a_target_crash_mid_move_leaves_the_slot_open_and_fix_closes_it() -> Non
     assert dp.lost_writes() == []
 
 
+def test_a_source_crash_inside_a_migrate_keeps_that_batch_and_leaves_the_slot_open() -> None:
+    """kill -9 of the source while a MIGRATE blocks it: redis-cli gets an I/O error and
+    stops; the batch never left (the source deletes keys only after the target's reply,
+    §16.2), with AOF the source comes back with every key it still had, both nodes keep
+    their marks (nodes.conf), and ``fix`` finishes the move without losing a write."""
+    sim = Simulation(
+        masters=3, replicas=0, seed=7, config={"cluster-node-timeout": 5000, "appendonly": True}
+    )
+    dp = install(sim)
+    dp.key_cost_ms = 1.0
+    keys = [f"{{{tag_for(0)}}}:{j}" for j in range(50)]
+    for key in keys:
+        sim.inject("write", key=key, value=f"v-{key}")
+    sim.run_for(50)
+    job = sim.inject("reshard", source="n1", target="n2", count=1)
+    n1 = sim.cluster.node("n1")
+    sim.run_until_condition(
+        lambda: bool(sim.trace.of_kind("migrate")) and dp.data(n1).busy, sim.now + 1000
+    )
+    moved_before = sum(e["keys"] for e in sim.trace.of_kind("migrate"))
+    assert 0 < moved_before < 50
+    sim.inject("kill", node="n1")
+    run_job(sim, job)
+    assert job.error is not None and "I/O error" in job.error
+    assert sum(e["keys"] for e in sim.trace.of_kind("migrate")) == moved_before
+    n2 = sim.cluster.node("n2")
+    assert n2.importing == {0: "n1"} and len(dp.data(n2).keys_in_slot(0)) == moved_before
+    sim.inject("restart", node="n1")
+    sim.run_for(3000)
+    n1 = sim.cluster.node("n1")
+    assert n1.migrating == {0: "n2"} and len(dp.data(n1).keys_in_slot(0)) == 50 - moved_before
+    fixer = sim.inject("fix")
+    run_job(sim, fixer)
+    sim.run_for(2000)
+    assert fixer.error is None
+    assert all(not n.migrating and not n.importing for n in sim.cluster.nodes.values())
+    owner = sim.cluster.truth_owner(0)
+    assert owner is not None and sorted(dp.data(sim.cluster.node(owner)).keys_in_slot(0)) == sorted(
+        keys
+    )
+    assert dp.lost_writes() == []
+
+
 def test_rebalance_executes_redis_clis_plan() -> None:
     specs = [
         NodeSpec("n1", "master", tuple(range(0, 5481))),
