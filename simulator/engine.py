@@ -89,16 +89,17 @@ class Engine:
 
     def schedule(self, delay_ms: int, callback: Callback, *args: Any) -> Timer:
         """Run ``callback(*args)`` ``delay_ms`` (whole ms) from now, FIFO among equal times."""
+        if delay_ms.__class__ is not int:
+            delay_ms = int(delay_ms)  # whole ms only: fractions come from schedule_at
         if delay_ms < 0:
             raise ValueError(f"cannot schedule in the past (delay {delay_ms} ms)")
-        time_ms = self.instant + int(delay_ms)
+        time_ms = self.instant + delay_ms
         timer = Timer(time_ms, callback, args)
-        bucket = self._buckets.get(time_ms)
-        if bucket is None:
+        try:
+            self._buckets[time_ms].append(timer)
+        except KeyError:  # the first event at this time
             self._buckets[time_ms] = deque((timer,))
             heappush(self._times, time_ms)
-        else:
-            bucket.append(timer)
         return timer
 
     def schedule_at(self, time_ms: float, callback: Callback, *args: Any) -> Timer:
