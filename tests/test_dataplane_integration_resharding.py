@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -15,7 +14,6 @@ from simulator import fidelity
 from simulator.cluster import NodeSpec
 from simulator.dataplane import install
 from simulator.dataplane.actions import add_client
-from simulator.dataplane.model import ClusterData
 from simulator.dataplane.redis_cli import apply_moves, rebalance_plan
 from simulator.dataplane.resharding import Job, masters_table
 from simulator.fidelity_reshard import ReshardRun, slot_tags
@@ -39,29 +37,20 @@ def run_job(sim: Simulation, job: Job, limit_ms: int = 60_000) -> None:
     assert job.done
 
 
-def redirects(sim: Simulation) -> list[dict[str, Any]]:
-    return [e for e in sim.trace.of_kind("request") if e["outcome"] in ("moved", "ask")]
-
-
 @pytest.fixture(scope="module")
 def reshard_10() -> ReshardRun:
     return ReshardRun(10)
 
 
 @pytest.fixture(scope="module")
-def pipeline_10(reshard_10: ReshardRun) -> tuple[Simulation, ClusterData, Job]:
-    return reshard_10.sim, reshard_10.dp, reshard_10.job
-
-
-@pytest.fixture(scope="module")
-def pipeline_1() -> ReshardRun:
+def reshard_1() -> ReshardRun:
     return ReshardRun(1)
 
 
 def test_reshard_moves_the_sources_lowest_slots_and_ends_with_the_measured_layout(
-    pipeline_10: tuple[Simulation, ClusterData, Job],
+    reshard_10: ReshardRun,
 ) -> None:
-    sim, dp, job = pipeline_10
+    sim, dp, job = reshard_10.sim, reshard_10.dp, reshard_10.job
     real = RUNS["default (10)"]
     assert job.error is None and job.moved == real["moved_slot_count"] == 100
     assert job.keys_moved == real["keys_in_moved_slots"]
@@ -82,12 +71,12 @@ def test_the_client_sees_one_moved_per_slot_and_about_as_many_asks_as_real(
 
     One real run of 11 events: Poisson noise alone gives 5.5–22 as its 95 % range, so
     the median of three seeds must land there, and no slot may see more than 2."""
-    sim, dp = reshard_10.sim, reshard_10.dp
+    dp = reshard_10.dp
     real = RUNS["default (10)"]
     outcomes = dp.requests_by_outcome()
     assert outcomes["moved"] == real["client_counts"]["MOVED"] == 100
     assert outcomes["error"] == outcomes["timeout"] == outcomes["tryagain"] == 0
-    moved_slots = sorted(e["slot"] for e in redirects(sim) if e["outcome"] == "moved")
+    moved_slots = sorted(e["slot"] for e in reshard_10.redirects() if e["outcome"] == "moved")
     assert moved_slots == list(range(100))
     asks = sorted([outcomes["ask"]] + [ReshardRun(10, seed).dp.outcomes["ask"] for seed in (2, 3)])
     real_asks = real["client_counts"]["ASK"]
@@ -110,22 +99,20 @@ def test_the_packaged_reshard_figures_match_the_raw_measurements() -> None:
         assert packaged[key]["client_ops_per_s_before"] == pytest.approx(rate, abs=0.1)
 
 
-def test_the_reshard_takes_the_measured_time(
-    reshard_10: ReshardRun, pipeline_1: ReshardRun
-) -> None:
+def test_the_reshard_takes_the_measured_time(reshard_10: ReshardRun, reshard_1: ReshardRun) -> None:
     """The cost model's two numbers come from these two durations (model.COMMAND_RTT_MS);
     this checks the derivation holds in the running job: 508 ms and 2120 ms real."""
-    for run, real in ((reshard_10, RUNS["default (10)"]), (pipeline_1, RUNS[1])):
+    for run, real in ((reshard_10, RUNS["default (10)"]), (reshard_1, RUNS[1])):
         assert run.job.error is None and run.job.moved == 100
         assert run.duration_ms == pytest.approx(real["reshard_wall_ms"], rel=0.05)
 
 
 def test_redirections_follow_ask_then_moved_then_the_new_owner(
-    pipeline_10: tuple[Simulation, ClusterData, Job],
+    reshard_10: ReshardRun,
 ) -> None:
     """Per slot: the source serves, may answer ASK (the key already left), answers MOVED
     once the move is done, and the client then goes straight to the target."""
-    sim, _, _ = pipeline_10
+    sim = reshard_10.sim
     target_addr = sim.cluster.node("n2").addr
     per_slot: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for e in sim.trace.of_kind("request"):
@@ -137,7 +124,7 @@ def test_redirections_follow_ask_then_moved_then_the_new_owner(
         before, after = seq[: moved_at[0]], seq[moved_at[0] + 1 :]
         assert all(node == "n1" or outcome == "ok" for node, outcome in before)
         assert all((node, outcome) == ("n2", "ok") for node, outcome in after)
-    for e in redirects(sim):
+    for e in reshard_10.redirects():
         kind = "MOVED" if e["outcome"] == "moved" else "ASK"
         assert e["reply"] == f"{kind} {e['slot']} {target_addr}"
     asked = [e for e in sim.trace.of_kind("request") if e.get("asking")]
@@ -145,7 +132,7 @@ def test_redirections_follow_ask_then_moved_then_the_new_owner(
 
 
 def test_pipeline_1_means_many_more_asks_as_measured(
-    reshard_10: ReshardRun, pipeline_1: ReshardRun
+    reshard_10: ReshardRun, reshard_1: ReshardRun
 ) -> None:
     """Real, --cluster-pipeline 1: 100 MOVED, 94 ASK in 58 slots, at most 4 in one slot.
 
@@ -153,7 +140,7 @@ def test_pipeline_1_means_many_more_asks_as_measured(
     on the same two cores as redis-cli and both nodes, slowed during the move, and rcsim
     does not model CPU contention (docs/data-plane.md). The bounds allow that, and no
     more; the ASK rate per slot must still be over 4 times pipeline 10's (real: 8.5)."""
-    run = pipeline_1
+    run = reshard_1
     real = RUNS[1]
     outcomes = run.dp.requests_by_outcome()
     assert outcomes["moved"] == real["client_counts"]["MOVED"] == 100
@@ -256,6 +243,29 @@ def test_a_source_crash_inside_a_migrate_keeps_that_batch_and_leaves_the_slot_op
         keys
     )
     assert dp.lost_writes() == []
+
+
+def test_a_paused_source_holds_the_reshard_until_it_resumes() -> None:
+    """SIGSTOP of the source mid-move: the kernel holds redis-cli's commands, so the job
+    waits (no error) and finishes the move after SIGCONT."""
+    sim = Simulation(masters=3, replicas=0, seed=8, config={"cluster-node-timeout": 5000})
+    dp = install(sim)
+    dp.key_cost_ms = 1.0
+    keys = [f"{{{tag_for(0)}}}:{j}" for j in range(50)]
+    for key in keys:
+        sim.inject("write", key=key, value="v")
+    sim.run_for(50)
+    job = sim.inject("reshard", source="n1", target="n2", count=1)
+    sim.run_until_condition(lambda: bool(sim.trace.of_kind("migrate")), sim.now + 1000)
+    sim.inject("pause", node="n1")
+    sim.run_for(1000)
+    paused_moves = len(sim.trace.of_kind("migrate"))
+    sim.run_for(1000)
+    assert not job.done and len(sim.trace.of_kind("migrate")) == paused_moves
+    sim.inject("resume", node="n1")
+    run_job(sim, job)
+    assert job.error is None and job.keys_moved == 50
+    assert sorted(dp.data(sim.cluster.node("n2")).keys_in_slot(0)) == sorted(keys)
 
 
 def test_rebalance_executes_redis_clis_plan() -> None:

@@ -224,6 +224,10 @@ class Job:
         if self.done:
             return
         dp = self.dp
+        paused = dp.cluster.nodes.get(step.node)
+        if paused is not None and paused.status == PAUSED:  # the kernel holds the command
+            dp.cluster.engine.schedule(PAUSED_RETRY_MS, self._migrate_block, step, keys)
+            return
         try:
             source = self._node(step.node)
         except JobError as error:
