@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from simulator.dataplane.redis_cli import MIGRATE_PIPELINE
 from simulator.simulation import Injection
 from simulator.trace import write_jsonl
 from tui.model import Session
@@ -54,7 +55,7 @@ def injection_step(injection: Injection) -> dict[str, Any]:
         spec = {"from": args["source"], "to": args["target"]}
         slots = args.get("slots")
         spec["slots"] = args.get("count") if slots is None else " ".join(str(s) for s in slots)
-        if args.get("pipeline", 10) != 10:
+        if args.get("pipeline", MIGRATE_PIPELINE) != MIGRATE_PIPELINE:
             spec["pipeline"] = args["pipeline"]
         step["reshard"] = spec
     elif action == "caption":
@@ -104,11 +105,7 @@ def session_document(session: Session) -> dict[str, Any]:
         # not held back until it ends; the rest of the wait resumes on the same poll grid.
         # A step that only waits shows its caption when the wait ends: keep it with the wait.
         waits_only = not set(step) - {"at", "after", "caption", "wait_for", "timeout", "expect"}
-        later = (
-            ("wait_for", "timeout", "expect", "caption")
-            if waits_only
-            else ("wait_for", "timeout", "expect")
-        )
+        later = {"wait_for", "timeout", "expect"} | ({"caption"} if waits_only else set())
         head = {k: v for k, v in step.items() if k not in later}
         if set(head) - {"at"}:
             steps.append(head)

@@ -12,10 +12,10 @@ trace event.
 A workload client starts commands at its rate, at exact sub-millisecond times (open
 loop: a command that waits does not delay the next), or, with ``closed_loop``, one at
 a time like one application thread that spends ``1000/rate`` ms on its own side of
-each command, so the rate is what it reaches when servers answer at once; reads and writes are chosen by ``writes``, keys from
-the template with ``{i}`` in ``0..key_count-1``; a ``multi`` fraction of the commands
-are MSET/MGET of two keys (CROSSSLOT unless the template has a hash tag; TRYAGAIN
-during a migration).
+each command, so the rate is what it reaches when servers answer at once; reads and
+writes are chosen by ``writes``, keys from the template with ``{i}`` in
+``0..key_count-1``; a ``multi`` fraction of the commands are MSET/MGET of two keys
+(CROSSSLOT unless the template has a hash tag; TRYAGAIN during a migration).
 
 A ``readonly`` client (READONLY on every connection, like redis-py's
 ``read_from_replicas``) sends a read's first attempt to a random replica of the owner.
