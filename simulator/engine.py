@@ -95,11 +95,10 @@ class Engine:
             raise ValueError(f"cannot schedule in the past (delay {delay_ms} ms)")
         time_ms = self.instant + delay_ms
         timer = Timer(time_ms, callback, args)
-        try:
+        try:  # _insert, inlined: this is the hottest call of a simulation
             self._buckets[time_ms].append(timer)
-        except KeyError:  # the first event at this time
-            self._buckets[time_ms] = deque((timer,))
-            heappush(self._times, time_ms)
+        except KeyError:
+            self._insert_first(time_ms, timer)
         return timer
 
     def schedule_at(self, time_ms: float, callback: Callback, *args: Any) -> Timer:
@@ -113,13 +112,20 @@ class Engine:
         if time_ms == int(time_ms):
             time_ms = int(time_ms)  # one bucket per millisecond, whatever the number type
         timer = Timer(time_ms, callback, args)
-        bucket = self._buckets.get(time_ms)
-        if bucket is None:
-            self._buckets[time_ms] = deque((timer,))
-            heappush(self._times, time_ms)
-        else:
-            bucket.append(timer)
+        self._insert(time_ms, timer)
         return timer
+
+    def _insert(self, time_ms: float, timer: Timer) -> None:
+        """Queue ``timer`` at ``time_ms``, after the events already there."""
+        try:
+            self._buckets[time_ms].append(timer)
+        except KeyError:
+            self._insert_first(time_ms, timer)
+
+    def _insert_first(self, time_ms: float, timer: Timer) -> None:
+        """The first event at ``time_ms``: a new bucket and a new time on the heap."""
+        self._buckets[time_ms] = deque((timer,))
+        heappush(self._times, time_ms)
 
     @staticmethod
     def cancel(timer: Timer | None) -> None:
