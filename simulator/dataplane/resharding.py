@@ -185,20 +185,20 @@ class Job:
 
     def _migrate_batch(self, step: Step) -> float | None:
         """One GETKEYSINSLOT + MIGRATE round of ``clusterManagerMigrateKeysInSlot``:
-        the key list now, the MIGRATE's block on the source after one round trip."""
+        the key list now; the MIGRATE reaches the source one and a half round trips later."""
         dp = self.dp
         source = self._node(step.node)
         keys = dp.data(source).keys_in_slot(step.slot, step.count or self.pipeline)
         if not keys:
             self.steps.popleft()  # GETKEYSINSLOT returned nothing: the loop ends
             return dp.command_cost_ms
-        self._check_target(source, step, keys[0])
         start = self.clock + dp.command_cost_ms * 1.5  # GETKEYSINSLOT, then MIGRATE arrives
         dp.cluster.engine.schedule_at(start, self._migrate_block, step, keys)
         return None
 
     def _check_target(self, source: Node, step: Step, key: str) -> None:
-        """MIGRATE's connection to the target and its RESTORE-ASKING answer."""
+        """MIGRATE's connection to the target (when it starts) and the target's answer to
+        RESTORE-ASKING (when the batch is done)."""
         dp = self.dp
         target = dp.cluster.nodes.get(step.peer)
         network = dp.cluster.network
@@ -230,6 +230,7 @@ class Job:
             return
         try:
             source = self._node(step.node)
+            self._check_target(source, step, keys[0])  # MIGRATE connects to the target
         except JobError as error:
             self._finish(str(error))
             return
