@@ -45,6 +45,10 @@ OUTCOME_OF_ROUTE = {
     UNBOUND: "clusterdown",
 }
 
+SUBSCRIPTION_COMMANDS = frozenset(
+    {"SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE"}
+)
+
 ERR_NOREPLICAS = "NOREPLICAS Not enough good replicas to write."
 ERR_WAIT_REPLICA = (
     "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 "
@@ -196,24 +200,13 @@ def _run(dp: ClusterData, node: Node, client: str, request: Request, slot: int |
             receivers=published.receivers,
         )
         return Reply("ok", str(published.receivers), published.receivers, slot=slot)
-    if name in ("SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE"):
-        registry = data.pubsub
-        method = {
-            "SUBSCRIBE": registry.subscribe,
-            "PSUBSCRIBE": registry.psubscribe,
-            "SSUBSCRIBE": registry.ssubscribe,
-        }[name]
-        replies = method(client, argv[1:])
+    if name in SUBSCRIPTION_COMMANDS:
+        # PubSubRegistry has one method per command, named after it.
+        method = getattr(data.pubsub, name.lower())
+        channels = list(argv[1:])
+        unsubscribe = name.endswith("UNSUBSCRIBE")
+        replies = method(client, (channels or None) if unsubscribe else channels)
         return Reply("ok", " ".join(f"{k} {c} {n}" for k, c, n in replies), replies, slot=slot)
-    if name in ("UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE"):
-        registry = data.pubsub
-        un = {
-            "UNSUBSCRIBE": registry.unsubscribe,
-            "PUNSUBSCRIBE": registry.punsubscribe,
-            "SUNSUBSCRIBE": registry.sunsubscribe,
-        }[name]
-        out = un(client, list(argv[1:]) or None)
-        return Reply("ok", " ".join(f"{k} {c} {n}" for k, c, n in out), out, slot=slot)
     if name in ("ASKING", "READONLY", "READWRITE"):
         return Reply("ok", "OK")
     if name == "WAIT":
