@@ -2,44 +2,24 @@
 
 from __future__ import annotations
 
+from simulator.scenario.report import NOTABLE
 from simulator.trace import TraceEvent
 
-# Kinds that the log shows (state changes a learner should see); others are counted only.
-LOGGED = frozenset(
+# Kinds that the log shows (state changes a learner should see); others are counted only:
+# everything on the headless run's timeline, plus the steps that explain it.
+LOGGED = NOTABLE | frozenset(
     {
-        "caption",
-        "crash",
-        "pause",
-        "resume",
-        "restart",
-        "shutdown",
-        "partition",
-        "cut",
-        "heal",
-        "pfail",
         "pfail_cleared",
-        "fail",
         "fail_cleared",
         "election_scheduled",
         "election_delayed",
-        "election_started",
         "election_expired",
         "cant_failover",
-        "vote",
         "vote_denied",
-        "promoted",
-        "role",
-        "cluster_state",
-        "update_sent",
-        "epoch_collision",
         "epoch_bumped",
-        "migration",
-        "failover",
         "failover_requested",
         "mf_timeout",
         "mf_ready",
-        "node_added",
-        "node_removed",
         "set_config",
         "reshard_started",
         "reshard_done",
