@@ -10,6 +10,17 @@ from simulator.trace import event_json
 
 NT = 1000
 
+TWO_REPLICAS_ON_N1 = [
+    NodeSpec("n1", "master", tuple(range(0, 5461))),
+    NodeSpec("n2", "master", tuple(range(5461, 10923))),
+    NodeSpec("n3", "master", tuple(range(10923, 16384))),
+    NodeSpec("n4", "replica", (), "n1"),
+    NodeSpec("n5", "replica", (), "n2"),
+    NodeSpec("n6", "replica", (), "n3"),
+    NodeSpec("n7", "replica", (), "n1"),
+]
+"""3 masters with a replica each, and a second one (n7) on n1: replica migration's set-up."""
+
 
 def sim_of(masters: int = 3, replicas: int = 1, seed: int = 1, **config: object) -> Simulation:
     return Simulation(
@@ -384,16 +395,7 @@ def test_manual_failover_takeover_needs_no_votes() -> None:
 
 
 def test_replica_migration_moves_the_smallest_id_replica_to_an_orphaned_master() -> None:
-    specs = [
-        NodeSpec("n1", "master", tuple(range(0, 5461))),
-        NodeSpec("n2", "master", tuple(range(5461, 10923))),
-        NodeSpec("n3", "master", tuple(range(10923, 16384))),
-        NodeSpec("n4", "replica", (), "n1"),
-        NodeSpec("n5", "replica", (), "n2"),
-        NodeSpec("n6", "replica", (), "n3"),
-        NodeSpec("n7", "replica", (), "n1"),
-    ]
-    sim = Simulation(specs, seed=3, config={"cluster-node-timeout": NT})
+    sim = Simulation(TWO_REPLICAS_ON_N1, seed=3, config={"cluster-node-timeout": NT})
     sim.run_until(3000)
     sim.inject("kill", node="n5")  # n2 loses its only replica
     sim.run_until(3000 + 15_000)
@@ -522,17 +524,10 @@ def test_rewind_then_replay_gives_the_same_trace_and_an_injection_forks() -> Non
 
 def test_migration_barrier_keeps_a_replica_with_a_master_that_has_only_barrier_many() -> None:
     """§13: a replica moves only if its master keeps more than cluster-migration-barrier."""
-    specs = [
-        NodeSpec("n1", "master", tuple(range(0, 5461))),
-        NodeSpec("n2", "master", tuple(range(5461, 10923))),
-        NodeSpec("n3", "master", tuple(range(10923, 16384))),
-        NodeSpec("n4", "replica", (), "n1"),
-        NodeSpec("n5", "replica", (), "n2"),
-        NodeSpec("n6", "replica", (), "n3"),
-        NodeSpec("n7", "replica", (), "n1"),
-    ]
     sim = Simulation(
-        specs, seed=3, config={"cluster-node-timeout": NT, "cluster-migration-barrier": 2}
+        TWO_REPLICAS_ON_N1,
+        seed=3,
+        config={"cluster-node-timeout": NT, "cluster-migration-barrier": 2},
     )
     sim.run_until(3000)
     sim.inject("kill", node="n5")

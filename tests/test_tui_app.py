@@ -284,6 +284,22 @@ def test_pane_movement_and_node_switching() -> None:
     drive(script)
 
 
+def assert_replays_the_session(app: RcsimApp, saved: Path) -> None:
+    """The saved scenario, run to where the session stopped, gives the session's trace.
+    Inserted steps renumber the lesson's caption events; nothing else may differ."""
+    replay = build(load_scenario(str(saved)))
+    replay.run_until(app.session.now - 1)
+    session_events = [e for e in app.session.sim.trace.events if e["t"] < app.session.now]
+
+    def strip(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [
+            {k: v for k, v in e.items() if not (e["kind"] == "caption" and k == "step")}
+            for e in events
+        ]
+
+    assert strip(replay.trace.events) == strip(session_events)
+
+
 def test_save_session_replays_to_the_same_trace(tmp_path: Path) -> None:
     async def script(app: RcsimApp, pilot: Any) -> None:
         await goto(pilot, "1.5s")
@@ -300,18 +316,7 @@ def test_save_session_replays_to_the_same_trace(tmp_path: Path) -> None:
     saved = sorted(tmp_path.glob("*.yaml"))
     assert len(saved) == 1
     assert sorted(p.suffix for p in tmp_path.iterdir()) == [".jsonl", ".svg", ".yaml"]
-    replay = build(load_scenario(str(saved[0])))
-    replay.run_until(app.session.now - 1)
-    session_events = [e for e in app.session.sim.trace.events if e["t"] < app.session.now]
-
-    def strip(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        # Inserted steps renumber the lesson's caption events; nothing else may differ.
-        return [
-            {k: v for k, v in e.items() if not (e["kind"] == "caption" and k == "step")}
-            for e in events
-        ]
-
-    assert strip(replay.trace.events) == strip(session_events)
+    assert_replays_the_session(app, saved[0])
 
 
 def test_save_after_crashing_another_node_during_a_wait_replays_the_fork(tmp_path: Path) -> None:
@@ -327,18 +332,7 @@ def test_save_after_crashing_another_node_during_a_wait_replays_the_fork(tmp_pat
         await pilot.pause()
 
     app = drive(script, tmp=tmp_path)
-    saved = next(tmp_path.glob("*.yaml"))
-    replay = build(load_scenario(str(saved)))
-    replay.run_until(app.session.now - 1)
-    session_events = [e for e in app.session.sim.trace.events if e["t"] < app.session.now]
-
-    def strip(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [
-            {k: v for k, v in e.items() if not (e["kind"] == "caption" and k == "step")}
-            for e in events
-        ]
-
-    assert strip(replay.trace.events) == strip(session_events)
+    assert_replays_the_session(app, next(tmp_path.glob("*.yaml")))
 
 
 def test_breakpoint_on_a_lost_write_in_the_minority_partition_lesson() -> None:
