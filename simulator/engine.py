@@ -98,7 +98,8 @@ class Engine:
         try:  # _insert, inlined: this is the hottest call of a simulation
             self._buckets[time_ms].append(timer)
         except KeyError:
-            self._insert_first(time_ms, timer)
+            self._buckets[time_ms] = deque((timer,))
+            heappush(self._times, time_ms)
         return timer
 
     def schedule_at(self, time_ms: float, callback: Callback, *args: Any) -> Timer:
@@ -119,13 +120,9 @@ class Engine:
         """Queue ``timer`` at ``time_ms``, after the events already there."""
         try:
             self._buckets[time_ms].append(timer)
-        except KeyError:
-            self._insert_first(time_ms, timer)
-
-    def _insert_first(self, time_ms: float, timer: Timer) -> None:
-        """The first event at ``time_ms``: a new bucket and a new time on the heap."""
-        self._buckets[time_ms] = deque((timer,))
-        heappush(self._times, time_ms)
+        except KeyError:  # the first event at this time: a new bucket, a new heap entry
+            self._buckets[time_ms] = deque((timer,))
+            heappush(self._times, time_ms)
 
     @staticmethod
     def cancel(timer: Timer | None) -> None:
