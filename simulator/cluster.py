@@ -108,7 +108,7 @@ class DataPlane:
 
     def on_replication_connected(self, replica: Node, master: Node) -> None:
         """A replica (re)connected to its master: partial or full resync (§20.1)."""
-        replica.repl_resync(master.repl_offset)
+        replica.repl.resync(master.repl.offset)
 
     def on_promoted(self, node: Node, old_master: str) -> None:
         """A replica became a master (new replication history, §11.5)."""
@@ -160,7 +160,6 @@ class Cluster:
         self.slot_index_cache: dict[
             bytes, tuple[dict[int, int], dict[int, int], dict[int, int]]
         ] = {}
-        self._next_repl_ping: dict[str, int] = {}
         self._check_specs(specs)
         for spec in specs:
             self._create_node(spec.name, spec.config)
@@ -337,17 +336,18 @@ class Cluster:
         until = self._blacklist.get((node.name, other))
         return until is not None and self.engine.now < until
 
-    # ------------------------------------------------------------------ replication (bus side)
+    # ------------------------------------------------------------------ replication (the wire side)
 
     def replication_stream(self, master: Node, nbytes: int, payload: object = None) -> int:
         """Append ``nbytes`` to ``master``'s stream and ship it to its connected replicas."""
-        chunk = ReplChunk(master.name, master.repl_append(nbytes), payload)
+        offset = master.repl.append(nbytes)
+        chunk = ReplChunk(master.name, offset, payload)
         for name in master.me.replicas:
             replica = self.nodes.get(name)
-            if replica is None or replica.master_name != master.name or not replica.repl_link_up:
+            if replica is None or replica.master_name != master.name or not replica.repl.link_up:
                 continue
             self.transmit_chunk(master.name, name, chunk)
-        return master.repl_offset
+        return offset
 
     def transmit_chunk(self, src: str, dst: str, chunk: ReplChunk) -> None:
         delay = (
@@ -363,29 +363,31 @@ class Cluster:
         self.engine.schedule(delay, self._deliver, src, dst, chunk)
 
     def _apply_chunk(self, replica: Node, chunk: ReplChunk) -> None:
-        if replica.master_name != chunk.master or not replica.repl_link_up:
+        repl = replica.repl
+        if replica.master_name != chunk.master or not repl.link_up:
             return
-        replica.repl_interaction()
+        repl.interaction(self.engine.now)
         self.dataplane.apply_replication(replica, chunk)
-        replica.repl_applied(chunk.offset)
+        repl.applied(chunk.offset)
 
     def _replication_broken(self, replica: Node) -> None:
         """A lost packet on the replication link: the link drops; cron reconnects (simplified TCP)."""
-        replica.repl_broken()
+        replica.repl.broken(self.engine.now)
 
     def replication_cron(self, master: Node) -> None:
         """``replicationCron`` on a master: PING replicas every repl-ping-replica-period (§20.1)."""
         now = self.engine.now
-        due = self._next_repl_ping.get(master.name)
+        repl = master.repl
+        due = repl.next_ping
         if due is not None and now < due:
             return
         period = master.config.get("repl-ping-replica-period") * 1000
         if due is None:
-            self._next_repl_ping[master.name] = now + period
+            repl.next_ping = now + period
             return
         if master.writes_paused():
             return
-        self._next_repl_ping[master.name] = now + period
+        repl.next_ping = now + period
         if master.me.replicas:
             self.replication_stream(master, REPL_PING_BYTES)
 
@@ -401,18 +403,18 @@ class Cluster:
             return
         if not master.is_master:
             return
-        replica.repl_connected()
+        replica.repl.connected(self.engine.now)
         self.dataplane.on_replication_connected(replica, master)
         self.trace.emit(
             self.engine.now, "sync", replica.name, master.name, offset=replica.repl_offset
         )
 
     def replication_set_master(self, replica: Node, master: str) -> None:
-        replica.repl_new_master()
+        replica.repl.set_master(self.engine.now)
         self.replication_connect(replica)
 
     def replication_unset_master(self, node: Node, old_master: str) -> None:
-        node.repl_no_master()
+        node.repl.unset_master()
         self.dataplane.on_promoted(node, old_master)
 
     # ------------------------------------------------------------------ faults
@@ -479,7 +481,7 @@ class Cluster:
             self.kill(name)
         node = Node(self, name, old.index, old.id, old.port, old.config)
         self.nodes[name] = node
-        node.restart_from(self._nodes_conf.get(name), data=old.data)
+        node.restart_from(self._nodes_conf.get(name), data=old.data, repl=old.repl)
         self.dataplane.on_restart(node)
         self.trace.emit(
             self.engine.now, "restart", name, role="master" if node.is_master else "replica"

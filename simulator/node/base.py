@@ -34,6 +34,7 @@ from simulator.node.constants import (
 from simulator.node.host import NodeHost
 from simulator.node.peer import PeerView
 from simulator.node.slotmap import bits_to_slots
+from simulator.replication import Replication
 from simulator.slots import CLUSTER_SLOTS, NO_OWNER, SlotTable
 
 
@@ -93,11 +94,9 @@ class NodeBase:
         self.inbox: list[Message | ReplChunk] = []
         self.sent = [0] * len(MsgType)
         self.received = [0] * len(MsgType)
-        # Replication bookkeeping the bus needs (data age, rank); the data plane moves offsets.
-        self.repl_offset = 0
-        self.repl_link_up = False
-        self.repl_last_interaction = 0
-        self.repl_down_since = 0
+        # Replication (replication.c): the bus reads the link and the offset (data age,
+        # rank); the cluster's wire and the data plane move them.
+        self.repl = Replication()
         self.writes_paused_until = 0
         self._todo_state = False
         self._todo_failover = False
@@ -119,6 +118,36 @@ class NodeBase:
             master = self.peers.get(self.me.master)
             return master.config_epoch if master else 0
         return self.me.config_epoch
+
+    @property
+    def repl_offset(self) -> int:
+        """My replication offset (``master_repl_offset``), as :attr:`repl` keeps it."""
+        return self.repl.offset
+
+    @repl_offset.setter
+    def repl_offset(self, offset: int) -> None:
+        self.repl.offset = offset
+
+    @property
+    def repl_link_up(self) -> bool:
+        """Whether my link to my master is connected."""
+        return self.repl.link_up
+
+    @repl_link_up.setter
+    def repl_link_up(self, up: bool) -> None:
+        self.repl.link_up = up
+
+    @property
+    def repl_last_interaction(self) -> int:
+        return self.repl.last_interaction
+
+    @property
+    def repl_down_since(self) -> int:
+        return self.repl.down_since
+
+    @repl_down_since.setter
+    def repl_down_since(self, t: int) -> None:
+        self.repl.down_since = t
 
     @property
     def is_master(self) -> bool:

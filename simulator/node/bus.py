@@ -36,7 +36,7 @@ class BusOutput(ManualFailover):
             sender=self.name,
             current_epoch=self.current_epoch,
             config_epoch=self.config_epoch,
-            offset=self.repl_offset,
+            offset=self.repl.offset,
             slots=self.claimed_bits(),
             claim_fp=self.claim_fingerprint(),
             master=master,

@@ -127,7 +127,7 @@ class Cron(ReplicaMigration):
             peer.link = False  # the connect to a dead process failed
 
         # Step 4: a replica whose replication is down reconnects to its master.
-        if i_am_replica and not self.repl_link_up:
+        if i_am_replica and not self.repl.link_up:
             self.host.replication_connect(self)
 
         # Steps 5-6: manual failover timeout, failover, replica migration.

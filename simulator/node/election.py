@@ -56,20 +56,13 @@ class Elections(SlotConfig):
             peer = self.peers.get(name)
             if peer is None or peer.flags & NOFAILOVER:
                 continue
-            if peer.repl_offset > self.repl_offset:
+            if peer.repl_offset > self.repl.offset:
                 rank += 1
         return rank
 
     def _data_age(self, now: int) -> int:
         """Replication data age in ms, with second granularity (§11.2)."""
-        if self.repl_link_up:
-            age = (now // 1000 - self.repl_last_interaction // 1000) * 1000
-        else:
-            age = (now // 1000 - self.repl_down_since // 1000) * 1000
-        nt = self.config.node_timeout
-        if age > nt:
-            age -= nt
-        return age
+        return self.repl.data_age(now, self.config.node_timeout)
 
     def _handle_slave_failover(self) -> None:
         """``clusterHandleSlaveFailover`` (§11)."""
@@ -117,7 +110,7 @@ class Elections(SlotConfig):
                 master.name,
                 rank=self.election.auth_rank,
                 delay_ms=delay,
-                offset=self.repl_offset,
+                offset=self.repl.offset,
                 manual=bool(self.mf.end),
             )
             self.broadcast_pong(only_local_replicas=True)

@@ -49,7 +49,7 @@ class ManualFailover(SlotBindings):
         """``clusterHandleManualFailover``: start once my offset reached the paused master's."""
         if not self.mf.end or self.mf.can_start or self.mf.master_offset == -1:
             return
-        if self.mf.master_offset == self.repl_offset:
+        if self.mf.master_offset == self.repl.offset:
             self.mf.can_start = True
-            self._emit("mf_ready", offset=self.repl_offset)
+            self._emit("mf_ready", offset=self.repl.offset)
             self._todo_failover = True

@@ -17,6 +17,7 @@ from simulator.messages import MASTER, NOFAILOVER, SLAVE, Message, ReplChunk
 from simulator.node.constants import CRASHED, PAUSED, RUNNING, STOPPED
 from simulator.node.nodes_conf import NodesConf, NodesConfFile
 from simulator.node.peer import PeerView
+from simulator.replication import Replication
 from simulator.slots import SlotTable
 
 
@@ -77,13 +78,13 @@ class Node(NodesConfFile):
                 self.peers[seed.name].master = seed.replica_of
                 self._add_replica(self.peers[seed.replica_of], seed.name)
         self.load_slot_table(table)
-        self.repl_offset = repl_offset
+        self.repl.offset = repl_offset
         self.state = "ok"
         self.first_call_time = -100_000
         self.among_minority_time = -100_000
         self.size = sum(1 for seed in seeds if seed.replica_of is None and seed.serves_slots)
         if mine.replica_of is not None:
-            self.repl_link_up = True
+            self.repl.link_up = True
 
     def bootstrap_state(self, covered: bool) -> None:
         """The converged ``cluster_state``: ok unless a slot is unbound and coverage is required."""
@@ -91,12 +92,18 @@ class Node(NodesConfFile):
         self.state = "ok" if covered or not full else "fail"
         self.update_state()
 
-    def restart_from(self, saved: NodesConf | None, data: Any = None) -> None:
+    def restart_from(
+        self, saved: NodesConf | None, data: Any = None, repl: Replication | None = None
+    ) -> None:
         """A new process of this node starting from its ``nodes.conf`` (if it has one).
 
-        ``data`` is the data plane's state of the previous process (what its disk
-        kept); the data plane's ``on_restart`` decides what survives."""
+        ``data`` and ``repl`` are the data plane's and replication's state of the
+        previous process (what its disk kept); the data plane's ``on_restart`` decides
+        what survives."""
         self.data = data
+        if repl is not None:
+            repl.process_restarted()
+            self.repl = repl
         if saved is not None:
             self.load_config(saved)
 
@@ -149,46 +156,5 @@ class Node(NodesConfFile):
         peer = self.peers.get(name)
         if peer is not None and rst_arrives:
             peer.link = False
-        if self.me.master == name and self.repl_link_up:
-            self.repl_link_up = False
-            self.repl_down_since = self.engine.now
-
-    # ------------------------------------------------------------------ replication link (bus side)
-
-    def repl_append(self, nbytes: int) -> int:
-        """A master appends ``nbytes`` to its replication stream; returns the new offset."""
-        self.repl_offset += nbytes
-        return self.repl_offset
-
-    def repl_applied(self, offset: int) -> None:
-        """A replica processed its master's stream up to ``offset``."""
-        if offset > self.repl_offset:
-            self.repl_offset = offset
-
-    def repl_resync(self, offset: int) -> None:
-        """A (partial or full) resync: my stream continues from the master's ``offset`` (§20.1)."""
-        self.repl_offset = offset
-
-    def repl_interaction(self) -> None:
-        """Data from my master arrived (``master->lastinteraction``)."""
-        self.repl_last_interaction = self.engine.now
-
-    def repl_connected(self) -> None:
-        """My replication link to my master is up (§20.1)."""
-        self.repl_link_up = True
-        self.repl_last_interaction = self.engine.now
-
-    def repl_broken(self) -> None:
-        """My replication link dropped; the cron reconnects (§6 step 4)."""
-        if self.repl_link_up:
-            self.repl_link_up = False
-            self.repl_down_since = self.engine.now
-
-    def repl_new_master(self) -> None:
-        """``replicationSetMaster``: the link to the old master is dropped now."""
-        self.repl_link_up = False
-        self.repl_down_since = self.engine.now
-
-    def repl_no_master(self) -> None:
-        """``replicationUnsetMaster``: I am a master; no link."""
-        self.repl_link_up = False
+        if self.me.master == name:
+            self.repl.broken(self.engine.now)
