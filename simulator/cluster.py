@@ -383,11 +383,11 @@ class Cluster:
             return
         period = master.config.get("repl-ping-replica-period") * 1000
         if due is None:
-            repl.next_ping = now + period
+            repl.schedule_ping(now + period)
             return
         if master.writes_paused():
             return
-        repl.next_ping = now + period
+        repl.schedule_ping(now + period)
         if master.me.replicas:
             self.replication_stream(master, REPL_PING_BYTES)
 

@@ -86,6 +86,10 @@ class Replication:
         """A partial or full resync: my stream continues from the master's ``offset`` (§20.1)."""
         self.offset = offset
 
+    def schedule_ping(self, when: int) -> None:
+        """A master's next PING to its replicas (``replicationCron``, repl-ping-replica-period)."""
+        self.next_ping = when
+
     # ------------------------------------------------------------------ the link to my master
 
     def interaction(self, now: int) -> None:
