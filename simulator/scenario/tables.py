@@ -1,5 +1,6 @@
 """The tables that define the format: every action and condition, with its YAML key,
-its dataclass, the spec of its value and one line of help.
+its dataclass, the spec of its value and one line of help (an action's help is its doc
+in the action registry, :mod:`simulator.actions`).
 
 The validator (:mod:`simulator.scenario.validate`) and the JSON Schema generator
 (:mod:`simulator.scenario.schema`) both read these tables, and nothing else.
@@ -13,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from simulator.actions import ACTIONS as REGISTRY
 from simulator.config import DIRECTIVES, ConfigError, coerce
 from simulator.scenario import model
 from simulator.scenario.specs import (
@@ -118,6 +120,11 @@ class ActionDef:
     spec: Spec
     doc: str
     finish: Finish | None = None
+
+
+def _doc(name: str) -> str:
+    """The action's one-line doc, from the registry (it describes the action in the schema)."""
+    return REGISTRY[name].doc
 
 
 def _endpoint_groups(min_groups: int) -> ListOf:
@@ -267,24 +274,22 @@ ACTIONS: dict[str, ActionDef] = {
             "kill",
             model.Kill,
             As("node", _NODE),
-            "crash a node: the process dies at once, like kill -9",
+            _doc("kill"),
         ),
         ActionDef(
             "pause",
             model.Pause,
             As("node", _NODE),
-            "freeze a node (SIGSTOP): it keeps its state and links",
+            _doc("pause"),
         ),
-        ActionDef("resume", model.Resume, As("node", _NODE), "unfreeze a paused node (SIGCONT)"),
-        ActionDef(
-            "restart", model.Restart, As("node", _NODE), "start a crashed or stopped node again"
-        ),
-        ActionDef("shutdown", model.Shutdown, As("node", _NODE), "SHUTDOWN: a clean stop (§21.3)"),
+        ActionDef("resume", model.Resume, As("node", _NODE), _doc("resume")),
+        ActionDef("restart", model.Restart, As("node", _NODE), _doc("restart")),
+        ActionDef("shutdown", model.Shutdown, As("node", _NODE), _doc("shutdown")),
         ActionDef(
             "partition",
             model.Partition,
             As("groups", _endpoint_groups(2)),
-            "split the network: each group reaches only its own members",
+            _doc("partition"),
             _finish_groups,
         ),
         ActionDef(
@@ -309,7 +314,7 @@ ACTIONS: dict[str, ActionDef] = {
                     ),
                 ],
             ),
-            "a one-way cut: messages from 'from' to 'to' are dropped",
+            _doc("cut"),
             _finish_cut,
         ),
         ActionDef(
@@ -320,7 +325,7 @@ ACTIONS: dict[str, ActionDef] = {
                 As("groups", _endpoint_groups(1)),
                 what="true, all, or a list of groups",
             ),
-            "restore links: all of them, or those between the named groups",
+            _doc("heal"),
             _finish_groups,
         ),
         ActionDef(
@@ -336,7 +341,7 @@ ACTIONS: dict[str, ActionDef] = {
                     ],
                 ),
             ),
-            "CLUSTER FAILOVER [FORCE|TAKEOVER] sent to a replica (§12)",
+            _doc("failover"),
         ),
         ActionDef(
             "reshard",
@@ -356,7 +361,7 @@ ACTIONS: dict[str, ActionDef] = {
                     _PIPELINE_FIELD,
                 ],
             ),
-            "redis-cli --cluster reshard: move slots between masters (§16.3, §16.4)",
+            _doc("reshard"),
             _finish_reshard,
         ),
         ActionDef(
@@ -389,7 +394,7 @@ ACTIONS: dict[str, ActionDef] = {
                     ],
                 ),
             ),
-            "redis-cli --cluster rebalance (§16.5)",
+            _doc("rebalance"),
         ),
         ActionDef(
             "add-node",
@@ -408,16 +413,16 @@ ACTIONS: dict[str, ActionDef] = {
                     ],
                 ),
             ),
-            "redis-cli --cluster add-node: a new empty master, or a replica (§16.6)",
+            _doc("add-node"),
             _finish_add_node,
         ),
         ActionDef(
             "del-node",
             model.DelNode,
             As("node", _NODE),
-            "redis-cli --cluster del-node: remove an empty node (§16.6)",
+            _doc("del-node"),
         ),
-        ActionDef("fix", model.Fix, As("", Literal(True)), "redis-cli --cluster fix (§16.6)"),
+        ActionDef("fix", model.Fix, As("", Literal(True)), _doc("fix")),
         ActionDef(
             "set-config",
             model.SetConfig,
@@ -428,7 +433,7 @@ ACTIONS: dict[str, ActionDef] = {
                     *directive_fields(),
                 ],
             ),
-            "CONFIG SET on one node or all: Redis directive names (§1.2)",
+            _doc("set-config"),
             _finish_set_config,
         ),
         ActionDef(
@@ -446,7 +451,7 @@ ACTIONS: dict[str, ActionDef] = {
                     ),
                 ],
             ),
-            "one SET from a client, following redirections (§15)",
+            _doc("write"),
         ),
         ActionDef(
             "read",
@@ -462,7 +467,7 @@ ACTIONS: dict[str, ActionDef] = {
                     ),
                 ],
             ),
-            "one GET from a client, following redirections (§15)",
+            _doc("read"),
         ),
         ActionDef(
             "publish",
@@ -480,7 +485,7 @@ ACTIONS: dict[str, ActionDef] = {
                     Field("sharded", Bool(), "SPUBLISH instead of PUBLISH", default=False),
                 ],
             ),
-            "PUBLISH or SPUBLISH (§19)",
+            _doc("publish"),
         ),
         ActionDef(
             "subscribe",
@@ -502,7 +507,7 @@ ACTIONS: dict[str, ActionDef] = {
                     Field("sharded", Bool(), "SSUBSCRIBE", default=False),
                 ],
             ),
-            "SUBSCRIBE, PSUBSCRIBE or SSUBSCRIBE (§19)",
+            _doc("subscribe"),
             _finish_subscribe,
         ),
         ActionDef(
@@ -517,7 +522,7 @@ ACTIONS: dict[str, ActionDef] = {
                 ],
                 any_of=(("rate", "writes"),),
             ),
-            "change a client's workload",
+            _doc("workload"),
         ),
     )
 }
