@@ -2,7 +2,7 @@
 
 Each :class:`TraceKind` gives the kind's own fields (after ``t``, ``kind``, ``node`` and
 ``target``), what ``node`` and ``target`` mean for it, how loud it is and a sentence a
-learner can read. The headless timeline (:mod:`simulator.scenario.report`), the TUI log
+learner can read. The headless timeline (:mod:`simulator.harness.report`), the TUI log
 (:mod:`tui.words`), "step to next notable event" (:func:`simulator.trace.is_notable`)
 and the tests read this table; ``docs/trace.md`` and ``docs/data-plane.md`` document it
 (``tests/test_trace_kinds.py`` checks both ways).

@@ -12,9 +12,9 @@ import yaml
 from simulator import actions
 from simulator.actions import ACTIONS
 from simulator.dataplane import actions as dataplane_actions
+from simulator.harness.runner import action_call
 from simulator.scenario import load_scenario, parse_scenario
 from simulator.scenario.bundled import bundled_names
-from simulator.scenario.runner import action_call
 from simulator.scenario.tables import ACTIONS as TABLES
 from simulator.simulation import CLUSTER_VERBS, Injection, Simulation
 from tui.session_io import injection_step

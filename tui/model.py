@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from simulator.scenario.runner import WAIT_POLL_MS
+from simulator.harness.runner import WAIT_POLL_MS
 from simulator.simulation import ActionError, Simulation
 from simulator.trace import TraceEvent, is_notable
 from tui.words import LOGGED, describe, level

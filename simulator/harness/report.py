@@ -16,9 +16,9 @@ from typing import Any
 from xml.etree import ElementTree
 
 from simulator import __version__, trace_kinds
+from simulator.harness.conditions import lost_writes_count
+from simulator.harness.runner import Fault, Result, ScenarioDriver
 from simulator.scenario import model
-from simulator.scenario.conditions import lost_writes_count
-from simulator.scenario.runner import Fault, Result, ScenarioDriver
 from simulator.simulation import Simulation
 from simulator.trace import TraceEvent
 

@@ -21,8 +21,8 @@ from typing import Any
 
 from simulator.actions import ACTIONS as REGISTRY
 from simulator.cluster import NodeSpec as ClusterNodeSpec
+from simulator.harness.conditions import Check, check
 from simulator.scenario import model
-from simulator.scenario.conditions import Check, check
 from simulator.simulation import DEFAULT_CHECKPOINT_MS, ActionError, Simulation
 
 WAIT_POLL_MS = 10
