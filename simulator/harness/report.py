@@ -16,6 +16,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 from simulator import __version__, trace_kinds
+from simulator.dataplane import outcomes
 from simulator.harness.conditions import lost_writes_count
 from simulator.harness.runner import Fault, Result, ScenarioDriver
 from simulator.scenario import model
@@ -24,8 +25,8 @@ from simulator.trace import TraceEvent
 
 MILESTONES = ("first_pfail", "first_fail", "promoted", "all_ok")
 
-REQUEST_OUTCOMES = ("ok", "moved", "ask", "tryagain", "clusterdown", "error", "timeout")
-"""The outcome keys reported when there is no data plane (all zero)."""
+REQUEST_OUTCOMES = outcomes.REQUEST_OUTCOMES
+"""The outcome keys reported when there is no data plane (all zero): the registry's."""
 
 NOTABLE = trace_kinds.NOTABLE
 """Event kinds shown on the run's timeline (``pfail`` and ``fail``: first per target)."""
