@@ -249,12 +249,25 @@ class Simulation:
         core = None if handler is not None else CLUSTER_VERBS.get(action)
         if handler is None and core is None:
             raise ActionError(f"unknown action '{action}'")
+        _check_arguments(action, args)
         try:
             return handler(self, **args) if handler is not None else core(self, args)  # type: ignore[misc]
         except (ClusterError, ValueError) as error:
             raise ActionError(str(error)) from None
         except KeyError as error:
             raise ActionError(f"{action}: missing argument {error}") from None
+
+
+def _check_arguments(action: str, args: dict[str, Any]) -> None:
+    """Refuse arguments the registry does not list for ``action``, and missing required ones."""
+    spec = ACTIONS[action]
+    unknown = [name for name in args if name not in spec.arg_names]
+    if unknown:
+        known = ", ".join(spec.arg_names) or "none"
+        raise ActionError(f"{action}: unknown argument '{unknown[0]}' (arguments: {known})")
+    for name in spec.required:
+        if name not in args:
+            raise ActionError(f"{action}: missing argument '{name}'")
 
 
 # ---------------------------------------------------------------------- the cluster's verbs

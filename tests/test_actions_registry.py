@@ -135,3 +135,14 @@ def test_the_tui_injects_only_registered_actions_a_session_can_save() -> None:
                 )
     assert injected, "no injections found in tui/app.py"
     assert sorted(injected - set(SAMPLES)) == []
+
+
+def test_inject_refuses_arguments_the_registry_does_not_list() -> None:
+    from simulator.simulation import ActionError
+
+    sim = Simulation(masters=3, replicas=0)
+    with pytest.raises(ActionError, match="kill: unknown argument 'nodes'"):
+        sim.inject("kill", nodes="n1")
+    with pytest.raises(ActionError, match="pause: missing argument 'node'"):
+        sim.inject("pause")
+    assert sim.injections == []
