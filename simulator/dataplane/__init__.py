@@ -5,8 +5,8 @@ It is built in layers; a module imports only from the layers below its own (neve
 upwards, not even under ``TYPE_CHECKING`` or inside a function):
 
 1. **values** — ``outcomes`` (the request-outcome registry), ``routing``
-   (``getNodeByQuery``), ``pubsub``, ``ledger``, ``persistence``, ``redis_cli``
-   (redis-cli's planners): pure algorithms on plain values, no cluster.
+   (``getNodeByQuery``), ``pubsub``, ``ledger``, ``persistence``, ``redis_cli`` and
+   ``redis_cli_fix`` (redis-cli's planners): pure algorithms on plain values, no cluster.
 2. **state** — ``model``: :class:`~simulator.dataplane.model.ClusterData` and each node's
    ``NodeData`` (keyspace, replication stream, persistence, pub/sub delivery, ledger,
    counters); it is the :class:`~simulator.cluster.DataPlane` the bus calls.

@@ -18,10 +18,10 @@ from simulator.dataplane.redis_cli import (
     REBALANCE_THRESHOLD,
     check_cluster,
     explicit_reshard_plan,
-    fix_plan,
     rebalance_plan,
     reshard_plan,
 )
+from simulator.dataplane.redis_cli_fix import fix_plan
 from simulator.dataplane.resharding import Job, masters_table
 
 if TYPE_CHECKING:
