@@ -4,7 +4,7 @@ persistence and the write ledger (see docs/data-plane.md).
 It is built in layers; a module imports only from the layers below its own (never
 upwards, not even under ``TYPE_CHECKING`` or inside a function):
 
-1. **values** — ``outcomes`` (the request-outcome registry), ``routing``
+1. **values** — ``outcomes`` (the request-outcome registry), ``keyspace``, ``routing``
    (``getNodeByQuery``), ``pubsub``, ``ledger``, ``persistence``, ``redis_cli`` and
    ``redis_cli_fix`` (redis-cli's planners): pure algorithms on plain values, no cluster.
 2. **state** — ``model``: :class:`~simulator.dataplane.model.ClusterData` and each node's

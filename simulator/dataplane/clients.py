@@ -30,7 +30,8 @@ from __future__ import annotations
 from typing import Any, TypeAlias
 
 from simulator.dataplane import outcomes
-from simulator.dataplane.model import ClusterData, RequestPath, slot_of
+from simulator.dataplane.keyspace import slot_of
+from simulator.dataplane.model import ClusterData, RequestPath
 from simulator.dataplane.routing import Session
 from simulator.dataplane.server import BLOCKED, HELD, Reply, execute, probe
 from simulator.engine import Timer

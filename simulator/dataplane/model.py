@@ -18,10 +18,10 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
 from simulator.cluster import Cluster, DataPlane
+from simulator.dataplane.keyspace import Keyspace, slot_of
 from simulator.dataplane.ledger import AckedWrite, WriteLedger
 from simulator.dataplane.outcomes import NAMES as OUTCOME_NAMES
 from simulator.dataplane.persistence import Persistence, ReplInfo
@@ -40,12 +40,6 @@ ClientT = TypeVar("ClientT")
 JobT = TypeVar("JobT")
 
 
-@lru_cache(maxsize=1 << 17)
-def slot_of(key: str) -> int:
-    """:func:`key_hash_slot`, memoised (a pure function; workloads reuse their keys)."""
-    return key_hash_slot(key)
-
-
 def resp_size(ops: Iterable[Op]) -> int:
     """Bytes a batch of SET/DEL commands takes in the replication stream (RESP)."""
     total = 0
@@ -58,13 +52,12 @@ def resp_size(ops: Iterable[Op]) -> int:
     return total
 
 
-class NodeData:
-    """One node's data: keyspace, per-slot key index, replication history, persistence,
-    subscriptions and requests held while it is paused."""
+class NodeData(Keyspace):
+    """One node's data: its :class:`Keyspace`, replication history, persistence,
+    subscriptions and the requests it holds (paused, or behind a blocking MIGRATE)."""
 
     def __init__(self, node: Node, replid: str, now: int) -> None:
-        self.keys: dict[str, tuple[str, int]] = {}  # key -> (value, version)
-        self.by_slot: dict[int, dict[str, None]] = {}  # slot -> keys in insertion order
+        super().__init__()
         self.pubsub = PubSubRegistry()
         self.persistence = Persistence(node.config, now)
         self.replid = replid
@@ -83,37 +76,6 @@ class NodeData:
         self.held: list[tuple[str, Any, int]] = []  # (client, op, attempt) while paused
         self.busy = False  # a blocking MIGRATE is running: requests wait for it (§16.2)
         self.blocked: list[tuple[str, Any, int]] = []
-
-    # ------------------------------------------------------------------ keyspace
-
-    def get(self, key: str) -> str | None:
-        entry = self.keys.get(key)
-        return None if entry is None else entry[0]
-
-    def put(self, key: str, value: str | None, version: int) -> None:
-        slot = slot_of(key)
-        if value is None:
-            if self.keys.pop(key, None) is not None:
-                index = self.by_slot[slot]
-                del index[key]
-                if not index:
-                    del self.by_slot[slot]
-            return
-        if key not in self.keys:
-            self.by_slot.setdefault(slot, {})[key] = None
-        self.keys[key] = (value, version)
-
-    def replace(self, data: dict[str, tuple[str, int]]) -> None:
-        self.keys = {}
-        self.by_slot = {}
-        for key, (value, version) in data.items():
-            self.put(key, value, version)
-
-    def keys_in_slot(self, slot: int, count: int | None = None) -> list[str]:
-        """``CLUSTER GETKEYSINSLOT`` (insertion order)."""
-        index = self.by_slot.get(slot, {})
-        keys = list(index)
-        return keys if count is None else keys[:count]
 
 
 COMMAND_RTT_MS = 0.0199
