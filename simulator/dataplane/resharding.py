@@ -28,7 +28,7 @@ from collections import deque
 from typing import Any
 
 from simulator.dataplane.clients import release_blocked
-from simulator.dataplane.model import ClusterData
+from simulator.dataplane.model import ClusterData, NodeData
 from simulator.dataplane.redis_cli import MIGRATE_PIPELINE, Master, Step, move_slot_steps
 from simulator.dataplane.routing import Session, get_node_by_query, parse_command
 from simulator.dataplane.server import View
@@ -130,7 +130,7 @@ class Job:
     def _finish(self, error: str | None) -> None:
         for node in self.dp.cluster.nodes.values():
             data = node.data
-            if getattr(data, "busy", False) and node.status == RUNNING:
+            if isinstance(data, NodeData) and data.busy and node.status == RUNNING:
                 release_blocked(self.dp, node, busy=False)
         self.done = True
         self.error = error
