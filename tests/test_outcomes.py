@@ -5,16 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from simulator.dataplane import model, server
-from simulator.dataplane.outcomes import OUTCOME_DOCS, REQUEST_OUTCOMES
+from simulator.dataplane.outcomes import DOCS as OUTCOME_DOCS
+from simulator.dataplane.outcomes import NAMES as REQUEST_OUTCOMES
 from simulator.harness import report
 from tui import model as tui_model
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+DOCS_DIR = Path(__file__).resolve().parent.parent / "docs"
 
 
 def test_every_consumer_lists_the_registry() -> None:
     assert report.REQUEST_OUTCOMES == REQUEST_OUTCOMES
-    assert model.REQUEST_OUTCOMES == REQUEST_OUTCOMES
+    assert model.OUTCOME_NAMES == REQUEST_OUTCOMES
     assert tui_model.OUTCOMES == REQUEST_OUTCOMES
     assert tuple(OUTCOME_DOCS) == REQUEST_OUTCOMES
 
@@ -28,5 +29,5 @@ def test_the_server_only_produces_registered_outcomes() -> None:
 
 
 def test_the_data_plane_docs_list_the_registry() -> None:
-    text = (DOCS / "data-plane.md").read_text(encoding="utf-8")
+    text = (DOCS_DIR / "data-plane.md").read_text(encoding="utf-8")
     assert f"`outcome` ({'/'.join(REQUEST_OUTCOMES)})" in text

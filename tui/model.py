@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from simulator.dataplane.outcomes import REQUEST_OUTCOMES
+from simulator.dataplane.outcomes import NAMES as REQUEST_OUTCOMES
 from simulator.harness.runner import WAIT_POLL_MS
 from simulator.simulation import ActionError, Simulation
 from simulator.trace import TraceEvent, is_notable

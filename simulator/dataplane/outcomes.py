@@ -1,23 +1,48 @@
-"""The request outcomes: how one attempt of a client's command ended, defined once.
+"""Request outcomes, defined once: what one attempt of a client command ends in (§15).
 
-A ``request`` trace event's ``outcome`` is one of these; the data plane counts them
-(``ClusterData.outcomes``), the headless report lists them (zero without a data plane)
-and the TUI's requests pane shows them, all in this order. ``tests/test_outcomes.py``
-compares every consumer with it.
+Every ``request`` trace event carries one of :data:`NAMES` in its ``outcome`` field;
+:class:`~simulator.dataplane.model.ClusterData` counts them in this order
+(``requests_by_outcome``), and the headless report and the TUI show them in this order.
+A command's final result (``Op.outcome``) is one of them too. This module is the bottom
+of the data plane: it imports nothing, so any consumer can read it.
 """
 
 from __future__ import annotations
 
-OUTCOME_DOCS: dict[str, str] = {
-    "ok": "the command was served",
-    "moved": "-MOVED: the slot is served by another node (§15)",
-    "ask": "-ASK: the key is being migrated; ask the importing node (§15)",
-    "tryagain": "-TRYAGAIN: a multi-key command's keys are split by a migration (§15)",
-    "crossslot": "-CROSSSLOT: a multi-key command's keys hash to different slots (§15)",
-    "clusterdown": "-CLUSTERDOWN: the node's cluster_state is fail, or the slot is unbound (§14)",
-    "timeout": "no reply within the client's timeout",
-    "error": "any other error reply",
-}
+from dataclasses import dataclass
 
-REQUEST_OUTCOMES: tuple[str, ...] = tuple(OUTCOME_DOCS)
-"""The outcome names, in the order every consumer lists them."""
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One request outcome: its name (the trace's ``outcome`` value) and what it means."""
+
+    name: str
+    doc: str
+
+
+OK = "ok"
+MOVED = "moved"
+ASK = "ask"
+TRYAGAIN = "tryagain"
+CROSSSLOT = "crossslot"
+CLUSTERDOWN = "clusterdown"
+TIMEOUT = "timeout"
+ERROR = "error"
+
+OUTCOMES: tuple[Outcome, ...] = (
+    Outcome(OK, "served: the reply is the command's result"),
+    Outcome(MOVED, "-MOVED: another node owns the slot; the client updates its map, retries"),
+    Outcome(ASK, "-ASK: the key already left a migrating slot; ASKING + command to the target"),
+    Outcome(TRYAGAIN, "-TRYAGAIN: a multi-key command during a slot migration; retried later"),
+    Outcome(CROSSSLOT, "-CROSSSLOT: the keys hash to different slots; never retried"),
+    Outcome(CLUSTERDOWN, "-CLUSTERDOWN: cluster state fail or slot unbound (§14); retried"),
+    Outcome(TIMEOUT, "no reply within the client's timeout (lost, partitioned or paused node)"),
+    Outcome(ERROR, "any other error, a refused connection, or a command that gave up"),
+)
+"""Every outcome, in the order counters, reports and panes list them."""
+
+NAMES: tuple[str, ...] = tuple(o.name for o in OUTCOMES)
+"""The outcome names in order (``dict.fromkeys(NAMES, 0)`` is an empty tally)."""
+
+DOCS: dict[str, str] = {o.name: o.doc for o in OUTCOMES}
+"""One line per outcome name, for legends and help texts."""

@@ -25,7 +25,7 @@ from simulator.trace import TraceEvent
 
 MILESTONES = ("first_pfail", "first_fail", "promoted", "all_ok")
 
-REQUEST_OUTCOMES = outcomes.REQUEST_OUTCOMES
+REQUEST_OUTCOMES = outcomes.NAMES
 """The outcome keys reported when there is no data plane (all zero): the registry's."""
 
 NOTABLE = trace_kinds.NOTABLE
