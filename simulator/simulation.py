@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from simulator.actions import ACTIONS
 from simulator.cluster import Cluster, ClusterError, DataPlane, NodeSpec, standard_topology
 from simulator.engine import Engine
 from simulator.trace import Trace
@@ -221,7 +222,11 @@ class Simulation:
     # ------------------------------------------------------------------ actions
 
     def register_action(self, name: str, handler: ActionHandler) -> None:
-        """Add a verb (the data plane's write, reshard, ...); ``handler(sim, **args)``."""
+        """Add a verb (the data plane's write, reshard, ...); ``handler(sim, **args)``.
+
+        The verb must be in the action registry (:mod:`simulator.actions`)."""
+        if name not in ACTIONS:
+            raise ValueError(f"'{name}' is not a registered action (simulator.actions)")
         self._actions[name] = handler
 
     def inject(self, action: str, **args: Any) -> Any:
@@ -240,37 +245,105 @@ class Simulation:
         return self._apply(action, args)
 
     def _apply(self, action: str, args: dict[str, Any]) -> Any:
-        cluster = self.cluster
+        handler = self._actions.get(action)
+        core = None if handler is not None else CLUSTER_VERBS.get(action)
+        if handler is None and core is None:
+            raise ActionError(f"unknown action '{action}'")
+        _check_arguments(action, args)
         try:
-            handler = self._actions.get(action)
-            if handler is not None:
-                return handler(self, **args)
-            if action == "kill":
-                return cluster.kill(args["node"], power_loss=bool(args.get("power_loss", False)))
-            if action in ("pause", "resume", "restart", "shutdown"):
-                return getattr(cluster, action)(args["node"])
-            if action == "del-node":
-                return cluster.del_node(args["node"])
-            if action == "partition":
-                return cluster.partition(args["groups"])
-            if action == "cut":
-                return cluster.cut(args["from"], args["to"])
-            if action == "heal":
-                return cluster.heal(args.get("groups"))
-            if action == "failover":
-                return cluster.failover(args["node"], args.get("mode", "default"))
-            if action == "set-config":
-                settings = dict(args.get("settings", {}))
-                for directive, value in settings.items():
-                    cluster.set_config(args.get("node", "all"), directive, value)
-                return None
-            if action == "add-node":
-                return cluster.add_node(args.get("name"), args.get("replica_of")).name
-            if action == "caption":
-                self.trace.emit(self.engine.now, "caption", text=str(args.get("text", "")))
-                return None
+            return handler(self, **args) if handler is not None else core(self, args)  # type: ignore[misc]
         except (ClusterError, ValueError) as error:
             raise ActionError(str(error)) from None
         except KeyError as error:
             raise ActionError(f"{action}: missing argument {error}") from None
-        raise ActionError(f"unknown action '{action}'")
+
+
+def _check_arguments(action: str, args: dict[str, Any]) -> None:
+    """Refuse arguments the registry does not list for ``action``, and missing required ones."""
+    spec = ACTIONS[action]
+    unknown = [name for name in args if name not in spec.arg_names]
+    if unknown:
+        known = ", ".join(spec.arg_names) or "none"
+        raise ActionError(f"{action}: unknown argument '{unknown[0]}' (arguments: {known})")
+    for name in spec.required:
+        if name not in args:
+            raise ActionError(f"{action}: missing argument '{name}'")
+
+
+# ---------------------------------------------------------------------- the cluster's verbs
+# One function per cluster action of the registry (simulator.actions); they read
+# ``sim.cluster`` at call time, so they keep working after a rewind.
+
+CoreVerb = Callable[[Simulation, dict[str, Any]], Any]
+
+
+def _kill(sim: Simulation, args: dict[str, Any]) -> Any:
+    return sim.cluster.kill(args["node"], power_loss=bool(args.get("power_loss", False)))
+
+
+def _pause(sim: Simulation, args: dict[str, Any]) -> Any:
+    return sim.cluster.pause(args["node"])
+
+
+def _resume(sim: Simulation, args: dict[str, Any]) -> Any:
+    return sim.cluster.resume(args["node"])
+
+
+def _restart(sim: Simulation, args: dict[str, Any]) -> Any:
+    return sim.cluster.restart(args["node"])
+
+
+def _shutdown(sim: Simulation, args: dict[str, Any]) -> Any:
+    return sim.cluster.shutdown(args["node"])
+
+
+def _partition(sim: Simulation, args: dict[str, Any]) -> Any:
+    return sim.cluster.partition(args["groups"])
+
+
+def _cut(sim: Simulation, args: dict[str, Any]) -> Any:
+    return sim.cluster.cut(args["from"], args["to"])
+
+
+def _heal(sim: Simulation, args: dict[str, Any]) -> Any:
+    return sim.cluster.heal(args.get("groups"))
+
+
+def _failover(sim: Simulation, args: dict[str, Any]) -> Any:
+    return sim.cluster.failover(args["node"], args.get("mode", "default"))
+
+
+def _add_node(sim: Simulation, args: dict[str, Any]) -> Any:
+    return sim.cluster.add_node(args.get("name"), args.get("replica_of")).name
+
+
+def _del_node(sim: Simulation, args: dict[str, Any]) -> Any:
+    return sim.cluster.del_node(args["node"])
+
+
+def _set_config(sim: Simulation, args: dict[str, Any]) -> None:
+    settings = dict(args.get("settings", {}))
+    for directive, value in settings.items():
+        sim.cluster.set_config(args.get("node", "all"), directive, value)
+
+
+def _caption(sim: Simulation, args: dict[str, Any]) -> None:
+    sim.trace.emit(sim.engine.now, "caption", text=str(args.get("text", "")))
+
+
+CLUSTER_VERBS: dict[str, CoreVerb] = {
+    "kill": _kill,
+    "pause": _pause,
+    "resume": _resume,
+    "restart": _restart,
+    "shutdown": _shutdown,
+    "partition": _partition,
+    "cut": _cut,
+    "heal": _heal,
+    "failover": _failover,
+    "add-node": _add_node,
+    "del-node": _del_node,
+    "set-config": _set_config,
+    "caption": _caption,
+}
+"""The handlers of the registry's ``owner="cluster"`` actions (a test checks they match)."""

@@ -3,7 +3,8 @@
 A trace event is a plain ``dict`` with ``t`` (simulated ms) and ``kind`` first, then
 ``node`` / ``target`` where they apply, then the kind's own fields in a fixed order.
 Because insertion order is fixed by the emitting code, :func:`event_json` is
-byte-identical for identical runs. Every kind is documented in ``docs/trace.md``.
+byte-identical for identical runs. Every kind is registered in :mod:`simulator.trace_kinds` and documented in
+``docs/trace.md``.
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
+from simulator.trace_kinds import ROUTINE
+
 TraceEvent = dict[str, Any]
 Listener = Callable[[TraceEvent], None]
 
-# Kinds that describe routine traffic rather than a change a learner should notice.
-ROUTINE_KINDS = frozenset({"request", "deliver", "migrate", "repl_ack"})
+ROUTINE_KINDS = ROUTINE
+"""Kinds that describe routine traffic rather than a change a learner should notice
+(from the registry, :mod:`simulator.trace_kinds`)."""
 
 
 class Trace:

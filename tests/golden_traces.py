@@ -31,8 +31,8 @@ def digest(events: Iterable[dict[str, Any]]) -> str:
 
 
 def lesson_digest(name: str, seed: int) -> str:
+    from simulator.harness.runner import run
     from simulator.scenario import load_scenario
-    from simulator.scenario.runner import run
 
     return digest(run(load_scenario(name), seed).trace.events)
 

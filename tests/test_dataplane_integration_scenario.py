@@ -4,8 +4,8 @@ verbs run as steps, and the conditions read ``sim.extras["dataplane"]``."""
 from __future__ import annotations
 
 from simulator.dataplane.model import ClusterData
+from simulator.harness.runner import build, run_to_end
 from simulator.scenario.loader import parse_scenario
-from simulator.scenario.runner import build, run_to_end
 
 MINORITY = """
 name: The isolated master keeps acking writes that are lost after the heal

@@ -22,13 +22,12 @@ from simulator.dataplane.redis_cli import (
     check_cluster,
     expand_migrate,
     explicit_reshard_plan,
-    fix_plan,
-    fixed_masters,
     move_slot_steps,
     rebalance_plan,
     reshard_all_sources,
     reshard_plan,
 )
+from simulator.dataplane.redis_cli_fix import fix_plan, fixed_masters
 from simulator.slots import CLUSTER_SLOTS, create_allocation, format_slot_ranges
 
 DATA = json.loads((Path(__file__).parent / "data" / "resharding.json").read_text())

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from simulator.harness.runner import driver_of, run
 from simulator.scenario import load_scenario
 from simulator.scenario.bundled import bundled_names
-from simulator.scenario.runner import driver_of, run
 
 LESSONS = bundled_names()
 

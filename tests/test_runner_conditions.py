@@ -3,9 +3,9 @@ what was observed instead."""
 
 from __future__ import annotations
 
+from simulator.harness.conditions import check
+from simulator.harness.runner import run
 from simulator.scenario import parse_scenario
-from simulator.scenario.conditions import check
-from simulator.scenario.runner import run
 
 BASE = """
 name: c

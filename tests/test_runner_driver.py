@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import copy
 
+from simulator.harness.runner import WAIT_POLL_MS, build, driver_of, run, run_to_end
 from simulator.scenario import parse_scenario
-from simulator.scenario.runner import WAIT_POLL_MS, build, driver_of, run, run_to_end
 
 CRASH = """
 name: crash

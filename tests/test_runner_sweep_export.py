@@ -6,10 +6,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from simulator.export import dot, graph, topology
+from simulator.harness.runner import build
+from simulator.harness.sweep import SweepError, parse_seeds, percentile, settings, sweep
 from simulator.scenario import parse_scenario
-from simulator.scenario.export import dot, graph, topology
-from simulator.scenario.runner import build
-from simulator.scenario.sweep import SweepError, parse_seeds, percentile, settings, sweep
 
 TEXT = """\
 name: s

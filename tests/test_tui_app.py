@@ -11,8 +11,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from simulator.harness.runner import build
 from simulator.scenario import load_scenario
-from simulator.scenario.runner import build
 from simulator.trace import is_notable
 from tui.app import RcsimApp
 from tui.launch import scenario_session

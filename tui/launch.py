@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from simulator.harness.runner import build
 from simulator.scenario import load_scenario, resolve
-from simulator.scenario.runner import build
 from simulator.simulation import Simulation
 from tui.model import Session
 

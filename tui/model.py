@@ -16,7 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from simulator.scenario.runner import WAIT_POLL_MS
+from simulator.dataplane.outcomes import NAMES as REQUEST_OUTCOMES
+from simulator.harness.runner import WAIT_POLL_MS
 from simulator.simulation import ActionError, Simulation
 from simulator.trace import TraceEvent, is_notable
 from tui.words import LOGGED, describe, level
@@ -35,7 +36,7 @@ BREAKPOINTS: dict[str, str] = {
     "expect": "an expectation fails",
 }
 
-OUTCOMES = ("ok", "moved", "ask", "tryagain", "crossslot", "clusterdown", "timeout", "error")
+OUTCOMES = REQUEST_OUTCOMES  # the registry's, in its order
 
 
 def speed_label(speed: float) -> str:

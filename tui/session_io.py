@@ -20,20 +20,26 @@ from typing import Any
 
 import yaml
 
+from simulator.actions import ACTIONS, NODE_ONLY
 from simulator.dataplane.redis_cli import MIGRATE_PIPELINE
 from simulator.simulation import Injection
 from simulator.trace import write_jsonl
 from tui.model import Session
 
-SIMPLE_NODE_VERBS = ("kill", "pause", "resume", "restart", "shutdown", "del-node")
+SIMPLE_NODE_VERBS = NODE_ONLY
+"""Actions written as ``verb: node`` (from the action registry)."""
 
 
 def injection_step(injection: Injection) -> dict[str, Any]:
-    """One scenario step (YAML mapping) for an injected action."""
+    """One scenario step (YAML mapping) for an injected action (any registered action a
+    scenario step can name, plus ``caption``)."""
     args = injection.args
     action = injection.action
     step: dict[str, Any] = {"at": f"{injection.t}ms"}
-    if action in SIMPLE_NODE_VERBS:
+    registered = ACTIONS.get(action)
+    if registered is not None and not registered.args:
+        step[action] = True
+    elif action in SIMPLE_NODE_VERBS:
         step[action] = args["node"]
     elif action == "partition":
         step["partition"] = [list(g) for g in args["groups"]]
@@ -58,6 +64,8 @@ def injection_step(injection: Injection) -> dict[str, Any]:
         if args.get("pipeline", MIGRATE_PIPELINE) != MIGRATE_PIPELINE:
             spec["pipeline"] = args["pipeline"]
         step["reshard"] = spec
+    elif action == "set-config":
+        step["set-config"] = {"node": args.get("node", "all"), **dict(args.get("settings", {}))}
     elif action == "caption":
         step["caption"] = str(args.get("text", ""))
     else:

@@ -11,9 +11,9 @@ from typing import Any
 from rcsim.commands import OK, USAGE_ERROR, CommandError
 from rcsim.commands.run import load, until_ms
 from simulator.cluster import UnknownNode
+from simulator.export import FORMATS, dot, graphml, topology
+from simulator.harness.runner import NO_CHECKPOINTS, build
 from simulator.introspection import cluster_nodes
-from simulator.scenario.export import FORMATS, dot, graphml, topology
-from simulator.scenario.runner import NO_CHECKPOINTS, build
 
 
 def add_parser(sub: Any) -> None:

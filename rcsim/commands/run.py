@@ -12,9 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from rcsim.commands import EXPECTATION_FAILED, OK, USAGE_ERROR, CommandError
-from simulator.scenario import ScenarioError, load_scenario, parse_duration
-from simulator.scenario.model import Scenario
-from simulator.scenario.report import (
+from simulator.harness.report import (
     junit_xml,
     report,
     report_json,
@@ -22,7 +20,9 @@ from simulator.scenario.report import (
     trace_header,
     verdict_line,
 )
-from simulator.scenario.runner import run as run_scenario
+from simulator.harness.runner import run as run_scenario
+from simulator.scenario import ScenarioError, load_scenario, parse_duration
+from simulator.scenario.model import Scenario
 from simulator.trace import write_jsonl
 
 

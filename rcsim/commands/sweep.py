@@ -11,8 +11,8 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
 
 from rcsim.commands import OK, CommandError
+from simulator.harness.sweep import SerialExecutor, SweepError, parse_seeds, sweep, table
 from simulator.scenario import ScenarioError, resolve
-from simulator.scenario.sweep import SerialExecutor, SweepError, parse_seeds, sweep, table
 
 
 def add_parser(sub: Any) -> None:

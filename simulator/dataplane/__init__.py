@@ -1,32 +1,37 @@
 """The data plane: keyspaces, replication, clients and routing, resharding, pub/sub,
 persistence and the write ledger (see docs/data-plane.md).
 
-The pure algorithms (redis_cli, routing, pubsub, ledger, persistence) work on plain
-values; ``model``, ``server``, ``clients``, ``resharding`` and ``actions`` wire them
-into the running cluster. :func:`install` attaches it to a simulation.
+It is built in layers; a module imports only from the layers below its own (never
+upwards, not even under ``TYPE_CHECKING`` or inside a function):
+
+1. **values** — ``outcomes`` (the request-outcome registry), ``keyspace``, ``routing``
+   (``getNodeByQuery``), ``pubsub``, ``ledger``, ``persistence``, ``redis_cli`` and
+   ``redis_cli_fix`` (redis-cli's planners): pure algorithms on plain values, no cluster.
+2. **state** — ``model``: :class:`~simulator.dataplane.model.ClusterData` and each node's
+   ``NodeData`` (keyspace, replication stream, persistence, pub/sub delivery, ledger,
+   counters); it is the :class:`~simulator.cluster.DataPlane` the bus calls.
+3. **server** — ``server``: one command executed by one node (``processCommand``).
+4. **clients** — ``clients``: client endpoints and the request path (delivery, held and
+   blocked requests, refusals, WAIT).
+5. **jobs** — ``resharding``: redis-cli's plans executed against the live cluster.
+6. **actions** — ``actions``: the ``Simulation.inject`` verbs and :func:`install`.
+
+Where the state layer must act above itself (the requests a dying or resumed node
+holds, the probe behind ``lookup``), it calls through the
+:class:`~simulator.dataplane.model.RequestPath` that :func:`install` registers.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from simulator.dataplane.model import ClusterData
-    from simulator.simulation import Simulation
+from simulator.dataplane.actions import install
+from simulator.dataplane.model import ClusterData
 
-
-def install(
-    sim: Simulation, scenario: Any = None, dataplane: ClusterData | None = None
-) -> ClusterData:
-    """Attach the data plane to ``sim``, register its actions and start the scenario's
-    clients (``sim.extras["dataplane"]``); see :func:`simulator.dataplane.actions.install`."""
-    from simulator.dataplane.actions import install as _install
-
-    return _install(sim, scenario, dataplane)
+__all__ = ["ClusterData", "install", "make_dataplane"]
 
 
-def make_dataplane(scenario: Any = None) -> ClusterData:
-    """A fresh data plane to pass as ``Simulation(..., dataplane=...)`` (the runner's hook)."""
-    from simulator.dataplane.model import ClusterData
-
+def make_dataplane(scenario: Any = None) -> ClusterData[Any, Any]:
+    """A fresh data plane to pass as ``Simulation(..., dataplane=...)`` (the runner's hook);
+    :func:`install` then registers its actions and starts the scenario's clients."""
     return ClusterData()

@@ -9,36 +9,39 @@ simulation reports as an ``ActionError`` naming the action.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-from simulator.dataplane.clients import Client, Op
+from simulator.dataplane.clients import REQUEST_PATH, Client, Op
 from simulator.dataplane.model import ClusterData
 from simulator.dataplane.redis_cli import (
     MIGRATE_PIPELINE,
     REBALANCE_THRESHOLD,
     check_cluster,
     explicit_reshard_plan,
-    fix_plan,
     rebalance_plan,
     reshard_plan,
 )
+from simulator.dataplane.redis_cli_fix import fix_plan
 from simulator.dataplane.resharding import Job, masters_table
 
 if TYPE_CHECKING:
     from simulator.simulation import Simulation
 
+Plane: TypeAlias = "ClusterData[Client, Job]"
+"""The data plane with everything installed: its clients and redis-cli jobs."""
+
 DEFAULT_CLIENT = "app"
 """The client a write/read without ``client`` uses (created on first use)."""
 
 
-def dataplane_of(sim: Simulation) -> ClusterData:
+def dataplane_of(sim: Simulation) -> Plane:
     dp = sim.extras.get("dataplane")
     if not isinstance(dp, ClusterData):
         raise ValueError("this simulation has no data plane (call simulator.dataplane.install)")
     return dp
 
 
-def client_of(dp: ClusterData, name: str | None, create: bool = True) -> Client:
+def client_of(dp: Plane, name: str | None, create: bool = True) -> Client:
     """The client called ``name`` (default :data:`DEFAULT_CLIENT`), created if allowed."""
     name = name or DEFAULT_CLIENT
     client = dp.clients.get(name)
@@ -49,7 +52,7 @@ def client_of(dp: ClusterData, name: str | None, create: bool = True) -> Client:
     return add_client(dp, name)
 
 
-def add_client(dp: ClusterData, name: str, **options: Any) -> Client:
+def add_client(dp: Plane, name: str, **options: Any) -> Client:
     """A new client endpoint; its name must not be a node's."""
     if name in dp.cluster.nodes or name in dp.cluster.removed:
         raise ValueError(f"client name '{name}' is already a node's name")
@@ -206,9 +209,7 @@ ACTIONS: dict[str, Callable[..., Any]] = {
 }
 
 
-def install(
-    sim: Simulation, scenario: Any = None, dataplane: ClusterData | None = None
-) -> ClusterData:
+def install(sim: Simulation, scenario: Any = None, dataplane: Plane | None = None) -> Plane:
     """Attach the data plane to ``sim`` (unless it was built with one), register the
     actions, and start the scenario's clients. Returns the data plane."""
     current = sim.cluster.dataplane
@@ -218,6 +219,7 @@ def install(
         dp = dataplane or ClusterData()
         sim.cluster.dataplane = dp
         dp.attach(sim.cluster)
+    dp.requests = REQUEST_PATH  # the state layer calls the request path through it
     dp.ready()
     sim.extras["dataplane"] = dp
     for name, handler in ACTIONS.items():

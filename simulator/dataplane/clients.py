@@ -27,17 +27,19 @@ paused node holds requests until SIGCONT.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeAlias
 
-from simulator.dataplane.model import slot_of
+from simulator.dataplane import outcomes
+from simulator.dataplane.keyspace import slot_of
+from simulator.dataplane.model import ClusterData, RequestPath
 from simulator.dataplane.routing import Session
-from simulator.dataplane.server import Reply, execute
+from simulator.dataplane.server import BLOCKED, HELD, Reply, execute, probe
 from simulator.engine import Timer
 from simulator.node import CRASHED, PAUSED, RUNNING, STOPPED, Node
 from simulator.slots import CLUSTER_SLOTS, NO_OWNER
 
-if TYPE_CHECKING:
-    from simulator.dataplane.model import ClusterData
+Plane: TypeAlias = "ClusterData[Client, Any]"
+"""The data plane as this layer sees it: its clients are :class:`Client` objects."""
 
 MAX_ATTEMPTS = 16
 """Attempts per command, redirections included (redis-py ``RedisClusterRequestTTL``)."""
@@ -120,7 +122,7 @@ class Client:
 
     def __init__(
         self,
-        dp: ClusterData,
+        dp: Plane,
         name: str,
         rate: float = 0.0,
         writes: float = 0.5,
@@ -255,7 +257,7 @@ class Client:
         dp.cluster.engine.cancel(op.timer)
         outcome = reply.outcome
         self._trace(op, outcome, reply.text)
-        if outcome == "ok":
+        if outcome == outcomes.OK:
             if op.values:
                 now = dp.now
                 for key, value in op.values:
@@ -263,18 +265,18 @@ class Client:
                         dp.ledger.record(key, value, now, op.node, self.name)
                 if reply.offset:
                     self.last_offset[op.node] = reply.offset
-            self._finish(op, "ok", reply.value)
-        elif op.pinned is not None and outcome in ("moved", "ask"):
+            self._finish(op, outcomes.OK, reply.value)
+        elif op.pinned is not None and outcome in (outcomes.MOVED, outcomes.ASK):
             self._finish(op, outcome, reply.text)  # sent to one node on purpose
-        elif outcome == "moved" and reply.slot is not None:
+        elif outcome == outcomes.MOVED and reply.slot is not None:
             self.slot_map[reply.slot] = reply.target
             self._retry(op, 0, reply.text)
-        elif outcome == "ask":
+        elif outcome == outcomes.ASK:
             op.ask_target = reply.target
             self._retry(op, 0, reply.text)
-        elif outcome == "tryagain":
+        elif outcome == outcomes.TRYAGAIN:
             self._retry(op, TRYAGAIN_DELAY_MS, reply.text)
-        elif outcome == "clusterdown" or reply.connection:
+        elif outcome == outcomes.CLUSTERDOWN or reply.connection:
             self._error(op, reply.text)
         else:
             self._finish(op, outcome, reply.text)
@@ -282,20 +284,20 @@ class Client:
     def _timeout(self, op: Op, attempt: int) -> None:
         if op.done or attempt != op.attempt:
             return
-        self._trace(op, "timeout", "Timeout reading from socket")
-        self._error(op, "timeout")
+        self._trace(op, outcomes.TIMEOUT, "Timeout reading from socket")
+        self._error(op, outcomes.TIMEOUT)
 
     def _error(self, op: Op, text: str) -> None:
         op.errors += 1
         self.refresh()
         if op.errors > MAX_ERRORS:
-            self._finish(op, "error", text)
+            self._finish(op, outcomes.ERROR, text)
         else:
             self._retry(op, ERROR_DELAY_MS, text)
 
     def _retry(self, op: Op, delay: int, text: str) -> None:
         if op.attempt >= MAX_ATTEMPTS:
-            self._finish(op, "error", f"Too many Cluster redirections ({text})")
+            self._finish(op, outcomes.ERROR, f"Too many Cluster redirections ({text})")
             return
         self.dp.cluster.engine.schedule(delay, self._send, op)
 
@@ -310,7 +312,7 @@ class Client:
             "outcome": outcome,
             "latency_ms": dp.now - op.sent_at,
         }
-        if outcome != "ok":
+        if outcome != outcomes.OK:
             fields["reply"] = text
         if op.asking:
             fields["asking"] = True
@@ -395,7 +397,7 @@ def _pairs(keys: list[str], value: str) -> list[str]:
 # ---------------------------------------------------------------------- the server side
 
 
-def deliver(dp: ClusterData, node_name: str, client: str, op: Op, attempt: int) -> None:
+def deliver(dp: Plane, node_name: str, client: str, op: Op, attempt: int) -> None:
     """A request reached ``node_name``'s host: refused (dead process), buffered (paused)
     or processed."""
     node = dp.cluster.nodes.get(node_name)
@@ -412,7 +414,7 @@ def deliver(dp: ClusterData, node_name: str, client: str, op: Op, attempt: int) 
     process(dp, node, client, op, attempt)
 
 
-def release_blocked(dp: ClusterData, node: Node, busy: bool) -> None:
+def release_blocked(dp: Plane, node: Node, busy: bool) -> None:
     """The node's blocking command ended: serve what queued up meanwhile, in order."""
     data = dp.data(node)
     blocked, data.blocked = data.blocked, []
@@ -422,7 +424,7 @@ def release_blocked(dp: ClusterData, node: Node, busy: bool) -> None:
     data.busy = busy
 
 
-def process(dp: ClusterData, node: Node, client_name: str, op: Op, attempt: int) -> None:
+def process(dp: Plane, node: Node, client_name: str, op: Op, attempt: int) -> None:
     client = dp.clients.get(client_name)
     if client is None or op.done or attempt != op.attempt:
         return
@@ -430,13 +432,13 @@ def process(dp: ClusterData, node: Node, client_name: str, op: Op, attempt: int)
     if op.asking:
         session.asking = True  # ASKING was pipelined just before the command
     reply = execute(dp, node, client_name, op.argv, session)
-    if reply.outcome == "hold":
+    if reply.outcome == HELD:
         data = dp.data(node)
         data.held.append((client_name, op, attempt))
         if len(data.held) == 1:
             dp.cluster.engine.schedule(PAUSE_POLL_MS, poll_paused, dp, node.name, data.generation)
         return
-    if reply.outcome == "block":
+    if reply.outcome == BLOCKED:
         numreplicas, timeout = reply.value
         offset = client.last_offset.get(node.name, 0)
         deadline = dp.now + (timeout if timeout > 0 else 10**9)
@@ -445,7 +447,7 @@ def process(dp: ClusterData, node: Node, client_name: str, op: Op, attempt: int)
     answer(dp, node.name, client_name, op, attempt, reply)
 
 
-def answer(dp: ClusterData, node: str, client: str, op: Op, attempt: int, reply: Reply) -> None:
+def answer(dp: Plane, node: str, client: str, op: Op, attempt: int, reply: Reply) -> None:
     """Send ``reply`` back; lost if the client is cut off (it then times out)."""
     network = dp.cluster.network
     target = dp.clients.get(client)
@@ -457,12 +459,14 @@ def answer(dp: ClusterData, node: str, client: str, op: Op, attempt: int, reply:
     dp.cluster.engine.schedule(delay, target.on_reply, op, attempt, reply)
 
 
-def refuse(dp: ClusterData, node: str, client: str, op: Op, attempt: int) -> None:
+def refuse(dp: Plane, node: str, client: str, op: Op, attempt: int) -> None:
     """Connection refused / reset by a dead process."""
-    answer(dp, node, client, op, attempt, Reply("error", "Connection refused", connection=True))
+    answer(
+        dp, node, client, op, attempt, Reply(outcomes.ERROR, "Connection refused", connection=True)
+    )
 
 
-def poll_paused(dp: ClusterData, node_name: str, generation: int) -> None:
+def poll_paused(dp: Plane, node_name: str, generation: int) -> None:
     """Re-process held writes once the client pause ended (§12)."""
     node = dp.cluster.nodes.get(node_name)
     if node is None or dp.data(node).generation != generation:
@@ -473,7 +477,7 @@ def poll_paused(dp: ClusterData, node_name: str, generation: int) -> None:
         dp.cluster.engine.schedule(PAUSE_POLL_MS, poll_paused, dp, node_name, generation)
 
 
-def process_held(dp: ClusterData, node: Node) -> None:
+def process_held(dp: Plane, node: Node) -> None:
     """Process the requests a paused node buffered (SIGCONT) or held (client pause)."""
     data = dp.data(node)
     held, data.held = data.held, []
@@ -485,7 +489,7 @@ def process_held(dp: ClusterData, node: Node) -> None:
 
 
 def wait_poll(
-    dp: ClusterData,
+    dp: Plane,
     node_name: str,
     client: str,
     op: Op,
@@ -501,8 +505,13 @@ def wait_poll(
         return
     count = dp.acked_replicas(node, offset)
     if count >= numreplicas or dp.now >= deadline:
-        answer(dp, node_name, client, op, attempt, Reply("ok", str(count), count))
+        answer(dp, node_name, client, op, attempt, Reply(outcomes.OK, str(count), count))
         return
     dp.cluster.engine.schedule(
         PAUSE_POLL_MS, wait_poll, dp, node_name, client, op, attempt, offset, numreplicas, deadline
     )
+
+
+REQUEST_PATH = RequestPath(refuse=refuse, process_held=process_held, probe=probe)
+"""What :func:`simulator.dataplane.install` registers with the state layer
+(:attr:`ClusterData.requests`), which calls up through it and never imports this module."""

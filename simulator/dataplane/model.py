@@ -16,12 +16,14 @@ reach the master at once, once a second.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
-from simulator.cluster import DataPlane
+from simulator.cluster import Cluster, DataPlane
+from simulator.dataplane.keyspace import Keyspace, slot_of
 from simulator.dataplane.ledger import AckedWrite, WriteLedger
+from simulator.dataplane.outcomes import NAMES as OUTCOME_NAMES
 from simulator.dataplane.persistence import Persistence, ReplInfo
 from simulator.dataplane.pubsub import PubSubRegistry, Push
 from simulator.messages import Message, MsgType, ReplChunk
@@ -29,31 +31,11 @@ from simulator.node import RUNNING, Node
 from simulator.replication import Op
 from simulator.slots import CLUSTER_SLOTS, hashed_part, key_hash_slot
 
-if TYPE_CHECKING:
-    from simulator.cluster import Cluster
-    from simulator.dataplane.clients import Client
-    from simulator.dataplane.resharding import Job
-
-
 SERVER_CRON_MS = 1000
 """Save-point checks and replica ACKs run once a second (replicationCron's ACK period)."""
 
-REQUEST_OUTCOMES = (
-    "ok",
-    "moved",
-    "ask",
-    "tryagain",
-    "crossslot",
-    "clusterdown",
-    "timeout",
-    "error",
-)
-
-
-@lru_cache(maxsize=1 << 17)
-def slot_of(key: str) -> int:
-    """:func:`key_hash_slot`, memoised (a pure function; workloads reuse their keys)."""
-    return key_hash_slot(key)
+ClientT = TypeVar("ClientT")
+JobT = TypeVar("JobT")
 
 
 def resp_size(ops: Iterable[Op]) -> int:
@@ -68,14 +50,13 @@ def resp_size(ops: Iterable[Op]) -> int:
     return total
 
 
-class NodeData:
-    """One node's data: keyspace, per-slot key index, persistence, subscriptions and
-    requests held while it is paused. Its replication state is ``node.repl``
-    (:class:`~simulator.replication.Replication`)."""
+class NodeData(Keyspace):
+    """One node's data: its :class:`Keyspace`, persistence, subscriptions and the
+    requests it holds (paused, or behind a blocking MIGRATE). Its replication state is
+    ``node.repl`` (:class:`~simulator.replication.Replication`)."""
 
     def __init__(self, node: Node, now: int) -> None:
-        self.keys: dict[str, tuple[str, int]] = {}  # key -> (value, version)
-        self.by_slot: dict[int, dict[str, None]] = {}  # slot -> keys in insertion order
+        super().__init__()
         self.pubsub = PubSubRegistry()
         self.persistence = Persistence(node.config, now)
         self.generation = 0  # bumped when the process dies: stale events check it
@@ -84,37 +65,6 @@ class NodeData:
         self.held: list[tuple[str, Any, int]] = []  # (client, op, attempt) while paused
         self.busy = False  # a blocking MIGRATE is running: requests wait for it (§16.2)
         self.blocked: list[tuple[str, Any, int]] = []
-
-    # ------------------------------------------------------------------ keyspace
-
-    def get(self, key: str) -> str | None:
-        entry = self.keys.get(key)
-        return None if entry is None else entry[0]
-
-    def put(self, key: str, value: str | None, version: int) -> None:
-        slot = slot_of(key)
-        if value is None:
-            if self.keys.pop(key, None) is not None:
-                index = self.by_slot[slot]
-                del index[key]
-                if not index:
-                    del self.by_slot[slot]
-            return
-        if key not in self.keys:
-            self.by_slot.setdefault(slot, {})[key] = None
-        self.keys[key] = (value, version)
-
-    def replace(self, data: dict[str, tuple[str, int]]) -> None:
-        self.keys = {}
-        self.by_slot = {}
-        for key, (value, version) in data.items():
-            self.put(key, value, version)
-
-    def keys_in_slot(self, slot: int, count: int | None = None) -> list[str]:
-        """``CLUSTER GETKEYSINSLOT`` (insertion order)."""
-        index = self.by_slot.get(slot, {})
-        keys = list(index)
-        return keys if count is None else keys[:count]
 
 
 COMMAND_RTT_MS = 0.0199
@@ -131,8 +81,25 @@ with pipeline 10 (B = 30) ``96 c + 300 k = 5.081 ms``, with pipeline 1 (B = 300)
 CPU cost for everything, no contention with other load on the same two cores."""
 
 
-class ClusterData(DataPlane):
-    """The data plane: per-node data, clients, the write ledger, jobs and counters."""
+@dataclass(frozen=True, slots=True)
+class RequestPath:
+    """The request path of the layers above, which :func:`simulator.dataplane.install`
+    registers (this layer never imports them): what a node's death or SIGCONT does to the
+    requests it holds (:mod:`~simulator.dataplane.clients`), and what a ``GET`` from a
+    fresh connection would get (:func:`simulator.dataplane.server.probe`, for
+    :meth:`ClusterData.lookup`). Plain module functions: a deep copy (a rewind) shares it."""
+
+    refuse: Callable[[ClusterData[Any, Any], str, str, Any, int], None]
+    process_held: Callable[[ClusterData[Any, Any], Node], None]
+    probe: Callable[[ClusterData[Any, Any], Node, str], str]
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> RequestPath:
+        return self
+
+
+class ClusterData(DataPlane, Generic[ClientT, JobT]):
+    """The data plane's state: per-node data, the write ledger, counters, and the clients
+    and jobs of the layers above (typed by them: ``ClusterData[Client, Job]``)."""
 
     def __init__(
         self,
@@ -144,11 +111,12 @@ class ClusterData(DataPlane):
         self.key_cost_ms = key_cost_ms
         self.command_cost_ms = command_cost_ms
         self.ledger = WriteLedger()
-        self.clients: dict[str, Client] = {}
-        self.jobs: list[Job] = []
-        self.outcomes: dict[str, int] = dict.fromkeys(REQUEST_OUTCOMES, 0)
+        self.clients: dict[str, ClientT] = {}
+        self.jobs: list[JobT] = []
+        self.outcomes: dict[str, int] = dict.fromkeys(OUTCOME_NAMES, 0)
         self.deliveries: dict[tuple[str, str], int] = {}  # (channel, client) -> count
         self.version = 0
+        self.requests: RequestPath | None = None  # registered by install()
         self._ready = False
 
     # ------------------------------------------------------------------ wiring
@@ -532,14 +500,17 @@ class ClusterData(DataPlane):
         self._start_server_cron(node)
 
     def on_resume(self, node: Node) -> None:
-        from simulator.dataplane.clients import process_held
-
-        process_held(self, node)
+        if self.data(node).held:
+            self.request_path().process_held(self, node)
 
     def _refuse(self, node: str, client: str, op: Any, attempt: int) -> None:
-        from simulator.dataplane.clients import refuse
+        self.request_path().refuse(self, node, client, op, attempt)
 
-        refuse(self, node, client, op, attempt)
+    def request_path(self) -> RequestPath:
+        """The layers above (held requests exist only once clients do, after install)."""
+        if self.requests is None:
+            raise RuntimeError("no request path: attach clients with simulator.dataplane.install")
+        return self.requests
 
     # ------------------------------------------------------------------ truth and queries
 
@@ -578,15 +549,12 @@ class ClusterData(DataPlane):
     def lookup(self, key: str) -> dict[str, Any]:
         """Where ``key`` lives: slot, tag, the true owner, every node's belief, and the
         reply a fresh client would get from each live node."""
-        from simulator.dataplane.server import execute_readonly_probe
-
+        probe = self.request_path().probe
         slot = key_hash_slot(key)
         part, tagged = hashed_part(key)
         beliefs = {n.name: n.slot_owner(slot) for n in self.cluster.nodes.values() if n.alive}
         replies = {
-            n.name: execute_readonly_probe(self, n, key)
-            for n in self.cluster.nodes.values()
-            if n.status == RUNNING
+            n.name: probe(self, n, key) for n in self.cluster.nodes.values() if n.status == RUNNING
         }
         return {
             "key": key,

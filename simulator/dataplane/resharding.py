@@ -25,16 +25,14 @@ block; a paused node makes the job wait for it (redis-cli would block on the soc
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from simulator.dataplane.clients import release_blocked
+from simulator.dataplane.model import ClusterData, NodeData
 from simulator.dataplane.redis_cli import MIGRATE_PIPELINE, Master, Step, move_slot_steps
 from simulator.dataplane.routing import Session, get_node_by_query, parse_command
 from simulator.dataplane.server import View
 from simulator.node import PAUSED, RUNNING, Node
-
-if TYPE_CHECKING:
-    from simulator.dataplane.model import ClusterData
 
 PAUSED_RETRY_MS = 100
 
@@ -132,7 +130,7 @@ class Job:
     def _finish(self, error: str | None) -> None:
         for node in self.dp.cluster.nodes.values():
             data = node.data
-            if getattr(data, "busy", False) and node.status == RUNNING:
+            if isinstance(data, NodeData) and data.busy and node.status == RUNNING:
                 release_blocked(self.dp, node, busy=False)
         self.done = True
         self.error = error

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from simulator.dataplane import outcomes
+from simulator.dataplane.model import ClusterData
 from simulator.dataplane.routing import (
     ASK,
     CROSSSLOT,
@@ -30,20 +32,24 @@ from simulator.dataplane.routing import (
     get_node_by_query,
     parse_command,
 )
-
-if TYPE_CHECKING:
-    from simulator.dataplane.model import ClusterData
-    from simulator.node import Node
+from simulator.node import Node
 
 OUTCOME_OF_ROUTE = {
-    MOVED: "moved",
-    ASK: "ask",
-    TRYAGAIN: "tryagain",
-    CROSSSLOT: "crossslot",
-    DOWN: "clusterdown",
-    DOWN_RO: "clusterdown",
-    UNBOUND: "clusterdown",
+    MOVED: outcomes.MOVED,
+    ASK: outcomes.ASK,
+    TRYAGAIN: outcomes.TRYAGAIN,
+    CROSSSLOT: outcomes.CROSSSLOT,
+    DOWN: outcomes.CLUSTERDOWN,
+    DOWN_RO: outcomes.CLUSTERDOWN,
+    UNBOUND: outcomes.CLUSTERDOWN,
 }
+"""The request outcome (:mod:`~simulator.dataplane.outcomes`) of each unserved route."""
+
+HELD = "hold"
+"""Not an outcome: writes are paused (§12), the caller holds the request and re-processes it."""
+
+BLOCKED = "block"
+"""Not an outcome: WAIT blocks, the caller polls the replicas (§20.2)."""
 
 SUBSCRIPTION_COMMANDS = frozenset(
     {"SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE"}
@@ -60,10 +66,10 @@ ERR_NOT_INTEGER = "ERR value is not an integer or out of range"
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """What the node answers. ``outcome`` is a request outcome (``ok``, ``moved``, ``ask``,
-    ``tryagain``, ``crossslot``, ``clusterdown``, ``error``) or ``hold`` (writes paused:
-    re-process later) or ``block`` (WAIT: the caller polls). ``target`` is the redirect
-    target's name, ``offset`` the master's replication offset after a write."""
+    """What the node answers. ``outcome`` is a request outcome
+    (:data:`simulator.dataplane.outcomes.NAMES`) or :data:`HELD` or :data:`BLOCKED`.
+    ``target`` is the redirect target's name, ``offset`` the master's replication offset
+    after a write."""
 
     outcome: str
     text: str
@@ -74,7 +80,7 @@ class Reply:
     connection: bool = False
 
 
-HOLD = Reply("hold", "")
+HOLD = Reply(HELD, "")
 
 
 class View:
@@ -133,7 +139,7 @@ def execute(
         request = parse_command(argv)
     except CommandError as error:
         session.after_command(argv[0] if argv else "")
-        return Reply("error", str(error))
+        return Reply(outcomes.ERROR, str(error))
     route = get_node_by_query(View(dp, node), request, session)
     if not route.served:
         session.after_command(request.name)
@@ -148,7 +154,7 @@ def execute(
         needed = node.config.get("min-replicas-to-write")
         if needed and node.config.get("min-replicas-max-lag") and dp.good_replicas(node) < needed:
             session.after_command(request.name)
-            return Reply("error", ERR_NOREPLICAS, slot=route.slot)
+            return Reply(outcomes.ERROR, ERR_NOREPLICAS, slot=route.slot)
     if spec.write and node.writes_paused():
         return HOLD
     session.after_command(request.name)
@@ -161,29 +167,31 @@ def _run(dp: ClusterData, node: Node, client: str, request: Request, slot: int |
     argv = request.argv
     if name == "GET":
         value = data.get(argv[1])
-        return Reply("ok", "(nil)" if value is None else value, value, slot=slot)
+        return Reply(outcomes.OK, "(nil)" if value is None else value, value, slot=slot)
     if name == "MGET":
         values = [data.get(k) for k in argv[1:]]
-        return Reply("ok", " ".join("(nil)" if v is None else v for v in values), values, slot=slot)
+        return Reply(
+            outcomes.OK, " ".join("(nil)" if v is None else v for v in values), values, slot=slot
+        )
     if name == "EXISTS":
         count = sum(1 for k in argv[1:] if k in data.keys)
-        return Reply("ok", str(count), count, slot=slot)
+        return Reply(outcomes.OK, str(count), count, slot=slot)
     if name in ("SET", "MSET"):
         pairs = list(zip(argv[1::2], argv[2::2], strict=False))
         offset = dp.write(node, [(k, v, dp.next_version()) for k, v in pairs])
-        return Reply("ok", "OK", None, slot=slot, offset=offset)
+        return Reply(outcomes.OK, "OK", None, slot=slot, offset=offset)
     if name == "DEL":
         doomed = [k for k in dict.fromkeys(argv[1:]) if k in data.keys]
         offset = dp.write(node, [(k, None, dp.next_version()) for k in doomed]) if doomed else 0
-        return Reply("ok", str(len(doomed)), len(doomed), slot=slot, offset=offset)
+        return Reply(outcomes.OK, str(len(doomed)), len(doomed), slot=slot, offset=offset)
     if name == "INCR":
         current = data.get(argv[1])
         try:
             number = int(current or "0") + 1
         except ValueError:
-            return Reply("error", ERR_NOT_INTEGER, slot=slot)
+            return Reply(outcomes.ERROR, ERR_NOT_INTEGER, slot=slot)
         offset = dp.write(node, [(argv[1], str(number), dp.next_version())])
-        return Reply("ok", str(number), number, slot=slot, offset=offset)
+        return Reply(outcomes.OK, str(number), number, slot=slot, offset=offset)
     if name in ("PUBLISH", "SPUBLISH"):
         sharded = name == "SPUBLISH"
         registry = data.pubsub
@@ -199,27 +207,29 @@ def _run(dp: ClusterData, node: Node, client: str, request: Request, slot: int |
             sharded=sharded,
             receivers=published.receivers,
         )
-        return Reply("ok", str(published.receivers), published.receivers, slot=slot)
+        return Reply(outcomes.OK, str(published.receivers), published.receivers, slot=slot)
     if name in SUBSCRIPTION_COMMANDS:
         # PubSubRegistry has one method per command, named after it.
         method = getattr(data.pubsub, name.lower())
         channels = list(argv[1:])
         unsubscribe = name.endswith("UNSUBSCRIBE")
         replies = method(client, (channels or None) if unsubscribe else channels)
-        return Reply("ok", " ".join(f"{k} {c} {n}" for k, c, n in replies), replies, slot=slot)
+        return Reply(
+            outcomes.OK, " ".join(f"{k} {c} {n}" for k, c, n in replies), replies, slot=slot
+        )
     if name in ("ASKING", "READONLY", "READWRITE"):
-        return Reply("ok", "OK")
+        return Reply(outcomes.OK, "OK")
     if name == "WAIT":
         if not node.is_master:
-            return Reply("error", ERR_WAIT_REPLICA)
+            return Reply(outcomes.ERROR, ERR_WAIT_REPLICA)
         try:
             numreplicas, timeout = int(argv[1]), int(argv[2])
         except ValueError:
-            return Reply("error", ERR_NOT_INTEGER)
+            return Reply(outcomes.ERROR, ERR_NOT_INTEGER)
         if numreplicas < 0 or timeout < 0:
-            return Reply("error", "ERR timeout is negative")
-        return Reply("block", "", (numreplicas, timeout))
-    return Reply("error", f"ERR '{name}' is not supported from simulated clients")
+            return Reply(outcomes.ERROR, "ERR timeout is negative")
+        return Reply(BLOCKED, "", (numreplicas, timeout))
+    return Reply(outcomes.ERROR, f"ERR '{name}' is not supported from simulated clients")
 
 
 def probe(dp: ClusterData, node: Node, key: str) -> str:
@@ -231,6 +241,3 @@ def probe(dp: ClusterData, node: Node, key: str) -> str:
         return route.error or route.kind
     value = dp.data(node).get(key)
     return "(nil)" if value is None else value
-
-
-execute_readonly_probe = probe

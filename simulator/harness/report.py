@@ -15,44 +15,20 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 from xml.etree import ElementTree
 
-from simulator import __version__
+from simulator import __version__, trace_kinds
+from simulator.dataplane import outcomes
+from simulator.harness.conditions import lost_writes_count
+from simulator.harness.runner import Fault, Result, ScenarioDriver
 from simulator.scenario import model
-from simulator.scenario.conditions import lost_writes_count
-from simulator.scenario.runner import Fault, Result, ScenarioDriver
 from simulator.simulation import Simulation
 from simulator.trace import TraceEvent
 
 MILESTONES = ("first_pfail", "first_fail", "promoted", "all_ok")
 
-REQUEST_OUTCOMES = ("ok", "moved", "ask", "tryagain", "clusterdown", "error", "timeout")
-"""The outcome keys reported when there is no data plane (all zero)."""
+REQUEST_OUTCOMES = outcomes.NAMES
+"""The outcome keys reported when there is no data plane (all zero): the registry's."""
 
-NOTABLE = frozenset(
-    {
-        "caption",
-        "crash",
-        "pause",
-        "resume",
-        "restart",
-        "shutdown",
-        "partition",
-        "cut",
-        "heal",
-        "failover",
-        "pfail",
-        "fail",
-        "election_started",
-        "vote",
-        "promoted",
-        "role",
-        "cluster_state",
-        "update_sent",
-        "migration",
-        "epoch_collision",
-        "node_added",
-        "node_removed",
-    }
-)
+NOTABLE = trace_kinds.NOTABLE
 """Event kinds shown on the run's timeline (``pfail`` and ``fail``: first per target)."""
 
 

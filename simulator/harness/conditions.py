@@ -2,7 +2,7 @@
 
 Each check returns a :class:`Check`: whether it holds, what was expected and what was
 observed instead. ``expect`` evaluates a condition once; ``wait_for`` evaluates it every
-:data:`WAIT_POLL_MS` of simulated time until it holds (see :mod:`simulator.scenario.runner`).
+:data:`WAIT_POLL_MS` of simulated time until it holds (see :mod:`simulator.harness.runner`).
 
 Truth versus views: ``owner``, ``covered`` and ``agree`` ask the cluster as a whole
 (``Cluster.truth_owner``, ``covered``, ``agree``); ``role``, ``flag``, ``cluster_state``

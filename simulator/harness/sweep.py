@@ -6,7 +6,7 @@ A setting is ``PATH=VALUE`` applied to the scenario's YAML before validation
 (``cluster.config.cluster-node-timeout=2000``, ``network.loss=0.01``,
 ``clients.0.rate=500/s``), so a swept value is checked exactly as if it were written
 in the file. Each run reports the milestones of its first failed master (see
-:mod:`simulator.scenario.report`) and the lost writes.
+:mod:`simulator.harness.report`) and the lost writes.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from typing import Any
 
 import yaml
 
+from simulator.harness.report import metrics
+from simulator.harness.runner import run
 from simulator.scenario import ScenarioError, parse_scenario
 from simulator.scenario.model import Scenario
-from simulator.scenario.report import metrics
-from simulator.scenario.runner import run
 
 SWEEP_METRICS = ("first_pfail", "first_fail", "promoted", "all_ok", "lost_writes")
 METRIC_LABELS = {

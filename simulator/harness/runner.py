@@ -19,9 +19,10 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from simulator.actions import ACTIONS as REGISTRY
 from simulator.cluster import NodeSpec as ClusterNodeSpec
+from simulator.harness.conditions import Check, check
 from simulator.scenario import model
-from simulator.scenario.conditions import Check, check
 from simulator.simulation import DEFAULT_CHECKPOINT_MS, ActionError, Simulation
 
 WAIT_POLL_MS = 10
@@ -83,8 +84,8 @@ class _Frozen:
 
 def action_call(action: model.Action) -> tuple[str, dict[str, Any]]:
     """The simulation verb and argument dict of a scenario action (one vocabulary with
-    ``Simulation.inject``; the data plane's verbs are documented in docs/scenario-format.md)."""
-    name = action.yaml_key
+    ``Simulation.inject``: the action registry, :mod:`simulator.actions`)."""
+    name = REGISTRY[action.yaml_key].name
     if isinstance(action, model.Kill | model.Pause | model.Resume | model.Restart):
         return name, {"node": action.node}
     if isinstance(action, model.Shutdown | model.DelNode):

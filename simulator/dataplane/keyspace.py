@@ -1,0 +1,54 @@
+"""One node's keyspace: db 0's keys with their values and versions, and the index of
+each slot's keys that Redis 7.0 keeps for ``CLUSTER COUNTKEYSINSLOT`` / ``GETKEYSINSLOT``
+(§18.5), resharding (§16.3) and ``delKeysInSlot``. Plain values: no cluster, no time."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from simulator.slots import key_hash_slot
+
+
+@lru_cache(maxsize=1 << 17)
+def slot_of(key: str) -> int:
+    """:func:`key_hash_slot`, memoised (a pure function; workloads reuse their keys)."""
+    return key_hash_slot(key)
+
+
+class Keyspace:
+    """Keys -> (value, version), and slot -> keys in insertion order."""
+
+    def __init__(self) -> None:
+        self.keys: dict[str, tuple[str, int]] = {}  # key -> (value, version)
+        self.by_slot: dict[int, dict[str, None]] = {}  # slot -> keys in insertion order
+
+    def get(self, key: str) -> str | None:
+        entry = self.keys.get(key)
+        return None if entry is None else entry[0]
+
+    def put(self, key: str, value: str | None, version: int) -> None:
+        """Set ``key`` (``value`` None deletes it), keeping the slot index in step."""
+        slot = slot_of(key)
+        if value is None:
+            if self.keys.pop(key, None) is not None:
+                index = self.by_slot[slot]
+                del index[key]
+                if not index:
+                    del self.by_slot[slot]
+            return
+        if key not in self.keys:
+            self.by_slot.setdefault(slot, {})[key] = None
+        self.keys[key] = (value, version)
+
+    def replace(self, data: dict[str, tuple[str, int]]) -> None:
+        """The whole keyspace becomes ``data`` (a full resync or a load from disk)."""
+        self.keys = {}
+        self.by_slot = {}
+        for key, (value, version) in data.items():
+            self.put(key, value, version)
+
+    def keys_in_slot(self, slot: int, count: int | None = None) -> list[str]:
+        """``CLUSTER GETKEYSINSLOT`` (insertion order)."""
+        index = self.by_slot.get(slot, {})
+        keys = list(index)
+        return keys if count is None else keys[:count]

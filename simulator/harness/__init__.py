@@ -1,0 +1,7 @@
+"""The scenario harness: run a scenario (:mod:`.runner`), check its conditions
+(:mod:`.conditions`), report the run (:mod:`.report`) and sweep it over seeds and
+settings (:mod:`.sweep`).
+
+The file format itself (loading, validation, schema, model) is :mod:`simulator.scenario`,
+which never imports this package.
+"""

@@ -1,0 +1,291 @@
+"""The trace-kind registry: every event kind a simulation emits, defined once.
+
+Each :class:`TraceKind` gives the kind's own fields (after ``t``, ``kind``, ``node`` and
+``target``), what ``node`` and ``target`` mean for it, how loud it is and a sentence a
+learner can read. The headless timeline (:mod:`simulator.harness.report`), the TUI log
+(:mod:`tui.words`), "step to next notable event" (:func:`simulator.trace.is_notable`)
+and the tests read this table; ``docs/trace.md`` and ``docs/data-plane.md`` document it
+(``tests/test_trace_kinds.py`` checks both ways).
+
+Loudness is one of four tiers, each a superset of the next:
+
+* ``timeline``: a change a learner must see; on the headless run's timeline, in the TUI
+  log, and a stop for "next notable event";
+* ``log``: a step that explains the timeline; in the TUI log and a notable stop;
+* ``state``: a state change worth stopping on, counted but not logged;
+* ``routine``: traffic (requests, deliveries, MIGRATE batches); never a stop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Tier = Literal["timeline", "log", "state", "routine"]
+Tone = Literal["alert", "good", "info"]
+
+
+class _Blank(dict[str, Any]):
+    """Formatting namespace: a field the event lacks reads as ``None`` (as ``.get`` does)."""
+
+    def __missing__(self, key: str) -> Any:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class TraceKind:
+    """One event kind: name, fields, doc section, loudness, plain-words template."""
+
+    name: str
+    section: str  # the heading of docs/trace.md (or "data plane") that documents it
+    node: str  # what ``node`` is ("" when the kind has none)
+    target: str  # what ``target`` is ("" when the kind has none)
+    fields: tuple[str, ...]
+    doc: str
+    words: str  # ``str.format`` template over node, target and the fields
+    tier: Tier = "state"
+    tone: Tone = "info"
+
+    @property
+    def notable(self) -> bool:
+        """On the headless timeline (and so in the TUI log)."""
+        return self.tier == "timeline"
+
+    @property
+    def logged(self) -> bool:
+        """Shown in the TUI's event log."""
+        return self.tier in ("timeline", "log")
+
+    @property
+    def routine(self) -> bool:
+        """Routine traffic: "next notable event" and breakpoints skip it."""
+        return self.tier == "routine"
+
+    @property
+    def keys(self) -> frozenset[str]:
+        """Every key an event of this kind may carry besides ``t`` and ``kind``."""
+        roles = [k for k, what in (("node", self.node), ("target", self.target)) if what]
+        return frozenset((*roles, *self.fields))
+
+    def sentence(self, event: Mapping[str, Any]) -> str:
+        """The plain-words sentence for ``event`` (missing fields read ``None``)."""
+        values = _Blank(event)
+        values.setdefault("node", "")
+        values.setdefault("target", "")
+        return self.words.format_map(values)
+
+
+_F = "faults and operator actions"
+_D = "failure detection"
+_E = "elections and epochs"
+_M = "membership"
+_P = "data plane"
+
+
+def _k(
+    name: str,
+    section: str,
+    node: str,
+    target: str,
+    fields: str,
+    doc: str,
+    words: str,
+    tier: Tier = "state",
+    tone: Tone = "info",
+) -> TraceKind:
+    return TraceKind(name, section, node, target, tuple(fields.split()), doc, words, tier, tone)
+
+
+KINDS: dict[str, TraceKind] = {
+    k.name: k
+    for k in (
+        # ------------------------------------------------------------ faults and operator actions
+        _k("crash", _F, "victim", "", "power_loss",
+           "SIGKILL, or host power loss when power_loss is true; peers see RST at once",
+           "{node} crashes (kill -9)", "timeline", "alert"),
+        _k("shutdown", _F, "node", "", "",
+           "graceful SHUTDOWN: no failover is triggered (§21.3)",
+           "{node} shuts down cleanly", "timeline", "alert"),
+        _k("pause", _F, "node", "", "",
+           "SIGSTOP: timers stop, the kernel buffers input",
+           "{node} is paused (SIGSTOP): alive but silent", "timeline", "alert"),
+        _k("resume", _F, "node", "", "",
+           "SIGCONT: buffered input is read, then the overdue cron runs",
+           "{node} resumes (SIGCONT)", "timeline", "good"),
+        _k("restart", _F, "node", "", "role",
+           "the process starts again from its nodes.conf",
+           "{node} restarts as a {role}", "timeline", "good"),
+        _k("partition", _F, "", "", "groups",
+           "the network splits into groups (unnamed endpoints reach everyone)",
+           "network split: {groups}", "timeline", "alert"),
+        _k("cut", _F, "", "", "sources targets",
+           "one-way cut: sources can no longer reach targets",
+           "one-way cut: {sources} can't reach {targets}", "timeline", "alert"),
+        _k("heal", _F, "", "", "groups",
+           "links restored (groups null: everything)",
+           "network healed", "timeline", "good"),
+        _k("failover", _F, "replica", "", "mode reply",
+           "CLUSTER FAILOVER [FORCE|TAKEOVER] was sent to the replica",
+           "CLUSTER FAILOVER {mode} on {node}: {reply}", "timeline"),
+        _k("set_config", _F, "node or all", "", "directive value",
+           "CONFIG SET",
+           "{node} sets {directive} to {value}", "log"),
+        _k("node_added", _F, "new node", "", "via replica_of",
+           "redis-cli --cluster add-node (MEET to via)",
+           "{node} joins the cluster (MEET via {via})", "timeline"),
+        _k("node_removed", _F, "node", "", "",
+           "redis-cli --cluster del-node",
+           "{node} is removed from the cluster", "timeline"),
+        _k("caption", _F, "", "", "text step",
+           "a scenario step's narration (at its action, or when a step that only waits ends)",
+           "{text}", "timeline"),
+        # ------------------------------------------------------------ failure detection (§8)
+        _k("pfail", _D, "observer", "suspect", "delay_ms",
+           "a ping to the suspect has been pending for more than NT (clusterCron)",
+           "{node} suspects {target} (PFAIL: no pong for {delay_ms} ms)", "timeline"),
+        _k("pfail_cleared", _D, "observer", "suspect", "",
+           "a PONG arrived on the observer's outbound link",
+           "{node} hears from {target} again (PFAIL cleared)", "log", "good"),
+        _k("fail", _D, "observer", "failed node", "via reports quorum sender",
+           "enough master reports (markNodeAsFailingIfNeeded), or a FAIL message forced it",
+           "{node} marks {target} FAIL", "timeline", "alert"),
+        _k("fail_cleared", _D, "observer", "node", "reason",
+           "clearNodeFailureIfNeeded: the failed node answers again",
+           "{node} clears FAIL on {target} ({reason})", "log", "good"),
+        _k("cluster_state", _D, "node", "", "state",
+           "clusterUpdateState changed the node's state (ok|fail)",
+           "{node} says cluster_state:{state}", "timeline"),
+        # ------------------------------------------------------------ elections and epochs (§9-§12)
+        _k("election_scheduled", _E, "candidate replica", "its master",
+           "rank delay_ms offset manual",
+           "clusterHandleSlaveFailover: delay = 500 + random(0..499) + 1000*rank",
+           "{node} (rank {rank}, offset {offset}) will ask for votes in {delay_ms} ms "
+           "to replace {target}", "log"),
+        _k("election_delayed", _E, "candidate", "master", "rank added_ms",
+           "its rank got worse before it asked for votes",
+           "{node} waits {added_ms} ms more (rank now {rank})", "log"),
+        _k("election_started", _E, "candidate", "master", "epoch quorum manual",
+           "currentEpoch bumped, FAILOVER_AUTH_REQUEST broadcast",
+           "{node} asks for votes for epoch {epoch} (needs {quorum})", "timeline"),
+        _k("election_expired", _E, "candidate", "master", "epoch",
+           "the auth timeout max(2*NT, 2 s) passed without a win",
+           "{node}'s election for epoch {epoch} expired", "log"),
+        _k("vote", _E, "voting master", "candidate", "epoch master",
+           "FAILOVER_AUTH_ACK sent (clusterSendFailoverAuthIfNeeded)",
+           "{node} votes for {target} (epoch {epoch})", "timeline"),
+        _k("vote_denied", _E, "master", "candidate", "epoch reason",
+           "why a master did not vote",
+           "{node} refuses to vote for {target}: {reason}", "log"),
+        _k("promoted", _E, "new master", "old master", "epoch",
+           "clusterFailoverReplaceYourMaster: slots taken, configEpoch set, PONG broadcast",
+           "{node} is promoted and takes over {target}'s slots (configEpoch {epoch})",
+           "timeline", "good"),
+        _k("role", _E, "node", "", "role master reason",
+           "the node became a master or a replica of master",
+           "{node} is now a replica of {master} ({reason})", "timeline"),
+        _k("cant_failover", _E, "replica", "master", "reason data_age_ms",
+           "the data-age check refused an automatic failover (§11.2)",
+           "{node} can't fail over {target}: {reason}", "log"),
+        _k("epoch_collision", _E, "node", "other master", "epoch",
+           "same configEpoch as another master and the smaller ID: bumped (§9.2)",
+           "{node} and {target} share configEpoch {epoch}: {node} bumps", "timeline", "alert"),
+        _k("epoch_bumped", _E, "node", "", "epoch",
+           "clusterBumpConfigEpochWithoutConsensus (TAKEOVER, SETSLOT NODE)",
+           "{node} bumps its configEpoch to {epoch}", "log"),
+        _k("update_sent", _E, "sender", "stale node", "about epoch",
+           "an UPDATE told a stale node about a newer claim (§10.3)",
+           "{node} sends UPDATE to {target}: {about} owns those slots now", "timeline"),
+        _k("update_received", _E, "receiver", "subject", "sender epoch",
+           "an UPDATE was applied",
+           "{node} learns from {sender}'s UPDATE that {target} owns those slots now"),
+        _k("failover_requested", _E, "replica", "master", "mode",
+           "the replica started a manual failover (§12)",
+           "{node} starts a manual failover of {target} ({mode})", "log"),
+        _k("mf_paused", _E, "master", "replica", "until",
+           "MFSTART: the master pauses writes (up to 10 s)",
+           "{node} pauses writes until {until} ms for {target}'s manual failover"),
+        _k("mf_ready", _E, "replica", "", "offset",
+           "the replica reached the paused master's offset",
+           "{node} caught up with its master (offset {offset})", "log"),
+        _k("mf_timeout", _E, "node", "", "",
+           "the 5 s manual-failover deadline passed",
+           "{node}'s manual failover timed out", "log", "alert"),
+        _k("migration", _E, "replica", "orphaned master", "previous_master",
+           "replica migration (§13)",
+           "{node} migrates to orphaned master {target}", "timeline"),
+        # ------------------------------------------------------------ membership (§5)
+        _k("handshake_done", _M, "node", "peer", "",
+           "the first PONG completed a MEET handshake",
+           "{node} completes its handshake with {target}"),
+        _k("handshake_timeout", _M, "node", "peer", "",
+           "a handshake did not complete within max(NT, 1 s)",
+           "{node} gives up its handshake with {target}"),
+        _k("node_discovered", _M, "node", "new node", "via",
+           "gossip named a node it did not know (transitive discovery)",
+           "{node} learns about {target} from {via}"),
+        _k("sync", _M, "replica", "master", "offset",
+           "the replication link (re)connected",
+           "{node} syncs with its master {target}", "log"),
+        # ------------------------------------------------------------ data plane
+        _k("request", _P, "node that answered", "",
+           "client command key slot outcome latency_ms reply asking",
+           "one client request attempt and its outcome",
+           "{client} sends {command} {key} to {node}: {outcome}", "routine"),
+        _k("psync", _P, "replica", "master", "mode offset delay_ms",
+           "the replica asked its master for a partial or full resync",
+           "{node} asks {target} for a {mode} resync (offset {offset})"),
+        _k("full_sync", _P, "replica", "master", "keys offset",
+           "a full resync finished: the replica loaded the master's dataset",
+           "{node} loads {keys} keys from {target}"),
+        _k("loaded", _P, "node", "", "keys offset",
+           "keys restored from persistence on restart",
+           "{node} loads {keys} keys from disk"),
+        _k("keys_deleted", _P, "node", "", "slots keys",
+           "delKeysInSlot after losing slots (§10.2)",
+           "{node} deletes {keys} keys in {slots} slots it lost"),
+        _k("publish", _P, "node", "", "channel message sharded receivers",
+           "PUBLISH or SPUBLISH; receivers is the reply (local only)",
+           "{node} publishes to {channel} ({receivers} local receivers)"),
+        _k("deliver", _P, "node", "client", "channel push message",
+           "a push message delivered to a subscriber",
+           "{node} delivers a {push} on {channel} to {target}", "routine"),
+        _k("reshard_started", _P, "", "target master (reshard)",
+           "job source slots moves steps log unfixed",
+           "redis-cli --cluster reshard, rebalance or fix started",
+           "redis-cli starts a {job}", "log"),
+        _k("setslot", _P, "node", "peer", "slot arg reply by",
+           "CLUSTER SETSLOT (or ADDSLOTS/DELSLOTS) on a node",
+           "{node}: CLUSTER SETSLOT {slot} {arg} -> {reply}"),
+        _k("migrate", _P, "source", "target", "slot keys job",
+           "one MIGRATE batch of a slot's keys",
+           "{node} migrates {keys} keys of slot {slot} to {target}", "routine"),
+        _k("slot_moved", _P, "source", "target", "slot job",
+           "a slot's move finished (SETSLOT NODE)",
+           "slot {slot} moved from {node} to {target}", "log"),
+        _k("reshard_done", _P, "", "", "job ok slots_moved keys_moved error",
+           "redis-cli --cluster reshard, rebalance or fix ended",
+           "redis-cli's {job} ends: {slots_moved} slots, {keys_moved} keys moved", "log"),
+    )
+}  # fmt: skip
+
+
+def kind(name: str) -> TraceKind:
+    """The registered kind ``name`` (KeyError names it when unknown)."""
+    return KINDS[name]
+
+
+def kinds_where(tier: Tier, *more: Tier) -> frozenset[str]:
+    """The names of every kind in the given tiers."""
+    tiers = {tier, *more}
+    return frozenset(name for name, k in KINDS.items() if k.tier in tiers)
+
+
+NOTABLE = kinds_where("timeline")
+"""On the headless timeline (``pfail`` and ``fail``: first per target)."""
+
+LOGGED = kinds_where("timeline", "log")
+"""Shown in the TUI's event log."""
+
+ROUTINE = kinds_where("routine")
+"""Routine traffic, never a "notable" stop."""
