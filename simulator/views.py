@@ -6,9 +6,9 @@ rows, the latest election (``ElectionView``), the clients' counters (``ClientVie
 the lesson's checks (``LessonView``), a key's placement (``KeyView``). Each is a frozen
 slotted dataclass built on request, so nothing a UI holds can change the model, and a
 pane can compare the view it drew with a new one to skip a redraw. Only this module
-reads the cluster's and the nodes' attributes, and only those
-``docs/architecture.md`` lists as readable, plus ``Node.slots.raw()`` for a C-speed
-comparison of a node's slot map with the truth.
+reads the cluster's and the nodes' attributes for UIs: those ``docs/architecture.md``
+lists as readable, plus ``index``, ``alive``, ``repl_offset`` and ``slots.raw()`` (for a
+C-speed comparison of a node's slot map with the truth).
 
 Building must stay cheap (the TUI draws ~10-20 frames a second at 100+ nodes), so
 views are per pane, and the truth table is cached until the trace grows or half a
@@ -171,7 +171,7 @@ class TruthView:
     uncovered: int  # slots nobody live owns
     alive: tuple[str, ...]
     groups: tuple[tuple[str, ...], ...]
-    cuts: tuple[tuple[str, str], ...]
+    cuts: tuple[tuple[str, ...], ...]  # (source, target) of each one-way cut
 
     def index_of(self, name: str | None) -> int:
         """The global index of ``name`` (its colour and glyph); 0 when unknown."""
@@ -182,7 +182,8 @@ class TruthView:
         except ValueError:
             return 0
 
-    def slots_of(self, name: str) -> int:
+    def slot_count(self, name: str) -> int:
+        """How many slots ``name`` really owns."""
         return next((n for owner, n in self.slot_counts if owner == name), 0)
 
     def partitioned(self) -> frozenset[str]:
@@ -554,8 +555,6 @@ class Views:
         owners = cluster.truth_table()
         index = cluster.index
         described = cluster.network.describe()
-        groups = described.get("groups") or []
-        cuts = described.get("cuts") or []
         counts = Counter(owners)
         self._truth = TruthView(
             owners=owners,
@@ -565,8 +564,8 @@ class Views:
             slot_counts=tuple((o, n) for o, n in counts.items() if o is not None),
             uncovered=counts.get(None, 0),
             alive=tuple(n.name for n in cluster.nodes.values() if n.alive),
-            groups=tuple(tuple(str(n) for n in g) for g in _items(groups)),
-            cuts=tuple((str(p[0]), str(p[1])) for p in _pairs(cuts)),
+            groups=_name_lists(described, "groups"),
+            cuts=_name_lists(described, "cuts"),
         )
         return self._truth
 
@@ -728,13 +727,9 @@ def _topology_order(cluster: Cluster) -> list[tuple[Node, int]]:
     return order
 
 
-def _items(value: object) -> list[Iterable[object]]:
-    return [g for g in value if isinstance(g, Iterable)] if isinstance(value, list) else []
-
-
-def _pairs(value: object) -> list[Sequence[object]]:
-    return (
-        [p for p in value if isinstance(p, Sequence) and len(p) == 2]
-        if isinstance(value, list)
-        else []
-    )
+def _name_lists(described: dict[str, object], key: str) -> tuple[tuple[str, ...], ...]:
+    """``Network.describe()``'s ``groups`` or ``cuts``: lists of node names."""
+    value = described.get(key)
+    if not isinstance(value, list):
+        return ()
+    return tuple(tuple(str(n) for n in item) for item in value if isinstance(item, list))

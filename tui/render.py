@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from simulator.slots import CLUSTER_SLOTS, format_slot_ranges
+from simulator.slots import CLUSTER_SLOTS, NO_OWNER, format_slot_ranges
 from simulator.views import (
     ClientView,
     ElectionView,
@@ -245,9 +245,10 @@ def slot_differences(node: NodeView, truth: TruthView, limit: int = 6) -> list[s
     if node.slot_table == truth.indices:
         return []
     diffs: list[tuple[int, int, str | None, str | None]] = []
-    owners = truth.owners
+    owners, table, names = truth.owners, node.slot_table, node.names
     for slot in range(CLUSTER_SLOTS):
-        believed = node.slot_owner(slot)
+        owner_index = table[slot]
+        believed = None if owner_index == NO_OWNER else names[owner_index]
         actual = owners[slot]
         if believed == actual:
             continue
