@@ -87,7 +87,7 @@ class Simulation:
         self._checkpoints: list[Checkpoint] = []
         self._actions: dict[str, ActionHandler] = {}
         self.extras: dict[str, Any] = {}  # model objects owned by add-ons (e.g. a scenario driver)
-        self.views = Views(self)  # the read-only seam UIs use (simulator/views.py)
+        self.views = Views(self)  # the read-only seam UIs use (simulator/views/)
         self._take_checkpoint()
 
     # ------------------------------------------------------------------ time

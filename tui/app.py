@@ -153,6 +153,7 @@ class RcsimApp(App[None]):
 
     def on_resize(self, event: events.Resize) -> None:
         self._layout_for(event.size.width, event.size.height)
+        self.refresh_panes()  # the compact class changes what some panes draw, not their size
 
     def _layout_for(self, width: int, height: int) -> None:
         compact = width < COMPACT_WIDTH or height < COMPACT_HEIGHT

@@ -88,20 +88,25 @@ def node_flags(row: NodeRow) -> list[tuple[str, str]]:
     return flags
 
 
+def topology_window(names: Sequence[str], selected: str | None, height: int) -> slice:
+    """The rows of the topology that fit ``height`` lines (one is the heading),
+    scrolled to keep ``selected`` in the middle."""
+    if height < 2 or len(names) <= height - 1:
+        return slice(0, len(names))
+    index = names.index(selected) if selected in names else 0
+    start = max(0, min(index - (height - 1) // 2, len(names) - height + 1))
+    return slice(start, start + height - 1)
+
+
 def topology(
     rows: Sequence[NodeRow],
     truth: TruthView,
     selected: str | None,
-    height: int | None = None,
     width: int | None = None,
 ) -> Text:
-    """One line per node in topology order, scrolled to keep ``selected`` in sight."""
+    """One line per row (see :func:`topology_window`), ``selected`` marked."""
     counts = dict(truth.slot_counts)
     narrow = width is not None and 0 < width < 50  # drop the offset column, keep the flags
-    if height is not None and height >= 2 and len(rows) > height - 1:
-        index = next((i for i, r in enumerate(rows) if r.name == selected), 0)
-        start = max(0, min(index - (height - 1) // 2, len(rows) - height + 1))
-        rows = rows[start : start + height - 1]
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(
         "    node  role    slots ep flags\n"

@@ -12,7 +12,7 @@ from simulator.views import NodeRow, NodeView, SlotMove, TruthView
 from tui import render
 from tui.panes.base import SimPane
 
-TopologyData = tuple[tuple[NodeRow, ...], TruthView, str | None, int, int]
+TopologyData = tuple[tuple[NodeRow, ...], TruthView, str | None, int]
 NodeData = tuple[NodeView | None, TruthView, bool, int]
 StripData = tuple[TruthView, tuple[SlotMove, ...], int, int, int]
 
@@ -28,12 +28,15 @@ class TopologyPane(SimPane[TopologyData]):
 
     def data(self) -> TopologyData:
         views = self.session.sim.views
-        size = self.content_size
-        return views.topology(), views.truth(), self.selected, size.height, size.width
+        order = views.order()
+        height = self.content_size.height
+        window = render.topology_window([name for name, _ in order], self.selected, height)
+        rows = views.topology(order[window])
+        return rows, views.truth(), self.selected, self.content_size.width
 
     def draw(self, data: TopologyData) -> RenderableType:
-        rows, truth, selected, height, width = data
-        return render.topology(rows, truth, selected, height=height, width=width)
+        rows, truth, selected, width = data
+        return render.topology(rows, truth, selected, width=width)
 
 
 class NodeViewPane(SimPane[NodeData]):
