@@ -12,7 +12,7 @@ import pytest
 
 from simulator.simulation import Simulation
 from simulator.slots import CLUSTER_SLOTS
-from simulator.views import NodeView, TruthView
+from simulator.views import NodeView, TruthView, Views
 from tui.app import RcsimApp
 from tui.launch import scenario_session
 from tui.panes import TopologyPane
@@ -110,6 +110,21 @@ def test_views_follow_a_rewind() -> None:
     assert session.sim.views.election() is None
     checks = session.sim.views.checks()
     assert checks is not None and not checks.done
+
+
+def test_the_election_fold_notices_a_fork_even_when_the_trace_grows_past_where_it_was() -> None:
+    sim = crashed_master()
+    before = sim.views.election()
+    assert before is not None and before.master == "n1"
+    length = len(sim.trace)
+    sim.rewind(500)
+    sim.inject("kill", node="n2")  # another past: n2 fails instead of n1
+    sim.inject("caption", text="a fork")
+    sim.run_until(30_000)
+    assert len(sim.trace) > length
+    after = sim.views.election()
+    assert after is not None and after.master == "n2"
+    assert after == Views(sim).election()  # the same as folding this timeline afresh
 
 
 def test_a_pane_skips_its_update_when_its_data_did_not_change() -> None:

@@ -57,12 +57,13 @@ class TraceFacts:
     """Facts folded from the trace: log lines, caption, request counters, notable times
     (elections are folded by ``sim.views.election()``).
 
-    Incremental: :meth:`feed` consumes new events; after a rewind (the trace got
-    shorter) it is rebuilt from the start.
+    Incremental: :meth:`feed` consumes new events; after a rewind (the trace was cut
+    below what was folded) it is rebuilt from the start.
     """
 
     def __init__(self) -> None:
         self.seen = 0
+        self.last: TraceEvent | None = None  # events[seen - 1], to notice a rewound trace
         self.log: deque[LogLine] = deque(maxlen=LOG_LIMIT)
         self.caption: str = ""
         self.caption_t: int | None = None
@@ -73,11 +74,13 @@ class TraceFacts:
     def feed(self, events: list[TraceEvent]) -> list[TraceEvent]:
         """Consume events appended since the last call; returns them."""
         changes = self.changes
-        rewound = len(events) < self.seen
+        seen = self.seen
+        rewound = bool(seen) and (len(events) < seen or events[seen - 1] is not self.last)
         if rewound:
             self.__init__()  # type: ignore[misc]
         new = events[self.seen :]
         self.seen = len(events)
+        self.last = events[-1] if events else None
         self.changes = changes + 1 if new or rewound else changes
         for event in new:
             self._one(event)

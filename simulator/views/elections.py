@@ -55,17 +55,21 @@ class ElectionLog:
 
     def __init__(self) -> None:
         self.seen = 0
+        self.last: TraceEvent | None = None  # events[seen - 1], to notice a rewound trace
         self.elections: dict[str, _Election] = {}
         self.latest: str | None = None
 
     def feed(self, events: Sequence[TraceEvent]) -> None:
-        if len(events) < self.seen:
+        """Fold the events appended since the last call; start over if the trace was cut
+        below what was folded (a rewind replays new event objects)."""
+        if self.seen and (len(events) < self.seen or events[self.seen - 1] is not self.last):
             self.__init__()  # type: ignore[misc]
         for index in range(self.seen, len(events)):
             event = events[index]
             if event["kind"] in ELECTION_KINDS:
                 self._one(event)
         self.seen = len(events)
+        self.last = events[-1] if events else None
 
     def _one(self, event: TraceEvent) -> None:
         kind = event["kind"]
