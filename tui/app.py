@@ -25,21 +25,9 @@ from textual.widgets import Footer
 from simulator.scenario import parse_duration
 from simulator.simulation import ActionError
 from simulator.slots import CLUSTER_SLOTS
-from tui import render
+from tui import panes, render
 from tui.modals import BreakpointScreen, ChoiceScreen, HelpScreen, LookupScreen, PromptScreen
 from tui.model import BREAKPOINTS, MAX_SPEED, Session
-from tui.panes import (
-    CaptionBar,
-    ClientsPane,
-    ElectionPane,
-    ExpectationsPane,
-    HeaderBar,
-    LogPane,
-    NodeViewPane,
-    SimPane,
-    StripPane,
-    TopologyPane,
-)
 from tui.session_io import export_trace, save_session
 
 TICK_S = 0.05
@@ -125,25 +113,27 @@ class RcsimApp(App[None]):
 
     def compose(self) -> ComposeResult:
         session = self.session
-        yield HeaderBar(session, id="header", classes="").data_bind(RcsimApp.version)
-        yield CaptionBar(session, id="caption", classes="").data_bind(RcsimApp.version)
+        yield panes.HeaderBar(session, id="header", classes="").data_bind(RcsimApp.version)
+        yield panes.CaptionBar(session, id="caption", classes="").data_bind(RcsimApp.version)
         with Horizontal(id="main"):
-            yield TopologyPane(session, id="topology").data_bind(
+            yield panes.TopologyPane(session, id="topology").data_bind(
                 RcsimApp.version, RcsimApp.selected
             )
-            yield NodeViewPane(session, id="nodeview").data_bind(
+            yield panes.NodeViewPane(session, id="nodeview").data_bind(
                 RcsimApp.version, RcsimApp.selected, raw=RcsimApp.raw_view
             )
-        yield StripPane(session, id="strip").data_bind(RcsimApp.version, RcsimApp.cursor)
+        yield panes.StripPane(session, id="strip").data_bind(RcsimApp.version, RcsimApp.cursor)
         with Horizontal(id="middle"):
-            yield ElectionPane(session, id="election").data_bind(RcsimApp.version)
-            yield ClientsPane(session, id="clients").data_bind(RcsimApp.version)
-            yield ExpectationsPane(session, id="expect").data_bind(RcsimApp.version)
-        yield LogPane(session, id="log").data_bind(RcsimApp.version, scrolled=RcsimApp.log_offset)
+            yield panes.ElectionPane(session, id="election").data_bind(RcsimApp.version)
+            yield panes.ClientsPane(session, id="clients").data_bind(RcsimApp.version)
+            yield panes.ExpectationsPane(session, id="expect").data_bind(RcsimApp.version)
+        yield panes.LogPane(session, id="log").data_bind(
+            RcsimApp.version, scrolled=RcsimApp.log_offset
+        )
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#topology", SimPane).focus()
+        self.query_one("#topology", panes.SimPane).focus()
         self._layout_for(self.size.width, self.size.height)
         if self.live:
             self._last_wall = time.perf_counter()
@@ -316,14 +306,14 @@ class RcsimApp(App[None]):
         focused = self.focused
         current = focused.id if focused is not None and focused.id in visible else visible[0]
         target = visible[(visible.index(current) + delta) % len(visible)]
-        self.query_one(f"#{target}", SimPane).focus()
+        self.query_one(f"#{target}", panes.SimPane).focus()
 
     def action_slot(self, delta: int) -> None:
-        strip = self.query_one("#strip", StripPane)
+        strip = self.query_one("#strip", panes.StripPane)
         step = max(1, CLUSTER_SLOTS // (strip.cells_wide * strip.rows))
         self.cursor = (self.cursor + delta * step) % CLUSTER_SLOTS
 
-    def on_strip_pane_hovered(self, message: StripPane.Hovered) -> None:
+    def on_strip_pane_hovered(self, message: panes.StripPane.Hovered) -> None:
         self.cursor = message.cursor
 
     def action_toggle_raw(self) -> None:

@@ -43,6 +43,7 @@ class Views:
     def __init__(self, sim: Simulation) -> None:
         self._sim = sim
         self._truth: TruthView | None = None
+        self._truth_of: Cluster | None = None  # held, so its id cannot be reused meanwhile
         self._elections = ElectionLog()
 
     @property
@@ -160,7 +161,7 @@ class Views:
         cluster = sim.cluster
         key = (id(cluster), sim.now // 500, len(sim.trace))
         cached = self._truth
-        if cached is not None and cached.key == key:
+        if cached is not None and cached.key == key and self._truth_of is cluster:
             return cached
         owners = cluster.truth_table()
         index = cluster.index
@@ -177,6 +178,7 @@ class Views:
             groups=_name_lists(described, "groups"),
             cuts=_name_lists(described, "cuts"),
         )
+        self._truth_of = cluster
         return self._truth
 
     # ------------------------------------------------------------------ election
