@@ -19,6 +19,7 @@ from simulator.actions import ACTIONS
 from simulator.cluster import Cluster, ClusterError, DataPlane, NodeSpec, standard_topology
 from simulator.engine import Engine
 from simulator.trace import Trace
+from simulator.views import Views
 
 DEFAULT_CHECKPOINT_MS = 5_000
 
@@ -87,6 +88,7 @@ class Simulation:
         self._checkpoints: list[Checkpoint] = []
         self._actions: dict[str, ActionHandler] = {}
         self.extras: dict[str, Any] = {}  # model objects owned by add-ons (e.g. a scenario driver)
+        self.views = Views(self)  # the read-only seam UIs use (simulator/views/)
         self._take_checkpoint()
 
     # ------------------------------------------------------------------ time
@@ -228,6 +230,16 @@ class Simulation:
         if name not in ACTIONS:
             raise ValueError(f"'{name}' is not a registered action (simulator.actions)")
         self._actions[name] = handler
+
+    def has_action(self, name: str) -> bool:
+        """Whether an add-on registered the verb ``name`` (built-in verbs are not listed)."""
+        return name in self._actions
+
+    @property
+    def applied_injections(self) -> int:
+        """How many of :attr:`injections` the current timeline has applied (fewer after
+        a rewind, until replay reaches them)."""
+        return self._replayed
 
     def inject(self, action: str, **args: Any) -> Any:
         """Apply ``action`` now and record it; after a rewind this forks the timeline."""

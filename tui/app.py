@@ -1,28 +1,31 @@
-"""The Textual app: a thin shell over :class:`tui.model.Session` and :mod:`tui.render`.
+"""The Textual app: a thin shell over :class:`tui.model.Session` and the panes.
 
 The simulation advances from a timer in small slices of simulated time
 (``wall delta × speed``) with a wall-clock budget per tick, so keys are answered
-between slices; redraws are coalesced by a slower frame timer. Tests call
-:meth:`RcsimApp.tick` with a chosen wall delta instead of waiting.
+between slices. Each pane (:mod:`tui.panes`) owns what it shows and redraws itself;
+the app only bumps ``version`` when the simulation moved, at most once per frame
+timer tick, and binds its selection, cursor and view toggles into the panes that
+show them. Tests call :meth:`RcsimApp.tick` with a chosen wall delta instead of waiting.
 """
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.widgets import Footer, Static
+from textual.reactive import reactive
+from textual.widgets import Footer
 
 from simulator.scenario import parse_duration
 from simulator.simulation import ActionError
-from simulator.slots import CLUSTER_SLOTS, hashed_part, key_hash_slot
-from tui import render
+from simulator.slots import CLUSTER_SLOTS
+from tui import panes, render
 from tui.modals import BreakpointScreen, ChoiceScreen, HelpScreen, LookupScreen, PromptScreen
 from tui.model import BREAKPOINTS, MAX_SPEED, Session
 from tui.session_io import export_trace, save_session
@@ -34,19 +37,7 @@ COMPACT_WIDTH = 110
 COMPACT_HEIGHT = 32
 PANES = ("topology", "nodeview", "strip", "election", "clients", "expect", "log")
 
-
-class Pane(Static, can_focus=True):
-    """A focusable, bordered pane whose content the app replaces each frame."""
-
-
-class StripPane(Pane):
-    """The slot strip: hovering names the slot range under the mouse."""
-
-    def on_mouse_move(self, event: events.MouseMove) -> None:
-        offset = event.get_content_offset(self)
-        app = self.app
-        if offset is not None and isinstance(app, RcsimApp):
-            app.hover_cell(offset.x, offset.y)
+Stamp = tuple[int, int, bool, float, str | None, int]
 
 
 class RcsimApp(App[None]):
@@ -55,7 +46,6 @@ class RcsimApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "rcsim"
     ENABLE_COMMAND_PALETTE = False  # every action has its own key; keeps the footer clear
-
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "toggle_play", "play/pause"),
         Binding("s", "step_event", "step event", show=False),
@@ -92,6 +82,12 @@ class RcsimApp(App[None]):
         Binding("q", "quit", "quit"),
     ]
 
+    version: reactive[int] = reactive(0, init=False)  # bumped when the simulation moved
+    selected: reactive[str | None] = reactive(None, init=False)
+    cursor: reactive[int] = reactive(0, init=False)
+    raw_view: reactive[bool] = reactive(False, init=False)
+    log_offset: reactive[int] = reactive(0, init=False)
+
     def __init__(
         self,
         session: Session,
@@ -107,58 +103,47 @@ class RcsimApp(App[None]):
         self.out_dir = out_dir or Path.cwd()
         self.tick_s = tick_s
         self.budget_s = budget_s
-        self.selected: str | None = next(iter(session.sim.cluster.nodes), None)
-        self.cursor = 0
-        self.raw_view = False
-        self.log_offset = 0
-        self.dirty = True
-        self.truth = render.TruthCache()
+        self.set_reactive(RcsimApp.selected, next(iter(session.sim.views.names()), None))
         self._last_wall = time.perf_counter()
+        self._shown: Stamp | None = None  # the simulation as the panes last saw it
         self.frames = 0
         self._next_frame = 0.0
 
     # ------------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
-        yield Static(id="header")
-        yield Static(id="caption")
+        session = self.session
+        yield panes.HeaderBar(session, id="header", classes="").data_bind(RcsimApp.version)
+        yield panes.CaptionBar(session, id="caption", classes="").data_bind(RcsimApp.version)
         with Horizontal(id="main"):
-            yield Pane(id="topology", classes="pane")
-            yield Pane(id="nodeview", classes="pane")
-        yield StripPane(id="strip", classes="pane")
+            yield panes.TopologyPane(session, id="topology").data_bind(
+                RcsimApp.version, RcsimApp.selected
+            )
+            yield panes.NodeViewPane(session, id="nodeview").data_bind(
+                RcsimApp.version, RcsimApp.selected, raw=RcsimApp.raw_view
+            )
+        yield panes.StripPane(session, id="strip").data_bind(RcsimApp.version, RcsimApp.cursor)
         with Horizontal(id="middle"):
-            yield Pane(id="election", classes="pane")
-            yield Pane(id="clients", classes="pane")
-            yield Pane(id="expect", classes="pane")
-        yield Pane(id="log", classes="pane")
+            yield panes.ElectionPane(session, id="election").data_bind(RcsimApp.version)
+            yield panes.ClientsPane(session, id="clients").data_bind(RcsimApp.version)
+            yield panes.ExpectationsPane(session, id="expect").data_bind(RcsimApp.version)
+        yield panes.LogPane(session, id="log").data_bind(
+            RcsimApp.version, scrolled=RcsimApp.log_offset
+        )
         yield Footer()
 
     def on_mount(self) -> None:
-        titles = {
-            "topology": "topology (truth)",
-            "nodeview": "node's own view",
-            "strip": "16384 slots",
-            "election": "election",
-            "clients": "clients",
-            "expect": "expectations",
-            "log": "event log",
-        }
-        for pane, title in titles.items():
-            self.query_one(f"#{pane}", Pane).border_title = title
-        self.query_one("#topology", Pane).focus()
+        self.query_one("#topology", panes.SimPane).focus()
         self._layout_for(self.size.width, self.size.height)
         if self.live:
             self._last_wall = time.perf_counter()
             self.set_interval(self.tick_s, self._timer_tick)
             self.set_interval(FRAME_S, self._frame)
         self.refresh_panes()
-        self.call_after_refresh(self.refresh_panes)  # again, now that panes have sizes
 
-    def on_resize(self, event: Any) -> None:
+    def on_resize(self, event: events.Resize) -> None:
         self._layout_for(event.size.width, event.size.height)
-        self.dirty = True
-        if not self.live:
-            self.refresh_panes()
+        self.refresh_panes()  # the compact class changes what some panes draw, not their size
 
     def _layout_for(self, width: int, height: int) -> None:
         compact = width < COMPACT_WIDTH or height < COMPACT_HEIGHT
@@ -178,80 +163,45 @@ class RcsimApp(App[None]):
 
     def tick(self, wall_delta: float) -> None:
         """Advance the simulation by ``wall_delta`` seconds of wall time at the current speed."""
-        if self.session.tick(wall_delta, self.budget_s):
-            self.dirty = True
-        if not self.session.playing and self.session.break_reason:
-            self.dirty = True
+        self.session.tick(wall_delta, self.budget_s)
         if not self.live:
             self.refresh_panes()
 
+    def _stamp(self) -> Stamp:
+        session = self.session
+        sim = session.sim
+        return (
+            sim.now,
+            len(sim.trace),
+            session.playing,
+            session.speed,
+            session.break_reason,
+            session.forks,
+        )
+
     def _frame(self) -> None:
-        """Coalesced redraw; a slow frame (big cluster) spaces out the next ones so the
-        simulation and the keys keep at least two thirds of the loop."""
+        """Coalesced redraw when the simulation moved; a slow frame (big cluster) spaces
+        out the next ones so the simulation and the keys keep two thirds of the loop."""
         now = time.perf_counter()
-        if self.dirty and now >= self._next_frame:
+        if self._stamp() != self._shown and now >= self._next_frame:
             self.refresh_panes()
             spent = time.perf_counter() - now
             self._next_frame = now + max(FRAME_S, 3 * spent)
 
     def changed(self) -> None:
-        """Something the learner did: redraw now (keys are rare; ticks are coalesced)."""
+        """Something the learner did to the simulation: redraw now (keys are rare)."""
         self.refresh_panes()
 
-    # ------------------------------------------------------------------ drawing
-
     def refresh_panes(self) -> None:
+        """Fold the new trace events, then let every pane redraw what changed for it."""
         session = self.session
         session.sync()
-        self.dirty = False
+        self._shown = self._stamp()
         self.frames += 1
-        cluster = session.sim.cluster
-        if self.selected not in cluster.nodes:
-            self.selected = next(iter(cluster.nodes), None)
-        truth = self.truth.get(session)
-        self.query_one("#header", Static).update(render.header(session), layout=False)
-        self.query_one("#caption", Static).update(render.caption(session))
-        topology = self.query_one("#topology", Pane)
-        topology.update(
-            render.topology(
-                session,
-                self.selected,
-                truth,
-                height=topology.content_size.height,
-                width=topology.content_size.width,
-            ),
-            layout=False,
-        )
-        nodeview = self.query_one("#nodeview", Pane)
-        nodeview.border_title = f"{self.selected}'s own view" + (
-            " (CLUSTER NODES)" if self.raw_view else ""
-        )
-        nodeview.update(
-            render.node_view(
-                session,
-                self.selected,
-                truth,
-                raw=self.raw_view,
-                max_peers=max(3, nodeview.content_size.height - 5),
-            ),
-            layout=False,
-        )
-        strip = self.query_one("#strip", Pane)
-        rows = 1 if self.compact else 2
-        width = max(16, strip.content_size.width)
-        strip_text = render.slot_strip(session, truth, self.cursor, width, rows)
-        strip_text.append("\n")
-        strip_text.append_text(render.slot_cursor_line(session, truth, self.cursor))
-        strip.update(strip_text, layout=False)
-        if not self.compact:
-            self.query_one("#election", Pane).update(render.election(session), layout=False)
-            self.query_one("#clients", Pane).update(render.clients(session), layout=False)
-            self.query_one("#expect", Pane).update(render.expectations(session), layout=False)
-        log = self.query_one("#log", Pane)
-        log.update(
-            render.event_log(session, max(1, log.content_size.height), self.log_offset),
-            layout=False,
-        )
+        names = session.sim.views.names()
+        if self.selected not in names:
+            self.selected = next(iter(names), None)
+        self.version += 1
 
     # ------------------------------------------------------------------ playback keys
 
@@ -343,13 +293,11 @@ class RcsimApp(App[None]):
             self.log_offset = max(0, self.log_offset - delta)
         elif pane == "strip":
             self.action_slot(delta)
-            return
         else:
-            order = [n.name for n, _ in render.topology_order(self.session.sim.cluster)]
+            order = [name for name, _ in self.session.sim.views.order()]
             if order:
                 index = order.index(self.selected) if self.selected in order else 0
                 self.selected = order[(index + delta) % len(order)]
-        self.changed()
 
     def action_pane(self, delta: int) -> None:
         visible = [
@@ -358,34 +306,22 @@ class RcsimApp(App[None]):
         focused = self.focused
         current = focused.id if focused is not None and focused.id in visible else visible[0]
         target = visible[(visible.index(current) + delta) % len(visible)]
-        self.query_one(f"#{target}", Pane).focus()
+        self.query_one(f"#{target}", panes.SimPane).focus()
 
     def action_slot(self, delta: int) -> None:
-        strip = self.query_one("#strip", Pane)
-        cells = max(16, strip.content_size.width) * (1 if self.compact else 2)
-        step = max(1, CLUSTER_SLOTS // cells)
+        strip = self.query_one("#strip", panes.StripPane)
+        step = max(1, CLUSTER_SLOTS // (strip.cells_wide * strip.rows))
         self.cursor = (self.cursor + delta * step) % CLUSTER_SLOTS
-        self.changed()
 
-    def hover_cell(self, x: int, y: int) -> None:
-        """Move the slot cursor to the strip cell at content offset (x, y)."""
-        strip = self.query_one("#strip", Pane)
-        width = max(16, strip.content_size.width)
-        rows = 1 if self.compact else 2
-        if not (0 <= x < width and 0 <= y < rows):
-            return
-        cursor = int((y * width + x) * CLUSTER_SLOTS / (width * rows))
-        if cursor != self.cursor:
-            self.cursor = cursor
-            self.changed()
+    def on_strip_pane_hovered(self, message: panes.StripPane.Hovered) -> None:
+        self.cursor = message.cursor
 
     def action_toggle_raw(self) -> None:
         self.raw_view = not self.raw_view
-        self.changed()
 
     # ------------------------------------------------------------------ injections
 
-    def inject(self, action: str, **args: Any) -> bool:
+    def inject(self, action: str, **args: object) -> bool:
         """Apply an action on the live simulation; errors become a notification."""
         try:
             reply = self.session.inject(action, **args)
@@ -403,7 +339,7 @@ class RcsimApp(App[None]):
             self.inject("kill", node=self.selected)
 
     def action_pause_node(self) -> None:
-        node = self.session.sim.cluster.nodes.get(self.selected or "")
+        node = self.session.sim.views.node(self.selected)
         if node is not None:
             self.inject("resume" if node.status == "paused" else "pause", node=node.name)
 
@@ -415,14 +351,14 @@ class RcsimApp(App[None]):
         self.inject("heal", groups=None)
 
     def action_partition(self) -> None:
-        cluster = self.session.sim.cluster
+        views = self.session.sim.views
         selected = self.selected or ""
-        node = cluster.nodes.get(selected)
+        node = views.node(selected)
         mine = [selected]
         if node is not None and not node.is_master and node.master_name:
             mine.append(node.master_name)
-        rest = [n for n in cluster.nodes if n not in mine]
-        names = set(cluster.nodes)
+        rest = [n for n in views.names() if n not in mine]
+        names = set(views.names())
 
         def parse(value: str) -> list[list[str]]:
             return [g.split() for g in value.split("|") if g.split()]
@@ -451,9 +387,9 @@ class RcsimApp(App[None]):
         )
 
     def action_cut(self) -> None:
-        cluster = self.session.sim.cluster
-        names = set(cluster.nodes)
-        others = [n for n in cluster.nodes if n != self.selected]
+        nodes = self.session.sim.views.names()
+        names = set(nodes)
+        others = [n for n in nodes if n != self.selected]
 
         def parse(value: str) -> tuple[list[str], list[str]] | None:
             if "->" not in value:
@@ -501,9 +437,9 @@ class RcsimApp(App[None]):
         )
 
     def action_reshard(self) -> None:
-        cluster = self.session.sim.cluster
+        views = self.session.sim.views
         source = self.selected or ""
-        masters = [n.name for n in cluster.nodes.values() if n.is_master and n.name != source]
+        masters = [n for n in views.masters() if n != source]
         target = masters[0] if masters else ""
 
         def parse(value: str) -> tuple[int, str] | None:
@@ -516,7 +452,7 @@ class RcsimApp(App[None]):
             parsed = parse(value)
             if parsed is None:
                 return "type: <number of slots> <target master>, e.g. 100 n2"
-            if parsed[1] not in cluster.nodes:
+            if parsed[1] not in views.names():
                 return f"unknown node '{parsed[1]}'"
             return None
 
@@ -536,44 +472,7 @@ class RcsimApp(App[None]):
     # ------------------------------------------------------------------ lookup, files, help
 
     def lookup_text(self, key: str) -> Text:
-        session = self.session
-        cluster = session.sim.cluster
-        slot = key_hash_slot(key)
-        part, tagged = hashed_part(key)
-        text = Text()
-        text.append(f"{key!r} → slot {slot}", "bold")
-        tag = part.decode("utf-8", "replace")
-        text.append(f"  (hash tag {{{tag}}})\n" if tagged else "  (no hash tag)\n")
-        text.append(f"owner (truth): {cluster.truth_owner(slot) or 'NOBODY'}\n")
-        dataplane = session.dataplane
-        lookup = getattr(dataplane, "lookup", None)
-        info: dict[str, Any] = lookup(key) if lookup is not None else {}
-        replies: dict[str, str] = info.get("replies", {})
-        for node in cluster.nodes.values():
-            if not node.alive:
-                text.append(f"{node.name:<5} ({node.status})\n", "dim")
-                continue
-            believed = node.slot_owner(slot)
-            text.append(f"{node.name:<5} believes {believed or 'nobody':<6}")
-            if node.name in replies:
-                reply = replies[node.name]
-            elif believed == node.name or (not node.is_master and believed == node.master_name):
-                reply = "served here" if believed == node.name else f"MOVED (replica of {believed})"
-            elif believed is None:
-                reply = "CLUSTERDOWN Hash slot not served"
-            else:
-                reply = f"MOVED {slot} {cluster.nodes[believed].addr if believed in cluster.nodes else '?'}"
-            style = (
-                "green"
-                if not reply.startswith(("MOVED", "ASK", "CLUSTERDOWN", "TRY"))
-                else "yellow"
-            )
-            text.append(f"  GET → {reply}\n", style)
-        if "value" in info:
-            text.append(f"current value: {info['value']!r}\n", "bold")
-        elif dataplane is None:
-            text.append("(no data plane: values are not simulated here)\n", "dim")
-        return text
+        return render.key_lookup(self.session.sim.views.key(key))
 
     def action_lookup(self) -> None:
         self.push_screen(LookupScreen(self.lookup_text))

@@ -13,13 +13,13 @@ from __future__ import annotations
 import time
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
-from simulator.dataplane.outcomes import NAMES as REQUEST_OUTCOMES
 from simulator.harness.runner import WAIT_POLL_MS
+from simulator.scenario import Scenario
 from simulator.simulation import ActionError, Simulation
 from simulator.trace import TraceEvent, is_notable
+from simulator.views import REQUEST_OUTCOMES, LessonDriver
 from tui.words import LOGGED, describe, level
 
 MAX_SPEED = 0.0  # sentinel: as fast as the per-tick budget allows
@@ -46,33 +46,6 @@ def speed_label(speed: float) -> str:
 
 
 @dataclass
-class Candidate:
-    """One replica's bid to replace a failed master, as the trace tells it (§11.2-11.4)."""
-
-    name: str
-    master: str
-    rank: int = 0
-    offset: int = 0
-    delay_ms: int = 0
-    scheduled_at: int = 0
-    epoch: int | None = None
-    quorum: int | None = None
-    votes: dict[str, int] = field(default_factory=dict)  # voter -> epoch
-    denied: dict[str, str] = field(default_factory=dict)  # voter -> reason
-    won: bool = False
-
-
-@dataclass
-class Election:
-    """All candidates for one failed master, newest round only."""
-
-    master: str
-    started: int
-    candidates: dict[str, Candidate] = field(default_factory=dict)
-    done: bool = False
-
-
-@dataclass
 class LogLine:
     t: int
     text: str
@@ -81,28 +54,34 @@ class LogLine:
 
 
 class TraceFacts:
-    """Facts folded from the trace: log lines, caption, elections, request counters.
+    """Facts folded from the trace: log lines, caption, request counters, notable times
+    (elections are folded by ``sim.views.election()``).
 
-    Incremental: :meth:`feed` consumes new events; after a rewind (the trace got
-    shorter) it is rebuilt from the start.
+    Incremental: :meth:`feed` consumes new events; after a rewind (the trace was cut
+    below what was folded) it is rebuilt from the start.
     """
 
     def __init__(self) -> None:
         self.seen = 0
+        self.last: TraceEvent | None = None  # events[seen - 1], to notice a rewound trace
         self.log: deque[LogLine] = deque(maxlen=LOG_LIMIT)
         self.caption: str = ""
         self.caption_t: int | None = None
-        self.elections: dict[str, Election] = {}
-        self.latest_election: str | None = None
         self.outcomes: Counter[str] = Counter()
         self.notable_times: list[int] = []
+        self.changes = 0  # bumped whenever a feed changed the facts (panes compare it)
 
     def feed(self, events: list[TraceEvent]) -> list[TraceEvent]:
         """Consume events appended since the last call; returns them."""
-        if len(events) < self.seen:
+        changes = self.changes
+        seen = self.seen
+        rewound = bool(seen) and (len(events) < seen or events[seen - 1] is not self.last)
+        if rewound:
             self.__init__()  # type: ignore[misc]
         new = events[self.seen :]
         self.seen = len(events)
+        self.last = events[-1] if events else None
+        self.changes = changes + 1 if new or rewound else changes
         for event in new:
             self._one(event)
         return new
@@ -123,55 +102,6 @@ class TraceFacts:
             self.caption_t = t
         if kind in LOGGED:
             self.log.append(LogLine(t, describe(event), level(event), kind))
-        if kind in ("election_scheduled", "election_started", "vote", "vote_denied", "promoted"):
-            self._election(event)
-
-    def _election(self, event: TraceEvent) -> None:
-        kind = event["kind"]
-        node = str(event.get("node"))
-        target = str(event.get("target"))
-        t = event["t"]
-        if kind == "election_scheduled":
-            election = self.elections.get(target)
-            if election is None or election.done:
-                election = Election(target, t)
-                self.elections[target] = election
-            election.candidates[node] = Candidate(
-                node,
-                target,
-                rank=int(event.get("rank", 0)),
-                offset=int(event.get("offset", 0)),
-                delay_ms=int(event.get("delay_ms", 0)),
-                scheduled_at=t,
-            )
-            self.latest_election = target
-        elif kind == "election_started":
-            candidate = self._candidate(target, node)
-            if candidate is not None:
-                candidate.epoch = event.get("epoch")
-                candidate.quorum = event.get("quorum")
-                candidate.votes = {}
-                candidate.denied = {}
-        elif kind in ("vote", "vote_denied"):
-            for election in self.elections.values():
-                candidate = election.candidates.get(target)
-                if candidate is None or election.done:
-                    continue
-                if kind == "vote":
-                    candidate.votes[node] = int(event.get("epoch", 0))
-                else:
-                    candidate.denied[node] = str(event.get("reason", ""))
-        elif kind == "promoted":
-            candidate = self._candidate(target, node)
-            if candidate is not None:
-                candidate.won = True
-            election = self.elections.get(target)
-            if election is not None:
-                election.done = True
-
-    def _candidate(self, master: str, name: str) -> Candidate | None:
-        election = self.elections.get(master)
-        return None if election is None else election.candidates.get(name)
 
 
 class Session:
@@ -182,11 +112,11 @@ class Session:
         sim: Simulation,
         *,
         name: str = "",
-        scenario: Any = None,
+        scenario: Scenario | None = None,
         playing: bool = True,
         speed: float = DEFAULT_SPEED,
         source_text: str | None = None,
-        cluster_spec: dict[str, Any] | None = None,
+        cluster_spec: dict[str, object] | None = None,
     ) -> None:
         self.sim = sim
         self.name = name
@@ -219,22 +149,16 @@ class Session:
         return self.sim.now
 
     @property
-    def driver(self) -> Any:
-        return self.sim.extras.get("driver")
-
-    @property
-    def dataplane(self) -> Any:
-        return self.sim.extras.get("dataplane")
+    def driver(self) -> LessonDriver | None:
+        """The lesson's progress (None for a bare cluster)."""
+        return self.sim.views.lesson
 
     def lost_writes(self) -> int:
-        dataplane = self.dataplane
-        lost = getattr(dataplane, "lost_writes", None)
-        return 0 if lost is None else len(lost())
+        return self.sim.views.lost_writes()
 
     def failed_expectations(self) -> int:
         driver = self.driver
-        results = getattr(driver, "results", None) or []
-        return sum(1 for r in results if not r.passed)
+        return 0 if driver is None else sum(1 for r in driver.results if not r.passed)
 
     def sync(self) -> list[TraceEvent]:
         """Fold new trace events into the facts (rebuilds after a rewind)."""
@@ -251,11 +175,8 @@ class Session:
 
     def request_totals(self) -> dict[str, int]:
         """Requests so far by outcome: the data plane's counters, else the trace's."""
-        counters = getattr(self.dataplane, "requests_by_outcome", None)
-        if counters is not None:
-            totals = {str(k): int(v) for k, v in counters().items()}
-        else:
-            totals = dict(self.facts.outcomes)
+        counts = self.sim.views.request_counts()
+        totals = dict(self.facts.outcomes) if counts is None else counts
         return {o: totals.get(o, 0) for o in OUTCOMES}
 
     def request_rates(self) -> dict[str, float]:
@@ -397,8 +318,8 @@ class Session:
     # ------------------------------------------------------------------ breakpoints
 
     def _results_count(self) -> int:
-        results = getattr(self.driver, "results", None)
-        return 0 if results is None else len(results)
+        driver = self.driver
+        return 0 if driver is None else len(driver.results)
 
     def _breakpoint_hit(self, start: int) -> bool:
         """Checks after one event: trace events from ``start`` on, new check results."""
@@ -420,7 +341,7 @@ class Session:
 
     def _slow_breakpoints(self) -> bool:
         """Checks too costly for every event (the ledger), done once per slice."""
-        if "lost" in self.breakpoints and self.dataplane is not None:
+        if "lost" in self.breakpoints and self.sim.views.has_dataplane:
             lost = self.lost_writes()
             if lost > self._lost_seen:
                 self._lost_seen = lost
@@ -456,7 +377,7 @@ class Session:
             finally:
                 self.breakpoints = saved
 
-    def inject(self, action: str, **args: Any) -> str:
+    def inject(self, action: str, **args: object) -> str:
         """Apply ``action`` now (forking the timeline if we rewound); returns what happened.
 
         Raises :class:`ActionError` with a readable message when it cannot be applied.
@@ -484,7 +405,7 @@ class Session:
         return "" if result is None else str(result)
 
     def has_action(self, action: str) -> bool:
-        return action in getattr(self.sim, "_actions", {})
+        return self.sim.has_action(action)
 
     def _applied_injections(self) -> int:
-        return int(getattr(self.sim, "_replayed", len(self.sim.injections)))
+        return self.sim.applied_injections

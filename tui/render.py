@@ -7,20 +7,23 @@ owners have a glyph as well as a colour, uncovered slots are ``!`` in reverse vi
 
 from __future__ import annotations
 
-import importlib
-from array import array
-from collections import Counter
 from collections.abc import Sequence
-from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from simulator.cluster import Cluster
-from simulator.messages import FAIL, MASTER, PFAIL, SLAVE
-from simulator.node import Node
 from simulator.slots import CLUSTER_SLOTS, NO_OWNER, format_slot_ranges
-from tui.model import OUTCOMES, Session, speed_label
+from simulator.views import (
+    ClientView,
+    ElectionView,
+    KeyView,
+    LessonView,
+    NodeRow,
+    NodeView,
+    SlotMove,
+    TruthView,
+)
+from tui.model import LogLine, Session, speed_label
 from tui.words import seconds
 
 # 16-colour-safe owner colours (ANSI names survive any palette) and glyphs for monochrome.
@@ -32,40 +35,6 @@ LEVEL_STYLE = {"alert": "bold red", "good": "green", "info": ""}
 def owner_style(index: int) -> tuple[str, str]:
     """Glyph and colour for the owner with global index ``index``."""
     return OWNER_GLYPHS[index % len(OWNER_GLYPHS)], OWNER_COLOURS[index % len(OWNER_COLOURS)]
-
-
-class TruthCache:
-    """The truth table (slot → live owner) is costly on big clusters: compute it only when
-    the trace grew or half a simulated second passed."""
-
-    def __init__(self) -> None:
-        self.key: tuple[int, int, int] | None = None
-        self.table: list[str | None] = []
-
-    def get(self, session: Session) -> list[str | None]:
-        sim = session.sim
-        # Ownership changes come with trace events (promoted, role, update, slot moves);
-        # the coarse time term catches the rest within half a simulated second.
-        key = (id(sim.cluster), sim.now // 500, len(sim.trace))
-        if key != self.key:
-            self.table = sim.cluster.truth_table()
-            self.key = key
-        return self.table
-
-
-def truth_indices(cluster: Cluster, truth: Sequence[str | None]) -> array:
-    """The truth as a node's raw table would hold it (owner index, NO_OWNER), for a C-speed compare."""
-    cached = _INDICES.get(id(cluster))
-    if cached is not None and cached[0] is truth:
-        return cached[1]
-    index = cluster.index
-    indices = array("H", [NO_OWNER if o is None else index[o] for o in truth])
-    _INDICES.clear()
-    _INDICES[id(cluster)] = (truth, indices)
-    return indices
-
-
-_INDICES: dict[int, tuple[Sequence[str | None], array]] = {}
 
 
 # --------------------------------------------------------------------------- header
@@ -90,7 +59,8 @@ def header(session: Session, width: int = 80) -> Text:
 def caption(session: Session) -> Text:
     facts = session.facts
     if not facts.caption:
-        description = getattr(session.scenario, "description", None) or ""
+        scenario = session.scenario
+        description = (scenario.description if scenario is not None else None) or ""
         first = description.strip().splitlines()[0] if description.strip() else ""
         return Text(first or "Press ? for help, space to play or pause.", "italic")
     text = Text()
@@ -102,89 +72,41 @@ def caption(session: Session) -> Text:
 # --------------------------------------------------------------------------- topology
 
 
-def _observers_flagging(cluster: Cluster, name: str) -> tuple[int, int, int]:
-    """(observers with FAIL, with PFAIL, running observers) for node ``name``."""
-    fail = pfail = total = 0
-    for other in cluster.nodes.values():
-        if other.name == name or other.status != "running":
-            continue
-        total += 1
-        peer = other.peers.get(name)
-        if peer is None:
-            continue
-        if peer.flags & FAIL:
-            fail += 1
-        elif peer.flags & PFAIL:
-            pfail += 1
-    return fail, pfail, total
-
-
-def node_flags(cluster: Cluster, node: Node, partitioned: set[str]) -> list[tuple[str, str]]:
+def node_flags(row: NodeRow) -> list[tuple[str, str]]:
     """Flag words and their style: process status first, then others' beliefs."""
     flags: list[tuple[str, str]] = []
-    if node.status != "running":
-        flags.append((node.status, "bold reverse red" if node.status == "crashed" else "bold red"))
-    if node.name in partitioned:
+    if row.status != "running":
+        flags.append((row.status, "bold reverse red" if row.status == "crashed" else "bold red"))
+    if row.partitioned:
         flags.append(("partitioned", "bold yellow"))
-    fail, pfail, total = _observers_flagging(cluster, node.name)
-    if fail:
-        flags.append((f"FAIL {fail}/{total}", "bold red"))
-    if pfail:
-        flags.append((f"pfail {pfail}/{total}", "yellow"))
-    if node.state != "ok" and node.alive:
+    if row.observers_fail:
+        flags.append((f"FAIL {row.observers_fail}/{row.observers}", "bold red"))
+    if row.observers_pfail:
+        flags.append((f"pfail {row.observers_pfail}/{row.observers}", "yellow"))
+    if row.state != "ok" and row.alive:
         flags.append(("state:fail", "red"))
     return flags
 
 
-def partitioned_nodes(cluster: Cluster) -> set[str]:
-    described = cluster.network.describe()
-    names: set[str] = set()
-    groups = described.get("groups") or []
-    if isinstance(groups, list) and len(groups) > 1:
-        largest = max(groups, key=len)
-        for group in groups:
-            if group is not largest:
-                names.update(str(n) for n in group)
-    cuts = described.get("cuts") or []
-    if isinstance(cuts, list):
-        for pair in cuts:
-            names.update(str(n) for n in pair)
-    return names
-
-
-def topology_order(cluster: Cluster) -> list[tuple[Node, int]]:
-    """Masters in creation order, each followed by its replicas; (node, depth)."""
-    nodes = list(cluster.nodes.values())
-    masters = [n for n in nodes if n.is_master]
-    placed: set[str] = set()
-    order: list[tuple[Node, int]] = []
-    for master in masters:
-        order.append((master, 0))
-        placed.add(master.name)
-        for node in nodes:
-            if not node.is_master and node.master_name == master.name:
-                order.append((node, 1))
-                placed.add(node.name)
-    order.extend((n, 0) for n in nodes if n.name not in placed)
-    return order
+def topology_window(names: Sequence[str], selected: str | None, height: int) -> slice:
+    """The rows of the topology that fit ``height`` lines (one is the heading),
+    scrolled to keep ``selected`` in the middle."""
+    if height < 2 or len(names) <= height - 1:
+        return slice(0, len(names))
+    index = names.index(selected) if selected in names else 0
+    start = max(0, min(index - (height - 1) // 2, len(names) - height + 1))
+    return slice(start, start + height - 1)
 
 
 def topology(
-    session: Session,
+    rows: Sequence[NodeRow],
+    truth: TruthView,
     selected: str | None,
-    truth: Sequence[str | None],
-    height: int | None = None,
     width: int | None = None,
 ) -> Text:
-    cluster = session.sim.cluster
-    counts = Counter(truth)
+    """One line per row (see :func:`topology_window`), ``selected`` marked."""
+    counts = dict(truth.slot_counts)
     narrow = width is not None and 0 < width < 50  # drop the offset column, keep the flags
-    partitioned = partitioned_nodes(cluster)
-    order = topology_order(cluster)
-    if height is not None and height >= 2 and len(order) > height - 1:
-        index = next((i for i, (n, _) in enumerate(order) if n.name == selected), 0)
-        start = max(0, min(index - (height - 1) // 2, len(order) - height + 1))
-        order = order[start : start + height - 1]
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(
         "    node  role    slots ep flags\n"
@@ -192,12 +114,12 @@ def topology(
         else "    node  role    slots ep offset flags\n",
         "dim",
     )
-    for node, depth in order:
+    for node in rows:
         mark = "▶" if node.name == selected else " "
         glyph, colour = owner_style(node.index)
         line = Text()
         line.append(mark, "bold reverse" if node.name == selected else "")
-        if depth:
+        if node.depth:
             line.append(" └")
         else:
             line.append(" ")
@@ -209,7 +131,7 @@ def topology(
         line.append(f"{slots} {node.config_epoch:>2}")
         if not narrow:
             line.append(f" {node.repl_offset:>6}")
-        for word, style in node_flags(cluster, node, partitioned):
+        for word, style in node_flags(node):
             line.append(" ")
             line.append(word, style)
         text.append_text(line)
@@ -223,26 +145,21 @@ def topology(
 
 
 def slot_strip(
-    session: Session,
-    truth: Sequence[str | None],
+    truth: TruthView,
+    moves: Sequence[SlotMove],
     cursor: int,
     width: int,
     rows: int = 2,
 ) -> Text:
     """The 16384 slots as ``rows × width`` cells, each cell the owner of its first slot."""
-    cluster = session.sim.cluster
+    owners = truth.owners
     width = max(8, width)
     cells = width * rows
     per_cell = CLUSTER_SLOTS / cells
-    moving: set[int] = set()
-    for node in cluster.nodes.values():
-        if node.alive:
-            moving.update(node.migrating)
-            moving.update(node.importing)
-    moving_cells = {int(slot / per_cell) for slot in moving}
+    moving_cells = {int(move.slot / per_cell) for move in moves if move.alive}
     cursor_cell = int(cursor / per_cell)
     text = Text(no_wrap=True)
-    index_of = cluster.index
+    index_of = {name: i for i, name in enumerate(truth.names)}
     run_chars: list[str] = []
     run_style = ""
 
@@ -256,9 +173,9 @@ def slot_strip(
             cell = row * width + column
             first = int(cell * per_cell)
             last = max(first, int((cell + 1) * per_cell) - 1)
-            owners = {truth[first], truth[last]}
-            owner = truth[first]
-            if None in owners:
+            pair = {owners[first], owners[last]}
+            owner = owners[first]
+            if None in pair:
                 char, style = "!", "bold reverse red"
             elif cell in moving_cells:
                 char, style = "»", "bold reverse yellow"
@@ -302,55 +219,42 @@ def _run_around(truth: Sequence[str | None], slot: int) -> tuple[int, int]:
     return slot, slot
 
 
-def slot_cursor_line(session: Session, truth: Sequence[str | None], cursor: int) -> Text:
-    owner = truth[cursor]
-    start, end = _run_around(truth, cursor)
+def slot_cursor_line(truth: TruthView, moves: Sequence[SlotMove], cursor: int) -> Text:
+    owner = truth.owners[cursor]
+    start, end = _run_around(truth.owners, cursor)
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(f"slot {cursor}: ", "bold")
     text.append(f"{start}-{end} → ")
     if owner is None:
         text.append("NOBODY (uncovered)", "bold reverse red")
     else:
-        glyph, colour = owner_style(session.sim.cluster.index.get(owner, 0))
+        glyph, colour = owner_style(truth.index_of(owner))
         text.append(f"{glyph} {owner}", f"bold {colour}")
-    for node in session.sim.cluster.nodes.values():
-        if cursor in node.migrating:
-            text.append(f"  {node.name} MIGRATING→{node.migrating[cursor]}", "yellow")
-        if cursor in node.importing:
-            text.append(f"  {node.name} IMPORTING←{node.importing[cursor]}", "yellow")
-    uncovered = truth.count(None) if isinstance(truth, list) else 0
-    if uncovered:
-        text.append(f"  {uncovered} slots uncovered!", "bold reverse red")
+    for move in moves:
+        if move.slot != cursor:
+            continue
+        if move.migrating:
+            text.append(f"  {move.node} MIGRATING→{move.peer}", "yellow")
+        else:
+            text.append(f"  {move.node} IMPORTING←{move.peer}", "yellow")
+    if truth.uncovered:
+        text.append(f"  {truth.uncovered} slots uncovered!", "bold reverse red")
     return text
 
 
 # --------------------------------------------------------------------------- node view
 
 
-def _flag_words(flags: int) -> str:
-    words = []
-    if flags & MASTER:
-        words.append("master")
-    if flags & SLAVE:
-        words.append("replica")
-    if flags & FAIL:
-        words.append("FAIL")
-    if flags & PFAIL:
-        words.append("pfail")
-    return ",".join(words) or "-"
-
-
-def slot_differences(node: Node, truth: Sequence[str | None], limit: int = 6) -> list[str]:
+def slot_differences(node: NodeView, truth: TruthView, limit: int = 6) -> list[str]:
     """Ranges where ``node``'s own slot map differs from the truth."""
-    names = node.cluster.names
-    raw = node.slots.raw()
-    if raw == truth_indices(node.cluster, truth):
+    if node.slot_table == truth.indices:
         return []
     diffs: list[tuple[int, int, str | None, str | None]] = []
+    owners, table, names = truth.owners, node.slot_table, node.names
     for slot in range(CLUSTER_SLOTS):
-        owner_index = raw[slot]
+        owner_index = table[slot]
         believed = None if owner_index == NO_OWNER else names[owner_index]
-        actual = truth[slot]
+        actual = owners[slot]
         if believed == actual:
             continue
         if diffs and diffs[-1][1] == slot - 1 and diffs[-1][2:] == (believed, actual):
@@ -367,33 +271,20 @@ def slot_differences(node: Node, truth: Sequence[str | None], limit: int = 6) ->
     return lines
 
 
-def _cluster_nodes_text(cluster: Cluster, name: str) -> str | None:
-    try:
-        module = importlib.import_module("simulator.introspection")
-    except ImportError:
-        return None
-    function = getattr(module, "cluster_nodes", None)
-    if function is None:
-        return None
-    return str(function(cluster, name))
-
-
 def node_view(
-    session: Session,
-    name: str | None,
-    truth: Sequence[str | None],
-    raw: bool = False,
+    node: NodeView | None,
+    truth: TruthView,
+    raw_text: str | None = None,
     max_peers: int = 40,
 ) -> RenderableType:
-    cluster = session.sim.cluster
-    node = cluster.nodes.get(name or "")
+    """A node's own view: its state and epochs, its peer table (the first ``max_peers``
+    rows of ``node.peers``), how its slot map differs from the truth; or ``raw_text``
+    (its CLUSTER NODES) when given."""
     if node is None:
         return Text("no node selected (j/k in the topology pane)")
-    if raw:
-        text = _cluster_nodes_text(cluster, node.name)
-        if text is not None:
-            return Text(f"CLUSTER NODES on {node.name}\n{text}", no_wrap=True)
-    now = session.now
+    if raw_text is not None:
+        return Text(f"CLUSTER NODES on {node.name}\n{raw_text}", no_wrap=True)
+    now = node.now
     head = Text(no_wrap=True, overflow="ellipsis")
     head.append(f"{node.name}", "bold")
     head.append(f" {node.status} ", "bold red" if node.status != "running" else "green")
@@ -406,25 +297,19 @@ def node_view(
     )
     rows = Text(no_wrap=True, overflow="ellipsis")
     rows.append(f"{'peer':<6}{'its flags for it':<17}{'ep':>4} {'master':<7}reports (age)\n", "dim")
-    shown = 0
-    for peer_name, peer in node.peers.items():
-        if peer_name == node.name:
-            continue
-        shown += 1
-        if shown > max_peers:
-            rows.append(f"… {len(node.peers) - 1 - max_peers} more peers\n", "dim")
-            break
-        words = _flag_words(peer.flags)
-        style = "bold red" if peer.flags & FAIL else "yellow" if peer.flags & PFAIL else ""
-        rows.append(f"{peer_name:<6}")
-        rows.append(f"{words:<17}", style)
+    for peer in node.peers[:max_peers]:
+        style = "bold red" if peer.fail else "yellow" if peer.pfail else ""
+        rows.append(f"{peer.name:<6}")
+        rows.append(f"{peer.flag_words:<17}", style)
         rows.append(f"{peer.config_epoch:>4} {peer.master or '-':<7}")
         if peer.fail_reports:
             reports = " ".join(
-                f"{who}({(now - when) / 1000:.1f}s)" for who, when in peer.fail_reports.items()
+                f"{who}({(now - when) / 1000:.1f}s)" for who, when in peer.fail_reports
             )
             rows.append(reports, "yellow")
         rows.append("\n")
+    if len(node.peers) > max_peers:
+        rows.append(f"… {node.peer_table - 1 - max_peers} more peers\n", "dim")
     diffs = slot_differences(node, truth)
     tail = Text()
     if diffs:
@@ -439,9 +324,9 @@ def node_view(
     return Group(head, rows, tail)
 
 
-def _slot_map(mapping: dict[int, str]) -> str:
+def _slot_map(pairs: Sequence[tuple[int, str]]) -> str:
     by_peer: dict[str, list[int]] = {}
-    for slot, peer in sorted(mapping.items()):
+    for slot, peer in pairs:
         by_peer.setdefault(peer, []).append(slot)
     return "; ".join(f"{format_slot_ranges(s)} ↔ {p}" for p, s in by_peer.items())
 
@@ -449,23 +334,16 @@ def _slot_map(mapping: dict[int, str]) -> str:
 # --------------------------------------------------------------------------- election
 
 
-def election(session: Session) -> Text:
-    facts = session.facts
+def election(view: ElectionView | None) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
-    if facts.latest_election is None:
+    if view is None:
         text.append("No election yet. When a master is marked FAIL, its replicas\n", "dim")
         text.append("rank themselves by offset and ask the masters for votes (§11).", "dim")
         return text
-    current = facts.elections[facts.latest_election]
-    text.append(f"replacing {current.master}", "bold")
-    text.append(f" (since {seconds(current.started)})")
-    text.append("  done\n" if current.done else "\n", "green")
-    masters = [
-        n.name
-        for n in session.sim.cluster.nodes.values()
-        if n.is_master and n.name != current.master and n.name not in current.candidates
-    ]
-    for candidate in sorted(current.candidates.values(), key=lambda c: (c.rank, c.name)):
+    text.append(f"replacing {view.master}", "bold")
+    text.append(f" (since {seconds(view.started)})")
+    text.append("  done\n" if view.done else "\n", "green")
+    for candidate in view.candidates:
         style = "bold green" if candidate.won else ""
         text.append(f"{candidate.name:<5}", style or "bold")
         text.append(
@@ -481,10 +359,12 @@ def election(session: Session) -> Text:
         if candidate.won:
             text.append(" WON", "bold green")
         text.append("\n  ")
-        for master in masters:
-            if master in candidate.votes:
+        voted = {voter for voter, _ in candidate.votes}
+        denied = {voter for voter, _ in candidate.denied}
+        for master in view.voters:
+            if master in voted:
                 text.append(f"{master}:✓ ", "green")
-            elif master in candidate.denied:
+            elif master in denied:
                 text.append(f"{master}:✗ ", "red")
             else:
                 text.append(f"{master}:· ", "dim")
@@ -497,22 +377,22 @@ def election(session: Session) -> Text:
 # --------------------------------------------------------------------------- clients
 
 
-def clients(session: Session) -> Text:
-    rates = session.request_rates()
-    totals = session.request_totals()
+def clients(view: ClientView, rates: dict[str, float]) -> Text:
+    outcomes = [outcome for outcome, _ in view.totals]
+    totals = dict(view.totals)
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(f"{'':<11}{'/s':>4} {'total':>6}  {'':<11}{'/s':>4} {'total':>6}\n", "dim")
-    for row in range(0, len(OUTCOMES), 2):
-        for outcome in OUTCOMES[row : row + 2]:
+    for row in range(0, len(outcomes), 2):
+        for outcome in outcomes[row : row + 2]:
             rate, total = rates.get(outcome, 0.0), totals.get(outcome, 0)
             bad = outcome != "ok" and (rate or total)
             style = "green" if outcome == "ok" and total else ("bold red" if bad else "dim")
             text.append(f"{outcome:<11}{rate:>4.0f} {total:>6}  ", style)
         text.append("\n")
-    lost = session.lost_writes()
+    lost = view.lost_writes
     text.append("lost writes ", "bold")
     text.append(str(lost), "bold reverse red" if lost else "green")
-    if session.dataplane is None:
+    if not view.dataplane:
         text.append("  (no data plane)", "dim")
     return text
 
@@ -520,24 +400,22 @@ def clients(session: Session) -> Text:
 # --------------------------------------------------------------------------- expectations
 
 
-def expectations(session: Session, limit: int = 12) -> Text:
-    driver = session.driver
+def expectations(view: LessonView | None) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
-    results: list[Any] = list(getattr(driver, "results", []) or [])
-    if driver is None:
+    if view is None:
         text.append("no scenario: nothing to check", "dim")
         return text
-    if not results:
+    if not view.checks:
         text.append("expectations are checked as the lesson reaches them", "dim")
-    for result in results[-limit:]:
-        mark, style = ("PASS", "green") if result.passed else ("FAIL", "bold red")
+    for check in view.checks:
+        mark, style = ("PASS", "green") if check.passed else ("FAIL", "bold red")
         text.append(f"{mark} ", style)
-        text.append(f"{seconds(result.at)} {result.condition}: {result.expected}")
-        if not result.passed:
-            text.append(f" (saw {result.observed})", "red")
+        text.append(f"{seconds(check.at)} {check.condition}: {check.expected}")
+        if not check.passed:
+            text.append(f" (saw {check.observed})", "red")
         text.append("\n")
-    if getattr(driver, "done", False):
-        verdict = "all hold" if getattr(driver, "passed", False) else "some failed"
+    if view.done:
+        verdict = "all hold" if view.passed else "some failed"
         text.append(f"lesson over: {verdict}", "bold")
     elif text.plain.endswith("\n"):
         text.right_crop(1)
@@ -547,8 +425,7 @@ def expectations(session: Session, limit: int = 12) -> Text:
 # --------------------------------------------------------------------------- event log
 
 
-def event_log(session: Session, lines: int, offset: int = 0) -> Text:
-    log = list(session.facts.log)
+def event_log(log: Sequence[LogLine], lines: int, offset: int = 0) -> Text:
     end = len(log) - offset
     chosen = log[max(0, end - lines) : max(0, end)]
     text = Text(no_wrap=True, overflow="ellipsis")
@@ -561,4 +438,38 @@ def event_log(session: Session, lines: int, offset: int = 0) -> Text:
         text.right_crop(1)
     if not chosen:
         text.append("nothing has happened yet", "dim")
+    return text
+
+
+# --------------------------------------------------------------------------- key lookup
+
+
+def key_lookup(view: KeyView) -> Text:
+    """A key's slot and hash tag, its true owner, and each node's belief and reply."""
+    text = Text()
+    text.append(f"{view.key!r} → slot {view.slot}", "bold")
+    text.append(f"  (hash tag {{{view.tag}}})\n" if view.tagged else "  (no hash tag)\n")
+    text.append(f"owner (truth): {view.owner or 'NOBODY'}\n")
+    for node in view.nodes:
+        if not node.alive:
+            text.append(f"{node.name:<5} ({node.status})\n", "dim")
+            continue
+        believed = node.believes
+        text.append(f"{node.name:<5} believes {believed or 'nobody':<6}")
+        if node.reply is not None:
+            reply = node.reply
+        elif believed == node.name or (not node.is_master and believed == node.master_name):
+            reply = "served here" if believed == node.name else f"MOVED (replica of {believed})"
+        elif believed is None:
+            reply = "CLUSTERDOWN Hash slot not served"
+        else:
+            reply = f"MOVED {view.slot} {node.believed_addr or '?'}"
+        style = (
+            "green" if not reply.startswith(("MOVED", "ASK", "CLUSTERDOWN", "TRY")) else "yellow"
+        )
+        text.append(f"  GET → {reply}\n", style)
+    if view.has_value:
+        text.append(f"current value: {view.value!r}\n", "bold")
+    elif not view.dataplane:
+        text.append("(no data plane: values are not simulated here)\n", "dim")
     return text

@@ -10,10 +10,9 @@ from typing import Any
 
 from rcsim.commands import OK, USAGE_ERROR, CommandError
 from rcsim.commands.run import load, until_ms
-from simulator.cluster import UnknownNode
 from simulator.export import FORMATS, dot, graphml, topology
 from simulator.harness.runner import NO_CHECKPOINTS, build
-from simulator.introspection import cluster_nodes
+from simulator.views import UnknownNode
 
 
 def add_parser(sub: Any) -> None:
@@ -48,12 +47,12 @@ def run(args: argparse.Namespace) -> int:
     else:
         name = args.node
         if name is None:
-            live = sim.cluster.live_nodes()
+            live = sim.views.live_names()
             if not live:
                 raise CommandError(f"no node is alive at {args.at}")
-            name = live[0].name
+            name = live[0]
         try:
-            text = cluster_nodes(sim.cluster, name)
+            text = sim.views.cluster_nodes(name)
         except UnknownNode as error:
             raise CommandError(f"--node: {error}") from None
     sys.stdout.write(text)

@@ -1,0 +1,350 @@
+"""``sim.views``: builds the frozen views of :mod:`simulator.views.shapes` on request."""
+
+from __future__ import annotations
+
+from array import array
+from collections import Counter
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from simulator.cluster import Cluster
+from simulator.introspection import cluster_nodes
+from simulator.messages import FAIL, PFAIL
+from simulator.node import Node, PeerView
+from simulator.slots import NO_OWNER, hashed_part, key_hash_slot
+from simulator.views.elections import ElectionLog
+from simulator.views.shapes import (
+    CheckView,
+    ClientView,
+    DataPlaneReader,
+    ElectionView,
+    KeyNodeRow,
+    KeyView,
+    LessonDriver,
+    LessonView,
+    NodeRow,
+    NodeView,
+    PeerRow,
+    SlotMove,
+    TruthView,
+)
+
+if TYPE_CHECKING:
+    from simulator.simulation import Simulation
+
+
+# --------------------------------------------------------------------------- the accessor
+
+
+class Views:
+    """``sim.views``: builds the frozen views on request. Always reads the simulation's
+    current cluster, so it stays right across rewinds (which replace the cluster)."""
+
+    def __init__(self, sim: Simulation) -> None:
+        self._sim = sim
+        self._truth: TruthView | None = None
+        self._truth_of: Cluster | None = None  # held, so its id cannot be reused meanwhile
+        self._elections = ElectionLog()
+
+    @property
+    def _cluster(self) -> Cluster:
+        return self._sim.cluster
+
+    # ------------------------------------------------------------------ nodes
+
+    def names(self) -> tuple[str, ...]:
+        """Every node, in creation order."""
+        return tuple(self._cluster.nodes)
+
+    def live_names(self) -> tuple[str, ...]:
+        return tuple(n.name for n in self._cluster.live_nodes())
+
+    def node(self, name: str | None, *, peers: int = 0) -> NodeView | None:
+        """``name``'s own view with the first ``peers`` rows of its peer table (a pane
+        asks for what fits); None if there is no such node."""
+        node = self._cluster.nodes.get(name or "")
+        if node is None:
+            return None
+        rows: list[PeerRow] = []
+        if peers > 0:
+            for peer in node.peers.values():
+                if peer.name == node.name:
+                    continue
+                if len(rows) == peers:
+                    break
+                rows.append(_peer_row(peer))
+        return NodeView(
+            now=self._sim.now,
+            name=node.name,
+            index=node.index,
+            addr=node.addr,
+            status=node.status,
+            alive=node.alive,
+            is_master=node.is_master,
+            master_name=node.master_name,
+            state=node.state,
+            current_epoch=node.current_epoch,
+            last_vote_epoch=node.last_vote_epoch,
+            config_epoch=node.config_epoch,
+            repl_offset=node.repl_offset,
+            node_timeout=node.config.node_timeout,
+            migrating=tuple(sorted(node.migrating.items())),
+            importing=tuple(sorted(node.importing.items())),
+            peers=tuple(rows),
+            peer_table=len(node.peers),
+            slot_table=node.slots.raw(),
+            names=self._cluster.names,
+        )
+
+    def masters(self) -> tuple[str, ...]:
+        """Nodes that are masters in their own view, in creation order."""
+        return tuple(n.name for n in self._cluster.nodes.values() if n.is_master)
+
+    def order(self) -> tuple[tuple[str, int], ...]:
+        """Masters in creation order, each followed by its replicas: (name, depth)."""
+        return tuple((n.name, depth) for n, depth in _topology_order(self._cluster))
+
+    def topology(self, placed: Iterable[tuple[str, int]] | None = None) -> tuple[NodeRow, ...]:
+        """Rows for ``placed`` ((name, depth) pairs, e.g. the slice of :meth:`order` a
+        pane shows; default every node) with the flags the others hold for each: each
+        row costs O(nodes), so a pane asks only for the rows it draws."""
+        cluster = self._cluster
+        partitioned = self.truth().partitioned()
+        rows = []
+        nodes = cluster.nodes
+        if placed is None:
+            placed = self.order()
+        for name, depth in placed:
+            node = nodes[name]
+            fail, pfail, total = _observers_flagging(cluster, node.name)
+            rows.append(
+                NodeRow(
+                    name=node.name,
+                    index=node.index,
+                    depth=depth,
+                    status=node.status,
+                    alive=node.alive,
+                    is_master=node.is_master,
+                    master_name=node.master_name,
+                    state=node.state,
+                    config_epoch=node.config_epoch,
+                    repl_offset=node.repl_offset,
+                    partitioned=node.name in partitioned,
+                    observers_fail=fail,
+                    observers_pfail=pfail,
+                    observers=total,
+                )
+            )
+        return tuple(rows)
+
+    def slot_moves(self) -> tuple[SlotMove, ...]:
+        """Every MIGRATING/IMPORTING slot, node by node (its migrating, then importing)."""
+        moves: list[SlotMove] = []
+        for node in self._cluster.nodes.values():
+            alive = node.alive
+            for slot, peer in node.migrating.items():
+                moves.append(SlotMove(node.name, alive, slot, True, peer))
+            for slot, peer in node.importing.items():
+                moves.append(SlotMove(node.name, alive, slot, False, peer))
+        return tuple(moves)
+
+    def cluster_nodes(self, name: str) -> str:
+        """``CLUSTER NODES`` as ``name`` would print it (raises :class:`UnknownNode`)."""
+        return cluster_nodes(self._cluster, name)
+
+    # ------------------------------------------------------------------ truth
+
+    def truth(self) -> TruthView:
+        """The truth, cached: ownership changes come with trace events (promoted, role,
+        slot moves); the coarse time term catches the rest within half a second."""
+        sim = self._sim
+        cluster = sim.cluster
+        key = (id(cluster), sim.now // 500, len(sim.trace))
+        cached = self._truth
+        if cached is not None and cached.key == key and self._truth_of is cluster:
+            return cached
+        owners = cluster.truth_table()
+        index = cluster.index
+        described = cluster.network.describe()
+        counts = Counter(owners)
+        self._truth = TruthView(
+            owners=owners,
+            indices=array("H", [NO_OWNER if o is None else index[o] for o in owners]),
+            key=key,
+            names=tuple(cluster.names),
+            slot_counts=tuple((o, n) for o, n in counts.items() if o is not None),
+            uncovered=counts.get(None, 0),
+            alive=tuple(n.name for n in cluster.nodes.values() if n.alive),
+            groups=_name_lists(described, "groups"),
+            cuts=_name_lists(described, "cuts"),
+        )
+        self._truth_of = cluster
+        return self._truth
+
+    # ------------------------------------------------------------------ election
+
+    def election(self) -> ElectionView | None:
+        """The newest election folded from the trace, or None before the first one."""
+        log = self._elections
+        log.feed(self._sim.trace.events)
+        if log.latest is None:
+            return None
+        current = log.elections[log.latest]
+        voters = tuple(
+            n.name
+            for n in self._cluster.nodes.values()
+            if n.is_master and n.name != current.master and n.name not in current.candidates
+        )
+        candidates = sorted(current.candidates.values(), key=lambda c: (c.rank, c.name))
+        return ElectionView(
+            current.master,
+            current.started,
+            current.done,
+            tuple(c.frozen() for c in candidates),
+            voters,
+        )
+
+    # ------------------------------------------------------------------ data plane and lesson
+
+    @property
+    def _dataplane(self) -> DataPlaneReader | None:
+        dataplane: DataPlaneReader | None = self._sim.extras.get("dataplane")
+        return dataplane
+
+    @property
+    def has_dataplane(self) -> bool:
+        return self._dataplane is not None
+
+    def lost_writes(self) -> int:
+        dataplane = self._dataplane
+        return 0 if dataplane is None else len(dataplane.lost_writes())
+
+    def request_counts(self) -> dict[str, int] | None:
+        """Requests so far by outcome, or None without a data plane."""
+        dataplane = self._dataplane
+        if dataplane is None:
+            return None
+        return {str(k): int(v) for k, v in dataplane.requests_by_outcome().items()}
+
+    def clients(self, outcomes: Iterable[str], fallback: dict[str, int]) -> ClientView:
+        """Counters for ``outcomes`` (``fallback``, e.g. counted from the trace, when
+        there is no data plane)."""
+        counts = self.request_counts()
+        totals = fallback if counts is None else counts
+        return ClientView(
+            counts is not None,
+            tuple((o, totals.get(o, 0)) for o in outcomes),
+            self.lost_writes(),
+        )
+
+    @property
+    def lesson(self) -> LessonDriver | None:
+        """The scenario driver's live progress (read-only), or None without a lesson."""
+        driver: LessonDriver | None = self._sim.extras.get("driver")
+        return driver
+
+    def checks(self, limit: int = 12) -> LessonView | None:
+        """The newest ``limit`` checks of the lesson, or None without a lesson."""
+        driver = self.lesson
+        if driver is None:
+            return None
+        checks = tuple(
+            CheckView(r.at, r.condition, r.expected, r.observed, r.passed)
+            for r in list(driver.results)[-limit:]
+        )
+        return LessonView(checks, driver.done, driver.done and driver.passed)
+
+    def key(self, key: str) -> KeyView:
+        """Where ``key`` lives: slot, hash tag, the true owner, each node's belief and,
+        with a data plane, the reply a fresh client gets from each running node."""
+        cluster = self._cluster
+        slot = key_hash_slot(key)
+        part, tagged = hashed_part(key)
+        dataplane = self._dataplane
+        info = {} if dataplane is None else dataplane.lookup(key)
+        replies: dict[str, str] = info.get("replies", {})
+        rows = []
+        for node in cluster.nodes.values():
+            believed = node.slot_owner(slot) if node.alive else None
+            owner = cluster.nodes.get(believed or "")
+            rows.append(
+                KeyNodeRow(
+                    node.name,
+                    node.status,
+                    node.alive,
+                    node.is_master,
+                    node.master_name,
+                    believed,
+                    None if owner is None else owner.addr,
+                    replies.get(node.name),
+                )
+            )
+        return KeyView(
+            key=key,
+            slot=slot,
+            tag=part.decode("utf-8", "replace"),
+            tagged=tagged,
+            owner=cluster.truth_owner(slot),
+            nodes=tuple(rows),
+            dataplane=dataplane is not None,
+            has_value="value" in info,
+            value=info.get("value"),
+        )
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _peer_row(peer: PeerView) -> PeerRow:
+    return PeerRow(
+        name=peer.name,
+        flags=peer.flags,
+        config_epoch=peer.config_epoch,
+        master=peer.master,
+        fail_reports=tuple(peer.fail_reports.items()),
+        ping_sent=peer.ping_sent,
+        pong_received=peer.pong_received,
+    )
+
+
+def _observers_flagging(cluster: Cluster, name: str) -> tuple[int, int, int]:
+    """(observers with FAIL, with PFAIL, running observers) for node ``name``."""
+    fail = pfail = total = 0
+    for other in cluster.nodes.values():
+        if other.name == name or other.status != "running":
+            continue
+        total += 1
+        peer = other.peers.get(name)
+        if peer is None:
+            continue
+        if peer.flags & FAIL:
+            fail += 1
+        elif peer.flags & PFAIL:
+            pfail += 1
+    return fail, pfail, total
+
+
+def _topology_order(cluster: Cluster) -> list[tuple[Node, int]]:
+    nodes = list(cluster.nodes.values())
+    replicas: dict[str, list[Node]] = {}
+    for node in nodes:
+        if not node.is_master and node.master_name is not None:
+            replicas.setdefault(node.master_name, []).append(node)
+    placed: set[str] = set()
+    order: list[tuple[Node, int]] = []
+    for master in (n for n in nodes if n.is_master):
+        order.append((master, 0))
+        placed.add(master.name)
+        for node in replicas.get(master.name, ()):
+            order.append((node, 1))
+            placed.add(node.name)
+    order.extend((n, 0) for n in nodes if n.name not in placed)
+    return order
+
+
+def _name_lists(described: dict[str, object], key: str) -> tuple[tuple[str, ...], ...]:
+    """``Network.describe()``'s ``groups`` or ``cuts``: lists of node names."""
+    value = described.get(key)
+    if not isinstance(value, list):
+        return ()
+    return tuple(tuple(str(n) for n in item) for item in value if isinstance(item, list))
