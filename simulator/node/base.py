@@ -105,13 +105,6 @@ class NodeBase:
     # ------------------------------------------------------------------ public view
 
     @property
-    def cluster(self) -> Any:
-        """The host under its former name, still read by ``tui/render.py`` (the directory
-        of names); new code reads :attr:`host`. Typed ``Any`` because the node knows
-        its host only as a :class:`~simulator.node.host.NodeHost`."""
-        return self.host
-
-    @property
     def config_epoch(self) -> int:
         """My configEpoch; a replica shows and advertises its master's (§9.2)."""
         if self.me.flags & SLAVE and self.me.master is not None:
