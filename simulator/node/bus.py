@@ -118,5 +118,3 @@ class BusOutput(ManualFailover):
         """``clusterBroadcastPong`` (each copy carries its own random gossip section)."""
         for peer in self._linked_peers(only_local_replicas):
             self._send(peer.name, self._header(MsgType.PONG, gossip=self._gossip()))
-
-    # ------------------------------------------------------------------ cron

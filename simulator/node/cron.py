@@ -174,8 +174,6 @@ class Cron(ReplicaMigration):
         peer.flags &= ~MEET
         return False
 
-    # ------------------------------------------------------------------ messages in
-
     def _before_sleep(self) -> None:
         """``clusterBeforeSleep``: work flagged so far runs now; work it flags waits for the next wake."""
         todo_failover, todo_state = self._todo_failover, self._todo_state

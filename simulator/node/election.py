@@ -218,5 +218,3 @@ class Elections(SlotConfig):
         self.update_state()
         self.broadcast_pong()
         self._reset_manual_failover()
-
-    # ------------------------------------------------------------------ manual failover

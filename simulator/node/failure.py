@@ -61,5 +61,3 @@ class FailureDetection(BusOutput):
             node.flags &= ~FAIL
             self._todo_state = True
             self._emit("fail_cleared", node.name, reason="master reachable after 2*NT")
-
-    # ------------------------------------------------------------------ slot configuration

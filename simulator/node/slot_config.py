@@ -139,5 +139,3 @@ class SlotConfig(FailureDetection):
         self._todo_state = True
         self._emit("role", role="replica", master=master_name, reason=reason)
         self.host.replication_set_master(self, master_name)
-
-    # ------------------------------------------------------------------ cluster state

@@ -110,5 +110,3 @@ class SlotBindings(NodeBase):
     def is_slot_unclaimed(self, slot: int) -> bool:
         """``isSlotUnclaimed``: bound, but the owner's heartbeats stopped claiming it."""
         return bool(self.owner_not_claiming[slot])
-
-    # ------------------------------------------------------------------ messages out
