@@ -1,4 +1,4 @@
-"""Bus links as Linux TCP connections (simulator/tcp.py): each test is named after a rule."""
+"""Bus links as Linux TCP connections (simulator/links/): each test is named after a rule."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import copy
 import pytest
 
 from simulator.engine import Engine
-from simulator.network import Network
-from simulator.tcp import (
+from simulator.links import (
     CLOSED,
     CONNECTING,
     CRASHED,
@@ -19,6 +18,7 @@ from simulator.tcp import (
     LinuxTcp,
     TcpNet,
 )
+from simulator.network import Network
 
 
 class Host:
@@ -436,3 +436,50 @@ def test_a_deep_copy_replays_identically() -> None:
     twin.at(5000)
     assert world.hosts["b"].log == twin.hosts["b"].log
     assert [m for _, m in twin.hosts["b"].messages()] == [0, 1, 2, 3, 4]
+
+
+# --------------------------------------------------------------------------- keepalive
+
+
+def test_keepalive_times_out_a_silent_link_after_idle_and_three_probes() -> None:
+    """``clusterAcceptHandler`` sets keepalive 2·NT s (NT 5 s: idle 10 s, probes every 3 s)."""
+    world = World()
+    world.established()
+    inbound = world.hosts["b"].inbound[0]
+    inbound.keepalive(10)
+    _cut(world)
+    world.at(60_000)
+    assert world.hosts["b"].log[-1] == (19_000, "error", "a", "timeout")
+    assert inbound.state == CLOSED
+
+
+def test_keepalive_is_answered_by_a_paused_peers_kernel() -> None:
+    world = World()
+    world.established()
+    world.hosts["b"].inbound[0].keepalive(10)
+    world.states["a"] = PAUSED
+    world.at(100_000)
+    assert world.hosts["b"].log == [(0, "accepted", "a", None)]
+
+
+def test_keepalive_finds_a_peer_that_crashed_behind_a_cut() -> None:
+    world = World()
+    world.established()
+    world.hosts["b"].inbound[0].keepalive(10)
+    _cut(world)
+    world.states["a"] = CRASHED
+    world.net.host_crashed("a")  # its FIN is lost in the cut
+    world.engine.schedule(12_000, world.network.heal)
+    world.at(60_000)
+    assert world.hosts["b"].log[-1] == (13_000, "error", "a", "reset")
+
+
+def test_traffic_keeps_keepalive_quiet() -> None:
+    world = World()
+    link = world.established()
+    world.hosts["b"].inbound[0].keepalive(10)
+    for t in range(0, 60_000, 5000):
+        world.at(t)
+        link.send("PING", 100)
+    world.at(60_000)
+    assert [what for _, what, _, _ in world.hosts["b"].log].count("error") == 0

@@ -1,0 +1,231 @@
+"""Every host's TCP stack: connects and their SYN retransmissions, and what the process
+is told, when.
+
+Redis's cluster bus is TCP (§4.1), and what a node sees after a partition heals is what
+Linux does with the connections the partition cut. A non-blocking connect to an
+unreachable host keeps retransmitting its SYN (``tcp_syn_retries`` 6, first RTO 1 s,
+doubling: at 1, 3, 7, 15, 31 and 63 s, ETIMEDOUT at 127 s) and completes at the first
+retransmission after the heal; a connect to a host whose process is gone meets a closed
+port and is refused (RST) after one round trip. The byte stream of an established
+connection is :mod:`simulator.links.link`.
+
+The stack sees the world through callables (who can reach whom, what state a process is
+in, how long a packet takes, where trace events go) and the engine; each host attaches
+a :class:`LinkHandler` (the node) that the stack calls back, as Redis's event loop calls
+``clusterLinkConnectHandler``, ``clusterAcceptHandler`` and ``clusterReadHandler``. A
+SIGSTOPped process is told nothing until :meth:`TcpNet.host_resumed`: its kernel still
+completes handshakes and ACKs bytes, and the process handles what it buffered, in
+arrival order, when it runs again. What the model simplifies: ``docs/tcp-links.md``.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from simulator.engine import Engine
+from simulator.links.link import Link
+from simulator.links.linux import (
+    CLOSED,
+    CONNECTING,
+    CRASHED,
+    LINUX,
+    PAUSED,
+    RUNNING,
+    Emit,
+    Latency,
+    LinuxTcp,
+    ProcessState,
+    Reachable,
+)
+
+
+class LinkHandler(Protocol):
+    """What a host (the node) is told about its sockets; each runs in the process."""
+
+    def on_established(self, link: Link) -> None:
+        """My connect completed (``clusterLinkConnectHandler``: send the PING now)."""
+
+    def on_refused(self, link: Link) -> None:
+        """My connect met a closed port (RST, ECONNREFUSED); the link is freed."""
+
+    def on_failed(self, link: Link) -> None:
+        """My connect gave up after ``tcp_syn_retries`` (ETIMEDOUT); the link is freed."""
+
+    def on_accepted(self, link: Link) -> None:
+        """A peer connected to me (``clusterAcceptHandler``): my inbound link."""
+
+    def on_message(self, link: Link, message: object) -> None:
+        """A whole message arrived on ``link`` (``clusterReadHandler``)."""
+
+    def on_error(self, link: Link, reason: str) -> None:
+        """The connection broke (``reset``, ``closed`` by the peer, ``timeout``); freed."""
+
+
+class TcpNet:
+    """Every host's TCP stack, over the network the callables describe.
+
+    ``reachable(src, dst)``: a packet from src reaches dst now (partitions, cuts);
+    ``process_state(host)``: ``running``, ``paused`` or ``crashed``; ``latency(src, dst)``:
+    one packet's delay in whole ms, or ``None`` when ``network.loss`` drops it;
+    ``emit(kind, node, target, **fields)``: the trace. All must be bound methods or
+    module-level functions (the engine's deepcopy rule).
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        reachable: Reachable,
+        process_state: ProcessState,
+        latency: Latency,
+        emit: Emit,
+        params: LinuxTcp = LINUX,
+    ) -> None:
+        self.engine = engine
+        self.reachable = reachable
+        self.process_state = process_state
+        self.latency = latency
+        self.emit = emit
+        self.params = params
+        self._handlers: dict[str, LinkHandler] = {}
+        self._open: dict[str, dict[Link, None]] = {}  # host -> its live sockets, in order
+        self._held: dict[str, list[tuple[Link, str, object]]] = {}  # a paused host's input
+
+    def attach(self, host: str, handler: LinkHandler) -> None:
+        """``host`` listens on its bus port; ``handler`` is called for its sockets."""
+        self._handlers[host] = handler
+
+    def links(self, host: str) -> list[Link]:
+        """The sockets ``host`` has open (connecting or established), oldest first."""
+        return list(self._open.get(host, {}))
+
+    # ------------------------------------------------------------------ connect
+
+    def connect(self, src: str, dst: str) -> Link:
+        """``connConnect``, non-blocking: the link exists at once and may be written to
+        (its messages go out when it is established); the outcome comes by callback."""
+        link = Link(self, src, dst, outbound=True)
+        self._open.setdefault(src, {})[link] = None
+        self.emit("link_connect", src, dst)
+        self._send_syn(link)
+        return link
+
+    def _send_syn(self, link: Link) -> None:
+        link._timer = self.engine.schedule(link._rto, self._syn_timeout, link)
+        src, dst = link.local, link.remote
+        there = self.path_delay(src, dst)
+        if there is None:
+            return  # DROPped or lost: retransmitted at the next RTO
+        # The peer's kernel answers even when the process is paused; a closed port, RST.
+        answer = "refused" if self.process_state(dst) == CRASHED else "accepted"
+        back = self.path_delay(dst, src)
+        if back is not None:  # else the answer is lost: the next SYN tries again
+            self.engine.schedule(there + back, self._syn_answered, link, answer, there + back)
+
+    def _syn_timeout(self, link: Link) -> None:
+        """The SYN's RTO timer: retransmit with the RTO doubled, or give up (ETIMEDOUT)."""
+        link._timer = None
+        if link.state != CONNECTING:
+            return
+        params = self.params
+        if self.engine.now - link.ctime >= params.give_up_after_ms(
+            params.syn_retries, params.syn_rto_ms
+        ):
+            link.discard()
+            self.notify(link, "failed", None)
+            return
+        link.syn_retries += 1
+        link._rto = min(link._rto * 2, params.rto_max_ms)
+        self._send_syn(link)
+
+    def _syn_answered(self, link: Link, answer: str, rtt: int) -> None:
+        if link.state != CONNECTING:
+            return  # freed meanwhile, or a second answer to a retransmitted SYN
+        if answer == "refused":
+            link.discard()
+            self.notify(link, "refused", None)
+            return
+        self.engine.cancel(link._timer)
+        link._timer = None
+        inbound = Link(self, link.remote, link.local, outbound=False)
+        link.established(inbound, rtt)
+        inbound.established(link, rtt)
+        self._open.setdefault(inbound.local, {})[inbound] = None
+        self.notify(inbound, "accepted", None)
+        self.notify(link, "established", None)
+
+    # ------------------------------------------------------------------ host events
+
+    def host_crashed(self, host: str) -> None:
+        """The process died: its kernel closes every socket (peers it can reach read
+        EOF; the others get RST at their next send) and drops its unread input."""
+        self._held.pop(host, None)
+        for link in list(self._open.get(host, {})):
+            peer = link.peer
+            link.freed = True
+            link.discard()
+            if peer is not None and peer.state != CLOSED:
+                delay = self.path_delay(host, link.remote)
+                if delay is not None:
+                    self.engine.schedule(delay, peer.broken, "closed")
+
+    def host_resumed(self, host: str) -> None:
+        """SIGCONT: the process handles what its kernel buffered, in arrival order."""
+        held = self._held.pop(host, [])
+        for index, (link, what, arg) in enumerate(held):
+            if self.process_state(host) != RUNNING:  # paused or killed by what it handled
+                if self.process_state(host) == PAUSED:
+                    self._held[host] = held[index:] + self._held.get(host, [])
+                return
+            self._dispatch(link, what, arg)
+
+    # ------------------------------------------------------------------ for the sockets
+
+    def path_delay(self, src: str, dst: str) -> int | None:
+        """A packet's delay from ``src`` to ``dst``, or ``None`` if it never arrives."""
+        if not self.reachable(src, dst):
+            return None
+        return self.latency(src, dst)
+
+    def forget(self, link: Link) -> None:
+        """``link`` is closed: no longer one of its host's open sockets."""
+        self._open.get(link.local, {}).pop(link, None)
+
+    def notify(self, link: Link, what: str, arg: object) -> None:
+        """Hand an event to the process, or keep it until SIGCONT (kept in order)."""
+        host = link.local
+        state = self.process_state(host)
+        if state == CRASHED:
+            return
+        if state == PAUSED:
+            self._held.setdefault(host, []).append((link, what, arg))
+            return
+        if host in self._held:  # resumed without host_resumed: buffered input comes first
+            self.host_resumed(host)
+        self._dispatch(link, what, arg)
+
+    def _dispatch(self, link: Link, what: str, arg: object) -> None:
+        """Run the handler; events for a link its process already freed are moot, but a
+        link the peer broke still delivers what came before the break."""
+        if link.freed:
+            return
+        handler = self._handlers[link.local]
+        local, remote = link.local, link.remote
+        if what == "message":
+            handler.on_message(link, arg)
+        elif what == "accepted":
+            handler.on_accepted(link)
+        elif what == "established":
+            self.emit("link_established", local, remote, syn_retries=link.syn_retries)
+            link.flush()  # written while connecting: out before the connect handler's PING
+            handler.on_established(link)
+        else:
+            link.freed = True
+            if link.outbound:
+                reason = {"refused": "refused", "failed": "timeout"}.get(what, str(arg))
+                self.emit("link_freed", local, remote, reason=reason)
+            if what == "refused":
+                handler.on_refused(link)
+            elif what == "failed":
+                handler.on_failed(link)
+            else:
+                handler.on_error(link, str(arg))
