@@ -483,3 +483,26 @@ def test_traffic_keeps_keepalive_quiet() -> None:
         link.send("PING", 100)
     world.at(60_000)
     assert [what for _, what, _, _ in world.hosts["b"].log].count("error") == 0
+
+
+# --------------------------------------------------------------------------- other ports
+
+
+def test_a_port_nobody_listens_on_refuses() -> None:
+    world = World()
+    world.net.connect("a", "b", service="replication", handler=world.hosts["a"])
+    world.at(5)
+    assert world.hosts["a"].log == [(0, "refused", "b", None)]
+
+
+def test_links_to_another_port_have_their_own_handler_and_no_bus_trace() -> None:
+    world = World()
+    replication = Host(world, "b")
+    world.net.attach("b", replication, service="replication")
+    link = world.net.connect("a", "b", service="replication", handler=world.hosts["a"])
+    world.at(1)
+    link.send("PSYNC", 100)
+    world.at(2)
+    assert replication.log == [(0, "accepted", "a", None), (1, "message", "a", "PSYNC")]
+    assert world.hosts["b"].log == []
+    assert world.trace == []

@@ -1,7 +1,8 @@
 """Cluster-bus links as Linux TCP connections (issue 11 §1): see :mod:`simulator.links.net`."""
 
-from simulator.links.link import Link
+from simulator.links.link import Link, LinkHandler
 from simulator.links.linux import (
+    BUS,
     CLOSED,
     CONNECTING,
     CRASHED,
@@ -11,9 +12,10 @@ from simulator.links.linux import (
     RUNNING,
     LinuxTcp,
 )
-from simulator.links.net import LinkHandler, TcpNet
+from simulator.links.net import TcpNet
 
 __all__ = [
+    "BUS",
     "CLOSED",
     "CONNECTING",
     "CRASHED",

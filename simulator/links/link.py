@@ -17,7 +17,7 @@ from collections import deque
 from typing import Protocol
 
 from simulator.engine import Engine, Timer
-from simulator.links.linux import CLOSED, CONNECTING, CRASHED, ESTABLISHED, LinuxTcp
+from simulator.links.linux import BUS, CLOSED, CONNECTING, CRASHED, ESTABLISHED, LinuxTcp
 
 
 class Stack(Protocol):
@@ -39,6 +39,28 @@ class Stack(Protocol):
     def emit(self, kind: str, node: str, target: str, **fields: object) -> None: ...
 
 
+class LinkHandler(Protocol):
+    """What a host (the node) is told about its sockets; each runs in the process."""
+
+    def on_established(self, link: Link) -> None:
+        """My connect completed (``clusterLinkConnectHandler``: send the PING now)."""
+
+    def on_refused(self, link: Link) -> None:
+        """My connect met a closed port (RST, ECONNREFUSED); the link is freed."""
+
+    def on_failed(self, link: Link) -> None:
+        """My connect gave up after ``tcp_syn_retries`` (ETIMEDOUT); the link is freed."""
+
+    def on_accepted(self, link: Link) -> None:
+        """A peer connected to me (``clusterAcceptHandler``): my inbound link."""
+
+    def on_message(self, link: Link, message: object) -> None:
+        """A whole message arrived on ``link`` (``clusterReadHandler``)."""
+
+    def on_error(self, link: Link, reason: str) -> None:
+        """The connection broke (``reset``, ``closed`` by the peer, ``timeout``); freed."""
+
+
 class _Segment:
     """One message in a send queue; ``sent`` is its first transmission (-1: not yet)."""
 
@@ -54,15 +76,26 @@ class Link:
     """One end of a TCP connection: the socket a node writes to and reads from.
 
     ``outbound`` ends are the links a node opens itself (``node->link``); the other end
-    is the peer's inbound link. ``freed`` means the process is done with it
+    is the peer's inbound link. ``service`` is the port: the bus, or another one
+    (replication) whose links share the model but are not traced as bus links. ``freed`` means the process is done with it
     (``freeClusterLink`` ran, or it was told of the error); ``state`` is the kernel's.
     """
 
-    def __init__(self, stack: Stack, local: str, remote: str, outbound: bool) -> None:
+    def __init__(
+        self,
+        stack: Stack,
+        local: str,
+        remote: str,
+        handler: LinkHandler,
+        outbound: bool,
+        service: str = BUS,
+    ) -> None:
         self.stack = stack
         self.local = local
         self.remote = remote
+        self.handler = handler  # the process's callbacks for this socket
         self.outbound = outbound
+        self.service = service
         self.state = CONNECTING
         self.ctime = stack.engine.now  # createClusterLink: the link refresh rule reads it
         self.peer: Link | None = None  # the other end, once the handshake completes
@@ -123,7 +156,7 @@ class Link:
         if self.freed:
             return
         self.freed = True
-        if self.outbound:
+        if self.outbound and self.service == BUS:
             self.stack.emit("link_freed", self.local, self.remote, reason=reason)
         if self.state == CLOSED:
             return  # already broken by the peer; its error will not be reported now

@@ -16,6 +16,9 @@ RUNNING = "running"
 PAUSED = "paused"  # SIGSTOP: the kernel completes handshakes and buffers, nothing answers
 CRASHED = "crashed"  # no process: the port is closed, the kernel answers RST
 
+# The port a connection goes to: the cluster bus (port + 10000), or another one.
+BUS = "bus"
+
 # A socket.
 CONNECTING = "connecting"
 ESTABLISHED = "established"

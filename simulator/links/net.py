@@ -20,11 +20,10 @@ arrival order, when it runs again. What the model simplifies: ``docs/tcp-links.m
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from simulator.engine import Engine
-from simulator.links.link import Link
+from simulator.links.link import Link, LinkHandler
 from simulator.links.linux import (
+    BUS,
     CLOSED,
     CONNECTING,
     CRASHED,
@@ -37,28 +36,6 @@ from simulator.links.linux import (
     ProcessState,
     Reachable,
 )
-
-
-class LinkHandler(Protocol):
-    """What a host (the node) is told about its sockets; each runs in the process."""
-
-    def on_established(self, link: Link) -> None:
-        """My connect completed (``clusterLinkConnectHandler``: send the PING now)."""
-
-    def on_refused(self, link: Link) -> None:
-        """My connect met a closed port (RST, ECONNREFUSED); the link is freed."""
-
-    def on_failed(self, link: Link) -> None:
-        """My connect gave up after ``tcp_syn_retries`` (ETIMEDOUT); the link is freed."""
-
-    def on_accepted(self, link: Link) -> None:
-        """A peer connected to me (``clusterAcceptHandler``): my inbound link."""
-
-    def on_message(self, link: Link, message: object) -> None:
-        """A whole message arrived on ``link`` (``clusterReadHandler``)."""
-
-    def on_error(self, link: Link, reason: str) -> None:
-        """The connection broke (``reset``, ``closed`` by the peer, ``timeout``); freed."""
 
 
 class TcpNet:
@@ -86,13 +63,13 @@ class TcpNet:
         self.latency = latency
         self.emit = emit
         self.params = params
-        self._handlers: dict[str, LinkHandler] = {}
+        self._handlers: dict[tuple[str, str], LinkHandler] = {}  # (host, service) -> handler
         self._open: dict[str, dict[Link, None]] = {}  # host -> its live sockets, in order
         self._held: dict[str, list[tuple[Link, str, object]]] = {}  # a paused host's input
 
-    def attach(self, host: str, handler: LinkHandler) -> None:
-        """``host`` listens on its bus port; ``handler`` is called for its sockets."""
-        self._handlers[host] = handler
+    def attach(self, host: str, handler: LinkHandler, service: str = BUS) -> None:
+        """``host`` listens on ``service``'s port; ``handler`` is called for its sockets."""
+        self._handlers[(host, service)] = handler
 
     def links(self, host: str) -> list[Link]:
         """The sockets ``host`` has open (connecting or established), oldest first."""
@@ -100,12 +77,18 @@ class TcpNet:
 
     # ------------------------------------------------------------------ connect
 
-    def connect(self, src: str, dst: str) -> Link:
+    def connect(
+        self, src: str, dst: str, service: str = BUS, handler: LinkHandler | None = None
+    ) -> Link:
         """``connConnect``, non-blocking: the link exists at once and may be written to
-        (its messages go out when it is established); the outcome comes by callback."""
-        link = Link(self, src, dst, outbound=True)
+        (its messages go out when it is established); the outcome comes by callback, to
+        ``handler`` or else to the one ``src`` attached for ``service``."""
+        if handler is None:
+            handler = self._handlers[(src, service)]
+        link = Link(self, src, dst, handler, outbound=True, service=service)
         self._open.setdefault(src, {})[link] = None
-        self.emit("link_connect", src, dst)
+        if service == BUS:
+            self.emit("link_connect", src, dst)
         self._send_syn(link)
         return link
 
@@ -116,7 +99,8 @@ class TcpNet:
         if there is None:
             return  # DROPped or lost: retransmitted at the next RTO
         # The peer's kernel answers even when the process is paused; a closed port, RST.
-        answer = "refused" if self.process_state(dst) == CRASHED else "accepted"
+        listening = (dst, link.service) in self._handlers
+        answer = "accepted" if listening and self.process_state(dst) != CRASHED else "refused"
         back = self.path_delay(dst, src)
         if back is not None:  # else the answer is lost: the next SYN tries again
             self.engine.schedule(there + back, self._syn_answered, link, answer, there + back)
@@ -146,7 +130,8 @@ class TcpNet:
             return
         self.engine.cancel(link._timer)
         link._timer = None
-        inbound = Link(self, link.remote, link.local, outbound=False)
+        acceptor = self._handlers[(link.remote, link.service)]
+        inbound = Link(self, link.remote, link.local, acceptor, False, link.service)
         link.established(inbound, rtt)
         inbound.established(link, rtt)
         self._open.setdefault(inbound.local, {})[inbound] = None
@@ -208,19 +193,21 @@ class TcpNet:
         link the peer broke still delivers what came before the break."""
         if link.freed:
             return
-        handler = self._handlers[link.local]
+        handler = link.handler
         local, remote = link.local, link.remote
+        traced = link.outbound and link.service == BUS
         if what == "message":
             handler.on_message(link, arg)
         elif what == "accepted":
             handler.on_accepted(link)
         elif what == "established":
-            self.emit("link_established", local, remote, syn_retries=link.syn_retries)
+            if traced:
+                self.emit("link_established", local, remote, syn_retries=link.syn_retries)
             link.flush()  # written while connecting: out before the connect handler's PING
             handler.on_established(link)
         else:
             link.freed = True
-            if link.outbound:
+            if traced:
                 reason = {"refused": "refused", "failed": "timeout"}.get(what, str(arg))
                 self.emit("link_freed", local, remote, reason=reason)
             if what == "refused":
