@@ -12,6 +12,7 @@ from simulator.links import (
     CONNECTING,
     CRASHED,
     ESTABLISHED,
+    LINUX,
     PAUSED,
     RUNNING,
     Link,
@@ -62,7 +63,12 @@ class Host:
 class World:
     """The real engine and network, plus the process states the oracle reports."""
 
-    def __init__(self, seed: int = 1, latency: tuple[float, float] = (0.0, 0.0)) -> None:
+    def __init__(
+        self,
+        seed: int = 1,
+        latency: tuple[float, float] = (0.0, 0.0),
+        params: LinuxTcp = LINUX,
+    ) -> None:
         self.engine = Engine(seed)
         self.network = Network(self.engine.rng("network"))
         self.network.latency_ms = latency
@@ -70,7 +76,7 @@ class World:
         self.trace: list[tuple[int, str, str, str, dict[str, object]]] = []
         self.syn_probes: list[int] = []  # times a→b was asked while cut (SYN transmissions)
         self.forced_losses = 0  # the next N latency draws lose their packet
-        self.net = TcpNet(self.engine, self.reachable, self.state, self.latency, self.emit)
+        self.net = TcpNet(self.engine, self.reachable, self.state, self.latency, self.emit, params)
         self.hosts = {name: Host(self, name) for name in ("a", "b", "c")}
         for name, host in self.hosts.items():
             self.net.attach(name, host)
@@ -118,6 +124,9 @@ def test_linux_give_up_times_follow_tcp_model_timeout() -> None:
     linux = LinuxTcp()
     assert linux.give_up_after_ms(linux.syn_retries, linux.syn_rto_ms) == 127_000
     assert linux.give_up_after_ms(linux.retries2, linux.rto_min_ms) == 924_600
+    assert not linux.syn_expired(9, 67_000) and linux.syn_expired(10, 131_000)
+    classic = LinuxTcp(syn_linear_timeouts=0)
+    assert not classic.syn_expired(5, 63_000) and classic.syn_expired(6, 127_000)
 
 
 # --------------------------------------------------------------------------- connect
@@ -137,19 +146,49 @@ def test_connect_to_crashed_process_is_refused_at_once() -> None:
 
 
 def test_syn_retransmissions_follow_linux_backoff() -> None:
+    """Linux >= 6.5: five retransmissions 1 s apart (``tcp_syn_linear_timeouts`` 4), then
+    doubling; 6 + 4 retransmissions, ETIMEDOUT when the 11th RTO expires (131 s)."""
     world = World()
     _cut(world)
     link = world.net.connect("a", "b")
     world.at(200_000)
+    assert world.syn_probes == [
+        0,
+        1000,
+        2000,
+        3000,
+        4000,
+        5000,
+        7000,
+        11_000,
+        19_000,
+        35_000,
+        67_000,
+    ]
+    assert world.hosts["a"].log == [(131_000, "failed", "b", None)]
+    assert link.syn_retries == 10 and link.state == CLOSED
+    assert world.trace[-1] == (131_000, "link_freed", "a", "b", {"reason": "timeout"})
+
+
+def test_syn_retransmissions_double_from_the_start_on_older_kernels() -> None:
+    world = World(params=LinuxTcp(syn_linear_timeouts=0))
+    _cut(world)
+    world.net.connect("a", "b")
+    world.at(200_000)
     assert world.syn_probes == [0, 1000, 3000, 7000, 15_000, 31_000, 63_000]
     assert world.hosts["a"].log == [(127_000, "failed", "b", None)]
-    assert link.syn_retries == 6 and link.state == CLOSED
-    assert world.trace[-1] == (127_000, "link_freed", "a", "b", {"reason": "timeout"})
 
 
 @pytest.mark.parametrize(
     ("heal_at", "established_at", "retries"),
-    [(500, 1000, 1), (999, 1000, 1), (1001, 3000, 2), (5000, 7000, 3), (63_001, None, 6)],
+    [
+        (500, 1000, 1),
+        (999, 1000, 1),
+        (1001, 2000, 2),
+        (5500, 7000, 6),
+        (12_000, 19_000, 8),
+        (67_001, None, 10),
+    ],
 )
 def test_connect_completes_at_first_syn_retransmission_after_heal(
     heal_at: int, established_at: int | None, retries: int
@@ -160,7 +199,7 @@ def test_connect_completes_at_first_syn_retransmission_after_heal(
     world.engine.schedule(heal_at, world.network.heal)
     world.at(200_000)
     if established_at is None:  # healed after the last retry: ETIMEDOUT all the same
-        assert world.hosts["a"].log == [(127_000, "failed", "b", None)]
+        assert world.hosts["a"].log == [(131_000, "failed", "b", None)]
         return
     assert world.hosts["a"].log == [(established_at, "established", "b", None)]
     assert world.hosts["b"].log == [(established_at, "accepted", "a", None)]
@@ -173,9 +212,9 @@ def test_connect_needs_the_answer_to_come_back() -> None:
     world = World()
     world.network.cut(["b"], ["a"])
     world.net.connect("a", "b")
-    world.engine.schedule(2000, world.network.heal)
+    world.engine.schedule(1500, world.network.heal)
     world.at(10_000)
-    assert world.hosts["a"].log == [(3000, "established", "b", None)]
+    assert world.hosts["a"].log == [(2000, "established", "b", None)]
 
 
 def test_crashed_process_behind_a_cut_is_refused_at_the_retransmission_after_heal() -> None:
@@ -183,9 +222,9 @@ def test_crashed_process_behind_a_cut_is_refused_at_the_retransmission_after_hea
     _cut(world)
     world.states["b"] = CRASHED
     world.net.connect("a", "b")
-    world.engine.schedule(2000, world.network.heal)
+    world.engine.schedule(1500, world.network.heal)
     world.at(10_000)
-    assert world.hosts["a"].log == [(3000, "refused", "b", None)]
+    assert world.hosts["a"].log == [(2000, "refused", "b", None)]
 
 
 def test_messages_written_while_connecting_go_out_before_the_connect_handlers_ping() -> None:
@@ -506,3 +545,14 @@ def test_links_to_another_port_have_their_own_handler_and_no_bus_trace() -> None
     assert replication.log == [(0, "accepted", "a", None), (1, "message", "a", "PSYNC")]
     assert world.hosts["b"].log == []
     assert world.trace == []
+
+
+def test_a_preconnected_link_is_up_at_once_without_trace_or_callbacks() -> None:
+    """For the converged start state: links exist before the first event."""
+    world = World()
+    link = world.net.preconnected("a", "b")
+    assert link.state == ESTABLISHED and world.trace == [] and world.hosts["b"].log == []
+    link.send("PING", 100)
+    world.at(1)
+    assert world.hosts["b"].messages() == [(0, "PING")]
+    assert [end.remote for end in world.net.links("b")] == ["a"]

@@ -77,8 +77,9 @@ class Link:
 
     ``outbound`` ends are the links a node opens itself (``node->link``); the other end
     is the peer's inbound link. ``service`` is the port: the bus, or another one
-    (replication) whose links share the model but are not traced as bus links. ``freed`` means the process is done with it
-    (``freeClusterLink`` ran, or it was told of the error); ``state`` is the kernel's.
+    (replication) whose links share the model but are not traced as bus links.
+    ``freed`` means the process is done with it (``freeClusterLink`` ran, or it was told
+    of the error); ``state`` is the kernel's.
     """
 
     def __init__(

@@ -3,9 +3,10 @@ is told, when.
 
 Redis's cluster bus is TCP (§4.1), and what a node sees after a partition heals is what
 Linux does with the connections the partition cut. A non-blocking connect to an
-unreachable host keeps retransmitting its SYN (``tcp_syn_retries`` 6, first RTO 1 s,
-doubling: at 1, 3, 7, 15, 31 and 63 s, ETIMEDOUT at 127 s) and completes at the first
-retransmission after the heal; a connect to a host whose process is gone meets a closed
+unreachable host keeps retransmitting its SYN (``tcp_syn_retries`` 6 after
+``tcp_syn_linear_timeouts`` 4 at a steady 1 s: at 1, 2, 3, 4, 5, 7, 11, 19, 35 and
+67 s, ETIMEDOUT at 131 s; see :class:`~simulator.links.linux.LinuxTcp`) and completes
+at the first retransmission after the heal; a connect to a host whose process is gone meets a closed
 port and is refused (RST) after one round trip. The byte stream of an established
 connection is :mod:`simulator.links.link`.
 
@@ -92,6 +93,21 @@ class TcpNet:
         self._send_syn(link)
         return link
 
+    def preconnected(
+        self, src: str, dst: str, service: str = BUS, handler: LinkHandler | None = None
+    ) -> Link:
+        """A connection already up when the simulation starts (the converged start state
+        ``cluster.py`` builds): no handshake, no callbacks, no trace. ``src``'s end."""
+        if handler is None:
+            handler = self._handlers[(src, service)]
+        link = Link(self, src, dst, handler, outbound=True, service=service)
+        inbound = Link(self, dst, src, self._handlers[(dst, service)], False, service)
+        link.established(inbound, 0)
+        inbound.established(link, 0)
+        self._open.setdefault(src, {})[link] = None
+        self._open.setdefault(dst, {})[inbound] = None
+        return link
+
     def _send_syn(self, link: Link) -> None:
         link._timer = self.engine.schedule(link._rto, self._syn_timeout, link)
         src, dst = link.local, link.remote
@@ -106,19 +122,19 @@ class TcpNet:
             self.engine.schedule(there + back, self._syn_answered, link, answer, there + back)
 
     def _syn_timeout(self, link: Link) -> None:
-        """The SYN's RTO timer: retransmit with the RTO doubled, or give up (ETIMEDOUT)."""
+        """The SYN's RTO timer (``tcp_retransmit_timer`` in SYN_SENT): give up
+        (ETIMEDOUT), or retransmit, the RTO doubling once past the linear ones."""
         link._timer = None
         if link.state != CONNECTING:
             return
         params = self.params
-        if self.engine.now - link.ctime >= params.give_up_after_ms(
-            params.syn_retries, params.syn_rto_ms
-        ):
+        if params.syn_expired(link.syn_retries, self.engine.now - link.ctime):
             link.discard()
             self.notify(link, "failed", None)
             return
         link.syn_retries += 1
-        link._rto = min(link._rto * 2, params.rto_max_ms)
+        if link.syn_retries > params.syn_linear_timeouts:
+            link._rto = min(link._rto * 2, params.rto_max_ms)
         self._send_syn(link)
 
     def _syn_answered(self, link: Link, answer: str, rtt: int) -> None:
