@@ -556,3 +556,45 @@ def test_a_preconnected_link_is_up_at_once_without_trace_or_callbacks() -> None:
     world.at(1)
     assert world.hosts["b"].messages() == [(0, "PING")]
     assert [end.remote for end in world.net.links("b")] == ["a"]
+
+
+# --------------------------------------------------------------------------- the trace
+
+
+def test_connects_refused_again_and_again_are_traced_once() -> None:
+    """A dead peer is reconnected every cron tick; the trace shows the first refusal and
+    then the outcome that ends the run, with how many refusals it ended."""
+    world = World()
+    world.states["b"] = CRASHED
+    for t in (0, 100, 200):
+        world.at(t)
+        world.net.connect("a", "b")
+    world.at(300)
+    world.states["b"] = RUNNING
+    world.net.connect("a", "b")
+    world.at(400)
+    assert [(t, kind, fields) for t, kind, _, _, fields in world.trace] == [
+        (0, "link_connect", {}),
+        (0, "link_freed", {"reason": "refused"}),
+        (300, "link_established", {"syn_retries": 0, "after_refused": 3}),
+    ]
+    assert [what for _, what, _, _ in world.hosts["a"].log] == ["refused"] * 3 + ["established"]
+
+
+def test_a_restarted_process_traces_its_first_connects_again() -> None:
+    world = World()
+    world.states["b"] = CRASHED
+    world.net.connect("a", "b")
+    world.at(100)
+    world.states["a"] = CRASHED
+    world.net.host_crashed("a")
+    world.states["a"] = RUNNING
+    world.net.connect("a", "b")
+    world.at(200)
+    kinds = [(t, kind) for t, kind, _, _, _ in world.trace]
+    assert kinds == [
+        (0, "link_connect"),
+        (0, "link_freed"),
+        (100, "link_connect"),
+        (100, "link_freed"),
+    ]

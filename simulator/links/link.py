@@ -36,7 +36,7 @@ class Stack(Protocol):
 
     def forget(self, link: Link) -> None: ...
 
-    def emit(self, kind: str, node: str, target: str, **fields: object) -> None: ...
+    def trace_freed(self, link: Link, reason: str) -> None: ...
 
 
 class LinkHandler(Protocol):
@@ -157,8 +157,7 @@ class Link:
         if self.freed:
             return
         self.freed = True
-        if self.outbound and self.service == BUS:
-            self.stack.emit("link_freed", self.local, self.remote, reason=reason)
+        self.stack.trace_freed(self, reason)
         if self.state == CLOSED:
             return  # already broken by the peer; its error will not be reported now
         peer = self.peer

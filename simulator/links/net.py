@@ -67,6 +67,7 @@ class TcpNet:
         self._handlers: dict[tuple[str, str], LinkHandler] = {}  # (host, service) -> handler
         self._open: dict[str, dict[Link, None]] = {}  # host -> its live sockets, in order
         self._held: dict[str, list[tuple[Link, str, object]]] = {}  # a paused host's input
+        self._refused: dict[tuple[str, str], int] = {}  # (src, dst) -> refusals in a row
 
     def attach(self, host: str, handler: LinkHandler, service: str = BUS) -> None:
         """``host`` listens on ``service``'s port; ``handler`` is called for its sockets."""
@@ -88,7 +89,7 @@ class TcpNet:
             handler = self._handlers[(src, service)]
         link = Link(self, src, dst, handler, outbound=True, service=service)
         self._open.setdefault(src, {})[link] = None
-        if service == BUS:
+        if service == BUS and (src, dst) not in self._refused:
             self.emit("link_connect", src, dst)
         self._send_syn(link)
         return link
@@ -160,6 +161,8 @@ class TcpNet:
         """The process died: its kernel closes every socket (peers it can reach read
         EOF; the others get RST at their next send) and drops its unread input."""
         self._held.pop(host, None)
+        for key in [key for key in self._refused if key[0] == host]:
+            del self._refused[key]  # a new process: its first connects are traced again
         for link in list(self._open.get(host, {})):
             peer = link.peer
             link.freed = True
@@ -210,25 +213,50 @@ class TcpNet:
         if link.freed:
             return
         handler = link.handler
-        local, remote = link.local, link.remote
-        traced = link.outbound and link.service == BUS
         if what == "message":
             handler.on_message(link, arg)
         elif what == "accepted":
             handler.on_accepted(link)
         elif what == "established":
-            if traced:
-                self.emit("link_established", local, remote, syn_retries=link.syn_retries)
+            self._trace_end(link, None)
             link.flush()  # written while connecting: out before the connect handler's PING
             handler.on_established(link)
         else:
             link.freed = True
-            if traced:
-                reason = {"refused": "refused", "failed": "timeout"}.get(what, str(arg))
-                self.emit("link_freed", local, remote, reason=reason)
+            self.trace_freed(link, {"refused": "refused", "failed": "timeout"}.get(what, str(arg)))
             if what == "refused":
                 handler.on_refused(link)
             elif what == "failed":
                 handler.on_failed(link)
             else:
                 handler.on_error(link, str(arg))
+
+    # ------------------------------------------------------------------ the trace
+
+    def trace_freed(self, link: Link, reason: str) -> None:
+        """``link_freed`` for a bus link the node opened. Connects refused again and
+        again (a dead peer, reconnected every cron tick) are traced once: the retries
+        emit nothing until one ends otherwise, which carries ``after_refused``."""
+        if not (link.outbound and link.service == BUS):
+            return
+        if reason == "refused":
+            key = (link.local, link.remote)
+            count = self._refused.get(key, 0)
+            self._refused[key] = count + 1
+            if count:
+                return
+        self._trace_end(link, reason)
+
+    def _trace_end(self, link: Link, reason: str | None) -> None:
+        """``link_established`` (``reason`` None) or ``link_freed``, ending a refused run."""
+        if not (link.outbound and link.service == BUS):
+            return
+        fields: dict[str, object] = (
+            {"syn_retries": link.syn_retries} if reason is None else {"reason": reason}
+        )
+        if reason != "refused":
+            refused = self._refused.pop((link.local, link.remote), 0)
+            if refused:
+                fields["after_refused"] = refused
+        kind = "link_established" if reason is None else "link_freed"
+        self.emit(kind, link.local, link.remote, **fields)
