@@ -26,6 +26,7 @@ from simulator.node import (
     NodesConf,
     SeedPeer,
 )
+from simulator.replication import REPL_CONNECT
 from simulator.slots import CLUSTER_SLOTS, SlotTable
 from simulator.topology import ClusterError, NodeSpec, UnknownNode, check_specs
 from simulator.topology import standard_topology as standard_topology  # re-exported
@@ -65,8 +66,36 @@ class DataPlane:
         """A replica applies a chunk of its master's stream."""
 
     def on_replication_connected(self, replica: Node, master: Node) -> None:
-        """A replica (re)connected to its master: partial or full resync (§20.1)."""
+        """A replica (re)connected to its master: partial or full resync (§20.1). With no
+        data, a process with no replication history (offset 0: restarted with nothing
+        to load) needs a full sync of ``repl-diskless-sync-delay``; others are partial."""
+        repl = replica.repl
+        if repl.offset == 0 and master.repl.offset > 0:
+            repl.transfer()
+            repl.sync_master = master.name
+            repl.sync_id += 1
+            delay = master.config.get("repl-diskless-sync-delay") * 1000
+            self.cluster.engine.schedule(
+                delay, self._finish_sync, replica.name, master.name, repl.sync_id
+            )
+            return
+        repl.resync(master.repl.offset)
+        repl.connected(self.cluster.engine.now)
+
+    def _finish_sync(self, name: str, master_name: str, sync_id: int) -> None:
+        """The RDB is loaded: the link is up, unless the sync was cancelled meanwhile."""
+        replica, master = self.cluster.nodes.get(name), self.cluster.nodes.get(master_name)
+        if replica is None or replica.repl.sync_master != master_name:
+            return
+        if replica.repl.sync_id != sync_id or master is None:
+            return
+        replica.repl.sync_master = None
+        now = self.cluster.engine.now
+        if master.status != RUNNING or not self.cluster.network.reachable(master_name, name):
+            replica.repl.broken(now)
+            return
         replica.repl.resync(master.repl.offset)
+        replica.repl.connected(now)
 
     def on_promoted(self, node: Node, old_master: str) -> None:
         """A replica became a master (new replication history, §11.5)."""
@@ -313,8 +342,14 @@ class Cluster:
         """A lost packet on the replication link: the link drops; cron reconnects (simplified TCP)."""
         replica.repl.broken(self.engine.now)
 
-    def replication_cron(self, master: Node) -> None:
-        """``replicationCron`` on a master: PING replicas every repl-ping-replica-period (§20.1)."""
+    def replication_cron(self, node: Node) -> None:
+        """``replicationCron``: a master PINGs its replicas every repl-ping-replica-period
+        (§20.1); a replica, once a second, drops a master silent for repl-timeout and
+        reconnects a link that is down (§6 step 4)."""
+        if not node.is_master:
+            self._replica_cron(node)
+            return
+        master = node
         now = self.engine.now
         repl = master.repl
         due = repl.next_ping
@@ -330,8 +365,21 @@ class Cluster:
         if master.me.replicas:
             self.replication_stream(master, REPL_PING_BYTES)
 
+    def _replica_cron(self, replica: Node) -> None:
+        """The replica's half of ``replicationCron`` (replication.c, once a second)."""
+        now = self.engine.now
+        repl = replica.repl
+        if not repl.cron_due(now):
+            return
+        if repl.timed_out(now, replica.config.get("repl-timeout")):
+            self.trace.emit(now, "repl_timeout", replica.name, replica.master_name)
+            repl.broken(now)
+        if repl.state == REPL_CONNECT:
+            self.replication_connect(replica)
+
     def replication_connect(self, replica: Node) -> None:
-        """A replica (re)connects to its master: succeeds if the master answers (§6 step 4)."""
+        """``connectWithMaster`` and the PSYNC handshake (§6 step 4, §20.1): if the master
+        answers, the data plane decides partial (connected now) or full (a transfer)."""
         master = self.nodes.get(replica.master_name or "")
         if master is None or master.status != RUNNING:
             return
@@ -342,13 +390,14 @@ class Cluster:
             return
         if not master.is_master:
             return
-        replica.repl.connected(self.engine.now)
+        replica.repl.handshake()
         self.dataplane.on_replication_connected(replica, master)
         self.trace.emit(
             self.engine.now, "sync", replica.name, master.name, offset=replica.repl_offset
         )
 
     def replication_set_master(self, replica: Node, master: str) -> None:
+        """``replicationSetMaster``: free the old link, connect at once."""
         replica.repl.set_master(self.engine.now)
         self.replication_connect(replica)
 
@@ -427,7 +476,8 @@ class Cluster:
         )
         node.start()
         if not node.is_master:
-            self.replication_connect(node)
+            # nodes.conf names my master: replicationSetMaster from the first clusterCron.
+            self.replication_set_master(node, node.master_name or "")
 
     def partition(self, groups: Sequence[Iterable[str]]) -> None:
         groups = [list(g) for g in groups]

@@ -12,9 +12,9 @@ from typing import Any
 from simulator.cluster import BASE_PORT, Cluster
 from simulator.messages import FAIL, FLAG_NAMES, MASTER, MYSELF, NOADDR, PFAIL, SLAVE, MsgType
 from simulator.node import Node, PeerView
+from simulator.replication import REPL_TRANSFER, UNIX_BASE_MS
 from simulator.slots import CLUSTER_SLOTS, NO_OWNER, format_slot_ranges
 
-UNIX_BASE_MS = 1_795_000_000_000  # a fixed "wall clock" origin, so output is deterministic
 BUS_PORT_INCR = 10000  # CLUSTER_PORT_INCR
 
 
@@ -126,6 +126,33 @@ def cluster_info(cluster: Cluster, name: str) -> str:
                 )
         lines.append(f"cluster_stats_messages_{direction}:{sum(counts)}")
     lines.append("total_cluster_links_buffer_limit_exceeded:0")
+    return "\r\n".join(lines) + "\r\n"
+
+
+def info_replication(cluster: Cluster, name: str) -> str:
+    """``INFO replication``'s link fields (server.c ``genRedisInfoString``, 7.0.15): on a
+    replica ``master_link_status`` is ``up`` only in ``REPL_STATE_CONNECTED``,
+    ``master_last_io_seconds_ago`` is -1 without a master client, and
+    ``master_link_down_since_seconds`` is -1 when the link never came up."""
+    node = cluster.node(name)
+    repl, now = node.repl, cluster.engine.now
+    if node.is_master:
+        lines = ["# Replication", "role:master", f"master_repl_offset:{repl.offset}"]
+        return "\r\n".join(lines) + "\r\n"
+    master = cluster.nodes.get(node.master_name or "")
+    lines = [
+        "# Replication",
+        "role:slave",
+        "master_host:127.0.0.1",
+        f"master_port:{master.port if master is not None else 0}",
+        f"master_link_status:{repl.link_status()}",
+        f"master_last_io_seconds_ago:{repl.last_io_seconds_ago(now)}",
+        f"master_sync_in_progress:{int(repl.state == REPL_TRANSFER)}",
+        f"slave_repl_offset:{repl.offset}",
+    ]
+    if not repl.link_up:
+        lines.append(f"master_link_down_since_seconds:{repl.down_since_seconds(now)}")
+    lines.append(f"master_repl_offset:{repl.offset}")
     return "\r\n".join(lines) + "\r\n"
 
 

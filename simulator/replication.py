@@ -20,6 +20,39 @@ from simulator.messages import ReplChunk
 Op = tuple[str, str | None, int]
 """One replicated operation: (key, value or None for a delete, version)."""
 
+UNIX_BASE_MS = 1_795_000_000_000
+"""The simulated wall clock's origin (``server.unixtime`` at simulated time 0), fixed so
+output is deterministic. A ``repl_down_since`` of "never" ages from the Unix epoch."""
+
+# ``server.repl_state`` (server.h). Connecting and the PSYNC handshake take one round
+# trip on loopback, which rcsim treats as instant: a link passes through "handshake"
+# within one call and rests only in the other states.
+REPL_NONE = "none"  # I am a master
+REPL_CONNECT = "connect"  # must connect to my master (replicationCron tries once a second)
+REPL_HANDSHAKE = "handshake"  # connected; PING, REPLCONF, PSYNC under way
+REPL_TRANSFER = "transfer"  # a full sync: receiving and loading the master's RDB
+REPL_CONNECTED = "connected"  # streaming: ``server.master`` exists
+
+RDB_KEY_OVERHEAD_BYTES = 9
+"""Bytes an RDB spends per string key besides the key and value: a type byte, two
+length prefixes and, typically, a few bytes of encoding (rdb.c, ``rdbSaveKeyValuePair``)."""
+
+RDB_BYTES_PER_MS = 100_000
+"""Calibration, not measured: a diskless full sync streams and loads the RDB at about
+100 MB/s on loopback. The real-redis data sets are too small to fit it (their syncs
+are dominated by the fixed costs), so only its order of magnitude is claimed."""
+
+
+def full_sync_transfer_ms(keys: dict[str, tuple[str, int]]) -> int:
+    """How long the RDB of a dataset takes to stream and load (after the
+    ``repl-diskless-sync-delay`` wait): its size over :data:`RDB_BYTES_PER_MS`."""
+    size = sum(len(k) + len(v) + RDB_KEY_OVERHEAD_BYTES for k, (v, _) in keys.items())
+    return -(-size // RDB_BYTES_PER_MS)
+
+
+REPL_CRON_MS = 1000
+"""``replicationCron`` runs once a second (``run_with_period(1000)`` in serverCron, 7.0)."""
+
 
 class Replication:
     """``master_repl_offset``, the link to my master, the replication IDs, the backlog,
@@ -32,23 +65,28 @@ class Replication:
         "down_since",
         "fresh",
         "last_interaction",
-        "link_up",
+        "next_cron",
         "next_ping",
         "offset",
         "pending",
         "replid",
         "replid2",
         "second_offset",
+        "state",
+        "sync_id",
         "sync_master",
     )
 
     def __init__(self) -> None:
         # The stream and the link (``master_repl_offset``, ``repl_state``).
         self.offset = 0  # bytes of the stream I produced (master) or processed (replica)
-        self.link_up = False  # my link to my master is connected (REPL_STATE_CONNECTED)
+        self.state = REPL_NONE  # ``server.repl_state``
         self.last_interaction = 0  # ``master->lastinteraction``: data from my master
-        self.down_since = 0  # ``repl_down_since``: when my link to my master dropped
+        # ``repl_down_since``: when my established link to my master dropped; None is
+        # Redis's 0, "never connected, down since ever" (server.c, initServerConfig).
+        self.down_since: int | None = None
         self.next_ping: int | None = None  # a master's next PING to its replicas (replicationCron)
+        self.next_cron: int | None = None  # a replica's next replicationCron pass
         # The history (``replid``, ``replid2``, ``second_replid_offset``).
         self.replid = ""
         self.replid2 = ""
@@ -59,6 +97,7 @@ class Replication:
         self.backlog_from = 0
         # A replica's sync: a full resync in progress, chunks received but not applied.
         self.sync_master: str | None = None
+        self.sync_id = 0  # which full sync is in progress (the data plane numbers them)
         self.pending: deque[tuple[int, ReplChunk]] = deque()
         # A master's replicas: replica -> (offset, time) of its last REPLCONF ACK.
         self.acks: dict[str, tuple[int, int]] = {}
@@ -92,36 +131,96 @@ class Replication:
 
     # ------------------------------------------------------------------ the link to my master
 
+    @property
+    def link_up(self) -> bool:
+        """``repl_state == REPL_STATE_CONNECTED``: ``master_link_status:up``."""
+        return self.state == REPL_CONNECTED
+
     def interaction(self, now: int) -> None:
         """Data from my master arrived (``master->lastinteraction``)."""
         self.last_interaction = now
 
     def connected(self, now: int) -> None:
-        """My link to my master is up (§20.1)."""
-        self.link_up = True
+        """``replicationCreateMasterClient`` after a partial or a finished full sync: the
+        link is up and ``repl_down_since`` goes back to 0 (replication.c)."""
+        self.state = REPL_CONNECTED
         self.last_interaction = now
+        self.down_since = None
+
+    def handshake(self) -> None:
+        """The connect to my master completed; PSYNC decides partial or full."""
+        self.state = REPL_HANDSHAKE
+
+    def transfer(self) -> None:
+        """PSYNC answered FULLRESYNC: the RDB is on its way (``REPL_STATE_TRANSFER``)."""
+        self.state = REPL_TRANSFER
 
     def broken(self, now: int) -> None:
-        """My link dropped (a lost packet, a dead master); the cron reconnects (§6 step 4)."""
-        if self.link_up:
-            self.link_up = False
+        """``replicationHandleMasterDisconnection``: an established link dropped (a lost
+        packet, a dead master, repl-timeout), so ``repl_down_since`` is now; a handshake
+        or transfer that fails (``cancelReplicationHandshake``) leaves it alone."""
+        if self.state == REPL_CONNECTED:
             self.down_since = now
+        if self.state != REPL_NONE:
+            self.state = REPL_CONNECT
+            self.sync_master = None  # a transfer in progress is abandoned
 
     def set_master(self, now: int) -> None:
-        """``replicationSetMaster``: the link to my old master (if any) drops now."""
-        self.link_up = False
-        self.down_since = now
+        """``replicationSetMaster``: an established link to my old master is freed (and
+        dates ``repl_down_since``); any handshake or transfer is cancelled."""
+        if self.state == REPL_CONNECTED:
+            self.down_since = now
+        self.state = REPL_CONNECT
+        self.sync_master = None
 
     def unset_master(self) -> None:
-        """``replicationUnsetMaster``: I am a master; no link."""
-        self.link_up = False
+        """``replicationUnsetMaster``: I am a master; ``repl_down_since`` is reset to 0."""
+        self.state = REPL_NONE
+        self.down_since = None
+        self.sync_master = None
+
+    def cron_due(self, now: int) -> bool:
+        """Whether a replica's ``replicationCron`` runs now (once a second, from its
+        first call)."""
+        if self.next_cron is not None and now < self.next_cron:
+            return False
+        self.next_cron = now + REPL_CRON_MS
+        return True
+
+    def timed_out(self, now: int, repl_timeout_s: int) -> bool:
+        """``replicationCron``: a connected master silent for over repl-timeout seconds."""
+        return (
+            self.state == REPL_CONNECTED
+            and (now // 1000 - self.last_interaction // 1000) > repl_timeout_s
+        )
+
+    def link_status(self) -> str:
+        """``master_link_status`` as INFO replication prints it."""
+        return "up" if self.state == REPL_CONNECTED else "down"
+
+    def last_io_seconds_ago(self, now: int) -> int:
+        """``master_last_io_seconds_ago``: -1 without ``server.master`` (not connected)."""
+        if self.state != REPL_CONNECTED:
+            return -1
+        return now // 1000 - self.last_interaction // 1000
+
+    def down_since_seconds(self, now: int) -> int:
+        """``master_link_down_since_seconds``: -1 when never connected."""
+        if self.down_since is None:
+            return -1
+        return now // 1000 - self.down_since // 1000
 
     def data_age(self, now: int, node_timeout: int) -> int:
-        """Replication data age in ms with second granularity, less NT once over it (§11.2)."""
-        if self.link_up:
-            age = (now // 1000 - self.last_interaction // 1000) * 1000
+        """``clusterHandleSlaveFailover``'s data age (§11.2): since the last interaction
+        when connected, else since ``repl_down_since``; second granularity, less NT once
+        over it. Never connected ages from the Unix epoch, so no election can pass."""
+        now_s = (UNIX_BASE_MS + now) // 1000
+        if self.state == REPL_CONNECTED:
+            age = (now_s - (UNIX_BASE_MS + self.last_interaction) // 1000) * 1000
+        elif self.down_since is None:
+            age = now_s * 1000
         else:
-            age = (now // 1000 - self.down_since // 1000) * 1000
+            age = (now_s - (UNIX_BASE_MS + self.down_since) // 1000) * 1000
         if age > node_timeout:
             age -= node_timeout
         return age
@@ -138,11 +237,14 @@ class Replication:
         self.acks = {}
 
     def process_restarted(self) -> None:
-        """A new process: no link, offset 0 until the data plane loads one (§21.3)."""
+        """A new process: no link, never connected, offset 0 until the data plane loads
+        one (§21.3)."""
         self.offset = 0
-        self.link_up = False
+        self.state = REPL_NONE
         self.last_interaction = 0
-        self.down_since = 0
+        self.down_since = None
+        self.next_cron = None
+        self.sync_master = None
 
     def new_history(self, replid: str, offset: int) -> None:
         """Start (or load) a history at ``offset`` with an empty backlog (``loadDataFromDisk``)."""

@@ -227,6 +227,9 @@ KINDS: dict[str, TraceKind] = {
         _k("sync", _M, "replica", "master", "offset",
            "the replication link (re)connected",
            "{node} syncs with its master {target}", "log"),
+        _k("repl_timeout", _M, "replica", "master", "",
+           "replicationCron: no data nor PING from the master for repl-timeout seconds",
+           "{node} drops its silent master {target} (repl-timeout)", "log"),
         # ------------------------------------------------------------ data plane
         _k("request", _P, "node that answered", "",
            "client command key slot outcome latency_ms reply asking",

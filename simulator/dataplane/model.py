@@ -28,7 +28,7 @@ from simulator.dataplane.persistence import Persistence, ReplInfo
 from simulator.dataplane.pubsub import PubSubRegistry, Push
 from simulator.messages import Message, MsgType, ReplChunk
 from simulator.node import RUNNING, Node
-from simulator.replication import Op
+from simulator.replication import Op, full_sync_transfer_ms
 from simulator.slots import CLUSTER_SLOTS, hashed_part, key_hash_slot
 
 SERVER_CRON_MS = 1000
@@ -116,6 +116,7 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         self.outcomes: dict[str, int] = dict.fromkeys(OUTCOME_NAMES, 0)
         self.deliveries: dict[tuple[str, str], int] = {}  # (channel, client) -> count
         self.version = 0
+        self._sync_seq = 0  # numbers full syncs, so a cancelled one's timer is ignored
         self.requests: RequestPath | None = None  # registered by install()
         self._ready = False
 
@@ -247,7 +248,8 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
     def on_replication_connected(self, replica: Node, master: Node) -> None:
         """PSYNC (§20.1): partial when the replica's history is the master's (or the
         master's previous one up to the promotion offset) and the backlog still covers
-        it; otherwise a full resync after ``repl-diskless-sync-delay``."""
+        it, and the link is up at once; otherwise a full resync, whose link is up only
+        once the RDB is loaded (``REPL_STATE_TRANSFER`` until then)."""
         self.ready()
         self._flush_pending(replica)
         rd, md = replica.repl, master.repl
@@ -263,25 +265,33 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
                     self._append_backlog(replica, end, ops)
             rd.resync(md.offset)
             rd.replid, rd.fresh, rd.sync_master = md.replid, False, None
+            rd.connected(self.now)
             self.emit("psync", replica.name, master.name, mode="partial", offset=offset)
             return
-        if rd.sync_master == master.name:
-            return  # a full resync from this master is already under way
+        rd.transfer()
         rd.sync_master = master.name
+        self._sync_seq += 1
+        rd.sync_id = self._sync_seq
         delay = master.config.get("repl-diskless-sync-delay") * 1000
+        delay += full_sync_transfer_ms(self.data(master).keys)
         self.emit("psync", replica.name, master.name, mode="full", offset=offset, delay_ms=delay)
         self.cluster.engine.schedule(
-            delay, self._finish_full_sync, replica.name, master.name, self.data(replica).generation
+            delay,
+            self._finish_full_sync,
+            replica.name,
+            master.name,
+            self.data(replica).generation,
+            rd.sync_id,
         )
 
-    def _finish_full_sync(self, name: str, master_name: str, generation: int) -> None:
+    def _finish_full_sync(self, name: str, master_name: str, generation: int, sync_id: int) -> None:
         replica = self.cluster.nodes.get(name)
         master = self.cluster.nodes.get(master_name)
         if replica is None or self.data(replica).generation != generation:
             return
         rd, repl = self.data(replica), replica.repl
-        if repl.sync_master != master_name:
-            return
+        if repl.sync_master != master_name or repl.sync_id != sync_id:
+            return  # cancelled (cancelReplicationHandshake) or superseded
         repl.sync_master = None
         network = self.cluster.network
         if (
@@ -293,8 +303,7 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
             or not network.reachable(master_name, name)
             or not network.reachable(name, master_name)
         ):
-            repl.link_up = False  # the transfer failed: the cron reconnects
-            repl.down_since = self.now
+            repl.broken(self.now)  # the transfer failed: the cron reconnects
             return
         md, mrepl = self.data(master), master.repl
         rd.replace(dict(md.keys))
@@ -303,6 +312,7 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         repl.backlog = deque()
         repl.backlog_from = mrepl.offset
         repl.resync(mrepl.offset)
+        repl.connected(self.now)
         rd.persistence.full_sync(
             self.now, {k: v for k, (v, _) in md.keys.items()}, (mrepl.replid, mrepl.offset)
         )

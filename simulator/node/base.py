@@ -128,18 +128,22 @@ class NodeBase:
 
     @repl_link_up.setter
     def repl_link_up(self, up: bool) -> None:
-        self.repl.link_up = up
+        if up:
+            self.repl.connected(self.engine.now)
+        else:
+            self.repl.broken(self.engine.now)
 
     @property
     def repl_last_interaction(self) -> int:
         return self.repl.last_interaction
 
     @property
-    def repl_down_since(self) -> int:
+    def repl_down_since(self) -> int | None:
+        """``repl_down_since``; None is Redis's 0, never connected."""
         return self.repl.down_since
 
     @repl_down_since.setter
-    def repl_down_since(self, t: int) -> None:
+    def repl_down_since(self, t: int | None) -> None:
         self.repl.down_since = t
 
     @property

@@ -126,9 +126,9 @@ class Cron(ReplicaMigration):
         for peer in refused:
             peer.link = False  # the connect to a dead process failed
 
-        # Step 4: a replica whose replication is down reconnects to its master.
-        if i_am_replica and not self.repl.link_up:
-            self.host.replication_connect(self)
+        # Step 4: a replica's replicationCron (once a second) reconnects a link that is down.
+        if i_am_replica:
+            self.host.replication_cron(self)
 
         # Steps 5-6: manual failover timeout, failover, replica migration.
         if self.mf.end:

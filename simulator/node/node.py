@@ -84,7 +84,7 @@ class Node(NodesConfFile):
         self.among_minority_time = -100_000
         self.size = sum(1 for seed in seeds if seed.replica_of is None and seed.serves_slots)
         if mine.replica_of is not None:
-            self.repl.link_up = True
+            self.repl.connected(self.engine.now)
 
     def bootstrap_state(self, covered: bool) -> None:
         """The converged ``cluster_state``: ok unless a slot is unbound and coverage is required."""

@@ -102,6 +102,8 @@ class Views:
             importing=tuple(sorted(node.importing.items())),
             peers=tuple(rows),
             peer_table=len(node.peers),
+            master_link_status="" if node.is_master else node.repl.link_status(),
+            master_last_io_seconds_ago=node.repl.last_io_seconds_ago(self._sim.now),
             slot_table=node.slots.raw(),
             names=self._cluster.names,
         )

@@ -72,6 +72,8 @@ class NodeView:
     importing: tuple[tuple[int, str], ...]
     peers: tuple[PeerRow, ...] = ()  # the first ones of its peer table, itself left out
     peer_table: int = 0  # entries in its peer table (itself included), however many are built
+    master_link_status: str = ""  # INFO replication on a replica: "up" or "down"; "" on a master
+    master_last_io_seconds_ago: int = -1  # INFO replication: -1 unless the link is up
     slot_table: array = field(default_factory=lambda: array("H"), compare=False, repr=False)
     names: Sequence[str] = field(default=(), compare=False, repr=False)
 
