@@ -81,10 +81,14 @@ class BusOutput(ManualFailover):
             chosen[peer.name] = None
             entries.append(self._gossip_entry(peer))
             fresh -= 1
-        if self.stats_pfail_nodes:
-            for peer in peers:
-                if peer.flags & PFAIL and not peer.flags & (HANDSHAKE | NOADDR):
-                    entries.append(self._gossip_entry(peer))
+        # At most stats_pfail_nodes PFAIL entries (as counted by the last cron run).
+        pfail_wanted = self.stats_pfail_nodes
+        for peer in peers:
+            if pfail_wanted <= 0:
+                break
+            if peer.flags & PFAIL and not peer.flags & (HANDSHAKE | NOADDR):
+                entries.append(self._gossip_entry(peer))
+                pfail_wanted -= 1
         return tuple(entries)
 
     @staticmethod

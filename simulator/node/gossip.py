@@ -210,8 +210,9 @@ class Gossip(Cron):
             elif sender is not None and not entry.flags & NOADDR and self.host.knows(entry.name):
                 if self.host.is_blacklisted(self, entry.name):
                     continue
-                # Transitive discovery (§5.6): add it directly, flags from gossip.
-                flags = entry.flags & ~(MYSELF | PFAIL | FAIL | HANDSHAKE)
+                # Transitive discovery (§5.6): ``createClusterNode(g->nodename, flags)``
+                # keeps the entry's flags, FAIL and PFAIL included.
+                flags = entry.flags & ~(MYSELF | HANDSHAKE)
                 peer = PeerView(
                     entry.name,
                     self.host.node_id(entry.name),

@@ -6,7 +6,7 @@ heartbeat's claimed slots with my table costs O(1) (§10.1 step 7).
 
 from __future__ import annotations
 
-from simulator.messages import SLAVE
+from simulator.messages import MASTER, MIGRATE_TO, SLAVE
 from simulator.node.base import NodeBase
 from simulator.node.slotmap import bits_to_slots, table_bits
 from simulator.slots import NO_OWNER, SlotTable
@@ -16,15 +16,22 @@ class SlotBindings(NodeBase):
     """The slot→owner table of my view, and ``clusterDelNode`` (which unbinds a node's slots)."""
 
     def remove_peer(self, name: str) -> None:
-        """``clusterDelNode``: forget a node, its slots and its failure reports."""
+        """``clusterDelNode``: forget a node, its slots, the migrating/importing entries
+        that name it and its failure reports; ``freeClusterNode`` unlinks its replicas
+        (their ``slaveof`` becomes NULL) and removes it from its master's replicas."""
         peer = self.peers.pop(name)
         self._peer_list.remove(peer)
         for slot in self.slots.slots_of(peer.index):
             self._set_slot(slot, NO_OWNER)
+        for table in (self.migrating, self.importing):
+            for slot in [s for s, other in table.items() if other == name]:
+                del table[slot]
         for other in self._peer_list:
             other.fail_reports.pop(name, None)
             if name in other.replicas:
                 other.replicas.remove(name)
+            if other.master == name and other is not self.me:
+                other.master = None
 
     def _set_slot(self, slot: int, owner: int) -> None:
         """``clusterDelSlot`` + ``clusterAddSlot`` on my table, keeping counts."""
@@ -42,7 +49,9 @@ class SlotBindings(NodeBase):
             prints[previous] = prints.get(previous, 0) ^ key
             bits[previous] = bits.get(previous, 0) ^ mask
         if owner != NO_OWNER:
-            self.slot_counts[owner] = self.slot_counts.get(owner, 0) + 1
+            count = self.slot_counts[owner] = self.slot_counts.get(owner, 0) + 1
+            if count == 1:
+                self._first_slot(owner)
             versions[owner] = versions.get(owner, 0) + 1
             prints[owner] = prints.get(owner, 0) ^ key
             bits[owner] = bits.get(owner, 0) ^ mask
@@ -56,6 +65,13 @@ class SlotBindings(NodeBase):
         ):
             # My master's shard lost the slot: its shard channels go too (§19).
             self.host.on_slot_owner_changed(self, slot, previous, owner)
+
+    def _first_slot(self, owner: int) -> None:
+        """``clusterNodeSetSlotBit``: a master that gets its first slot becomes a
+        replica-migration target (MIGRATE_TO) if any master has replicas right now."""
+        peer = self.peers.get(self.host.names[owner])
+        if peer is not None and any(p.flags & MASTER and p.replicas for p in self._peer_list):
+            peer.flags |= MIGRATE_TO
 
     def load_slot_table(self, table: SlotTable) -> None:
         """Replace my whole slot table (nodes.conf load), rebuilding counts and fingerprints."""

@@ -1,0 +1,91 @@
+"""The smaller deviations a review of cluster.c found (issue 11 §3), one test per rule,
+named after it."""
+
+from __future__ import annotations
+
+from simulator.cluster import NodeSpec
+from simulator.messages import FAIL, MIGRATE_TO, PFAIL, MsgType
+from simulator.simulation import Simulation
+
+NT = 1000
+
+
+def sim_of(specs: list[NodeSpec] | None = None, seed: int = 1) -> Simulation:
+    if specs is None:
+        return Simulation(masters=3, replicas=1, seed=seed, config={"cluster-node-timeout": NT})
+    return Simulation(specs, seed=seed, config={"cluster-node-timeout": NT})
+
+
+WITH_AN_EMPTY_MASTER = [
+    NodeSpec("n1", "master", tuple(range(0, 5461))),
+    NodeSpec("n2", "master", tuple(range(5461, 10923))),
+    NodeSpec("n3", "master", tuple(range(10923, 16384))),
+    NodeSpec("n4", "replica", (), "n1"),
+    NodeSpec("n5", "replica", (), "n2"),
+    NodeSpec("n6", "replica", (), "n3"),
+    NodeSpec("n7", "master", ()),
+]
+
+
+def test_a_master_that_gets_its_first_slot_becomes_a_replica_migration_target() -> None:
+    """``clusterNodeSetSlotBit``: numslots 0 -> 1 sets MIGRATE_TO when masters have replicas."""
+    sim = sim_of(WITH_AN_EMPTY_MASTER)
+    sim.run_until(1000)
+    n1 = sim.cluster.node("n1")
+    n7 = n1.peers["n7"]
+    assert not n7.flags & MIGRATE_TO
+    n1._set_slot(100, n7.index)
+    assert n7.flags & MIGRATE_TO
+
+
+def test_a_master_gets_no_migrate_to_when_no_master_has_replicas() -> None:
+    specs = [s for s in WITH_AN_EMPTY_MASTER if s.role == "master"]
+    sim = sim_of(specs)
+    sim.run_until(1000)
+    n1 = sim.cluster.node("n1")
+    n7 = n1.peers["n7"]
+    n1._set_slot(100, n7.index)
+    assert not n7.flags & MIGRATE_TO
+
+
+def test_a_node_learned_from_gossip_keeps_the_fail_flag_its_entry_carries() -> None:
+    """``createClusterNode(g->nodename, flags)`` in ``clusterProcessGossipSection``."""
+    sim = sim_of()
+    sim.run_until(1000)
+    n1, n2 = sim.cluster.node("n1"), sim.cluster.node("n2")
+    n2.remove_peer("n6")  # n2 does not know n6 (and has not blacklisted it)
+    n1.peers["n6"].flags |= FAIL
+    msg = n1._header(MsgType.PING, gossip=(n1._gossip_entry(n1.peers["n6"]),))
+    n2._process_gossip(msg, n2.peers["n1"], sim.now)
+    assert n2.peers["n6"].flags & FAIL
+
+
+def test_removing_a_node_clears_the_migrating_importing_entries_and_replica_links_naming_it() -> (
+    None
+):
+    """``clusterDelNode`` clears ``migrating_slots_to``/``importing_slots_from``;
+    ``freeClusterNode`` sets its replicas' ``slaveof`` to NULL."""
+    sim = sim_of()
+    sim.run_until(1000)
+    n2 = sim.cluster.node("n2")
+    n2.migrating[6000] = "n3"
+    n2.importing[100] = "n3"
+    n2.migrating[6001] = "n1"
+    n2.remove_peer("n3")
+    assert n2.migrating == {6001: "n1"}
+    assert n2.importing == {}
+    assert n2.peers["n6"].master is None  # n6 replicated n3
+
+
+def test_the_gossip_section_appends_at_most_stats_pfail_nodes_pfail_entries() -> None:
+    """``clusterSendPing``: ``pfail_wanted = stats_pfail_nodes`` bounds the PFAIL entries."""
+    sim = sim_of()
+    sim.run_until(1000)
+    n1 = sim.cluster.node("n1")
+    for name in ("n2", "n3", "n5"):
+        n1.peers[name].flags |= PFAIL
+    n1.stats_pfail_nodes = 1  # the last cron counted one
+    entries = n1._gossip()
+    assert sum(1 for e in entries if e.flags & PFAIL) == 1
+    n1.stats_pfail_nodes = 3
+    assert sum(1 for e in n1._gossip() if e.flags & PFAIL) == 3
