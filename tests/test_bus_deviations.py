@@ -4,6 +4,7 @@ named after it."""
 from __future__ import annotations
 
 from simulator.cluster import NodeSpec
+from simulator.dataplane import install
 from simulator.messages import FAIL, MIGRATE_TO, PFAIL, MsgType
 from simulator.simulation import Simulation
 
@@ -89,3 +90,28 @@ def test_the_gossip_section_appends_at_most_stats_pfail_nodes_pfail_entries() ->
     assert sum(1 for e in entries if e.flags & PFAIL) == 1
     n1.stats_pfail_nodes = 3
     assert sum(1 for e in n1._gossip() if e.flags & PFAIL) == 3
+
+
+def test_publish_and_spublish_are_postponed_during_the_manual_failover_write_pause() -> None:
+    """PUBLISH and SPUBLISH are ``CMD_MAY_REPLICATE`` in 7.0.15: ``processCommand``
+    postpones them while writes are paused (the master's MFSTART pause, §12)."""
+    sim = sim_of()
+    install(sim)
+    sim.run_until(1000)
+    sim.inject("failover", node="n4")
+    assert sim.run_until_condition(
+        lambda: bool(sim.trace.first("mf_paused", node="n1")), sim.now + 1000
+    )
+    assert sim.cluster.node("n1").writes_paused()
+    paused_at = sim.now
+    ops = [
+        sim.inject("publish", channel="news", message="m", node="n1"),
+        sim.inject("publish", channel="{b}news", message="m", node="n1", sharded=True),
+    ]
+    sim.run_for(0)
+    assert not any(op.done for op in ops)
+    assert sim.run_until_condition(lambda: all(op.done for op in ops), paused_at + 6000)
+    promoted = sim.trace.first("promoted", node="n4")
+    assert promoted is not None and promoted["t"] >= paused_at
+    done = [e for e in sim.trace.of_kind("publish") if e["node"] == "n1" and e["t"] >= paused_at]
+    assert done and all(e["t"] >= promoted["t"] for e in done)

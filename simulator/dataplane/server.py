@@ -48,6 +48,10 @@ OUTCOME_OF_ROUTE = {
 HELD = "hold"
 """Not an outcome: writes are paused (§12), the caller holds the request and re-processes it."""
 
+MAY_REPLICATE = frozenset({"PUBLISH", "SPUBLISH"})
+"""Not writes, but ``CMD_MAY_REPLICATE`` in 7.0.15 (commands.def): a write pause (the
+manual-failover pause, §12) postpones them too (``processCommand``)."""
+
 BLOCKED = "block"
 """Not an outcome: WAIT blocks, the caller polls the replicas (§20.2)."""
 
@@ -155,7 +159,7 @@ def execute(
         if needed and node.config.get("min-replicas-max-lag") and dp.good_replicas(node) < needed:
             session.after_command(request.name)
             return Reply(outcomes.ERROR, ERR_NOREPLICAS, slot=route.slot)
-    if spec.write and node.writes_paused():
+    if (spec.write or request.name in MAY_REPLICATE) and node.writes_paused():
         return HOLD
     session.after_command(request.name)
     return _run(dp, node, client, request, route.slot)
