@@ -140,6 +140,7 @@ class Cluster:
         self.index: dict[str, int] = {}
         self.removed: dict[str, Node] = {}
         self._nodes_conf: dict[str, NodesConf] = {}  # each node's nodes.conf on "disk"
+        self._startup_config: dict[str, NodeConfig] = {}  # each node's redis.conf
         self._blacklist: dict[tuple[str, str], int] = {}
         self._id_rng = engine.rng("node-ids")
         zobrist = engine.rng("zobrist")
@@ -167,6 +168,7 @@ class Cluster:
         self.names.append(name)
         self.index[name] = index
         config = NodeConfig({**self.base_config, **(overrides or {})})
+        self._startup_config[name] = config.copy()  # its redis.conf
         node = Node(
             self, name, index, self._new_id(), BASE_PORT + index, config, self.cron_phase_spread_ms
         )
@@ -467,7 +469,9 @@ class Cluster:
         old = self.node(name)
         if old.status in (RUNNING, PAUSED):
             self.kill(name)
-        node = Node(self, name, old.index, old.id, old.port, old.config)
+        # A new process reads redis.conf: CONFIG SET changes are gone (no CONFIG REWRITE).
+        config = self._startup_config[name].copy() if name in self._startup_config else old.config
+        node = Node(self, name, old.index, old.id, old.port, config)
         self.nodes[name] = node
         node.restart_from(self._nodes_conf.get(name), data=old.data, repl=old.repl)
         self.dataplane.on_restart(node)

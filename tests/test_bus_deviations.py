@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from simulator.cluster import NodeSpec
 from simulator.dataplane import install
-from simulator.messages import FAIL, MIGRATE_TO, PFAIL, MsgType
+from simulator.messages import FAIL, MIGRATE_TO, NOFAILOVER, PFAIL, MsgType
 from simulator.simulation import Simulation
 
 NT = 1000
@@ -115,3 +115,29 @@ def test_publish_and_spublish_are_postponed_during_the_manual_failover_write_pau
     assert promoted is not None and promoted["t"] >= paused_at
     done = [e for e in sim.trace.of_kind("publish") if e["node"] == "n1" and e["t"] >= paused_at]
     assert done and all(e["t"] >= promoted["t"] for e in done)
+
+
+def test_restart_restores_what_nodes_conf_holds_and_nothing_more() -> None:
+    """``clusterLoadConfig`` reads no ``voted_time``; ``clusterSaveConfig`` writes no
+    node in handshake; a new process reads redis.conf, so CONFIG SET changes are gone."""
+    sim = sim_of()
+    sim.run_until(1000)
+    n2 = sim.cluster.node("n2")
+    n2.peers["n1"].voted_time = sim.now
+    n2.remove_peer("n6")
+    n2._add_handshake_peer("n6")
+    sim.inject(
+        "set-config",
+        node="n2",
+        settings={"cluster-replica-no-failover": "yes", "repl-timeout": 5},
+    )
+    assert n2.me.flags & NOFAILOVER
+    sim.inject("kill", node="n2")
+    sim.run_until(1500)
+    sim.inject("restart", node="n2")
+    n2 = sim.cluster.node("n2")
+    assert "n6" not in n2.peers
+    assert n2.peers["n1"].voted_time < 0  # never voted, as a fresh clusterNode
+    assert n2.config.get("repl-timeout") == 60
+    assert not n2.config.get("cluster-replica-no-failover")
+    assert not n2.me.flags & NOFAILOVER

@@ -486,7 +486,7 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         otherwise it starts a new history at offset 0 (``loadDataFromDisk``). Then a
         master checks its keys against its slots (``verifyClusterConfigWithData``)."""
         data = self.data(node)
-        kept = data.persistence.restore(data.crash_time, data.power_loss, self.now)
+        kept = data.persistence.restore(data.crash_time, data.power_loss, self.now, node.config)
         data.replace({key: (value, 0) for key, value in kept.items()})
         repl = data.persistence.loaded_repl
         if repl is not None and not node.is_master:

@@ -176,13 +176,17 @@ class Persistence:
         return dict(self._rdb) if self._rdb is not None else {}
 
     def restore(
-        self, crash_time: int, power_loss: bool, restart_time: int | None = None
+        self,
+        crash_time: int,
+        power_loss: bool,
+        restart_time: int | None = None,
+        config: ConfigLike | None = None,
     ) -> dict[str, str]:
         """The node crashed at ``crash_time`` (``power_loss``: OS crash, else kill -9)
         and restarts at ``restart_time`` (default: at once): the dataset it loads.
 
         The model continues from that dataset; the configuration is re-read, as a
-        restarted process would.
+        restarted process would (``config``: the new process's, without CONFIG SET).
         """
         data = self.survivors(crash_time, power_loss)
         from_rdb = not self.appendonly and self._rdb is not None
@@ -190,6 +194,8 @@ class Persistence:
         start = crash_time if restart_time is None else restart_time
         if start < crash_time:
             raise ValueError(f"restart at {start} ms is before the crash at {crash_time} ms")
+        if config is not None:
+            self._config = config
         self._read_config()
         self._now = start
         self._live = dict(data)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 
-from simulator.messages import FAIL, MASTER, MYSELF, SLAVE
+from simulator.messages import FAIL, HANDSHAKE, MASTER, MYSELF, NOFAILOVER, SLAVE
 from simulator.node.commands import ClusterCommands
 from simulator.node.peer import PeerView
 from simulator.slots import SlotTable
@@ -34,9 +34,10 @@ class NodesConfFile(ClusterCommands):
     """Saving and loading my cluster configuration."""
 
     def save_config(self) -> NodesConf:
-        """``clusterSaveConfig``: a deep snapshot of what I believe now."""
+        """``clusterSaveConfig``: a deep snapshot of what I believe now, less the nodes
+        still in handshake (``clusterGenNodesDescription(CLUSTER_NODE_HANDSHAKE)``)."""
         return NodesConf(
-            peers=copy.deepcopy(self.peers),
+            peers=copy.deepcopy({n: p for n, p in self.peers.items() if not p.flags & HANDSHAKE}),
             slots=self.slots.copy(),
             not_claiming=bytearray(self.owner_not_claiming),
             migrating=dict(self.migrating),
@@ -46,7 +47,8 @@ class NodesConfFile(ClusterCommands):
         )
 
     def load_config(self, saved: NodesConf) -> None:
-        """``clusterLoadConfig``: ping/pong become "now", FAIL gets fail_time now, replicas' epoch 0."""
+        """``clusterLoadConfig``: ping/pong become "now", FAIL gets fail_time now, replicas'
+        epoch 0; what the file does not hold (``voted_time``) starts afresh."""
         now = self.engine.now
         self.peers = {}
         self._peer_list = []
@@ -59,6 +61,7 @@ class NodesConfFile(ClusterCommands):
             peer.ping_sent = now if peer.ping_sent else 0
             peer.pong_received = now if peer.pong_received else 0
             peer.data_received = 0
+            peer.voted_time = PeerView(name, peer.id, peer.index, 0).voted_time
             if peer.flags & FAIL:
                 peer.fail_time = now
             if peer.flags & SLAVE:
@@ -78,3 +81,8 @@ class NodesConfFile(ClusterCommands):
         # The replication offset is not in nodes.conf: a restarted node starts at 0
         # unless the data plane loads one from an RDB file (§21.3).
         self.size = sum(1 for p in self.peers.values() if p.flags & MASTER and self.numslots(p))
+        # clusterUpdateMyselfFlags: nofailover follows this process's configuration.
+        if self.config.get("cluster-replica-no-failover"):
+            self.me.flags |= NOFAILOVER
+        else:
+            self.me.flags &= ~NOFAILOVER
