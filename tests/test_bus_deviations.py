@@ -141,3 +141,21 @@ def test_restart_restores_what_nodes_conf_holds_and_nothing_more() -> None:
     assert n2.config.get("repl-timeout") == 60
     assert not n2.config.get("cluster-replica-no-failover")
     assert not n2.me.flags & NOFAILOVER
+
+
+def test_a_default_cluster_failover_starts_its_election_in_the_pass_that_saw_offsets_match() -> (
+    None
+):
+    """``clusterHandleManualFailover`` flags the failover for ``clusterBeforeSleep``, which
+    runs on every event-loop pass: with equal offsets the AUTH_REQUEST goes out in the
+    same millisecond as the paused PING arrived, not a cron tick later."""
+    for seed in (1, 2, 3):
+        sim = sim_of(seed=seed)
+        sim.run_until(1000)
+        sim.inject("failover", node="n4")
+        sim.run_until(sim.now + 2000)
+        ready = sim.trace.first("mf_ready", node="n4")
+        started = sim.trace.first("election_started", node="n4")
+        assert ready is not None and started is not None
+        assert started["t"] == ready["t"]
+        assert started["manual"] is True

@@ -96,12 +96,21 @@ def test_a_replica_cut_off_for_a_while_catches_up_by_partial_resync() -> None:
 
 
 def test_manual_failover_holds_writes_then_redirects_them_and_loses_nothing() -> None:
-    """§12: the paused master holds writes; once demoted it answers them MOVED."""
-    sim, dp = cluster()
+    """§12: the paused master holds writes; once demoted it answers them MOVED. The
+    pause lasts a few round trips (the election starts in the pass that saw the offsets
+    match), so the network has latency and the writer is fast enough to hit it."""
+    sim = Simulation(
+        masters=3,
+        replicas=1,
+        seed=1,
+        config={"cluster-node-timeout": 2000},
+        latency_ms=(1.0, 2.0),
+    )
+    dp = install(sim)
     writer = add_client(dp, "w", keys="{a}:{i}", key_count=50, writes=1.0, closed_loop=True)
     owner = dp.lookup("{a}:0")["owner"]
     replica = next(n.name for n in sim.cluster.nodes.values() if n.master_name == owner)
-    writer.set_workload(rate=200)
+    writer.set_workload(rate=1000)
     sim.run_for(1000)
     sim.inject("failover", node=replica)
     sim.run_for(1000)

@@ -180,6 +180,12 @@ class Cron(ReplicaMigration):
         self._todo_failover = self._todo_state = False
         if todo_failover and self.me.flags & SLAVE:
             self._handle_slave_failover()
+            if self._todo_failover and self.mf.end and self.me.flags & SLAVE:
+                # A manual failover's election was just scheduled for now and the PONG
+                # it broadcast is waiting to be written, so the event loop passes again
+                # at once and that pass's clusterBeforeSleep starts it (§12).
+                self._todo_failover = False
+                self._handle_slave_failover()
         if todo_state:
             self.update_state()
 
