@@ -235,6 +235,10 @@ KINDS: dict[str, TraceKind] = {
            "client command key slot outcome latency_ms reply asking",
            "one client request attempt and its outcome",
            "{client} sends {command} {key} to {node}: {outcome}", "routine"),
+        _k("migrate_blocked", _P, "source", "target", "slot cached timeout_ms job",
+           "MIGRATE's target is behind a cut: the source blocks (serves nothing) until a "
+           "retransmission gets through or the timeout runs out",
+           "{node} blocks in MIGRATE: {target} is unreachable", "timeline", "alert"),
         _k("psync", _P, "replica", "master", "mode offset delay_ms",
            "the replica asked its master for a partial or full resync",
            "{node} asks {target} for a {mode} resync (offset {offset})"),

@@ -65,6 +65,7 @@ class NodeData(Keyspace):
         self.held: list[tuple[str, Any, int]] = []  # (client, op, attempt) while paused
         self.busy = False  # a blocking MIGRATE is running: requests wait for it (§16.2)
         self.blocked: list[tuple[str, Any, int]] = []
+        self.migrate_sockets: dict[str, int] = {}  # MIGRATE's cached sockets: target -> last use
 
 
 COMMAND_RTT_MS = 0.0199
@@ -457,6 +458,7 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
     def on_crash(self, node: Node, power_loss: bool) -> None:
         data = self.data(node)
         data.generation += 1
+        data.migrate_sockets.clear()
         data.crash_time = self.now
         data.power_loss = power_loss
         node.repl.pending.clear()

@@ -28,6 +28,14 @@ from collections import deque
 from typing import Any
 
 from simulator.dataplane.clients import release_blocked
+from simulator.dataplane.migrate_cut import (
+    ERR_READING,
+    ERR_WRITING,
+    MIGRATE_SOCKET_CACHE_TTL_MS,
+    REDIS_CLI_MIGRATE_TIMEOUT_MS,
+    block_ms,
+    retransmissions_ms,
+)
 from simulator.dataplane.model import ClusterData, NodeData
 from simulator.dataplane.redis_cli import MIGRATE_PIPELINE, Master, Step, move_slot_steps
 from simulator.dataplane.routing import Session, get_node_by_query, parse_command
@@ -228,10 +236,18 @@ class Job:
             return
         try:
             source = self._node(step.node)
+            if self._behind_cut(source, step):
+                self._block_behind_cut(source, step, keys)
+                return
             self._check_target(source, step, keys[0])  # MIGRATE connects to the target
         except JobError as error:
             self._finish(str(error))
             return
+        self._exchange(source, step, keys)
+
+    def _exchange(self, source: Node, step: Step, keys: list[str]) -> None:
+        """The source, connected, sends the batch and waits for the target's replies."""
+        dp = self.dp
         data = dp.data(source)
         data.busy = True
         self.clock = dp.cluster.engine.instant
@@ -279,5 +295,90 @@ class Job:
         dp.emit(
             "migrate", source.name, target.name, slot=step.slot, keys=len(present), job=self.label
         )
+        dp.data(source).migrate_sockets[target.name] = dp.now  # migrateGetSocket caches it
         release_blocked(dp, source, busy=False)
         self._next(dp.command_cost_ms * 0.5)  # the reply travels back to redis-cli
+
+    # ------------------------------------------------------------------ behind a cut
+
+    def _behind_cut(self, source: Node, step: Step) -> bool:
+        """The target's process runs but the network swallows what goes to or from it."""
+        target = self.dp.cluster.nodes.get(step.peer)
+        network = self.dp.cluster.network
+        return (
+            target is not None
+            and target.status in (RUNNING, PAUSED)
+            and not (
+                network.reachable(source.name, step.peer)
+                and network.reachable(step.peer, source.name)
+            )
+        )
+
+    def _block_behind_cut(self, source: Node, step: Step, keys: list[str]) -> None:
+        """MIGRATE blocks the source in a synchronous connect/write/read (module
+        :mod:`~simulator.dataplane.migrate_cut`): the process is frozen until the
+        kernel's retransmission after a heal gets through, or the timeout runs out."""
+        dp = self.dp
+        now = dp.cluster.engine.instant
+        data = dp.data(source)
+        last = data.migrate_sockets.get(step.peer)
+        cached = last is not None and now - last <= MIGRATE_SOCKET_CACHE_TTL_MS
+        limit = block_ms(cached, REDIS_CLI_MIGRATE_TIMEOUT_MS)
+        dp.emit(
+            "migrate_blocked",
+            source.name,
+            step.peer,
+            slot=step.slot,
+            cached=cached,
+            timeout_ms=REDIS_CLI_MIGRATE_TIMEOUT_MS,
+            job=self.label,
+        )
+        dp.cluster.pause(source.name)  # serves nothing, bus included (measured)
+        retries = retransmissions_ms(cached, limit)
+        self._cut_wait(step, keys, now, retries, limit, cached, data.generation)
+
+    def _cut_wait(
+        self,
+        step: Step,
+        keys: list[str],
+        start: float,
+        retries: list[int],
+        limit: int,
+        cached: bool,
+        generation: int,
+    ) -> None:
+        at = start + (retries[0] if retries else limit)
+        self.dp.cluster.engine.schedule_at(
+            at, self._cut_check, step, keys, start, retries, limit, cached, generation
+        )
+
+    def _cut_check(
+        self,
+        step: Step,
+        keys: list[str],
+        start: float,
+        retries: list[int],
+        limit: int,
+        cached: bool,
+        generation: int,
+    ) -> None:
+        """A retransmission (or the deadline): through if the cut has healed."""
+        if self.done:
+            return
+        dp = self.dp
+        source = dp.cluster.nodes.get(step.node)
+        if source is None or dp.data(source).generation != generation or source.status != PAUSED:
+            self._finish(f"[ERR] Calling MIGRATE on {step.node}: I/O error")
+            return
+        if retries and not self._behind_cut(source, step):
+            dp.cluster.resume(source.name)
+            self.clock = dp.cluster.engine.instant
+            if source.status == RUNNING:
+                self._exchange(source, step, keys)
+            return
+        if retries:
+            self._cut_wait(step, keys, start, retries[1:], limit, cached, generation)
+            return
+        dp.cluster.resume(source.name)
+        dp.data(source).migrate_sockets.pop(step.peer, None)  # the socket is closed
+        self._finish(f"[ERR] Calling MIGRATE: {ERR_READING if cached else ERR_WRITING}")
