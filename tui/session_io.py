@@ -11,6 +11,7 @@ for byte (``tests/test_lesson_loop_replay.py``).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import yaml
 
 from simulator.actions import ACTIONS, NODE_ONLY
 from simulator.dataplane.redis_cli import MIGRATE_PIPELINE
+from simulator.harness.report import trace_header
 from simulator.simulation import Injection
 from simulator.trace import write_jsonl
 from tui.model import Session
@@ -103,9 +105,25 @@ def _ms(value: Any) -> int:
     return parse_duration(str(value)) if not isinstance(value, int) else value
 
 
+SCHEMA = Path(__file__).resolve().parent.parent / "docs" / "scenario.schema.json"
+"""The schema in a source checkout (absent from an installed wheel)."""
+
+
+def schema_modeline(path: Path) -> str:
+    """The editor's ``$schema`` line for a file saved at ``path``: the checkout's
+    docs/scenario.schema.json relative to the file's directory when the file is inside
+    that checkout, else no modeline (``rcsim schema`` prints the schema to point at)."""
+    root = SCHEMA.parent.parent
+    target = path.resolve()
+    if not SCHEMA.is_file() or not target.is_relative_to(root):
+        return "# Schema: rcsim schema > scenario.schema.json (then point your editor at it).\n"
+    relative = Path(os.path.relpath(SCHEMA, target.parent)).as_posix()
+    return f"# yaml-language-server: $schema={relative}\n"
+
+
 def save_session(session: Session, path: Path) -> Path:
     document = session_document(session)
-    text = "# yaml-language-server: $schema=../docs/scenario.schema.json\n"
+    text = schema_modeline(path)
     text += "# Saved by rcsim tui: the original steps plus every injected action.\n"
     text += yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
     path.write_text(text, encoding="utf-8")
@@ -114,6 +132,8 @@ def save_session(session: Session, path: Path) -> Path:
 
 
 def export_trace(session: Session, path: Path) -> int:
-    header = {"kind": "header", "scenario": session.name, "seed": session.sim.seed}
+    """The trace as JSONL, with the header line ``rcsim run --trace`` writes (version,
+    seed, scenario, source, sha256 of the lesson file)."""
+    header = trace_header(session.scenario, session.sim.seed, session.name)
     with path.open("w", encoding="utf-8", newline="\n") as stream:
         return write_jsonl(session.sim.trace.events, stream, header)

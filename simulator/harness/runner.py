@@ -222,7 +222,7 @@ class ScenarioDriver:
         if step.caption and not _captions_outcome(step):
             sim.trace.emit(sim.engine.now, "caption", text=step.caption, step=index)
         if step.action is not None:
-            self._apply(step.action, index, str(step.loc))
+            self._apply(step.action, index)
         if step.wait_for:
             self.wait_deadline = sim.engine.now + step.timeout
             self._poll(index)
@@ -235,11 +235,11 @@ class ScenarioDriver:
         lesson's end too (a session that went on playing)."""
         for injection in self.scenario.injections[first:end]:
             if injection.action is not None:
-                self._apply(injection.action, None, str(injection.loc))
+                self._apply(injection.action, None)
             elif injection.caption is not None:
                 self.sim.apply("caption", {"text": injection.caption})
 
-    def _apply(self, action: model.Action, index: int | None, where: str) -> None:
+    def _apply(self, action: model.Action, index: int | None) -> None:
         sim = self.sim
         verb, args = action_call(action)
         fault = FAULT_ACTIONS.get(verb)
@@ -256,6 +256,8 @@ class ScenarioDriver:
             message = str(error)
             if message.startswith("unknown action"):
                 message = f"the action '{verb}' is not available (no data plane registered it)"
+            # The same position in the check and in errors[]: the action's own line.
+            where = str(action.loc)
             self._record("action", index, verb, Check(False, f"{verb} succeeds", message), where)
             self.errors.append(f"{action.loc}: {verb}: {message}")
 
