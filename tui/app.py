@@ -482,13 +482,40 @@ class RcsimApp(App[None]):
         return f"rcsim-{name}-{self.session.now}ms"
 
     def action_save(self) -> None:
+        self.save()
+
+    def save(self) -> bool:
         path = self.out_dir / f"{self._stem()}.yaml"
         try:
             save_session(self.session, path)
         except (OSError, ValueError) as error:
             self.notify(f"cannot save: {error}", severity="error")
-            return
+            return False
         self.notify(f"saved the session as {path}")
+        return True
+
+    async def action_quit(self) -> None:
+        """``q``: quit; with injections not saved yet (``S``), ask first."""
+        if not self.session.unsaved:
+            self.exit()
+            return
+
+        def done(choice: str | None) -> None:
+            if choice == "quit" or (choice == "save" and self.save()):
+                self.exit()
+
+        count = len(self.session.sim.injections)
+        self.push_screen(
+            ChoiceScreen(
+                f"Quit? {count} injected action(s) are not saved",
+                [
+                    ("save", "save the session as YAML (S), then quit"),
+                    ("quit", "quit without saving"),
+                    ("cancel", "cancel: keep going"),
+                ],
+            ),
+            done,
+        )
 
     def action_export_svg(self) -> None:
         path = self.save_screenshot(f"{self._stem()}.svg", str(self.out_dir))
