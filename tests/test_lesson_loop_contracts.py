@@ -134,3 +134,18 @@ def test_a_saved_session_points_at_the_schema_from_where_it_is(tmp_path: Path) -
     outside = save_session(session, tmp_path / "s.yaml")
     assert "$schema" not in outside.read_text().splitlines()[0]
     assert main(["validate", str(outside)]) == 0
+
+
+def test_an_injection_that_cannot_apply_fails_the_run_and_says_injection(
+    tmp_path: Path, capsys
+) -> None:
+    path = tmp_path / "late.yaml"
+    path.write_text(
+        "name: injected twice\ncluster: {masters: 3, replicas: 1}\nrun_until: 3s\n"
+        "injections:\n  - at: 1s\n    kill: n1\n  - at: 2s\n    kill: n1\n",
+        encoding="utf-8",
+    )
+    assert main(["run", str(path), "--quiet"]) == 1
+    out = capsys.readouterr()
+    assert "injection kill" in out.out
+    assert "late.yaml:8:" in out.err

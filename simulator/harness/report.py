@@ -142,8 +142,16 @@ def timeline(events: Iterable[TraceEvent], limit: int = 200) -> list[str]:
     return lines
 
 
+def where_label(result: Result) -> str:
+    """``step N`` (from 1), ``end`` for the final checks, ``injection`` for an injected
+    action that could not be applied."""
+    if result.step is not None:
+        return f"step {result.step + 1}"
+    return "injection" if result.kind == "action" else "end"
+
+
 def verdict_line(result: Result) -> str:
-    where = "end" if result.step is None else f"step {result.step + 1}"
+    where = where_label(result)
     label = "PASS" if result.passed else "FAIL"
     line = f"{label} {result.at / 1000:>8.3f}s  {where:<8} {result.condition}: {result.expected}"
     if not result.passed:
@@ -255,7 +263,7 @@ def junit_xml(sim: Simulation, driver: ScenarioDriver) -> str:
     for key, value in stamp(scenario, sim.seed).items():
         ElementTree.SubElement(props, "property", {"name": key, "value": str(value)})
     for number, result in enumerate(results, 1):
-        where = "end" if result.step is None else f"step {result.step + 1}"
+        where = where_label(result)
         case = ElementTree.SubElement(
             suite,
             "testcase",
