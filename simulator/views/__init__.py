@@ -31,6 +31,8 @@ from simulator.views.shapes import (
     NodeRow,
     NodeView,
     PeerRow,
+    SettingRow,
+    SettingsView,
     SlotMove,
     TruthView,
 )
@@ -49,6 +51,8 @@ __all__ = [
     "NodeRow",
     "NodeView",
     "PeerRow",
+    "SettingRow",
+    "SettingsView",
     "SlotMove",
     "TruthView",
     "UnknownNode",
