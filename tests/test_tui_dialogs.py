@@ -4,6 +4,7 @@ slots, why a reshard right after add-node fails, and the settings behind the tim
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from textual.widgets import Input
@@ -188,3 +189,9 @@ def test_settings_view_shows_the_cluster_and_the_nodes_that_differ() -> None:
         assert "NT 2000ms · validity ×0 · full coverage yes" in text
 
     drive("master-crash", script)
+
+
+def test_docs_keys_table_lists_the_new_keys() -> None:
+    table = (Path(__file__).parent.parent / "docs" / "tui.md").read_text()
+    for key in ("F", "W", "D", "C", "i"):
+        assert f"\n| `{key}` |" in table, key
