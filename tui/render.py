@@ -375,8 +375,11 @@ def _slot_map(pairs: Sequence[tuple[int, str]]) -> str:
 def election(view: ElectionView | None) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     if view is None:
-        text.append("No election yet. When a master is marked FAIL, its replicas\n", "dim")
-        text.append("rank themselves by offset and ask the masters for votes (§11).", "dim")
+        # Short lines: the pane is a third of the screen.
+        text.append("No election yet. When a master is\n", "dim")
+        text.append("marked FAIL, its replicas rank\n", "dim")
+        text.append("themselves by offset and ask the\n", "dim")
+        text.append("masters for votes (§11).", "dim")
         return text
     text.append(f"replacing {view.master}", "bold")
     text.append(f" (since {seconds(view.started)})")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -33,18 +32,19 @@ def _word(value: object) -> str:
     return str(value)
 
 
-def settings_table(view: SettingsView) -> Table:
-    """One row per directive: its value for the cluster, the nodes that differ, why."""
-    table = Table(box=None, pad_edge=False, show_header=True, header_style="dim")
-    table.add_column("directive", style="bold", no_wrap=True)
-    table.add_column("cluster", no_wrap=True)
-    table.add_column("nodes that differ")
-    table.add_column("meaning", style="dim")
+def settings_table(view: SettingsView) -> Text:
+    """Per directive: its short name, value for the cluster, the nodes that differ, and
+    (dim, below) what it means."""
+    text = Text()
+    text.append(f"{'':<18}{'directive':<34}{'cluster':<9}nodes that differ\n", "dim")
     for row in view.rows:
         differs = " ".join(f"{node}:{_word(value)}" for node, value in row.differs)
-        name = f"{row.directive} ({SHORT[row.directive]})" if row.directive in SHORT else ""
-        table.add_row(name or row.directive, _word(row.value), differs or "-", row.meaning)
-    return table
+        text.append(f"{SHORT.get(row.directive, ''):<18}", "bold")
+        text.append(f"{row.directive:<34}{_word(row.value):<9}")
+        text.append(differs or "-", "bold yellow" if differs else "dim")
+        text.append(f"\n{'':<18}{row.meaning}\n", "dim")
+    text.rstrip()
+    return text
 
 
 def timings(view: SettingsView) -> Text:
