@@ -100,7 +100,7 @@ def test_a_reshard_to_a_node_not_yet_known_everywhere_is_explained_and_fix_runs(
         done = events(app, "reshard_done")[-1]
         assert "Unknown node n7" in str(done["error"])
         lines = log_lines(app)
-        why = [line for line in lines if line.startswith("why:")]
+        why = [line for line in lines if line.startswith("why it failed:")]
         assert why and "n3 does not know n7 yet" in why[-1]
         assert "gossip" in why[-1] and "fix" in why[-1]
         await pilot.press("F")

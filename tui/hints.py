@@ -27,7 +27,6 @@ def hint(event: TraceEvent) -> str | None:
         return None
     asked, new = found.groups()
     return (
-        f"why: {asked} does not know {new} yet: a new node is known to every node only "
-        f"once gossip has spread it (a few seconds, §5, §7). Wait, or press F to run fix, "
-        f"then reshard again."
+        f"why it failed: {asked} does not know {new} yet (gossip spreads a new node in a "
+        f"few seconds, §7): wait, or press F (fix), then reshard again."
     )
