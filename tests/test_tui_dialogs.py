@@ -95,7 +95,11 @@ def test_a_reshard_to_a_node_not_yet_known_everywhere_is_explained_and_fix_runs(
         await pilot.press("a")
         await goto(pilot, "12200ms")
         app.selected = "n2"
-        await prompt(pilot, "R", "10 n7")
+        await pilot.press("R")
+        await pilot.pause()
+        assert app.screen.query_one(Input).value == "100 n7"  # the empty master
+        await pilot.press("ctrl+u", *"10 n7", "enter")
+        await pilot.pause()
         await goto(pilot, "12300ms")
         done = events(app, "reshard_done")[-1]
         assert "Unknown node n7" in str(done["error"])

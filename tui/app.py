@@ -424,8 +424,6 @@ class RcsimApp(App[None]):
     def action_reshard(self) -> None:
         views = self.session.sim.views
         source = self.selected or ""
-        masters = [n for n in views.masters() if n != source]
-        target = masters[0] if masters else ""
 
         def done(value: str | None) -> None:
             choice = dialogs.parse_reshard(value or "")
@@ -435,7 +433,7 @@ class RcsimApp(App[None]):
         self.push_screen(
             PromptScreen(
                 f"Reshard slots from {source}",
-                f"100 {target}",
+                dialogs.reshard_default(views, source),
                 "<count> <target> (redis-cli picks the slots) or <slots> <target>, "
                 "e.g. 0-99,500 n2",
                 lambda value: dialogs.check_reshard(value, source, views),

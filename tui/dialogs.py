@@ -93,6 +93,16 @@ class ReshardChoice:
 _RANGES = re.compile(r"^\d+(-\d+)?(,\d+(-\d+)?)*$")
 
 
+def reshard_default(views: Views, source: str) -> str:
+    """``100 <target>``, the target being the live master serving the fewest slots (a
+    node just added with ``a``, the usual reason to reshard), first in creation order."""
+    truth = views.truth()
+    masters = [n for n in views.masters() if n != source and n in truth.alive]
+    if not masters:
+        return "100 "
+    return f"100 {min(masters, key=truth.slot_count)}"
+
+
 def parse_reshard(value: str) -> ReshardChoice | str:
     """``<count> <target>`` or ``<ranges> <target>`` (``0-99,200``): a choice or an error."""
     parts = value.split()

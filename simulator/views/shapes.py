@@ -177,8 +177,9 @@ class CandidateView:
 
 @dataclass(frozen=True, slots=True)
 class ElectionView:
-    """The newest election: the failed master, its candidates by rank, and the other
-    masters (the voters) in creation order."""
+    """The newest election: the failed master, its candidates by rank, and the voters in
+    creation order: the masters that answered a candidate (a manual failover's own master
+    too, §12) and the live masters serving slots that have not (yet)."""
 
     master: str
     started: int
