@@ -89,10 +89,11 @@ RESP_TICK_S = 0.005
 about 5 ms (the default 50 ms tick is enough for watching, not for real clients)."""
 
 
-def run_tui_with_resp(app: Any, args: argparse.Namespace) -> None:
+def run_tui_with_resp(app: Any, args: argparse.Namespace, **run_options: Any) -> None:
     """``rcsim tui --resp``: the TUI drives time (pause it and nothing is answered;
     rewind it and the real clients are disconnected); the front serves requests at the
-    TUI's current simulated time, right after each tick."""
+    TUI's current simulated time, right after each tick. ``run_options`` go to
+    ``App.run_async`` (tests run it headless with a pilot)."""
     import asyncio
 
     session = app.session
@@ -117,7 +118,7 @@ def run_tui_with_resp(app: Any, args: argparse.Namespace) -> None:
 
         task = asyncio.get_running_loop().create_task(follow())
         try:
-            await app.run_async()
+            await app.run_async(**run_options)
         finally:
             task.cancel()
             await front.close()
