@@ -138,6 +138,18 @@ _CLIENT_SUBS = tuple(
 # fmt: on
 
 # fmt: off
+_PUBSUB_SUBS = tuple(
+    _sub("pubsub", name, arity, "pubsub loading stale", "pubsub slow", since, summary)
+    for name, arity, since, summary in (
+        ("channels", -2, "2.8.0", "Returns the active channels."),
+        ("help", 2, "6.2.0", "Returns helpful text about the different subcommands."),
+        ("numpat", 2, "2.8.0", "Returns a count of unique pattern subscriptions."),
+        ("numsub", -2, "2.8.0", "Returns a count of subscribers to channels."),
+        ("shardchannels", -2, "7.0.0", "Returns the active shard channels."),
+        ("shardnumsub", -2, "7.0.0", "Returns the count of subscribers of shard channels."),
+    )
+)
+
 _COMMAND_SUBS = tuple(
     _sub("command", name, arity, "loading stale", "slow connection", since, summary)
     for name, arity, since, summary in (
@@ -177,6 +189,7 @@ COMMANDS: dict[str, CommandInfo] = {
         _cmd("mset", -3, "write denyoom", (1, -1, 2), "write string slow", "string", "1.0.1", "Atomically creates or modifies the string values of one or more keys."),
         _cmd("ping", -1, "fast sentinel", NO_KEYS, "fast connection", "connection", "1.0.0", "Returns the server's liveliness response."),
         _cmd("psubscribe", -2, PUBSUB_FLAGS, NO_KEYS, "pubsub slow", "pubsub", "2.0.0", "Listens for messages published to channels that match one or more patterns."),
+        _cmd("pubsub", -2, "", NO_KEYS, "slow", "pubsub", "2.8.0", "A container for Pub/Sub commands.", _PUBSUB_SUBS),
         _cmd("publish", 3, "pubsub loading stale fast may_replicate sentinel", NO_KEYS, "pubsub fast", "pubsub", "2.0.0", "Posts a message to a channel."),
         _cmd("punsubscribe", -1, PUBSUB_FLAGS, NO_KEYS, "pubsub slow", "pubsub", "2.0.0", "Stops listening to messages published to channels that match one or more patterns."),
         _cmd("quit", -1, "noscript loading stale fast no_auth allow_busy", NO_KEYS, "fast connection", "connection", "1.0.0", "Closes the connection."),
@@ -185,6 +198,7 @@ COMMANDS: dict[str, CommandInfo] = {
         _cmd("role", 1, "noscript loading stale fast sentinel", NO_KEYS, "admin fast dangerous", "server", "2.8.12", "Returns the replication role."),
         _cmd("select", 2, "loading stale fast", NO_KEYS, "fast connection", "connection", "2.0.0", "Changes the selected database."),
         _cmd("set", -3, "write denyoom", (1, 1, 1), "write string slow", "string", "1.0.0", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist."),
+        _cmd("shutdown", -1, "admin noscript loading stale no_multi sentinel allow_busy", NO_KEYS, "admin slow dangerous", "server", "1.0.0", "Synchronously saves the database(s) to disk and shuts down the Redis server."),
         _cmd("spublish", 3, "pubsub loading stale fast may_replicate", (1, 1, 1), "pubsub fast", "pubsub", "7.0.0", "Post a message to a shard channel"),
         _cmd("ssubscribe", -2, PUBSUB_FLAGS, (1, -1, 1), "pubsub slow", "pubsub", "7.0.0", "Listens for messages published to shard channels."),
         _cmd("subscribe", -2, PUBSUB_FLAGS, NO_KEYS, "pubsub slow", "pubsub", "2.0.0", "Listens for messages published to channels."),

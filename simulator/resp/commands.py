@@ -432,6 +432,56 @@ def _client(ctx: Context, argv: list[str]) -> Outcome:
 # --------------------------------------------------------------------------- server
 
 
+def _shutdown(ctx: Context, argv: list[str]) -> Outcome:
+    """``SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]``: the node stops gracefully
+    (the ``shutdown`` action: no failover is triggered, peers notice after NT, §21.3);
+    the connection closes without a reply, as Redis's does."""
+    options = [a.lower() for a in argv[1:]]
+    if any(o not in ("nosave", "save", "now", "force", "abort") for o in options) or (
+        "nosave" in options and "save" in options
+    ):
+        return _error(ERR_SYNTAX)
+    if "abort" in options:
+        if len(options) > 1:
+            return _error(ERR_SYNTAX)
+        return _error("ERR No shutdown in progress.")
+    ctx.sim.inject("shutdown", node=ctx.node_name)
+    return Outcome(close=True)
+
+
+def _pubsub(ctx: Context, argv: list[str]) -> Outcome:
+    """``PUBSUB CHANNELS|NUMSUB|NUMPAT|SHARDCHANNELS|SHARDNUMSUB`` on this node only
+    (Redis does not aggregate over the cluster; channel lists sorted here)."""
+    registry = ctx.dp.data(ctx.node).pubsub
+    sub = argv[1].lower()
+    pattern = argv[2] if len(argv) > 2 else None
+    if sub in ("channels", "shardchannels"):
+        if len(argv) > 3:
+            return _error(wrong_arity(f"pubsub|{sub}"))
+        listing = registry.channels if sub == "channels" else registry.shard_channels
+        return _reply(listing(pattern))
+    if sub == "numpat":
+        return _reply(registry.numpat())
+    if sub in ("numsub", "shardnumsub"):
+        count = registry.numsub if sub == "numsub" else registry.shard_numsub
+        flat: list[Any] = []
+        for channel in argv[2:]:
+            flat += [channel, count(channel)]
+        return _reply(flat)
+    return _reply(
+        [
+            "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "CHANNELS [<pattern>]",
+            "NUMPAT",
+            "NUMSUB [<channel> ...]",
+            "SHARDCHANNELS [<pattern>]",
+            "SHARDNUMSUB [<shardchannel> ...]",
+            "HELP",
+            "    Print this help.",
+        ]
+    )
+
+
 def _info(ctx: Context, argv: list[str]) -> Outcome:
     text = info_text(ctx.dp, ctx.node, ctx.ports, len(ctx.clients), argv[1:])
     return _reply(Verbatim(text))
@@ -518,6 +568,8 @@ _HANDLERS = {
     "select": _select,
     "client": _client,
     "info": _info,
+    "pubsub": _pubsub,
+    "shutdown": _shutdown,
     "role": _role,
     "dbsize": _dbsize,
     "time": _time,
