@@ -150,7 +150,7 @@ def wait_until(check: str, base: int, timeout: float = 30) -> None:
 def lesson(base: int) -> Transcript:
     t = Transcript()
     p0, p1, p2 = (str(base + i) for i in range(3))
-    t.note("### Pub/sub with redis-cli\n")
+    t.note("#### Pub/sub with redis-cli\n")
     exchanges = (
         (
             ("-p", p2, "SUBSCRIBE", "news"),
@@ -177,7 +177,7 @@ def lesson(base: int) -> Transcript:
         t.block(shown(*pub_args) + "   # terminal 2", published)
         kind = {"SUBSCRIBE": "message", "PSUBSCRIBE": "pmessage", "SSUBSCRIBE": "smessage"}
         t.expect(output, kind[sub_args[-2]], message)
-    t.note("### redis-cli -c across the three masters\n")
+    t.note("#### redis-cli -c across the three masters\n")
     interactive(
         t,
         base,
@@ -195,7 +195,7 @@ def lesson(base: int) -> Transcript:
     )
     run_cli(t, "--cluster", "info", f"127.0.0.1:{p0}", expect=("3 masters",))
 
-    t.note("### A master goes down, the client is redirected\n")
+    t.note("#### A master goes down, the client is redirected\n")
     node_id = cli("-p", p1, "CLUSTER", "MYID").strip()
     run_cli(t, "-p", p1, "SHUTDOWN", "NOSAVE")
     run_cli(t, "-p", p1, "PING", expect=("Connection refused",))
@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
             server.communicate(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
-    print(f"```console\n$ rcsim run docs/resp-lesson.yaml --resp --base-port {base}\n")
+    print(f"```console\n$ rcsim run docs/resp-lesson.yaml --resp --base-port {base}")
     print("".join(banner).rstrip() + "\n```\n")
     print("\n".join(transcript.parts))
     if transcript.missing:
