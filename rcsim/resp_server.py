@@ -306,6 +306,8 @@ class RespFront:
         node = self.sim.cluster.nodes.get(conn.node)
         if node is None or node.status != RUNNING:
             return  # SIGSTOP: the kernel buffers, nothing is answered
+        if self.cut_off(conn):
+            return  # a partition between us: the packets are lost until it heals
         ctx = Context(self.sim, conn.node, conn.state, self.ports, self._states(conn.node))
         if conn.blocked is not None:
             done = wait_reply(ctx, conn.blocked)
@@ -323,6 +325,8 @@ class RespFront:
                 self.reconcile()
                 if node.status != RUNNING or conn.closing:
                     return
+            if self.cut_off(conn):
+                return
             if argv[0] == b"\x00protocol-error":
                 conn.pending.clear()
                 conn.send(Error(argv[1].decode()))
@@ -342,6 +346,16 @@ class RespFront:
                 return
         if len(conn.pending) < self.limits.max_pending // 2:
             conn.resume_reading()
+
+    def cut_off(self, conn: Connection) -> bool:
+        """Whether a partition or cut separates the client from its node. A real client
+        is a network endpoint under its ``CLIENT SETNAME`` name (so a partition that
+        names it applies); an unnamed one reaches every node, as unnamed endpoints do."""
+        name = conn.state.name if conn.state is not None else ""
+        if not name:
+            return False
+        network = self.sim.cluster.network
+        return not (network.reachable(name, conn.node) and network.reachable(conn.node, name))
 
     def _states(self, node: str) -> list[ClientState]:
         return [c.state for c in self.clients_of(node) if c.state is not None]
@@ -367,7 +381,7 @@ class RespFront:
         kind = event["kind"]
         if kind == "deliver":
             conn = self.by_key.get(event.get("target", ""))
-            if conn is not None and conn.state is not None:
+            if conn is not None and conn.state is not None and not self.cut_off(conn):
                 conn.send(self._push(conn.state, event))
         elif kind in ("crash", "shutdown", "node_removed"):
             name = event.get("node", "")

@@ -369,3 +369,21 @@ def test_simulated_time_tracks_the_wall_clock(live: Live) -> None:
     # The pacer's worst lag behind the wall clock (10 ms on an idle machine; a loose
     # bound here, as the test machine is shared).
     assert live.front.max_lag_ms < 250
+
+
+def test_a_partition_naming_the_client_cuts_it_off_from_the_other_side(live: Live) -> None:
+    raw = socket.create_connection((HOST, live.port("n2")), timeout=5)
+    raw.sendall(b"CLIENT SETNAME you\r\n")
+    assert raw.recv(100) == b"+OK\r\n"
+    live.call(live.sim.inject, "partition", groups=[["n1", "n4", "you"], ["n2", "n3", "n5", "n6"]])
+    raw.settimeout(0.3)
+    raw.sendall(b"PING\r\n")
+    with pytest.raises(TimeoutError):
+        raw.recv(100)  # n2 is on the other side: nothing comes back
+    same_side = redis.Redis(HOST, live.port("n1"), client_name="you")
+    assert same_side.ping() is True
+    live.call(live.sim.inject, "heal")
+    raw.settimeout(5)
+    assert raw.recv(100) == b"+PONG\r\n"  # delivered once the network heals
+    raw.close()
+    same_side.close()
