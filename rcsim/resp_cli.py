@@ -103,6 +103,7 @@ def run_tui_with_resp(app: Any, args: argparse.Namespace, **run_options: Any) ->
     async def main() -> None:
         front = RespFront(session.sim, args.base_port, args.bind)
         front.paced = False
+        front.held = lambda: not session.playing  # pausing the TUI pauses every reply
         try:
             await front.start()
         except OSError as error:
@@ -111,8 +112,6 @@ def run_tui_with_resp(app: Any, args: argparse.Namespace, **run_options: Any) ->
 
         async def follow() -> None:
             while True:
-                front.sim = session.sim
-                front.held = not session.playing
                 front.after_advance()
                 await asyncio.sleep(0.002)
 

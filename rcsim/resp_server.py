@@ -21,7 +21,6 @@ buffer limit (a subscriber that does not read is disconnected, like
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections import deque
 from collections.abc import Callable
@@ -161,9 +160,10 @@ class RespFront:
         self.by_key: dict[str, Connection] = {}
         self.servers: dict[str, asyncio.Server] = {}
         self._opening: set[str] = set()
+        self._retry_at: dict[str, float] = {}
         self._ids: dict[str, int] = {}
         self._pmessage: dict[str, tuple[int, str, str, int]] = {}
-        self.held = False  # the TUI is paused: nothing is answered
+        self.held: Callable[[], bool] = lambda: False  # e.g. the TUI is paused
         self.paced = True  # RespFront.run keeps simulated time on the wall clock
         self._wall0 = 0.0
         self._sim0 = 0
@@ -231,15 +231,18 @@ class RespFront:
                 for conn in conn_list:
                     if conn.generation != generation:
                         conn.close(abort=True)
+        now = self.clock()
         for name, node in nodes.items():
             if node.status in (RUNNING, PAUSED) and name not in self.servers:
-                if name not in self._opening:
+                if name not in self._opening and now >= self._retry_at.get(name, 0.0):
                     self._opening.add(name)
                     asyncio.get_running_loop().create_task(self._open_quietly(name))
 
     async def _open_quietly(self, name: str) -> None:
-        with contextlib.suppress(OSError):  # port taken: the node stays unreachable
+        try:
             await self._open(name)
+        except OSError:  # port taken: the node stays unreachable; try again in a second
+            self._retry_at[name] = self.clock() + 1.0
 
     async def close(self) -> None:
         self._trace.unsubscribe(self._on_event)
@@ -301,7 +304,7 @@ class RespFront:
     def serve(self, conn: Connection) -> None:
         """Answer ``conn``'s queued requests in order, each at its arrival time,
         until one is held (paused node, client pause, WAIT)."""
-        if self.held or conn.closing or conn.state is None:
+        if conn.closing or conn.state is None or self.held():
             return
         node = self.sim.cluster.nodes.get(conn.node)
         if node is None or node.status != RUNNING:
