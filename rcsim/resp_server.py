@@ -335,7 +335,12 @@ class RespFront:
                 conn.send(Error(argv[1].decode()))
                 conn.close()
                 return
-            outcome = dispatch(ctx, argv)
+            try:
+                outcome = dispatch(ctx, argv)
+            except Exception as error:  # a bug must cost one reply, not the server
+                conn.pending.popleft()
+                conn.send(Error(f"ERR rcsim internal error: {type(error).__name__}: {error}"))
+                continue
             if outcome.hold:
                 return
             conn.pending.popleft()

@@ -33,6 +33,7 @@ from simulator.resp.command_table import (
 )
 from simulator.resp.info import REDIS_VERSION, client_info_line, info_text, role_reply
 from simulator.resp.protocol import OK, Error, Map, Push, Simple, Verbatim
+from simulator.simulation import ActionError
 
 if TYPE_CHECKING:
     from simulator.dataplane.model import ClusterData
@@ -445,7 +446,10 @@ def _shutdown(ctx: Context, argv: list[str]) -> Outcome:
         if len(options) > 1:
             return _error(ERR_SYNTAX)
         return _error("ERR No shutdown in progress.")
-    ctx.sim.inject("shutdown", node=ctx.node_name)
+    try:
+        ctx.sim.inject("shutdown", node=ctx.node_name)
+    except ActionError as error:
+        return _error(f"ERR {error}")
     return Outcome(close=True)
 
 
