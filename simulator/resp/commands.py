@@ -111,15 +111,18 @@ def dispatch(ctx: Context, raw: Sequence[bytes]) -> Outcome:
     name = argv[0].lower()
     info = COMMANDS.get(name)
     if info is None:
-        client.session.after_command(name)
+        client.session.after_command("")
         return _error(unknown_command(argv))
     full = info.name
     if info.subcommands and len(argv) >= 2:
         sub = subcommand(info, argv[1])
         if sub is None:
+            client.session.after_command("")
             return _error(unknown_subcommand(argv[1], argv[0]))
         info, full = sub, sub.name
     if not arity_ok(info.arity, len(argv)):
+        if name != "asking":  # resetClient: a rejected command still ends ASKING
+            client.session.after_command("")
         return _error(wrong_arity(full))
     if client.proto == 2 and client.subscribed and name not in SUBSCRIBED_OK:
         return _error(
