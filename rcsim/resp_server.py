@@ -65,6 +65,7 @@ class Connection(asyncio.Protocol):
         self.pending: deque[tuple[int, list[bytes]]] = deque()  # (arrival ms, argv)
         self.blocked: Blocked | None = None
         self.generation = -1
+        self.waiting_busy = False  # held while the node runs a blocking MIGRATE
         self.closing = False
         self._reading = True
 
@@ -268,8 +269,34 @@ class RespFront:
     def advance(self, t: int) -> None:
         """Run the simulation to ``t`` (never back), then follow what changed."""
         if t > self.sim.now:
-            self.sim.run_until(t)
+            self._run_until(t)
         self.after_advance()
+
+    def _run_until(self, t: int) -> None:
+        """``sim.run_until(t)``, but event by event while a request waits for a node's
+        blocking MIGRATE, so it is served in the gap before the next one as Redis's
+        event loop serves it (``release_blocked`` does the same for simulated clients)."""
+        sim = self.sim
+        waiting = [c for conns in self.connections.values() for c in conns if c.waiting_busy]
+        while waiting:
+            next_time = sim.engine.peek()
+            if next_time is None or next_time > t:
+                break
+            sim.step()
+            for conn in waiting:
+                node = sim.cluster.nodes.get(conn.node)
+                if node is None or conn.closing or not self._busy(node.name):
+                    conn.waiting_busy = False
+                    self.serve(conn)
+            waiting = [c for c in waiting if c.waiting_busy and not c.closing]
+        if t > sim.now:
+            sim.run_until(t)
+
+    def _busy(self, name: str) -> bool:
+        node = self.sim.cluster.nodes.get(name)
+        return (
+            node is not None and node.data is not None and bool(getattr(node.data, "busy", False))
+        )
 
     def after_advance(self) -> None:
         """After the simulation moved (or was rewound by the TUI): sockets follow the
@@ -342,6 +369,7 @@ class RespFront:
                 conn.send(Error(f"ERR rcsim internal error: {type(error).__name__}: {error}"))
                 continue
             if outcome.hold:
+                conn.waiting_busy = self._busy(conn.node)
                 return
             conn.pending.popleft()
             for reply in outcome.replies:

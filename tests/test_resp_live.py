@@ -428,3 +428,34 @@ def test_limits_on_clients_request_size_and_output() -> None:
             raw.close()
     finally:
         live.close()
+
+
+def test_ask_during_a_live_reshard_and_the_cluster_client_follows(live: Live) -> None:
+    """The data plane's resharding (redis-cli --cluster reshard) moves a slot of 20,000
+    keys while real clients read it: the source answers ASK for keys already moved,
+    RedisCluster follows with ASKING and reads every key, and MOVED follows the end."""
+    tag = "{" + key_on(live, "n1", "tag") + "}"
+    keys = [f"{tag}:{i}" for i in range(20_000)]
+    slot = key_hash_slot(keys[0])
+    dp = live.sim.extras["dataplane"]
+    live.call(dp.populate, {key: str(i) for i, key in enumerate(keys)})
+    source = redis.Redis(HOST, live.port("n1"), decode_responses=True)
+    rc = cluster_client(live)
+    assert source.get(keys[0]) == "0" and rc.get(keys[0]) == "0"  # connected before it starts
+    live.call(live.sim.inject, "reshard", source="n1", target="n2", slots=[slot])
+    asked = moved = 0
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            source.get(keys[0])
+        except MovedError:  # (a subclass of AskError in redis-py)
+            moved += 1
+            break
+        except AskError as ask:
+            asked += 1
+            assert str(ask) == f"{slot} {HOST}:{live.port('n2')}"
+        assert rc.get(keys[0]) == "0"
+    assert asked > 0 and moved == 1
+    assert rc.get(keys[-1]) == str(len(keys) - 1)
+    source.close()
+    rc.close()
