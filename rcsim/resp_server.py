@@ -36,6 +36,7 @@ from simulator.simulation import Simulation
 from simulator.trace import TraceEvent
 
 DEFAULT_BASE_PORT = 7000
+PROTOCOL_ERROR = b"\x00protocol-error"  # a queued marker: reply this error and close
 LOOPBACK = "127.0.0.1"
 
 
@@ -63,6 +64,10 @@ class Connection(asyncio.Protocol):
             max_bulk_len=front.limits.max_bulk_len, max_query_buffer=front.limits.max_query_buffer
         )
         self.pending: deque[tuple[int, list[bytes]]] = deque()  # (arrival ms, argv)
+        self.pending_bytes = 0
+        self.arrival = 0  # when the latest input arrived (simulated ms)
+        self.failed: str | None = None  # the protocol error the input ends with
+        self.protocol_error_queued = False
         self.blocked: Blocked | None = None
         self.generation = -1
         self.waiting_busy = False  # held while the node runs a blocking MIGRATE
@@ -97,21 +102,38 @@ class Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.closing or self.state is None:
             return
-        arrival = self.front.arrival_ms()
+        self.arrival = self.front.arrival_ms()
         try:
             self.parser.feed(data)
-            while True:
-                argv = self.parser.next()
-                if argv is None:
-                    break
-                self.pending.append((arrival, argv))
         except ProtocolError as error:
-            self.pending.append((arrival, [b"\x00protocol-error", str(error).encode()]))
-        if len(self.pending) >= self.front.limits.max_pending and self._reading:
-            assert self.transport is not None
-            self.transport.pause_reading()
-            self._reading = False
+            self.failed = str(error)
+        self.fill()
         self.front.serve(self)
+
+    def fill(self) -> None:
+        """Parse buffered input into queued requests, up to the limits; past them stop
+        reading from the socket (as a stopped server's kernel buffer fills up). A
+        protocol error is queued after what came before it, answered in turn."""
+        while not self.too_much_pending() and not self.protocol_error_queued:
+            try:
+                argv = self.parser.next()
+            except ProtocolError as error:
+                self.failed = str(error)
+                argv = None
+            if argv is None:
+                if self.failed is not None:
+                    self.pending.append((self.arrival, [PROTOCOL_ERROR, self.failed.encode()]))
+                    self.protocol_error_queued = True
+                break
+            self.pending.append((self.arrival, argv))
+            self.pending_bytes += sum(len(a) for a in argv)
+        if self.transport is not None and not self.closing:
+            if self._reading and self.too_much_pending():
+                self.transport.pause_reading()
+                self._reading = False
+            elif not self._reading and not self.too_much_pending(0.5):
+                self.transport.resume_reading()
+                self._reading = True
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closing = True
@@ -135,10 +157,19 @@ class Connection(asyncio.Protocol):
         else:
             self.transport.close()
 
-    def resume_reading(self) -> None:
-        if not self._reading and self.transport is not None and not self.closing:
-            self.transport.resume_reading()
-            self._reading = True
+    def too_much_pending(self, share: float = 1.0) -> bool:
+        """Requests read but not answered (a paused node, a held write) beyond the
+        limits: stop reading, as a stopped server's kernel buffer fills up."""
+        limits = self.front.limits
+        return (
+            len(self.pending) >= limits.max_pending * share
+            or self.pending_bytes >= limits.max_query_buffer * share
+        )
+
+    def take(self) -> None:
+        """The first queued request was answered."""
+        _, argv = self.pending.popleft()
+        self.pending_bytes -= sum(len(a) for a in argv)
 
 
 class RespFront:
@@ -346,7 +377,11 @@ class RespFront:
             conn.blocked = None
             for reply in done.replies:
                 conn.send(reply)
-        while conn.pending and not conn.closing:
+        while not conn.closing:
+            if not conn.pending:
+                conn.fill()
+                if not conn.pending:
+                    break
             arrival, argv = conn.pending[0]
             if arrival > self.sim.now:
                 if not self.paced:
@@ -357,21 +392,23 @@ class RespFront:
                     return
             if self.cut_off(conn):
                 return
-            if argv[0] == b"\x00protocol-error":
+            if argv[0] == PROTOCOL_ERROR:
                 conn.pending.clear()
+                conn.pending_bytes = 0
                 conn.send(Error(argv[1].decode()))
                 conn.close()
                 return
             try:
                 outcome = dispatch(ctx, argv)
             except Exception as error:  # a bug must cost one reply, not the server
-                conn.pending.popleft()
+                conn.take()
                 conn.send(Error(f"ERR rcsim internal error: {type(error).__name__}: {error}"))
                 continue
             if outcome.hold:
                 conn.waiting_busy = self._busy(conn.node)
                 return
-            conn.pending.popleft()
+            conn.take()
+            conn.fill()  # read on once the queue is below its limits again
             for reply in outcome.replies:
                 conn.send(reply)
             if outcome.close:
@@ -380,8 +417,6 @@ class RespFront:
             if outcome.blocked is not None:
                 conn.blocked = outcome.blocked
                 return
-        if len(conn.pending) < self.limits.max_pending // 2:
-            conn.resume_reading()
 
     def cut_off(self, conn: Connection) -> bool:
         """Whether a partition or cut separates the client from its node. A real client

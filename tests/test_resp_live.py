@@ -459,3 +459,37 @@ def test_ask_during_a_live_reshard_and_the_cluster_client_follows(live: Live) ->
     assert rc.get(keys[-1]) == str(len(keys) - 1)
     source.close()
     rc.close()
+
+
+def test_a_paused_node_stops_reading_and_catches_up_after_resume() -> None:
+    """Flow control: past max_pending queued requests the front stops reading (memory
+    stays bounded while the node is SIGSTOPped); after SIGCONT all are answered in order."""
+    live = Live(small_cluster(), Limits(max_pending=50))
+    try:
+        live.call(live.sim.inject, "pause", node="n3")
+        raw = socket.create_connection((HOST, live.port("n3")), timeout=5)
+        raw.setblocking(False)
+        sent = 0
+        request = b"ECHO x\r\n" * 100
+        while sent < 64_000:  # 8,000 requests, or until the kernel buffers are full
+            try:
+                sent += raw.send(request)
+            except BlockingIOError:
+                break
+        live.wait_for(lambda: len(live.front.clients_of("n3")) == 1)
+        conns = live.call(lambda: live.front.clients_of("n3"))
+        live.wait_for(lambda: len(conns[0].pending) == 50)
+        time.sleep(0.05)
+        assert live.call(lambda: len(conns[0].pending)) == 50  # not the whole stream
+        live.call(live.sim.inject, "resume", node="n3")
+        raw.setblocking(True)
+        expected = sent // len(b"ECHO x\r\n") * len(b"$1\r\nx\r\n")
+        received = 0
+        while received < expected:
+            chunk = raw.recv(1 << 20)
+            assert chunk, "connection closed early"
+            received += len(chunk)
+        assert received == expected
+        raw.close()
+    finally:
+        live.close()
