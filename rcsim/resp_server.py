@@ -100,8 +100,8 @@ class Connection(asyncio.Protocol):
         front.by_key[self.state.key] = self
 
     def data_received(self, data: bytes) -> None:
-        if self.closing or self.state is None:
-            return
+        if self.closing or self.state is None or self.failed is not None:
+            return  # after a protocol error nothing more is read: the connection closes
         self.arrival = self.front.arrival_ms()
         try:
             self.parser.feed(data)
