@@ -32,12 +32,11 @@ def _free_port() -> int:
 
 
 def _free_base(count: int) -> int:
-    for _ in range(100):
-        base = _free_port()
-        if base + count > 65535:
-            continue
+    """Free ports below Linux's ephemeral range (where client ports come from) and
+    away from 7000-7399 (real Redis instances run there)."""
+    for base in range(30000, 32000, 16):
+        held = []
         try:
-            held = []
             for port in range(base, base + count):
                 s = socket.socket()
                 held.append(s)

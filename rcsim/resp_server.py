@@ -231,7 +231,7 @@ class RespFront:
         """Open a listener for every node whose process is alive."""
         self._wall0, self._sim0 = self.clock(), self.sim.now
         for name, node in self.sim.cluster.nodes.items():
-            if node.status in (RUNNING, PAUSED):
+            if node.status in (RUNNING, PAUSED) and name not in self.servers:
                 await self._open(name)
 
     async def _open(self, name: str) -> None:
@@ -398,6 +398,7 @@ class RespFront:
                 conn.send(Error(argv[1].decode()))
                 conn.close()
                 return
+            ctx.arrival = arrival
             try:
                 outcome = dispatch(ctx, argv)
             except Exception as error:  # a bug must cost one reply, not the server

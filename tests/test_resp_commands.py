@@ -285,3 +285,22 @@ def test_fuzz_commands_always_get_a_reply(
         outcome = dispatch(ctx, [name.encode(), *(a.encode() for a in args)])
         for reply in outcome.replies:
             encode(reply, me.proto)
+
+
+def test_real_client_requests_are_traced_like_simulated_ones(sim: Simulation) -> None:
+    """So the TUI's request counters and event log show a learner's own redirects."""
+    key = key_on(sim, "n2")
+    before = dict(sim.extras["dataplane"].requests_by_outcome())
+    me = client()
+    one(sim, "n1", "GET", key, who=me)
+    one(sim, "n2", "INCRBY", key, "5", who=me)
+    one(sim, "n1", "PING", who=me)  # not a data-plane request
+    events = [e for e in sim.trace.events if e["kind"] == "request"]
+    assert [(e["node"], e["command"], e["outcome"]) for e in events[-2:]] == [
+        ("n1", "GET", "moved"),
+        ("n2", "INCRBY", "ok"),
+    ]
+    assert events[-2]["reply"] == f"MOVED {key_hash_slot(key)} 127.0.0.1:{BASE + 1}"
+    assert events[-2]["client"] == me.key
+    after = sim.extras["dataplane"].requests_by_outcome()
+    assert after["moved"] == before["moved"] + 1 and after["ok"] == before["ok"] + 1

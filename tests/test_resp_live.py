@@ -29,10 +29,11 @@ HOST = "127.0.0.1"
 
 
 def free_base(count: int) -> int:
-    """A base port whose ``count`` ports are free (never 7000-7399, used by real Redis)."""
+    """A base port whose ``count`` ports are free now, below Linux's ephemeral range
+    (32768+, where the clients' own ports come from) and never 7000-7399 (real Redis)."""
     rng = random.Random()
     for _ in range(100):
-        base = rng.randrange(20000, 60000)
+        base = rng.randrange(10000, 32000)
         sockets = []
         try:
             for port in range(base, base + count):
@@ -54,13 +55,19 @@ class Live:
 
     def __init__(self, sim: Simulation, limits: Limits | None = None) -> None:
         self.sim = sim
-        self.base = free_base(len(sim.cluster.nodes))
-        self.front = RespFront(sim, self.base, limits=limits)
-        self.loop = asyncio.new_event_loop()
-        self.ready = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-        assert self.ready.wait(10), "the front did not start"
+        for _ in range(5):  # another process may take a port between the check and bind
+            self.base = free_base(len(sim.cluster.nodes))
+            self.front = RespFront(sim, self.base, limits=limits)
+            self.loop = asyncio.new_event_loop()
+            self.ready = threading.Event()
+            self.failed = False
+            self.thread = threading.Thread(target=self._run, daemon=True)
+            self.thread.start()
+            assert self.ready.wait(10), "the front did not start"
+            if not self.failed:
+                return
+            self.thread.join(10)
+        raise AssertionError("could not bind a port range")
 
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
@@ -68,9 +75,14 @@ class Live:
 
     async def _main(self) -> None:
         self.stop = asyncio.Event()
+        try:
+            await self.front.start()
+        except OSError:
+            self.failed = True
+            await self.front.close()
+            self.ready.set()
+            return
         task = asyncio.get_running_loop().create_task(self.front.run(stop=self.stop))
-        while not self.front.servers:
-            await asyncio.sleep(0.001)
         self.ready.set()
         await task
         await self.front.close()

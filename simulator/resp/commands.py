@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from simulator.dataplane.routing import get_node_by_query, parse_command
-from simulator.dataplane.server import ERR_NOREPLICAS, View, execute
+from simulator.dataplane.server import ERR_NOREPLICAS, Reply, View, execute
 from simulator.resp.client import HELD, Blocked, ClientState, Outcome
 from simulator.resp.command_table import (
     COMMANDS,
@@ -33,6 +33,7 @@ from simulator.resp.context import error as _error
 from simulator.resp.context import reply as _reply
 from simulator.resp.protocol import OK, Push
 from simulator.resp.server_commands import HANDLERS
+from simulator.slots import key_hash_slot
 
 SUBSCRIBED_OK = frozenset(
     {"subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe"}
@@ -100,13 +101,22 @@ def dispatch(ctx: Context, raw: Sequence[bytes]) -> Outcome:
 # --------------------------------------------------------------------------- data plane
 
 
-def _data(ctx: Context, argv: list[str]) -> Outcome:
-    """A command the data plane models: route and run it on the node."""
+FLAG_COMMANDS = frozenset({"readonly", "readwrite", "asking"})
+
+
+def _data(ctx: Context, argv: list[str], shown: str | None = None) -> Outcome:
+    """A command the data plane models: route and run it on the node. Except for the
+    connection flags, each answer is a ``request`` trace event and counts in the data
+    plane's outcomes, as a simulated client's request does (``shown`` names the
+    command the client sent when it runs as another)."""
     client = ctx.client
     dp, node = ctx.dp, ctx.node
+    asking = client.session.asking
     reply = execute(dp, node, client.key, tuple(argv), client.session)
     if reply.outcome == "hold":
         return HELD
+    if argv[0].lower() not in FLAG_COMMANDS and reply.outcome != "block":
+        _request_event(ctx, shown or argv[0].upper(), argv, reply.outcome, reply, asking)
     if reply.outcome == "block":
         numreplicas, timeout = reply.value
         deadline = None if timeout == 0 else ctx.now + timeout
@@ -123,6 +133,29 @@ def _data(ctx: Context, argv: list[str]) -> Outcome:
     if name.endswith("subscribe"):
         return _subscriptions(client, reply.value)
     return _reply(reply.value)
+
+
+def _request_event(
+    ctx: Context, command: str, argv: list[str], outcome: str, reply: Any, asking: bool
+) -> None:
+    """The trace's ``request`` event for a real client (simulator/dataplane/clients.py
+    ``Client._trace`` has the same fields; the latency counts from arrival)."""
+    dp = ctx.dp
+    dp.outcomes[outcome] = dp.outcomes.get(outcome, 0) + 1
+    key = argv[1] if len(argv) > 1 and command not in ("PUBLISH", "WAIT") else None
+    fields: dict[str, Any] = {
+        "client": ctx.client.key,
+        "command": command,
+        "key": key,
+        "slot": reply.slot,
+        "outcome": outcome,
+        "latency_ms": max(0, ctx.now - ctx.arrival) if ctx.arrival >= 0 else 0,
+    }
+    if outcome != "ok":
+        fields["reply"] = ctx.ports.text(reply.text)
+    if asking:
+        fields["asking"] = True
+    dp.emit("request", ctx.node_name, **fields)
 
 
 def _subscriptions(client: ClientState, replies: list[tuple[str, str | None, int]]) -> Outcome:
@@ -192,12 +225,15 @@ def _set(ctx: Context, argv: list[str]) -> Outcome:
     plain = ["SET", key, value]
     if not (nx or xx or get):
         return _data(ctx, plain)
-    refused = _write_refused(ctx, key)
+    refused = _write_refused(ctx, key, "SET")
     if refused is not None:
         return refused
     old = ctx.dp.data(ctx.node).get(key)
     if (nx and old is not None) or (xx and old is None):
+        asking = ctx.client.session.asking
         ctx.client.session.after_command("SET")
+        unchanged = Reply("ok", "(nil)", slot=key_hash_slot(key))
+        _request_event(ctx, "SET", argv, "ok", unchanged, asking)
         return _reply(old if get else None)
     outcome = _data(ctx, plain)
     if get and not outcome.hold and outcome.replies == [OK]:
@@ -205,7 +241,7 @@ def _set(ctx: Context, argv: list[str]) -> Outcome:
     return outcome
 
 
-def _write_refused(ctx: Context, key: str) -> Outcome | None:
+def _write_refused(ctx: Context, key: str, shown: str) -> Outcome | None:
     """What ``execute`` would answer a write of ``key`` before running it (a redirect,
     NOREPLICAS, or held by a client pause), or None when this node would run it: for
     writes the data plane has no form of (SET's conditions, INCRBY), which then run
@@ -214,7 +250,7 @@ def _write_refused(ctx: Context, key: str) -> Outcome | None:
     request = parse_command(("SET", key, ""))
     route = get_node_by_query(View(dp, node), request, session)
     if not route.served:
-        return _data(ctx, ["SET", key, ""])  # the same redirect, answered by execute
+        return _data(ctx, ["SET", key, ""], shown)  # the same redirect, answered by execute
     if node.is_master:
         needed = node.config.get("min-replicas-to-write")
         if needed and node.config.get("min-replicas-max-lag") and dp.good_replicas(node) < needed:
@@ -240,7 +276,7 @@ def _incrby(ctx: Context, argv: list[str]) -> Outcome:
                 return _error("ERR decrement would overflow")
             step = -step
     key = argv[1]
-    refused = _write_refused(ctx, key)
+    refused = _write_refused(ctx, key, argv[0].upper())
     if refused is not None:
         return refused
     current = ctx.dp.data(ctx.node).get(key)
@@ -253,7 +289,7 @@ def _incrby(ctx: Context, argv: list[str]) -> Outcome:
     result = number + step
     if not -(2**63) <= result < 2**63:
         return _error("ERR increment or decrement would overflow")
-    outcome = _data(ctx, ["SET", key, str(result)])
+    outcome = _data(ctx, ["SET", key, str(result)], shown=argv[0].upper())
     if outcome.replies == [OK]:
         return _reply(result)
     return outcome

@@ -32,6 +32,7 @@ class Context:
     client: ClientState
     ports: PortMap
     clients: Sequence[ClientState]
+    arrival: int = -1  # when the request arrived (simulated ms), if known
 
     @property
     def dp(self) -> ClusterData:
