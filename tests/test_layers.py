@@ -129,6 +129,7 @@ PUBLIC_API = (
     "simulator.export",
     "simulator.fidelity",
     "simulator.fidelity_reshard",
+    "simulator.resp",
 )
 
 
