@@ -45,6 +45,7 @@ class ViewSource(Protocol):
     @property
     def now(self) -> int: ...
 
+
 SETTINGS = (
     "cluster-node-timeout",
     "cluster-replica-validity-factor",
