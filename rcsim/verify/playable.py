@@ -1,0 +1,116 @@
+"""Which parts of a scenario can be played on a real cluster, said before anything starts.
+
+A scenario is refused (exit 2) when any step's action cannot be played for real, or a
+``wait_for`` cannot be observed (the player would not know when to go on), or it needs
+clients or a MEET start; conditions in ``expect`` that cannot be observed are not a
+refusal: they are reported as "not observable" next to rcsim's verdict.
+"""
+
+from __future__ import annotations
+
+from rcsim.verify.scenario_api import model
+
+DERIVED_EVENTS: dict[str, frozenset[str]] = {
+    "pfail": frozenset(),
+    "fail": frozenset(),
+    "promoted": frozenset(),
+    "role": frozenset({"role", "master"}),
+    "cluster_state": frozenset({"state"}),
+    "crash": frozenset(),
+    "pause": frozenset(),
+    "resume": frozenset(),
+    "restart": frozenset(),
+    "shutdown": frozenset(),
+    "partition": frozenset(),
+    "cut": frozenset(),
+    "heal": frozenset(),
+    "failover": frozenset({"mode"}),
+    "node_added": frozenset(),
+    "node_removed": frozenset(),
+    "reshard_done": frozenset({"ok", "job"}),
+}
+"""Event kinds a real run produces (from the polls or the player), with the fields it knows."""
+
+OBSERVABLE = (
+    model.ClusterState,
+    model.Role,
+    model.Owner,
+    model.Flag,
+    model.Agree,
+    model.Covered,
+    model.Promoted,
+    model.Epoch,
+)
+
+CLIENT_ACTIONS = (model.Write, model.Read, model.Publish, model.Subscribe, model.Workload)
+
+
+def unobservable(condition: model.Condition) -> str | None:
+    """Why a condition cannot be checked on a real cluster (None: it can)."""
+    if isinstance(condition, OBSERVABLE):
+        return None
+    if isinstance(condition, model.Event):
+        known = DERIVED_EVENTS.get(condition.kind)
+        if known is None:
+            return f"a '{condition.kind}' event is not observable on a real cluster"
+        extra = sorted(set(condition.fields) - known)
+        if extra:
+            return f"the '{condition.kind}' event's field(s) {', '.join(extra)} are not observable on a real cluster"
+        return None
+    return f"'{condition.yaml_key}' needs the scenario's clients, which verify does not run"
+
+
+def unplayable_action(
+    action: model.Action, node_names: set[str], partitions: str | None
+) -> str | None:
+    """Why an action cannot be played for real (None: it can). ``partitions`` is why
+    iptables cannot be used here (None: it can)."""
+    if isinstance(action, CLIENT_ACTIONS):
+        return f"'{action.yaml_key}' needs the scenario's clients, which verify does not run"
+    if isinstance(action, model.Partition | model.Cut | model.Heal):
+        if partitions is not None:
+            return f"'{action.yaml_key}': {partitions}"
+        groups: tuple[tuple[str, ...], ...] = ()
+        if isinstance(action, model.Partition):
+            groups = action.groups
+        elif isinstance(action, model.Cut):
+            groups = (action.sources, action.targets)
+        elif action.groups is not None:
+            groups = action.groups
+        clients = sorted({name for group in groups for name in group} - node_names)
+        if clients:
+            return f"'{action.yaml_key}' names client(s) {', '.join(clients)}, whose links verify cannot cut"
+    if isinstance(action, model.Reshard) and action.slots is not None:
+        return "'reshard' of named slots: redis-cli --cluster reshard moves a count of slots only"
+    return None
+
+
+def refusals(scenario: model.Scenario, partitions: str | None) -> list[str]:
+    """Every reason the scenario cannot be played for real, as ``file:line:col: message``."""
+    out: list[str] = []
+    if scenario.cluster.start != "converged":
+        out.append(
+            f"{scenario.cluster.loc}: 'start: {scenario.cluster.start}' is not supported (verify starts from a converged cluster)"
+        )
+    if scenario.clients:
+        out.append(f"{scenario.clients[0].loc}: clients (workloads) are not run by verify")
+    names = set(scenario.cluster.names)
+    for step in scenario.steps:
+        action = step.action
+        if action is not None:
+            if isinstance(action, model.AddNode):
+                names.add(action.name)
+            reason = unplayable_action(action, names, partitions)
+            if reason is not None:
+                out.append(f"{action.loc}: {reason}")
+        for condition in step.wait_for:
+            reason = unobservable(condition)
+            if reason is not None:
+                out.append(f"{condition.loc}: wait_for {reason}")
+    return out
+
+
+def unobservable_expects(scenario: model.Scenario) -> list[str]:
+    """``expect`` conditions that will be reported as not observable (not a refusal)."""
+    conditions = [c for step in scenario.steps for c in step.expect] + list(scenario.expect)
+    return [f"{c.loc}: {reason}" for c in conditions if (reason := unobservable(c)) is not None]

@@ -1,0 +1,275 @@
+"""A real cluster of the scenario's topology on loopback, built as ``redis-cli --cluster
+create`` does (§17.2): each master ADDSLOTS its ranges, every node gets its own
+``CLUSTER SET-CONFIG-EPOCH`` (1, 2, ... in creation order), every other node MEETs the
+first, and once all know each other each replica runs ``CLUSTER REPLICATE``. Then it
+waits until healthy (the definition of the real-redis measurements): every node
+``cluster_state:ok``, knows every node with only master/slave/myself flags and connected
+links, all agree on slots and roles, and every replica's ``master_link_status:up``.
+
+Slot ranges and replica placement are the scenario's (rcsim's fixed rule for generated
+topologies, §17.1), not redis-cli's anti-affinity shuffle, so step names mean the same
+nodes on both sides.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from rcsim.verify.cleanup import Cleanup
+from rcsim.verify.clusterview import parse_info
+from rcsim.verify.events import EventLog
+from rcsim.verify.firewall import Firewall
+from rcsim.verify.poller import Clock, Observations, Poller
+from rcsim.verify.scenario_api import model
+from rcsim.verify.server import NodeProcess, ServerBinary, directive_value
+
+HEALTHY_TIMEOUT_S = 60.0
+ALLOWED_FLAGS = frozenset({"master", "replica", "myself"})
+
+
+def slot_ranges(slots: Sequence[int]) -> list[tuple[int, int]]:
+    """Contiguous ranges of sorted slots, for ``CLUSTER ADDSLOTSRANGE``."""
+    ranges: list[tuple[int, int]] = []
+    for slot in sorted(slots):
+        if ranges and slot == ranges[-1][1] + 1:
+            ranges[-1] = (ranges[-1][0], slot)
+        else:
+            ranges.append((slot, slot))
+    return ranges
+
+
+class RealCluster:
+    """The nodes, their pollers, the firewall and the observations of one real run."""
+
+    def __init__(
+        self,
+        scenario: model.Scenario,
+        binary: ServerBinary,
+        workdir: Path,
+        cleanup: Cleanup,
+        firewall: Firewall | None,
+    ) -> None:
+        self.scenario = scenario
+        self.binary = binary
+        self.workdir = workdir
+        self.cleanup = cleanup
+        self.firewall = firewall
+        self.clock = Clock()
+        self.observations = Observations()
+        self.names: dict[str, str] = {}  # node ID -> scenario name
+        self.log = EventLog(self.names)
+        self.nodes: dict[str, NodeProcess] = {}
+        self.pollers: dict[str, Poller] = {}
+        self.redis_cli = shutil.which("redis-cli") or "redis-cli"
+        cleanup.push("pollers", self.stop_pollers)
+
+    # ------------------------------------------------------------------ building
+
+    def _settings(self, spec: model.NodeSpec) -> dict[str, Any]:
+        return {**self.scenario.cluster.config, **spec.config}
+
+    def add_process(self, name: str, settings: Mapping[str, Any]) -> NodeProcess:
+        node = NodeProcess(name, len(self.nodes), self.binary, self.workdir, settings, self.cleanup)
+        node.start()
+        self.nodes[name] = node
+        self.names[node.node_id] = name
+        self._start_poller(node)
+        return node
+
+    def _start_poller(self, node: NodeProcess) -> None:
+        poller = Poller(node.name, node.connect, self.names, self.clock, self.observations)
+        self.pollers[node.name] = poller
+        poller.start()
+
+    def stop_pollers(self) -> None:
+        for poller in self.pollers.values():
+            poller.stop()
+        for poller in self.pollers.values():
+            poller.join(timeout=2)
+
+    def create(self) -> None:
+        """Start every node and join them as redis-cli --cluster create does."""
+        specs = self.scenario.cluster.nodes
+        for spec in specs:
+            self.add_process(spec.name, self._settings(spec))
+        for spec in specs:
+            for low, high in slot_ranges(spec.slots):
+                self.nodes[spec.name].call("CLUSTER", "ADDSLOTSRANGE", low, high)
+        for epoch, spec in enumerate(specs, 1):
+            self.nodes[spec.name].call("CLUSTER", "SET-CONFIG-EPOCH", epoch)
+        first = self.nodes[specs[0].name]
+        for spec in specs[1:]:
+            self.nodes[spec.name].call("CLUSTER", "MEET", first.host, first.port)
+        self._wait(lambda: self._all_know(len(specs)), "every node to know every other")
+        for spec in specs:
+            if spec.replica_of is not None:
+                master = self.nodes[spec.replica_of]
+                self.nodes[spec.name].call("CLUSTER", "REPLICATE", master.node_id)
+        self._wait(self.healthy, "the cluster to be healthy")
+
+    def _wait(self, predicate: Any, what: str, timeout: float = HEALTHY_TIMEOUT_S) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"gave up waiting for {what} after {timeout:g}s")
+            time.sleep(0.05)
+
+    def _all_know(self, count: int) -> bool:
+        views = self.observations.views()
+        return len(views) == count and all(
+            len(v.peers) == count
+            and all(not p.flags & {"handshake", "noaddr"} for p in v.peers.values())
+            for v in views.values()
+        )
+
+    def healthy(self) -> bool:
+        views = self.observations.views()
+        running = [n for n, p in self.nodes.items() if p.status == "running"]
+        if any(n not in views for n in running):
+            return False
+        tables = set()
+        for name in running:
+            view = views[name]
+            if view.state != "ok" or set(view.peers) != set(running):
+                return False
+            for line in view.peers.values():
+                if line.flags - ALLOWED_FLAGS or line.link != "connected":
+                    return False
+            roles = tuple(
+                (n, p.is_master, self.names.get(p.master_id or "", ""))
+                for n, p in view.peers.items()
+            )
+            tables.add((view.slot_table(), roles))
+        if len(tables) != 1:
+            return False
+        for name in running:
+            if views[name].role() == "replica":
+                info = parse_info(str(self.nodes[name].call("INFO", "replication")))
+                if info.get("master_link_status") != "up":
+                    return False
+        return True
+
+    def start_clock(self) -> None:
+        """The scenario's time 0: the clock restarts and the history starts afresh."""
+        with self.observations.lock:
+            self.clock.reset()
+            self.observations.history.clear()
+        self.log.consume([])
+
+    def now(self) -> float:
+        return self.clock.now_ms()
+
+    def status(self) -> dict[str, str]:
+        return {name: node.status for name, node in self.nodes.items()}
+
+    # ------------------------------------------------------------------ actions
+
+    def set_config(self, target: str, values: Mapping[str, Any]) -> None:
+        names = (
+            [n for n, p in self.nodes.items() if p.status == "running"]
+            if target == "all"
+            else [target]
+        )
+        for name in names:
+            for key, value in values.items():
+                self.nodes[name].call("CONFIG", "SET", key, directive_value(value).strip('"'))
+
+    def failover(self, name: str, mode: str) -> str:
+        args: list[str | int] = ["CLUSTER", "FAILOVER"]
+        if mode != "default":
+            args.append(mode.upper())
+        return str(self.nodes[name].call(*args))
+
+    def hosts(self, names: Sequence[str]) -> list[str]:
+        return [self.nodes[n].host for n in names]
+
+    def any_running(self) -> NodeProcess:
+        return next(p for p in self.nodes.values() if p.status == "running")
+
+    def redis_cli_args(self, action: model.Action) -> list[str]:
+        """The ``redis-cli --cluster`` command line of a reshard / rebalance / fix."""
+        entry = self.any_running().endpoint
+        if isinstance(action, model.Reshard):
+            return [
+                "--cluster", "reshard", entry,
+                "--cluster-from", self.nodes[action.source].node_id,
+                "--cluster-to", self.nodes[action.target].node_id,
+                "--cluster-slots", str(action.count),
+                "--cluster-pipeline", str(action.pipeline),
+                "--cluster-yes",
+            ]  # fmt: skip
+        if isinstance(action, model.Rebalance):
+            args = ["--cluster", "rebalance", entry, "--cluster-threshold", f"{action.threshold:g}"]
+            for name, weight in sorted(action.weights.items()):
+                args += ["--cluster-weight", f"{self.nodes[name].node_id}={weight:g}"]
+            if action.use_empty_masters:
+                args.append("--cluster-use-empty-masters")
+            return [*args, "--cluster-pipeline", str(action.pipeline)]
+        return ["--cluster", "fix", entry, "--cluster-yes"]
+
+    def run_cli_job(self, job: str, args: list[str]) -> None:
+        """Run redis-cli in the background; its end is a ``reshard_done`` event."""
+        output = self.workdir / f"redis-cli-{job}-{len(self.log.events())}.log"
+        with output.open("wb") as stream:
+            process = self.cleanup.spawn(
+                [self.redis_cli, *args],
+                stdin=subprocess.DEVNULL,
+                stdout=stream,
+                stderr=subprocess.STDOUT,
+            )
+
+        def wait() -> None:
+            code = process.wait()
+            self.log.add(self.now(), "reshard_done", job=job, ok=code == 0, exit_code=code)
+
+        threading.Thread(target=wait, name=f"redis-cli-{job}", daemon=True).start()
+
+    def run_cli(self, args: list[str], timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
+        """Run redis-cli to completion (add-node, del-node)."""
+        process = self.cleanup.spawn(
+            [self.redis_cli, *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        out, _ = process.communicate(timeout=timeout)
+        return subprocess.CompletedProcess(
+            process.args, process.returncode, out.decode(errors="replace"), ""
+        )
+
+    def add_node(self, action: model.AddNode) -> None:
+        entry = self.any_running().endpoint
+        node = self.add_process(action.name, dict(self.scenario.cluster.config))
+        args = ["--cluster", "add-node", node.endpoint, entry]
+        if action.replica_of is not None:
+            args += [
+                "--cluster-slave",
+                "--cluster-master-id",
+                self.nodes[action.replica_of].node_id,
+            ]
+        result = self.run_cli(args)
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"redis-cli --cluster add-node failed: {result.stdout.strip()[-300:]}"
+            )
+
+    def del_node(self, name: str) -> None:
+        node = self.nodes[name]
+        entry = next(
+            p for n, p in self.nodes.items() if p.status == "running" and n != name
+        ).endpoint
+        result = self.run_cli(["--cluster", "del-node", entry, node.node_id])
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"redis-cli --cluster del-node failed: {result.stdout.strip()[-300:]}"
+            )
+        if node.process is not None:
+            node.process.wait(timeout=30)
+        node.status = "dead"
+        self.pollers[name].stop()
