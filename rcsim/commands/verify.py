@@ -69,13 +69,13 @@ def run(args: argparse.Namespace) -> int:
         return USAGE_ERROR
     if args.runs < 1 or args.seeds < 1:
         raise CommandError("--runs and --seeds must be at least 1")
-    binary = _binary(args.server)
     refused = refusals(scenario, unavailable_reason() if needs_firewall(scenario) else None)
     out = sys.stdout
     if refused:
         sys.stderr.write(f"rcsim verify: {scenario.source} cannot be played on a real cluster:\n")
         sys.stderr.write("".join(f"  {line}\n" for line in refused))
         return USAGE_ERROR
+    binary = _binary(args.server)
     out.write(f"{scenario.name}  ({scenario.source})\nserver: {binary.label}\n")
     for line in unobservable_expects(scenario):
         out.write(f"note: not observable for real, not compared: {line}\n")

@@ -6,7 +6,7 @@ import here means a move touches this file only.
 
 from __future__ import annotations
 
-from simulator.scenario import ScenarioError, load_scenario, model
+from simulator.scenario import ScenarioError, load_scenario, model, parse_scenario
 from simulator.scenario.report import MILESTONES, metrics
 from simulator.scenario.report import _milestones as milestones_of
 from simulator.scenario.runner import FAULT_ACTIONS, Fault, run
@@ -20,6 +20,7 @@ __all__ = [
     "metrics",
     "milestones_of",
     "model",
+    "parse_scenario",
     "run",
 ]
 """``milestones_of(events, fault)`` is report.py's own milestone reader: the real run's
