@@ -14,6 +14,11 @@ def test_time_within_15_percent_of_the_real_median() -> None:
     assert not time_in_bounds([1000], [840])
 
 
+def test_short_times_are_judged_at_the_measurement_resolution() -> None:
+    assert time_in_bounds([45], [5])
+    assert not time_in_bounds([82], [35])
+
+
 def test_time_inside_the_real_range_is_in_bounds() -> None:
     assert time_in_bounds([1000, 1100, 2000], [1900])
 
@@ -99,4 +104,4 @@ def test_markdown_cells() -> None:
     text = markdown(table)
     assert "| n1 crash: first PFAIL ms | 2550 [2500–2600] (1× never) | 2250 | 0.88 | yes |" in text
     assert "| final role n4 | master | replica of n1 |  | **no** |" in text
-    assert Row("x", "time", (1, 2), (3,)).as_dict()["in_bounds"] is False
+    assert Row("x", "time", (1000, 1100), (3000,)).as_dict()["in_bounds"] is False
