@@ -5,8 +5,9 @@ The same meanings as rcsim's checks (simulator/scenario/conditions.py): ``role``
 ``covered`` and ``agree`` ask the cluster as a whole, where the "truth" is, as in
 ``Cluster.truth_table``, every live master's own slots, higher configEpoch winning.
 A paused node answers nothing, so its last answer stands for it (rcsim keeps a paused
-node's state as it was, too). Conditions that need a client (``lost_writes``,
-``delivered``) are not observable here; :mod:`rcsim.verify.playable` says so up front.
+node's state as it was, too). ``lost_writes`` reads every written key back (the
+clients' ledger is rcsim's own); ``delivered`` (pub/sub) is not observable here, and
+:mod:`rcsim.verify.playable` says so up front.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class World:
     views: Mapping[str, Snapshot]
     status: Mapping[str, str]  # name -> running | paused | dead
     events: Sequence[Event]
+    lost_writes: Callable[[], int] = lambda: 0
 
     def alive(self) -> list[str]:
         return [n for n, s in self.status.items() if s != "dead" and n in self.views]
@@ -124,6 +126,17 @@ def _covered(world: World, c: model.Covered, _start: int) -> Verdict:
     return (not missing) == c.value, expected, observed
 
 
+def _lost_writes(world: World, c: model.LostWrites, _start: int) -> Verdict:
+    lost = world.lost_writes()
+    if c.exact is not None:
+        return lost == c.exact, f"{c.exact} acknowledged writes lost", f"{lost} lost"
+    low = c.minimum if c.minimum is not None else 0
+    high = c.maximum
+    expected = f"at least {low}" if high is None else f"between {low} and {high}"
+    passed = lost >= low and (high is None or lost <= high)
+    return passed, expected + " acknowledged writes lost", f"{lost} lost"
+
+
 def _promoted(world: World, c: model.Promoted, _start: int) -> Verdict:
     expected = f"{c.node} has been promoted to master"
     for event in world.events:
@@ -180,6 +193,7 @@ CHECKERS: dict[type[model.Condition], Callable[[World, Any, int], Verdict]] = {
     model.Agree: _agree,
     model.Covered: _covered,
     model.Promoted: _promoted,
+    model.LostWrites: _lost_writes,
     model.Epoch: _epoch,
     model.Event: _event,
 }

@@ -11,6 +11,7 @@ fields, rcsim's own milestone code reads real runs too.
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -53,15 +54,20 @@ def changes(
 
 
 class EventLog:
-    """Trace events of a real run, in time order: derived from samples plus the player's."""
+    """Trace events of a real run, kept in time order as they arrive from three sources:
+    the player's actions, the nodes' logs and the polls (in that order at equal times)."""
+
+    ACTION, LOG, POLL = 0, 1, 2
 
     def __init__(self, names: Mapping[str, str]) -> None:
         self.names = names
         self.lock = threading.Lock()
-        self._derived: list[Event] = []
-        self._actions: list[Event] = []
+        self._events: list[tuple[int, int, int, Event]] = []
         self._last: dict[str, Snapshot] = {}
         self._seen = 0
+
+    def _insert(self, source: int, event: Event) -> None:
+        bisect.insort(self._events, (event["t"], source, len(self._events), event), key=_order)
 
     def consume(self, samples: list[Sample]) -> None:
         """Derive events from the samples not consumed yet (``samples`` grows only)."""
@@ -70,23 +76,29 @@ class EventLog:
                 if sample.view is None:
                     continue
                 t = round(sample.t)
-                self._derived.extend(
-                    changes(self._last.get(sample.node), sample.view, self.names, t)
-                )
+                for event in changes(self._last.get(sample.node), sample.view, self.names, t):
+                    self._insert(self.POLL, event)
                 self._last[sample.node] = sample.view
             self._seen = len(samples)
 
     def add(self, t: float, kind: str, node: str | None = None, **fields: Any) -> None:
+        """An event of the player's (an action) or of a node's log."""
         event: Event = {"t": round(t), "kind": kind}
         if node is not None:
             event["node"] = node
         event.update(fields)
         with self.lock:
-            self._actions.append(event)
+            self._insert(self.ACTION, event)
+
+    def add_logged(self, t: float, event: Event) -> None:
+        with self.lock:
+            self._insert(self.LOG, {"t": round(t), **event})
 
     def events(self) -> list[Event]:
-        """Every event, sorted by time (actions before derived events at the same ms)."""
+        """Every event, sorted by time."""
         with self.lock:
-            merged = [(e["t"], 0, i, e) for i, e in enumerate(self._actions)]
-            merged += [(e["t"], 1, i, e) for i, e in enumerate(self._derived)]
-        return [e for *_, e in sorted(merged, key=lambda item: item[:3])]
+            return [item[3] for item in self._events]
+
+
+def _order(item: tuple[int, int, int, Event]) -> tuple[int, int, int]:
+    return item[0], item[1], item[2]

@@ -1,8 +1,8 @@
 """Which parts of a scenario can be played on a real cluster, said before anything starts.
 
-A scenario is refused (exit 2) when any step's action cannot be played for real, or a
-``wait_for`` cannot be observed (the player would not know when to go on), or it needs
-clients or a MEET start; conditions in ``expect`` that cannot be observed are not a
+A scenario is refused (exit 2) when any step's action cannot be played for real (pub/sub,
+a reshard of named slots, partitions without root), or a ``wait_for`` cannot be observed
+(the player would not know when to go on), or it starts by MEET; conditions in ``expect`` that cannot be observed are not a
 refusal: they are reported as "not observable" next to rcsim's verdict.
 """
 
@@ -28,8 +28,14 @@ DERIVED_EVENTS: dict[str, frozenset[str]] = {
     "node_added": frozenset(),
     "node_removed": frozenset(),
     "reshard_done": frozenset({"ok", "job"}),
+    "election_scheduled": frozenset({"rank", "delay_ms", "offset"}),
+    "election_started": frozenset({"epoch"}),
+    "vote": frozenset({"epoch"}),
+    "mf_paused": frozenset(),
+    "request": frozenset({"client", "command", "key", "slot", "outcome", "asking"}),
 }
-"""Event kinds a real run produces (from the polls or the player), with the fields it knows."""
+"""Event kinds a real run produces (from the polls, the nodes' logs or the player), with the
+fields it knows."""
 
 OBSERVABLE = (
     model.ClusterState,
@@ -40,9 +46,10 @@ OBSERVABLE = (
     model.Covered,
     model.Promoted,
     model.Epoch,
+    model.LostWrites,
 )
 
-CLIENT_ACTIONS = (model.Write, model.Read, model.Publish, model.Subscribe, model.Workload)
+PUBSUB_ACTIONS = (model.Publish, model.Subscribe)
 
 
 def unobservable(condition: model.Condition) -> str | None:
@@ -57,29 +64,16 @@ def unobservable(condition: model.Condition) -> str | None:
         if extra:
             return f"the '{condition.kind}' event's field(s) {', '.join(extra)} are not observable on a real cluster"
         return None
-    return f"'{condition.yaml_key}' needs the scenario's clients, which verify does not run"
+    return f"'{condition.yaml_key}' (pub/sub) is not played by verify"
 
 
-def unplayable_action(
-    action: model.Action, node_names: set[str], partitions: str | None
-) -> str | None:
+def unplayable_action(action: model.Action, partitions: str | None) -> str | None:
     """Why an action cannot be played for real (None: it can). ``partitions`` is why
     iptables cannot be used here (None: it can)."""
-    if isinstance(action, CLIENT_ACTIONS):
-        return f"'{action.yaml_key}' needs the scenario's clients, which verify does not run"
-    if isinstance(action, model.Partition | model.Cut | model.Heal):
-        if partitions is not None:
-            return f"'{action.yaml_key}': {partitions}"
-        groups: tuple[tuple[str, ...], ...] = ()
-        if isinstance(action, model.Partition):
-            groups = action.groups
-        elif isinstance(action, model.Cut):
-            groups = (action.sources, action.targets)
-        elif action.groups is not None:
-            groups = action.groups
-        clients = sorted({name for group in groups for name in group} - node_names)
-        if clients:
-            return f"'{action.yaml_key}' names client(s) {', '.join(clients)}, whose links verify cannot cut"
+    if isinstance(action, PUBSUB_ACTIONS):
+        return f"'{action.yaml_key}': pub/sub is not played by verify"
+    if isinstance(action, model.Partition | model.Cut | model.Heal) and partitions is not None:
+        return f"'{action.yaml_key}': {partitions}"
     if isinstance(action, model.Reshard) and action.slots is not None:
         return "'reshard' of named slots: redis-cli --cluster reshard moves a count of slots only"
     return None
@@ -92,15 +86,10 @@ def refusals(scenario: model.Scenario, partitions: str | None) -> list[str]:
         out.append(
             f"{scenario.cluster.loc}: 'start: {scenario.cluster.start}' is not supported (verify starts from a converged cluster)"
         )
-    if scenario.clients:
-        out.append(f"{scenario.clients[0].loc}: clients (workloads) are not run by verify")
-    names = set(scenario.cluster.names)
     for step in scenario.steps:
         action = step.action
         if action is not None:
-            if isinstance(action, model.AddNode):
-                names.add(action.name)
-            reason = unplayable_action(action, names, partitions)
+            reason = unplayable_action(action, partitions)
             if reason is not None:
                 out.append(f"{action.loc}: {reason}")
         for condition in step.wait_for:

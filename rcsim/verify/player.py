@@ -34,6 +34,8 @@ class RealRun:
     step_starts: dict[int, float] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     end_ms: float = 0.0
+    lost_writes: int = 0
+    requests: dict[str, int] = field(default_factory=dict)
     world: World | None = None
 
 
@@ -49,8 +51,13 @@ class Player:
 
     def world(self) -> World:
         cluster = self.cluster
-        cluster.log.consume(cluster.observations.samples())
-        return World(cluster.observations.views(), cluster.status(), cluster.log.events())
+        cluster.refresh_events()
+        return World(
+            cluster.observations.views(),
+            cluster.status(),
+            cluster.log.events(),
+            cluster.lost_writes,
+        )
 
     def _sleep_until(self, t_ms: float) -> None:
         while (delay := (t_ms - self.cluster.now()) / 1000) > 0:
@@ -104,6 +111,9 @@ class Player:
         if end is None:
             end = round(self.cluster.now()) + model.Scenario.DEFAULT_TAIL_MS
         self._sleep_until(end)
+        self.cluster.stop_clients()
+        self.run.lost_writes = self.cluster.lost_writes() if self.scenario.clients else 0
+        self.run.requests = self.cluster.requests_by_outcome()
         for condition in self.scenario.expect:
             self._record("final", None, condition, 0)
         self.run.end_ms = self.cluster.now()
@@ -211,6 +221,14 @@ class Player:
             cluster.set_config(action.node, action.values)
         elif isinstance(action, model.Reshard | model.Rebalance | model.Fix):
             cluster.run_cli_job(action.yaml_key, cluster.redis_cli_args(action))
+        elif isinstance(action, model.Write):
+            outcome, _ = cluster.workload(action.client).command(True, action.key, action.value)
+            return {"outcome": outcome}
+        elif isinstance(action, model.Read):
+            outcome, reply = cluster.workload(action.client).command(False, action.key)
+            return {"outcome": outcome, "value": reply if isinstance(reply, str) else None}
+        elif isinstance(action, model.Workload):
+            cluster.workload(action.client).set(action.rate, action.writes)
         elif isinstance(action, model.AddNode):
             cluster.add_node(action)
         elif isinstance(action, model.DelNode):

@@ -22,9 +22,11 @@ class Clock:
 
     def __init__(self) -> None:
         self.origin = time.monotonic()
+        self.wall_origin_ms = time.time() * 1000.0
 
     def reset(self) -> None:
         self.origin = time.monotonic()
+        self.wall_origin_ms = time.time() * 1000.0
 
     def now_ms(self) -> float:
         return (time.monotonic() - self.origin) * 1000.0

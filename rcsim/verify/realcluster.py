@@ -22,12 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from rcsim.verify.cleanup import Cleanup
+from rcsim.verify.clients import ClusterClient, Workload, client_host, read_back
 from rcsim.verify.clusterview import parse_info
 from rcsim.verify.events import EventLog
 from rcsim.verify.firewall import Firewall
+from rcsim.verify.logevents import LogTail, parse_line
 from rcsim.verify.poller import Clock, Observations, Poller
 from rcsim.verify.scenario_api import model
 from rcsim.verify.server import NodeProcess, ServerBinary, directive_value
+from simulator.dataplane.ledger import WriteLedger
 
 HEALTHY_TIMEOUT_S = 60.0
 ALLOWED_FLAGS = frozenset({"master", "replica", "myself"})
@@ -66,6 +69,10 @@ class RealCluster:
         self.log = EventLog(self.names)
         self.nodes: dict[str, NodeProcess] = {}
         self.pollers: dict[str, Poller] = {}
+        self.logs: dict[str, LogTail] = {}
+        self.workloads: dict[str, Workload] = {}
+        self.ledger = WriteLedger()
+        self.ledger_lock = threading.Lock()
         self.redis_cli = shutil.which("redis-cli") or "redis-cli"
         cleanup.push("pollers", self.stop_pollers)
 
@@ -79,6 +86,7 @@ class RealCluster:
         node.start()
         self.nodes[name] = node
         self.names[node.node_id] = name
+        self.logs[name] = LogTail(node.directory / "server.log")
         self._start_poller(node)
         return node
 
@@ -160,7 +168,24 @@ class RealCluster:
         with self.observations.lock:
             self.clock.reset()
             self.observations.history.clear()
-        self.log.consume([])
+        for tail in self.logs.values():
+            tail.new_lines()  # what was logged while building is not part of the run
+
+    def refresh_events(self) -> None:
+        """Bring the event log up to date with the polls and the nodes' log lines."""
+        self.log.consume(self.observations.samples())
+        views = self.observations.views()
+
+        def master_of(name: str) -> str | None:
+            view = views.get(name)
+            return None if view is None else view.master_name(self.names)
+
+        for name, tail in self.logs.items():
+            for line in tail.new_lines():
+                parsed = parse_line(line, name, self.names, master_of)
+                if parsed is not None:
+                    unix_ms, event = parsed
+                    self.log.add_logged(unix_ms - self.clock.wall_origin_ms, event)
 
     def now(self) -> float:
         return self.clock.now_ms()
@@ -187,7 +212,62 @@ class RealCluster:
         return str(self.nodes[name].call(*args))
 
     def hosts(self, names: Sequence[str]) -> list[str]:
-        return [self.nodes[n].host for n in names]
+        """The loopback addresses of nodes and clients."""
+        clients = {spec.name: client_host(k) for k, spec in enumerate(self.scenario.clients)}
+        return [self.nodes[n].host if n in self.nodes else clients[n] for n in names]
+
+    # ------------------------------------------------------------------ clients
+
+    def _seeds(self) -> list[tuple[str, int]]:
+        return [(p.host, p.port) for p in self.nodes.values() if p.status == "running"]
+
+    def _node_at(self, address: tuple[str, int]) -> str:
+        return next((n for n, p in self.nodes.items() if (p.host, p.port) == address), "")
+
+    def _emit_request(self, node: str, fields: dict[str, Any]) -> None:
+        self.log.add(self.now(), "request", node or None, **fields)
+
+    def start_clients(self) -> None:
+        """The scenario's workload clients, from time 0 (as rcsim starts them)."""
+        for k, spec in enumerate(self.scenario.clients):
+            client = ClusterClient(spec.name, client_host(k), self._seeds, self._node_at)
+            workload = Workload(
+                client, spec, self.ledger, self.ledger_lock, self.now, self._emit_request
+            )
+            self.workloads[spec.name] = workload
+            workload.start()
+        self.cleanup.push("clients", self.stop_clients)
+
+    def stop_clients(self) -> None:
+        for workload in self.workloads.values():
+            workload.stop()
+        for workload in self.workloads.values():
+            workload.join(timeout=5)
+
+    def workload(self, name: str | None) -> Workload:
+        """A client by name (default: the scenario's first client)."""
+        if name is None:
+            name = self.scenario.clients[0].name
+        return self.workloads[name]
+
+    def lost_writes(self) -> int:
+        """Acknowledged writes no longer readable from their slot's owner (rcsim's ledger rule)."""
+        with self.ledger_lock:
+            keys = self.ledger.written_keys()
+        reader = ClusterClient("verify-reader", "127.0.0.1", self._seeds, self._node_at)
+        try:
+            values = read_back(reader, keys)
+        finally:
+            reader.close()
+        with self.ledger_lock:
+            return len(self.ledger.lost_writes(values.__getitem__))
+
+    def requests_by_outcome(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for event in self.log.events():
+            if event["kind"] == "request":
+                counts[event["outcome"]] = counts.get(event["outcome"], 0) + 1
+        return dict(sorted(counts.items()))
 
     def any_running(self) -> NodeProcess:
         return next(p for p in self.nodes.values() if p.status == "running")

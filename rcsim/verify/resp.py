@@ -18,11 +18,13 @@ class RespError(Exception):
 class Connection:
     """One blocking connection; ``timeout`` bounds connect and every read (seconds)."""
 
-    def __init__(self, host: str, port: int, timeout: float = 1.0) -> None:
+    def __init__(
+        self, host: str, port: int, timeout: float = 1.0, source: str = CLIENT_SOURCE
+    ) -> None:
         self.host = host
         self.port = port
         self.sock = socket.create_connection(
-            (host, port), timeout=timeout, source_address=(CLIENT_SOURCE, 0)
+            (host, port), timeout=timeout, source_address=(source, 0)
         )
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._buffer = b""

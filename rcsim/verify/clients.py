@@ -1,0 +1,251 @@
+"""The scenario's clients, for real: cluster-aware clients with redis-py's routing rules,
+the same as rcsim's simulated clients (simulator/dataplane/clients.py, §15).
+
+A client keeps a slot map from ``CLUSTER SLOTS``. Per command: ``MOVED`` updates the map
+and retries; ``ASK`` sends ``ASKING`` + the command to the target once; ``TRYAGAIN``
+retries after 50 ms; ``CLUSTERDOWN``, connection errors and timeouts (1 s) refresh the
+map and retry after 250 ms, at most 3 times; at most 16 attempts per command. Every
+attempt is a ``request`` event (client, command, key, outcome). Each client connects
+from its own loopback address (127.0.0.200 + k), so partitions can name it.
+
+Difference from rcsim: one thread per workload sends its commands one after the other
+at the scenario's rate; a command that waits (a paused node, a timeout) delays the next
+ones, where rcsim's open-loop client keeps sending. Acknowledged writes go to rcsim's
+own :class:`WriteLedger`, and lost writes are counted as rcsim counts them: by reading
+every written key back from its slot's current owner.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from rcsim.verify.resp import Connection, RespError
+from simulator.dataplane.clients import (
+    DEFAULT_TIMEOUT_MS,
+    ERROR_DELAY_MS,
+    MAX_ATTEMPTS,
+    MAX_ERRORS,
+    TRYAGAIN_DELAY_MS,
+)
+from simulator.dataplane.ledger import WriteLedger
+from simulator.slots import key_hash_slot
+
+Address = tuple[str, int]
+Emit = Callable[[str, dict[str, Any]], None]
+"""(node name or "", request event fields) -> None."""
+
+FIRST_CLIENT_HOST = 200
+
+
+def client_host(index: int) -> str:
+    return f"127.0.0.{FIRST_CLIENT_HOST + index}"
+
+
+def outcome_of(reply: Any) -> str:
+    """A reply's outcome word (rcsim's request outcomes)."""
+    if not isinstance(reply, RespError):
+        return "ok"
+    word = str(reply).split(" ", 1)[0].upper()
+    return {
+        "MOVED": "moved",
+        "ASK": "ask",
+        "TRYAGAIN": "tryagain",
+        "CLUSTERDOWN": "clusterdown",
+    }.get(word, "error")
+
+
+class ClusterClient:
+    """One cluster-aware connection pool bound to ``source`` (thread-confined)."""
+
+    def __init__(
+        self,
+        name: str,
+        source: str,
+        seeds: Callable[[], list[Address]],
+        names: Callable[[Address], str],
+    ) -> None:
+        self.name = name
+        self.source = source
+        self.seeds = seeds
+        self.names = names
+        self.slots: list[Address | None] = [None] * 16384
+        self.connections: dict[Address, Connection] = {}
+
+    def close(self) -> None:
+        for connection in self.connections.values():
+            connection.close()
+        self.connections.clear()
+
+    def _connection(self, address: Address) -> Connection:
+        connection = self.connections.get(address)
+        if connection is None:
+            connection = Connection(address[0], address[1], DEFAULT_TIMEOUT_MS / 1000, self.source)
+            self.connections[address] = connection
+        return connection
+
+    def _drop(self, address: Address) -> None:
+        connection = self.connections.pop(address, None)
+        if connection is not None:
+            connection.close()
+
+    def refresh(self) -> None:
+        """The slot map from the first node that answers ``CLUSTER SLOTS``."""
+        for address in self.seeds():
+            try:
+                reply = self._connection(address).call("CLUSTER", "SLOTS")
+            except (OSError, ConnectionError, RespError):
+                self._drop(address)
+                continue
+            table: list[Address | None] = [None] * 16384
+            for low, high, master, *_ in reply:
+                for slot in range(int(low), int(high) + 1):
+                    table[slot] = (str(master[0]), int(master[1]))
+            self.slots = table
+            return
+
+    def execute(self, emit: Emit, *args: str) -> tuple[str, Any, str]:
+        """Run one single-key command: (outcome, reply, node that answered last)."""
+        key = args[1]
+        slot = key_hash_slot(key)
+        if self.slots[slot] is None:
+            self.refresh()
+        address = self.slots[slot]
+        asking = False
+        errors = 0
+        outcome, reply, node = "error", None, ""
+        for _attempt in range(MAX_ATTEMPTS):
+            transport = False
+            if address is None:
+                outcome, reply = "clusterdown", RespError("CLUSTERDOWN no owner known")
+            else:
+                node = self.names(address)
+                try:
+                    connection = self._connection(address)
+                    if asking:
+                        reply = connection.pipeline([("ASKING",), tuple(args)])[1]
+                    else:
+                        reply = connection.pipeline([tuple(args)])[0]
+                    outcome = outcome_of(reply)
+                except TimeoutError:
+                    self._drop(address)
+                    outcome, reply, transport = "timeout", None, True
+                except (OSError, ConnectionError) as error:
+                    self._drop(address)
+                    outcome, reply, transport = "error", RespError(str(error)), True
+            fields: dict[str, Any] = {
+                "client": self.name,
+                "command": args[0],
+                "key": key,
+                "slot": slot,
+                "outcome": outcome,
+            }
+            if asking:
+                fields["asking"] = True
+            emit(node, fields)
+            asking = False
+            if outcome == "ok":
+                return outcome, reply, node
+            if outcome in ("moved", "ask"):
+                _, _, target = str(reply).split(" ")
+                host, port = target.rsplit(":", 1)
+                address = (host, int(port))
+                if outcome == "moved":
+                    self.slots[slot] = address
+                else:
+                    asking = True
+                continue
+            if outcome == "tryagain":
+                time.sleep(TRYAGAIN_DELAY_MS / 1000)
+                continue
+            if outcome == "error" and not transport:
+                return outcome, reply, node  # a plain error reply is final
+            errors += 1
+            if errors > MAX_ERRORS:
+                return outcome, reply, node
+            time.sleep(ERROR_DELAY_MS / 1000)
+            self.refresh()
+            address = self.slots[slot]
+        return outcome, reply, node
+
+
+class Workload(threading.Thread):
+    """A scenario client: commands at ``rate``/s, a ``writes`` fraction of them SETs."""
+
+    def __init__(
+        self,
+        client: ClusterClient,
+        spec: Any,
+        ledger: WriteLedger,
+        ledger_lock: threading.Lock,
+        now: Callable[[], float],
+        emit: Emit,
+    ) -> None:
+        super().__init__(name=f"client-{client.name}", daemon=True)
+        self.client = client
+        self.rate = float(spec.rate)
+        self.writes = float(spec.writes)
+        self.keys = str(spec.keys)
+        self.key_count = int(spec.key_count)
+        self.ledger = ledger
+        self.ledger_lock = ledger_lock
+        self.now = now
+        self.emit = emit
+        self.random = random.Random(client.name)
+        self.sequence = 0
+        self.lock = threading.Lock()  # one command at a time (workload and single steps)
+        self._stop_event = threading.Event()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+
+    def set(self, rate: float | None, writes: float | None) -> None:
+        if rate is not None:
+            self.rate = rate
+        if writes is not None:
+            self.writes = writes
+
+    def command(self, write: bool, key: str, value: str | None = None) -> tuple[str, Any]:
+        """One SET or GET, with the routing rules; an acknowledged SET goes to the ledger."""
+        with self.lock:
+            if write:
+                self.sequence += 1
+                value = value if value is not None else f"{self.client.name}:{self.sequence}"
+                outcome, reply, node = self.client.execute(self.emit, "SET", key, value)
+                if outcome == "ok":
+                    with self.ledger_lock:
+                        self.ledger.record(key, value, round(self.now()), node, self.client.name)
+                return outcome, reply
+            outcome, reply, _ = self.client.execute(self.emit, "GET", key)
+            return outcome, reply
+
+    def run(self) -> None:
+        next_at = time.monotonic()
+        while not self._stop_event.is_set():
+            if self.rate <= 0:
+                self._stop_event.wait(0.05)
+                next_at = time.monotonic()
+                continue
+            delay = next_at - time.monotonic()
+            if delay > 0:
+                self._stop_event.wait(delay)
+                continue
+            next_at += 1 / self.rate
+            key = self.keys.replace("{i}", str(self.random.randrange(self.key_count)))
+            try:
+                self.command(self.random.random() < self.writes, key)
+            except (TimeoutError, OSError, ConnectionError, ValueError):
+                continue
+        self.client.close()
+
+
+def read_back(client: ClusterClient, keys: list[str]) -> dict[str, str | None]:
+    """Each key's value at its slot's current owner (None: absent or unreachable)."""
+    values: dict[str, str | None] = {}
+    for key in keys:
+        outcome, reply, _ = client.execute(lambda _node, _fields: None, "GET", key)
+        values[key] = reply if outcome == "ok" and isinstance(reply, str) else None
+    return values
