@@ -8,15 +8,15 @@ map and retry after 250 ms, at most 3 times; at most 16 attempts per command. Ev
 attempt is a ``request`` event (client, command, key, outcome). Each client connects
 from its own loopback address (127.0.0.200 + k), so partitions can name it.
 
-Difference from rcsim: one thread per workload sends its commands one after the other
-at the scenario's rate; a command that waits (a paused node, a timeout) delays the next
-ones, where rcsim's open-loop client keeps sending. Acknowledged writes go to rcsim's
+Like rcsim's workload clients, commands start at the scenario's rate whatever the ones
+before them are waiting for (open loop, one thread per command in flight). Acknowledged writes go to rcsim's
 own :class:`WriteLedger`, and lost writes are counted as rcsim counts them: by reading
 every written key back from its slot's current owner.
 """
 
 from __future__ import annotations
 
+import itertools
 import random
 import threading
 import time
@@ -59,7 +59,8 @@ def outcome_of(reply: Any) -> str:
 
 
 class ClusterClient:
-    """One cluster-aware connection pool bound to ``source`` (thread-confined)."""
+    """A cluster-aware client bound to ``source``: a shared slot map and a pool of idle
+    connections per node, so several commands can be in flight at once (open loop)."""
 
     def __init__(
         self,
@@ -73,32 +74,46 @@ class ClusterClient:
         self.seeds = seeds
         self.names = names
         self.slots: list[Address | None] = [None] * 16384
-        self.connections: dict[Address, Connection] = {}
+        self.idle: dict[Address, list[Connection]] = {}
+        self.lock = threading.Lock()
 
     def close(self) -> None:
-        for connection in self.connections.values():
-            connection.close()
-        self.connections.clear()
+        with self.lock:
+            for pool in self.idle.values():
+                for connection in pool:
+                    connection.close()
+            self.idle.clear()
 
-    def _connection(self, address: Address) -> Connection:
-        connection = self.connections.get(address)
-        if connection is None:
-            connection = Connection(address[0], address[1], DEFAULT_TIMEOUT_MS / 1000, self.source)
-            self.connections[address] = connection
-        return connection
+    def _take(self, address: Address) -> Connection:
+        with self.lock:
+            pool = self.idle.get(address)
+            if pool:
+                return pool.pop()
+        return Connection(address[0], address[1], DEFAULT_TIMEOUT_MS / 1000, self.source)
 
-    def _drop(self, address: Address) -> None:
-        connection = self.connections.pop(address, None)
-        if connection is not None:
+    def _give_back(self, address: Address, connection: Connection) -> None:
+        with self.lock:
+            self.idle.setdefault(address, []).append(connection)
+
+    def _send(self, address: Address, commands: list[tuple[str | int | bytes, ...]]) -> list[Any]:
+        """Send on a pooled connection; a failed connection is closed, not pooled."""
+        connection = self._take(address)
+        try:
+            replies = connection.pipeline(commands)
+        except BaseException:
             connection.close()
+            raise
+        self._give_back(address, connection)
+        return replies
 
     def refresh(self) -> None:
         """The slot map from the first node that answers ``CLUSTER SLOTS``."""
         for address in self.seeds():
             try:
-                reply = self._connection(address).call("CLUSTER", "SLOTS")
-            except (OSError, ConnectionError, RespError):
-                self._drop(address)
+                reply = self._send(address, [("CLUSTER", "SLOTS")])[0]
+            except (OSError, ConnectionError):
+                continue
+            if isinstance(reply, RespError):
                 continue
             table: list[Address | None] = [None] * 16384
             for low, high, master, *_ in reply:
@@ -124,17 +139,14 @@ class ClusterClient:
             else:
                 node = self.names(address)
                 try:
-                    connection = self._connection(address)
                     if asking:
-                        reply = connection.pipeline([("ASKING",), tuple(args)])[1]
+                        reply = self._send(address, [("ASKING",), tuple(args)])[1]
                     else:
-                        reply = connection.pipeline([tuple(args)])[0]
+                        reply = self._send(address, [tuple(args)])[0]
                     outcome = outcome_of(reply)
                 except TimeoutError:
-                    self._drop(address)
                     outcome, reply, transport = "timeout", None, True
                 except (OSError, ConnectionError) as error:
-                    self._drop(address)
                     outcome, reply, transport = "error", RespError(str(error)), True
             fields: dict[str, Any] = {
                 "client": self.name,
@@ -173,7 +185,10 @@ class ClusterClient:
 
 
 class Workload(threading.Thread):
-    """A scenario client: commands at ``rate``/s, a ``writes`` fraction of them SETs."""
+    """A scenario client: commands started at ``rate``/s (open loop: each in its own
+    thread, so one that waits does not delay the next), a ``writes`` fraction SETs."""
+
+    MAX_IN_FLIGHT = 1000
 
     def __init__(
         self,
@@ -195,12 +210,19 @@ class Workload(threading.Thread):
         self.now = now
         self.emit = emit
         self.random = random.Random(client.name)
-        self.sequence = 0
-        self.lock = threading.Lock()  # one command at a time (workload and single steps)
+        self.sequence = itertools.count(1)
+        self.in_flight: set[threading.Thread] = set()
+        self.skipped = 0  # commands not started because MAX_IN_FLIGHT were waiting
         self._stop_event = threading.Event()
 
     def stop(self) -> None:
+        """Stop starting commands, then wait for those in flight (each ends within ~5 s)."""
         self._stop_event.set()
+        if self.is_alive():
+            self.join(timeout=5)
+        for thread in list(self.in_flight):
+            thread.join(timeout=10)
+        self.client.close()
 
     def set(self, rate: float | None, writes: float | None) -> None:
         if rate is not None:
@@ -210,17 +232,23 @@ class Workload(threading.Thread):
 
     def command(self, write: bool, key: str, value: str | None = None) -> tuple[str, Any]:
         """One SET or GET, with the routing rules; an acknowledged SET goes to the ledger."""
-        with self.lock:
-            if write:
-                self.sequence += 1
-                value = value if value is not None else f"{self.client.name}:{self.sequence}"
-                outcome, reply, node = self.client.execute(self.emit, "SET", key, value)
-                if outcome == "ok":
-                    with self.ledger_lock:
-                        self.ledger.record(key, value, round(self.now()), node, self.client.name)
-                return outcome, reply
-            outcome, reply, _ = self.client.execute(self.emit, "GET", key)
+        if write:
+            value = value if value is not None else f"{self.client.name}:{next(self.sequence)}"
+            outcome, reply, node = self.client.execute(self.emit, "SET", key, value)
+            if outcome == "ok":
+                with self.ledger_lock:
+                    self.ledger.record(key, value, round(self.now()), node, self.client.name)
             return outcome, reply
+        outcome, reply, _ = self.client.execute(self.emit, "GET", key)
+        return outcome, reply
+
+    def _one(self, write: bool, key: str) -> None:
+        try:
+            self.command(write, key)
+        except (OSError, ConnectionError, ValueError):
+            pass
+        finally:
+            self.in_flight.discard(threading.current_thread())
 
     def run(self) -> None:
         next_at = time.monotonic()
@@ -235,11 +263,13 @@ class Workload(threading.Thread):
                 continue
             next_at += 1 / self.rate
             key = self.keys.replace("{i}", str(self.random.randrange(self.key_count)))
-            try:
-                self.command(self.random.random() < self.writes, key)
-            except (TimeoutError, OSError, ConnectionError, ValueError):
+            write = self.random.random() < self.writes
+            if len(self.in_flight) >= self.MAX_IN_FLIGHT:
+                self.skipped += 1
                 continue
-        self.client.close()
+            thread = threading.Thread(target=self._one, args=(write, key), daemon=True)
+            self.in_flight.add(thread)
+            thread.start()
 
 
 def read_back(client: ClusterClient, keys: list[str]) -> dict[str, str | None]:

@@ -5,7 +5,8 @@ within 15 % of the real median or inside the real range, or within
 :data:`RESOLUTION_MS` of the real median (a real time is only known to a poll period,
 and a wait's end to one more: 15 % of 50 ms is below what can be measured). A milestone that never
 happened counts as "never": both sides never is in bounds, one side only is not.
-States (final roles, slot owners, expectation verdicts): in bounds when every rcsim seed
+Counts (lost writes) as times, without the resolution allowance. States (final roles,
+slot owners, expectation verdicts): in bounds when every rcsim seed
 gave a value some real run gave and, when the real runs agree, the same value.
 """
 
@@ -32,7 +33,7 @@ MILESTONE_WORDS = {
 
 @dataclass(frozen=True, slots=True)
 class Row:
-    """One line of the table; ``kind`` is ``time`` (ms) or ``state``."""
+    """One line of the table; ``kind`` is ``time`` (ms), ``count`` or ``state``."""
 
     label: str
     kind: str
@@ -42,6 +43,8 @@ class Row:
     def in_bounds(self) -> bool:
         if self.kind == "state":
             return state_in_bounds(self.real, self.sim)
+        if self.kind == "count":
+            return time_in_bounds(self.real, self.sim, resolution=0.0)
         return time_in_bounds(self.real, self.sim)
 
     def as_dict(self) -> dict[str, Any]:
@@ -62,7 +65,10 @@ def _mostly_never(values: Sequence[Any]) -> bool:
     return len(_present(values)) * 2 < len(values)
 
 
-def time_in_bounds(real: Sequence[Any], sim: Sequence[Any]) -> bool:
+def time_in_bounds(
+    real: Sequence[Any], sim: Sequence[Any], resolution: float = RESOLUTION_MS
+) -> bool:
+    """Times (and counts, with ``resolution`` 0): 15 %, the real range, or the resolution."""
     if not real or not sim:
         return False
     if _mostly_never(real) or _mostly_never(sim):
@@ -71,7 +77,7 @@ def time_in_bounds(real: Sequence[Any], sim: Sequence[Any]) -> bool:
     real_median = statistics.median(real_values)
     if min(real_values) <= sim_median <= max(real_values):
         return True
-    if abs(sim_median - real_median) <= RESOLUTION_MS:
+    if abs(sim_median - real_median) <= resolution:
         return True
     return real_median > 0 and abs(sim_median / real_median - 1) <= TOLERANCE
 
@@ -141,6 +147,15 @@ def rows(real: Sequence[Measures], sim: Sequence[Measures]) -> list[Row]:
                 "time",
                 tuple(m.waits.get(key) for m in real),
                 tuple(m.waits.get(key) for m in sim),
+            )
+        )
+    if any(m.lost_writes is not None for m in [*real, *sim]):
+        table.append(
+            Row(
+                "lost writes",
+                "count",
+                tuple(m.lost_writes for m in real),
+                tuple(m.lost_writes for m in sim),
             )
         )
     real_verdicts = [_verdicts(m) for m in real]

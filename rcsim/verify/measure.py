@@ -22,12 +22,16 @@ class Measures:
     final: dict[str, str]  # row label -> value
     results: list[dict[str, Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    lost_writes: int | None = None  # None: the scenario has no clients
+    requests: dict[str, int] = field(default_factory=dict)  # outcome -> attempts
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "failovers": self.failovers,
             "waits": self.waits,
             "final": self.final,
+            "lost_writes": self.lost_writes,
+            "requests": self.requests,
             "results": self.results,
             "errors": self.errors,
         }
@@ -99,4 +103,6 @@ def real_measures(scenario: model.Scenario, run: RealRun) -> Measures:
         final={} if world is None else final_state(world.views, world.status),
         results=run.results,
         errors=run.errors,
+        lost_writes=run.lost_writes if scenario.clients else None,
+        requests=run.requests,
     )

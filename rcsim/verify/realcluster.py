@@ -241,8 +241,6 @@ class RealCluster:
     def stop_clients(self) -> None:
         for workload in self.workloads.values():
             workload.stop()
-        for workload in self.workloads.values():
-            workload.join(timeout=5)
 
     def workload(self, name: str | None) -> Workload:
         """A client by name (default: the scenario's first client)."""

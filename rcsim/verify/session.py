@@ -38,6 +38,7 @@ def real_run(scenario: model.Scenario, binary: ServerBinary, keep: Path | None =
         cluster = RealCluster(scenario, binary, workdir, cleanup, firewall)
         cluster.create()
         cluster.start_clock()
+        cluster.start_clients()
         run = Player(cluster, scenario).play()
         if keep is not None:
             keep.mkdir(parents=True, exist_ok=True)

@@ -59,10 +59,13 @@ def measure(scenario: model.Scenario, seed: int) -> Measures:
     driver = sim.extras["driver"]
     results = [r.as_dict() for r in driver.results]
     views, status = snapshots(sim)
+    figures = metrics(sim, driver)
     return Measures(
-        failovers=metrics(sim, driver)["failovers"],
+        failovers=figures["failovers"],
         waits=wait_times(scenario, results, step_starts(scenario, driver.results)),
         final=final_state(views, status),
         results=[{**r, "observable": True} for r in results],
         errors=list(driver.errors),
+        lost_writes=int(figures["lost_writes"]) if scenario.clients else None,
+        requests={k: v for k, v in sorted(figures["requests"].items()) if v},
     )
