@@ -236,11 +236,11 @@ class RealCluster:
             )
             self.workloads[spec.name] = workload
             workload.start()
-        self.cleanup.push("clients", self.stop_clients)
+        self.cleanup.push("clients", lambda: self.stop_clients(wait=False))
 
-    def stop_clients(self) -> None:
+    def stop_clients(self, wait: bool = True) -> None:
         for workload in self.workloads.values():
-            workload.stop()
+            workload.stop(wait)
 
     def workload(self, name: str | None) -> Workload:
         """A client by name (default: the scenario's first client)."""
