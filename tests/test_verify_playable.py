@@ -36,7 +36,6 @@ def test_every_reason_is_listed_with_its_position() -> None:
         "p.yaml:7:5: 'partition': partitions need root",
         "p.yaml:8:16: wait_for a 'full_sync' event is not observable on a real cluster",
         "p.yaml:9:5: 'publish': pub/sub is not played by verify",
-        "p.yaml:10:5: 'reshard' of named slots: redis-cli --cluster reshard moves a count of slots only",
         "p.yaml:11:16: wait_for the 'fail' event's field(s) via are not observable on a real cluster",
     ]
     assert unobservable_expects(scenario) == []
@@ -58,6 +57,9 @@ def test_clients_in_partitions_can_be_played_as_root() -> None:
         "replica-ranking",
         "minority-partition",
         "add-node-rebalance",
+        "live-resharding",
+        "open-slot",
+        "hello-cluster",
     ],
 )
 def test_lessons_that_can_be_played(name: str) -> None:

@@ -1,9 +1,9 @@
 """Which parts of a scenario can be played on a real cluster, said before anything starts.
 
 A scenario is refused (exit 2) when any step's action cannot be played for real (pub/sub,
-a reshard of named slots, partitions without root), or a ``wait_for`` cannot be observed
-(the player would not know when to go on), or it starts by MEET; conditions in ``expect`` that cannot be observed are not a
-refusal: they are reported as "not observable" next to rcsim's verdict.
+partitions without root), or a ``wait_for`` cannot be observed (the player would not
+know when to go on), or it starts by MEET; conditions in ``expect`` that cannot be
+observed are not a refusal: they are reported as "not observable" next to rcsim's verdict.
 """
 
 from __future__ import annotations
@@ -74,8 +74,6 @@ def unplayable_action(action: model.Action, partitions: str | None) -> str | Non
         return f"'{action.yaml_key}': pub/sub is not played by verify"
     if isinstance(action, model.Partition | model.Cut | model.Heal) and partitions is not None:
         return f"'{action.yaml_key}': {partitions}"
-    if isinstance(action, model.Reshard) and action.slots is not None:
-        return "'reshard' of named slots: redis-cli --cluster reshard moves a count of slots only"
     return None
 
 

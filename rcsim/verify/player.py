@@ -219,6 +219,8 @@ class Player:
             return {"mode": action.mode, "reply": cluster.failover(action.node, action.mode)}
         elif isinstance(action, model.SetConfig):
             cluster.set_config(action.node, action.values)
+        elif isinstance(action, model.Reshard) and action.slots is not None:
+            cluster.run_slot_move(action)
         elif isinstance(action, model.Reshard | model.Rebalance | model.Fix):
             cluster.run_cli_job(action.yaml_key, cluster.redis_cli_args(action))
         elif isinstance(action, model.Write):

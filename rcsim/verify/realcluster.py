@@ -30,6 +30,7 @@ from rcsim.verify.logevents import LogTail, parse_line
 from rcsim.verify.poller import Clock, Observations, Poller
 from rcsim.verify.scenario_api import model
 from rcsim.verify.server import NodeProcess, ServerBinary, directive_value
+from rcsim.verify.slotmove import Endpoint, move_slots
 from simulator.dataplane.ledger import WriteLedger
 
 HEALTHY_TIMEOUT_S = 60.0
@@ -307,6 +308,29 @@ class RealCluster:
             self.log.add(self.now(), "reshard_done", job=job, ok=code == 0, exit_code=code)
 
         threading.Thread(target=wait, name=f"redis-cli-{job}", daemon=True).start()
+
+    def run_slot_move(self, action: model.Reshard) -> None:
+        """A reshard of named slots, by redis-cli's per-slot commands, in the background."""
+        assert action.slots is not None
+        views = self.observations.views()
+
+        def endpoint(name: str) -> Endpoint:
+            node = self.nodes[name]
+            return Endpoint(node.host, node.port, node.node_id)
+
+        masters = [
+            endpoint(n)
+            for n, p in self.nodes.items()
+            if p.status == "running" and n in views and views[n].role() == "master"
+        ]
+        source, target = endpoint(action.source), endpoint(action.target)
+        slots, pipeline = list(action.slots), action.pipeline
+
+        def work() -> None:
+            error = move_slots(source, target, masters, slots, pipeline)
+            self.log.add(self.now(), "reshard_done", job="reshard", ok=error is None, error=error)
+
+        threading.Thread(target=work, name="slot-move", daemon=True).start()
 
     def run_cli(self, args: list[str], timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
         """Run redis-cli to completion (add-node, del-node)."""
