@@ -86,8 +86,9 @@ def run(args: argparse.Namespace) -> int:
         keep = Path(args.logs) / f"run{number}" if args.logs else None
         try:
             real.append(real_run(scenario, binary, keep))
-        except (RuntimeError, OSError) as error:
-            raise CommandError(f"real run {number}: {error}", EXPECTATION_FAILED) from None
+        except Exception as error:  # everything was undone; say what went wrong in one line
+            message = f"real run {number}: {type(error).__name__}: {error}"
+            raise CommandError(message, EXPECTATION_FAILED) from None
     out.write(f"rcsim seeds 1..{args.seeds} ...\n\n")
     sim = [measure(scenario, seed) for seed in range(1, args.seeds + 1)]
     table = rows(real, sim)

@@ -256,10 +256,16 @@ class RealCluster:
         reader = ClusterClient("verify-reader", "127.0.0.1", self._seeds, self._node_at)
         try:
             values = read_back(reader, keys)
+
+            def current(key: str) -> str | None:
+                if key not in values:  # written while the others were read back
+                    values.update(read_back(reader, [key]))
+                return values[key]
+
+            with self.ledger_lock:
+                return len(self.ledger.lost_writes(current))
         finally:
             reader.close()
-        with self.ledger_lock:
-            return len(self.ledger.lost_writes(values.__getitem__))
 
     def requests_by_outcome(self) -> dict[str, int]:
         counts: dict[str, int] = {}
