@@ -103,7 +103,7 @@ class Player:
             start = previous_start = self.cluster.now()
             self.run.step_starts[step.index] = start
             if step.action is not None:
-                self._apply(step.action)
+                self._apply(step.index, step.action)
             if step.wait_for:
                 self._wait(step, round(start), end)
             for condition in step.expect:
@@ -157,7 +157,7 @@ class Player:
             if len(inside) < majority:
                 self.run.faults.extend(Fault(n, "partition", round(t), states) for n in inside)
 
-    def _apply(self, action: model.Action) -> None:
+    def _apply(self, index: int, action: model.Action) -> None:
         cluster = self.cluster
         verb = action.yaml_key
         t = cluster.now()
@@ -168,7 +168,7 @@ class Player:
             fields = self._play(action)
             cluster.log.add(
                 t,
-                "crash" if verb == "kill" else _EVENT_OF.get(verb, verb),
+                _EVENT_OF.get(verb, verb),
                 node if isinstance(node, str) else getattr(action, "name", None),
                 **fields,
             )
@@ -178,7 +178,7 @@ class Player:
             self.run.results.append(
                 {
                     "kind": "action",
-                    "step": None,
+                    "step": index,
                     "condition": verb,
                     "passed": False,
                     "observable": True,
@@ -240,5 +240,10 @@ class Player:
         return {}
 
 
-_EVENT_OF = {"add-node": "node_added", "del-node": "node_removed", "set-config": "set_config"}
+_EVENT_OF = {
+    "kill": "crash",
+    "add-node": "node_added",
+    "del-node": "node_removed",
+    "set-config": "set_config",
+}
 """Trace kinds of actions whose verb differs from rcsim's event name."""
