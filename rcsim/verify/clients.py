@@ -9,9 +9,10 @@ attempt is a ``request`` event (client, command, key, outcome). Each client conn
 from its own loopback address (127.0.0.200 + k), so partitions can name it.
 
 Like rcsim's workload clients, commands start at the scenario's rate whatever the ones
-before them are waiting for (open loop, one thread per command in flight). Acknowledged writes go to rcsim's
-own :class:`WriteLedger`, and lost writes are counted as rcsim counts them: by reading
-every written key back from its slot's current owner.
+before them are waiting for (open loop, one thread per command in flight). Acknowledged
+writes go to rcsim's own :class:`WriteLedger`, in the order their replies were read, and
+lost writes are counted as rcsim counts them: by reading every written key back from its
+slot's current owner.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from simulator.dataplane.ledger import WriteLedger
 from simulator.slots import key_hash_slot
 
 Address = tuple[str, int]
+Ack = tuple[float, str, str, str, str]
+"""(monotonic time the reply was read, key, value, node, client) of an acknowledged SET."""
 Emit = Callable[[str, dict[str, Any]], None]
 """(node name or "", request event fields) -> None."""
 
@@ -122,8 +125,9 @@ class ClusterClient:
             self.slots = table
             return
 
-    def execute(self, emit: Emit, *args: str) -> tuple[str, Any, str]:
-        """Run one single-key command: (outcome, reply, node that answered last)."""
+    def execute(self, emit: Emit, *args: str) -> tuple[str, Any, str, float]:
+        """Run one single-key command: (outcome, reply, node that answered last, monotonic
+        time its reply was read: the order of acknowledgements)."""
         key = args[1]
         slot = key_hash_slot(key)
         if self.slots[slot] is None:
@@ -131,7 +135,7 @@ class ClusterClient:
         address = self.slots[slot]
         asking = False
         errors = 0
-        outcome, reply, node = "error", None, ""
+        outcome, reply, node, replied = "error", None, "", time.monotonic()
         for _attempt in range(MAX_ATTEMPTS):
             transport = False
             if address is None:
@@ -143,6 +147,7 @@ class ClusterClient:
                         reply = self._send(address, [("ASKING",), tuple(args)])[1]
                     else:
                         reply = self._send(address, [tuple(args)])[0]
+                    replied = time.monotonic()
                     outcome = outcome_of(reply)
                 except TimeoutError:
                     outcome, reply, transport = "timeout", None, True
@@ -160,7 +165,7 @@ class ClusterClient:
             emit(node, fields)
             asking = False
             if outcome == "ok":
-                return outcome, reply, node
+                return outcome, reply, node, replied
             if outcome in ("moved", "ask"):
                 _, _, target = str(reply).split(" ")
                 host, port = target.rsplit(":", 1)
@@ -174,14 +179,14 @@ class ClusterClient:
                 time.sleep(TRYAGAIN_DELAY_MS / 1000)
                 continue
             if outcome == "error" and not transport:
-                return outcome, reply, node  # a plain error reply is final
+                return outcome, reply, node, replied  # a plain error reply is final
             errors += 1
             if errors > MAX_ERRORS:
-                return outcome, reply, node
+                return outcome, reply, node, replied
             time.sleep(ERROR_DELAY_MS / 1000)
             self.refresh()
             address = self.slots[slot]
-        return outcome, reply, node
+        return outcome, reply, node, replied
 
 
 class Workload(threading.Thread):
@@ -194,8 +199,8 @@ class Workload(threading.Thread):
         self,
         client: ClusterClient,
         spec: Any,
-        ledger: WriteLedger,
-        ledger_lock: threading.Lock,
+        acks: list[Ack],
+        acks_lock: threading.Lock,
         now: Callable[[], float],
         emit: Emit,
     ) -> None:
@@ -205,8 +210,8 @@ class Workload(threading.Thread):
         self.writes = float(spec.writes)
         self.keys = str(spec.keys)
         self.key_count = int(spec.key_count)
-        self.ledger = ledger
-        self.ledger_lock = ledger_lock
+        self.acks = acks
+        self.acks_lock = acks_lock
         self.now = now
         self.emit = emit
         self.random = random.Random(client.name)
@@ -217,7 +222,7 @@ class Workload(threading.Thread):
 
     def stop(self, wait: bool = True) -> None:
         """Stop starting commands; with ``wait``, let those in flight end (within ~5 s:
-        4 errors of at most 1 s plus 3 × 250 ms) so their acks reach the ledger. An
+        4 errors of at most 1 s plus 3 × 250 ms) so their acks are recorded. An
         interrupted run does not wait: the threads are daemons and die with the process."""
         self._stop_event.set()
         if self.is_alive():
@@ -234,15 +239,15 @@ class Workload(threading.Thread):
             self.writes = writes
 
     def command(self, write: bool, key: str, value: str | None = None) -> tuple[str, Any]:
-        """One SET or GET, with the routing rules; an acknowledged SET goes to the ledger."""
+        """One SET or GET, with the routing rules; an acknowledged SET is recorded."""
         if write:
             value = value if value is not None else f"{self.client.name}:{next(self.sequence)}"
-            outcome, reply, node = self.client.execute(self.emit, "SET", key, value)
+            outcome, reply, node, replied = self.client.execute(self.emit, "SET", key, value)
             if outcome == "ok":
-                with self.ledger_lock:
-                    self.ledger.record(key, value, round(self.now()), node, self.client.name)
+                with self.acks_lock:
+                    self.acks.append((replied, key, value, node, self.client.name))
             return outcome, reply
-        outcome, reply, _ = self.client.execute(self.emit, "GET", key)
+        outcome, reply, _, _ = self.client.execute(self.emit, "GET", key)
         return outcome, reply
 
     def _one(self, write: bool, key: str) -> None:
@@ -275,10 +280,19 @@ class Workload(threading.Thread):
             thread.start()
 
 
+def ledger_of(acks: list[Ack]) -> WriteLedger:
+    """rcsim's write ledger, acks in the order their replies were read (threads may record
+    them a little out of order; the ledger needs them in time order per key)."""
+    ledger = WriteLedger()
+    for replied, key, value, node, client in sorted(acks, key=lambda a: a[0]):
+        ledger.record(key, value, round(replied * 1000), node, client)
+    return ledger
+
+
 def read_back(client: ClusterClient, keys: list[str]) -> dict[str, str | None]:
     """Each key's value at its slot's current owner (None: absent or unreachable)."""
     values: dict[str, str | None] = {}
     for key in keys:
-        outcome, reply, _ = client.execute(lambda _node, _fields: None, "GET", key)
+        outcome, reply, _, _ = client.execute(lambda _node, _fields: None, "GET", key)
         values[key] = reply if outcome == "ok" and isinstance(reply, str) else None
     return values

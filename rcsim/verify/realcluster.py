@@ -22,7 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from rcsim.verify.cleanup import Cleanup
-from rcsim.verify.clients import ClusterClient, Workload, client_host, read_back
+from rcsim.verify.clients import (
+    Ack,
+    ClusterClient,
+    Workload,
+    client_host,
+    ledger_of,
+    read_back,
+)
 from rcsim.verify.clusterview import parse_info
 from rcsim.verify.events import EventLog
 from rcsim.verify.firewall import Firewall
@@ -31,7 +38,6 @@ from rcsim.verify.poller import Clock, Observations, Poller
 from rcsim.verify.scenario_api import model
 from rcsim.verify.server import NodeProcess, ServerBinary, directive_value
 from rcsim.verify.slotmove import Endpoint, move_slots
-from simulator.dataplane.ledger import WriteLedger
 
 HEALTHY_TIMEOUT_S = 60.0
 ALLOWED_FLAGS = frozenset({"master", "replica", "myself"})
@@ -72,8 +78,8 @@ class RealCluster:
         self.pollers: dict[str, Poller] = {}
         self.logs: dict[str, LogTail] = {}
         self.workloads: dict[str, Workload] = {}
-        self.ledger = WriteLedger()
-        self.ledger_lock = threading.Lock()
+        self.acks: list[Ack] = []
+        self.acks_lock = threading.Lock()
         self.redis_cli = shutil.which("redis-cli") or "redis-cli"
         cleanup.push("pollers", self.stop_pollers)
 
@@ -233,7 +239,7 @@ class RealCluster:
         for k, spec in enumerate(self.scenario.clients):
             client = ClusterClient(spec.name, client_host(k), self._seeds, self._node_at)
             workload = Workload(
-                client, spec, self.ledger, self.ledger_lock, self.now, self._emit_request
+                client, spec, self.acks, self.acks_lock, self.now, self._emit_request
             )
             self.workloads[spec.name] = workload
             workload.start()
@@ -251,8 +257,9 @@ class RealCluster:
 
     def lost_writes(self) -> int:
         """Acknowledged writes no longer readable from their slot's owner (rcsim's ledger rule)."""
-        with self.ledger_lock:
-            keys = self.ledger.written_keys()
+        with self.acks_lock:
+            ledger = ledger_of(self.acks)
+        keys = ledger.written_keys()
         reader = ClusterClient("verify-reader", "127.0.0.1", self._seeds, self._node_at)
         try:
             values = read_back(reader, keys)
@@ -262,8 +269,7 @@ class RealCluster:
                     values.update(read_back(reader, [key]))
                 return values[key]
 
-            with self.ledger_lock:
-                return len(self.ledger.lost_writes(current))
+            return len(ledger.lost_writes(current))
         finally:
             reader.close()
 
