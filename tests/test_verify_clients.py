@@ -3,7 +3,7 @@ put in the order their replies were read before rcsim's ledger judges them."""
 
 from __future__ import annotations
 
-from rcsim.verify.clients import ledger_of, outcome_of
+from rcsim.verify.clients import ledger_of, lost_count, outcome_of
 from rcsim.verify.resp import RespError
 
 
@@ -27,3 +27,23 @@ def test_acks_recorded_out_of_order_are_judged_in_reply_order() -> None:
     assert [w.value for w in ledger.writes("k")] == ["app:2", "app:1"]
     assert ledger.lost_writes({"k": "app:1"}.get) == []
     assert [w.value for w in ledger.lost_writes({"k": "app:2"}.get)] == ["app:1"]
+
+
+def test_lost_count_after_the_clients_stopped_is_the_ledger_rule() -> None:
+    acks = [(1.0, "k", "app:1", "n1", "app"), (2.0, "k", "app:2", "n1", "app")]
+    assert lost_count(acks, set(), {"k": ("app:2", 5.0)}) == 0
+    assert lost_count(acks, set(), {"k": ("app:1", 5.0)}) == 1
+    assert lost_count(acks, set(), {"k": (None, 5.0)}) == 2
+    assert lost_count(acks, set(), {"k": ("app:0", 5.0)}) == 2  # never acknowledged
+
+
+def test_a_newer_write_seen_while_clients_write_hides_nothing() -> None:
+    acks = [(1.0, "k", "app:1", "n1", "app"), (3.2, "k", "app:3", "n1", "app")]
+    # app:3 was in flight when k was read at 3.0 and acknowledged at 3.2
+    assert lost_count(acks, set(), {"k": ("app:3", 3.0)}) == 0
+    # app:4 is still in flight
+    assert lost_count(acks, {"app:4"}, {"k": ("app:4", 3.0)}) == 0
+    # a write acknowledged after the read is not judged by that read
+    assert lost_count(acks, set(), {"k": ("app:1", 3.0)}) == 0
+    # an older value nobody is writing: the acknowledged app:1 is lost
+    assert lost_count(acks, set(), {"k": ("app:0", 3.0)}) == 1

@@ -18,10 +18,11 @@ slot's current owner.
 from __future__ import annotations
 
 import itertools
+import math
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from rcsim.verify.resp import Connection, RespError
@@ -200,6 +201,7 @@ class Workload(threading.Thread):
         client: ClusterClient,
         spec: Any,
         acks: list[Ack],
+        in_flight: set[str],
         acks_lock: threading.Lock,
         now: Callable[[], float],
         emit: Emit,
@@ -211,6 +213,7 @@ class Workload(threading.Thread):
         self.keys = str(spec.keys)
         self.key_count = int(spec.key_count)
         self.acks = acks
+        self.in_flight_values = in_flight
         self.acks_lock = acks_lock
         self.now = now
         self.emit = emit
@@ -242,7 +245,13 @@ class Workload(threading.Thread):
         """One SET or GET, with the routing rules; an acknowledged SET is recorded."""
         if write:
             value = value if value is not None else f"{self.client.name}:{next(self.sequence)}"
-            outcome, reply, node, replied = self.client.execute(self.emit, "SET", key, value)
+            with self.acks_lock:
+                self.in_flight_values.add(value)
+            try:
+                outcome, reply, node, replied = self.client.execute(self.emit, "SET", key, value)
+            finally:
+                with self.acks_lock:
+                    self.in_flight_values.discard(value)
             if outcome == "ok":
                 with self.acks_lock:
                     self.acks.append((replied, key, value, node, self.client.name))
@@ -289,10 +298,37 @@ def ledger_of(acks: list[Ack]) -> WriteLedger:
     return ledger
 
 
-def read_back(client: ClusterClient, keys: list[str]) -> dict[str, str | None]:
-    """Each key's value at its slot's current owner (None: absent or unreachable)."""
-    values: dict[str, str | None] = {}
+Read = tuple[str | None, float]
+"""A key read back: its value (None: absent or unreachable), monotonic time the GET was sent."""
+
+
+def read_back(client: ClusterClient, keys: list[str]) -> dict[str, Read]:
+    """Each key's value at its slot's current owner, with when it was asked."""
+    values: dict[str, Read] = {}
     for key in keys:
+        asked = time.monotonic()
         outcome, reply, _, _ = client.execute(lambda _node, _fields: None, "GET", key)
-        values[key] = reply if outcome == "ok" and isinstance(reply, str) else None
+        values[key] = (reply if outcome == "ok" and isinstance(reply, str) else None, asked)
     return values
+
+
+def lost_count(acks: list[Ack], in_flight: Collection[str], reads: Mapping[str, Read]) -> int:
+    """rcsim's lost-write rule per key, on the writes acknowledged before the key was read.
+
+    While clients still write, a key can hold the value of a write that was in flight when
+    it was read (still in flight, or acknowledged after the read): that write is newer and
+    hides nothing. Once the clients have stopped this is exactly the ledger's rule."""
+    by_key: dict[str, list[Ack]] = {}
+    for ack in sorted(acks, key=lambda a: a[0]):
+        by_key.setdefault(ack[1], []).append(ack)
+    lost = 0
+    for key, key_acks in sorted(by_key.items()):
+        value, asked = reads.get(key, (None, math.inf))
+        before = [a for a in key_acks if a[0] < asked]
+        if not before:
+            continue
+        later = {a[2] for a in key_acks if a[0] >= asked}
+        if value is not None and (value in later or value in in_flight):
+            continue
+        lost += len(ledger_of(before).lost_writes({key: value}.get))
+    return lost

@@ -27,7 +27,7 @@ from rcsim.verify.clients import (
     ClusterClient,
     Workload,
     client_host,
-    ledger_of,
+    lost_count,
     read_back,
 )
 from rcsim.verify.clusterview import parse_info
@@ -79,6 +79,7 @@ class RealCluster:
         self.logs: dict[str, LogTail] = {}
         self.workloads: dict[str, Workload] = {}
         self.acks: list[Ack] = []
+        self.in_flight: set[str] = set()  # values of SETs sent and not answered yet
         self.acks_lock = threading.Lock()
         self.redis_cli = shutil.which("redis-cli") or "redis-cli"
         cleanup.push("pollers", self.stop_pollers)
@@ -239,7 +240,13 @@ class RealCluster:
         for k, spec in enumerate(self.scenario.clients):
             client = ClusterClient(spec.name, client_host(k), self._seeds, self._node_at)
             workload = Workload(
-                client, spec, self.acks, self.acks_lock, self.now, self._emit_request
+                client,
+                spec,
+                self.acks,
+                self.in_flight,
+                self.acks_lock,
+                self.now,
+                self._emit_request,
             )
             self.workloads[spec.name] = workload
             workload.start()
@@ -258,20 +265,14 @@ class RealCluster:
     def lost_writes(self) -> int:
         """Acknowledged writes no longer readable from their slot's owner (rcsim's ledger rule)."""
         with self.acks_lock:
-            ledger = ledger_of(self.acks)
-        keys = ledger.written_keys()
+            keys = sorted({ack[1] for ack in self.acks})
         reader = ClusterClient("verify-reader", "127.0.0.1", self._seeds, self._node_at)
         try:
-            values = read_back(reader, keys)
-
-            def current(key: str) -> str | None:
-                if key not in values:  # written while the others were read back
-                    values.update(read_back(reader, [key]))
-                return values[key]
-
-            return len(ledger.lost_writes(current))
+            reads = read_back(reader, keys)
         finally:
             reader.close()
+        with self.acks_lock:
+            return lost_count(list(self.acks), set(self.in_flight), reads)
 
     def requests_by_outcome(self) -> dict[str, int]:
         counts: dict[str, int] = {}
