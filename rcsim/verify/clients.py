@@ -214,6 +214,7 @@ class Workload(threading.Thread):
         self.key_count = int(spec.key_count)
         self.acks = acks
         self.in_flight_values = in_flight
+        self.key_locks: dict[str, threading.Lock] = {}
         self.acks_lock = acks_lock
         self.now = now
         self.emit = emit
@@ -242,22 +243,32 @@ class Workload(threading.Thread):
             self.writes = writes
 
     def command(self, write: bool, key: str, value: str | None = None) -> tuple[str, Any]:
-        """One SET or GET, with the routing rules; an acknowledged SET is recorded."""
-        if write:
-            value = value if value is not None else f"{self.client.name}:{next(self.sequence)}"
+        """One SET or GET, with the routing rules; an acknowledged SET is recorded.
+
+        SETs of one key are sent one after the other (a later one waits for the earlier
+        one's reply): on a real server two concurrent SETs of a key may be applied in one
+        order and their replies read in the other, and the ledger judges by the order of
+        acknowledgements. rcsim's client has no such race, so this keeps them comparable."""
+        if not write:
+            outcome, reply, _, _ = self.client.execute(self.emit, "GET", key)
+            return outcome, reply
+        value = value if value is not None else f"{self.client.name}:{next(self.sequence)}"
+        with self._key_lock(key):
             with self.acks_lock:
                 self.in_flight_values.add(value)
+            outcome, reply, node, replied = "error", None, "", 0.0
             try:
                 outcome, reply, node, replied = self.client.execute(self.emit, "SET", key, value)
             finally:
                 with self.acks_lock:
+                    if outcome == "ok":
+                        self.acks.append((replied, key, value, node, self.client.name))
                     self.in_flight_values.discard(value)
-            if outcome == "ok":
-                with self.acks_lock:
-                    self.acks.append((replied, key, value, node, self.client.name))
-            return outcome, reply
-        outcome, reply, _, _ = self.client.execute(self.emit, "GET", key)
         return outcome, reply
+
+    def _key_lock(self, key: str) -> threading.Lock:
+        with self.acks_lock:
+            return self.key_locks.setdefault(key, threading.Lock())
 
     def _one(self, write: bool, key: str) -> None:
         try:
