@@ -47,3 +47,7 @@ def test_a_newer_write_seen_while_clients_write_hides_nothing() -> None:
     assert lost_count(acks, set(), {"k": ("app:1", 3.0)}) == 0
     # an older value nobody is writing: the acknowledged app:1 is lost
     assert lost_count(acks, set(), {"k": ("app:0", 3.0)}) == 1
+    # a key first written after the read-back began is not judged by it
+    assert (
+        lost_count([*acks, (3.5, "new", "app:5", "n2", "app")], set(), {"k": ("app:3", 3.0)}) == 0
+    )

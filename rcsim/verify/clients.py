@@ -18,7 +18,6 @@ slot's current owner.
 from __future__ import annotations
 
 import itertools
-import math
 import random
 import threading
 import time
@@ -334,7 +333,9 @@ def lost_count(acks: list[Ack], in_flight: Collection[str], reads: Mapping[str, 
         by_key.setdefault(ack[1], []).append(ack)
     lost = 0
     for key, key_acks in sorted(by_key.items()):
-        value, asked = reads.get(key, (None, math.inf))
+        if key not in reads:
+            continue  # first written after the read-back began: judged by the next one
+        value, asked = reads[key]
         before = [a for a in key_acks if a[0] < asked]
         if not before:
             continue
