@@ -6,7 +6,7 @@ from __future__ import annotations
 from rcsim.verify.clusterview import format_ranges, parse_info, parse_nodes, snapshot
 from rcsim.verify.scenario_api import load_scenario
 from rcsim.verify.simside import snapshots
-from simulator.scenario.runner import build
+from simulator.harness.runner import build
 
 # Verbatim from a real 7.0.15 cluster (failed-master-no-failover-3m3r, during PFAIL).
 REAL = """\

@@ -25,14 +25,14 @@ from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from rcsim.verify.resp import Connection, RespError
-from simulator.dataplane.clients import (
+from simulator.harness.reference import (
     DEFAULT_TIMEOUT_MS,
     ERROR_DELAY_MS,
     MAX_ATTEMPTS,
     MAX_ERRORS,
     TRYAGAIN_DELAY_MS,
+    WriteLedger,
 )
-from simulator.dataplane.ledger import WriteLedger
 from simulator.slots import key_hash_slot
 
 Address = tuple[str, int]

@@ -6,10 +6,10 @@ import here means a move touches this file only.
 
 from __future__ import annotations
 
+from simulator.harness.report import MILESTONES, metrics
+from simulator.harness.report import milestones as milestones_of
+from simulator.harness.runner import FAULT_ACTIONS, Fault, run
 from simulator.scenario import ScenarioError, load_scenario, model, parse_scenario
-from simulator.scenario.report import MILESTONES, metrics
-from simulator.scenario.report import _milestones as milestones_of
-from simulator.scenario.runner import FAULT_ACTIONS, Fault, run
 
 __all__ = [
     "FAULT_ACTIONS",

@@ -14,7 +14,7 @@ from typing import Any
 from rcsim.verify.clusterview import Snapshot, snapshot
 from rcsim.verify.measure import Measures, final_state, wait_times
 from rcsim.verify.scenario_api import metrics, model, run
-from simulator import introspection
+from simulator.harness import reference as introspection
 from simulator.simulation import Simulation
 
 

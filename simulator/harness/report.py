@@ -162,7 +162,7 @@ def verdict_line(result: Result) -> str:
 # --------------------------------------------------------------------------- metrics
 
 
-def _milestones(events: Sequence[TraceEvent], fault: Fault) -> dict[str, Any]:
+def milestones(events: Sequence[TraceEvent], fault: Fault) -> dict[str, Any]:
     out: dict[str, Any] = {"node": fault.node, "fault": fault.kind, "at": fault.t}
     out.update(dict.fromkeys(MILESTONES))
     out["promoted_node"] = None  # documented: null when no replica replaced it
@@ -211,7 +211,7 @@ def metrics(sim: Simulation, driver: ScenarioDriver) -> dict[str, Any]:
     return {
         "lost_writes": lost_writes_count(sim),
         "requests": requests_by_outcome(sim),
-        "failovers": [_milestones(events, fault) for fault in driver.faults],
+        "failovers": [milestones(events, fault) for fault in driver.faults],
     }
 
 
