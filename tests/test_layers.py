@@ -156,6 +156,7 @@ DATAPLANE_LAYERS = (
         "persistence",
         "redis_cli",
         "redis_cli_fix",
+        "migrate_cut",
     ),
     ("model",),
     ("server",),

@@ -6,7 +6,8 @@ upwards, not even under ``TYPE_CHECKING`` or inside a function):
 
 1. **values** — ``outcomes`` (the request-outcome registry), ``keyspace``, ``routing``
    (``getNodeByQuery``), ``pubsub``, ``ledger``, ``persistence``, ``redis_cli`` and
-   ``redis_cli_fix`` (redis-cli's planners): pure algorithms on plain values, no cluster.
+   ``redis_cli_fix`` (redis-cli's planners), ``migrate_cut`` (MIGRATE's timing behind a
+   cut): pure algorithms on plain values, no cluster.
 2. **state** — ``model``: :class:`~simulator.dataplane.model.ClusterData` and each node's
    ``NodeData`` (keyspace, replication stream, persistence, pub/sub delivery, ledger,
    counters); it is the :class:`~simulator.cluster.DataPlane` the bus calls.
