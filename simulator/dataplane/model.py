@@ -334,7 +334,7 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         data.acks = {}
 
     def good_replicas(self, master: Node) -> int:
-        """Replicas whose last ACK is at most ``min-replicas-max-lag`` seconds old (§20.2)."""
+        """Replicas whose last ACK is at most ``min-replicas-max-lag`` seconds old (§20.3)."""
         lag = master.config.get("min-replicas-max-lag")
         now_s = self.now // 1000
         count = 0

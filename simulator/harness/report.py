@@ -3,7 +3,7 @@ JUnit XML and the reproduction stamp.
 
 Metrics per failed master (a master that a step killed, paused or shut down) are
 milestones in ms after the fault, read from the trace: ``first_pfail`` (first node to
-flag it PFAIL, §7), ``first_fail`` (first node to mark it FAIL, §8), ``promoted`` (a
+flag it PFAIL, §8.1), ``first_fail`` (first node to mark it FAIL, §8), ``promoted`` (a
 replica replaced it, §11.5) and ``all_ok`` (after the promotion, the first moment every
 live node other than the victim reports ``cluster_state:ok``, §14).
 """
