@@ -196,6 +196,7 @@ class ClientView:
     dataplane: bool
     totals: tuple[tuple[str, int], ...]
     lost_writes: int
+    at_risk: int = 0  # acknowledged, seen by readers, on no replica yet (§20.2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,5 +281,6 @@ class LessonDriver(Protocol):
 
 class DataPlaneReader(Protocol):
     def lost_writes(self) -> list[dict[str, Any]]: ...
+    def at_risk_writes(self) -> list[dict[str, Any]]: ...
     def requests_by_outcome(self) -> dict[str, int]: ...
     def lookup(self, key: str) -> dict[str, Any]: ...
