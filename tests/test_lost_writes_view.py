@@ -8,8 +8,12 @@ good, each with who acknowledged it, when, when it was lost and why.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
+from typing import Any
+
+from rich.text import Text
 
 from rcsim.cli import main as rcsim_main
 from simulator.dataplane.ledger import WriteLedger
@@ -17,6 +21,10 @@ from simulator.harness import runner
 from simulator.scenario import load_scenario
 from simulator.simulation import Simulation
 from simulator.views import LostWriteRow, WriteRiskView
+from tui.app import RcsimApp
+from tui.launch import scenario_session
+from tui.panes.lost_writes import LostWritesScreen
+from tui.panes.story import ClientsPane
 
 
 def _lesson(seed: int = 1) -> Simulation:
@@ -115,3 +123,30 @@ def test_the_report_lists_each_lost_write(tmp_path: Path) -> None:
         "owner",
         "reason",
     }
+
+
+def test_tui_clients_pane_counts_and_l_lists_the_lost_writes() -> None:
+    session = scenario_session("minority-partition", playing=False)
+    app = RcsimApp(session, live=False, budget_s=60.0)
+
+    async def main() -> None:
+        async with app.run_test(size=(140, 42)) as pilot:
+            await pilot.pause()
+            await pilot.press("g", *["backspace"] * 12, *"9s", "enter")
+            await pilot.pause()
+            pane = app.query_one(ClientsPane)
+            shown = pane.draw(pane.data())
+            assert isinstance(shown, Text)
+            assert "at risk " in shown.plain and " · lost 76" in shown.plain
+            await pilot.press("L")
+            await pilot.pause()
+            screen: Any = app.screen
+            assert isinstance(screen, LostWritesScreen)
+            body = screen.body.plain
+            assert "acknowledged by n1 to app" in body
+            assert "n4 replaced n1 without it (failover)" in body
+            await pilot.press("escape")
+            await pilot.pause()
+            assert not isinstance(app.screen, LostWritesScreen)
+
+    asyncio.run(main())

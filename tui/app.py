@@ -28,6 +28,7 @@ from simulator.slots import CLUSTER_SLOTS
 from tui import panes, render
 from tui.modals import BreakpointScreen, ChoiceScreen, HelpScreen, LookupScreen, PromptScreen
 from tui.model import BREAKPOINTS, MAX_SPEED, Session
+from tui.panes.lost_writes import LostWritesScreen, lost_writes_text
 from tui.session_io import export_trace, save_session
 
 TICK_S = 0.05
@@ -74,6 +75,7 @@ class RcsimApp(App[None]):
         Binding("R", "reshard", "reshard", show=False),
         Binding("a", "add_node", "add node", show=False),
         Binding("slash", "lookup", "key lookup", show=False),
+        Binding("L", "lost_writes", "list the lost writes", show=False),
         Binding("c", "toggle_raw", "CLUSTER NODES view", show=False),
         Binding("S", "save", "save session as YAML", show=False),
         Binding("E", "export_svg", "export SVG screenshot", show=False),
@@ -513,6 +515,12 @@ class RcsimApp(App[None]):
             rows.append((keys, binding.description))
         rows.append(("tab", "next pane (h/l too)"))
         return rows
+
+    def action_lost_writes(self) -> None:
+        views = self.session.sim.views
+        self.push_screen(
+            LostWritesScreen(lost_writes_text(views.write_risk(), views.lost_write_rows()))
+        )
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.help_rows()))
