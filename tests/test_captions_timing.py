@@ -41,7 +41,7 @@ NARRATION: dict[str, set[int]] = {
     "persistence-trap": set(),
     "pubsub": {9},
     "replica-migration": {0, 4},
-    "replica-ranking": {0},
+    "replica-ranking": {0, 5},
     "no-replica": set(),
     "open-slot": set(),
     "paused-master-returns": {4},
