@@ -40,6 +40,7 @@ NARRATION: dict[str, set[int]] = {
     "minority-partition": {0},
     "persistence-trap": set(),
     "pubsub": {9},
+    "real-clients": {0, 1, 2},
     "replica-migration": {0, 4},
     "replica-ranking": {0, 5},
     "no-replica": set(),
