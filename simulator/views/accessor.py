@@ -13,6 +13,7 @@ from simulator.messages import FAIL, PFAIL
 from simulator.node import Node, PeerView
 from simulator.slots import NO_OWNER, hashed_part, key_hash_slot
 from simulator.views.elections import ElectionLog
+from simulator.views.pending import next_event
 from simulator.views.shapes import (
     CheckView,
     ClientView,
@@ -242,6 +243,10 @@ class Views:
         """The scenario driver's live progress (read-only), or None without a lesson."""
         driver: LessonDriver | None = self._sim.extras.get("driver")
         return driver
+
+    def next_event(self) -> str | None:
+        """What the next single step will run, in words (None: nothing is queued)."""
+        return next_event(self._sim)
 
     def checks(self, limit: int = 12) -> LessonView | None:
         """The newest ``limit`` checks of the lesson, or None without a lesson."""
