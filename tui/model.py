@@ -84,6 +84,7 @@ class TraceFacts:
         results: Sequence[CheckResult] = (),
         forks: Sequence[tuple[int, int]] = (),
         verdict: str | None = None,
+        now: int | None = None,
     ) -> list[TraceEvent]:
         """Consume events appended since the last call; returns them. The lesson's check
         results, the forks and the verdict (not trace events) join the log in time order."""
@@ -100,7 +101,7 @@ class TraceFacts:
         for event in new:
             self._extras(results, forks, event["t"])
             self._one(event)
-        self._extras(results, forks, None)
+        self._extras(results, forks, None if now is None else now + 1)
         if verdict and not self.verdict_logged:
             self.verdict_logged = True
             self._append(LogLine(results[-1].at if results else 0, verdict, "info", "verdict"))
@@ -115,7 +116,8 @@ class TraceFacts:
     def _extras(
         self, results: Sequence[CheckResult], forks: Sequence[tuple[int, int]], before: int | None
     ) -> None:
-        """Log the forks made at or before ``before`` and the checks made before it."""
+        """Log the forks made at or before ``before`` and the checks made before it
+        (``None``: all of them; a fork made later is not on this timeline yet)."""
         while self.forks_seen < len(forks) and (
             before is None or forks[self.forks_seen][0] <= before
         ):
@@ -216,7 +218,9 @@ class Session:
         driver = self.driver
         results = () if driver is None else driver.results
         verdict = verdict_line(results) if driver is not None and driver.done else None
-        new = self.facts.feed(self.sim.trace.events, results, self.fork_marks, verdict)
+        new = self.facts.feed(
+            self.sim.trace.events, results, self.fork_marks, verdict, self.sim.now
+        )
         samples = self._samples
         if samples and samples[-1][0] > self.now:
             samples.clear()  # rewound
@@ -494,7 +498,7 @@ class Session:
         self.step_starts = {i: t for i, t in self.step_starts.items() if t < now}
         self.step_ends = {i: t for i, t in self.step_ends.items() if t < now}
         self._observe_driver()
-        return "" if result is None else str(result)
+        return result if isinstance(result, str) else ""  # a redis-cli job is no reply
 
     def has_action(self, action: str) -> bool:
         return self.sim.has_action(action)

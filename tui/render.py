@@ -88,14 +88,19 @@ def caption(session: Session, width: int = 80, max_rows: int = 4) -> Text:
         return Text(first or "Press ? for help, space to play or pause.", "italic")
     stamp = f"{seconds(shown[0][0])}  "
     head_width = len(stamp)
-    rows: list[str] = []
+    wrapped: list[list[str]] = []
     for _, words in shown:
-        rows.extend(wrap(stamp + words, width, len(stamp)))
-        stamp = " " * len(stamp)
-    if len(rows) > max_rows:
-        rows = rows[:max_rows]
-        more = " … (C: every caption, whole)"
-        rows[-1] = rows[-1][: max(0, width - len(more))] + more
+        wrapped.append(wrap(stamp + words, width, head_width))
+        stamp = " " * head_width
+    if sum(len(w) for w in wrapped) > max_rows:
+        # Too long for the bar: every caption of the moment keeps its first rows, so two
+        # captions in one millisecond are both seen; the history (C) has them whole.
+        share = max(1, max_rows // len(wrapped))
+        more = " … (C: whole captions)"
+        wrapped = [w[:share] for w in wrapped][:max_rows]
+        last = wrapped[-1]
+        last[-1] = last[-1][: max(0, width - len(more))] + more
+    rows = [row for w in wrapped for row in w]
     text = Text(no_wrap=True)
     for index, row in enumerate(rows):
         if index:

@@ -16,8 +16,8 @@ ClientsData = tuple[ClientView, tuple[tuple[str, float], ...]]
 ExpectData = tuple[LessonView | None, int]
 LogData = tuple[int, int, int, int]
 ALL_CHECKS = 10_000  # the verdict and the pane read every check, not the newest few
-CAPTION_ROWS = 4
-CAPTION_ROWS_COMPACT = 3
+CAPTION_ROWS = 5
+CAPTION_ROWS_COMPACT = 4
 
 
 class HeaderBar(SimPane[HeaderData], can_focus=False):
