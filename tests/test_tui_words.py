@@ -99,7 +99,6 @@ def test_injection_notices_speak_operator_language() -> None:
         app.selected = "n1"
         await pilot.press("x", "x")  # the second kill is refused
         await pilot.pause()
-        notices = [n.message for n in app._notifications]
         assert any(n.startswith("network split: n2 |") for n in notices)
         assert any(
             n.startswith("redis-cli --cluster reshard: 10 slots from n2 to n3") for n in notices
@@ -109,6 +108,14 @@ def test_injection_notices_speak_operator_language() -> None:
             assert not INTERNAL.search(notice), notice
 
     app = RcsimApp(scenario_session("master-crash", playing=False), live=False, budget_s=60.0)
+    notices: list[str] = []  # recorded as sent (a toast expires after a few wall seconds)
+    notify = app.notify
+
+    def record(message: str, **kwargs: Any) -> None:
+        notices.append(message)
+        notify(message, **kwargs)
+
+    app.notify = record  # type: ignore[method-assign]
 
     async def main() -> None:
         async with app.run_test(size=(140, 42)) as pilot:

@@ -26,7 +26,7 @@ from simulator.views import (
     TruthView,
 )
 from tui.model import LogLine, Session, speed_label
-from tui.words import plain, seconds
+from tui.words import check_text, plain, seconds
 
 # 16-colour-safe owner colours (ANSI names survive any palette) and glyphs for monochrome.
 OWNER_COLOURS = ("blue", "green", "magenta", "cyan", "yellow", "bright_blue", "bright_green")
@@ -97,9 +97,15 @@ def caption(session: Session, width: int = 80, max_rows: int = 4) -> Text:
         # captions in one millisecond are both seen; the history (C) has them whole.
         share = max(1, max_rows // len(wrapped))
         more = " … (C: whole captions)"
-        wrapped = [w[:share] for w in wrapped][:max_rows]
-        last = wrapped[-1]
-        last[-1] = last[-1][: max(0, width - len(more))] + more
+        cut: list[list[str]] = []
+        for rows_of_one in wrapped:
+            if len(rows_of_one) > share:
+                last = rows_of_one[share - 1][: width - 2] + " …"
+                rows_of_one = [*rows_of_one[: share - 1], last]
+            cut.append(rows_of_one)
+        wrapped = cut[:max_rows]
+        final = wrapped[-1]
+        final[-1] = final[-1].removesuffix(" …")[: max(0, width - len(more))] + more
     rows = [row for w in wrapped for row in w]
     text = Text(no_wrap=True)
     for index, row in enumerate(rows):
@@ -460,9 +466,9 @@ def check_row(check: CheckView) -> Text:
     text = Text()
     mark, style = ("PASS", "green") if check.passed else ("FAIL", "bold red")
     text.append(f"{mark} ", style)
-    text.append(f"{seconds(check.at)} {check.condition}: {check.expected}")
+    text.append(f"{seconds(check.at)} {check.condition}: {check_text(check.expected)}")
     if not check.passed:
-        text.append(f" (saw {check.observed})", "red")
+        text.append(f" (saw {check_text(check.observed)})", "red")
     return text
 
 

@@ -8,6 +8,7 @@ reaches the screen.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -18,6 +19,7 @@ from simulator.views.shapes import CheckResult
 __all__ = [
     "LOGGED",
     "check_line",
+    "check_text",
     "describe",
     "fork_line",
     "injected",
@@ -146,11 +148,34 @@ def describe(event: TraceEvent) -> str:
 # --------------------------------------------------------------------------- lesson and notices
 
 
+_EVENT_SPEC = re.compile(r"'([a-z_]+)((?: [^' ]+)*)'")
+
+
+def _spec_words(match: re.Match[str]) -> str:
+    """``'reshard_done job=fix ok=True'`` (a scenario's event condition) as
+    ``'reshard done: job fix, ok yes'``."""
+    kind, rest = match.group(1), match.group(2).split()
+    who = [t for t in rest if "=" not in t]
+    fields = []
+    for token in (t for t in rest if "=" in t):
+        key, value = token.split("=", 1)
+        value = {"True": "yes", "False": "no", "None": "-"}.get(value, value)
+        fields.append(f"{key.replace('_', ' ')} {value}")
+    words = " ".join([kind.replace("_", " "), *who])
+    return f"'{words}" + (f": {', '.join(fields)}'" if fields else "'")
+
+
+def check_text(text: str) -> str:
+    """A check's expected or observed text with its event specs in words."""
+    return _EVENT_SPEC.sub(_spec_words, text)
+
+
 def check_line(result: CheckResult) -> str:
     """A lesson check as the log shows it: PASS/FAIL, the condition, what was seen."""
+    expected = check_text(result.expected)
     if result.passed:
-        return f"PASS {result.condition}: {result.expected}"
-    return f"FAIL {result.condition}: {result.expected} (saw {result.observed})"
+        return f"PASS {result.condition}: {expected}"
+    return f"FAIL {result.condition}: {expected} (saw {check_text(result.observed)})"
 
 
 def verdict_line(results: Sequence[CheckResult]) -> str:
