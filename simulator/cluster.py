@@ -1,28 +1,20 @@
 """A cluster of simulated Redis nodes: building it, the wire between them, faults, and truth.
 
 The cluster is the only object that sees every node; the nodes themselves learn
-about each other only through messages (see :mod:`simulator.node`).
+about each other only through messages (see :mod:`simulator.node`). It is each
+node's :class:`~simulator.node.NodeHost` (clock, trace, wire, directory, data-plane
+hooks) and never writes a node's fields: faults, the converged start and nodes.conf
+are node methods; the cluster keeps only the saved nodes.conf "on disk".
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from simulator.config import NodeConfig
 from simulator.engine import Engine
-from simulator.messages import (
-    FAIL,
-    HANDSHAKE,
-    MASTER,
-    MYSELF,
-    NOFAILOVER,
-    SLAVE,
-    Message,
-    ReplChunk,
-)
+from simulator.messages import HANDSHAKE, MASTER, NOFAILOVER, Message, ReplChunk
 from simulator.network import Network
 from simulator.node import (
     CRASHED,
@@ -31,57 +23,17 @@ from simulator.node import (
     RUNNING,
     STOPPED,
     Node,
-    PeerView,
+    NodesConf,
+    SeedPeer,
 )
-from simulator.slots import CLUSTER_SLOTS, SlotTable, create_allocation
+from simulator.slots import CLUSTER_SLOTS, SlotTable
+from simulator.topology import ClusterError, NodeSpec, UnknownNode, check_specs
+from simulator.topology import standard_topology as standard_topology  # re-exported
 from simulator.trace import Trace
 
 BASE_PORT = 7000
 BLACKLIST_TTL_MS = 60_000  # CLUSTER_BLACKLIST_TTL (§1.1)
 INITIAL_REPL_OFFSET = 14  # one replication PING after the initial sync
-
-
-class UnknownNode(ValueError):
-    """A node name that the cluster does not have."""
-
-    def __init__(self, name: str, known: Sequence[str]) -> None:
-        super().__init__(f"unknown node '{name}' (known: {_known(known)})")
-        self.name = name
-
-
-class ClusterError(ValueError):
-    """An operation that Redis (or redis-cli) would refuse."""
-
-
-def _known(names: Sequence[str]) -> str:
-    names = list(names)
-    if len(names) > 4 and all(n == f"n{i + 1}" for i, n in enumerate(names)):
-        return f"n1..n{len(names)}"
-    return ", ".join(names)
-
-
-@dataclass(frozen=True, slots=True)
-class NodeSpec:
-    """One node of an explicit topology."""
-
-    name: str
-    role: str = "master"  # "master" | "replica"
-    slots: tuple[int, ...] = ()
-    replica_of: str | None = None
-    config: dict[str, Any] = field(default_factory=dict)
-
-
-def standard_topology(masters: int, replicas: int) -> list[NodeSpec]:
-    """``masters`` masters n1..nM with redis-cli's create ranges; replica n(M+k) follows n(((k-1) mod M)+1)."""
-    if masters < 1:
-        raise ClusterError("a cluster needs at least one master")
-    specs = [
-        NodeSpec(f"n{i + 1}", "master", tuple(rng))
-        for i, rng in enumerate(create_allocation(masters))
-    ]
-    for k in range(1, masters * replicas + 1):
-        specs.append(NodeSpec(f"n{masters + k}", "replica", (), f"n{(k - 1) % masters + 1}"))
-    return specs
 
 
 class DataPlane:
@@ -114,7 +66,7 @@ class DataPlane:
 
     def on_replication_connected(self, replica: Node, master: Node) -> None:
         """A replica (re)connected to its master: partial or full resync (§20.1)."""
-        replica.repl_offset = master.repl_offset
+        replica.repl.resync(master.repl.offset)
 
     def on_promoted(self, node: Node, old_master: str) -> None:
         """A replica became a master (new replication history, §11.5)."""
@@ -158,7 +110,7 @@ class Cluster:
         self.names: list[str] = []  # global node index -> name
         self.index: dict[str, int] = {}
         self.removed: dict[str, Node] = {}
-        self._nodes_conf: dict[str, dict[str, Any]] = {}
+        self._nodes_conf: dict[str, NodesConf] = {}  # each node's nodes.conf on "disk"
         self._blacklist: dict[tuple[str, str], int] = {}
         self._id_rng = engine.rng("node-ids")
         zobrist = engine.rng("zobrist")
@@ -166,8 +118,7 @@ class Cluster:
         self.slot_index_cache: dict[
             bytes, tuple[dict[int, int], dict[int, int], dict[int, int]]
         ] = {}
-        self._next_repl_ping: dict[str, int] = {}
-        self._check_specs(specs)
+        check_specs(specs)
         for spec in specs:
             self._create_node(spec.name, spec.config)
         if converged:
@@ -179,25 +130,6 @@ class Cluster:
 
     # ------------------------------------------------------------------ building
 
-    def _check_specs(self, specs: Sequence[NodeSpec]) -> None:
-        names = [s.name for s in specs]
-        if len(set(names)) != len(names):
-            raise ClusterError("duplicate node names")
-        owners: dict[int, str] = {}
-        for spec in specs:
-            if spec.role == "replica":
-                master = next((s for s in specs if s.name == spec.replica_of), None)
-                if master is None or master.role != "master":
-                    raise ClusterError(
-                        f"{spec.name} is a replica of '{spec.replica_of}', which is not a master"
-                    )
-            for slot in spec.slots:
-                if slot in owners:
-                    raise ClusterError(
-                        f"slot {slot} is given to both {owners[slot]} and {spec.name}"
-                    )
-                owners[slot] = spec.name
-
     def _new_id(self) -> str:
         return f"{self._id_rng.getrandbits(160):040x}"
 
@@ -206,68 +138,43 @@ class Cluster:
         self.names.append(name)
         self.index[name] = index
         config = NodeConfig({**self.base_config, **(overrides or {})})
-        node = Node(self, name, index, self._new_id(), BASE_PORT + index, config)
-        node.phase = node.rng.randrange(self.cron_phase_spread_ms)
-        if config.get("cluster-replica-no-failover"):
-            node.me.flags |= NOFAILOVER
+        node = Node(
+            self, name, index, self._new_id(), BASE_PORT + index, config, self.cron_phase_spread_ms
+        )
         self.nodes[name] = node
         self.dataplane.init_node(node)
         return node
 
     def _converge(self, specs: Sequence[NodeSpec]) -> None:
         """Start as after ``redis-cli --cluster create`` and a few seconds of gossip (§17.2)."""
-        by_name = {s.name: s for s in specs}
         epochs = {s.name: i + 1 for i, s in enumerate(specs)}  # SET-CONFIG-EPOCH 1..N
+        seeds = [
+            SeedPeer(
+                name=spec.name,
+                node_id=self.nodes[spec.name].id,
+                index=self.index[spec.name],
+                config_epoch=epochs[spec.name],
+                replica_of=spec.replica_of if spec.role == "replica" else None,
+                serves_slots=bool(spec.slots),
+                nofailover=bool(self.nodes[spec.name].me.flags & NOFAILOVER),
+            )
+            for spec in specs
+        ]
         setup = self.engine.rng("converge")
         template = SlotTable()
         for spec in specs:
             template.assign(spec.slots, self.index[spec.name])
         for node in self.nodes.values():
-            nt = node.config.node_timeout
-            spec = by_name[node.name]
-            node.current_epoch = len(specs)
-            node.me.config_epoch = epochs[node.name]
-            node.me.flags &= ~(MASTER | SLAVE)
-            for other in self.nodes.values():
-                if other is node:
-                    peer = node.me
-                else:
-                    peer = PeerView(other.name, other.id, other.index, 0)
-                    node.add_peer(peer)
-                    peer.link = True
-                    peer.link_ctime = -setup.randrange(1000, 5000)
-                    peer.pong_received = -setup.randrange(nt // 2 + 1)
-                    peer.data_received = peer.pong_received
-                    peer.config_epoch = epochs[other.name]
-                    peer.flags |= other.me.flags & NOFAILOVER
-                other_spec = by_name[other.name]
-                peer.flags |= MASTER if other_spec.role == "master" else SLAVE
-                peer.repl_offset = INITIAL_REPL_OFFSET
-            for other_spec in specs:
-                if other_spec.role == "replica" and other_spec.replica_of is not None:
-                    child = node.peers[other_spec.name]
-                    child.master = other_spec.replica_of
-                    node._add_replica(node.peers[other_spec.replica_of], other_spec.name)
-            node.load_slot_table(template)
-            node.repl_offset = INITIAL_REPL_OFFSET
-            node.state = "ok"
-            node.first_call_time = -100_000
-            node.among_minority_time = -100_000
-            node.size = sum(1 for s in specs if s.role == "master" and s.slots)
-            if spec.role == "replica":
-                node.repl_link_up = True
+            node.bootstrap(seeds, template, setup, INITIAL_REPL_OFFSET)
         covered = self.covered()
         for node in self.nodes.values():
-            full = node.config.get("cluster-require-full-coverage")
-            node.state = "ok" if covered or not full else "fail"
-            node.update_state()
+            node.bootstrap_state(covered)
 
     def _create_by_meet(self, specs: Sequence[NodeSpec]) -> None:
         """Start from scratch: ADDSLOTS, SET-CONFIG-EPOCH, MEET the first node (§17.2 step 7)."""
         for i, spec in enumerate(specs):
             node = self.nodes[spec.name]
-            node.me.config_epoch = i + 1
-            node.current_epoch = i + 1
+            node.cluster_set_config_epoch(i + 1)
             node.assign_slots(list(spec.slots), spec.name)
         first = specs[0].name
         for spec in specs[1:]:
@@ -323,7 +230,7 @@ class Cluster:
                 self._replication_broken(node)
             return
         if node.status == PAUSED:
-            node.inbox.append(message)
+            node.buffer(message)
             return
         if isinstance(message, ReplChunk):
             self._apply_chunk(node, message)
@@ -355,6 +262,12 @@ class Cluster:
     def on_publish_message(self, node: Node, message: Message) -> None:
         self.dataplane.on_publish_message(node, message)
 
+    def knows(self, name: str) -> bool:
+        return name in self.nodes
+
+    def node_id(self, name: str) -> str:
+        return self.nodes[name].id
+
     def blacklist(self, node: Node, other: str) -> None:
         self._blacklist[(node.name, other)] = self.engine.now + BLACKLIST_TTL_MS
 
@@ -362,18 +275,18 @@ class Cluster:
         until = self._blacklist.get((node.name, other))
         return until is not None and self.engine.now < until
 
-    # ------------------------------------------------------------------ replication (bus side)
+    # ------------------------------------------------------------------ replication (the wire side)
 
     def replication_stream(self, master: Node, nbytes: int, payload: object = None) -> int:
         """Append ``nbytes`` to ``master``'s stream and ship it to its connected replicas."""
-        master.repl_offset += nbytes
-        chunk = ReplChunk(master.name, master.repl_offset, payload)
+        offset = master.repl.append(nbytes)
+        chunk = ReplChunk(master.name, offset, payload)
         for name in master.me.replicas:
             replica = self.nodes.get(name)
-            if replica is None or replica.master_name != master.name or not replica.repl_link_up:
+            if replica is None or replica.master_name != master.name or not replica.repl.link_up:
                 continue
             self.transmit_chunk(master.name, name, chunk)
-        return master.repl_offset
+        return offset
 
     def transmit_chunk(self, src: str, dst: str, chunk: ReplChunk) -> None:
         delay = (
@@ -389,32 +302,31 @@ class Cluster:
         self.engine.schedule(delay, self._deliver, src, dst, chunk)
 
     def _apply_chunk(self, replica: Node, chunk: ReplChunk) -> None:
-        if replica.master_name != chunk.master or not replica.repl_link_up:
+        repl = replica.repl
+        if replica.master_name != chunk.master or not repl.link_up:
             return
-        replica.repl_last_interaction = self.engine.now
+        repl.interaction(self.engine.now)
         self.dataplane.apply_replication(replica, chunk)
-        if chunk.offset > replica.repl_offset:
-            replica.repl_offset = chunk.offset
+        repl.applied(chunk.offset)
 
     def _replication_broken(self, replica: Node) -> None:
         """A lost packet on the replication link: the link drops; cron reconnects (simplified TCP)."""
-        if replica.repl_link_up:
-            replica.repl_link_up = False
-            replica.repl_down_since = self.engine.now
+        replica.repl.broken(self.engine.now)
 
     def replication_cron(self, master: Node) -> None:
         """``replicationCron`` on a master: PING replicas every repl-ping-replica-period (§20.1)."""
         now = self.engine.now
-        due = self._next_repl_ping.get(master.name)
+        repl = master.repl
+        due = repl.next_ping
         if due is not None and now < due:
             return
         period = master.config.get("repl-ping-replica-period") * 1000
         if due is None:
-            self._next_repl_ping[master.name] = now + period
+            repl.schedule_ping(now + period)
             return
         if master.writes_paused():
             return
-        self._next_repl_ping[master.name] = now + period
+        repl.schedule_ping(now + period)
         if master.me.replicas:
             self.replication_stream(master, REPL_PING_BYTES)
 
@@ -430,20 +342,18 @@ class Cluster:
             return
         if not master.is_master:
             return
-        replica.repl_link_up = True
-        replica.repl_last_interaction = self.engine.now
+        replica.repl.connected(self.engine.now)
         self.dataplane.on_replication_connected(replica, master)
         self.trace.emit(
             self.engine.now, "sync", replica.name, master.name, offset=replica.repl_offset
         )
 
     def replication_set_master(self, replica: Node, master: str) -> None:
-        replica.repl_link_up = False
-        replica.repl_down_since = self.engine.now
+        replica.repl.set_master(self.engine.now)
         self.replication_connect(replica)
 
     def replication_unset_master(self, node: Node, old_master: str) -> None:
-        node.repl_link_up = False
+        node.repl.unset_master()
         self.dataplane.on_promoted(node, old_master)
 
     # ------------------------------------------------------------------ faults
@@ -453,10 +363,8 @@ class Cluster:
         node = self.node(name)
         if node.status in (CRASHED, STOPPED):
             raise ClusterError(f"{name} is not running")
-        self._save_nodes_conf(node)
-        node.status = CRASHED
-        node.stop_timers()
-        node.inbox.clear()
+        self._nodes_conf[name] = node.save_config()
+        node.crash()
         self._drop_links_to(name)
         self.dataplane.on_crash(node, power_loss)
         self.trace.emit(self.engine.now, "crash", name, power_loss=power_loss)
@@ -466,11 +374,9 @@ class Cluster:
         node = self.node(name)
         if node.status in (CRASHED, STOPPED):
             raise ClusterError(f"{name} is not running")
-        self._save_nodes_conf(node)
+        self._nodes_conf[name] = node.save_config()
         self.dataplane.on_shutdown(node)
-        node.status = STOPPED
-        node.stop_timers()
-        node.inbox.clear()
+        node.shutdown()
         self._drop_links_to(name)
         self.trace.emit(self.engine.now, "shutdown", name)
 
@@ -478,20 +384,14 @@ class Cluster:
         for other in self.nodes.values():
             if other.name == name:
                 continue
-            peer = other.peers.get(name)
-            if peer is not None and self.network.reachable(name, other.name):
-                peer.link = False
-            if other.master_name == name and other.repl_link_up:
-                other.repl_link_up = False
-                other.repl_down_since = self.engine.now
+            other.on_peer_process_gone(name, self.network.reachable(name, other.name))
 
     def pause(self, name: str) -> None:
         """SIGSTOP: timers stop, the kernel keeps accepting and buffering (§22)."""
         node = self.node(name)
         if node.status != RUNNING:
             raise ClusterError(f"{name} is not running")
-        node.status = PAUSED
-        node.stop_timers()
+        node.sigstop()
         self.trace.emit(self.engine.now, "pause", name)
 
     def resume(self, name: str) -> None:
@@ -499,9 +399,8 @@ class Cluster:
         node = self.node(name)
         if node.status != PAUSED:
             raise ClusterError(f"{name} is not paused")
-        node.status = RUNNING
+        inbox = node.sigcont()
         self.trace.emit(self.engine.now, "resume", name)
-        inbox, node.inbox = node.inbox, []
         for item in inbox:
             if node.status != RUNNING:
                 break
@@ -519,13 +418,9 @@ class Cluster:
         old = self.node(name)
         if old.status in (RUNNING, PAUSED):
             self.kill(name)
-        saved = self._nodes_conf.get(name)
         node = Node(self, name, old.index, old.id, old.port, old.config)
-        node.phase = node.rng.randrange(100)
-        node.data = old.data
         self.nodes[name] = node
-        if saved is not None:
-            self._load_nodes_conf(node, saved)
+        node.restart_from(self._nodes_conf.get(name), data=old.data, repl=old.repl)
         self.dataplane.on_restart(node)
         self.trace.emit(
             self.engine.now, "restart", name, role="master" if node.is_master else "replica"
@@ -533,52 +428,6 @@ class Cluster:
         node.start()
         if not node.is_master:
             self.replication_connect(node)
-
-    def _save_nodes_conf(self, node: Node) -> None:
-        """nodes.conf is saved on every config change, so at a crash it holds what the node believed."""
-        self._nodes_conf[node.name] = {
-            "peers": copy.deepcopy(node.peers),
-            "slots": node.slots.copy(),
-            "not_claiming": bytearray(node.owner_not_claiming),
-            "migrating": dict(node.migrating),
-            "importing": dict(node.importing),
-            "current_epoch": node.current_epoch,
-            "last_vote_epoch": node.last_vote_epoch,
-        }
-
-    def _load_nodes_conf(self, node: Node, saved: dict[str, Any]) -> None:
-        """``clusterLoadConfig``: ping/pong become "now", FAIL gets fail_time now, replicas' epoch 0."""
-        now = self.engine.now
-        node.peers = {}
-        node._peer_list = []
-        max_epoch = saved["current_epoch"]
-        for name, peer in saved["peers"].items():
-            peer = copy.copy(peer)
-            peer.fail_reports = {}
-            peer.replicas = list(peer.replicas)
-            peer.link = name == node.name
-            peer.ping_sent = now if peer.ping_sent else 0
-            peer.pong_received = now if peer.pong_received else 0
-            peer.data_received = 0
-            if peer.flags & FAIL:
-                peer.fail_time = now
-            if peer.flags & SLAVE:
-                peer.config_epoch = 0
-            max_epoch = max(max_epoch, peer.config_epoch)
-            node.peers[name] = peer
-            node._peer_list.append(peer)
-            if name == node.name:
-                node.me = peer
-                peer.flags |= MYSELF
-        node.load_slot_table(saved["slots"])
-        node.owner_not_claiming = bytearray(saved["not_claiming"])
-        node.migrating = dict(saved["migrating"])
-        node.importing = dict(saved["importing"])
-        node.current_epoch = max_epoch
-        node.last_vote_epoch = saved["last_vote_epoch"]
-        # The replication offset is not in nodes.conf: a restarted node starts at 0
-        # unless the data plane loads one from an RDB file (§21.3).
-        node.size = sum(1 for p in node.peers.values() if p.flags & MASTER and node.numslots(p))
 
     def partition(self, groups: Sequence[Iterable[str]]) -> None:
         groups = [list(g) for g in groups]
@@ -615,12 +464,7 @@ class Cluster:
         """``CONFIG SET`` on one node or on ``"all"``."""
         targets = list(self.nodes.values()) if name == "all" else [self.node(name)]
         for node in targets:
-            node.config.set(directive, value)
-            if directive == "cluster-replica-no-failover":
-                if node.config.get(directive):
-                    node.me.flags |= NOFAILOVER
-                else:
-                    node.me.flags &= ~NOFAILOVER
+            node.set_config(directive, value)
         self.trace.emit(self.engine.now, "set_config", name, directive=directive, value=value)
 
     def add_node(self, name: str | None = None, replica_of: str | None = None) -> Node:
@@ -664,8 +508,7 @@ class Cluster:
             if name in other.peers:
                 other.forget(name)
         if node.alive:
-            node.status = STOPPED
-            node.stop_timers()
+            node.halt()
         del self.nodes[name]
         self.removed[name] = node
         self.trace.emit(self.engine.now, "node_removed", name)

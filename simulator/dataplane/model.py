@@ -28,10 +28,8 @@ from simulator.dataplane.persistence import Persistence, ReplInfo
 from simulator.dataplane.pubsub import PubSubRegistry, Push
 from simulator.messages import Message, MsgType, ReplChunk
 from simulator.node import RUNNING, Node
+from simulator.replication import Op
 from simulator.slots import CLUSTER_SLOTS, hashed_part, key_hash_slot
-
-Op = tuple[str, str | None, int]
-"""One replicated operation: (key, value or None for a delete, version)."""
 
 SERVER_CRON_MS = 1000
 """Save-point checks and replica ACKs run once a second (replicationCron's ACK period)."""
@@ -53,26 +51,17 @@ def resp_size(ops: Iterable[Op]) -> int:
 
 
 class NodeData(Keyspace):
-    """One node's data: its :class:`Keyspace`, replication history, persistence,
-    subscriptions and the requests it holds (paused, or behind a blocking MIGRATE)."""
+    """One node's data: its :class:`Keyspace`, persistence, subscriptions and the
+    requests it holds (paused, or behind a blocking MIGRATE). Its replication state is
+    ``node.repl`` (:class:`~simulator.replication.Replication`)."""
 
-    def __init__(self, node: Node, replid: str, now: int) -> None:
+    def __init__(self, node: Node, now: int) -> None:
         super().__init__()
         self.pubsub = PubSubRegistry()
         self.persistence = Persistence(node.config, now)
-        self.replid = replid
-        self.replid2 = ""
-        self.second_offset = -1  # psync offsets up to this one are accepted for replid2
-        self.fresh = True  # built with the cluster and never synced: adopts its master's ID
-        self.backlog: deque[tuple[int, tuple[Op, ...]]] = deque()  # (end offset, ops)
-        self.backlog_from = node.repl_offset
-        self.backlog_bytes = 0
         self.generation = 0  # bumped when the process dies: stale events check it
         self.crash_time = 0
         self.power_loss = False
-        self.sync_master: str | None = None  # full resync in progress from this master
-        self.pending: deque[tuple[int, ReplChunk]] = deque()  # received, not yet applied
-        self.acks: dict[str, tuple[int, int]] = {}  # replica -> (offset, time) (REPLCONF ACK)
         self.held: list[tuple[str, Any, int]] = []  # (client, op, attempt) while paused
         self.busy = False  # a blocking MIGRATE is running: requests wait for it (§16.2)
         self.blocked: list[tuple[str, Any, int]] = []
@@ -139,7 +128,9 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
                 self.init_node(node)
 
     def init_node(self, node: Node) -> None:
-        node.data = NodeData(node, self._new_replid(), self.cluster.engine.now)
+        replid = self._new_replid()
+        node.data = NodeData(node, self.cluster.engine.now)
+        node.repl.replid = replid
         self._start_server_cron(node)
 
     def _new_replid(self) -> str:
@@ -152,11 +143,11 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
             return
         self._ready = True
         for node in self.cluster.nodes.values():
-            data = self.data(node)
+            repl = node.repl
             master = self.cluster.nodes.get(node.master_name or "")
-            if data.fresh and master is not None and self.data(master).fresh:
-                data.replid = self.data(master).replid
-                data.backlog_from = min(data.backlog_from, node.repl_offset)
+            if repl.fresh and master is not None and master.repl.fresh:
+                repl.replid = master.repl.replid
+                repl.backlog_from = min(repl.backlog_from, repl.offset)
 
     @staticmethod
     def data(node: Node) -> NodeData:
@@ -196,11 +187,7 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         return offset
 
     def _append_backlog(self, node: Node, offset: int, ops: tuple[Op, ...]) -> None:
-        data = self.data(node)
-        data.backlog.append((offset, ops))
-        size = node.config.get("repl-backlog-size")
-        while data.backlog and offset - data.backlog_from > size:
-            data.backlog_from = data.backlog.popleft()[0]
+        node.repl.append_backlog(offset, ops, node.config.get("repl-backlog-size"))
 
     def populate(self, items: dict[str, str]) -> None:
         """Load keys directly into every slot owner and its replicas (a fixture, as if
@@ -222,19 +209,20 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
     def apply_replication(self, replica: Node, chunk: ReplChunk) -> None:
         self.ready()
         data = self.data(replica)
-        if chunk.payload is None or data.sync_master is not None:
+        repl = replica.repl
+        if chunk.payload is None or repl.sync_master is not None:
             return
-        if chunk.offset <= replica.repl_offset:
+        if chunk.offset <= repl.offset:
             return  # already covered by a snapshot or a partial resync
         low, high = self.apply_delay_ms
         delay = low if low >= high else self.cluster.engine.rng("repl-apply").randint(low, high)
         due = self.now + delay
-        if data.pending:
-            due = max(due, data.pending[-1][0])
-        if due <= self.now and not data.pending:
+        if repl.pending:
+            due = max(due, repl.pending[-1][0])
+        if due <= self.now and not repl.pending:
             self._apply_chunk(replica, chunk)
             return
-        data.pending.append((due, chunk))
+        repl.pending.append((due, chunk))
         self.cluster.engine.schedule_at(due, self._apply_due, replica.name, data.generation)
 
     def _apply_chunk(self, replica: Node, chunk: ReplChunk) -> None:
@@ -247,14 +235,14 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         node = self.cluster.nodes.get(name)
         if node is None or self.data(node).generation != generation:
             return
-        data = self.data(node)
-        while data.pending and data.pending[0][0] <= self.now:
-            self._apply_chunk(node, data.pending.popleft()[1])
+        pending = node.repl.pending
+        while pending and pending[0][0] <= self.now:
+            self._apply_chunk(node, pending.popleft()[1])
 
     def _flush_pending(self, node: Node) -> None:
-        data = self.data(node)
-        while data.pending:
-            self._apply_chunk(node, data.pending.popleft()[1])
+        pending = node.repl.pending
+        while pending:
+            self._apply_chunk(node, pending.popleft()[1])
 
     def on_replication_connected(self, replica: Node, master: Node) -> None:
         """PSYNC (§20.1): partial when the replica's history is the master's (or the
@@ -262,18 +250,18 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         it; otherwise a full resync after ``repl-diskless-sync-delay``."""
         self.ready()
         self._flush_pending(replica)
-        rd, md = self.data(replica), self.data(master)
-        offset = replica.repl_offset
+        rd, md = replica.repl, master.repl
+        offset = rd.offset
         same = rd.replid == md.replid or (
             md.replid2 != "" and rd.replid == md.replid2 and offset + 1 <= md.second_offset
         )
         md.acks[replica.name] = (offset, self.now)
-        if same and md.backlog_from <= offset <= master.repl_offset:
+        if same and md.backlog_from <= offset <= md.offset:
             for end, ops in md.backlog:
                 if end > offset:
                     self.apply_local(replica, ops)
                     self._append_backlog(replica, end, ops)
-            replica.repl_offset = master.repl_offset
+            rd.resync(md.offset)
             rd.replid, rd.fresh, rd.sync_master = md.replid, False, None
             self.emit("psync", replica.name, master.name, mode="partial", offset=offset)
             return
@@ -283,7 +271,7 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         delay = master.config.get("repl-diskless-sync-delay") * 1000
         self.emit("psync", replica.name, master.name, mode="full", offset=offset, delay_ms=delay)
         self.cluster.engine.schedule(
-            delay, self._finish_full_sync, replica.name, master.name, rd.generation
+            delay, self._finish_full_sync, replica.name, master.name, self.data(replica).generation
         )
 
     def _finish_full_sync(self, name: str, master_name: str, generation: int) -> None:
@@ -291,10 +279,10 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         master = self.cluster.nodes.get(master_name)
         if replica is None or self.data(replica).generation != generation:
             return
-        rd = self.data(replica)
-        if rd.sync_master != master_name:
+        rd, repl = self.data(replica), replica.repl
+        if repl.sync_master != master_name:
             return
-        rd.sync_master = None
+        repl.sync_master = None
         network = self.cluster.network
         if (
             master is None
@@ -305,45 +293,39 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
             or not network.reachable(master_name, name)
             or not network.reachable(name, master_name)
         ):
-            replica.repl_link_up = False  # the transfer failed: the cron reconnects
-            replica.repl_down_since = self.now
+            repl.link_up = False  # the transfer failed: the cron reconnects
+            repl.down_since = self.now
             return
-        md = self.data(master)
+        md, mrepl = self.data(master), master.repl
         rd.replace(dict(md.keys))
-        rd.pending.clear()
-        rd.replid, rd.fresh = md.replid, False
-        rd.backlog = deque()
-        rd.backlog_from = master.repl_offset
-        replica.repl_offset = master.repl_offset
+        repl.pending.clear()
+        repl.replid, repl.fresh = mrepl.replid, False
+        repl.backlog = deque()
+        repl.backlog_from = mrepl.offset
+        repl.resync(mrepl.offset)
         rd.persistence.full_sync(
-            self.now, {k: v for k, (v, _) in md.keys.items()}, (md.replid, master.repl_offset)
+            self.now, {k: v for k, (v, _) in md.keys.items()}, (mrepl.replid, mrepl.offset)
         )
-        md.acks[name] = (replica.repl_offset, self.now)
-        self.emit("full_sync", name, master_name, keys=len(rd.keys), offset=replica.repl_offset)
+        mrepl.acks[name] = (repl.offset, self.now)
+        self.emit("full_sync", name, master_name, keys=len(rd.keys), offset=repl.offset)
 
     def on_promoted(self, node: Node, old_master: str) -> None:
         """A new replication history; the old one is accepted up to here (§11.5, §20.1)."""
         self.ready()
         self._flush_pending(node)
-        data = self.data(node)
-        data.sync_master = None
-        data.replid2 = data.replid
-        data.second_offset = node.repl_offset + 1
-        data.replid = self._new_replid()
-        data.fresh = False
-        data.acks = {}
+        node.repl.shift_replid(self._new_replid())
 
     def good_replicas(self, master: Node) -> int:
         """Replicas whose last ACK is at most ``min-replicas-max-lag`` seconds old (§20.2)."""
         lag = master.config.get("min-replicas-max-lag")
         now_s = self.now // 1000
         count = 0
-        for name, (_, t) in self.data(master).acks.items():
+        for name, (_, t) in master.repl.acks.items():
             replica = self.cluster.nodes.get(name)
             if (
                 replica is not None
                 and replica.master_name == master.name
-                and replica.repl_link_up
+                and replica.repl.link_up
                 and now_s - t // 1000 <= lag
             ):
                 count += 1
@@ -358,9 +340,9 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
                 replica is not None
                 and replica.status == RUNNING
                 and replica.master_name == master.name
-                and replica.repl_link_up
-                and self.data(replica).sync_master is None
-                and replica.repl_offset >= offset
+                and replica.repl.link_up
+                and replica.repl.sync_master is None
+                and replica.repl.offset >= offset
                 and self.cluster.network.reachable(name, master.name)
             ):
                 count += 1
@@ -387,12 +369,12 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         if (
             master is not None
             and not node.is_master
-            and node.repl_link_up
-            and data.sync_master is None
+            and node.repl.link_up
+            and node.repl.sync_master is None
             and master.alive
             and self.cluster.network.reachable(name, master.name)
         ):
-            self.data(master).acks[name] = (node.repl_offset, self.now)
+            master.repl.acks[name] = (node.repl.offset, self.now)
 
     # ------------------------------------------------------------------ bus hooks
 
@@ -467,8 +449,8 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         data.generation += 1
         data.crash_time = self.now
         data.power_loss = power_loss
-        data.pending.clear()
-        data.sync_master = None
+        node.repl.pending.clear()
+        node.repl.sync_master = None
         data.pubsub = PubSubRegistry()  # the subscribers' connections are gone
         held, data.held = data.held + data.blocked, []
         data.blocked, data.busy = [], False
@@ -485,9 +467,8 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         (``rdbPopulateSaveInfo``): the history the data belongs to, up to the last
         applied write (a replica may have received more than it applied)."""
         self.ready()
-        data = self.data(node)
-        applied = data.backlog[-1][0] if data.backlog else data.backlog_from
-        return data.replid, min(applied, node.repl_offset)
+        repl = node.repl
+        return repl.replid, min(repl.applied_offset(), repl.offset)
 
     def on_restart(self, node: Node) -> None:
         """Load what persistence kept (§21.3). A node that restarts as a replica from an
@@ -499,15 +480,10 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         data.replace({key: (value, 0) for key, value in kept.items()})
         repl = data.persistence.loaded_repl
         if repl is not None and not node.is_master:
-            data.replid, node.repl_offset = repl
+            node.repl.new_history(*repl)
         else:
-            data.replid, node.repl_offset = self._new_replid(), 0
-        data.replid2, data.second_offset = "", -1
-        data.fresh = False
-        data.backlog = deque()
-        data.backlog_from = node.repl_offset
-        data.acks = {}
-        self.emit("loaded", node.name, keys=len(kept), offset=node.repl_offset)
+            node.repl.new_history(self._new_replid(), 0)
+        self.emit("loaded", node.name, keys=len(kept), offset=node.repl.offset)
         for slot, change in node.verify_config_with_data(
             slot for slot, keys in data.by_slot.items() if keys
         ):

@@ -17,6 +17,7 @@ simulated second passes.
 
 from simulator.cluster import UnknownNode
 from simulator.dataplane.outcomes import NAMES as REQUEST_OUTCOMES
+from simulator.dataplane.redis_cli import MIGRATE_PIPELINE
 from simulator.views.accessor import Views
 from simulator.views.elections import ElectionLog
 from simulator.views.shapes import (
@@ -36,6 +37,7 @@ from simulator.views.shapes import (
 )
 
 __all__ = [
+    "MIGRATE_PIPELINE",
     "REQUEST_OUTCOMES",
     "CandidateView",
     "CheckView",

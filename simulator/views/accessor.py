@@ -5,13 +5,14 @@ from __future__ import annotations
 from array import array
 from collections import Counter
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from simulator.cluster import Cluster
 from simulator.introspection import cluster_nodes
 from simulator.messages import FAIL, PFAIL
 from simulator.node import Node, PeerView
 from simulator.slots import NO_OWNER, hashed_part, key_hash_slot
+from simulator.trace import Trace
 from simulator.views.elections import ElectionLog
 from simulator.views.pending import next_event
 from simulator.views.shapes import (
@@ -30,8 +31,17 @@ from simulator.views.shapes import (
     TruthView,
 )
 
-if TYPE_CHECKING:
-    from simulator.simulation import Simulation
+
+class ViewSource(Protocol):
+    """What the views read of a simulation (``Simulation`` is one): a protocol, so the
+    facade can hold its ``Views`` without the two modules importing each other."""
+
+    cluster: Cluster
+    trace: Trace
+    extras: dict[str, Any]
+
+    @property
+    def now(self) -> int: ...
 
 
 # --------------------------------------------------------------------------- the accessor
@@ -41,7 +51,7 @@ class Views:
     """``sim.views``: builds the frozen views on request. Always reads the simulation's
     current cluster, so it stays right across rewinds (which replace the cluster)."""
 
-    def __init__(self, sim: Simulation) -> None:
+    def __init__(self, sim: ViewSource) -> None:
         self._sim = sim
         self._truth: TruthView | None = None
         self._truth_of: Cluster | None = None  # held, so its id cannot be reused meanwhile

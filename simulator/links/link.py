@@ -1,0 +1,313 @@
+"""One end of a bus TCP connection: the byte stream it sends, retransmitted as Linux does.
+
+Bytes written on an established connection go out at once when the path is up. When
+the path is cut, or the packet is lost (``network.loss``), they wait in the socket and
+are retransmitted from the RTO (``TCP_RTO_MIN`` 200 ms plus the round trip), doubling
+up to ``TCP_RTO_MAX``; everything written after them waits behind them (TCP delivers in
+order), so after a heal the whole backlog arrives at the next retransmission. After
+``tcp_retries2`` the connection times out. A socket gone at the other end answers RST.
+
+The socket sees its host's TCP stack only through :class:`Stack`, so this module does
+not import :mod:`simulator.links.net`, which creates the sockets.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Protocol
+
+from simulator.engine import Engine, Timer
+from simulator.links.linux import BUS, CLOSED, CONNECTING, CRASHED, ESTABLISHED, LinuxTcp
+
+
+class Stack(Protocol):
+    """What a socket needs from the TCP stack (:class:`simulator.links.net.TcpNet`)."""
+
+    engine: Engine
+    params: LinuxTcp
+
+    def reachable(self, src: str, dst: str) -> bool: ...
+
+    def process_state(self, host: str) -> str: ...
+
+    def path_delay(self, src: str, dst: str) -> int | None: ...
+
+    def notify(self, link: Link, what: str, arg: object) -> None: ...
+
+    def forget(self, link: Link) -> None: ...
+
+    def trace_freed(self, link: Link, reason: str) -> None: ...
+
+
+class LinkHandler(Protocol):
+    """What a host (the node) is told about its sockets; each runs in the process."""
+
+    def on_established(self, link: Link) -> None:
+        """My connect completed (``clusterLinkConnectHandler``: send the PING now)."""
+
+    def on_refused(self, link: Link) -> None:
+        """My connect met a closed port (RST, ECONNREFUSED); the link is freed."""
+
+    def on_failed(self, link: Link) -> None:
+        """My connect gave up after ``tcp_syn_retries`` (ETIMEDOUT); the link is freed."""
+
+    def on_accepted(self, link: Link) -> None:
+        """A peer connected to me (``clusterAcceptHandler``): my inbound link."""
+
+    def on_message(self, link: Link, message: object) -> None:
+        """A whole message arrived on ``link`` (``clusterReadHandler``)."""
+
+    def on_error(self, link: Link, reason: str) -> None:
+        """The connection broke (``reset``, ``closed`` by the peer, ``timeout``); freed."""
+
+
+class _Segment:
+    """One message in a send queue; ``sent`` is its first transmission (-1: not yet)."""
+
+    __slots__ = ("message", "sent", "size")
+
+    def __init__(self, message: object, size: int) -> None:
+        self.message = message
+        self.size = size
+        self.sent = -1
+
+
+class Link:
+    """One end of a TCP connection: the socket a node writes to and reads from.
+
+    ``outbound`` ends are the links a node opens itself (``node->link``); the other end
+    is the peer's inbound link. ``service`` is the port: the bus, or another one
+    (replication) whose links share the model but are not traced as bus links.
+    ``freed`` means the process is done with it (``freeClusterLink`` ran, or it was told
+    of the error); ``state`` is the kernel's.
+    """
+
+    def __init__(
+        self,
+        stack: Stack,
+        local: str,
+        remote: str,
+        handler: LinkHandler,
+        outbound: bool,
+        service: str = BUS,
+    ) -> None:
+        self.stack = stack
+        self.local = local
+        self.remote = remote
+        self.handler = handler  # the process's callbacks for this socket
+        self.outbound = outbound
+        self.service = service
+        self.state = CONNECTING
+        self.ctime = stack.engine.now  # createClusterLink: the link refresh rule reads it
+        self.peer: Link | None = None  # the other end, once the handshake completes
+        self.syn_retries = 0
+        self.freed = False
+        self._queue: deque[_Segment] = deque()  # written, not yet on the wire
+        self._in_flight: deque[_Segment] = deque()  # on the wire, arrival scheduled
+        self._queued_bytes = 0
+        self._stalled = False  # waiting for a retransmission timer
+        self._rto = stack.params.syn_rto_ms
+        self._rto_base = stack.params.rto_min_ms
+        self._timer: Timer | None = None
+        self._epoch = 0  # bumped when in-flight segments are taken back or dropped
+        self._last_arrival = 0
+        self._heard = 0  # last time the peer's kernel was heard from (data or ACK)
+        self._keepalive_s = 0  # 0: SO_KEEPALIVE off
+        self._probes = 0
+        self._keepalive_timer: Timer | None = None
+
+    def __repr__(self) -> str:
+        arrow = "->" if self.outbound else "<-"
+        return f"<Link {self.local}{arrow}{self.remote} {self.state}>"
+
+    # ------------------------------------------------------------------ the writer's view
+
+    @property
+    def queued_bytes(self) -> int:
+        """Bytes written and not yet delivered to the peer's socket."""
+        return self._queued_bytes
+
+    @property
+    def socket_bytes(self) -> int:
+        """The part the kernel holds: at most the send buffer (nothing before connect)."""
+        if self.state != ESTABLISHED:
+            return 0
+        return min(self._queued_bytes, self.stack.params.sndbuf_bytes)
+
+    @property
+    def send_queue_bytes(self) -> int:
+        """The part Redis keeps in its own buffer because the socket is full (``link->sndbuf``,
+        what ``CLUSTER LINKS`` shows and ``cluster-link-sendbuf-limit`` checks)."""
+        return self._queued_bytes - self.socket_bytes
+
+    def send(self, message: object, size_bytes: int) -> None:
+        """``clusterSendMessage``: queue ``message``; it goes out in order behind the rest.
+
+        On a broken link (its error not yet handled, e.g. by a process still reading
+        what it buffered while paused) the bytes go nowhere, as a failing write does."""
+        if self.state == CLOSED:
+            return
+        self._queue.append(_Segment(message, size_bytes))
+        self._queued_bytes += size_bytes
+        if self.state == ESTABLISHED and not self._stalled:
+            self._push()
+
+    def close(self, reason: str) -> None:
+        """``freeClusterLink``: what the link held is lost; the peer reads EOF if it can."""
+        if self.freed:
+            return
+        self.freed = True
+        self.stack.trace_freed(self, reason)
+        if self.state == CLOSED:
+            return  # already broken by the peer; its error will not be reported now
+        peer = self.peer
+        self.discard()
+        if peer is not None and peer.state != CLOSED:
+            delay = self.stack.path_delay(self.local, self.remote)
+            if delay is not None:  # else the peer learns at its next send (RST)
+                self.stack.engine.schedule(delay, peer.broken, "closed")
+
+    def keepalive(self, interval_s: int) -> None:
+        """``connKeepAlive`` → ``anetKeepAlive``: after ``interval_s`` without hearing from
+        the peer, probe every ``interval_s // 3`` s; ``TCP_KEEPCNT`` (3) unanswered probes
+        and the connection times out. Redis sets it on accepted bus links with 2·NT
+        (``clusterAcceptHandler``)."""
+        self._keepalive_s = interval_s
+        self._heard = self.stack.engine.now
+        self.stack.engine.cancel(self._keepalive_timer)
+        self._keepalive_timer = self.stack.engine.schedule(interval_s * 1000, self._keepalive)
+
+    # ------------------------------------------------------------------ the kernel's side
+
+    def established(self, peer: Link, rtt: int) -> None:
+        """The handshake completed; the RTO starts at ``TCP_RTO_MIN`` plus the round trip."""
+        self.state = ESTABLISHED
+        self.peer = peer
+        self._rto = self._rto_base = self.stack.params.rto_min_ms + rtt
+        self._heard = self.stack.engine.now
+
+    def flush(self) -> None:
+        """Send what was written while connecting (the connect handler runs after it)."""
+        if self._queue and self.state == ESTABLISHED and not self._stalled:
+            self._push()
+
+    def discard(self) -> None:
+        """The socket is gone: timers stop, what it held is lost."""
+        self.state = CLOSED
+        self._epoch += 1
+        engine = self.stack.engine
+        engine.cancel(self._timer)
+        engine.cancel(self._keepalive_timer)
+        self._timer = self._keepalive_timer = None
+        self._queue.clear()
+        self._in_flight.clear()
+        self._queued_bytes = 0
+        self.stack.forget(self)
+
+    def broken(self, reason: str) -> None:
+        """A RST (``reset``) or FIN (``closed``) from the peer arrived, or a timeout."""
+        if self.state != CLOSED:
+            self.discard()
+            self.stack.notify(self, "error", reason)
+
+    # ------------------------------------------------------------------ the byte stream
+
+    def _push(self) -> None:
+        """(Re)transmit everything queued as one burst, or stall until the next RTO."""
+        stack = self.stack
+        now = stack.engine.now
+        for segment in self._queue:
+            if segment.sent < 0:
+                segment.sent = now
+        delay = stack.path_delay(self.local, self.remote)
+        if delay is None:  # cut or lost: it, and all behind it, wait for the retransmission
+            self._stall()
+            return
+        self._stalled = False
+        self._rto = self._rto_base  # an ACK of new data resets the backoff
+        arrival = max(now + delay, self._last_arrival)
+        self._last_arrival = arrival
+        while self._queue:
+            self._in_flight.append(self._queue.popleft())
+            stack.engine.schedule(arrival - now, self._arrive, self._epoch)
+
+    def _stall(self) -> None:
+        self._stalled = True
+        if self._timer is None:
+            self._timer = self.stack.engine.schedule(self._rto, self._retransmit)
+
+    def _retransmit(self) -> None:
+        """The RTO timer (``tcp_retransmit_timer``): give up after ``tcp_retries2``, else
+        retransmit; a retransmission that does not get through doubles the RTO."""
+        self._timer = None
+        if self.state != ESTABLISHED or not self._queue:
+            return
+        params = self.stack.params
+        elapsed = self.stack.engine.now - self._queue[0].sent
+        if elapsed >= params.give_up_after_ms(params.retries2, params.rto_min_ms):
+            self.broken("timeout")
+            return
+        self._rto = min(self._rto * 2, params.rto_max_ms)
+        self._push()
+
+    def _arrive(self, epoch: int) -> None:
+        """The head in-flight segment reaches the peer's host."""
+        if epoch != self._epoch or self.state != ESTABLISHED:
+            return
+        stack = self.stack
+        peer = self.peer
+        if not stack.reachable(self.local, self.remote):  # cut while on the wire
+            self._take_back()
+            return
+        if peer is None or peer.state == CLOSED or stack.process_state(self.remote) == CRASHED:
+            # No socket at the other end any more: its kernel answers RST.
+            delay = stack.path_delay(self.remote, self.local)
+            if delay is None:
+                self._take_back()  # the RST is lost too; the next retransmission retries
+            else:
+                stack.engine.schedule(delay, self.broken, "reset")
+            return
+        segment = self._in_flight.popleft()
+        self._queued_bytes -= segment.size
+        now = stack.engine.now
+        self._heard = peer._heard = now  # data one way, its ACK the other
+        self._probes = peer._probes = 0
+        stack.notify(peer, "message", segment.message)
+
+    def _take_back(self) -> None:
+        """In-flight segments go back to the head of the queue, to be retransmitted."""
+        self._epoch += 1
+        self._queue.extendleft(reversed(self._in_flight))
+        self._in_flight.clear()
+        self._stall()
+
+    def _keepalive(self) -> None:
+        """``tcp_keepalive_timer``: idle only when nothing waits to be (re)transmitted."""
+        self._keepalive_timer = None
+        if self.state != ESTABLISHED:
+            return
+        stack = self.stack
+        now = stack.engine.now
+        idle_ms = self._keepalive_s * 1000
+        interval_ms = max(1, self._keepalive_s // 3) * 1000  # TCP_KEEPINTVL
+        elapsed = now - self._heard
+        if self._queue or self._in_flight or elapsed < idle_ms:
+            wait = idle_ms - elapsed if elapsed < idle_ms else idle_ms
+            self._keepalive_timer = stack.engine.schedule(wait, self._keepalive)
+            return
+        if self._probes >= stack.params.keepalive_probes:
+            self.broken("timeout")
+            return
+        out = stack.path_delay(self.local, self.remote)
+        back = stack.path_delay(self.remote, self.local) if out is not None else None
+        if out is not None and back is not None:
+            peer = self.peer
+            if peer is None or peer.state == CLOSED or stack.process_state(self.remote) == CRASHED:
+                stack.engine.schedule(out + back, self.broken, "reset")
+                return
+            self._heard = now  # the peer's kernel ACKed the probe (even if SIGSTOPped)
+            self._probes = 0
+            self._keepalive_timer = stack.engine.schedule(idle_ms, self._keepalive)
+            return
+        self._probes += 1
+        self._keepalive_timer = stack.engine.schedule(interval_ms, self._keepalive)

@@ -1,0 +1,120 @@
+"""Messages out: ``clusterBuildMessageHdr``, ``clusterSendPing`` with its gossip section, broadcasts.
+
+Every packet a node sends goes through :meth:`BusOutput._send` to the host's wire.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from simulator.messages import (
+    HANDSHAKE,
+    MASTER,
+    MF_PAUSED,
+    MYSELF,
+    NOADDR,
+    PFAIL,
+    SLAVE,
+    GossipEntry,
+    Message,
+    MsgType,
+)
+from simulator.node.manual_failover import ManualFailover
+from simulator.node.peer import PeerView
+
+
+class BusOutput(ManualFailover):
+    """Building and sending bus packets (§4.2, §7)."""
+
+    def _header(self, mtype: MsgType, **extra: Any) -> Message:
+        """``clusterBuildMessageHdr``."""
+        me = self.me
+        master = me.master if me.flags & SLAVE else None
+        mflags = MF_PAUSED if (me.flags & MASTER and self.mf.end) else 0
+        return Message(
+            type=mtype,
+            sender=self.name,
+            current_epoch=self.current_epoch,
+            config_epoch=self.config_epoch,
+            offset=self.repl.offset,
+            slots=self.claimed_bits(),
+            claim_fp=self.claim_fingerprint(),
+            master=master,
+            flags=me.flags & ~MYSELF,
+            state_ok=self.state == "ok",
+            mflags=mflags | extra.pop("mflags", 0),
+            **extra,
+        )
+
+    def _send(self, dst: str, message: Message) -> None:
+        self.sent[message.type] += 1
+        self.host.transmit(self.name, dst, message)
+
+    def send_ping(self, peer: PeerView, mtype: MsgType = MsgType.PING) -> None:
+        """``clusterSendPing``: header plus gossip about max(3, N/10) nodes and every PFAIL node (§7)."""
+        now = self.engine.now
+        if mtype == MsgType.PING:
+            if peer.ping_sent == 0:
+                peer.ping_sent = now
+        self._send(peer.name, self._header(mtype, gossip=self._gossip()))
+
+    def _gossip(self) -> tuple[GossipEntry, ...]:
+        peers = self._peer_list
+        total = len(peers)
+        fresh = total - 2
+        wanted = max(3, total // 10)
+        wanted = min(wanted, fresh)
+        entries: list[GossipEntry] = []
+        chosen: dict[str, None] = {}
+        attempts = wanted * 3
+        random = self.rng.random  # dictGetRandomKey: uniform over the node table
+        while fresh > 0 and len(entries) < wanted and attempts > 0:
+            attempts -= 1
+            peer = peers[int(random() * total)]
+            if peer is self.me or peer.flags & PFAIL:
+                continue
+            if peer.flags & (HANDSHAKE | NOADDR) or (not peer.link and self.numslots(peer) == 0):
+                fresh -= 1
+                continue
+            if peer.name in chosen:
+                continue
+            chosen[peer.name] = None
+            entries.append(self._gossip_entry(peer))
+            fresh -= 1
+        if self.stats_pfail_nodes:
+            for peer in peers:
+                if peer.flags & PFAIL and not peer.flags & (HANDSHAKE | NOADDR):
+                    entries.append(self._gossip_entry(peer))
+        return tuple(entries)
+
+    @staticmethod
+    def _gossip_entry(peer: PeerView) -> GossipEntry:
+        """``clusterSetGossipEntry``: times travel in seconds."""
+        return GossipEntry(
+            peer.name, peer.ping_sent // 1000, peer.pong_received // 1000, peer.flags & ~MYSELF
+        )
+
+    def _linked_peers(self, only_local_replicas: bool = False) -> list[PeerView]:
+        """Nodes a broadcast reaches: every node I have a link to (not myself, not in
+        handshake); with ``only_local_replicas``, only replicas of my master (or of me)."""
+        mine = self.me.master if self.me.flags & SLAVE else self.name
+        targets = []
+        for peer in self._peer_list:
+            if peer is self.me or not peer.link or peer.flags & HANDSHAKE:
+                continue
+            if only_local_replicas and not (
+                peer.flags & SLAVE and peer.master is not None and peer.master in (self.name, mine)
+            ):
+                continue
+            targets.append(peer)
+        return targets
+
+    def broadcast(self, message: Message) -> None:
+        """``clusterBroadcastMessage``: the same packet to every node I have a link to."""
+        for peer in self._linked_peers():
+            self._send(peer.name, message)
+
+    def broadcast_pong(self, only_local_replicas: bool = False) -> None:
+        """``clusterBroadcastPong`` (each copy carries its own random gossip section)."""
+        for peer in self._linked_peers(only_local_replicas):
+            self._send(peer.name, self._header(MsgType.PONG, gossip=self._gossip()))

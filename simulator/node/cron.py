@@ -1,0 +1,189 @@
+"""``clusterCron`` every 100 ms (§6), and ``clusterBeforeSleep``.
+
+The cron drives everything that happens without a packet: reconnecting links,
+the random ping, PFAIL, the replication link, manual-failover timeouts, elections
+and replica migration.
+"""
+
+from __future__ import annotations
+
+from simulator.messages import (
+    FAIL,
+    HANDSHAKE,
+    MASTER,
+    MEET,
+    MIGRATE_TO,
+    NOADDR,
+    PFAIL,
+    SLAVE,
+    MsgType,
+)
+from simulator.node.constants import CRON_PERIOD_MS
+from simulator.node.migration import ReplicaMigration
+from simulator.node.peer import PeerView
+
+
+class Cron(ReplicaMigration):
+    """The node's timer and its event-loop hooks."""
+
+    def start(self) -> None:
+        """Schedule my 100 ms cron at my own phase."""
+        now = self.engine.now
+        nxt = now - (now % CRON_PERIOD_MS) + self.phase
+        if nxt <= now:
+            nxt += CRON_PERIOD_MS
+        self.cron_timer = self.engine.schedule_at(nxt, self.cron)
+
+    def stop_timers(self) -> None:
+        self.engine.cancel(self.cron_timer)
+        self.cron_timer = None
+
+    def cron(self) -> None:
+        """``clusterCron``, every 100 ms (§6)."""
+        engine = self.engine
+        now = engine.now
+        self.cron_timer = engine.schedule_at(now + CRON_PERIOD_MS, self.cron)
+        nt = self.config.node_timeout
+        self.iteration += 1
+        update_state = False
+        me = self.me
+        peers = self._peer_list
+
+        # Step 1: links, handshake expiry, PFAIL count.
+        pfail_nodes = 0
+        expired: list[PeerView] = []
+        refused: list[PeerView] = []
+        for peer in peers:
+            flags = peer.flags
+            if peer is me or flags & NOADDR:
+                continue
+            if flags & PFAIL:
+                pfail_nodes += 1
+            if flags & HANDSHAKE and now - peer.ctime > max(nt, 1000):
+                expired.append(peer)
+                continue
+            if not peer.link and self._connect(peer, now):
+                refused.append(peer)
+        self.stats_pfail_nodes = pfail_nodes
+        for peer in expired:
+            self.remove_peer(peer.name)
+            self._emit("handshake_timeout", peer.name)
+
+        # Step 2: a random ping once a second, to the oldest pong of 5 random samples.
+        if self.iteration % 10 == 0:
+            oldest: PeerView | None = None
+            random = self.rng.random
+            total = len(peers)
+            for _ in range(5):
+                peer = peers[int(random() * total)]
+                if not peer.link or peer.ping_sent != 0 or peer is me or peer.flags & HANDSHAKE:
+                    continue
+                if oldest is None or peer.pong_received < oldest.pong_received:
+                    oldest = peer
+            if oldest is not None:
+                self.send_ping(oldest)
+
+        # Step 3: per-node checks.
+        i_am_replica = bool(me.flags & SLAVE)
+        orphaned_masters = 0
+        max_slaves = 0
+        this_slaves = 0
+        half = nt // 2
+        mf_slave = self.mf.slave if (self.mf.end and me.flags & MASTER) else None
+        for peer in peers:
+            flags = peer.flags
+            if peer is me or flags & (NOADDR | HANDSHAKE):
+                continue
+            if i_am_replica and flags & MASTER and not flags & FAIL:
+                ok = self._count_ok_replicas(peer)
+                if ok == 0 and flags & MIGRATE_TO and self.slot_counts.get(peer.index, 0) > 0:
+                    orphaned_masters += 1
+                if ok > max_slaves:
+                    max_slaves = ok
+                if me.master == peer.name:
+                    this_slaves = ok
+            ping_sent = peer.ping_sent
+            if peer.link:
+                # Link refresh: a link that is not answering is freed and reconnected.
+                if (
+                    ping_sent
+                    and now - peer.link_ctime > nt
+                    and now - ping_sent > half
+                    and now - peer.data_received > half
+                ):
+                    peer.link = False
+                elif (ping_sent == 0 and now - peer.pong_received > half) or mf_slave == peer.name:
+                    self.send_ping(peer)
+                    continue
+            if ping_sent == 0:
+                continue
+            delay = min(now - ping_sent, now - peer.data_received)
+            if delay > nt and not flags & (PFAIL | FAIL):
+                peer.flags |= PFAIL
+                update_state = True
+                self._emit("pfail", peer.name, delay_ms=delay)
+
+        for peer in refused:
+            peer.link = False  # the connect to a dead process failed
+
+        # Step 4: a replica whose replication is down reconnects to its master.
+        if i_am_replica and not self.repl.link_up:
+            self.host.replication_connect(self)
+
+        # Steps 5-6: manual failover timeout, failover, replica migration.
+        if self.mf.end:
+            self._manual_failover_check_timeout(now)
+        if i_am_replica:
+            self._handle_manual_failover()
+            self._handle_slave_failover()
+            if (
+                orphaned_masters
+                and max_slaves >= 2
+                and this_slaves == max_slaves
+                and self.config.get("cluster-allow-replica-migration")
+            ):
+                self._handle_slave_migration(max_slaves)
+        else:
+            # replicationCron: PING replicas every repl-ping-replica-period (§20.1).
+            self.host.replication_cron(self)
+
+        if update_state or self.state == "fail":
+            self.update_state()
+        if self._todo_failover or self._todo_state:
+            self._before_sleep()
+
+    def _connect(self, peer: PeerView, now: int) -> bool:
+        """Open my outbound link to ``peer`` (``clusterNodeCronHandleReconnect``).
+
+        The connect is non-blocking: the link exists at once, and the PING (or MEET)
+        goes out when the connection completes (``clusterLinkConnectHandler``). To a
+        crashed process on loopback the connect fails asynchronously a moment later,
+        so the link lives only for the rest of this cron tick; a periodic ping may
+        still be queued on it, which is what lets failure detection run. Returns
+        whether the link must be dropped at the end of the tick.
+        """
+        outcome = self.host.connect(self.name, peer.name)
+        peer.link = True
+        peer.link_ctime = now
+        if outcome != "ok":
+            return outcome == "refused"
+        old_ping_sent = peer.ping_sent
+        self.send_ping(peer, MsgType.MEET if peer.flags & MEET else MsgType.PING)
+        if old_ping_sent:
+            peer.ping_sent = old_ping_sent
+        peer.flags &= ~MEET
+        return False
+
+    def _before_sleep(self) -> None:
+        """``clusterBeforeSleep``: work flagged so far runs now; work it flags waits for the next wake."""
+        todo_failover, todo_state = self._todo_failover, self._todo_state
+        self._todo_failover = self._todo_state = False
+        if todo_failover and self.me.flags & SLAVE:
+            self._handle_slave_failover()
+        if todo_state:
+            self.update_state()
+
+    def wake(self) -> None:
+        """One event-loop iteration without a bus packet (a client command, a poll)."""
+        if self._todo_failover or self._todo_state:
+            self._before_sleep()

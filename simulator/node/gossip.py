@@ -1,0 +1,233 @@
+"""Messages in: ``clusterProcessPacket``, heartbeats, the gossip section, handshakes (§4, §5, §7, §10.1).
+
+The dispatcher hands each packet type to the section that owns it: FAIL and the
+gossip's failure reports to failure detection, AUTH_REQUEST/ACK to elections,
+UPDATE to slot configuration, MFSTART to manual failover, PUBLISH to the data plane.
+"""
+
+from __future__ import annotations
+
+from simulator.messages import (
+    FAIL,
+    HANDSHAKE,
+    MASTER,
+    MF_PAUSED,
+    MIGRATE_TO,
+    MYSELF,
+    NOADDR,
+    NOFAILOVER,
+    PFAIL,
+    SLAVE,
+    Message,
+    MsgType,
+)
+from simulator.node.constants import MF_PAUSE_MULT, MF_TIMEOUT_MS
+from simulator.node.cron import Cron
+from simulator.node.peer import PeerView
+from simulator.slots import NO_OWNER
+
+
+class Gossip(Cron):
+    """Processing bus packets: the heartbeat header, gossip entries, and each message type."""
+
+    def receive(self, msg: Message) -> None:
+        """``clusterProcessPacket`` (§4.2, §10.1)."""
+        self.received[msg.type] += 1
+        now = self.engine.now
+        sender = self.peers.get(msg.sender)
+        if (
+            sender is not None
+            and sender.flags & HANDSHAKE
+            and msg.type
+            not in (
+                MsgType.PING,
+                MsgType.PONG,
+                MsgType.MEET,
+            )
+        ):
+            sender = None
+        if sender is not None:
+            sender.data_received = now
+            if not sender.flags & HANDSHAKE:
+                if msg.current_epoch > self.current_epoch:
+                    self.current_epoch = msg.current_epoch
+                if msg.config_epoch > sender.config_epoch:
+                    sender.config_epoch = msg.config_epoch
+                sender.repl_offset = msg.offset
+                sender.repl_offset_time = now
+                if (
+                    self.mf.end
+                    and self.me.flags & SLAVE
+                    and self.me.master == msg.sender
+                    and msg.mflags & MF_PAUSED
+                    and self.mf.master_offset == -1
+                ):
+                    self.mf.master_offset = msg.offset
+                    self._handle_manual_failover()
+
+        mtype = msg.type
+        if mtype in (MsgType.PING, MsgType.PONG, MsgType.MEET):
+            self._process_heartbeat(msg, sender, now)
+        elif mtype == MsgType.FAIL:
+            if sender is not None and msg.about is not None:
+                failing = self.peers.get(msg.about)
+                if failing is not None and not failing.flags & (FAIL | MYSELF):
+                    failing.flags = (failing.flags | FAIL) & ~PFAIL
+                    failing.fail_time = now
+                    self._todo_state = True
+                    self._emit("fail", failing.name, via="message", sender=msg.sender)
+        elif mtype == MsgType.AUTH_REQUEST:
+            if sender is not None:
+                self._send_failover_auth_if_needed(sender, msg, now)
+        elif mtype == MsgType.AUTH_ACK:
+            if sender is not None and sender.flags & MASTER and self.numslots(sender) > 0:
+                if msg.current_epoch >= self.election.auth_epoch:
+                    self.election.auth_count += 1
+                    self._todo_failover = True
+        elif mtype == MsgType.UPDATE:
+            self._process_update(msg, sender)
+        elif mtype == MsgType.MFSTART:
+            self._process_mfstart(sender, now)
+        elif mtype in (MsgType.PUBLISH, MsgType.PUBLISHSHARD):
+            if sender is not None:
+                self.host.on_publish_message(self, msg)
+        self._before_sleep()
+
+    def _process_heartbeat(self, msg: Message, sender: PeerView | None, now: int) -> None:
+        """The PING/PONG/MEET part of ``clusterProcessPacket`` (§10.1)."""
+        mtype = msg.type
+        if sender is None and mtype == MsgType.MEET:
+            sender = self._add_handshake_peer(msg.sender)
+            self._process_gossip(msg, None, now)
+        if mtype in (MsgType.PING, MsgType.MEET):
+            # The PONG travels back on the connection the PING came in on (unknown senders too).
+            self.sent[MsgType.PONG] += 1
+            reply = self._header(MsgType.PONG, gossip=self._gossip(), reply=True)
+            self.host.transmit(self.name, msg.sender, reply)
+        if sender is None:
+            return
+        if sender.flags & HANDSHAKE:
+            if not (mtype == MsgType.PONG and msg.reply):
+                return
+            # Handshake completed on my outbound link: learn the role from the header.
+            sender.flags &= ~HANDSHAKE
+            sender.flags |= MASTER if msg.master is None else SLAVE
+            self._emit("handshake_done", sender.name)
+        sender.flags = (sender.flags & ~NOFAILOVER) | (msg.flags & NOFAILOVER)
+        if mtype == MsgType.PONG and msg.reply:
+            sender.pong_received = now
+            sender.ping_sent = 0
+            if sender.flags & PFAIL:
+                sender.flags &= ~PFAIL
+                self._todo_state = True
+                self._emit("pfail_cleared", sender.name)
+            elif sender.flags & FAIL:
+                self._clear_node_failure_if_needed(sender, now)
+
+        # Role switch (step 6).
+        if msg.master is None:
+            self._set_node_as_master(sender)
+        else:
+            master = self.peers.get(msg.master)
+            if sender.flags & MASTER:
+                for slot in self.slots.slots_of(sender.index):
+                    self._set_slot(slot, NO_OWNER)
+                sender.flags = (sender.flags & ~(MASTER | MIGRATE_TO)) | SLAVE
+                self._todo_state = True
+            if master is not None and sender.master != master.name:
+                if sender.master is not None and sender.master in self.peers:
+                    self._remove_replica(self.peers[sender.master], sender.name)
+                self._add_replica(master, sender.name)
+                sender.master = master.name
+
+        # Slot configuration (steps 7-9).
+        sender_master: PeerView | None = (
+            sender if sender.flags & MASTER else self.peers.get(sender.master or "")
+        )
+        dirty = (
+            sender_master is not None
+            and self._fingerprint.get(sender_master.index, 0) != msg.claim_fp
+        )
+        if dirty and sender.flags & MASTER:
+            self.update_slots_config_with(sender, msg.config_epoch, msg.slots)
+        if dirty:
+            slots = self.slots
+            index = sender.index
+            claim = msg.slots
+            for slot in self._claim_diff(index, claim):
+                if not claim >> slot & 1:
+                    continue
+                owner = slots[slot]
+                if owner == index or owner == NO_OWNER or self.owner_not_claiming[slot]:
+                    continue
+                owner_view = self.peers[self.host.names[owner]]
+                if owner_view.config_epoch > msg.config_epoch:
+                    self._send_update(sender, owner_view)
+                    break
+
+        # Step 10: configEpoch collision.
+        if (
+            self.me.flags & MASTER
+            and sender.flags & MASTER
+            and msg.config_epoch == self.me.config_epoch
+        ):
+            self._handle_config_epoch_collision(sender)
+
+        # Step 11: gossip.
+        self._process_gossip(msg, sender, now)
+
+    def _add_handshake_peer(self, name: str) -> PeerView:
+        """A MEET from an unknown node adds it in HANDSHAKE (§5.3).
+
+        Simplification: the entry carries the node's real name from the start (Redis
+        uses a random temporary ID until the handshake completes).
+        """
+        peer = PeerView(name, self.host.node_id(name), self.host.index[name], HANDSHAKE)
+        self.add_peer(peer)
+        return peer
+
+    def _process_gossip(self, msg: Message, sender: PeerView | None, now: int) -> None:
+        """``clusterProcessGossipSection`` (§7.3)."""
+        sender_is_master = sender is not None and bool(sender.flags & MASTER)
+        for entry in msg.gossip:
+            node = self.peers.get(entry.name)
+            if node is not None:
+                if sender_is_master and node is not self.me:
+                    assert sender is not None
+                    if entry.flags & (FAIL | PFAIL):
+                        node.fail_reports[sender.name] = now
+                        self._mark_node_as_failing_if_needed(node, now)
+                    else:
+                        node.fail_reports.pop(sender.name, None)
+                if (
+                    not entry.flags & (PFAIL | FAIL)
+                    and node.ping_sent == 0
+                    and not self._count_reports(node, now)
+                ):
+                    pong = entry.pong_received_s * 1000
+                    if pong <= now + 500 and pong > node.pong_received:
+                        node.pong_received = pong
+            elif sender is not None and not entry.flags & NOADDR and self.host.knows(entry.name):
+                if self.host.is_blacklisted(self, entry.name):
+                    continue
+                # Transitive discovery (§5.6): add it directly, flags from gossip.
+                flags = entry.flags & ~(MYSELF | PFAIL | FAIL | HANDSHAKE)
+                peer = PeerView(
+                    entry.name,
+                    self.host.node_id(entry.name),
+                    self.host.index[entry.name],
+                    flags,
+                )
+                self.add_peer(peer)
+                self._emit("node_discovered", entry.name, via=msg.sender)
+
+    def _process_mfstart(self, sender: PeerView | None, now: int) -> None:
+        """MFSTART on a master: pause writes for 2×5 s and ping the replica every tick (§12)."""
+        if sender is None or sender.master != self.name:
+            return
+        self._reset_manual_failover()
+        self.mf.end = now + MF_TIMEOUT_MS
+        self.mf.slave = sender.name
+        self.writes_paused_until = now + MF_TIMEOUT_MS * MF_PAUSE_MULT
+        self._emit("mf_paused", sender.name, until=self.writes_paused_until)
+        self.send_ping(sender)

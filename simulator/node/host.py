@@ -1,0 +1,89 @@
+"""The narrow world a node sees: :class:`NodeHost`.
+
+As TigerBeetle's replica sees only its message bus, a :class:`~simulator.node.Node`
+sees only this protocol: the clock, the trace, the wire (transmit, connect), the
+directory of node names, the replication link and the data-plane hooks. The
+:class:`~simulator.cluster.Cluster` implements it; a node never reaches another
+node's state through it, only names, ids and delivery.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Protocol
+
+from simulator.messages import Message
+
+
+class Clock(Protocol):
+    """The engine as a node uses it: the time and its own timers."""
+
+    @property
+    def now(self) -> int: ...
+
+    def rng(self, name: str) -> random.Random: ...
+
+    def schedule_at(self, time_ms: float, callback: Any, *args: Any) -> Any: ...
+
+    def cancel(self, timer: Any) -> None: ...
+
+
+class TraceSink(Protocol):
+    """Where a node reports what happened to it."""
+
+    def emit(
+        self, t: int, kind: str, node: str | None = None, target: str | None = None, **fields: Any
+    ) -> Any: ...
+
+
+class NodeHost(Protocol):
+    """Everything a node may ask of the world around it.
+
+    Hooks that take a node take it as ``Any`` so this module needs no import of the
+    node class (the package has no cycle); the host receives the calling node.
+    """
+
+    engine: Clock
+    trace: TraceSink
+    names: list[str]  # global node index -> name
+    index: dict[str, int]  # name -> global node index
+    zobrist: list[int]  # one random key per slot, for claim fingerprints
+    slot_index_cache: dict[bytes, tuple[dict[int, int], dict[int, int], dict[int, int]]]
+
+    # the wire
+    def transmit(self, src: str, dst: str, message: Message) -> None: ...
+
+    def connect(self, src: str, dst: str) -> str: ...
+
+    # the directory
+    def knows(self, name: str) -> bool:
+        """Whether a node called ``name`` exists (gossip may name removed nodes)."""
+        ...
+
+    def node_id(self, name: str) -> str:
+        """The node ID of ``name`` (KeyError when no such node exists)."""
+        ...
+
+    def blacklist(self, node: Any, other: str) -> None: ...
+
+    def is_blacklisted(self, node: Any, other: str) -> bool: ...
+
+    # the replication link (replication.c)
+    def replication_connect(self, replica: Any) -> None: ...
+
+    def replication_cron(self, master: Any) -> None: ...
+
+    def replication_set_master(self, replica: Any, master: str) -> None: ...
+
+    def replication_unset_master(self, node: Any, old_master: str) -> None: ...
+
+    # the data plane
+    def on_slot_owner_changed(self, node: Any, slot: int, previous: int, owner: int) -> None: ...
+
+    def count_keys_in_slot(self, node: Any, slot: int) -> int: ...
+
+    def count_keys(self, node: Any) -> int: ...
+
+    def delete_keys_in_slots(self, node: Any, slots: list[int]) -> None: ...
+
+    def on_publish_message(self, node: Any, message: Message) -> None: ...

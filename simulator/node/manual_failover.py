@@ -1,0 +1,55 @@
+"""Manual failover (``CLUSTER FAILOVER``, §12): its state and the steps that need no messages.
+
+The command itself is in :mod:`simulator.node.commands`; the MFSTART receiver (the
+master pausing its clients) in :mod:`simulator.node.gossip`, with the other packets.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from simulator.node.slot_table import SlotBindings
+
+
+class ManualFailoverState:
+    """``mf_end``, ``mf_slave``, ``mf_master_offset``, ``mf_can_start`` of ``clusterState``."""
+
+    __slots__ = ("can_start", "end", "master_offset", "slave")
+
+    def __init__(self) -> None:
+        self.end = 0  # when the manual failover times out; 0 = none in progress
+        self.slave: str | None = None  # on the master: the replica that asked for it
+        self.master_offset = -1  # on the replica: the paused master's offset, -1 = not known yet
+        self.can_start = False  # on the replica: caught up, the election may start
+
+
+class ManualFailover(SlotBindings):
+    """``resetManualFailover``, ``manualFailoverCheckTimeout``, ``clusterHandleManualFailover``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.mf = ManualFailoverState()
+
+    def _reset_mf_fields(self) -> None:
+        self.mf = ManualFailoverState()
+
+    def _reset_manual_failover(self) -> None:
+        """``resetManualFailover``: a master that paused writes for it unpauses them."""
+        if self.mf.slave is not None:
+            self.writes_paused_until = 0
+        self._reset_mf_fields()
+
+    def _manual_failover_check_timeout(self, now: int) -> None:
+        """``manualFailoverCheckTimeout``."""
+        if self.mf.end and self.mf.end < now:
+            self._emit("mf_timeout")
+            self._reset_manual_failover()
+
+    def _handle_manual_failover(self) -> None:
+        """``clusterHandleManualFailover``: start once my offset reached the paused master's."""
+        if not self.mf.end or self.mf.can_start or self.mf.master_offset == -1:
+            return
+        if self.mf.master_offset == self.repl.offset:
+            self.mf.can_start = True
+            self._emit("mf_ready", offset=self.repl.offset)
+            self._todo_failover = True
