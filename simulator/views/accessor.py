@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from array import array
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from simulator.cluster import Cluster
@@ -42,6 +42,10 @@ class ViewSource(Protocol):
 
     @property
     def now(self) -> int: ...
+    @property
+    def injections(self) -> Sequence[Any]: ...
+    @property
+    def applied_injections(self) -> int: ...
 
 
 # --------------------------------------------------------------------------- the accessor

@@ -8,12 +8,23 @@ event sees which node did what. Read-only: it peeks at the queue, it never pops.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
+from simulator.cluster import Cluster
 from simulator.messages import Message, ReplChunk
 
-if TYPE_CHECKING:
-    from simulator.simulation import Simulation
+
+class PendingSource(Protocol):
+    """What the next event is read from (``Simulation`` is one): the cluster's engine
+    and the recorded injections a step may replay first."""
+
+    @property
+    def cluster(self) -> Cluster: ...
+    @property
+    def injections(self) -> Sequence[Any]: ...
+    @property
+    def applied_injections(self) -> int: ...
 
 
 def _owner(callback: Any) -> str:
@@ -71,11 +82,11 @@ def _plain(value: Any) -> str:
     return str(value)
 
 
-def next_event(sim: Simulation) -> str | None:
+def next_event(sim: PendingSource) -> str | None:
     """What :meth:`Simulation.step` will run next, in words; None when nothing is queued."""
     injections = sim.injections
     applied = sim.applied_injections
-    engine = sim.engine
+    engine = sim.cluster.engine
     next_time = engine.peek()
     if applied < len(injections):
         injection = injections[applied]
