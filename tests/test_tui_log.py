@@ -125,3 +125,15 @@ def test_s_shows_the_event_it_ran_in_words() -> None:
         assert "stepped:" not in str(app.query_one("#header").render())
 
     drive(script, (140, 42))
+
+
+def test_s_is_readable_at_80x24() -> None:
+    async def script(app: RcsimApp, pilot: Any) -> None:
+        for _ in range(5):
+            await pilot.press("s")
+        await pilot.pause()
+        header = " ".join(str(app.query_one("#header").render()).split())
+        assert f"stepped: {app.session.stepped}" in header
+        assert app.query_one("#header").size.height <= 2
+
+    drive(script, (80, 24))

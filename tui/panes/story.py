@@ -21,7 +21,10 @@ CAPTION_ROWS_COMPACT = 4
 
 
 class HeaderBar(SimPane[HeaderData], can_focus=False):
-    """Time, play state, speed, seed, forks and the breakpoint that stopped playback."""
+    """Time, play state, speed, seed, forks, the breakpoint that stopped playback and
+    what ``s`` stepped (a second row when one is not enough)."""
+
+    LAYOUT = True
 
     def data(self) -> HeaderData:
         s = self.session
