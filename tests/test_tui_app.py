@@ -17,6 +17,7 @@ from simulator.trace import is_notable
 from tui.app import RcsimApp
 from tui.launch import scenario_session
 from tui.modals import HelpScreen
+from tui.words import check_text
 
 Script = Callable[[RcsimApp, Any], Awaitable[None]]
 
@@ -364,7 +365,7 @@ def test_breakpoint_when_an_expectation_fails_after_a_fork() -> None:
         # The reason names the expectation that failed (issue 16 item 12).
         assert (
             app.session.break_reason
-            == f"expectation failed: {failed[-1].condition}: {failed[-1].expected}"
+            == f"expectation failed: {failed[-1].condition}: {check_text(failed[-1].expected)}"
         )
         # Stopped right after the failing check (a checkpoint boundary may add one event).
         assert failed and 0 <= app.session.now - failed[-1].at < 100

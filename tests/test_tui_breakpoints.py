@@ -12,6 +12,7 @@ from tui.app import RcsimApp
 from tui.launch import scenario_session
 from tui.modals import BreakpointScreen
 from tui.model import BREAKPOINTS
+from tui.words import check_text
 
 
 def drive(script: Script, size: tuple[int, int] = (140, 42)) -> RcsimApp:
@@ -90,6 +91,9 @@ def test_the_expectation_breakpoint_names_the_expectation_below_110x32() -> None
         failed = [r for r in driver.results if not r.passed]
         assert failed
         reason = app.session.break_reason or ""
-        assert reason == f"expectation failed: {failed[-1].condition}: {failed[-1].expected}"
+        assert (
+            reason
+            == f"expectation failed: {failed[-1].condition}: {check_text(failed[-1].expected)}"
+        )
 
     drive(script, (100, 30))

@@ -21,7 +21,7 @@ from simulator.simulation import ActionError, Simulation
 from simulator.trace import TraceEvent, is_notable
 from simulator.views import REQUEST_OUTCOMES, LessonDriver
 from simulator.views.shapes import CheckResult
-from tui.words import LOGGED, check_line, describe, fork_line, level, verdict_line
+from tui.words import LOGGED, check_line, check_text, describe, fork_line, level, verdict_line
 
 MAX_SPEED = 0.0  # sentinel: as fast as the per-tick budget allows
 SPEEDS: tuple[float, ...] = (0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, MAX_SPEED)
@@ -403,7 +403,8 @@ class Session:
             if failed > self._failed_seen and driver is not None:
                 self._failed_seen = failed
                 failing = [r for r in driver.results if not r.passed][-1]
-                return self._stop(f"expectation failed: {failing.condition}: {failing.expected}")
+                expected = check_text(failing.expected)
+                return self._stop(f"expectation failed: {failing.condition}: {expected}")
         if self._lesson_ended():
             return True
         if len(self.sim.trace) == start:
