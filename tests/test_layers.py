@@ -126,9 +126,11 @@ PUBLIC_API = (
     "simulator.trace_kinds",
     "simulator.actions",
     "simulator.slots",
+    "simulator.config",
     "simulator.export",
     "simulator.fidelity",
     "simulator.fidelity_reshard",
+    "simulator.resp",
 )
 
 

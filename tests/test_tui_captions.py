@@ -2,7 +2,7 @@
 
 The caption bar wraps (up to 5 rows, 4 in the compact layout) and shows every caption
 of the latest millisecond; the log wraps its entries instead of cutting them with "…";
-``C`` opens the whole caption history, scrollable.
+``H`` opens the whole caption history, scrollable.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def test_every_master_crash_caption_is_whole_in_the_bar_and_the_log_at_80x24() -
             assert flat(event["text"]) in bar, (event["text"], bar)
             assert "…" not in bar
             # The log wraps its entries instead of cutting them with "…" (its 3 rows at
-            # 80x24 may show only a long caption's end: the bar and C have it whole).
+            # 80x24 may show only a long caption's end: the bar and H have it whole).
             log = str(app.query_one("#log").render())
             assert "…" not in log
             assert " ".join(event["text"].split()[-3:]) in flat(log)
@@ -65,7 +65,7 @@ def test_two_captions_in_the_same_millisecond_are_both_seen_at_80x24() -> None:
         bar = flat(str(app.query_one("#caption").render()))
         for event in same:  # each keeps at least its opening words in the bar
             assert flat(event["text"])[:30] in bar
-        await pilot.press("C")
+        await pilot.press("H")
         screen = app.screen
         assert isinstance(screen, CaptionsScreen)
         history = flat(screen.plain)
@@ -84,9 +84,9 @@ def test_a_caption_too_long_for_the_bar_points_to_the_history_which_scrolls() ->
         assert len(longest["text"]) > 400
         await goto(pilot, f"{longest['t'] + 1}ms")
         bar = str(app.query_one("#caption").render())
-        assert "(C: whole captions)" in bar
+        assert "(H: whole captions)" in bar
         assert len(bar.splitlines()) <= 4
-        await pilot.press("C")
+        await pilot.press("H")
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, CaptionsScreen)

@@ -75,7 +75,7 @@ class CaptionsScreen(_Reading):
     """Every caption so far, whole, newest last (opened scrolled to the newest)."""
 
     BOX_ID = "captions-box"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("C", "dismiss", "close", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("H", "dismiss", "close", show=False)]
 
     def __init__(self, body: Text) -> None:
         super().__init__("Every caption so far (escape closes)", body, at_end=True)

@@ -203,23 +203,51 @@ ACTION_WORDS = {
     "failover": "CLUSTER FAILOVER {mode} on {node}",
     "reshard": "redis-cli --cluster reshard: {count} slots from {source} to {target}",
     "add-node": "redis-cli --cluster add-node",
+    "fix": "redis-cli --cluster fix",
+    "rebalance": "redis-cli --cluster rebalance",
+    "del-node": "redis-cli --cluster del-node {node}",
+    "set-config": "CONFIG SET {settings} on {node}",
 }
+
+
+class _Words(dict[str, str]):
+    """Template values; an argument the call did not give reads as nothing."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def _slot_list(slots: object) -> str:
+    """Slot numbers as ranges: ``5461-5465 5470``."""
+    numbers = sorted(int(n) for n in slots) if isinstance(slots, list | tuple) else []
+    runs: list[str] = []
+    for n in numbers:
+        if runs and runs[-1].split("-")[-1] == str(n - 1):
+            runs[-1] = f"{runs[-1].split('-')[0]}-{n}"
+        else:
+            runs.append(str(n))
+    return " ".join(runs)
 
 
 def injected(action: str, args: Mapping[str, Any], reply: object) -> str:
     """The notice for an injection the simulation accepted, in operator words."""
     template = ACTION_WORDS.get(action)
-    values = {k: plain(v) for k, v in args.items()}
+    values = _Words({k: plain(v) for k, v in args.items()})
+    if action == "reshard" and "slots" in args:
+        template = "redis-cli --cluster reshard: slots {slots} from {source} to {target}"
+        values["slots"] = _slot_list(args["slots"])
+    if action == "set-config" and isinstance(args.get("settings"), Mapping):
+        values["settings"] = " ".join(f"{k} {plain(v)}" for k, v in args["settings"].items())
+        values["node"] = values["node"] if values["node"] not in ("", "-") else "every node"
+    if action == "rebalance" and args.get("use_empty_masters"):
+        template = "redis-cli --cluster rebalance --cluster-use-empty-masters"
     if template is None:
         words = " ".join([action, *(f"{k} {v}" for k, v in values.items() if v != "-")])
     else:
-        words = template.format_map({**dict.fromkeys(("node", "mode", "groups"), ""), **values})
-        words = words.replace("FAILOVER DEFAULT", "FAILOVER").replace(
-            "FAILOVER default", "FAILOVER"
-        )
-        if action == "failover":
-            words = words.replace("FAILOVER force", "FAILOVER FORCE").replace(
-                "FAILOVER takeover", "FAILOVER TAKEOVER"
-            )
+        words = " ".join(template.format_map(values).split())
+        mode = str(args.get("mode") or "default").upper()
+        words = words.replace(f"FAILOVER {args.get('mode')} on", "FAILOVER on")
+        if action == "failover" and mode != "DEFAULT":
+            words = words.replace("FAILOVER on", f"FAILOVER {mode} on")
     said = reply if isinstance(reply, str) else ""
     return words + (f": {said}" if said else "")

@@ -32,6 +32,8 @@ from simulator.views.shapes import (
     NodeRow,
     NodeView,
     PeerRow,
+    SettingRow,
+    SettingsView,
     SlotMove,
     TruthView,
 )
@@ -51,6 +53,8 @@ __all__ = [
     "NodeRow",
     "NodeView",
     "PeerRow",
+    "SettingRow",
+    "SettingsView",
     "SlotMove",
     "TruthView",
     "UnknownNode",

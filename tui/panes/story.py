@@ -36,7 +36,7 @@ class HeaderBar(SimPane[HeaderData], can_focus=False):
 
 class CaptionBar(SimPane[CaptionData], can_focus=False):
     """The lesson's latest caption, whole (wrapped; every caption of that millisecond),
-    or its description before the first one; ``C`` opens the history."""
+    or its description before the first one; ``H`` opens the history."""
 
     LAYOUT = True
 
