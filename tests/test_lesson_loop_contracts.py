@@ -11,19 +11,16 @@ from xml.etree import ElementTree
 import pytest
 
 from rcsim.cli import main
+from tests.conftest import CRASH_CLUSTER
 from tui.launch import scenario_session
 from tui.session_io import SCHEMA, export_trace, save_session
 
 ROOT = Path(__file__).resolve().parent.parent
 
-FAILING = """\
-name: always fails
-seed: 2
-cluster:
-  masters: 3
-  replicas: 1
-  config: {cluster-node-timeout: 1000}
-steps:
+FAILING = (
+    "name: always fails\nseed: 2\n"
+    + CRASH_CLUSTER
+    + """steps:
   - at: 1s
     kill: n1
   - at: 2s
@@ -35,13 +32,12 @@ run_until: 8s
 expect:
   - role: {n4: replica}
 """
+)
 
 
 @pytest.fixture()
-def failing(tmp_path: Path) -> Path:
-    path = tmp_path / "failing.yaml"
-    path.write_text(FAILING, encoding="utf-8")
-    return path
+def failing(write_scenario) -> Path:
+    return write_scenario(FAILING, "failing.yaml")
 
 
 def test_sweep_exits_1_when_a_run_fails_an_expectation(failing: Path, capsys) -> None:

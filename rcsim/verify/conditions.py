@@ -18,7 +18,7 @@ from typing import Any
 
 from rcsim.verify.clusterview import CLUSTER_SLOTS, Snapshot, format_ranges
 from rcsim.verify.events import Event
-from rcsim.verify.scenario_api import model
+from rcsim.verify.scenario_api import event_matches, model
 
 Verdict = tuple[bool, str, str]
 """(passed, expected, observed), as rcsim's ``Check``."""
@@ -162,18 +162,8 @@ def _epoch(world: World, c: model.Epoch, _start: int) -> Verdict:
     return passed, expected, ", ".join(f"{name} has {epoch}" for name, epoch in seen.items())
 
 
-def _matches(event: Event, c: model.Event) -> bool:
-    if event["kind"] != c.kind:
-        return False
-    if c.node is not None and event.get("node") != c.node:
-        return False
-    if c.target is not None and event.get("target") != c.target:
-        return False
-    return all(event.get(key) == value for key, value in c.fields.items())
-
-
 def _event(world: World, c: model.Event, start: int) -> Verdict:
-    events = [e for e in world.events if _matches(e, c)]
+    events = [e for e in world.events if event_matches(e, c)]
     if c.within is not None:
         events = [e for e in events if start <= e["t"] <= start + c.within]
     what = " ".join(

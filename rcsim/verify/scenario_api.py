@@ -6,6 +6,7 @@ import here means a move touches this file only.
 
 from __future__ import annotations
 
+from simulator.harness.conditions import event_matches
 from simulator.harness.report import MILESTONES, metrics
 from simulator.harness.report import milestones as milestones_of
 from simulator.harness.runner import FAULT_ACTIONS, Fault, run
@@ -16,6 +17,7 @@ __all__ = [
     "MILESTONES",
     "Fault",
     "ScenarioError",
+    "event_matches",
     "load_scenario",
     "metrics",
     "milestones_of",

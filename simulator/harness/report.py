@@ -3,7 +3,7 @@ JUnit XML and the reproduction stamp.
 
 Metrics per failed master (a master that a step killed, paused or shut down) are
 milestones in ms after the fault, read from the trace: ``first_pfail`` (first node to
-flag it PFAIL, §7), ``first_fail`` (first node to mark it FAIL, §8), ``promoted`` (a
+flag it PFAIL, §8.1), ``first_fail`` (first node to mark it FAIL, §8), ``promoted`` (a
 replica replaced it, §11.5) and ``all_ok`` (after the promotion, the first moment every
 live node other than the victim reports ``cluster_state:ok``, §14).
 """
@@ -22,6 +22,7 @@ from simulator.harness.runner import Fault, Result, ScenarioDriver
 from simulator.scenario import model
 from simulator.simulation import Simulation
 from simulator.trace import TraceEvent
+from simulator.views.writes import row_dict
 
 MILESTONES = ("first_pfail", "first_fail", "promoted", "all_ok")
 
@@ -206,10 +207,21 @@ def requests_by_outcome(sim: Simulation) -> dict[str, int]:
     return {str(k): int(v) for k, v in outcomes().items()}
 
 
+def lost_writes_detail(sim: Simulation) -> dict[str, Any]:
+    """``at_risk_writes`` (acknowledged, on no replica yet, at the end) and
+    ``lost_writes_detail``: each lost write, who acknowledged it, when, and why (§20.2)."""
+    risk = sim.views.write_risk()
+    return {
+        "at_risk_writes": 0 if risk is None else risk.at_risk,
+        "lost_writes_detail": [row_dict(row) for row in sim.views.lost_write_rows()],
+    }
+
+
 def metrics(sim: Simulation, driver: ScenarioDriver) -> dict[str, Any]:
     events = sim.trace.events
     return {
         "lost_writes": lost_writes_count(sim),
+        **lost_writes_detail(sim),
         "requests": requests_by_outcome(sim),
         "failovers": [milestones(events, fault) for fault in driver.faults],
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from array import array
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from simulator.cluster import Cluster
@@ -15,6 +15,7 @@ from simulator.node import Node, PeerView
 from simulator.slots import NO_OWNER, hashed_part, key_hash_slot
 from simulator.trace import Trace
 from simulator.views.elections import ElectionLog
+from simulator.views.pending import next_event
 from simulator.views.shapes import (
     CheckView,
     ClientView,
@@ -32,6 +33,7 @@ from simulator.views.shapes import (
     SlotMove,
     TruthView,
 )
+from simulator.views.writes import LostWriteRow, WriteRiskView, lost_row
 
 
 class ViewSource(Protocol):
@@ -44,6 +46,10 @@ class ViewSource(Protocol):
 
     @property
     def now(self) -> int: ...
+    @property
+    def injections(self) -> Sequence[Any]: ...
+    @property
+    def applied_injections(self) -> int: ...
 
 
 SETTINGS = (
@@ -281,6 +287,20 @@ class Views:
         dataplane = self._dataplane
         return 0 if dataplane is None else len(dataplane.lost_writes())
 
+    def write_risk(self) -> WriteRiskView | None:
+        """Acknowledged writes at risk now and lost so far (None without a data plane)."""
+        dataplane = self._dataplane
+        if dataplane is None:
+            return None
+        return WriteRiskView(len(dataplane.at_risk_writes()), len(dataplane.lost_writes()))
+
+    def lost_write_rows(self) -> tuple[LostWriteRow, ...]:
+        """Every lost write, in the order it was lost: key, who acked it, when, why."""
+        dataplane = self._dataplane
+        if dataplane is None:
+            return ()
+        return tuple(lost_row(row) for row in dataplane.lost_writes())
+
     def request_counts(self) -> dict[str, int] | None:
         """Requests so far by outcome, or None without a data plane."""
         dataplane = self._dataplane
@@ -293,10 +313,12 @@ class Views:
         there is no data plane)."""
         counts = self.request_counts()
         totals = fallback if counts is None else counts
+        dataplane = self._dataplane
         return ClientView(
             counts is not None,
             tuple((o, totals.get(o, 0)) for o in outcomes),
             self.lost_writes(),
+            0 if dataplane is None else len(dataplane.at_risk_writes()),
         )
 
     @property
@@ -304,6 +326,10 @@ class Views:
         """The scenario driver's live progress (read-only), or None without a lesson."""
         driver: LessonDriver | None = self._sim.extras.get("driver")
         return driver
+
+    def next_event(self) -> str | None:
+        """What the next single step will run, in words (None: nothing is queued)."""
+        return next_event(self._sim)
 
     def checks(self, limit: int = 12) -> LessonView | None:
         """The newest ``limit`` checks of the lesson, or None without a lesson."""
