@@ -383,6 +383,7 @@ class Row:
     real_max: float
     sim_median: float | None
     runs: int
+    tolerance: float = 0.15  # the share of the real median the rcsim median may be off
 
     @property
     def ratio(self) -> float | None:
@@ -392,10 +393,11 @@ class Row:
 
     @property
     def within_bounds(self) -> bool:
-        """Within 15 % of the real median, or inside the real min–max where that is wider."""
+        """Within 15 % (:attr:`tolerance`) of the real median, or inside the real min–max
+        where that is wider."""
         if self.sim_median is None:
             return False
-        if abs(self.sim_median - self.real_median) <= 0.15 * self.real_median:
+        if abs(self.sim_median - self.real_median) <= self.tolerance * self.real_median:
             return True
         return self.real_min <= self.sim_median <= self.real_max
 

@@ -19,6 +19,9 @@ class SlotBindings(NodeBase):
         """``clusterDelNode``: forget a node, its slots and its failure reports."""
         peer = self.peers.pop(name)
         self._peer_list.remove(peer)
+        link = self.links.pop(name, None)  # freeClusterNode frees its link
+        if link is not None:
+            link.close("node_removed")
         for slot in self.slots.slots_of(peer.index):
             self._set_slot(slot, NO_OWNER)
         for other in self._peer_list:
