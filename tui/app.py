@@ -25,10 +25,11 @@ from textual.widgets import Footer
 from simulator.scenario import parse_duration
 from simulator.simulation import ActionError
 from simulator.slots import CLUSTER_SLOTS
-from tui import panes, render
+from tui import dialogs, panes, render
 from tui.modals import BreakpointScreen, ChoiceScreen, HelpScreen, LookupScreen, PromptScreen
 from tui.model import BREAKPOINTS, MAX_SPEED, Session
 from tui.session_io import export_trace, save_session
+from tui.settings import SettingsScreen
 
 TICK_S = 0.05
 FRAME_S = 0.1
@@ -73,6 +74,11 @@ class RcsimApp(App[None]):
         Binding("f", "failover", "failover"),
         Binding("R", "reshard", "reshard", show=False),
         Binding("a", "add_node", "add node", show=False),
+        Binding("F", "fix", "fix (redis-cli --cluster fix)", show=False),
+        Binding("W", "rebalance", "rebalance (redis-cli --cluster rebalance)", show=False),
+        Binding("D", "del_node", "del-node: remove the selected empty node", show=False),
+        Binding("C", "set_config", "set-config (CONFIG SET)", show=False),
+        Binding("i", "settings", "settings behind the timings", show=False),
         Binding("slash", "lookup", "key lookup", show=False),
         Binding("c", "toggle_raw", "CLUSTER NODES view", show=False),
         Binding("S", "save", "save session as YAML", show=False),
@@ -301,7 +307,10 @@ class RcsimApp(App[None]):
 
     def action_pane(self, delta: int) -> None:
         visible = [
-            p for p in PANES if not (self.compact and p in ("election", "clients", "expect"))
+            p
+            for p in PANES
+            if not (self.compact and p in ("election", "clients", "expect"))
+            and not (self.raw_view and p == "topology")
         ]
         focused = self.focused
         current = focused.id if focused is not None and focused.id in visible else visible[0]
@@ -309,15 +318,24 @@ class RcsimApp(App[None]):
         self.query_one(f"#{target}", panes.SimPane).focus()
 
     def action_slot(self, delta: int) -> None:
+        focused = self.focused
+        if self.raw_view and focused is not None and focused.id == "nodeview":
+            self.query_one("#nodeview", panes.NodeViewPane).scroll_columns(delta)
+            return
         strip = self.query_one("#strip", panes.StripPane)
-        step = max(1, CLUSTER_SLOTS // (strip.cells_wide * strip.rows))
-        self.cursor = (self.cursor + delta * step) % CLUSTER_SLOTS
+        cells = strip.cells_wide * strip.rows  # to the first slot of the next cell
+        cell = render.cell_of(self.cursor, cells)
+        self.cursor = render.cell_first((cell + delta) % cells, cells)
 
     def on_strip_pane_hovered(self, message: panes.StripPane.Hovered) -> None:
         self.cursor = message.cursor
 
     def action_toggle_raw(self) -> None:
         self.raw_view = not self.raw_view
+        self.screen.set_class(self.raw_view, "raw-nodes")  # CLUSTER NODES gets the width
+        focused = self.focused
+        if self.raw_view and (focused is None or focused.id == "topology"):
+            self.query_one("#nodeview", panes.SimPane).focus()
 
     # ------------------------------------------------------------------ injections
 
@@ -351,61 +369,28 @@ class RcsimApp(App[None]):
         self.inject("heal", groups=None)
 
     def action_partition(self) -> None:
-        views = self.session.sim.views
-        selected = self.selected or ""
-        node = views.node(selected)
-        mine = [selected]
-        if node is not None and not node.is_master and node.master_name:
-            mine.append(node.master_name)
-        rest = [n for n in views.names() if n not in mine]
-        names = set(views.names())
-
-        def parse(value: str) -> list[list[str]]:
-            return [g.split() for g in value.split("|") if g.split()]
-
-        def check(value: str) -> str | None:
-            groups = parse(value)
-            if len(groups) < 2:
-                return "give at least two groups separated by |"
-            unknown = [n for g in groups for n in g if n not in names]
-            if unknown:
-                return f"unknown node(s): {', '.join(unknown)}"
-            return None
+        known = dialogs.endpoints(self.session.sim.views)
 
         def done(value: str | None) -> None:
             if value:
-                self.inject("partition", groups=parse(value))
+                self.inject("partition", groups=dialogs.parse_groups(value))
 
         self.push_screen(
             PromptScreen(
                 "Partition the network into groups",
-                f"{' '.join(mine)} | {' '.join(rest)}",
-                "nodes separated by spaces, groups by |",
-                check,
+                dialogs.partition_default(self.session.sim.views, self.selected),
+                "nodes and clients separated by spaces, groups by |",
+                lambda value: dialogs.check_groups(value, known),
             ),
             done,
         )
 
     def action_cut(self) -> None:
-        nodes = self.session.sim.views.names()
-        names = set(nodes)
-        others = [n for n in nodes if n != self.selected]
-
-        def parse(value: str) -> tuple[list[str], list[str]] | None:
-            if "->" not in value:
-                return None
-            left, right = value.split("->", 1)
-            return left.split(), right.split()
-
-        def check(value: str) -> str | None:
-            parsed = parse(value)
-            if parsed is None or not parsed[0] or not parsed[1]:
-                return "type: sources -> targets, e.g. n1 -> n2 n3"
-            unknown = [n for n in parsed[0] + parsed[1] if n not in names]
-            return f"unknown node(s): {', '.join(unknown)}" if unknown else None
+        known = dialogs.endpoints(self.session.sim.views)
+        others = [n for n in self.session.sim.views.names() if n != self.selected]
 
         def done(value: str | None) -> None:
-            parsed = parse(value or "")
+            parsed = dialogs.parse_cut(value or "")
             if parsed is not None:
                 self.inject("cut", **{"from": parsed[0], "to": parsed[1]})
 
@@ -413,8 +398,8 @@ class RcsimApp(App[None]):
             PromptScreen(
                 "One-way cut: messages from the left can no longer reach the right",
                 f"{self.selected} -> {' '.join(others)}",
-                "sources -> targets (e heals every link)",
-                check,
+                "sources -> targets, nodes or clients (e heals every link)",
+                lambda value: dialogs.check_cut(value, known),
             ),
             done,
         )
@@ -439,39 +424,84 @@ class RcsimApp(App[None]):
     def action_reshard(self) -> None:
         views = self.session.sim.views
         source = self.selected or ""
-        masters = [n for n in views.masters() if n != source]
-        target = masters[0] if masters else ""
-
-        def parse(value: str) -> tuple[int, str] | None:
-            parts = value.split()
-            if len(parts) != 2 or not parts[0].isdigit():
-                return None
-            return int(parts[0]), parts[1]
-
-        def check(value: str) -> str | None:
-            parsed = parse(value)
-            if parsed is None:
-                return "type: <number of slots> <target master>, e.g. 100 n2"
-            if parsed[1] not in views.names():
-                return f"unknown node '{parsed[1]}'"
-            return None
 
         def done(value: str | None) -> None:
-            parsed = parse(value or "")
-            if parsed is not None:
-                self.inject("reshard", source=source, target=parsed[1], count=parsed[0])
+            choice = dialogs.parse_reshard(value or "")
+            if not isinstance(choice, str):
+                self.inject("reshard", **choice.args(source))
 
         self.push_screen(
-            PromptScreen(f"Reshard slots from {source}", f"100 {target}", "count target", check),
+            PromptScreen(
+                f"Reshard slots from {source}",
+                dialogs.reshard_default(views, source),
+                "<count> <target> (redis-cli picks the slots) or <slots> <target>, "
+                "e.g. 0-99,500 n2",
+                lambda value: dialogs.check_reshard(value, source, views),
+            ),
             done,
         )
 
     def action_add_node(self) -> None:
         self.inject("add-node", name=None, replica_of=None)
 
+    def action_fix(self) -> None:
+        self.inject("fix")
+
+    def action_rebalance(self) -> None:
+        def done(choice: str | None) -> None:
+            if choice:
+                self.inject("rebalance", use_empty_masters=choice == "empty")
+
+        self.push_screen(
+            ChoiceScreen(
+                "redis-cli --cluster rebalance",
+                [
+                    ("empty", "empty masters too: give the new (added) masters slots"),
+                    ("serving", "serving masters only: even out the slots they hold"),
+                ],
+            ),
+            done,
+        )
+
+    def action_del_node(self) -> None:
+        if self.selected:
+            self.inject("del-node", node=self.selected)
+
+    def action_set_config(self) -> None:
+        views = self.session.sim.views
+
+        def done(value: str | None) -> None:
+            parsed = dialogs.parse_set_config(value or "")
+            if not isinstance(parsed, str):
+                node, directive, setting = parsed
+                self.inject("set-config", node=node, settings={directive: setting})
+
+        self.push_screen(
+            PromptScreen(
+                'CONFIG SET (go back with g first to ask "what if?" in a fork)',
+                dialogs.set_config_default(views),
+                "<directive> <value> [<node>|all]; i lists the settings",
+                lambda value: dialogs.check_set_config(value, views),
+            ),
+            done,
+        )
+
+    def action_settings(self) -> None:
+        self.push_screen(SettingsScreen(self.session.sim.views.settings()))
+
     # ------------------------------------------------------------------ lookup, files, help
 
     def lookup_text(self, key: str) -> Text:
+        """A key's placement; a bare number is a slot: the slot cursor jumps to it."""
+        slot = key.strip()
+        if slot.isdigit() and int(slot) < CLUSTER_SLOTS:
+            self.cursor = int(slot)
+            views = self.session.sim.views
+            text = Text(f"slot cursor moved to slot {slot} (a key named {slot}: type it quoted)\n")
+            text.append_text(render.slot_cursor_line(views.truth(), views.slot_moves(), int(slot)))
+            return text
+        if len(slot) > 1 and slot[0] == slot[-1] and slot[0] in "'\"":
+            key = slot[1:-1]
         return render.key_lookup(self.session.sim.views.key(key))
 
     def action_lookup(self) -> None:

@@ -139,7 +139,8 @@ class BreakpointScreen(ModalScreen[set[str] | None]):
 
 
 class LookupScreen(ModalScreen[None]):
-    """Type a key: its slot, hash tag, owner per truth and per node, and the client's reply."""
+    """Type a key: its slot, hash tag, owner per truth and per node, and the client's reply
+    (or a slot number: the app moves the slot cursor there)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss", "close")]
 
@@ -150,7 +151,9 @@ class LookupScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="modal-box", id="lookup-box"):
-            yield Static(Text("Look up a key (enter; escape closes)", style="bold"))
+            yield Static(
+                Text("Look up a key, or a slot number to move the slot cursor", style="bold")
+            )
             yield Input(value=self.key, placeholder="user:{42}:name", id="lookup-input")
             yield Static("", id="lookup-answer")
 

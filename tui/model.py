@@ -20,6 +20,7 @@ from simulator.scenario import Scenario
 from simulator.simulation import ActionError, Simulation
 from simulator.trace import TraceEvent, is_notable
 from simulator.views import REQUEST_OUTCOMES, LessonDriver
+from tui.hints import hint
 from tui.words import LOGGED, describe, level
 
 MAX_SPEED = 0.0  # sentinel: as fast as the per-tick budget allows
@@ -102,6 +103,9 @@ class TraceFacts:
             self.caption_t = t
         if kind in LOGGED:
             self.log.append(LogLine(t, describe(event), level(event), kind))
+            why = hint(event)
+            if why:
+                self.log.append(LogLine(t, why, "alert", "hint"))
 
 
 class Session:

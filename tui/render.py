@@ -155,9 +155,8 @@ def slot_strip(
     owners = truth.owners
     width = max(8, width)
     cells = width * rows
-    per_cell = CLUSTER_SLOTS / cells
-    moving_cells = {int(move.slot / per_cell) for move in moves if move.alive}
-    cursor_cell = int(cursor / per_cell)
+    moving_cells = {cell_of(move.slot, cells) for move in moves if move.alive}
+    cursor_cell = cell_of(cursor, cells)
     text = Text(no_wrap=True)
     index_of = {name: i for i, name in enumerate(truth.names)}
     run_chars: list[str] = []
@@ -171,8 +170,8 @@ def slot_strip(
     for row in range(rows):
         for column in range(width):
             cell = row * width + column
-            first = int(cell * per_cell)
-            last = max(first, int((cell + 1) * per_cell) - 1)
+            first = cell_first(cell, cells)
+            last = max(first, cell_first(cell + 1, cells) - 1)
             pair = {owners[first], owners[last]}
             owner = owners[first]
             if None in pair:
@@ -183,8 +182,11 @@ def slot_strip(
                 glyph, colour = owner_style(index_of.get(owner or "", 0))
                 char, style = glyph, colour
             if cell == cursor_cell:
-                style = f"{style} underline reverse" if style else "reverse"
-                char = "▲" if char not in ("!", "»") else char
+                # Always ▲, never reversed: on an uncovered (!) or moving (») cell, which
+                # are reversed already, a reversed cursor would vanish.
+                base = style.replace("reverse", "").split()
+                style = " ".join([*base, "underline"]) if base else "bold underline"
+                char = "▲"
             if style != run_style:
                 flush()
                 run_style = style
@@ -219,7 +221,33 @@ def _run_around(truth: Sequence[str | None], slot: int) -> tuple[int, int]:
     return slot, slot
 
 
-def slot_cursor_line(truth: TruthView, moves: Sequence[SlotMove], cursor: int) -> Text:
+def cell_first(cell: int, cells: int) -> int:
+    """The first slot of strip cell ``cell`` of ``cells`` (integer arithmetic, so a
+    slot and its cell always agree)."""
+    return cell * CLUSTER_SLOTS // cells
+
+
+def cell_of(slot: int, cells: int) -> int:
+    """The strip cell holding ``slot``: the last cell whose first slot is <= it."""
+    return ((slot + 1) * cells - 1) // CLUSTER_SLOTS
+
+
+def cell_range(cursor: int, width: int, rows: int = 2) -> tuple[int, int]:
+    """The first and last slot of the strip cell holding slot ``cursor``."""
+    cells = max(8, width) * rows
+    cell = cell_of(cursor, cells)
+    first = cell_first(cell, cells)
+    return first, max(first, cell_first(cell + 1, cells) - 1)
+
+
+def slot_cursor_line(
+    truth: TruthView,
+    moves: Sequence[SlotMove],
+    cursor: int,
+    cell: tuple[int, int] | None = None,
+) -> Text:
+    """The cursor's slot: its owner run, open migrations of that slot, and (``cell``:
+    the slots of the cursor's strip cell) the other open migrations the cell hides."""
     owner = truth.owners[cursor]
     start, end = _run_around(truth.owners, cursor)
     text = Text(no_wrap=True, overflow="ellipsis")
@@ -230,13 +258,17 @@ def slot_cursor_line(truth: TruthView, moves: Sequence[SlotMove], cursor: int) -
     else:
         glyph, colour = owner_style(truth.index_of(owner))
         text.append(f"{glyph} {owner}", f"bold {colour}")
+    first, last = cell if cell is not None else (cursor, cursor)
     for move in moves:
-        if move.slot != cursor:
+        if not first <= move.slot <= last:
             continue
+        where = "" if move.slot == cursor else f" slot {move.slot}"
         if move.migrating:
-            text.append(f"  {move.node} MIGRATING→{move.peer}", "yellow")
+            text.append(f"  »{where} {move.node} MIGRATING→{move.peer}", "yellow")
         else:
-            text.append(f"  {move.node} IMPORTING←{move.peer}", "yellow")
+            text.append(f"  »{where} {move.node} IMPORTING←{move.peer}", "yellow")
+    if cell is not None and first != last:
+        text.append(f"  (cell {first}-{last})", "dim")
     if truth.uncovered:
         text.append(f"  {truth.uncovered} slots uncovered!", "bold reverse red")
     return text
@@ -295,6 +327,12 @@ def node_view(
         f"\ncurrentEpoch {node.current_epoch} lastVoteEpoch {node.last_vote_epoch}"
         f" configEpoch {node.config_epoch} offset {node.repl_offset}"
     )
+    # The settings behind its timings (i lists them all, for every node).
+    head.append(
+        f"\nNT {node.node_timeout}ms · validity ×{node.validity_factor}"
+        f" · full coverage {'yes' if node.full_coverage else 'no'}",
+        "dim",
+    )
     rows = Text(no_wrap=True, overflow="ellipsis")
     rows.append(f"{'peer':<6}{'its flags for it':<17}{'ep':>4} {'master':<7}reports (age)\n", "dim")
     for peer in node.peers[:max_peers]:
@@ -337,19 +375,20 @@ def _slot_map(pairs: Sequence[tuple[int, str]]) -> str:
 def election(view: ElectionView | None) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     if view is None:
-        text.append("No election yet. When a master is marked FAIL, its replicas\n", "dim")
-        text.append("rank themselves by offset and ask the masters for votes (§11).", "dim")
+        # Short lines: the pane is a third of the screen.
+        text.append("No election yet. When a master is\n", "dim")
+        text.append("marked FAIL, its replicas rank\n", "dim")
+        text.append("themselves by offset and ask the\n", "dim")
+        text.append("masters for votes (§11).", "dim")
         return text
     text.append(f"replacing {view.master}", "bold")
     text.append(f" (since {seconds(view.started)})")
     text.append("  done\n" if view.done else "\n", "green")
     for candidate in view.candidates:
+        # The votes first: a narrow pane (a third of 140 columns) must still show them.
         style = "bold green" if candidate.won else ""
         text.append(f"{candidate.name:<5}", style or "bold")
-        text.append(
-            f"rank {candidate.rank} off {candidate.offset} delay {candidate.delay_ms}ms "
-            f"epoch {candidate.epoch if candidate.epoch is not None else '-'} "
-        )
+        text.append(f"rank {candidate.rank} ")
         quorum = candidate.quorum
         votes = len(candidate.votes)
         text.append(
@@ -358,6 +397,11 @@ def election(view: ElectionView | None) -> Text:
         )
         if candidate.won:
             text.append(" WON", "bold green")
+        text.append(
+            f"  epoch {candidate.epoch if candidate.epoch is not None else '-'}"
+            f" off {candidate.offset} delay {candidate.delay_ms}ms",
+            "dim",
+        )
         text.append("\n  ")
         voted = {voter for voter, _ in candidate.votes}
         denied = {voter for voter, _ in candidate.denied}

@@ -21,9 +21,9 @@ from typing import Any
 import yaml
 
 from simulator.actions import ACTIONS, NODE_ONLY
-from simulator.dataplane.redis_cli import MIGRATE_PIPELINE
 from simulator.simulation import Injection
 from simulator.trace import write_jsonl
+from simulator.views import MIGRATE_PIPELINE
 from tui.model import Session
 
 SIMPLE_NODE_VERBS = NODE_ONLY

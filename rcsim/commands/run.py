@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from rcsim.commands import EXPECTATION_FAILED, OK, USAGE_ERROR, CommandError
+from rcsim.resp_cli import add_resp_arguments, run_with_resp
 from simulator.harness.report import (
     junit_xml,
     report,
@@ -43,6 +44,7 @@ def add_parser(sub: Any) -> None:
         "--junit", metavar="FILE.xml", help="write JUnit XML (a testcase per check)"
     )
     parser.add_argument("--quiet", action="store_true", help="print only the verdict lines")
+    add_resp_arguments(parser)
 
 
 def load(name: str) -> Scenario | None:
@@ -77,7 +79,10 @@ def run(args: argparse.Namespace) -> int:
     until = until_ms(args.until)
     if args.seed is not None and not 0 <= args.seed < 2**63:
         raise CommandError(f"--seed {args.seed}: expected an integer from 0 to 2^63-1")
-    sim = run_scenario(scenario, args.seed, until=until)
+    if getattr(args, "resp", False):
+        sim = run_with_resp(scenario, args, until)
+    else:
+        sim = run_scenario(scenario, args.seed, until=until)
     driver = sim.extras["driver"]
     if args.trace:
         try:

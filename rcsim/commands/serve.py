@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from rcsim.commands import OK, CommandError
+from rcsim.resp_cli import add_resp_arguments, resp_command_line
 
 
 def add_parser(sub: Any) -> None:
@@ -24,6 +25,7 @@ def add_parser(sub: Any) -> None:
         "--host", default="localhost", help="address to listen on (default localhost)"
     )
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    add_resp_arguments(parser)
 
 
 def command_line(args: argparse.Namespace) -> str:
@@ -33,7 +35,7 @@ def command_line(args: argparse.Namespace) -> str:
         parts.append(args.scenario)
     if args.seed is not None:
         parts += ["--seed", str(args.seed)]
-    return shlex.join(parts)
+    return shlex.join(parts + resp_command_line(args))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from rcsim.commands import OK, USAGE_ERROR, CommandError
+from rcsim.resp_cli import add_resp_arguments, run_tui_with_resp
 
 
 def add_parser(sub: Any) -> None:
@@ -27,6 +28,7 @@ def add_parser(sub: Any) -> None:
         "--replicas", type=int, default=1, help="replicas per master (with --masters)"
     )
     parser.add_argument("--paused", action="store_true", help="start paused")
+    add_resp_arguments(parser)
 
 
 def make_app(args: argparse.Namespace) -> Any:
@@ -56,5 +58,8 @@ def make_app(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     app = make_app(args)
+    if getattr(args, "resp", False):
+        run_tui_with_resp(app, args)
+        return OK
     app.run()
     return OK

@@ -17,6 +17,7 @@ simulated second passes.
 
 from simulator.cluster import UnknownNode
 from simulator.dataplane.outcomes import NAMES as REQUEST_OUTCOMES
+from simulator.dataplane.redis_cli import MIGRATE_PIPELINE
 from simulator.views.accessor import Views
 from simulator.views.elections import ElectionLog
 from simulator.views.shapes import (
@@ -31,11 +32,14 @@ from simulator.views.shapes import (
     NodeRow,
     NodeView,
     PeerRow,
+    SettingRow,
+    SettingsView,
     SlotMove,
     TruthView,
 )
 
 __all__ = [
+    "MIGRATE_PIPELINE",
     "REQUEST_OUTCOMES",
     "CandidateView",
     "CheckView",
@@ -49,6 +53,8 @@ __all__ = [
     "NodeRow",
     "NodeView",
     "PeerRow",
+    "SettingRow",
+    "SettingsView",
     "SlotMove",
     "TruthView",
     "UnknownNode",

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from simulator.cluster import Cluster
+from simulator.config import DIRECTIVES
 from simulator.introspection import cluster_nodes
 from simulator.messages import FAIL, PFAIL
 from simulator.node import Node, PeerView
@@ -26,6 +27,8 @@ from simulator.views.shapes import (
     NodeRow,
     NodeView,
     PeerRow,
+    SettingRow,
+    SettingsView,
     SlotMove,
     TruthView,
 )
@@ -41,6 +44,19 @@ class ViewSource(Protocol):
 
     @property
     def now(self) -> int: ...
+
+
+SETTINGS = (
+    "cluster-node-timeout",
+    "cluster-replica-validity-factor",
+    "repl-ping-replica-period",
+    "cluster-require-full-coverage",
+    "cluster-replica-no-failover",
+    "cluster-allow-reads-when-down",
+    "cluster-migration-barrier",
+)
+"""The directives that explain the timings on screen: PFAIL after NT (§1.3, §8.1),
+the failover's data-age limit (§11.2), the cluster state on an uncovered slot (§14)."""
 
 
 # --------------------------------------------------------------------------- the accessor
@@ -104,6 +120,8 @@ class Views:
             peer_table=len(node.peers),
             slot_table=node.slots.raw(),
             names=self._cluster.names,
+            validity_factor=int(node.config.get("cluster-replica-validity-factor")),
+            full_coverage=bool(node.config.get("cluster-require-full-coverage")),
         )
 
     def masters(self) -> tuple[str, ...]:
@@ -200,10 +218,21 @@ class Views:
         if log.latest is None:
             return None
         current = log.elections[log.latest]
+        # Who answered (a manual failover's own master votes too, §12) and the live
+        # masters really serving slots that may still answer; never a dead bystander.
+        answered = {voter for c in current.candidates.values() for voter in (*c.votes, *c.denied)}
+        serving = {owner for owner, _ in self.truth().slot_counts}
         voters = tuple(
             n.name
             for n in self._cluster.nodes.values()
-            if n.is_master and n.name != current.master and n.name not in current.candidates
+            if n.name in answered
+            or (
+                n.alive
+                and n.is_master
+                and n.name in serving
+                and n.name != current.master
+                and n.name not in current.candidates
+            )
         )
         candidates = sorted(current.candidates.values(), key=lambda c: (c.rank, c.name))
         return ElectionView(
@@ -213,6 +242,22 @@ class Views:
             tuple(c.frozen() for c in candidates),
             voters,
         )
+
+    # ------------------------------------------------------------------ settings
+
+    def settings(self) -> SettingsView:
+        """The directives behind failure detection, failover and coverage (``SETTINGS``),
+        the cluster's value of each and the nodes that differ from it."""
+        nodes = list(self._cluster.nodes.values())
+        rows = []
+        for directive in SETTINGS:
+            values = [(n.name, n.config.get(directive)) for n in nodes]
+            counts = Counter(repr(v) for _, v in values)
+            # The most common value; ties go to the one the first node has.
+            common = max(values, key=lambda nv: counts[repr(nv[1])])[1] if values else None
+            differs = tuple((name, v) for name, v in values if v != common)
+            rows.append(SettingRow(directive, common, DIRECTIVES[directive].help, differs))
+        return SettingsView(tuple(rows))
 
     # ------------------------------------------------------------------ data plane and lesson
 
@@ -224,6 +269,11 @@ class Views:
     @property
     def has_dataplane(self) -> bool:
         return self._dataplane is not None
+
+    def client_names(self) -> tuple[str, ...]:
+        """The data plane's client endpoints (a partition or a cut may name them)."""
+        dataplane = self._dataplane
+        return () if dataplane is None else tuple(dataplane.clients)
 
     def lost_writes(self) -> int:
         dataplane = self._dataplane

@@ -4,7 +4,7 @@ and the read-only protocols of the add-ons a UI may follow (the lesson driver)."
 from __future__ import annotations
 
 from array import array
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -74,6 +74,8 @@ class NodeView:
     peer_table: int = 0  # entries in its peer table (itself included), however many are built
     slot_table: array = field(default_factory=lambda: array("H"), compare=False, repr=False)
     names: Sequence[str] = field(default=(), compare=False, repr=False)
+    validity_factor: int = 10  # cluster-replica-validity-factor (§11.2)
+    full_coverage: bool = True  # cluster-require-full-coverage (§14)
 
     def slot_owner(self, slot: int) -> str | None:
         """The owner of ``slot`` in this node's own view."""
@@ -175,14 +177,41 @@ class CandidateView:
 
 @dataclass(frozen=True, slots=True)
 class ElectionView:
-    """The newest election: the failed master, its candidates by rank, and the other
-    masters (the voters) in creation order."""
+    """The newest election: the failed master, its candidates by rank, and the voters in
+    creation order: the masters that answered a candidate (a manual failover's own master
+    too, §12) and the live masters serving slots that have not (yet)."""
 
     master: str
     started: int
     done: bool
     candidates: tuple[CandidateView, ...]
     voters: tuple[str, ...]
+
+
+# --------------------------------------------------------------------------- settings
+
+
+@dataclass(frozen=True, slots=True)
+class SettingRow:
+    """One directive: the cluster's value (what most nodes have, ties to the first node)
+    and the nodes whose own value differs from it (``CONFIG SET`` on one node)."""
+
+    directive: str
+    value: object
+    meaning: str
+    differs: tuple[tuple[str, object], ...]  # (node, its value), in creation order
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsView:
+    """The directives behind the timings a learner sees (§1.2, §1.3, §11.2, §14)."""
+
+    rows: tuple[SettingRow, ...]
+
+    def value(self, directive: str, node: str | None = None) -> object:
+        """The cluster's value of ``directive``, or ``node``'s own when given."""
+        row = next(r for r in self.rows if r.directive == directive)
+        return dict(row.differs).get(node or "", row.value)
 
 
 # --------------------------------------------------------------------------- clients, lesson, keys
@@ -279,6 +308,8 @@ class LessonDriver(Protocol):
 
 
 class DataPlaneReader(Protocol):
+    @property
+    def clients(self) -> Mapping[str, Any]: ...
     def lost_writes(self) -> list[dict[str, Any]]: ...
     def requests_by_outcome(self) -> dict[str, int]: ...
     def lookup(self, key: str) -> dict[str, Any]: ...

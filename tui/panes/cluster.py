@@ -7,13 +7,12 @@ from textual import events
 from textual.message import Message
 from textual.reactive import reactive
 
-from simulator.slots import CLUSTER_SLOTS
 from simulator.views import NodeRow, NodeView, SlotMove, TruthView
 from tui import render
 from tui.panes.base import SimPane
 
 TopologyData = tuple[tuple[NodeRow, ...], TruthView, str | None, int]
-NodeData = tuple[NodeView | None, TruthView, bool, int]
+NodeData = tuple[NodeView | None, TruthView, bool, int, int]
 StripData = tuple[TruthView, tuple[SlotMove, ...], int, int, int]
 
 
@@ -45,25 +44,39 @@ class NodeViewPane(SimPane[NodeData]):
     TITLE = "node's own view"
     selected: reactive[str | None] = reactive(None, init=False)
     raw: reactive[bool] = reactive(False, init=False)
+    column: reactive[int] = reactive(0, init=False)  # CLUSTER NODES scrolled sideways
 
     def watch_selected(self) -> None:
         self.redraw()
 
     def watch_raw(self) -> None:
+        self.column = 0
         self.redraw()
 
+    def watch_column(self) -> None:
+        self.redraw()
+
+    def scroll_columns(self, delta: int) -> None:
+        """Scroll CLUSTER NODES sideways by a quarter of the pane (←/→ when focused):
+        its lines are longer than a pane is wide, and flags and slots come last."""
+        step = max(8, self.content_size.width // 4)
+        self.column = max(0, min(self.column + delta * step, 200))
+
     def data(self) -> NodeData:
-        self.border_title = f"{self.selected}'s own view" + (" (CLUSTER NODES)" if self.raw else "")
+        self.border_title = f"{self.selected}'s own view" + (
+            " (CLUSTER NODES, ←/→ scroll sideways)" if self.raw else ""
+        )
         views = self.session.sim.views
-        max_peers = max(3, self.content_size.height - 5)
+        max_peers = max(3, self.content_size.height - 6)
         node = views.node(self.selected, peers=0 if self.raw else max_peers + 1)
-        return node, views.truth(), self.raw, max_peers
+        return node, views.truth(), self.raw, max_peers, self.column
 
     def draw(self, data: NodeData) -> RenderableType:
-        node, truth, raw, max_peers = data
+        node, truth, raw, max_peers, column = data
         raw_text = None
         if raw and node is not None:
             raw_text = self.session.sim.views.cluster_nodes(node.name)
+            raw_text = "\n".join(line[column:] for line in raw_text.splitlines())
         return render.node_view(node, truth, raw_text, max_peers=max_peers)
 
 
@@ -99,7 +112,8 @@ class StripPane(SimPane[StripData]):
         truth, moves, cursor, width, rows = data
         text = render.slot_strip(truth, moves, cursor, width, rows)
         text.append("\n")
-        text.append_text(render.slot_cursor_line(truth, moves, cursor))
+        cell = render.cell_range(cursor, width, rows)
+        text.append_text(render.slot_cursor_line(truth, moves, cursor, cell))
         return text
 
     def cell_slot(self, x: int, y: int) -> int | None:
@@ -107,7 +121,7 @@ class StripPane(SimPane[StripData]):
         width, rows = self.cells_wide, self.rows
         if not (0 <= x < width and 0 <= y < rows):
             return None
-        return int((y * width + x) * CLUSTER_SLOTS / (width * rows))
+        return render.cell_first(y * width + x, width * rows)
 
     def on_mouse_move(self, event: events.MouseMove) -> None:
         offset = event.get_content_offset(self)
