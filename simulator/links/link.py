@@ -13,7 +13,6 @@ not import :mod:`simulator.links.net`, which creates the sockets.
 
 from __future__ import annotations
 
-from collections import deque
 from typing import Protocol
 
 from simulator.engine import Engine, Timer
@@ -82,6 +81,33 @@ class Link:
     of the error); ``state`` is the kernel's.
     """
 
+    __slots__ = (
+        "_epoch",
+        "_heard",
+        "_in_flight",
+        "_keepalive_s",
+        "_keepalive_timer",
+        "_last_arrival",
+        "_probes",
+        "_queue",
+        "_queued_bytes",
+        "_rto",
+        "_rto_base",
+        "_stalled",
+        "_timer",
+        "ctime",
+        "freed",
+        "handler",
+        "local",
+        "outbound",
+        "peer",
+        "remote",
+        "service",
+        "stack",
+        "state",
+        "syn_retries",
+    )
+
     def __init__(
         self,
         stack: Stack,
@@ -102,8 +128,8 @@ class Link:
         self.peer: Link | None = None  # the other end, once the handshake completes
         self.syn_retries = 0
         self.freed = False
-        self._queue: deque[_Segment] = deque()  # written, not yet on the wire
-        self._in_flight: deque[_Segment] = deque()  # on the wire, arrival scheduled
+        self._queue: list[_Segment] = []  # written, not yet on the wire
+        self._in_flight: list[_Segment] = []  # on the wire, arrival scheduled
         self._queued_bytes = 0
         self._stalled = False  # waiting for a retransmission timer
         self._rto = stack.params.syn_rto_ms
@@ -227,9 +253,11 @@ class Link:
         self._rto = self._rto_base  # an ACK of new data resets the backoff
         arrival = max(now + delay, self._last_arrival)
         self._last_arrival = arrival
-        while self._queue:
-            self._in_flight.append(self._queue.popleft())
+        queue = self._queue
+        for segment in queue:
+            self._in_flight.append(segment)
             stack.engine.schedule(arrival - now, self._arrive, self._epoch)
+        queue.clear()
 
     def _stall(self) -> None:
         self._stalled = True
@@ -267,7 +295,7 @@ class Link:
             else:
                 stack.engine.schedule(delay, self.broken, "reset")
             return
-        segment = self._in_flight.popleft()
+        segment = self._in_flight.pop(0)
         self._queued_bytes -= segment.size
         now = stack.engine.now
         self._heard = peer._heard = now  # data one way, its ACK the other
@@ -277,7 +305,7 @@ class Link:
     def _take_back(self) -> None:
         """In-flight segments go back to the head of the queue, to be retransmitted."""
         self._epoch += 1
-        self._queue.extendleft(reversed(self._in_flight))
+        self._queue[0:0] = self._in_flight
         self._in_flight.clear()
         self._stall()
 
