@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench verify clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,24 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+
+# Real clusters, not part of `make test` or CI: `rcsim verify` on every bundled lesson
+# (those that cannot be played for real say why and are passed over). Needs redis-server
+# and redis-cli (apt-get install redis-server redis-tools iptables), root for partitions,
+# and 127.0.0.20+ / ports 7100+ free. Reports go to build/verify/LESSON.json.
+# Exit 1 if any table has a row out of bounds. VERIFY_SERVER=/path/to/valkey-server works too.
+VERIFY_SERVER ?= redis-server
+VERIFY_RUNS ?= 5
+VERIFY_SEEDS ?= 20
+verify: $(STAMP)
+	@command -v $(VERIFY_SERVER) >/dev/null || { echo "make verify: $(VERIFY_SERVER) not found"; exit 2; }
+	@mkdir -p build/verify; status=0; \
+	for lesson in $$($(BIN)/rcsim list | cut -d' ' -f1); do \
+		echo "== $$lesson"; \
+		$(BIN)/rcsim verify $$lesson --server $(VERIFY_SERVER) --runs $(VERIFY_RUNS) \
+			--seeds $(VERIFY_SEEDS) --report build/verify/$$lesson.json; \
+		code=$$?; [ $$code -eq 1 ] && status=1; [ $$code -gt 2 ] && exit $$code; \
+	done; exit $$status
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,6 +1,6 @@
 """The real ``redis-cli`` (Debian's redis-tools) against ``rcsim run --resp``: the lesson.
 
-Starts ``rcsim run docs/resp-lesson.yaml --resp --base-port N`` and runs, as a learner
+Starts ``rcsim run real-clients --resp --base-port N`` and runs, as a learner
 would: the SUBSCRIBE / PUBLISH / PSUBSCRIBE exchange, ``redis-cli -c`` across the
 three masters, ``redis-cli --cluster check`` and ``--cluster info``, then stops the
 master that serves a key (``SHUTDOWN``, as the TUI's crash would) and shows the same
@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LESSON = ROOT / "docs" / "resp-lesson.yaml"
+LESSON = ROOT / "scenarios" / "real-clients.yaml"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
             server.communicate(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
-    print(f"```console\n$ rcsim run docs/resp-lesson.yaml --resp --base-port {base}")
+    print(f"```console\n$ rcsim run real-clients --resp --base-port {base}")
     print("".join(banner).rstrip() + "\n```\n")
     print("\n".join(transcript.parts))
     if transcript.missing:

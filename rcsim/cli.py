@@ -27,6 +27,7 @@ VERBS: dict[str, str] = {
     "tui": "tui",
     "serve": "serve",
     "fidelity": "fidelity",
+    "verify": "verify",
 }
 
 

@@ -72,7 +72,11 @@ ACTIONS: dict[str, ActionSpec] = {
         ),
         _node_verb("pause", "freeze a node (SIGSTOP): it keeps its state and links"),
         _node_verb("resume", "unfreeze a paused node (SIGCONT)"),
-        _node_verb("restart", "start a crashed or stopped node again"),
+        _node_verb(
+            "restart",
+            "start a crashed or stopped node again; a running or paused node is crashed "
+            "first (kill -9, then restart)",
+        ),
         _node_verb("shutdown", "SHUTDOWN: a clean stop (§21.3)"),
         ActionSpec(
             "partition",
@@ -139,7 +143,8 @@ ACTIONS: dict[str, ActionSpec] = {
         ActionSpec(
             "write",
             (Arg("key", "text", required=True), Arg("value", "text"), _CLIENT),
-            "one SET from a client, following redirections (§15)",
+            "one SET from a client, following redirections (§15); without client: the "
+            "scenario's first client, or a client named app made on first use",
             owner="dataplane",
         ),
         ActionSpec(

@@ -116,6 +116,21 @@ class Engine:
         self._insert(time_ms, timer)
         return timer
 
+    def schedule_first(self, time_ms: int, callback: Callback, *args: Any) -> Timer:
+        """Run ``callback(*args)`` at the *start* of millisecond ``time_ms`` (after ``now``):
+        before every event already queued for it. This is where the TUI injects (at a
+        clean millisecond boundary), so a saved injection replays in the same place."""
+        if time_ms < self.now or (time_ms == self.now and self.events_run):
+            raise ValueError(f"cannot schedule at the start of {time_ms} ms, now is {self.now} ms")
+        timer = Timer(time_ms, callback, args)
+        bucket = self._buckets.get(time_ms)
+        if bucket is None:
+            self._buckets[time_ms] = deque((timer,))
+            heappush(self._times, time_ms)
+        else:
+            bucket.appendleft(timer)
+        return timer
+
     def _insert(self, time_ms: float, timer: Timer) -> None:
         """Queue ``timer`` at ``time_ms``, after the events already there."""
         try:

@@ -10,15 +10,12 @@ from xml.etree import ElementTree
 import pytest
 
 from rcsim.cli import main
+from tests.conftest import CRASH_CLUSTER
 
-FAST = """\
-name: fast crash
-seed: 2
-cluster:
-  masters: 3
-  replicas: 1
-  config: {cluster-node-timeout: 1000}
-steps:
+FAST = (
+    "name: fast crash\nseed: 2\n"
+    + CRASH_CLUSTER
+    + """steps:
   - at: 1s
     kill: n1
     caption: n1 dies
@@ -29,13 +26,12 @@ expect:
   - role: {n4: master}
   - cluster_state: ok
 """
+)
 
 
 @pytest.fixture()
-def scenario(tmp_path: Path) -> Path:
-    path = tmp_path / "fast.yaml"
-    path.write_text(FAST, encoding="utf-8")
-    return path
+def scenario(write_scenario) -> Path:
+    return write_scenario(FAST, "fast.yaml")
 
 
 def test_run_exits_0_when_every_expectation_holds(scenario: Path, capsys) -> None:

@@ -6,21 +6,9 @@ from __future__ import annotations
 from simulator.harness.conditions import check
 from simulator.harness.runner import run
 from simulator.scenario import parse_scenario
+from tests.conftest import CRASH_CLUSTER, KILL_N1_AND_WAIT
 
-BASE = """
-name: c
-cluster:
-  masters: 3
-  replicas: 1
-  config: {cluster-node-timeout: 1000}
-steps:
-  - at: 1s
-    kill: n1
-  - wait_for: {promoted: n4}
-    timeout: 20s
-run_until: 6s
-expect:
-"""
+BASE = "name: c\n" + CRASH_CLUSTER + "steps:\n" + KILL_N1_AND_WAIT + "run_until: 6s\nexpect:\n"
 
 
 def _checks(conditions: str) -> list:

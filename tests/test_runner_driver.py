@@ -7,15 +7,12 @@ import copy
 
 from simulator.harness.runner import WAIT_POLL_MS, build, driver_of, run, run_to_end
 from simulator.scenario import parse_scenario
+from tests.conftest import CRASH_CLUSTER
 
-CRASH = """
-name: crash
-seed: 4
-cluster:
-  masters: 3
-  replicas: 1
-  config: {cluster-node-timeout: 1000}
-steps:
+CRASH = (
+    "name: crash\nseed: 4\n"
+    + CRASH_CLUSTER
+    + """steps:
   - at: 1s
     kill: n1
     caption: n1 dies
@@ -28,6 +25,7 @@ run_until: 12s
 expect:
   - role: {n4: master}
 """
+)
 
 
 def _scenario(text: str = CRASH):

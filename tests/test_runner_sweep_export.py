@@ -10,20 +10,9 @@ from simulator.export import dot, graph, topology
 from simulator.harness.runner import build
 from simulator.harness.sweep import SweepError, parse_seeds, percentile, settings, sweep
 from simulator.scenario import parse_scenario
+from tests.conftest import CRASH_CLUSTER, KILL_N1_AND_WAIT
 
-TEXT = """\
-name: s
-cluster:
-  masters: 3
-  replicas: 1
-  config: {cluster-node-timeout: 1000}
-steps:
-  - at: 1s
-    kill: n1
-  - wait_for: {promoted: n4}
-    timeout: 20s
-run_until: 6s
-"""
+TEXT = "name: s\n" + CRASH_CLUSTER + "steps:\n" + KILL_N1_AND_WAIT + "run_until: 6s\n"
 
 
 def test_seed_ranges_keep_order_and_drop_repeats() -> None:

@@ -28,6 +28,7 @@ from simulator.slots import CLUSTER_SLOTS
 from tui import dialogs, panes, render
 from tui.modals import BreakpointScreen, ChoiceScreen, HelpScreen, LookupScreen, PromptScreen
 from tui.model import BREAKPOINTS, MAX_SPEED, Session
+from tui.panes.lost_writes import LostWritesScreen, lost_writes_text
 from tui.session_io import export_trace, save_session
 from tui.settings import SettingsScreen
 
@@ -80,6 +81,7 @@ class RcsimApp(App[None]):
         Binding("C", "set_config", "set-config (CONFIG SET)", show=False),
         Binding("i", "settings", "settings behind the timings", show=False),
         Binding("slash", "lookup", "key lookup", show=False),
+        Binding("L", "lost_writes", "list the lost writes", show=False),
         Binding("c", "toggle_raw", "CLUSTER NODES view", show=False),
         Binding("S", "save", "save session as YAML", show=False),
         Binding("E", "export_svg", "export SVG screenshot", show=False),
@@ -512,13 +514,40 @@ class RcsimApp(App[None]):
         return f"rcsim-{name}-{self.session.now}ms"
 
     def action_save(self) -> None:
+        self.save()
+
+    def save(self) -> bool:
         path = self.out_dir / f"{self._stem()}.yaml"
         try:
             save_session(self.session, path)
         except (OSError, ValueError) as error:
             self.notify(f"cannot save: {error}", severity="error")
-            return
+            return False
         self.notify(f"saved the session as {path}")
+        return True
+
+    async def action_quit(self) -> None:
+        """``q``: quit; with injections not saved yet (``S``), ask first."""
+        if not self.session.unsaved:
+            self.exit()
+            return
+
+        def done(choice: str | None) -> None:
+            if choice == "quit" or (choice == "save" and self.save()):
+                self.exit()
+
+        count = len(self.session.sim.injections)
+        self.push_screen(
+            ChoiceScreen(
+                f"Quit? {count} injected action(s) are not saved",
+                [
+                    ("save", "save the session as YAML (S), then quit"),
+                    ("quit", "quit without saving"),
+                    ("cancel", "cancel: keep going"),
+                ],
+            ),
+            done,
+        )
 
     def action_export_svg(self) -> None:
         path = self.save_screenshot(f"{self._stem()}.svg", str(self.out_dir))
@@ -543,6 +572,12 @@ class RcsimApp(App[None]):
             rows.append((keys, binding.description))
         rows.append(("tab", "next pane (h/l too)"))
         return rows
+
+    def action_lost_writes(self) -> None:
+        views = self.session.sim.views
+        self.push_screen(
+            LostWritesScreen(lost_writes_text(views.write_risk(), views.lost_write_rows()))
+        )
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.help_rows()))

@@ -4,8 +4,9 @@ the trace. No Textual import, so it is tested and benchmarked without a screen.
 Positions: the session sits either at the *start* of a millisecond ``t`` (every event
 before ``t`` has run, none at ``t``: ``clean``), or somewhere inside one after single
 steps. Injections are made only at a clean position that is not a checkpoint instant,
-because that is where a scenario step ``at: t`` runs on replay (see tui/session_io.py)
-and where :meth:`Simulation.rewind` replays it exactly.
+because that is where a saved injection ``at: t`` runs on replay (before the events of
+that millisecond, see tui/session_io.py) and where :meth:`Simulation.rewind` replays it
+exactly.
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from simulator.harness.runner import WAIT_POLL_MS
 from simulator.scenario import Scenario
-from simulator.simulation import ActionError, Simulation
+from simulator.simulation import ActionError, Injection, Simulation
 from simulator.trace import TraceEvent, is_notable
 from simulator.views import REQUEST_OUTCOMES, LessonDriver
 from tui.hints import hint
@@ -137,9 +137,7 @@ class Session:
         self._lost_seen = self.lost_writes()
         self._failed_seen = self.failed_expectations()
         self._results_seen = self._results_count()
-        self.step_starts: dict[int, int] = {}  # scenario step index -> when it started
-        self.step_ends: dict[int, int] = {}  # step index -> when its wait_for ended
-        self._last_current: int | None = None
+        self.saved: list[Injection] = []  # sim.injections as last saved (S)
         self.forks = 0
         self._samples: deque[tuple[int, dict[str, int]]] = deque()
         self.horizon = 0  # the furthest time reached on this timeline (a rewind goes below it)
@@ -194,17 +192,14 @@ class Session:
 
     def _observe_driver(self) -> None:
         self.horizon = max(self.horizon, self.sim.now)
-        driver = self.driver
-        if driver is None:
-            return
-        previous = driver.next_step - 1
-        if previous >= 0 and previous not in self.step_starts:
-            self.step_starts[previous] = driver.previous_start
-        current = driver.current
-        if current != self._last_current:
-            if self._last_current is not None:
-                self.step_ends[self._last_current] = self.sim.now
-            self._last_current = current
+
+    @property
+    def unsaved(self) -> bool:
+        """Whether the injections differ from what ``S`` last saved (``q`` asks then)."""
+        return self.sim.injections != self.saved
+
+    def mark_saved(self) -> None:
+        self.saved = list(self.sim.injections)
 
     # ------------------------------------------------------------------ speed
 
@@ -293,9 +288,9 @@ class Session:
         sim = self.sim
         if t < sim.now or (t == sim.now and not self.clean):
             sim.rewind(max(0, t - 1))
-            self.clean = t == 0 and sim.now == 0
-            driver = self.driver
-            self._last_current = None if driver is None else driver.current
+            # Rewinding to 0 runs millisecond 0's events: only a fresh start is clean at 0
+            # (otherwise the position is the start of 1 ms, below).
+            self.clean = t == 0 and sim.now == 0 and sim.engine.events_run == 0
         if t > sim.now or not self.clean:
             saved, self.breakpoints = self.breakpoints, set()
             try:
@@ -365,15 +360,8 @@ class Session:
         target = sim.now if self.clean else sim.now + 1
         times = sim.checkpoint_times()
         origin = times[0] if times else 0
-        driver = self.driver
-        if driver is not None and driver.current is not None:
-            # A wait_for in progress polls every WAIT_POLL_MS from its start; injecting on
-            # that grid lets a saved scenario split the wait without shifting its polls.
-            phase = (target - driver.step_start) % WAIT_POLL_MS
-            if phase:
-                target += WAIT_POLL_MS - phase
         while target > origin and (target - origin) % sim.checkpoint_ms == 0:
-            target += WAIT_POLL_MS if driver is not None and driver.current is not None else 1
+            target += 1
         if target != sim.now or not self.clean:
             saved, self.breakpoints = self.breakpoints, set()
             try:
@@ -402,9 +390,6 @@ class Session:
         if forked:
             self.forks += 1
         self.horizon = now
-        # The lesson's later steps may now start at other times.
-        self.step_starts = {i: t for i, t in self.step_starts.items() if t < now}
-        self.step_ends = {i: t for i, t in self.step_ends.items() if t < now}
         self._observe_driver()
         return "" if result is None else str(result)
 

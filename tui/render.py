@@ -433,9 +433,12 @@ def clients(view: ClientView, rates: dict[str, float]) -> Text:
             style = "green" if outcome == "ok" and total else ("bold red" if bad else "dim")
             text.append(f"{outcome:<11}{rate:>4.0f} {total:>6}  ", style)
         text.append("\n")
-    lost = view.lost_writes
-    text.append("lost writes ", "bold")
-    text.append(str(lost), "bold reverse red" if lost else "green")
+    text.append("at risk ", "bold")
+    text.append(str(view.at_risk), "bold yellow" if view.at_risk else "green")
+    text.append(" · lost ", "bold")
+    text.append(str(view.lost_writes), "bold reverse red" if view.lost_writes else "green")
+    if view.lost_writes:
+        text.append("  L lists", "dim")
     if not view.dataplane:
         text.append("  (no data plane)", "dim")
     return text

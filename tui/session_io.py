@@ -1,26 +1,24 @@
 """Saving a session: the scenario YAML that replays it, and the trace as JSONL.
 
-The saved scenario is the original file's document with ``seed`` fixed and every
-injection (``sim.injections``) added as a step ``at: <t>ms``. Original steps that have
-already started get ``at:`` their observed start, so inserting a step cannot shift an
-``after:`` that was relative to its predecessor. The TUI injects only at the start of
-a millisecond, which is where the runner starts a step scheduled ``at`` it.
-
-An injection made while a lesson step was waiting (``wait_for``) splits that step: its
-action (and caption, unless the step only waits: then the caption, shown when the wait
-ends, stays with it), then the injections, then the rest of the wait with the remaining
-timeout. The TUI injects on the wait's 10 ms poll grid so the polls do not shift.
-Inserted steps renumber later steps, so ``caption`` events carry other ``step`` numbers.
+The saved scenario is the original file's document with ``seed`` fixed, its steps
+untouched, and every injection (``sim.injections``) in the top-level ``injections``
+list as ``at: <t>ms`` plus the action. The TUI injects only at the start of a
+millisecond (before its events, never at a checkpoint instant), and the runner applies
+an injection exactly there (``ScenarioDriver._inject``, ``Engine.schedule_first``), apart
+from the steps: no step is renumbered or moved, so a replay gives the same trace, byte
+for byte (``tests/test_lesson_loop_replay.py``).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from simulator.actions import ACTIONS, NODE_ONLY
+from simulator.harness.report import trace_header
 from simulator.simulation import Injection
 from simulator.trace import write_jsonl
 from simulator.views import MIGRATE_PIPELINE
@@ -74,81 +72,31 @@ def injection_step(injection: Injection) -> dict[str, Any]:
 
 
 def session_document(session: Session) -> dict[str, Any]:
-    """The scenario document (a dict ready for ``yaml.safe_dump``) of this session."""
+    """The scenario document (a dict ready for ``yaml.safe_dump``) of this session: the
+    original steps untouched, every injection in ``injections`` (after the file's own,
+    if it had some: at the same millisecond the TUI's came first, before that
+    millisecond's events), and ``run_until`` moved to cover injections after the end."""
     if session.source_text:
         document = yaml.safe_load(session.source_text)
         if not isinstance(document, dict):
             raise ValueError("the original scenario is not a mapping")
     else:
         document = {"name": session.name or "rcsim session", "cluster": session.cluster_spec}
-    document["name"] = f"{document.get('name', 'session')} (session)"
+    if not str(document.get("name", "")).endswith("(session)"):
+        document["name"] = f"{document.get('name', 'session')} (session)"
     document["seed"] = session.sim.seed
-    original: list[dict[str, Any]] = [dict(s) for s in document.get("steps") or []]
-    ordered = sorted(session.sim.injections, key=lambda i: (i.t, i.events))
-    pending: list[tuple[int, dict[str, Any]]] = [(i.t, injection_step(i)) for i in ordered]
-    steps: list[dict[str, Any]] = []
-    previous_start: int | None = 0
-    for index, step in enumerate(original):
-        start = _absolute_start(session, index, step, previous_start)
-        previous_start = start
-        if start is not None:
-            # Injections at a step's start millisecond were made before its event ran.
-            while pending and pending[0][0] <= start:
-                steps.append(pending.pop(0)[1])
-            step.pop("after", None)
-            step["at"] = f"{start}ms"
-        end = session.step_ends.get(index)
-        during = [
-            p
-            for p in pending
-            if "wait_for" in step
-            and start is not None
-            and p[0] > start
-            and (end is None or p[0] < end)
-        ]
-        if not during:
-            steps.append(step)
-            continue
-        # The wait was in progress when these were injected: split the step so they are
-        # not held back until it ends; the rest of the wait resumes on the same poll grid.
-        # A step that only waits shows its caption when the wait ends: keep it with the wait.
-        waits_only = not set(step) - {"at", "after", "caption", "wait_for", "timeout", "expect"}
-        later = {"wait_for", "timeout", "expect"} | ({"caption"} if waits_only else set())
-        head = {k: v for k, v in step.items() if k not in later}
-        if set(head) - {"at"}:
-            steps.append(head)
-        steps.extend(p[1] for p in during)
-        pending = pending[len(during) :]
-        timeout = _ms(step.get("timeout", "60s"))
-        tail: dict[str, Any] = {"wait_for": step["wait_for"]}
-        if waits_only and "caption" in step:
-            tail["caption"] = step["caption"]
-        tail["timeout"] = (
-            f"{max(1, start + timeout - during[-1][0]) if start is not None else timeout}ms"
-        )
-        if "expect" in step:
-            tail["expect"] = step["expect"]
-        steps.append(tail)
-    steps.extend(p[1] for p in pending)
-    if steps:
-        document["steps"] = steps
-    if "run_until" not in document and steps:
-        document["run_until"] = f"{max(session.sim.now, 1) + 5000}ms"
+    made = [(i.t, 0, n, injection_step(i)) for n, i in enumerate(session.sim.injections)]
+    known = [(_ms(d["at"]), 1, n, dict(d)) for n, d in enumerate(document.get("injections") or [])]
+    merged = [entry[3] for entry in sorted(made + known, key=lambda e: (e[0], e[1], e[2]))]
+    if not merged:
+        return document
+    document["injections"] = merged
+    last = max(_ms(d["at"]) for d in merged)
+    end = _ms(document["run_until"]) if "run_until" in document else None
+    if (end is not None and last > end) or not document.get("steps"):
+        # The run must reach every injection (and, with no lesson, what was watched).
+        document["run_until"] = f"{max(last, session.sim.now, end or 0)}ms"
     return document
-
-
-def _absolute_start(
-    session: Session, index: int, step: dict[str, Any], previous_start: int | None
-) -> int | None:
-    """When step ``index`` started (observed), or will start if its timing says so."""
-    observed = session.step_starts.get(index)
-    if observed is not None:
-        return observed
-    if "at" in step:
-        return _ms(step["at"])
-    if "after" in step and previous_start is not None:
-        return previous_start + _ms(step["after"])
-    return None
 
 
 def _ms(value: Any) -> int:
@@ -157,16 +105,35 @@ def _ms(value: Any) -> int:
     return parse_duration(str(value)) if not isinstance(value, int) else value
 
 
+SCHEMA = Path(__file__).resolve().parent.parent / "docs" / "scenario.schema.json"
+"""The schema in a source checkout (absent from an installed wheel)."""
+
+
+def schema_modeline(path: Path) -> str:
+    """The editor's ``$schema`` line for a file saved at ``path``: the checkout's
+    docs/scenario.schema.json relative to the file's directory when the file is inside
+    that checkout, else no modeline (``rcsim schema`` prints the schema to point at)."""
+    root = SCHEMA.parent.parent
+    target = path.resolve()
+    if not SCHEMA.is_file() or not target.is_relative_to(root):
+        return "# Schema: rcsim schema > scenario.schema.json (then point your editor at it).\n"
+    relative = Path(os.path.relpath(SCHEMA, target.parent)).as_posix()
+    return f"# yaml-language-server: $schema={relative}\n"
+
+
 def save_session(session: Session, path: Path) -> Path:
     document = session_document(session)
-    text = "# yaml-language-server: $schema=../docs/scenario.schema.json\n"
+    text = schema_modeline(path)
     text += "# Saved by rcsim tui: the original steps plus every injected action.\n"
     text += yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
     path.write_text(text, encoding="utf-8")
+    session.mark_saved()
     return path
 
 
 def export_trace(session: Session, path: Path) -> int:
-    header = {"kind": "header", "scenario": session.name, "seed": session.sim.seed}
+    """The trace as JSONL, with the header line ``rcsim run --trace`` writes (version,
+    seed, scenario, source, sha256 of the lesson file)."""
+    header = trace_header(session.scenario, session.sim.seed, session.name)
     with path.open("w", encoding="utf-8", newline="\n") as stream:
         return write_jsonl(session.sim.trace.events, stream, header)

@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     scenario = load(args.scenario)
     if scenario is None:
         return USAGE_ERROR
-    at = until_ms(args.at)
+    at = until_ms(args.at, "--at")
     assert at is not None
     sim = build(scenario, args.seed, checkpoint_ms=NO_CHECKPOINTS)
     sim.run_until(at)

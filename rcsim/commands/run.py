@@ -56,13 +56,14 @@ def load(name: str) -> Scenario | None:
         return None
 
 
-def until_ms(text: str | None) -> int | None:
+def until_ms(text: str | None, flag: str = "--until") -> int | None:
+    """A duration option's value in ms; a bad one is an error naming ``flag``."""
     if text is None:
         return None
     try:
         return parse_duration(text)
     except ValueError as error:
-        raise CommandError(f"--until {text}: {error}") from None
+        raise CommandError(f"{flag} {text}: {error}") from None
 
 
 def write_file(path: str, text: str) -> None:

@@ -10,7 +10,7 @@ import sys
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
 
-from rcsim.commands import OK, CommandError
+from rcsim.commands import EXPECTATION_FAILED, OK, CommandError
 from simulator.harness.sweep import SerialExecutor, SweepError, parse_seeds, sweep, table
 from simulator.scenario import ScenarioError, resolve
 
@@ -82,4 +82,6 @@ def run(args: argparse.Namespace) -> int:
         )
     else:
         sys.stdout.write(f"{source}, seeds {args.seeds}\n\n" + table(summaries))
-    return OK
+    # docs/cli.md: exit 1 when an expectation fails, for every verb (any run of the grid).
+    failed = any(summary["passed"] < summary["runs"] for summary in summaries)
+    return EXPECTATION_FAILED if failed else OK

@@ -123,7 +123,7 @@ def workload(
 
 
 def wait(sim: Simulation, client: str, numreplicas: int, timeout: int, node: str) -> Op:
-    """``WAIT numreplicas timeout`` on ``node`` after the client's writes there (§20.2)."""
+    """``WAIT numreplicas timeout`` on ``node`` after the client's writes there (§20.3)."""
     return client_of(dataplane_of(sim), client).command(
         "WAIT", str(numreplicas), str(timeout), node=node
     )

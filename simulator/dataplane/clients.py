@@ -499,7 +499,7 @@ def wait_poll(
     deadline: int,
 ) -> None:
     """``WAIT``: reply once enough replicas processed the client's last write, or at the
-    timeout, with the count (§20.2)."""
+    timeout, with the count (§20.3)."""
     node = dp.cluster.nodes.get(node_name)
     if node is None or node.status in (CRASHED, STOPPED):
         return

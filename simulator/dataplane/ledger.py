@@ -14,12 +14,21 @@ values the rule still applies literally (any later-or-equal write with that valu
 A deletion is a write whose value is ``None``; an absent key reads as ``None``.
 Writes that were applied but never acknowledged are not in the ledger (a visible
 unacknowledged value therefore makes the earlier acknowledged writes count as lost).
+
+That rule reads the present only: a write lost at a failover and later overwritten by a
+newer acknowledged write would stop counting. So a loss, once seen, is kept: the data
+plane calls :meth:`WriteLedger.sweep` at the moments data is lost for good (a replica
+promoted without some writes, a node restarting from what persistence kept) and on
+every count, and :meth:`WriteLedger.gone` keeps each loss with its moment, the node that
+served the key then and why. A write is **at risk** while it is the value a reader sees
+and no replica of the serving master holds it yet: a failover now would lose it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,12 +43,23 @@ class AckedWrite:
     client: str
 
 
+@dataclass(frozen=True, slots=True)
+class LostWrite:
+    """An acknowledged write found lost: when, who served its key then, and why."""
+
+    write: AckedWrite
+    lost_at: int
+    owner: str | None
+    reason: str
+
+
 class WriteLedger:
     """Records acknowledged writes and answers :meth:`lost_writes`."""
 
     def __init__(self) -> None:
         self._by_key: dict[str, list[AckedWrite]] = {}
         self._count = 0
+        self._gone: dict[tuple[str, int], LostWrite] = {}  # (key, version) -> the loss
 
     def __len__(self) -> int:
         return self._count
@@ -97,6 +117,59 @@ class WriteLedger:
             lost.extend(writes[covered:])
         return lost
 
+    def sweep(
+        self,
+        now: int,
+        read_current: Callable[[str], str | None],
+        owner_of: Callable[[str], str | None],
+        reason: Callable[[AckedWrite, str | None], str],
+    ) -> None:
+        """Keep every write lost now (:meth:`lost_writes`) that is not kept yet, with
+        ``now``, the key's serving node ``owner_of(key)`` and ``reason(write, owner)``."""
+        for write in self.lost_writes(read_current):
+            ident = (write.key, write.version)
+            if ident not in self._gone:
+                owner = owner_of(write.key)
+                self._gone[ident] = LostWrite(write, now, owner, reason(write, owner))
+
+    def gone(self) -> list[LostWrite]:
+        """Every loss kept so far, by the moment it was found, then key and version."""
+        return sorted(self._gone.values(), key=lambda g: (g.lost_at, g.write.key, g.write.version))
+
+    def losses(
+        self,
+        now: int,
+        read_current: Callable[[str], str | None],
+        owner_of: Callable[[str], str | None],
+    ) -> list[LostWrite]:
+        """The kept losses (:meth:`gone`), then the writes lost now that were not kept
+        (found ``now``, :func:`not_held`). Reading keeps nothing, so every reader at
+        the same moment gets the same answer."""
+        gone = self.gone()
+        kept = {(g.write.key, g.write.version) for g in gone}
+        for write in self.lost_writes(read_current):
+            if (write.key, write.version) not in kept:
+                owner = owner_of(write.key)
+                gone.append(LostWrite(write, now, owner, not_held(write, owner)))
+        return gone
+
+    def at_risk(
+        self,
+        read_current: Callable[[str], str | None],
+        replicated: Callable[[str, str | None], bool],
+    ) -> list[AckedWrite]:
+        """Per key, the newest acknowledged write a reader sees now when no replica of
+        the serving master holds its value yet (``replicated(key, value)`` is False)."""
+        risky: list[AckedWrite] = []
+        for key in sorted(self._by_key):
+            current = read_current(key)
+            for w in reversed(self._by_key[key]):
+                if w.value == current:
+                    if (key, w.version) not in self._gone and not replicated(key, current):
+                        risky.append(w)
+                    break
+        return risky
+
     def lost_keys(self, read_current: Callable[[str], str | None]) -> list[str]:
         """Keys with at least one lost write, sorted."""
         return sorted({w.key for w in self.lost_writes(read_current)})
@@ -105,3 +178,28 @@ class WriteLedger:
         """Record ``(key, value, ack_time, node, client)`` tuples in order."""
         for key, value, ack_time, node, client in writes:
             self.record(key, value, ack_time, node, client)
+
+
+def write_row(write: AckedWrite) -> dict[str, Any]:
+    """An acknowledged write as the data plane reports it (a JSON-ready dict)."""
+    return {
+        "key": write.key,
+        "value": write.value,
+        "acked_at": write.ack_time,
+        "node": write.node,
+        "client": write.client,
+    }
+
+
+def loss_row(loss: LostWrite) -> dict[str, Any]:
+    """A lost write: :func:`write_row` plus ``lost_at``, ``owner`` and ``reason``."""
+    row = write_row(loss.write)
+    row.update(lost_at=loss.lost_at, owner=loss.owner, reason=loss.reason)
+    return row
+
+
+def not_held(write: AckedWrite, owner: str | None) -> str:
+    """Why a write found lost on reading is lost: the serving node lacks it."""
+    if owner is None:
+        return "no live master serves its slot"
+    return f"{owner}, which serves its slot, does not hold it"

@@ -22,7 +22,11 @@ from typing import Any, Generic, TypeVar
 
 from simulator.cluster import Cluster, DataPlane
 from simulator.dataplane.keyspace import Keyspace, slot_of
-from simulator.dataplane.ledger import AckedWrite, WriteLedger
+from simulator.dataplane.ledger import (
+    WriteLedger,
+    loss_row,
+    write_row,
+)
 from simulator.dataplane.outcomes import NAMES as OUTCOME_NAMES
 from simulator.dataplane.persistence import Persistence, ReplInfo
 from simulator.dataplane.pubsub import PubSubRegistry, Push
@@ -314,9 +318,10 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         self.ready()
         self._flush_pending(node)
         node.repl.shift_replid(self._new_replid())
+        self.sweep_losses(f"{node.name} replaced {old_master} without it (failover)")
 
     def good_replicas(self, master: Node) -> int:
-        """Replicas whose last ACK is at most ``min-replicas-max-lag`` seconds old (§20.2)."""
+        """Replicas whose last ACK is at most ``min-replicas-max-lag`` seconds old (§20.3)."""
         lag = master.config.get("min-replicas-max-lag")
         now_s = self.now // 1000
         count = 0
@@ -498,6 +503,8 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
                 by="verifyClusterConfigWithData",
             )
         self._start_server_cron(node)
+        if node.is_master:
+            self.sweep_losses(f"{node.name} restarted with only what persistence kept")
 
     def on_resume(self, node: Node) -> None:
         if self.data(node).held:
@@ -530,8 +537,30 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         return value
 
     def lost_writes(self) -> list[dict[str, Any]]:
-        """Acknowledged writes no longer readable from the slot's current owner (§20.2)."""
-        return [_as_dict(w) for w in self.ledger.lost_writes(self.current_value)]
+        """Acknowledged writes lost for good (§20.2, :meth:`WriteLedger.losses`)."""
+        losses = self.ledger.losses(self.now, self.current_value, self._owner_of)
+        return [loss_row(loss) for loss in losses]
+
+    def at_risk_writes(self) -> list[dict[str, Any]]:
+        """Acknowledged writes a reader sees now that no replica of the serving master
+        holds yet: a failover now would lose them (§20.2)."""
+        return [write_row(w) for w in self.ledger.at_risk(self.current_value, self._replicated)]
+
+    def sweep_losses(self, why: str) -> None:
+        """Keep the writes lost at this moment, with ``why`` (a failover, a restart):
+        a later write of the same key must not hide that they were lost."""
+        self.ledger.sweep(self.now, self.current_value, self._owner_of, lambda w, o: why)
+
+    def _owner_of(self, key: str) -> str | None:
+        return self.cluster.truth_owner(slot_of(key))
+
+    def _replicated(self, key: str, value: str | None) -> bool:
+        owner = self._owner_of(key)
+        return any(
+            n.alive and n.master_name == owner and self.data(n).get(key) == value
+            for n in self.cluster.nodes.values()
+            if owner is not None and n.name != owner
+        )
 
     def delivered(self, channel: str | None = None, subscriber: str | None = None) -> int:
         """Messages received by subscribers (optionally of one channel / one subscriber)."""
@@ -570,13 +599,3 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         """Keys per slot on ``node`` (for redis-cli's planners)."""
         data = self.data(self.cluster.node(node))
         return {slot: len(keys) for slot, keys in data.by_slot.items() if 0 <= slot < CLUSTER_SLOTS}
-
-
-def _as_dict(write: AckedWrite) -> dict[str, Any]:
-    return {
-        "key": write.key,
-        "value": write.value,
-        "acked_at": write.ack_time,
-        "node": write.node,
-        "client": write.client,
-    }

@@ -12,7 +12,9 @@ A MIGRATE of n keys is two: redis-cli's, and inside it the source's own exchange
 the target, during which the source is **blocked** (§16.2, MIGRATE is synchronous) for
 ``c + n·k``. Client requests reaching the source then wait, and are served when the
 batch is gone, so a request for a key of that batch gets ``ASK``. This interleaving,
-sub-millisecond on loopback, is what decides how many ASKs a client sees.
+sub-millisecond on loopback, is what decides how many ASKs a client sees. Across a
+network with latency (``network.latency`` of the scenario) the exchange also waits for
+the link's round trip (:func:`link_rtt_ms`), as a real MIGRATE waits for RESTORE's reply.
 
 A failing command stops the job as redis-cli exits: a crashed source or target in the
 middle leaves the slot open (MIGRATING/IMPORTING), which ``fix`` repairs.
@@ -39,6 +41,14 @@ PAUSED_RETRY_MS = 100
 
 class JobError(Exception):
     """A command failed the way redis-cli would stop on."""
+
+
+def link_rtt_ms(dp: ClusterData) -> float:
+    """The round trip of the source's exchange with the target over the scenario's network:
+    two one-way delays at the mean of ``network.latency`` (0 on loopback, where the measured
+    ``command_cost_ms`` already is the whole round trip). Deterministic: no latency draw."""
+    low, high = dp.cluster.network.latency_ms
+    return float(low + high)
 
 
 def masters_table(dp: ClusterData, entry: str | None = None) -> list[Master]:
@@ -235,7 +245,7 @@ class Job:
         data = dp.data(source)
         data.busy = True
         self.clock = dp.cluster.engine.instant
-        cost = dp.command_cost_ms + dp.key_cost_ms * len(keys)
+        cost = dp.command_cost_ms + dp.key_cost_ms * len(keys) + link_rtt_ms(dp)
         dp.cluster.engine.schedule_at(
             self.clock + cost, self._migrate_done, step, keys, data.generation
         )

@@ -1,7 +1,7 @@
 """One command executed by one node: ``processCommand``'s checks, then the command (§15, §19, §20).
 
 Routing is :func:`~simulator.dataplane.routing.get_node_by_query` over a :class:`View`
-of the node; then, as in src/server.c, ``NOREPLICAS`` for writes (§20.2), then the
+of the node; then, as in src/server.c, ``NOREPLICAS`` for writes (§20.3), then the
 client-pause check (a manual failover pauses writes, §12: the command is held and
 re-processed from scratch when the pause ends), then the command itself.
 
@@ -49,7 +49,7 @@ HELD = "hold"
 """Not an outcome: writes are paused (§12), the caller holds the request and re-processes it."""
 
 BLOCKED = "block"
-"""Not an outcome: WAIT blocks, the caller polls the replicas (§20.2)."""
+"""Not an outcome: WAIT blocks, the caller polls the replicas (§20.3)."""
 
 SUBSCRIPTION_COMMANDS = frozenset(
     {"SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE"}

@@ -3,7 +3,7 @@ JUnit XML and the reproduction stamp.
 
 Metrics per failed master (a master that a step killed, paused or shut down) are
 milestones in ms after the fault, read from the trace: ``first_pfail`` (first node to
-flag it PFAIL, §7), ``first_fail`` (first node to mark it FAIL, §8), ``promoted`` (a
+flag it PFAIL, §8.1), ``first_fail`` (first node to mark it FAIL, §8), ``promoted`` (a
 replica replaced it, §11.5) and ``all_ok`` (after the promotion, the first moment every
 live node other than the victim reports ``cluster_state:ok``, §14).
 """
@@ -22,6 +22,7 @@ from simulator.harness.runner import Fault, Result, ScenarioDriver
 from simulator.scenario import model
 from simulator.simulation import Simulation
 from simulator.trace import TraceEvent
+from simulator.views.writes import row_dict
 
 MILESTONES = ("first_pfail", "first_fail", "promoted", "all_ok")
 
@@ -32,20 +33,21 @@ NOTABLE = trace_kinds.NOTABLE
 """Event kinds shown on the run's timeline (``pfail`` and ``fail``: first per target)."""
 
 
-def stamp(scenario: model.Scenario, seed: int) -> dict[str, Any]:
-    """The reproduction stamp: rcsim version, seed, scenario name, file SHA-256."""
+def stamp(scenario: model.Scenario | None, seed: int, name: str = "") -> dict[str, Any]:
+    """The reproduction stamp: rcsim version, seed, scenario name, file SHA-256 (``None``
+    for a bare cluster, which has no file: then ``name`` names it)."""
     return {
         "rcsim": __version__,
         "seed": seed,
-        "scenario": scenario.name,
-        "source": scenario.source,
-        "sha256": scenario.sha256,
+        "scenario": scenario.name if scenario is not None else name,
+        "source": scenario.source if scenario is not None else None,
+        "sha256": scenario.sha256 if scenario is not None else None,
     }
 
 
-def trace_header(scenario: model.Scenario, seed: int) -> dict[str, Any]:
-    """The first line of a JSONL trace."""
-    return {"kind": "header", **stamp(scenario, seed)}
+def trace_header(scenario: model.Scenario | None, seed: int, name: str = "") -> dict[str, Any]:
+    """The first line of a JSONL trace (``rcsim run --trace`` and the TUI's ``J``)."""
+    return {"kind": "header", **stamp(scenario, seed, name)}
 
 
 # --------------------------------------------------------------------------- timeline
@@ -141,8 +143,16 @@ def timeline(events: Iterable[TraceEvent], limit: int = 200) -> list[str]:
     return lines
 
 
+def where_label(result: Result) -> str:
+    """``step N`` (from 1), ``end`` for the final checks, ``injection`` for an injected
+    action that could not be applied."""
+    if result.step is not None:
+        return f"step {result.step + 1}"
+    return "injection" if result.kind == "action" else "end"
+
+
 def verdict_line(result: Result) -> str:
-    where = "end" if result.step is None else f"step {result.step + 1}"
+    where = where_label(result)
     label = "PASS" if result.passed else "FAIL"
     line = f"{label} {result.at / 1000:>8.3f}s  {where:<8} {result.condition}: {result.expected}"
     if not result.passed:
@@ -153,9 +163,10 @@ def verdict_line(result: Result) -> str:
 # --------------------------------------------------------------------------- metrics
 
 
-def _milestones(events: Sequence[TraceEvent], fault: Fault) -> dict[str, Any]:
+def milestones(events: Sequence[TraceEvent], fault: Fault) -> dict[str, Any]:
     out: dict[str, Any] = {"node": fault.node, "fault": fault.kind, "at": fault.t}
     out.update(dict.fromkeys(MILESTONES))
+    out["promoted_node"] = None  # documented: null when no replica replaced it
     states = {name: state for name, state in fault.states.items() if name != fault.node}
     promoted_t: int | None = None
     for event in events:
@@ -196,12 +207,23 @@ def requests_by_outcome(sim: Simulation) -> dict[str, int]:
     return {str(k): int(v) for k, v in outcomes().items()}
 
 
+def lost_writes_detail(sim: Simulation) -> dict[str, Any]:
+    """``at_risk_writes`` (acknowledged, on no replica yet, at the end) and
+    ``lost_writes_detail``: each lost write, who acknowledged it, when, and why (§20.2)."""
+    risk = sim.views.write_risk()
+    return {
+        "at_risk_writes": 0 if risk is None else risk.at_risk,
+        "lost_writes_detail": [row_dict(row) for row in sim.views.lost_write_rows()],
+    }
+
+
 def metrics(sim: Simulation, driver: ScenarioDriver) -> dict[str, Any]:
     events = sim.trace.events
     return {
         "lost_writes": lost_writes_count(sim),
+        **lost_writes_detail(sim),
         "requests": requests_by_outcome(sim),
-        "failovers": [_milestones(events, fault) for fault in driver.faults],
+        "failovers": [milestones(events, fault) for fault in driver.faults],
     }
 
 
@@ -212,11 +234,17 @@ def report(sim: Simulation, driver: ScenarioDriver) -> dict[str, Any]:
         **stamp(scenario, sim.seed),
         "passed": driver.passed,
         "end_ms": sim.now,
-        "expectations": [r.as_dict() for r in driver.results],
-        "not_reached": [scenario.steps[i].index for i in driver.not_reached()],
+        # steps are numbered from 1, as in the text output and the file's order
+        "expectations": [_numbered(r.as_dict()) for r in driver.results],
+        "not_reached": [scenario.steps[i].index + 1 for i in driver.not_reached()],
         "errors": list(driver.errors),
         "metrics": metrics(sim, driver),
     }
+
+
+def _numbered(result: dict[str, Any]) -> dict[str, Any]:
+    step = result["step"]
+    return {**result, "step": None if step is None else step + 1}
 
 
 def report_json(data: dict[str, Any]) -> str:
@@ -224,18 +252,22 @@ def report_json(data: dict[str, Any]) -> str:
 
 
 def junit_xml(sim: Simulation, driver: ScenarioDriver) -> str:
-    """JUnit XML: one testsuite per run, one testcase per expectation."""
+    """JUnit XML: one testsuite per run, one testcase per check (a failed check is a
+    ``failure``, an action the run could not apply an ``error``) and one per step the
+    run never reached (``skipped``)."""
     scenario = driver.scenario
     results = driver.results
-    failures = sum(1 for r in results if not r.passed)
+    errors = sum(1 for r in results if not r.passed and r.kind == "action")
+    failures = sum(1 for r in results if not r.passed) - errors
+    unreached = driver.not_reached()
     suite = ElementTree.Element(
         "testsuite",
         {
             "name": scenario.name,
-            "tests": str(len(results)),
+            "tests": str(len(results) + len(unreached)),
             "failures": str(failures),
-            "errors": "0",
-            "skipped": "0",
+            "errors": str(errors),
+            "skipped": str(len(unreached)),
             "time": f"{sim.now / 1000:.3f}",
         },
     )
@@ -243,7 +275,7 @@ def junit_xml(sim: Simulation, driver: ScenarioDriver) -> str:
     for key, value in stamp(scenario, sim.seed).items():
         ElementTree.SubElement(props, "property", {"name": key, "value": str(value)})
     for number, result in enumerate(results, 1):
-        where = "end" if result.step is None else f"step {result.step + 1}"
+        where = where_label(result)
         case = ElementTree.SubElement(
             suite,
             "testcase",
@@ -255,9 +287,25 @@ def junit_xml(sim: Simulation, driver: ScenarioDriver) -> str:
             },
         )
         if not result.passed:
+            tag = "error" if result.kind == "action" else "failure"
             failure = ElementTree.SubElement(
-                case, "failure", {"message": f"seen instead: {result.observed}"}
+                case, tag, {"message": f"seen instead: {result.observed}"}
             )
             failure.text = f"{result.loc}: expected {result.expected}; seen {result.observed}"
+    for index in unreached:
+        step = scenario.steps[index]
+        case = ElementTree.SubElement(
+            suite,
+            "testcase",
+            {
+                "classname": scenario.source,
+                "name": f"step {index + 1} not reached",
+                "time": f"{sim.now / 1000:.3f}",
+                "file": str(step.loc).split(":", 1)[0],
+            },
+        )
+        ElementTree.SubElement(
+            case, "skipped", {"message": f"the run ended at {sim.now / 1000:.3f}s first"}
+        )
     ElementTree.indent(suite)
     return ElementTree.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"

@@ -177,14 +177,29 @@ class ScenarioDriver:
     def start(self) -> None:
         if self.end_time is not None:
             self._final_timer = self.sim.engine.schedule_at(self.end_time, self._final)
+        self._schedule_injections()
         self._schedule_next()
+
+    def _schedule_injections(self) -> None:
+        """Each injection time gets one event at the *start* of its millisecond, before
+        that millisecond's other events: where the TUI applied it (tui/model.py)."""
+        injections = self.scenario.injections
+        first = 0
+        while first < len(injections):
+            at = injections[first].at or 0
+            last = first
+            while last + 1 < len(injections) and injections[last + 1].at == at:
+                last += 1
+            self.sim.engine.schedule_first(at, self._inject, first, last + 1)
+            first = last + 1
 
     def _schedule_next(self) -> None:
         steps = self.scenario.steps
         engine = self.sim.engine
         if self.next_step >= len(steps):
             if self.end_time is None:
-                self.end_time = engine.now + model.Scenario.DEFAULT_TAIL_MS
+                last = max((i.at or 0 for i in self.scenario.injections), default=0)
+                self.end_time = max(engine.now, last) + model.Scenario.DEFAULT_TAIL_MS
                 self._final_timer = engine.schedule_at(self.end_time, self._final)
             return
         step = steps[self.next_step]
@@ -207,14 +222,24 @@ class ScenarioDriver:
         if step.caption and not _captions_outcome(step):
             sim.trace.emit(sim.engine.now, "caption", text=step.caption, step=index)
         if step.action is not None:
-            self._apply(step, step.action)
+            self._apply(step.action, index)
         if step.wait_for:
             self.wait_deadline = sim.engine.now + step.timeout
             self._poll(index)
         else:
             self._end_step(index)
 
-    def _apply(self, step: model.Step, action: model.Action) -> None:
+    def _inject(self, first: int, end: int) -> None:
+        """Apply injections ``first..end-1`` (same millisecond), as ``Simulation.inject``
+        would: the same verbs, and a caption without a step number. They run after the
+        lesson's end too (a session that went on playing)."""
+        for injection in self.scenario.injections[first:end]:
+            if injection.action is not None:
+                self._apply(injection.action, None)
+            elif injection.caption is not None:
+                self.sim.apply("caption", {"text": injection.caption})
+
+    def _apply(self, action: model.Action, index: int | None) -> None:
         sim = self.sim
         verb, args = action_call(action)
         fault = FAULT_ACTIONS.get(verb)
@@ -231,7 +256,9 @@ class ScenarioDriver:
             message = str(error)
             if message.startswith("unknown action"):
                 message = f"the action '{verb}' is not available (no data plane registered it)"
-            self._record("action", step.index, verb, Check(False, f"{verb} succeeds", message))
+            # The same position in the check and in errors[]: the action's own line.
+            where = str(action.loc)
+            self._record("action", index, verb, Check(False, f"{verb} succeeds", message), where)
             self.errors.append(f"{action.loc}: {verb}: {message}")
 
     def _minority_masters(self, groups: list[list[str]]) -> None:
@@ -291,10 +318,15 @@ class ScenarioDriver:
         self.done = True
 
     def _record(
-        self, kind: str, step: int | None, condition: model.Condition | str, outcome: Check
+        self,
+        kind: str,
+        step: int | None,
+        condition: model.Condition | str,
+        outcome: Check,
+        where: str = "",
     ) -> None:
         if isinstance(condition, str):
-            name, loc = condition, str(self.scenario.steps[step or 0].loc)
+            name, loc = condition, where
         else:
             name, loc = condition.yaml_key, str(condition.loc)
         self.results.append(

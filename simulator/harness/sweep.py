@@ -126,16 +126,19 @@ def settings(text: str, source: str, sets: Sequence[str]) -> list[Setting]:
     for combo in itertools.product(*[[(p, v) for v in values] for p, values in axes]):
         data = yaml.safe_load(text)
         label_parts: list[str] = []
+        assigned: list[str] = []  # the whole paths, for an error message
         for (path, value), original in zip(combo, sets, strict=True):
             _assign(data, path, value, original)
             label_parts.append(f"{path.rsplit('.', 1)[-1]}={_show(value)}")
+            assigned.append(f"--set {path}={_show(value)}")
         label = " ".join(label_parts) or "as written"
         new_text = text if not combo else yaml.safe_dump(data, sort_keys=False)
         try:
             parse_scenario(new_text, f"{source} [{label}]")
         except ScenarioError as error:
+            where = f"{source} with {' '.join(assigned)}" if assigned else source
             raise SweepError(
-                f"{source} with {label}: " + "; ".join(_strip_location(e) for e in error.errors)
+                f"{where}: " + "; ".join(_strip_location(e) for e in error.errors)
             ) from None
         grid.append(Setting(label, new_text, source))
     return grid

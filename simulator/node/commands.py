@@ -208,7 +208,7 @@ class ClusterCommands(Gossip):
         return "OK"
 
     def cluster_bumpepoch(self) -> str:
-        """``CLUSTER BUMPEPOCH`` (§9.2)."""
+        """``CLUSTER BUMPEPOCH`` (§9.4)."""
         bumped = self.bump_epoch_without_consensus()
         return f"{'BUMPED' if bumped else 'STILL'} {self.me.config_epoch}"
 

@@ -115,7 +115,7 @@ class SlotConfig(FailureDetection):
         self._emit("epoch_collision", sender.name, epoch=self.me.config_epoch)
 
     def bump_epoch_without_consensus(self) -> bool:
-        """``clusterBumpConfigEpochWithoutConsensus`` (§9.2). Returns whether it bumped."""
+        """``clusterBumpConfigEpochWithoutConsensus`` (§9.4). Returns whether it bumped."""
         max_epoch = max([self.current_epoch, *(p.config_epoch for p in self._peer_list)])
         if self.me.config_epoch == 0 or self.me.config_epoch != max_epoch:
             self.current_epoch += 1

@@ -379,5 +379,8 @@ class Scenario(Located):
     expect: tuple[Condition, ...]
     source: str  # the display name used in messages (path or scenarios/NAME.yaml)
     sha256: str  # of the file's bytes
+    # Actions made live (what ``rcsim tui`` saves): each at the start of its ``at``
+    # millisecond, apart from the steps, so the steps keep their numbers and timing.
+    injections: tuple[Step, ...] = ()
 
     DEFAULT_TAIL_MS: ClassVar[int] = 5000

@@ -60,6 +60,8 @@ class Ctx:
     # kinds of names not checked, because the part of the file defining them is broken
     # (an invalid cluster would otherwise make every later node name an error too)
     unchecked: set[str] = field(default_factory=set)
+    # the file has live injections: the steps cannot predict the slot map
+    injected: bool = False
 
     @property
     def file(self) -> str:

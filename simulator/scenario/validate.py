@@ -67,7 +67,9 @@ class StepsParser(ListOf):
             return ctx.error(node, f"expected {self.expected}, got {kind_of(node)}")
         if len(node.value) > MAX_STEPS:
             return ctx.error(node, f"at most {MAX_STEPS} steps are allowed, got {len(node.value)}")
-        state = _StaticState(ctx.cluster)
+        state = _StaticState(None if ctx.injected else ctx.cluster)
+        if ctx.injected and ctx.cluster is not None:
+            state.roles = {n.name: n.role for n in ctx.cluster.nodes}
         steps = []
         for index, child in enumerate(node.value):
             step = parse_step(child, index, state, ctx)
@@ -77,6 +79,50 @@ class StepsParser(ListOf):
 
     def schema(self) -> dict[str, Any]:
         return {"type": "array", "items": {"$ref": "#/$defs/step"}}
+
+
+class InjectionsParser(ListOf):
+    """The ``injections`` list (what ``rcsim tui`` saves): each entry is ``at:`` plus one
+    action (or a caption), in time order, run at the start of that millisecond."""
+
+    def __init__(self) -> None:
+        super().__init__(StepSpec(), max_items=MAX_STEPS, what="a list of injections")
+
+    def parse(self, node: yaml.Node, ctx: Ctx) -> Any:
+        if not isinstance(node, yaml.SequenceNode):
+            return ctx.error(node, f"expected {self.expected}, got {kind_of(node)}")
+        if len(node.value) > MAX_STEPS:
+            return ctx.error(node, f"at most {MAX_STEPS} injections, got {len(node.value)}")
+        state = _StaticState(None)
+        injections = []
+        previous = 0
+        for index, child in enumerate(node.value):
+            state.earliest = 0  # each injection has its own 'at' (checked below)
+            step = parse_step(child, index, state, ctx)
+            if step is None:
+                continue
+            where = ctx.loc(child)
+            extra = [k for k in ("after", "wait_for", "timeout", "expect") if k in step.locs]
+            if step.at is None:
+                ctx.error(where, "an injection needs 'at:' (when it happens)")
+            elif step.at < previous:
+                ctx.error(
+                    step.locs["at"],
+                    f"'at: {format_duration(step.at)}' goes back in time (the previous "
+                    f"injection is at {format_duration(previous)})",
+                )
+            for key in extra:
+                ctx.error(step.locs[key], f"'{key}' is for steps, not injections")
+            if step.action is None and step.caption is None:
+                ctx.error(where, "an injection needs an action (or a caption)")
+            if step.action is not None and step.caption is not None:
+                ctx.error(step.locs["caption"], "an injection is one action or one caption")
+            previous = max(previous, step.at or 0)
+            injections.append(step)
+        return tuple(injections)
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "array", "items": {"$ref": "#/$defs/step", "required": ["at"]}}
 
 
 class StepSpec(Spec):
@@ -276,6 +322,13 @@ TOP_FIELDS: list[Field] = [
     Field("network", NetworkParser(), "link latency and loss"),
     Field("clients", ClientsParser(), "background workload clients", default=()),
     Field("steps", StepsParser(), "what happens, in order", default=()),
+    Field(
+        "injections",
+        InjectionsParser(),
+        "actions made live (rcsim tui saves them): each at the start of its 'at' millisecond, "
+        "apart from the steps",
+        default=(),
+    ),
     Field("run_until", Duration(), "when the run ends (default: last step + 5s)"),
     Field("expect", Conditions(), "checks at the end of the run"),
 ]
@@ -302,6 +355,7 @@ def build_scenario(
             )
     values: dict[str, Any] = {}
     locs: dict[str, Loc] = {}
+    ctx.injected = "injections" in pairs
     for f in TOP_FIELDS:
         if f.key in pairs:
             values[f.name] = f.spec.parse(pairs[f.key][1], ctx)
@@ -327,6 +381,15 @@ def _check_run_until(values: dict[str, Any], locs: dict[str, Loc], ctx: Ctx) -> 
     run_until, steps = values.get("run_until"), values.get("steps")
     if not isinstance(run_until, int) or not isinstance(steps, tuple):
         return
+    injections = values.get("injections")
+    for injection in injections if isinstance(injections, tuple) else ():
+        if injection.at is not None and injection.at > run_until:
+            ctx.error(
+                locs["run_until"],
+                f"run_until {format_duration(run_until)} is before an injection "
+                f"(at {format_duration(injection.at)})",
+            )
+            break
     earliest = 0
     for step in steps:
         if step.at is not None:

@@ -3,7 +3,8 @@
 A UI (the TUI, an exporter) asks ``sim.views`` for exactly what one pane shows: one
 node's own view of the cluster (``NodeView``), the truth (``TruthView``), the topology
 rows, the latest election (``ElectionView``), the clients' counters (``ClientView``),
-the lesson's checks (``LessonView``), a key's placement (``KeyView``). Each is a frozen
+the lesson's checks (``LessonView``), a key's placement (``KeyView``), the writes at
+risk and lost (``WriteRiskView``, ``LostWriteRow``). Each is a frozen
 slotted dataclass built on request, so nothing a UI holds can change the model, and a
 pane can compare the view it drew with a new one to skip a redraw. Only this package
 reads the cluster's and the nodes' attributes for UIs: those ``docs/architecture.md``
@@ -37,6 +38,7 @@ from simulator.views.shapes import (
     SlotMove,
     TruthView,
 )
+from simulator.views.writes import LostWriteRow, WriteRiskView
 
 __all__ = [
     "MIGRATE_PIPELINE",
@@ -50,6 +52,7 @@ __all__ = [
     "KeyView",
     "LessonDriver",
     "LessonView",
+    "LostWriteRow",
     "NodeRow",
     "NodeView",
     "PeerRow",
@@ -59,4 +62,5 @@ __all__ = [
     "TruthView",
     "UnknownNode",
     "Views",
+    "WriteRiskView",
 ]

@@ -32,6 +32,7 @@ from simulator.views.shapes import (
     SlotMove,
     TruthView,
 )
+from simulator.views.writes import LostWriteRow, WriteRiskView, lost_row
 
 
 class ViewSource(Protocol):
@@ -279,6 +280,20 @@ class Views:
         dataplane = self._dataplane
         return 0 if dataplane is None else len(dataplane.lost_writes())
 
+    def write_risk(self) -> WriteRiskView | None:
+        """Acknowledged writes at risk now and lost so far (None without a data plane)."""
+        dataplane = self._dataplane
+        if dataplane is None:
+            return None
+        return WriteRiskView(len(dataplane.at_risk_writes()), len(dataplane.lost_writes()))
+
+    def lost_write_rows(self) -> tuple[LostWriteRow, ...]:
+        """Every lost write, in the order it was lost: key, who acked it, when, why."""
+        dataplane = self._dataplane
+        if dataplane is None:
+            return ()
+        return tuple(lost_row(row) for row in dataplane.lost_writes())
+
     def request_counts(self) -> dict[str, int] | None:
         """Requests so far by outcome, or None without a data plane."""
         dataplane = self._dataplane
@@ -291,10 +306,12 @@ class Views:
         there is no data plane)."""
         counts = self.request_counts()
         totals = fallback if counts is None else counts
+        dataplane = self._dataplane
         return ClientView(
             counts is not None,
             tuple((o, totals.get(o, 0)) for o in outcomes),
             self.lost_writes(),
+            0 if dataplane is None else len(dataplane.at_risk_writes()),
         )
 
     @property

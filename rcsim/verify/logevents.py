@@ -1,0 +1,86 @@
+"""Election events read from the nodes' own log lines (``loglevel notice``).
+
+Polls cannot see an election being scheduled or a vote; Redis logs them (cluster.c,
+7.0.15): ``Start of election delayed for D milliseconds (rank #R, offset O).``
+(``clusterHandleSlaveFailover``), ``Starting a failover election for epoch E.``,
+``Failover auth granted to <id> for epoch E`` (``clusterSendFailoverAuthIfNeeded``) and
+``Manual failover requested by replica <id>.`` (``clusterHandleManualFailover``'s MFSTART,
+where the master pauses its clients). Log times are wall clock with 1 ms resolution;
+they are turned into the run's clock through the wall-clock time of its origin.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+LINE = re.compile(r"^\d+:[A-Z] (\d{1,2} \w{3} \d{4} \d{2}:\d{2}:\d{2}\.\d{3}) [.\-*#] (.*)$")
+
+PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "election_scheduled",
+        re.compile(
+            r"Start of election delayed for (\d+) milliseconds \(rank #(\d+), offset (\d+)\)"
+        ),
+    ),
+    ("election_started", re.compile(r"Starting a failover election for epoch (\d+)")),
+    ("vote", re.compile(r"Failover auth granted to ([0-9a-f]{40})(?: \([^)]*\))? for epoch (\d+)")),
+    ("mf_paused", re.compile(r"Manual failover requested by replica ([0-9a-f]{40})")),
+)
+
+
+def log_time_ms(stamp: str) -> float:
+    """A log stamp (``30 Nov 2026 12:14:05.123``, local time) as Unix milliseconds."""
+    return datetime.strptime(stamp, "%d %b %Y %H:%M:%S.%f").timestamp() * 1000.0
+
+
+def parse_line(
+    line: str, node: str, names: Mapping[str, str], master_of: Callable[[str], str | None]
+) -> tuple[float, dict[str, Any]] | None:
+    """(Unix ms, event without ``t``) for a line that reports an election step; else None."""
+    match = LINE.match(line)
+    if match is None:
+        return None
+    stamp, message = match.groups()
+    for kind, pattern in PATTERNS:
+        found = pattern.search(message)
+        if found is None:
+            continue
+        event: dict[str, Any] = {"kind": kind, "node": node}
+        if kind == "election_scheduled":
+            delay, rank, offset = (int(g) for g in found.groups())
+            event.update(target=master_of(node), rank=rank, delay_ms=delay, offset=offset)
+        elif kind == "election_started":
+            event.update(target=master_of(node), epoch=int(found.group(1)))
+        elif kind == "vote":
+            event.update(
+                target=names.get(found.group(1), found.group(1)), epoch=int(found.group(2))
+            )
+        else:
+            event.update(target=names.get(found.group(1), found.group(1)))
+        return log_time_ms(stamp), event
+    return None
+
+
+class LogTail:
+    """Reads the complete lines a log file gained since the last call."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = 0
+        self._partial = b""
+
+    def new_lines(self) -> list[str]:
+        try:
+            with self.path.open("rb") as stream:
+                stream.seek(self.offset)
+                data = stream.read()
+        except FileNotFoundError:
+            return []
+        self.offset += len(data)
+        data = self._partial + data
+        *lines, self._partial = data.split(b"\n")
+        return [line.decode(errors="replace") for line in lines]

@@ -1,0 +1,118 @@
+"""Which parts of a scenario can be played on a real cluster, said before anything starts.
+
+A scenario is refused (exit 2) when any step's action cannot be played for real (pub/sub,
+partitions without root), or a ``wait_for`` cannot be observed (the player would not
+know when to go on), or it starts by MEET; conditions in ``expect`` that cannot be
+observed are not a refusal: they are reported as "not observable" next to rcsim's verdict.
+"""
+
+from __future__ import annotations
+
+from rcsim.verify.scenario_api import model
+
+DERIVED_EVENTS: dict[str, frozenset[str]] = {
+    "pfail": frozenset(),
+    "fail": frozenset(),
+    "promoted": frozenset(),
+    "role": frozenset({"role", "master"}),
+    "cluster_state": frozenset({"state"}),
+    "crash": frozenset(),
+    "pause": frozenset(),
+    "resume": frozenset(),
+    "restart": frozenset(),
+    "shutdown": frozenset(),
+    "partition": frozenset(),
+    "cut": frozenset(),
+    "heal": frozenset(),
+    "failover": frozenset({"mode"}),
+    "node_added": frozenset(),
+    "node_removed": frozenset(),
+    "reshard_done": frozenset({"ok", "job"}),
+    "election_scheduled": frozenset({"rank", "delay_ms", "offset"}),
+    "election_started": frozenset({"epoch"}),
+    "vote": frozenset({"epoch"}),
+    "mf_paused": frozenset(),
+    "request": frozenset({"client", "command", "key", "slot", "outcome", "asking"}),
+}
+"""Event kinds a real run produces (from the polls, the nodes' logs or the player), with the
+fields it knows."""
+
+OBSERVABLE = (
+    model.ClusterState,
+    model.Role,
+    model.Owner,
+    model.Flag,
+    model.Agree,
+    model.Covered,
+    model.Promoted,
+    model.Epoch,
+    model.LostWrites,
+)
+
+PUBSUB_ACTIONS = (model.Publish, model.Subscribe)
+MIGRATING_ACTIONS = (model.Reshard, model.Rebalance, model.Fix)
+
+MIGRATE_ESCAPES = (
+    "a slot migration during a partition: MIGRATE connects without the node's "
+    "bind-source-addr (migrateGetSocket, cluster.c), so on one host no iptables rule "
+    "between node addresses stops it"
+)
+"""Measured too: with n1 -/-> n2 cut, MIGRATE from n1 to n2 went through (open-slot, 5 of 5)."""
+
+
+def unobservable(condition: model.Condition) -> str | None:
+    """Why a condition cannot be checked on a real cluster (None: it can)."""
+    if isinstance(condition, OBSERVABLE):
+        return None
+    if isinstance(condition, model.Event):
+        known = DERIVED_EVENTS.get(condition.kind)
+        if known is None:
+            return f"a '{condition.kind}' event is not observable on a real cluster"
+        extra = sorted(set(condition.fields) - known)
+        if extra:
+            return f"the '{condition.kind}' event's field(s) {', '.join(extra)} are not observable on a real cluster"
+        return None
+    return f"'{condition.yaml_key}' (pub/sub) is not played by verify"
+
+
+def unplayable_action(action: model.Action, partitions: str | None) -> str | None:
+    """Why an action cannot be played for real (None: it can). ``partitions`` is why
+    iptables cannot be used here (None: it can)."""
+    if isinstance(action, PUBSUB_ACTIONS):
+        return f"'{action.yaml_key}': pub/sub is not played by verify"
+    if isinstance(action, model.Partition | model.Cut | model.Heal) and partitions is not None:
+        return f"'{action.yaml_key}': {partitions}"
+    return None
+
+
+def refusals(scenario: model.Scenario, partitions: str | None) -> list[str]:
+    """Every reason the scenario cannot be played for real, as ``file:line:col: message``."""
+    out: list[str] = []
+    if scenario.cluster.start != "converged":
+        out.append(
+            f"{scenario.cluster.loc}: 'start: {scenario.cluster.start}' is not supported (verify starts from a converged cluster)"
+        )
+    split = False  # a partition or cut is in force (until a heal of everything)
+    for step in scenario.steps:
+        action = step.action
+        if action is not None:
+            reason = unplayable_action(action, partitions)
+            if reason is None and split and isinstance(action, MIGRATING_ACTIONS):
+                reason = MIGRATE_ESCAPES
+            if reason is not None:
+                out.append(f"{action.loc}: {reason}")
+            if isinstance(action, model.Partition | model.Cut):
+                split = True
+            elif isinstance(action, model.Heal) and action.groups is None:
+                split = False
+        for condition in step.wait_for:
+            reason = unobservable(condition)
+            if reason is not None:
+                out.append(f"{condition.loc}: wait_for {reason}")
+    return out
+
+
+def unobservable_expects(scenario: model.Scenario) -> list[str]:
+    """``expect`` conditions that will be reported as not observable (not a refusal)."""
+    conditions = [c for step in scenario.steps for c in step.expect] + list(scenario.expect)
+    return [f"{c.loc}: {reason}" for c in conditions if (reason := unobservable(c)) is not None]

@@ -1,0 +1,101 @@
+"""A small RESP2 client: enough to poll and drive a real node, with error replies kept
+as the server sent them (``MOVED 42 127.0.0.21:7101``), which redis-py would reword."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from typing import Any
+
+CLIENT_SOURCE = "127.0.0.1"
+"""Pollers and drivers connect from 127.0.0.1, an address no partition rule matches."""
+
+
+class RespError(Exception):
+    """An error reply (``-ERR ...``); ``str()`` is the reply text without the dash."""
+
+
+class Connection:
+    """One blocking connection; ``timeout`` bounds connect and every read (seconds)."""
+
+    def __init__(
+        self, host: str, port: int, timeout: float = 1.0, source: str = CLIENT_SOURCE
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.sock = socket.create_connection(
+            (host, port), timeout=timeout, source_address=(source, 0)
+        )
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._buffer = b""
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.close()
+
+    def call(self, *args: str | int | bytes) -> Any:
+        """Send one command; an error reply raises :class:`RespError`."""
+        reply = self.pipeline([args])[0]
+        if isinstance(reply, RespError):
+            raise reply
+        return reply
+
+    def pipeline(self, commands: list[tuple[str | int | bytes, ...]]) -> list[Any]:
+        """Send all commands at once, then read one reply each (errors returned, not raised)."""
+        self.sock.sendall(b"".join(encode(command) for command in commands))
+        return [self._read() for _ in commands]
+
+    # ------------------------------------------------------------------ reading
+
+    def _fill(self) -> None:
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"{self.host}:{self.port} closed the connection")
+        self._buffer += chunk
+
+    def _line(self) -> bytes:
+        while b"\r\n" not in self._buffer:
+            self._fill()
+        line, self._buffer = self._buffer.split(b"\r\n", 1)
+        return line
+
+    def _exact(self, size: int) -> bytes:
+        while len(self._buffer) < size + 2:
+            self._fill()
+        data, self._buffer = self._buffer[:size], self._buffer[size + 2 :]
+        return data
+
+    def _read(self) -> Any:
+        line = self._line()
+        kind, rest = line[:1], line[1:]
+        if kind == b"+":
+            return rest.decode()
+        if kind == b"-":
+            return RespError(rest.decode(errors="replace"))
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            size = int(rest)
+            return None if size < 0 else self._exact(size).decode(errors="replace")
+        if kind == b"*":
+            count = int(rest)
+            return None if count < 0 else [self._read() for _ in range(count)]
+        raise ConnectionError(f"unexpected reply from {self.host}:{self.port}: {line!r}")
+
+
+def encode(args: tuple[str | int | bytes, ...]) -> bytes:
+    """A command as a RESP array of bulk strings."""
+    parts = [b"*%d\r\n" % len(args)]
+    for arg in args:
+        data = arg if isinstance(arg, bytes) else str(arg).encode()
+        parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(parts)
+
+
+def call_once(host: str, port: int, *args: str | int, timeout: float = 2.0) -> Any:
+    """Connect, send one command, close."""
+    connection = Connection(host, port, timeout)
+    try:
+        return connection.call(*args)
+    finally:
+        connection.close()

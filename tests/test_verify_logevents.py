@@ -1,0 +1,96 @@
+"""Election steps read from real log lines (Redis 7.0.15 and Valkey formats)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from rcsim.verify.logevents import LogTail, log_time_ms, parse_line
+
+N4 = "7202a87e4dee81b68abfa9df9570d739f884a0f5"
+NAMES = {N4: "n4"}
+
+
+def master_of(name: str) -> str | None:
+    return {"n4": "n1"}.get(name)
+
+
+def test_election_scheduled() -> None:
+    line = "28507:S 30 Nov 2026 12:16:47.427 # Start of election delayed for 612 milliseconds (rank #0, offset 1234)."
+    parsed = parse_line(line, "n4", NAMES, master_of)
+    assert parsed is not None
+    unix_ms, event = parsed
+    assert unix_ms == datetime(2026, 11, 30, 12, 16, 47, 427000).timestamp() * 1000
+    assert event == {
+        "kind": "election_scheduled",
+        "node": "n4",
+        "target": "n1",
+        "rank": 0,
+        "delay_ms": 612,
+        "offset": 1234,
+    }
+
+
+def test_election_started_vote_and_manual_failover() -> None:
+    started = parse_line(
+        "1:S 1 Dec 2026 00:00:00.001 # Starting a failover election for epoch 7.",
+        "n4",
+        NAMES,
+        master_of,
+    )
+    assert started is not None and started[1] == {
+        "kind": "election_started",
+        "node": "n4",
+        "target": "n1",
+        "epoch": 7,
+    }
+    for text in (
+        f"Failover auth granted to {N4} for epoch 7",
+        f"Failover auth granted to {N4} (n4.example) for epoch 7",
+    ):
+        vote = parse_line(f"9:M 1 Dec 2026 00:00:00.002 # {text}", "n2", NAMES, master_of)
+        assert vote is not None and vote[1] == {
+            "kind": "vote",
+            "node": "n2",
+            "target": "n4",
+            "epoch": 7,
+        }
+    paused = parse_line(
+        f"9:M 1 Dec 2026 00:00:00.003 * Manual failover requested by replica {N4}.",
+        "n1",
+        NAMES,
+        master_of,
+    )
+    assert paused is not None and paused[1] == {"kind": "mf_paused", "node": "n1", "target": "n4"}
+
+
+def test_other_lines_are_not_events() -> None:
+    assert (
+        parse_line(
+            "28509:M 30 Nov 2026 12:16:47.456 * Ready to accept connections tcp",
+            "n1",
+            NAMES,
+            master_of,
+        )
+        is None
+    )
+    assert parse_line("not a log line", "n1", NAMES, master_of) is None
+
+
+def test_log_time_is_local_wall_clock() -> None:
+    assert (
+        log_time_ms("01 Jan 2027 00:00:00.250")
+        == datetime(2027, 1, 1, 0, 0, 0, 250000).timestamp() * 1000
+    )
+
+
+def test_tail_returns_complete_new_lines_only(tmp_path: Path) -> None:
+    path = tmp_path / "server.log"
+    tail = LogTail(path)
+    assert tail.new_lines() == []
+    path.write_text("one\ntw")
+    assert tail.new_lines() == ["one"]
+    with path.open("a") as stream:
+        stream.write("o\nthree\n")
+    assert tail.new_lines() == ["two", "three"]
+    assert tail.new_lines() == []

@@ -1,0 +1,91 @@
+"""What cannot be played on a real cluster is said up front, with exit 2 and nothing
+started; the unit suite never starts a server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rcsim.cli import main
+from rcsim.verify.playable import refusals, unobservable_expects
+from rcsim.verify.scenario_api import load_scenario, parse_scenario
+
+PARTITIONED = """\
+name: partition and a workload
+cluster: {masters: 3, replicas: 1}
+clients:
+  - {name: app, rate: 10/s}
+steps:
+  - at: 1s
+    partition: [[n1, app], [n2, n3, n4, n5, n6]]
+  - wait_for: {event: {kind: full_sync, node: n4}}
+  - publish: {channel: news, message: hi}
+  - reshard: {from: n1, to: n2, slots: "0-9"}
+  - wait_for: {event: {kind: fail, target: n1, via: quorum}}
+expect:
+  - lost_writes: 0
+  - role: {n4: master}
+"""
+
+
+def test_every_reason_is_listed_with_its_position() -> None:
+    scenario = parse_scenario(PARTITIONED, "p.yaml")
+    reasons = refusals(scenario, "partitions need root")
+    assert reasons == [
+        "p.yaml:7:5: 'partition': partitions need root",
+        "p.yaml:8:16: wait_for a 'full_sync' event is not observable on a real cluster",
+        "p.yaml:9:5: 'publish': pub/sub is not played by verify",
+        "p.yaml:10:5: a slot migration during a partition: MIGRATE connects without the "
+        "node's bind-source-addr (migrateGetSocket, cluster.c), so on one host no iptables "
+        "rule between node addresses stops it",
+        "p.yaml:11:16: wait_for the 'fail' event's field(s) via are not observable on a real cluster",
+    ]
+    assert unobservable_expects(scenario) == []
+
+
+def test_a_migration_during_a_partition_is_refused() -> None:
+    (reason,) = refusals(load_scenario("open-slot"), None)
+    assert "MIGRATE connects without the node's bind-source-addr" in reason
+    healed = PARTITIONED.replace("  - publish: {channel: news, message: hi}", "  - heal: all")
+    assert not any("MIGRATE" in r for r in refusals(parse_scenario(healed, "p.yaml"), None))
+
+
+def test_clients_in_partitions_can_be_played_as_root() -> None:
+    scenario = parse_scenario(PARTITIONED, "p.yaml")
+    assert not any("'partition'" in r for r in refusals(scenario, None))
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "master-crash",
+        "paused-master-returns",
+        "manual-failover",
+        "no-replica",
+        "majority-down",
+        "replica-ranking",
+        "minority-partition",
+        "add-node-rebalance",
+        "live-resharding",
+        "hello-cluster",
+    ],
+)
+def test_lessons_that_can_be_played(name: str) -> None:
+    assert refusals(load_scenario(name), None) == []
+
+
+def test_cli_refuses_up_front_with_exit_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(PARTITIONED, encoding="utf-8")
+    assert main(["verify", str(path), "--server", str(tmp_path / "no-such-server")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot be played on a real cluster" in err
+    assert "'publish': pub/sub is not played by verify" in err
+
+
+def test_cli_missing_server_is_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["verify", "master-crash", "--server", str(tmp_path / "no-such-server")]) == 2
+    assert "server binary not found" in capsys.readouterr().err
