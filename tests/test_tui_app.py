@@ -17,6 +17,7 @@ from simulator.trace import is_notable
 from tui.app import RcsimApp
 from tui.launch import scenario_session
 from tui.modals import HelpScreen
+from tui.words import check_text
 
 Script = Callable[[RcsimApp, Any], Awaitable[None]]
 
@@ -186,10 +187,10 @@ def test_refused_injection_is_reported_not_raised() -> None:
 def test_breakpoint_on_fail_pauses_playback() -> None:
     async def script(app: RcsimApp, pilot: Any) -> None:
         await pilot.press("B")
-        await pilot.press("enter")  # nothing ticked: no breakpoints
-        assert app.session.breakpoints == set()
+        await pilot.press("enter")  # only the lesson's end is ticked at first
+        assert app.session.breakpoints == {"end"}
         await pilot.press("B", "space", "enter")  # tick the first: a node enters FAIL
-        assert app.session.breakpoints == {"fail"}
+        assert app.session.breakpoints == {"fail", "end"}
         await pilot.press("space", "m")
         for _ in range(200):
             app.tick(0.05)
@@ -360,8 +361,12 @@ def test_breakpoint_when_an_expectation_fails_after_a_fork() -> None:
             app.tick(0.002)
             if not app.session.playing:
                 break
-        assert app.session.break_reason == "an expectation failed"
         failed = [r for r in app.session.driver.results if not r.passed]
+        # The reason names the expectation that failed (issue 16 item 12).
+        assert (
+            app.session.break_reason
+            == f"expectation failed: {failed[-1].condition}: {check_text(failed[-1].expected)}"
+        )
         # Stopped right after the failing check (a checkpoint boundary may add one event).
         assert failed and 0 <= app.session.now - failed[-1].at < 100
 

@@ -11,11 +11,11 @@ from tui.panes import StripPane
 
 
 def test_the_cursor_cell_says_it_holds_an_open_migration() -> None:
-    """At 3.002 s live-resharding has slot 5474 MIGRATING n2 → n1; with the cursor on
+    """At 5.002 s live-resharding has slot 5474 MIGRATING n2 → n1; with the cursor on
     another slot of the same cell, the cursor line still names the open migration."""
 
     async def script(app: RcsimApp, pilot: Any) -> None:
-        await goto(pilot, "3002ms")
+        await goto(pilot, "5002ms")
         moves = app.session.sim.views.slot_moves()
         assert {m.slot for m in moves} == {5474}
         strip = app.query_one("#strip", StripPane)

@@ -29,8 +29,10 @@ from tui import dialogs, panes, render
 from tui.modals import BreakpointScreen, ChoiceScreen, HelpScreen, LookupScreen, PromptScreen
 from tui.model import BREAKPOINTS, MAX_SPEED, Session
 from tui.panes.lost_writes import LostWritesScreen, lost_writes_text
+from tui.screens import CaptionsScreen, VerdictScreen
 from tui.session_io import export_trace, save_session
 from tui.settings import SettingsScreen
+from tui.words import injected
 
 TICK_S = 0.05
 FRAME_S = 0.1
@@ -88,13 +90,19 @@ class RcsimApp(App[None]):
         Binding("J", "export_trace", "export trace JSONL", show=False),
         Binding("question_mark", "help", "help"),
         Binding("q", "quit", "quit"),
+        # What a learner reads at length (tui/screens.py) and the log's scrolling.
+        Binding("v", "verdict", "the lesson's verdict, every check", show=False),
+        Binding("H", "captions", "caption history: every caption so far", show=False),
+        Binding("pageup", "log_page(1)", "event log: page up", show=False),
+        Binding("pagedown", "log_page(-1)", "event log: page down", show=False),
+        Binding("home", "log_oldest", "event log: oldest", show=False),
+        Binding("end", "log_follow", "event log: follow the newest", show=False),
     ]
 
     version: reactive[int] = reactive(0, init=False)  # bumped when the simulation moved
     selected: reactive[str | None] = reactive(None, init=False)
     cursor: reactive[int] = reactive(0, init=False)
     raw_view: reactive[bool] = reactive(False, init=False)
-    log_offset: reactive[int] = reactive(0, init=False)
 
     def __init__(
         self,
@@ -116,6 +124,8 @@ class RcsimApp(App[None]):
         self._shown: Stamp | None = None  # the simulation as the panes last saw it
         self.frames = 0
         self._next_frame = 0.0
+        if session.driver is not None:
+            session.set_breakpoints(session.breakpoints | {"end"})  # pause on the verdict
 
     # ------------------------------------------------------------------ layout
 
@@ -135,9 +145,7 @@ class RcsimApp(App[None]):
             yield panes.ElectionPane(session, id="election").data_bind(RcsimApp.version)
             yield panes.ClientsPane(session, id="clients").data_bind(RcsimApp.version)
             yield panes.ExpectationsPane(session, id="expect").data_bind(RcsimApp.version)
-        yield panes.LogPane(session, id="log").data_bind(
-            RcsimApp.version, scrolled=RcsimApp.log_offset
-        )
+        yield panes.LogPane(session, id="log").data_bind(RcsimApp.version)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -210,6 +218,9 @@ class RcsimApp(App[None]):
         if self.selected not in names:
             self.selected = next(iter(names), None)
         self.version += 1
+        if session.verdict_due:
+            session.verdict_due = False
+            self.action_verdict()
 
     # ------------------------------------------------------------------ playback keys
 
@@ -286,7 +297,7 @@ class RcsimApp(App[None]):
     def action_breakpoints(self) -> None:
         def done(active: set[str] | None) -> None:
             if active is not None:
-                self.session.breakpoints = active
+                self.session.set_breakpoints(active)
                 self.notify("breakpoints: " + (", ".join(sorted(active)) or "none"))
                 self.changed()
 
@@ -298,7 +309,7 @@ class RcsimApp(App[None]):
         focused = self.focused
         pane = focused.id if focused is not None else "topology"
         if pane == "log":
-            self.log_offset = max(0, self.log_offset - delta)
+            self.query_one("#log", panes.LogPane).scroll_by(-delta)
         elif pane == "strip":
             self.action_slot(delta)
         else:
@@ -349,8 +360,7 @@ class RcsimApp(App[None]):
             self.notify(str(error), title=f"{action} refused", severity="error")
             self.changed()
             return False
-        words = " ".join(f"{k}={v}" for k, v in args.items() if v is not None)
-        self.notify(f"{action} {words}" + (f": {reply}" if reply else ""))
+        self.notify(injected(action, args, reply))
         self.changed()
         return True
 
@@ -581,3 +591,24 @@ class RcsimApp(App[None]):
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.help_rows()))
+
+    # ------------------------------------------------------------------ reading at length
+
+    def action_verdict(self) -> None:
+        """Pause and show every check of the lesson with its verdict (scrollable)."""
+        self.session.playing = False
+        view = self.session.sim.views.checks(panes.ALL_CHECKS)
+        self.push_screen(VerdictScreen(render.verdict(view)))
+
+    def action_captions(self) -> None:
+        self.push_screen(CaptionsScreen(render.caption_history(self.session.facts.captions)))
+
+    def action_log_page(self, direction: int) -> None:
+        log = self.query_one("#log", panes.LogPane)
+        log.scroll_by(direction * log.page)
+
+    def action_log_oldest(self) -> None:
+        self.query_one("#log", panes.LogPane).oldest()
+
+    def action_log_follow(self) -> None:
+        self.query_one("#log", panes.LogPane).follow()

@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Input, OptionList, SelectionList, Static
+from textual.widgets import Input, OptionList, Static
 
 
 class HelpScreen(ModalScreen[None]):
@@ -105,11 +105,13 @@ class ChoiceScreen(ModalScreen[str | None]):
 
 
 class BreakpointScreen(ModalScreen[set[str] | None]):
-    """Tick the conditions that pause playback (space toggles, enter applies)."""
+    """Tick the conditions that pause playback (space toggles, enter applies). Each row
+    reads ``[x]`` or ``[ ]``, so on and off differ without colour."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "cancel"),
         Binding("enter", "apply", "apply", priority=True),
+        Binding("space,x", "flip", "toggle", priority=True),
     ]
 
     def __init__(self, choices: dict[str, str], active: set[str]) -> None:
@@ -117,22 +119,30 @@ class BreakpointScreen(ModalScreen[set[str] | None]):
         self.choices = choices
         self.active = set(active)
 
+    def row(self, key: str) -> str:
+        return f"{'[x]' if key in self.active else '[ ]'} {self.choices[key]}"
+
     def compose(self) -> ComposeResult:
         with Vertical(classes="modal-box"):
             yield Static(Text("Pause when… (space toggles, enter applies)", style="bold"))
-            yield SelectionList[str](
-                *[(label, key, key in self.active) for key, label in self.choices.items()],
-                id="breakpoints",
-            )
+            yield OptionList(*[self.row(key) for key in self.choices], id="breakpoints")
 
     def on_mount(self) -> None:
-        selection = self.query_one("#breakpoints", SelectionList)
-        selection.highlighted = 0
-        selection.focus()
+        options = self.query_one("#breakpoints", OptionList)
+        options.highlighted = 0
+        options.focus()
+
+    def action_flip(self) -> None:
+        options = self.query_one("#breakpoints", OptionList)
+        index = options.highlighted
+        if index is None:
+            return
+        key = list(self.choices)[index]
+        self.active ^= {key}
+        options.replace_option_prompt_at_index(index, self.row(key))
 
     def action_apply(self) -> None:
-        selection = self.query_one("#breakpoints", SelectionList)
-        self.dismiss({str(v) for v in selection.selected})
+        self.dismiss(set(self.active))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import time
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from simulator.scenario import Scenario
 from simulator.simulation import ActionError, Injection, Simulation
 from simulator.trace import TraceEvent, is_notable
 from simulator.views import REQUEST_OUTCOMES, LessonDriver
+from simulator.views.shapes import CheckResult
 from tui.hints import hint
-from tui.words import LOGGED, describe, level
+from tui.words import LOGGED, check_line, check_text, describe, fork_line, level, verdict_line
 
 MAX_SPEED = 0.0  # sentinel: as fast as the per-tick budget allows
 SPEEDS: tuple[float, ...] = (0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, MAX_SPEED)
@@ -35,6 +36,7 @@ BREAKPOINTS: dict[str, str] = {
     "state": "a node's cluster_state changes",
     "lost": "an acknowledged write is lost",
     "expect": "an expectation fails",
+    "end": "the lesson ends (pause and show the verdict)",
 }
 
 OUTCOMES = REQUEST_OUTCOMES  # the registry's, in its order
@@ -71,21 +73,68 @@ class TraceFacts:
         self.outcomes: Counter[str] = Counter()
         self.notable_times: list[int] = []
         self.changes = 0  # bumped whenever a feed changed the facts (panes compare it)
+        self.appended = 0  # log lines ever appended (the deque drops the oldest)
+        self.captions: list[tuple[int, str]] = []  # every caption so far, for the history
+        self.checks_seen = 0  # the lesson's check results already in the log
+        self.forks_seen = 0
+        self.verdict_logged = False
 
-    def feed(self, events: list[TraceEvent]) -> list[TraceEvent]:
-        """Consume events appended since the last call; returns them."""
+    def feed(
+        self,
+        events: list[TraceEvent],
+        results: Sequence[CheckResult] = (),
+        forks: Sequence[tuple[int, int]] = (),
+        verdict: str | None = None,
+        now: int | None = None,
+    ) -> list[TraceEvent]:
+        """Consume events appended since the last call; returns them. The lesson's check
+        results, the forks and the verdict (not trace events) join the log in time order."""
         changes = self.changes
         seen = self.seen
         rewound = bool(seen) and (len(events) < seen or events[seen - 1] is not self.last)
-        if rewound:
+        if rewound or len(results) < self.checks_seen or len(forks) < self.forks_seen:
             self.__init__()  # type: ignore[misc]
+            rewound = True
+        appended = self.appended
         new = events[self.seen :]
         self.seen = len(events)
         self.last = events[-1] if events else None
-        self.changes = changes + 1 if new or rewound else changes
         for event in new:
+            self._extras(results, forks, event["t"])
             self._one(event)
+        self._extras(results, forks, None if now is None else now + 1)
+        if verdict and not self.verdict_logged:
+            self.verdict_logged = True
+            self._append(LogLine(results[-1].at if results else 0, verdict, "info", "verdict"))
+        changed = new or rewound or self.appended != appended
+        self.changes = changes + 1 if changed else changes
         return new
+
+    def _append(self, line: LogLine) -> None:
+        self.log.append(line)
+        self.appended += 1
+
+    def _extras(
+        self, results: Sequence[CheckResult], forks: Sequence[tuple[int, int]], before: int | None
+    ) -> None:
+        """Log the forks made at or before ``before`` and the checks made before it
+        (``None``: all of them; a fork made later is not on this timeline yet)."""
+        while self.forks_seen < len(forks) and (
+            before is None or forks[self.forks_seen][0] <= before
+        ):
+            t, number = forks[self.forks_seen]
+            self.forks_seen += 1
+            self._append(LogLine(t, fork_line(number), "alert", "fork"))
+        while self.checks_seen < len(results) and (
+            before is None or results[self.checks_seen].at < before
+        ):
+            result = results[self.checks_seen]
+            self.checks_seen += 1
+            self._append(
+                LogLine(
+                    result.at, check_line(result), "good" if result.passed else "alert", "check"
+                )
+            )
 
     def _one(self, event: TraceEvent) -> None:
         kind = event["kind"]
@@ -101,11 +150,12 @@ class TraceFacts:
         if kind == "caption":
             self.caption = str(event.get("text", ""))
             self.caption_t = t
+            self.captions.append((t, self.caption))
         if kind in LOGGED:
-            self.log.append(LogLine(t, describe(event), level(event), kind))
+            self._append(LogLine(t, describe(event), level(event), kind))
             why = hint(event)
             if why:
-                self.log.append(LogLine(t, why, "alert", "hint"))
+                self._append(LogLine(t, why, "alert", "hint"))
 
 
 class Session:
@@ -131,12 +181,15 @@ class Session:
         self.speed = speed
         self.breakpoints: set[str] = set()  # the learner opts in (B)
         self.break_reason: str | None = None
+        self.verdict_due = False  # the "end" breakpoint stopped here: the app shows the verdict
+        self.fork_marks: list[tuple[int, int]] = []  # (time, fork number), for the log
+        self.stepped: str | None = None  # what the last `s` ran, in words
+        self._fail_open: set[str] = set()  # nodes in a FAIL episode (the breakpoint fires once)
+        self._done_seen = False
         self.clean = True
         self.facts = TraceFacts()
         self.facts.feed(sim.trace.events)
-        self._lost_seen = self.lost_writes()
-        self._failed_seen = self.failed_expectations()
-        self._results_seen = self._results_count()
+        self._reset_watermarks()
         self.saved: list[Injection] = []  # sim.injections as last saved (S)
         self.forks = 0
         self._samples: deque[tuple[int, dict[str, int]]] = deque()
@@ -164,7 +217,12 @@ class Session:
 
     def sync(self) -> list[TraceEvent]:
         """Fold new trace events into the facts (rebuilds after a rewind)."""
-        new = self.facts.feed(self.sim.trace.events)
+        driver = self.driver
+        results = () if driver is None else driver.results
+        verdict = verdict_line(results) if driver is not None and driver.done else None
+        new = self.facts.feed(
+            self.sim.trace.events, results, self.fork_marks, verdict, self.sim.now
+        )
         samples = self._samples
         if samples and samples[-1][0] > self.now:
             samples.clear()  # rewound
@@ -218,6 +276,7 @@ class Session:
         speed); returns whether anything changed. Never blocks longer than about ``budget``."""
         if not self.playing:
             return False
+        self.stepped = None
         speed = MAX_SPEED_CAP if self.speed == MAX_SPEED else self.speed
         target = self.now + max(1, round(wall_delta * speed * 1000))
         before = (self.now, len(self.sim.trace))
@@ -256,8 +315,12 @@ class Session:
     def step_event(self) -> None:
         """Run exactly one engine event (or one due injection)."""
         length = len(self.sim.trace)
+        what = self.sim.views.next_event()
         if self.sim.step():
             self.clean = False
+        emitted = [e for e in self.sim.trace.events[length:] if e["kind"] in LOGGED]
+        said = "; ".join(describe(e) for e in emitted[:2])
+        self.stepped = (what or "nothing left to run") + (f" → {said}" if said else "")
         if self.breakpoints:
             self._breakpoint_hit(length)
         self._observe_driver()
@@ -265,6 +328,7 @@ class Session:
     def step_notable(self, limit_ms: int = NOTABLE_LIMIT_MS) -> bool:
         """Run events until one emits a notable trace event (a state change, not traffic)."""
         sim = self.sim
+        self.stepped = None
         limit = sim.now + limit_ms
         while True:
             next_time = sim.engine.peek()
@@ -276,7 +340,7 @@ class Session:
             self.clean = False
             self._observe_driver()
             events = sim.trace.events
-            if any(is_notable(e) for e in events[length:]):
+            if self._lesson_ended() or any(is_notable(e) for e in events[length:]):
                 self._observe_driver()
                 return True
 
@@ -286,6 +350,7 @@ class Session:
         """Go to the start of millisecond ``t``, rewinding through checkpoints if needed."""
         t = max(0, t)
         sim = self.sim
+        self.stepped = None
         if t < sim.now or (t == sim.now and not self.clean):
             sim.rewind(max(0, t - 1))
             # Rewinding to 0 runs millisecond 0's events: only a fresh start is clean at 0
@@ -313,6 +378,14 @@ class Session:
         self._lost_seen = self.lost_writes()
         self._failed_seen = self.failed_expectations()
         self._results_seen = self._results_count()
+        driver = self.driver
+        self._done_seen = driver is not None and driver.done
+        self._fail_open = {row.name for row in self.sim.views.topology() if row.observers_fail}
+
+    def set_breakpoints(self, active: set[str]) -> None:
+        """Arm ``active`` from here on (what already happened does not fire them)."""
+        self.breakpoints = set(active)
+        self._reset_watermarks()
 
     # ------------------------------------------------------------------ breakpoints
 
@@ -322,21 +395,43 @@ class Session:
 
     def _breakpoint_hit(self, start: int) -> bool:
         """Checks after one event: trace events from ``start`` on, new check results."""
+        driver = self.driver
         if "expect" in self.breakpoints and self._results_count() != self._results_seen:
             self._results_seen = self._results_count()
             failed = self.failed_expectations()
-            if failed > self._failed_seen:
+            if failed > self._failed_seen and driver is not None:
                 self._failed_seen = failed
-                return self._stop("an expectation failed")
+                failing = [r for r in driver.results if not r.passed][-1]
+                expected = check_text(failing.expected)
+                return self._stop(f"expectation failed: {failing.condition}: {expected}")
+        if self._lesson_ended():
+            return True
         if len(self.sim.trace) == start:
             return False
         for event in self.sim.trace.events[start:]:
             kind = event["kind"]
-            if kind == "fail" and "fail" in self.breakpoints:
-                return self._stop(f"{event.get('node')} marked {event.get('target')} FAIL")
-            if kind == "cluster_state" and "state" in self.breakpoints:
+            if kind == "fail":
+                # One stop per FAIL episode: the first observer names it; the others that
+                # agree in the same moment (FAIL messages, §8.4) do not stop again.
+                target = str(event.get("target"))
+                if target not in self._fail_open:
+                    self._fail_open.add(target)
+                    if "fail" in self.breakpoints:
+                        return self._stop(f"{event.get('node')} is the first to mark {target} FAIL")
+            elif kind == "fail_cleared":
+                self._fail_open.discard(str(event.get("target")))
+            elif kind == "cluster_state" and "state" in self.breakpoints:
                 return self._stop(f"{event.get('node')} says cluster_state:{event.get('state')}")
         return False
+
+    def _lesson_ended(self) -> bool:
+        """The "end" breakpoint: stop where the lesson's last check is made, once."""
+        driver = self.driver
+        if "end" not in self.breakpoints or driver is None or not driver.done or self._done_seen:
+            return False
+        self._done_seen = True
+        self.verdict_due = True
+        return self._stop("the lesson is over")
 
     def _slow_breakpoints(self) -> bool:
         """Checks too costly for every event (the ledger), done once per slice."""
@@ -389,9 +484,11 @@ class Session:
         now = self.sim.now
         if forked:
             self.forks += 1
+            self.fork_marks = [m for m in self.fork_marks if m[0] < now]
+            self.fork_marks.append((now, self.forks))
         self.horizon = now
         self._observe_driver()
-        return "" if result is None else str(result)
+        return result if isinstance(result, str) else ""  # a redis-cli job is no reply
 
     def has_action(self, action: str) -> bool:
         return self.sim.has_action(action)

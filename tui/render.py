@@ -7,6 +7,7 @@ owners have a glyph as well as a colour, uncovered slots are ``!`` in reverse vi
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 from rich.console import Group, RenderableType
@@ -14,6 +15,7 @@ from rich.text import Text
 
 from simulator.slots import CLUSTER_SLOTS, NO_OWNER, format_slot_ranges
 from simulator.views import (
+    CheckView,
     ClientView,
     ElectionView,
     KeyView,
@@ -24,7 +26,7 @@ from simulator.views import (
     TruthView,
 )
 from tui.model import LogLine, Session, speed_label
-from tui.words import seconds
+from tui.words import check_text, plain, seconds
 
 # 16-colour-safe owner colours (ANSI names survive any palette) and glyphs for monochrome.
 OWNER_COLOURS = ("blue", "green", "magenta", "cyan", "yellow", "bright_blue", "bright_green")
@@ -53,19 +55,78 @@ def header(session: Session, width: int = 80) -> Text:
         text.append(f" fork {session.forks} ", "yellow")
     if session.break_reason:
         text.append(f" ⏸ break: {session.break_reason} ", "bold reverse red")
+    if session.stepped:
+        text.append(f" stepped: {session.stepped}")
     return text
 
 
-def caption(session: Session) -> Text:
+def wrap(text: str, width: int, indent: int = 0) -> list[str]:
+    """``text`` in rows of at most ``width`` cells, later rows indented by ``indent``."""
+    width = max(indent + 10, width)
+    return textwrap.wrap(text, width, subsequent_indent=" " * indent, break_on_hyphens=False) or [
+        ""
+    ]
+
+
+def latest_captions(captions: Sequence[tuple[int, str]]) -> list[tuple[int, str]]:
+    """The captions of the latest caption's millisecond (several steps may share it)."""
+    if not captions:
+        return []
+    last = captions[-1][0]
+    return [c for c in captions if c[0] == last]
+
+
+def caption(session: Session, width: int = 80, max_rows: int = 4) -> Text:
+    """The latest caption(s), whole: wrapped to ``width``; cut at ``max_rows`` rows with
+    a pointer to the caption history (``H``) when even that is too short."""
     facts = session.facts
-    if not facts.caption:
+    shown = latest_captions(facts.captions)
+    if not shown:
         scenario = session.scenario
         description = (scenario.description if scenario is not None else None) or ""
         first = description.strip().splitlines()[0] if description.strip() else ""
         return Text(first or "Press ? for help, space to play or pause.", "italic")
+    stamp = f"{seconds(shown[0][0])}  "
+    head_width = len(stamp)
+    wrapped: list[list[str]] = []
+    for _, words in shown:
+        wrapped.append(wrap(stamp + words, width, head_width))
+        stamp = " " * head_width
+    if sum(len(w) for w in wrapped) > max_rows:
+        # Too long for the bar: every caption of the moment keeps its first rows, so two
+        # captions in one millisecond are both seen; the history (H) has them whole.
+        share = max(1, max_rows // len(wrapped))
+        more = " … (H: whole captions)"
+        cut: list[list[str]] = []
+        for rows_of_one in wrapped:
+            if len(rows_of_one) > share:
+                last = rows_of_one[share - 1][: width - 2] + " …"
+                rows_of_one = [*rows_of_one[: share - 1], last]
+            cut.append(rows_of_one)
+        wrapped = cut[:max_rows]
+        final = wrapped[-1]
+        final[-1] = final[-1].removesuffix(" …")[: max(0, width - len(more))] + more
+    rows = [row for w in wrapped for row in w]
+    text = Text(no_wrap=True)
+    for index, row in enumerate(rows):
+        if index:
+            text.append("\n")
+        head = row[:head_width] if index == 0 else ""
+        text.append(head, "dim")
+        text.append(row[len(head) :], "bold")
+    return text
+
+
+def caption_history(captions: Sequence[tuple[int, str]]) -> Text:
+    """Every caption so far with its time, for the caption history (``H``)."""
     text = Text()
-    text.append(f"{seconds(facts.caption_t or 0)}  ", "dim")
-    text.append(facts.caption, "bold")
+    if not captions:
+        text.append("no caption yet", "dim")
+    for index, (t, words) in enumerate(captions):
+        if index:
+            text.append("\n")
+        text.append(f"{seconds(t):>9}  ", "dim")
+        text.append(words, "bold")
     return text
 
 
@@ -447,43 +508,92 @@ def clients(view: ClientView, rates: dict[str, float]) -> Text:
 # --------------------------------------------------------------------------- expectations
 
 
-def expectations(view: LessonView | None) -> Text:
+def check_row(check: CheckView) -> Text:
+    """One check: PASS/FAIL as a word, its time, condition, expectation, what was seen."""
+    text = Text()
+    mark, style = ("PASS", "green") if check.passed else ("FAIL", "bold red")
+    text.append(f"{mark} ", style)
+    text.append(f"{seconds(check.at)} {check.condition}: {check_text(check.expected)}")
+    if not check.passed:
+        text.append(f" (saw {check_text(check.observed)})", "red")
+    return text
+
+
+def verdict_words(view: LessonView) -> str:
+    failed = sum(1 for c in view.checks if not c.passed)
+    if not view.checks:
+        return "lesson over: no checks were made"
+    if not failed:
+        return f"lesson over: all {len(view.checks)} checks hold"
+    return f"lesson over: {failed} of {len(view.checks)} checks failed"
+
+
+def expectations(view: LessonView | None, rows: int = 6) -> Text:
+    """The verdict first once the lesson is over, then the newest checks that fit
+    ``rows``, with how many earlier ones ``v`` shows."""
     text = Text(no_wrap=True, overflow="ellipsis")
     if view is None:
         text.append("no scenario: nothing to check", "dim")
         return text
-    if not view.checks:
-        text.append("expectations are checked as the lesson reaches them", "dim")
-    for check in view.checks:
-        mark, style = ("PASS", "green") if check.passed else ("FAIL", "bold red")
-        text.append(f"{mark} ", style)
-        text.append(f"{seconds(check.at)} {check.condition}: {check.expected}")
-        if not check.passed:
-            text.append(f" (saw {check.observed})", "red")
-        text.append("\n")
+    lines: list[Text] = []
     if view.done:
-        verdict = "all hold" if view.passed else "some failed"
-        text.append(f"lesson over: {verdict}", "bold")
-    elif text.plain.endswith("\n"):
-        text.right_crop(1)
+        lines.append(Text(verdict_words(view), "bold green" if view.passed else "bold reverse red"))
+    if not view.checks:
+        lines.append(Text("expectations are checked as the lesson reaches them", "dim"))
+    room = max(1, rows - len(lines))
+    checks = list(view.checks)
+    if len(checks) > room:
+        hidden = len(checks) - (room - 1)
+        lines.append(Text(f"… {hidden} earlier checks (v: all of them)", "dim"))
+        checks = checks[hidden:]
+    lines.extend(check_row(c) for c in checks)
+    return Text("\n", no_wrap=True, overflow="ellipsis").join(lines)
+
+
+def verdict(view: LessonView | None) -> Text:
+    """The whole verdict for the verdict screen: the outcome, then every check."""
+    text = Text()
+    if view is None:
+        text.append("no lesson: nothing was checked", "dim")
+        return text
+    if view.done:
+        text.append(verdict_words(view), "bold green" if view.passed else "bold reverse red")
+    else:
+        text.append("the lesson is not over yet; the checks so far:", "bold")
+    for check in view.checks:
+        text.append("\n")
+        text.append_text(check_row(check))
     return text
 
 
 # --------------------------------------------------------------------------- event log
 
 
-def event_log(log: Sequence[LogLine], lines: int, offset: int = 0) -> Text:
+LOG_MARKS = {"caption": "── ", "fork": "⑂ ", "verdict": "══ "}
+
+
+def event_log(log: Sequence[LogLine], lines: int, offset: int = 0, width: int = 200) -> Text:
+    """The newest ``lines`` rows of the log ending ``offset`` entries before its end;
+    each entry wrapped to ``width`` under its time (nothing is cut off)."""
     end = len(log) - offset
-    chosen = log[max(0, end - lines) : max(0, end)]
+    rows: list[tuple[str, str]] = []  # (row, style), newest last
+    index = end - 1
+    while index >= 0 and len(rows) < lines:
+        line = log[index]
+        style = "bold" if line.kind in LOG_MARKS else LEVEL_STYLE.get(line.level, "")
+        body = wrap(LOG_MARKS.get(line.kind, "") + line.text, width - 10, 0)
+        stamp = f"{seconds(line.t):>9} "
+        entry = [(stamp + body[0], style)] + [(" " * 10 + row, style) for row in body[1:]]
+        rows[:0] = entry
+        index -= 1
+    rows = rows[-lines:] if lines > 0 else rows
     text = Text(no_wrap=True, overflow="ellipsis")
-    for line in chosen:
-        text.append(f"{seconds(line.t):>9} ", "dim")
-        style = "bold" if line.kind == "caption" else LEVEL_STYLE.get(line.level, "")
-        text.append(("── " if line.kind == "caption" else "") + line.text, style)
-        text.append("\n")
-    if text.plain.endswith("\n"):
-        text.right_crop(1)
-    if not chosen:
+    for number, (row, style) in enumerate(rows):
+        if number:
+            text.append("\n")
+        text.append(row[:10], "dim")
+        text.append(row[10:], style)
+    if not rows:
         text.append("nothing has happened yet", "dim")
     return text
 
@@ -515,8 +625,11 @@ def key_lookup(view: KeyView) -> Text:
             "green" if not reply.startswith(("MOVED", "ASK", "CLUSTERDOWN", "TRY")) else "yellow"
         )
         text.append(f"  GET → {reply}\n", style)
-    if view.has_value:
-        text.append(f"current value: {view.value!r}\n", "bold")
+    if view.has_value and view.value is None:
+        text.append("no value: the key was never written, or was deleted\n", "bold")
+    elif view.has_value:
+        shown = f'"{view.value}"' if isinstance(view.value, str) else plain(view.value)
+        text.append(f"current value: {shown}\n", "bold")
     elif not view.dataplane:
         text.append("(no data plane: values are not simulated here)\n", "dim")
     return text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from array import array
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from simulator.cluster import Cluster
@@ -15,6 +15,7 @@ from simulator.node import Node, PeerView
 from simulator.slots import NO_OWNER, hashed_part, key_hash_slot
 from simulator.trace import Trace
 from simulator.views.elections import ElectionLog
+from simulator.views.pending import next_event
 from simulator.views.shapes import (
     CheckView,
     ClientView,
@@ -45,6 +46,10 @@ class ViewSource(Protocol):
 
     @property
     def now(self) -> int: ...
+    @property
+    def injections(self) -> Sequence[Any]: ...
+    @property
+    def applied_injections(self) -> int: ...
 
 
 SETTINGS = (
@@ -319,6 +324,10 @@ class Views:
         """The scenario driver's live progress (read-only), or None without a lesson."""
         driver: LessonDriver | None = self._sim.extras.get("driver")
         return driver
+
+    def next_event(self) -> str | None:
+        """What the next single step will run, in words (None: nothing is queued)."""
+        return next_event(self._sim)
 
     def checks(self, limit: int = 12) -> LessonView | None:
         """The newest ``limit`` checks of the lesson, or None without a lesson."""

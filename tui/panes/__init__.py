@@ -3,6 +3,7 @@
 from tui.panes.base import SimPane
 from tui.panes.cluster import NodeViewPane, StripPane, TopologyPane
 from tui.panes.story import (
+    ALL_CHECKS,
     CaptionBar,
     ClientsPane,
     ElectionPane,
@@ -12,6 +13,7 @@ from tui.panes.story import (
 )
 
 __all__ = [
+    "ALL_CHECKS",
     "CaptionBar",
     "ClientsPane",
     "ElectionPane",

@@ -7,36 +7,49 @@ from textual.reactive import reactive
 
 from simulator.views import ClientView, ElectionView, LessonView
 from tui import render
-from tui.model import OUTCOMES
+from tui.model import OUTCOMES, Session
 from tui.panes.base import SimPane
 
-HeaderData = tuple[int, bool, float, int, str | None, str]
+HeaderData = tuple[int, bool, float, int, str | None, str, str | None]
+CaptionData = tuple[int, int | None, int, int]
 ClientsData = tuple[ClientView, tuple[tuple[str, float], ...]]
-LogData = tuple[int, int, int]
+ExpectData = tuple[LessonView | None, int]
+LogData = tuple[int, int, int, int]
+ALL_CHECKS = 10_000  # the verdict and the pane read every check, not the newest few
+CAPTION_ROWS = 5
+CAPTION_ROWS_COMPACT = 4
 
 
 class HeaderBar(SimPane[HeaderData], can_focus=False):
-    """Time, play state, speed, seed, forks and the breakpoint that stopped playback."""
+    """Time, play state, speed, seed, forks, the breakpoint that stopped playback and
+    what ``s`` stepped (a second row when one is not enough)."""
+
+    LAYOUT = True
 
     def data(self) -> HeaderData:
         s = self.session
-        return s.now, s.playing, s.speed, s.forks, s.break_reason, s.name
+        return s.now, s.playing, s.speed, s.forks, s.break_reason, s.name, s.stepped
 
     def draw(self, data: HeaderData) -> RenderableType:
         return render.header(self.session)
 
 
-class CaptionBar(SimPane[tuple[str, int | None]], can_focus=False):
-    """The lesson's latest caption (or its description before the first one)."""
+class CaptionBar(SimPane[CaptionData], can_focus=False):
+    """The lesson's latest caption, whole (wrapped; every caption of that millisecond),
+    or its description before the first one; ``H`` opens the history."""
 
     LAYOUT = True
 
-    def data(self) -> tuple[str, int | None]:
+    def data(self) -> CaptionData:
         facts = self.session.facts
-        return facts.caption, facts.caption_t
+        rows = CAPTION_ROWS_COMPACT if self.compact else CAPTION_ROWS
+        # The bar's own width is the screen's (less the padding): the content may be empty.
+        width = max(20, self.screen.size.width - 2)
+        return len(facts.captions), facts.caption_t, width, rows
 
-    def draw(self, data: tuple[str, int | None]) -> RenderableType:
-        return render.caption(self.session)
+    def draw(self, data: CaptionData) -> RenderableType:
+        _, _, width, rows = data
+        return render.caption(self.session, width, rows)
 
 
 class ElectionPane(SimPane[ElectionView | None]):
@@ -68,31 +81,67 @@ class ClientsPane(SimPane[ClientsData]):
         return render.clients(view, dict(rates))
 
 
-class ExpectationsPane(SimPane[LessonView | None]):
-    """The lesson's checks as it reaches them."""
+class ExpectationsPane(SimPane[ExpectData]):
+    """The lesson's checks as it reaches them; the verdict on top once it is over."""
 
     TITLE = "expectations"
     HIDDEN_WHEN_COMPACT = True
 
-    def data(self) -> LessonView | None:
-        return self.session.sim.views.checks()
+    def data(self) -> ExpectData:
+        return self.session.sim.views.checks(ALL_CHECKS), max(1, self.content_size.height)
 
-    def draw(self, data: LessonView | None) -> RenderableType:
-        return render.expectations(data)
+    def draw(self, data: ExpectData) -> RenderableType:
+        view, rows = data
+        return render.expectations(view, rows)
 
 
 class LogPane(SimPane[LogData]):
-    """The explained event log, newest last; ``scrolled`` lines back from the newest."""
+    """The explained event log, newest last. It follows the newest lines until scrolled;
+    scrolled, it holds still and its subtitle counts the newer lines below."""
 
     TITLE = "event log"
-    scrolled: reactive[int] = reactive(0, init=False)
+    scrolled: reactive[int] = reactive(0, init=False)  # entries below the view
+
+    def __init__(self, session: Session, *, id: str, classes: str = "pane") -> None:
+        super().__init__(session, id=id, classes=classes)
+        self._appended = session.facts.appended  # lines the view has accounted for
+        self.border_subtitle = "following"
 
     def watch_scrolled(self) -> None:
         self.redraw()
 
+    @property
+    def page(self) -> int:
+        return max(1, self.content_size.height - 1)
+
+    def scroll_by(self, delta: int) -> None:
+        """``delta`` entries towards older (positive) or newer (negative) ones."""
+        self._hold_still()
+        self.scrolled = max(0, min(self.scrolled + delta, len(self.session.facts.log) - 1))
+
+    def follow(self) -> None:
+        self.scrolled = 0
+
+    def oldest(self) -> None:
+        self.scroll_by(len(self.session.facts.log))
+
+    def _hold_still(self) -> None:
+        """New lines arrived: a scrolled view keeps showing the same ones."""
+        facts = self.session.facts
+        new = facts.appended - self._appended
+        self._appended = facts.appended
+        if self.scrolled and new > 0:
+            self.set_reactive(LogPane.scrolled, min(self.scrolled + new, len(facts.log) - 1))
+
     def data(self) -> LogData:
-        return self.session.facts.changes, self.scrolled, max(1, self.content_size.height)
+        self._hold_still()
+        below = self.scrolled
+        self.border_subtitle = (
+            "following" if not below else f"scrolled: {below} newer below (End follows)"
+        )
+        size = self.content_size
+        return self.session.facts.changes, below, max(1, size.height), max(20, size.width)
 
     def draw(self, data: LogData) -> RenderableType:
-        _, offset, lines = data
-        return render.event_log(list(self.session.facts.log), lines, offset)
+        _, offset, lines, width = data
+        return render.event_log(self.session.facts.log, lines, offset, width)
