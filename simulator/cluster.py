@@ -14,6 +14,10 @@ from typing import Any
 
 from simulator.config import NodeConfig
 from simulator.engine import Engine
+from simulator.links import CRASHED as TCP_CRASHED
+from simulator.links import PAUSED as TCP_PAUSED
+from simulator.links import RUNNING as TCP_RUNNING
+from simulator.links import Link, TcpNet
 from simulator.messages import HANDSHAKE, MASTER, NOFAILOVER, Message, ReplChunk
 from simulator.network import Network
 from simulator.node import (
@@ -132,6 +136,10 @@ class Cluster:
         self.cron_phase_spread_ms = max(1, min(100, cron_phase_spread_ms))
         self.trace = trace
         self.network = Network(engine.rng("network"))
+        # Every host's TCP stack: the bus links (issue 11 §1, docs/tcp-links.md).
+        self.tcp = TcpNet(
+            engine, self.network.reachable, self._process_state, self._latency, self._emit_link
+        )
         self.base_config = dict(config or {})
         self.dataplane = dataplane or DataPlane()
         self.dataplane.attach(self)
@@ -173,6 +181,7 @@ class Cluster:
             self, name, index, self._new_id(), BASE_PORT + index, config, self.cron_phase_spread_ms
         )
         self.nodes[name] = node
+        self.tcp.attach(name, node)
         self.dataplane.init_node(node)
         return node
 
@@ -242,41 +251,39 @@ class Cluster:
 
     # ------------------------------------------------------------------ the wire
 
-    def transmit(self, src: str, dst: str, message: Message) -> None:
-        """Put a bus packet on the wire from ``src`` to ``dst``."""
-        network = self.network
-        if not network.reachable(src, dst):
-            return
-        delay = network.delay(src, dst, self.engine.now)
-        if delay is None:
-            return
-        self.engine.schedule(delay, self._deliver, src, dst, message)
+    def connect(self, src: str, dst: str) -> Link:
+        """``src`` opens its bus link to ``dst`` (§6 step 1): a TCP connect whose outcome
+        (established, refused, timed out) comes back to ``src`` by callback."""
+        return self.tcp.connect(src, dst)
 
-    def _deliver(self, src: str, dst: str, message: Message | ReplChunk) -> None:
+    def preconnect(self, src: str, dst: str) -> Link:
+        return self.tcp.preconnected(src, dst)
+
+    def _process_state(self, name: str) -> str:
+        """What ``name``'s host kernel sees of its process (the TCP model's oracle)."""
+        node = self.nodes.get(name)
+        if node is None or node.status in (CRASHED, STOPPED):
+            return TCP_CRASHED
+        return TCP_PAUSED if node.status == PAUSED else TCP_RUNNING
+
+    def _latency(self, src: str, dst: str) -> int | None:
+        return self.network.delay(src, dst, self.engine.now)
+
+    def _emit_link(self, kind: str, node: str, target: str, **fields: Any) -> None:
+        self.trace.emit(self.engine.now, kind, node, target, **fields)
+
+    def _deliver(self, src: str, dst: str, chunk: ReplChunk) -> None:
+        """A replication chunk arrives (the bus travels on :attr:`tcp`'s links)."""
         node = self.nodes.get(dst)
         if node is None or node.status in (CRASHED, STOPPED):
             return
         if not self.network.reachable(src, dst):
-            if isinstance(message, ReplChunk):
-                self._replication_broken(node)
+            self._replication_broken(node)
             return
         if node.status == PAUSED:
-            node.buffer(message)
+            node.buffer(chunk)
             return
-        if isinstance(message, ReplChunk):
-            self._apply_chunk(node, message)
-        else:
-            node.receive(message)
-
-    def connect(self, src: str, dst: str) -> str:
-        """Outcome of a TCP connect (§6 step 1): ``"ok"``, ``"refused"`` by a dead process
-        (RST), or ``"void"`` when the network drops the SYN (never completes)."""
-        node = self.nodes.get(dst)
-        if not (self.network.reachable(src, dst) and self.network.reachable(dst, src)):
-            return "void"
-        if node is None or node.status in (CRASHED, STOPPED):
-            return "refused"
-        return "ok"
+        self._apply_chunk(node, chunk)
 
     def on_slot_owner_changed(self, node: Node, slot: int, previous: int, owner: int) -> None:
         self.dataplane.on_slot_owner_changed(node, slot, previous, owner)
@@ -416,6 +423,8 @@ class Cluster:
             raise ClusterError(f"{name} is not running")
         self._nodes_conf[name] = node.save_config()
         node.crash()
+        # A host that lost power sends no FIN: its peers learn at their next send.
+        self.tcp.host_crashed(name, fin=not power_loss)
         self._drop_links_to(name)
         self.dataplane.on_crash(node, power_loss)
         self.trace.emit(self.engine.now, "crash", name, power_loss=power_loss)
@@ -428,6 +437,7 @@ class Cluster:
         self._nodes_conf[name] = node.save_config()
         self.dataplane.on_shutdown(node)
         node.shutdown()
+        self.tcp.host_crashed(name)
         self._drop_links_to(name)
         self.trace.emit(self.engine.now, "shutdown", name)
 
@@ -435,7 +445,7 @@ class Cluster:
         for other in self.nodes.values():
             if other.name == name:
                 continue
-            other.on_peer_process_gone(name, self.network.reachable(name, other.name))
+            other.on_peer_process_gone(name)
 
     def pause(self, name: str) -> None:
         """SIGSTOP: timers stop, the kernel keeps accepting and buffering (§22)."""
@@ -452,13 +462,11 @@ class Cluster:
             raise ClusterError(f"{name} is not paused")
         inbox = node.sigcont()
         self.trace.emit(self.engine.now, "resume", name)
-        for item in inbox:
+        self.tcp.host_resumed(name)  # the bus input its kernel buffered, in arrival order
+        for chunk in inbox:
             if node.status != RUNNING:
                 break
-            if isinstance(item, ReplChunk):
-                self._apply_chunk(node, item)
-            else:
-                node.receive(item)
+            self._apply_chunk(node, chunk)
         if node.status == RUNNING:
             self.dataplane.on_resume(node)
         if node.status == RUNNING:
@@ -473,6 +481,7 @@ class Cluster:
         config = self._startup_config[name].copy() if name in self._startup_config else old.config
         node = Node(self, name, old.index, old.id, old.port, config)
         self.nodes[name] = node
+        self.tcp.attach(name, node)
         node.restart_from(self._nodes_conf.get(name), data=old.data, repl=old.repl)
         self.dataplane.on_restart(node)
         self.trace.emit(
@@ -563,6 +572,7 @@ class Cluster:
                 other.forget(name)
         if node.alive:
             node.halt()
+            self.tcp.host_crashed(name)  # the process exits: its kernel closes its sockets
         del self.nodes[name]
         self.removed[name] = node
         self.trace.emit(self.engine.now, "node_removed", name)

@@ -1,8 +1,10 @@
 """The network between endpoints (nodes and clients): directed reachability, latency, loss.
 
-A message from A to B is delivered iff A→B is connected, when it is sent and when it
-arrives; messages on a link are delivered in order (TCP). Partitions are groups;
-one-way cuts block one direction only (behaviour reference §23 item 12).
+A packet from A to B gets through iff A→B is connected, when it is sent and when it
+arrives; packets from A to B arrive in order. Partitions are groups; one-way cuts block
+one direction only (behaviour reference §23 item 12). What TCP does on top of that
+(retransmitting what a cut or a loss held back, refusing a connect to a dead process)
+is the bus links' model, :mod:`simulator.links`, which asks this module per packet.
 
 Simplification: latencies are integer milliseconds (the engine's unit); a range below
 1 ms, like real loopback, rounds to 0 ms and ordering is kept by the engine's FIFO.

@@ -80,6 +80,7 @@ _F = "faults and operator actions"
 _D = "failure detection"
 _E = "elections and epochs"
 _M = "membership"
+_L = "bus links"
 _P = "data plane"
 
 
@@ -230,6 +231,16 @@ KINDS: dict[str, TraceKind] = {
         _k("repl_timeout", _M, "replica", "master", "",
            "replicationCron: no data nor PING from the master for repl-timeout seconds",
            "{node} drops its silent master {target} (repl-timeout)", "log"),
+        # ------------------------------------------------------------ bus links (§4.1, TCP)
+        _k("link_connect", _L, "connecting node", "peer", "",
+           "clusterNodeCronHandleReconnect starts a non-blocking connect (node->link)",
+           "{node} connects to {target}'s bus port"),
+        _k("link_established", _L, "connecting node", "peer", "syn_retries after_refused",
+           "the TCP handshake completed; clusterLinkConnectHandler sends its PING",
+           "{node}'s bus link to {target} is up (after {syn_retries} SYN retransmissions)"),
+        _k("link_freed", _L, "connecting node", "peer", "reason after_refused",
+           "freeClusterLink: refused, timeout, reset, closed, ping_timeout, node_removed",
+           "{node} frees its bus link to {target} ({reason})"),
         # ------------------------------------------------------------ data plane
         _k("request", _P, "node that answered", "",
            "client command key slot outcome latency_ms reply asking",

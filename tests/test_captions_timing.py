@@ -31,7 +31,7 @@ MAX_DELAY_MS = runner.WAIT_POLL_MS
 SEEDS = (1, 2)
 
 NARRATION: dict[str, set[int]] = {
-    "add-node-rebalance": {5},
+    "add-node-rebalance": {4},
     "big-cluster-reports": {0},
     "hello-cluster": {0, 1, 2, 3},
     "live-resharding": {0, 4},

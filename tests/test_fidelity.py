@@ -96,7 +96,10 @@ def test_the_replica_with_the_highest_offset_wins_whenever_offsets_differ() -> N
 
 
 def test_two_of_three_masters_hung_survivor_goes_down_and_waits_the_rejoin_delay() -> None:
-    rows = [r for r in fidelity.partition_rows(range(6)) if r.experiment.startswith("A ")]
+    # 30 seeds, as docs/fidelity.md: at NT 5 s the survivor's fail time spreads over
+    # 5.2-7.7 s (when its pings to the two hung masters happened to go out), too wide
+    # for a 6-seed median to sit reliably within 15 %.
+    rows = fidelity.majority_stopped_rows(SEEDS)
     assert len(rows) == 6 and all(r.within_bounds for r in rows), fidelity.format_table(rows)
     assert all(fidelity.majority_stopped(1000, s)["promotions"] == 0 for s in range(3))
 

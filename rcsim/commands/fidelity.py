@@ -10,7 +10,7 @@ from typing import Any
 
 from rcsim.commands import CommandError
 
-PARTS = ("failover", "manual", "partition", "reshard")
+PARTS = ("failover", "manual", "partition", "heal", "reshard")
 
 
 def add_parser(sub: Any) -> None:
@@ -29,7 +29,7 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from simulator import fidelity, fidelity_reshard
+    from simulator import fidelity, fidelity_heal, fidelity_reshard
 
     if not 1 <= args.seeds <= 1000:
         raise CommandError(f"--seeds must be between 1 and 1000, not {args.seeds}")
@@ -39,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
         "failover": ("Automatic failover (failover-timing.json)", fidelity.failover_rows),
         "manual": ("Manual failover (manual-failover.json)", fidelity.manual_failover_rows),
         "partition": ("SIGSTOP partitions (partition-behaviour.json)", fidelity.partition_rows),
+        "heal": ("After a partition heals (partition-heal.json)", fidelity_heal.heal_rows),
         "reshard": (
             "Reshard under load (resharding.json); for ASK counts [low–high] is the Poisson"
             " 95 % interval of the one real run",
@@ -50,7 +51,10 @@ def run(args: argparse.Namespace) -> int:
         title, build = builders[part]
         rows = build(seeds)
         all_ok = all_ok and all(r.within_bounds for r in rows)
-        unit = "" if part == "reshard" else ", times in ms after the signal"
+        unit = {
+            "reshard": "",
+            "heal": ", times in ms after the heal, bounds 25 %",
+        }.get(part, ", times in ms after the signal")
         print(f"## {title}, {args.seeds} seeds per setting{unit}\n")
         print(fidelity.format_table(rows))
         print()

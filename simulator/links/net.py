@@ -157,9 +157,11 @@ class TcpNet:
 
     # ------------------------------------------------------------------ host events
 
-    def host_crashed(self, host: str) -> None:
+    def host_crashed(self, host: str, fin: bool = True) -> None:
         """The process died: its kernel closes every socket (peers it can reach read
-        EOF; the others get RST at their next send) and drops its unread input."""
+        EOF; the others get RST at their next send) and drops its unread input.
+        ``fin`` False: the host lost power, nothing goes out; peers learn when their
+        next packet is answered by RST (the restarted kernel) or not at all."""
         self._held.pop(host, None)
         for key in [key for key in self._refused if key[0] == host]:
             del self._refused[key]  # a new process: its first connects are traced again
@@ -167,7 +169,7 @@ class TcpNet:
             peer = link.peer
             link.freed = True
             link.discard()
-            if peer is not None and peer.state != CLOSED:
+            if fin and peer is not None and peer.state != CLOSED:
                 delay = self.path_delay(host, link.remote)
                 if delay is not None:
                     self.engine.schedule(delay, peer.broken, "closed")

@@ -25,6 +25,7 @@ module                        cluster.c section
 ``gossip``                    ``clusterProcessPacket``, ``clusterProcessGossipSection``
 ``commands``                  ``CLUSTER MEET|FORGET|REPLICATE|FAILOVER|SETSLOT|ADDSLOTS|...``
 ``nodes_conf``                ``clusterSaveConfig`` / ``clusterLoadConfig``
+``links``                     ``clusterLinkConnectHandler``, ``clusterAcceptHandler``, ``clusterReadHandler``
 ``node``                      the process: faults, converged start, the replication link
 ============================  ==============================================================
 """

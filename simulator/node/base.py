@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from simulator.config import NodeConfig
+from simulator.links import Link
 from simulator.messages import (
     FAIL,
     MASTER,
@@ -19,7 +20,6 @@ from simulator.messages import (
     NOFAILOVER,
     PFAIL,
     SLAVE,
-    Message,
     MsgType,
     ReplChunk,
 )
@@ -72,6 +72,9 @@ class NodeBase:
             self.me.flags |= NOFAILOVER
         self.peers: dict[str, PeerView] = {name: self.me}
         self._peer_list: list[PeerView] = [self.me]
+        # My outbound bus links (``node->link``), connecting or established, by peer name;
+        # ``peer.link`` says whether one exists. Inbound links are the TCP model's.
+        self.links: dict[str, Link] = {}
         self.slots = SlotTable()
         self.slot_counts: dict[int, int] = {}  # owner index -> slots bound in my table
         self.owner_not_claiming = bytearray(CLUSTER_SLOTS)
@@ -91,7 +94,7 @@ class NodeBase:
         self.stats_pfail_nodes = 0
         self.iteration = 0
         self.cron_timer: Any = None
-        self.inbox: list[Message | ReplChunk] = []
+        self.inbox: list[ReplChunk] = []  # replication input buffered while paused
         self.sent = [0] * len(MsgType)
         self.received = [0] * len(MsgType)
         # Replication (replication.c): the bus reads the link and the offset (data age,

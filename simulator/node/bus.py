@@ -1,12 +1,15 @@
 """Messages out: ``clusterBuildMessageHdr``, ``clusterSendPing`` with its gossip section, broadcasts.
 
-Every packet a node sends goes through :meth:`BusOutput._send` to the host's wire.
+Every packet a node sends goes through :meth:`BusOutput._send` onto my outbound link
+to the peer (``node->link``), or through :meth:`BusOutput._reply` onto the link the
+request came in on; both are TCP connections (:mod:`simulator.links`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from simulator.links import Link
 from simulator.messages import (
     HANDSHAKE,
     MASTER,
@@ -21,6 +24,11 @@ from simulator.messages import (
 )
 from simulator.node.manual_failover import ManualFailover
 from simulator.node.peer import PeerView
+
+# A packet's size on the socket: sizeof(clusterMsg) plus one clusterMsgDataGossip (104
+# bytes) per gossip entry (the send buffer and ``cluster-link-sendbuf-limit`` count it).
+HEADER_BYTES = 2256
+GOSSIP_BYTES = 104
 
 
 class BusOutput(ManualFailover):
@@ -47,8 +55,21 @@ class BusOutput(ManualFailover):
         )
 
     def _send(self, dst: str, message: Message) -> None:
-        self.sent[message.type] += 1
-        self.host.transmit(self.name, dst, message)
+        """``clusterSendMessage(node->link, ...)``: nothing goes out without a link (a
+        connecting one queues it until the handshake completes)."""
+        link = self.links.get(dst)
+        if link is not None:
+            self.sent[message.type] += 1
+            link.send(message, HEADER_BYTES + GOSSIP_BYTES * len(message.gossip))
+
+    def _reply(self, link: Link | None, dst: str, message: Message) -> None:
+        """``clusterSendPing(link, PONG)``: the answer goes back on the connection the
+        request came in on (``link`` None: a packet handed in directly; my own link)."""
+        if link is None:
+            link = self.links.get(dst)
+        if link is not None:
+            self.sent[message.type] += 1
+            link.send(message, HEADER_BYTES + GOSSIP_BYTES * len(message.gossip))
 
     def send_ping(self, peer: PeerView, mtype: MsgType = MsgType.PING) -> None:
         """``clusterSendPing``: header plus gossip about max(3, N/10) nodes and every PFAIL node (§7)."""

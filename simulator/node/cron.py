@@ -11,12 +11,10 @@ from simulator.messages import (
     FAIL,
     HANDSHAKE,
     MASTER,
-    MEET,
     MIGRATE_TO,
     NOADDR,
     PFAIL,
     SLAVE,
-    MsgType,
 )
 from simulator.node.constants import CRON_PERIOD_MS
 from simulator.node.migration import ReplicaMigration
@@ -52,7 +50,6 @@ class Cron(ReplicaMigration):
         # Step 1: links, handshake expiry, PFAIL count.
         pfail_nodes = 0
         expired: list[PeerView] = []
-        refused: list[PeerView] = []
         for peer in peers:
             flags = peer.flags
             if peer is me or flags & NOADDR:
@@ -62,8 +59,8 @@ class Cron(ReplicaMigration):
             if flags & HANDSHAKE and now - peer.ctime > max(nt, 1000):
                 expired.append(peer)
                 continue
-            if not peer.link and self._connect(peer, now):
-                refused.append(peer)
+            if not peer.link:
+                self._connect(peer, now)
         self.stats_pfail_nodes = pfail_nodes
         for peer in expired:
             self.remove_peer(peer.name)
@@ -111,7 +108,7 @@ class Cron(ReplicaMigration):
                     and now - ping_sent > half
                     and now - peer.data_received > half
                 ):
-                    peer.link = False
+                    self._free_link(peer, "ping_timeout")  # reconnected on the next tick
                 elif (ping_sent == 0 and now - peer.pong_received > half) or mf_slave == peer.name:
                     self.send_ping(peer)
                     continue
@@ -122,9 +119,6 @@ class Cron(ReplicaMigration):
                 peer.flags |= PFAIL
                 update_state = True
                 self._emit("pfail", peer.name, delay_ms=delay)
-
-        for peer in refused:
-            peer.link = False  # the connect to a dead process failed
 
         # Step 4: a replica's replicationCron (once a second) reconnects a link that is down.
         if i_am_replica:
@@ -152,27 +146,27 @@ class Cron(ReplicaMigration):
         if self._todo_failover or self._todo_state:
             self._before_sleep()
 
-    def _connect(self, peer: PeerView, now: int) -> bool:
+    def _connect(self, peer: PeerView, now: int) -> None:
         """Open my outbound link to ``peer`` (``clusterNodeCronHandleReconnect``).
 
-        The connect is non-blocking: the link exists at once, and the PING (or MEET)
-        goes out when the connection completes (``clusterLinkConnectHandler``). To a
-        crashed process on loopback the connect fails asynchronously a moment later,
-        so the link lives only for the rest of this cron tick; a periodic ping may
-        still be queued on it, which is what lets failure detection run. Returns
-        whether the link must be dropped at the end of the tick.
+        The connect is non-blocking: the link exists at once and queues what I send on
+        it; the PING (or MEET) goes out when the handshake completes
+        (:meth:`~simulator.node.links.LinkEvents.on_established`). A connect to a crashed
+        process fails a round trip later (RST), so the link lives for the rest of this
+        cron tick and a periodic ping may still be queued on it, which is what lets
+        failure detection run; across a partition the SYN is retransmitted until the
+        heal, or until the link refresh below frees the link.
         """
-        outcome = self.host.connect(self.name, peer.name)
+        self.links[peer.name] = self.host.connect(self.name, peer.name)
         peer.link = True
         peer.link_ctime = now
-        if outcome != "ok":
-            return outcome == "refused"
-        old_ping_sent = peer.ping_sent
-        self.send_ping(peer, MsgType.MEET if peer.flags & MEET else MsgType.PING)
-        if old_ping_sent:
-            peer.ping_sent = old_ping_sent
-        peer.flags &= ~MEET
-        return False
+
+    def _free_link(self, peer: PeerView, reason: str) -> None:
+        """``freeClusterLink(node->link)``: what the link held is lost."""
+        peer.link = False
+        link = self.links.pop(peer.name, None)
+        if link is not None:
+            link.close(reason)
 
     def _before_sleep(self) -> None:
         """``clusterBeforeSleep``: work flagged so far runs now; work it flags waits for the next wake."""

@@ -7,6 +7,7 @@ UPDATE to slot configuration, MFSTART to manual failover, PUBLISH to the data pl
 
 from __future__ import annotations
 
+from simulator.links import Link
 from simulator.messages import (
     FAIL,
     HANDSHAKE,
@@ -30,8 +31,8 @@ from simulator.slots import NO_OWNER
 class Gossip(Cron):
     """Processing bus packets: the heartbeat header, gossip entries, and each message type."""
 
-    def receive(self, msg: Message) -> None:
-        """``clusterProcessPacket`` (§4.2, §10.1)."""
+    def receive(self, msg: Message, link: Link | None = None) -> None:
+        """``clusterProcessPacket`` (§4.2, §10.1), for a packet read from ``link``."""
         self.received[msg.type] += 1
         now = self.engine.now
         sender = self.peers.get(msg.sender)
@@ -67,7 +68,7 @@ class Gossip(Cron):
 
         mtype = msg.type
         if mtype in (MsgType.PING, MsgType.PONG, MsgType.MEET):
-            self._process_heartbeat(msg, sender, now)
+            self._process_heartbeat(msg, sender, now, link)
         elif mtype == MsgType.FAIL:
             if sender is not None and msg.about is not None:
                 failing = self.peers.get(msg.about)
@@ -93,7 +94,9 @@ class Gossip(Cron):
                 self.host.on_publish_message(self, msg)
         self._before_sleep()
 
-    def _process_heartbeat(self, msg: Message, sender: PeerView | None, now: int) -> None:
+    def _process_heartbeat(
+        self, msg: Message, sender: PeerView | None, now: int, link: Link | None = None
+    ) -> None:
         """The PING/PONG/MEET part of ``clusterProcessPacket`` (§10.1)."""
         mtype = msg.type
         if sender is None and mtype == MsgType.MEET:
@@ -101,9 +104,8 @@ class Gossip(Cron):
             self._process_gossip(msg, None, now)
         if mtype in (MsgType.PING, MsgType.MEET):
             # The PONG travels back on the connection the PING came in on (unknown senders too).
-            self.sent[MsgType.PONG] += 1
             reply = self._header(MsgType.PONG, gossip=self._gossip(), reply=True)
-            self.host.transmit(self.name, msg.sender, reply)
+            self._reply(link, msg.sender, reply)
         if sender is None:
             return
         if sender.flags & HANDSHAKE:

@@ -1,7 +1,7 @@
 """The narrow world a node sees: :class:`NodeHost`.
 
 As TigerBeetle's replica sees only its message bus, a :class:`~simulator.node.Node`
-sees only this protocol: the clock, the trace, the wire (transmit, connect), the
+sees only this protocol: the clock, the trace, the wire (its bus links), the
 directory of node names, the replication link and the data-plane hooks. The
 :class:`~simulator.cluster.Cluster` implements it; a node never reaches another
 node's state through it, only names, ids and delivery.
@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 from typing import Any, Protocol
 
+from simulator.links import Link
 from simulator.messages import Message
 
 
@@ -50,10 +51,14 @@ class NodeHost(Protocol):
     zobrist: list[int]  # one random key per slot, for claim fingerprints
     slot_index_cache: dict[bytes, tuple[dict[int, int], dict[int, int], dict[int, int]]]
 
-    # the wire
-    def transmit(self, src: str, dst: str, message: Message) -> None: ...
+    # the wire: bus links are TCP connections (simulator.links)
+    def connect(self, src: str, dst: str) -> Link:
+        """``connConnect``, non-blocking: my outbound bus link to ``dst``, connecting."""
+        ...
 
-    def connect(self, src: str, dst: str) -> str: ...
+    def preconnect(self, src: str, dst: str) -> Link:
+        """A bus link already established at the start (the converged cluster)."""
+        ...
 
     # the directory
     def knows(self, name: str) -> bool:

@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from simulator.messages import MASTER, NOFAILOVER, SLAVE, Message, ReplChunk
+from simulator.messages import MASTER, NOFAILOVER, SLAVE, ReplChunk
 from simulator.node.constants import CRASHED, PAUSED, RUNNING, STOPPED
-from simulator.node.nodes_conf import NodesConf, NodesConfFile
+from simulator.node.links import LinkEvents
+from simulator.node.nodes_conf import NodesConf
 from simulator.node.peer import PeerView
 from simulator.replication import Replication
 from simulator.slots import SlotTable
@@ -34,7 +35,7 @@ class SeedPeer:
     nofailover: bool
 
 
-class Node(NodesConfFile):
+class Node(LinkEvents):
     """A Redis node with cluster-enabled yes, as seen from inside its own process.
 
     Built in layers, one per section of src/cluster.c (see :mod:`simulator.node`).
@@ -65,6 +66,7 @@ class Node(NodesConfFile):
                 peer = PeerView(seed.name, seed.node_id, seed.index, 0)
                 self.add_peer(peer)
                 peer.link = True
+                self.links[seed.name] = self.host.preconnect(self.name, seed.name)
                 peer.link_ctime = -setup.randrange(1000, 5000)
                 peer.pong_received = -setup.randrange(nt // 2 + 1)
                 peer.data_received = peer.pong_received
@@ -140,21 +142,19 @@ class Node(NodesConfFile):
         self.status = PAUSED
         self.stop_timers()
 
-    def sigcont(self) -> list[Message | ReplChunk]:
-        """SIGCONT: running again; returns the input buffered while paused, oldest first."""
+    def sigcont(self) -> list[ReplChunk]:
+        """SIGCONT: running again; returns the replication input buffered while paused,
+        oldest first (the bus's is the TCP model's)."""
         self.status = RUNNING
         inbox, self.inbox = self.inbox, []
         return inbox
 
-    def buffer(self, item: Message | ReplChunk) -> None:
+    def buffer(self, item: ReplChunk) -> None:
         """Input that arrives while I am paused waits in the socket buffers."""
         self.inbox.append(item)
 
-    def on_peer_process_gone(self, name: str, rst_arrives: bool) -> None:
-        """Peer ``name``'s process died: my link to it drops if its RST reaches me, and my
-        replication link drops if it was my master."""
-        peer = self.peers.get(name)
-        if peer is not None and rst_arrives:
-            peer.link = False
+    def on_peer_process_gone(self, name: str) -> None:
+        """Peer ``name``'s process died: my replication link drops if it was my master
+        (my bus link to it learns by its own TCP callbacks)."""
         if self.me.master == name:
             self.repl.broken(self.engine.now)

@@ -21,6 +21,9 @@ class SlotBindings(NodeBase):
         (their ``slaveof`` becomes NULL) and removes it from its master's replicas."""
         peer = self.peers.pop(name)
         self._peer_list.remove(peer)
+        link = self.links.pop(name, None)  # freeClusterNode frees its link
+        if link is not None:
+            link.close("node_removed")
         for slot in self.slots.slots_of(peer.index):
             self._set_slot(slot, NO_OWNER)
         for table in (self.migrating, self.importing):
