@@ -146,6 +146,11 @@ class Link:
         self._probes = 0
         self._keepalive_timer: Timer | None = None
 
+    @property
+    def arriving(self) -> object | None:
+        """The message the next scheduled arrival carries (for a UI's "what runs next")."""
+        return self._in_flight[0].message if self._in_flight else None
+
     def __deepcopy__(self, memo: dict[int, Any]) -> Link:
         """Checkpoints copy every socket: attribute by attribute, without the generic
         ``__reduce_ex__`` path slotted objects take (3× faster)."""

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from simulator.cluster import Cluster
+from simulator.links.link import Link
 from simulator.messages import Message, ReplChunk
 
 
@@ -70,6 +71,10 @@ def describe_timer(callback: Any, args: tuple[Any, ...]) -> str:
     }
     if name == "_deliver" and len(args) >= 3:
         return _deliver(args)
+    if name == "_arrive":  # a TCP link's next segment (simulator/links)
+        link = getattr(callback, "__self__", None)
+        if isinstance(link, Link):
+            return _deliver((link.local, link.remote, link.arriving))
     return words.get(name, "an internal timer of the simulation")
 
 
