@@ -40,6 +40,7 @@ SYNTHETIC: dict[str, dict[str, Any]] = {
     "mf_timeout": {"node": "n4"},
     "handshake_timeout": {"node": "n1", "target": "n7"},
     "keys_deleted": {"node": "n1", "slots": 3, "keys": 12},
+    "repl_timeout": {"node": "n4", "target": "n1"},
 }
 
 
