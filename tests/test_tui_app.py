@@ -6,7 +6,6 @@ with keys or with ``app.tick(wall_seconds)``, which is exactly what the timer ca
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,8 @@ from typing import Any
 from simulator.harness.runner import build
 from simulator.scenario import load_scenario
 from simulator.trace import is_notable
+from tests.tui_pilot import drive as pilot_drive
+from tests.tui_pilot import goto
 from tui.app import RcsimApp
 from tui.launch import scenario_session
 from tui.modals import HelpScreen
@@ -24,22 +25,7 @@ Script = Callable[[RcsimApp, Any], Awaitable[None]]
 
 def drive(script: Script, size: tuple[int, int] = (120, 40), tmp: Path | None = None) -> RcsimApp:
     """Run ``script(app, pilot)`` against a paused master-crash lesson."""
-    session = scenario_session("master-crash", playing=False)
-    # A generous wall budget: how far a tick goes must not depend on the machine's speed.
-    app = RcsimApp(session, live=False, out_dir=tmp, budget_s=60.0)
-
-    async def main() -> None:
-        async with app.run_test(size=size) as pilot:
-            await pilot.pause()
-            await script(app, pilot)
-
-    asyncio.run(main())
-    return app
-
-
-async def goto(pilot: Any, text: str) -> None:
-    await pilot.press("g", *["backspace"] * 12, *text, "enter")
-    await pilot.pause()
+    return pilot_drive("master-crash", script, size, out_dir=tmp)
 
 
 def kinds(app: RcsimApp, kind: str) -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from textual.widget import Widget
@@ -15,11 +16,14 @@ from tui.launch import scenario_session
 Script = Callable[[RcsimApp, Any], Awaitable[None]]
 
 
-def drive(lesson: str, script: Script, size: tuple[int, int] = (140, 42)) -> RcsimApp:
-    """Run ``script(app, pilot)`` against the paused lesson ``lesson``."""
+def drive(
+    lesson: str, script: Script, size: tuple[int, int] = (140, 42), out_dir: Path | None = None
+) -> RcsimApp:
+    """Run ``script(app, pilot)`` against the paused lesson ``lesson`` (saves and exports
+    go to ``out_dir``)."""
     session = scenario_session(lesson, playing=False)
     # A generous wall budget: how far a tick goes must not depend on the machine's speed.
-    app = RcsimApp(session, live=False, budget_s=60.0)
+    app = RcsimApp(session, live=False, out_dir=out_dir, budget_s=60.0)
 
     async def main() -> None:
         async with app.run_test(size=size) as pilot:
