@@ -6,6 +6,10 @@ before ``t`` and running forward re-applies each recorded injection after exactl
 the same number of engine events as the first time, so the same seed gives the
 same past. Injecting after a rewind forks the timeline: the injections recorded
 after that moment are dropped (RaftScope's ``F``).
+
+A headless run never rewinds: built with ``checkpoint_ms=None`` the simulation takes no
+checkpoint at all (not even the one at time 0; a deep copy of a 100-node cluster costs
+as much as seconds of its simulated time) and :meth:`Simulation.rewind` refuses.
 """
 
 from __future__ import annotations
@@ -42,6 +46,10 @@ class Checkpoint:
     state: dict[str, Any]
 
 
+class RewindError(ValueError):
+    """A rewind asked of a simulation built without checkpoints (``checkpoint_ms=None``)."""
+
+
 class ActionError(ValueError):
     """An action that cannot be applied (unknown node, refused operation, bad arguments)."""
 
@@ -64,7 +72,7 @@ class Simulation:
         loss: float = 0.0,
         dataplane: DataPlane | None = None,
         converged: bool = True,
-        checkpoint_ms: int = DEFAULT_CHECKPOINT_MS,
+        checkpoint_ms: int | None = DEFAULT_CHECKPOINT_MS,
         cron_phase_spread_ms: int = 100,
     ) -> None:
         self.seed = seed
@@ -84,7 +92,11 @@ class Simulation:
         self.cluster.set_loss(loss)
         self.injections: list[Injection] = []
         self._replayed = 0  # how many of self.injections are applied on the current timeline
-        self.checkpoint_ms = checkpoint_ms
+        # None: a headless run, no checkpoints and no rewind (``checkpoint_ms`` reads 0).
+        self.rewindable = checkpoint_ms is not None
+        if checkpoint_ms is not None and checkpoint_ms <= 0:
+            raise ValueError(f"checkpoint_ms must be positive or None, not {checkpoint_ms}")
+        self.checkpoint_ms: int = checkpoint_ms or 0
         self._checkpoints: list[Checkpoint] = []
         self._actions: dict[str, ActionHandler] = {}
         self.extras: dict[str, Any] = {}  # model objects owned by add-ons (e.g. a scenario driver)
@@ -171,6 +183,8 @@ class Simulation:
 
     def _checkpoint_until(self, t: float) -> None:
         """Take the checkpoints due at or before ``t`` (every ``checkpoint_ms`` of simulated time)."""
+        if not self.rewindable:
+            return
         while True:
             boundary = self._checkpoints[-1].t + self.checkpoint_ms
             if boundary > t:
@@ -181,6 +195,8 @@ class Simulation:
     # ------------------------------------------------------------------ checkpoints and rewind
 
     def _take_checkpoint(self) -> None:
+        if not self.rewindable:
+            return
         if self._checkpoints and self._checkpoints[-1].t == self.engine.now:
             return
         state = self._copy_model(
@@ -207,7 +223,13 @@ class Simulation:
         """Go back to simulated time ``t`` (0 ≤ t ≤ now), before any injection made at ``t``.
 
         Running forward again replays the same past; injecting now forks it.
+        Raises :class:`RewindError` on a simulation built with ``checkpoint_ms=None``.
         """
+        if not self.rewindable:
+            raise RewindError(
+                "this simulation keeps no checkpoints (built with checkpoint_ms=None for a "
+                "headless run), so it cannot rewind; build it with checkpoint_ms set to rewind"
+            )
         if t < 0 or t > self.engine.now:
             raise ValueError(f"can only rewind to 0..{self.engine.now} ms, not {t}")
         index = max(i for i, c in enumerate(self._checkpoints) if c.t <= t)

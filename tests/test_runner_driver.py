@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import copy
 
+import pytest
+
 from simulator.harness.runner import WAIT_POLL_MS, build, driver_of, run, run_to_end
 from simulator.scenario import parse_scenario
+from simulator.simulation import RewindError
 from tests.conftest import CRASH_CLUSTER
 
 CRASH = (
@@ -167,6 +170,17 @@ def test_rewind_to_zero_keeps_the_scenario() -> None:
     sim.rewind(0)
     run_to_end(sim)
     assert sim.trace.events == straight.trace.events
+
+
+def test_a_headless_run_keeps_no_checkpoint_and_refuses_to_rewind() -> None:
+    sim = run(_scenario())
+    assert not sim.rewindable
+    assert sim.checkpoint_times() == []
+    with pytest.raises(RewindError, match="checkpoint_ms=None"):
+        sim.rewind(1000)
+    rewindable = build(_scenario(), checkpoint_ms=2000)
+    rewindable.run_until(4000)
+    assert rewindable.checkpoint_times() == [0, 2000, 4000]
 
 
 def test_driver_deep_copies_with_the_model() -> None:

@@ -28,8 +28,12 @@ from simulator.simulation import DEFAULT_CHECKPOINT_MS, ActionError, Simulation
 WAIT_POLL_MS = 10
 """Granularity of ``wait_for``: conditions are re-checked every 10 ms of simulated time."""
 
-NO_CHECKPOINTS = 10**15
-"""``checkpoint_ms`` for headless runs that never rewind (saves the deep copies)."""
+NO_CHECKPOINTS = None
+"""``checkpoint_ms`` for headless runs that never rewind: no checkpoint is taken at all
+(the deep copies cost as much as the run itself at 100 nodes) and ``rewind`` refuses."""
+
+FOREVER_MS = 10**15
+"""A time limit no run reaches."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,7 +386,7 @@ def build(
     seed: int | None = None,
     *,
     until: int | None = None,
-    checkpoint_ms: int = DEFAULT_CHECKPOINT_MS,
+    checkpoint_ms: int | None = DEFAULT_CHECKPOINT_MS,
     cron_phase_spread_ms: int = 100,
 ) -> Simulation:
     """The simulation of ``scenario`` (``seed`` overrides the file's), steps scheduled.
@@ -435,7 +439,7 @@ def run_to_end(sim: Simulation) -> ScenarioDriver:
             sim.run_until(max(driver.end_time, sim.now))
         else:
             # Step by step only while the end is unknown (it depends on the waits).
-            sim.run_until_condition(driver.end_known, NO_CHECKPOINTS)
+            sim.run_until_condition(driver.end_known, FOREVER_MS)
 
 
 def run(
