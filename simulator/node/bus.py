@@ -34,6 +34,9 @@ GOSSIP_BYTES = 104
 class BusOutput(ManualFailover):
     """Building and sending bus packets (§4.2, §7)."""
 
+    def _cron_watch(self, peer: PeerView) -> None:
+        """File ``peer`` for the cron at its new deadline (:mod:`simulator.node.cron_deadlines`)."""
+
     def _header(self, mtype: MsgType, **extra: Any) -> Message:
         """``clusterBuildMessageHdr``."""
         me = self.me
@@ -77,6 +80,7 @@ class BusOutput(ManualFailover):
         if mtype == MsgType.PING:
             if peer.ping_sent == 0:
                 peer.ping_sent = now
+                self._cron_watch(peer)  # a pong from the future may have filed it later
         self._send(peer.name, self._header(mtype, gossip=self._gossip()))
 
     def _gossip(self) -> tuple[GossipEntry, ...]:

@@ -119,6 +119,7 @@ class Gossip(Cron):
         if mtype == MsgType.PONG and msg.reply:
             sender.pong_received = now
             sender.ping_sent = 0
+            self._cron_watch(sender)  # the next NT/2 ping (simulator.node.cron_deadlines)
             if sender.flags & PFAIL:
                 sender.flags &= ~PFAIL
                 self._todo_state = True
