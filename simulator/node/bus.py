@@ -90,30 +90,44 @@ class BusOutput(ManualFailover):
         wanted = max(3, total // 10)
         wanted = min(wanted, fresh)
         entries: list[GossipEntry] = []
-        chosen: dict[str, None] = {}
+        chosen: set[str] = set()
         attempts = wanted * 3
         random = self.rng.random  # dictGetRandomKey: uniform over the node table
-        while fresh > 0 and len(entries) < wanted and attempts > 0:
+        me = self.me
+        slot_counts = self.slot_counts
+        new = tuple.__new__
+        count = 0
+        while fresh > 0 and count < wanted and attempts > 0:
             attempts -= 1
             peer = peers[int(random() * total)]
-            if peer is self.me or peer.flags & PFAIL:
+            flags = peer.flags
+            if peer is me or flags & PFAIL:
                 continue
-            if peer.flags & (HANDSHAKE | NOADDR) or (not peer.link and self.numslots(peer) == 0):
+            if flags & (HANDSHAKE | NOADDR) or (not peer.link and not slot_counts.get(peer.index)):
                 fresh -= 1
                 continue
-            if peer.name in chosen:
+            name = peer.name
+            if name in chosen:
                 continue
-            chosen[peer.name] = None
-            entries.append(self._gossip_entry(peer))
+            chosen.add(name)
+            # _gossip_entry, inlined (the hottest loop of a big cluster)
+            entries.append(
+                new(
+                    GossipEntry,
+                    (name, peer.ping_sent // 1000, peer.pong_received // 1000, flags & ~MYSELF),
+                )
+            )
+            count += 1
             fresh -= 1
         # At most stats_pfail_nodes PFAIL entries (as counted by the last cron run).
         pfail_wanted = self.stats_pfail_nodes
-        for peer in peers:
-            if pfail_wanted <= 0:
-                break
-            if peer.flags & PFAIL and not peer.flags & (HANDSHAKE | NOADDR):
-                entries.append(self._gossip_entry(peer))
-                pfail_wanted -= 1
+        if pfail_wanted > 0:
+            for peer in peers:
+                if peer.flags & PFAIL and not peer.flags & (HANDSHAKE | NOADDR):
+                    entries.append(self._gossip_entry(peer))
+                    pfail_wanted -= 1
+                    if pfail_wanted <= 0:
+                        break
         return tuple(entries)
 
     @staticmethod

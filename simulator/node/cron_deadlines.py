@@ -109,8 +109,9 @@ class CronDeadlines(ReplicaMigration):
         self._orphan_watch = None
 
     def _set_node_as_master(self, peer: PeerView) -> None:
+        if not peer.flags & MASTER:  # else a no-op (every heartbeat of a master calls it)
+            self._orphan_watch = None
         super()._set_node_as_master(peer)
-        self._orphan_watch = None
 
     def _remove_replica(self, master: PeerView, name: str) -> None:
         super()._remove_replica(master, name)
