@@ -63,6 +63,11 @@ class LinkHandler(Protocol):
 
 _ATOMIC = (int, str, bool, float)  # shared, never copied
 
+_IDLE: tuple[()] = ()
+"""The send queue and in-flight list of a link with nothing in them: one shared empty
+tuple instead of two lists per socket (a 1,000-node cluster has 2 million sockets,
+almost all idle). A list is made when a message is written, dropped when it empties."""
+
 
 class _Segment:
     """One message in a send queue; ``sent`` is its first transmission (-1: not yet)."""
@@ -132,8 +137,8 @@ class Link:
         self.peer: Link | None = None  # the other end, once the handshake completes
         self.syn_retries = 0
         self.freed = False
-        self._queue: list[_Segment] = []  # written, not yet on the wire
-        self._in_flight: list[_Segment] = []  # on the wire, arrival scheduled
+        self._queue: list[_Segment] | tuple[()] = _IDLE  # written, not yet on the wire
+        self._in_flight: list[_Segment] | tuple[()] = _IDLE  # on the wire, arrival scheduled
         self._queued_bytes = 0
         self._stalled = False  # waiting for a retransmission timer
         self._rto = stack.params.syn_rto_ms
@@ -194,7 +199,10 @@ class Link:
         what it buffered while paused) the bytes go nowhere, as a failing write does."""
         if self.state == CLOSED:
             return
-        self._queue.append(_Segment(message, size_bytes))
+        queue = self._queue
+        if isinstance(queue, tuple):
+            queue = self._queue = []
+        queue.append(_Segment(message, size_bytes))
         self._queued_bytes += size_bytes
         if self.state == ESTABLISHED and not self._stalled:
             self._push()
@@ -246,8 +254,7 @@ class Link:
         engine.cancel(self._timer)
         engine.cancel(self._keepalive_timer)
         self._timer = self._keepalive_timer = None
-        self._queue.clear()
-        self._in_flight.clear()
+        self._queue = self._in_flight = _IDLE
         self._queued_bytes = 0
         self.stack.forget(self)
 
@@ -274,11 +281,13 @@ class Link:
         self._rto = self._rto_base  # an ACK of new data resets the backoff
         arrival = max(now + delay, self._last_arrival)
         self._last_arrival = arrival
-        queue = self._queue
-        for segment in queue:
-            self._in_flight.append(segment)
+        in_flight = self._in_flight
+        if isinstance(in_flight, tuple):
+            in_flight = self._in_flight = []
+        for segment in self._queue:
+            in_flight.append(segment)
             stack.engine.schedule(arrival - now, self._arrive, self._epoch)
-        queue.clear()
+        self._queue = _IDLE
 
     def _stall(self) -> None:
         self._stalled = True
@@ -316,7 +325,11 @@ class Link:
             else:
                 stack.engine.schedule(delay, self.broken, "reset")
             return
-        segment = self._in_flight.pop(0)
+        in_flight = self._in_flight
+        assert isinstance(in_flight, list)
+        segment = in_flight.pop(0)
+        if not in_flight:
+            self._in_flight = _IDLE
         self._queued_bytes -= segment.size
         now = stack.engine.now
         self._heard = peer._heard = now  # data one way, its ACK the other
@@ -326,8 +339,8 @@ class Link:
     def _take_back(self) -> None:
         """In-flight segments go back to the head of the queue, to be retransmitted."""
         self._epoch += 1
-        self._queue[0:0] = self._in_flight
-        self._in_flight.clear()
+        self._queue = [*self._in_flight, *self._queue]
+        self._in_flight = _IDLE
         self._stall()
 
     def _keepalive(self) -> None:
