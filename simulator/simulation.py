@@ -22,10 +22,16 @@ from typing import Any
 from simulator.actions import ACTIONS
 from simulator.cluster import Cluster, ClusterError, DataPlane, NodeSpec, standard_topology
 from simulator.engine import Engine
+from simulator.links.link import DEFER_KEY, DeferredCopies
 from simulator.trace import Trace
 from simulator.views import Views
 
 DEFAULT_CHECKPOINT_MS = 5_000
+CHECKPOINT_MS_PER_NODE = 100
+"""With the default interval, a cluster of more than 50 nodes checkpoints every
+``100 ms × nodes`` instead (10 s at 100 nodes, 100 s at 1,000): a deep copy costs about
+as much as 20 simulated seconds of the same cluster (both grow as nodes²), so copies
+stay under about half of the time, and a rewind replays at most that much."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +100,8 @@ class Simulation:
         self._replayed = 0  # how many of self.injections are applied on the current timeline
         # None: a headless run, no checkpoints and no rewind (``checkpoint_ms`` reads 0).
         self.rewindable = checkpoint_ms is not None
+        if checkpoint_ms == DEFAULT_CHECKPOINT_MS:
+            checkpoint_ms = max(checkpoint_ms, CHECKPOINT_MS_PER_NODE * len(self.specs))
         if checkpoint_ms is not None and checkpoint_ms <= 0:
             raise ValueError(f"checkpoint_ms must be positive or None, not {checkpoint_ms}")
         self.checkpoint_ms: int = checkpoint_ms or 0
@@ -207,8 +215,13 @@ class Simulation:
         )
 
     def _copy_model(self, state: dict[str, Any]) -> dict[str, Any]:
-        # The simulation itself and the trace are shared, never copied.
-        return copy.deepcopy(state, {id(self): self, id(self.trace): self.trace})
+        # The simulation itself and the trace are shared, never copied. Sockets leave
+        # their other end and their process to a second pass (no deep recursion).
+        deferred = DeferredCopies()
+        memo: dict[int, Any] = {id(self): self, id(self.trace): self.trace, DEFER_KEY: deferred}
+        copied: dict[str, Any] = copy.deepcopy(state, memo)
+        deferred.resolve(memo)
+        return copied
 
     def restart_checkpoints(self) -> None:
         """Forget every checkpoint and take one now (after an add-on put its objects in

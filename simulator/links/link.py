@@ -63,6 +63,23 @@ class LinkHandler(Protocol):
 
 _ATOMIC = (int, str, bool, float)  # shared, never copied
 
+
+class DeferredCopies:
+    """Pointers a deep copy fills in after the main pass (see :meth:`Link.__deepcopy__`).
+
+    Put one in the ``memo`` under :data:`DEFER_KEY`, deep-copy, then :meth:`resolve`."""
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[Link, str, object]] = []
+
+    def resolve(self, memo: dict[int, Any]) -> None:
+        while self.pending:
+            new, name, value = self.pending.pop()
+            setattr(new, name, copy.deepcopy(value, memo))
+
+
+DEFER_KEY = -0x5EC  # a memo key no object's id() can be (ids are addresses, never negative)
+
 _IDLE: tuple[()] = ()
 """The send queue and in-flight list of a link with nothing in them: one shared empty
 tuple instead of two lists per socket (a 1,000-node cluster has 2 million sockets,
@@ -78,6 +95,9 @@ class _Segment:
         self.message = message
         self.size = size
         self.sent = -1
+
+
+_DEFERRED = frozenset({"peer", "handler"})
 
 
 class Link:
@@ -158,13 +178,23 @@ class Link:
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Link:
         """Checkpoints copy every socket: attribute by attribute, without the generic
-        ``__reduce_ex__`` path slotted objects take (3× faster)."""
+        ``__reduce_ex__`` path slotted objects take (3× faster).
+
+        The other end and the owning process are copied later when the memo holds a
+        :class:`DeferredCopies`: following them at once makes the copy recurse from
+        node to socket to node across the whole cluster, deeper than Python's
+        recursion limit from about 60 nodes on."""
         new = Link.__new__(Link)
         memo[id(self)] = new
+        deferred: DeferredCopies | None = memo.get(DEFER_KEY)
         for name in Link.__slots__:
             value = getattr(self, name)
             if value is not None and value.__class__ not in _ATOMIC:
-                value = copy.deepcopy(value, memo)
+                if deferred is not None and name in _DEFERRED and id(value) not in memo:
+                    deferred.pending.append((new, name, value))
+                    value = None
+                else:
+                    value = copy.deepcopy(value, memo)
             setattr(new, name, value)
         return new
 
