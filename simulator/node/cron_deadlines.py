@@ -146,10 +146,21 @@ class CronDeadlines(ReplicaMigration):
         heap = self._cron_heap
         due: list[PeerView] = []
         while heap and heap[0][0] <= now:
-            deadline, _, peer = heappop(heap)
-            if peer.due == deadline:  # else a stale entry: the peer was re-filed or removed
-                peer.due = None
-                due.append(peer)
+            deadline, seq, peer = heappop(heap)
+            if peer.due != deadline:
+                continue  # a stale entry: the peer was re-filed or removed
+            # Most deadlines that come are moot: gossip refreshed the pong time since
+            # (only a ping of our own is spared by it). File those again at once.
+            actual = cron_deadline(peer, nt)
+            if actual > now:
+                if actual == NEVER:
+                    peer.due = None
+                else:
+                    peer.due = actual
+                    heappush(heap, (actual, seq, peer))
+                continue
+            peer.due = None
+            due.append(peer)
         mf_slave = self.mf.slave if (self.mf.end and self.me.flags & MASTER) else None
         if mf_slave is not None:
             slave = self.peers.get(mf_slave)
