@@ -43,8 +43,10 @@ class Cron(ReplicaMigration):
         now = engine.now
         # The next run is 100 ms after this one ends, woken up to 1 ms late (§6.1): a
         # period a little over 100 ms, which decides on which tick "older than NT/2" and
-        # "pending for more than NT" first hold.
-        self.cron_due += CRON_PERIOD_MS + CALIBRATION_CRON_OVERHEAD_MS + self.cron_rng.random()
+        # "pending for more than NT" first hold. An overdue run (after SIGCONT) counts
+        # from now, as ``te->when = now + 100 ms`` does.
+        due = max(self.cron_due, now)
+        self.cron_due = due + CRON_PERIOD_MS + CALIBRATION_CRON_OVERHEAD_MS + self.cron_rng.random()
         self.cron_timer = engine.schedule_at(int(self.cron_due), self.cron)
         nt = self.config.node_timeout
         self.iteration += 1
