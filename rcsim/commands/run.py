@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     if args.report:
         write_file(args.report, report_json(report(sim, driver)))
     if args.junit:
-        write_file(args.junit, junit_xml(sim, driver))
+        write_file(args.junit, junit_xml(sim, driver, args.trace))
     out = sys.stdout
     if not args.quiet:
         out.write(f"{scenario.name}  ({scenario.source}, seed {sim.seed})\n\n")
