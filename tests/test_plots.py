@@ -104,3 +104,88 @@ def test_sweep_plot_without_matplotlib_says_what_to_install(
     )
     assert captured.out == ""  # refused before any run
     assert not out.exists()
+
+
+PARTITION = (
+    "name: split and heal\nseed: 4\n"
+    + CRASH_CLUSTER
+    + """steps:
+  - at: 1s
+    pause: n2
+    caption: n2 stops
+  - at: 2s
+    partition: [[n1, n4], [n2, n3, n5, n6]]
+  - at: 5s
+    heal: all
+    caption: the network heals
+run_until: 7s
+"""
+)
+
+
+def test_run_timeline_svg_shows_every_node_the_faults_and_the_captions(
+    scenario, write_scenario, tmp_path, capsys
+) -> None:
+    out = tmp_path / "run.svg"
+    assert main(["run", str(scenario), "--quiet", "--timeline", str(out)]) == 0
+    assert "PASS: 2/2" in capsys.readouterr().out  # the run prints as before
+    svg = out.read_text(encoding="utf-8")
+    assert "fast crash" in svg  # the title
+    assert f"{scenario}, seed 2, rcsim" in svg and "PASS 2/2 expectations" in svg
+    for node in ("n1", "n2", "n3", "n4", "n5", "n6"):
+        assert f">{node}<" in svg, node
+    assert ">n1 killed<" in svg  # the fault, labelled
+    assert "[1] 1.000s  n1 dies" in svg  # the caption, written out
+    assert "simulated time (s)" in svg
+    for words in ("master (running)", "replica (running)", "crashed", "promoted to master"):
+        assert words in svg  # the legend
+    again = tmp_path / "again.svg"
+    assert main(["run", str(scenario), "--quiet", "--timeline", str(again)]) == 0
+    assert out.read_bytes() == again.read_bytes()
+    other = write_scenario(PARTITION, "split.yaml")
+    assert main(["run", str(other), "--quiet", "--timeline", str(out)]) == 0
+    svg = out.read_text(encoding="utf-8")
+    for label in (">n2 pause<", ">partition n1,n4 | n2,n3,n5,n6<", ">heal<", "the network heals"):
+        assert label in svg, label
+
+
+def test_the_timeline_folds_states_from_the_trace() -> None:
+    from rcsim.timeline_plot import fold
+
+    events = [
+        {"t": 1000, "kind": "crash", "node": "n1", "power_loss": False},
+        {"t": 1500, "kind": "pfail", "node": "n2", "target": "n1"},
+        {"t": 1600, "kind": "pfail", "node": "n3", "target": "n1"},  # not the first: no mark
+        {"t": 2000, "kind": "cluster_state", "node": "n2", "state": "fail"},
+        {"t": 3000, "kind": "promoted", "node": "n2", "target": "n1", "epoch": 7},
+        {"t": 3000, "kind": "cluster_state", "node": "n2", "state": "ok"},
+        {"t": 4000, "kind": "restart", "node": "n1", "role": "replica"},
+    ]
+    lanes, faults, captions, marks = fold(events, [("n1", "master"), ("n2", "replica")], 5000)
+    assert lanes[0].bars == [(0, 1000, "master"), (1000, 4000, "crashed"), (4000, 5000, "replica")]
+    assert lanes[1].bars == [(0, 3000, "replica"), (3000, 5000, "master")]
+    assert lanes[1].fail_spans == [(2000, 3000)]
+    assert faults == [(1000, "n1 killed"), (4000, "n1 restart")]
+    assert marks == [("n1", 1500, "pfail"), ("n2", 3000, "promoted")]
+    assert captions == []
+
+
+def test_run_timeline_refuses_another_extension_before_running(scenario, tmp_path, capsys) -> None:
+    out = tmp_path / "run.txt"
+    assert main(["run", str(scenario), "--timeline", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == (
+        f"rcsim run: --timeline {out}: .txt is not a picture format; name a .svg or .png file\n"
+    )
+    assert captured.out == "" and not out.exists()
+
+
+def test_run_timeline_without_matplotlib_says_what_to_install(
+    scenario, tmp_path, capsys, monkeypatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    assert main(["run", str(scenario), "--timeline", str(tmp_path / "t.svg")]) == 2
+    assert capsys.readouterr().err == (
+        "rcsim run: --timeline needs matplotlib, which is not installed: "
+        "pip install 'rcsim[plot]' (or: pip install matplotlib)\n"
+    )
