@@ -200,5 +200,5 @@ def test_not_a_trace_and_a_bare_cluster_are_refused(tmp_path, capsys) -> None:
 def test_at_failure_on_a_passing_lesson_opens_where_it_ended() -> None:
     session = make_app(_args("master-crash", "--at", "failure")).session
     assert not session.playing and session.driver.done
-    assert session.break_reason.startswith("every expectation held")
+    assert session.break_reason.startswith("every expectation held (opened after the last check")
     assert main(["tui", "master-crash", "--at", "soon"]) == 2

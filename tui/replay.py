@@ -158,7 +158,7 @@ def open_at_failure(session: Session) -> str:
         assert driver is not None
     failed = [(i, r) for i, r in enumerate(driver.results) if not r.passed]
     if not failed:
-        return f"every expectation held (the lesson ended at {session.now / 1000:.3f}s)"
+        return f"every expectation held (opened after the last check, at {session.now / 1000:.3f}s)"
     index, result = failed[0]
     session.seek(result.at)
     for _ in range(STEP_LIMIT):
