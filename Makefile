@@ -12,9 +12,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,dev,bench]'
 	touch $(STAMP)
 
-# The TUI on the default bundled lesson when a terminal is attached, a headless run otherwise.
+# The TUI on a bundled lesson when a terminal is attached, a headless run otherwise.
+# `make run LESSON=real-clients RESP=1`: that lesson, every node on 127.0.0.1:7000+ for
+# redis-cli (BASE_PORT=N moves the ports). Plain `make run`: the default lesson, no sockets.
+LESSON ?=
+RESP ?=
+BASE_PORT ?=
+RUN_FLAGS := $(if $(filter-out 0 no false,$(RESP)),--resp$(if $(BASE_PORT), --base-port $(BASE_PORT)))
 run: $(STAMP)
-	$(BIN)/rcsim start
+	$(BIN)/rcsim start $(LESSON) $(RUN_FLAGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
