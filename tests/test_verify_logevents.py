@@ -94,3 +94,11 @@ def test_tail_returns_complete_new_lines_only(tmp_path: Path) -> None:
         stream.write("o\nthree\n")
     assert tail.new_lines() == ["two", "three"]
     assert tail.new_lines() == []
+
+
+def test_replica_migration_is_rcsims_migration_event() -> None:
+    n3 = "3a5c0e2d1f00000000000000000000000000beef"
+    line = f"77:S 30 Nov 2026 15:20:01.250 # Migrating to orphaned master {n3}"
+    parsed = parse_line(line, "n4", {**NAMES, n3: "n3"}, master_of)
+    assert parsed is not None
+    assert parsed[1] == {"kind": "migration", "node": "n4", "target": "n3"}

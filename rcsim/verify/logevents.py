@@ -5,7 +5,9 @@ Polls cannot see an election being scheduled or a vote; Redis logs them (cluster
 (``clusterHandleSlaveFailover``), ``Starting a failover election for epoch E.``,
 ``Failover auth granted to <id> for epoch E`` (``clusterSendFailoverAuthIfNeeded``) and
 ``Manual failover requested by replica <id>.`` (``clusterHandleManualFailover``'s MFSTART,
-where the master pauses its clients). Log times are wall clock with 1 ms resolution;
+where the master pauses its clients) and ``Migrating to orphaned master <id>``
+(``clusterHandleSlaveMigration``, §13, logged just before the replica runs
+``clusterSetMaster`` on the orphan: rcsim's ``migration`` event). Log times are wall clock with 1 ms resolution;
 they are turned into the run's clock through the wall-clock time of its origin.
 """
 
@@ -29,6 +31,7 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("election_started", re.compile(r"Starting a failover election for epoch (\d+)")),
     ("vote", re.compile(r"Failover auth granted to ([0-9a-f]{40})(?: \([^)]*\))? for epoch (\d+)")),
     ("mf_paused", re.compile(r"Manual failover requested by replica ([0-9a-f]{40})")),
+    ("migration", re.compile(r"Migrating to orphaned master ([0-9a-f]{40})")),
 )
 
 
@@ -59,7 +62,7 @@ def parse_line(
             event.update(
                 target=names.get(found.group(1), found.group(1)), epoch=int(found.group(2))
             )
-        else:
+        else:  # mf_paused; migration without previous_master (the polls may show the new one)
             event.update(target=names.get(found.group(1), found.group(1)))
         return log_time_ms(stamp), event
     return None

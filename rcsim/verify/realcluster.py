@@ -23,6 +23,7 @@ from typing import Any
 
 from rcsim.verify.cleanup import Cleanup
 from rcsim.verify.clients import (
+    FIRST_CLIENT_HOST,
     Ack,
     ClusterClient,
     Workload,
@@ -35,6 +36,7 @@ from rcsim.verify.events import EventLog
 from rcsim.verify.firewall import Firewall
 from rcsim.verify.logevents import LogTail, parse_line
 from rcsim.verify.poller import Clock, Observations, Poller
+from rcsim.verify.pubsub import RealPubSub
 from rcsim.verify.scenario_api import model
 from rcsim.verify.server import NodeProcess, ServerBinary, directive_value
 from rcsim.verify.slotmove import Endpoint, move_slots
@@ -83,6 +85,13 @@ class RealCluster:
         self.acks_lock = threading.Lock()
         self.redis_cli = shutil.which("redis-cli") or "redis-cli"
         cleanup.push("pollers", self.stop_pollers)
+        self.pubsub = RealPubSub(
+            lambda name: (self.nodes[name].host, self.nodes[name].port),
+            self.owner_of,
+            self.running,
+            FIRST_CLIENT_HOST + len(scenario.clients),
+            cleanup,
+        )
 
     # ------------------------------------------------------------------ building
 
@@ -201,6 +210,22 @@ class RealCluster:
     def status(self) -> dict[str, str]:
         return {name: node.status for name, node in self.nodes.items()}
 
+    def running(self) -> list[str]:
+        return [name for name, node in self.nodes.items() if node.status == "running"]
+
+    def owner_of(self, slot: int) -> str | None:
+        """The running master that claims ``slot`` in its own view (highest configEpoch)."""
+        views = self.observations.views()
+        claims = [
+            (view.me.config_epoch, name)
+            for name in self.running()
+            if (view := views.get(name)) is not None
+            and view.me is not None
+            and view.role() == "master"
+            and slot in view.me.slots
+        ]
+        return max(claims)[1] if claims else None
+
     # ------------------------------------------------------------------ actions
 
     def set_config(self, target: str, values: Mapping[str, Any]) -> None:
@@ -222,7 +247,10 @@ class RealCluster:
     def hosts(self, names: Sequence[str]) -> list[str]:
         """The loopback addresses of nodes and clients."""
         clients = {spec.name: client_host(k) for k, spec in enumerate(self.scenario.clients)}
-        return [self.nodes[n].host if n in self.nodes else clients[n] for n in names]
+        return [
+            self.nodes[n].host if n in self.nodes else clients.get(n) or self.pubsub.host(n)
+            for n in names
+        ]
 
     # ------------------------------------------------------------------ clients
 
