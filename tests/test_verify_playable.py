@@ -34,7 +34,6 @@ def test_every_reason_is_listed_with_its_position() -> None:
     reasons = refusals(scenario, "partitions need root")
     assert reasons == [
         "p.yaml:7:5: 'partition': partitions need root",
-        "p.yaml:8:16: wait_for a 'full_sync' event is not observable on a real cluster",
         "p.yaml:10:5: a slot migration during a partition: MIGRATE connects without the "
         "node's bind-source-addr (migrateGetSocket, cluster.c), so on one host no iptables "
         "rule between node addresses stops it",
@@ -71,6 +70,7 @@ def test_clients_in_partitions_can_be_played_as_root() -> None:
         "pubsub",
         "replica-migration",
         "real-clients",
+        "persistence-trap",
     ],
 )
 def test_lessons_that_can_be_played(name: str) -> None:
@@ -85,7 +85,7 @@ def test_cli_refuses_up_front_with_exit_2(
     assert main(["verify", str(path), "--server", str(tmp_path / "no-such-server")]) == 2
     err = capsys.readouterr().err
     assert "cannot be played on a real cluster" in err
-    assert "wait_for a 'full_sync' event is not observable on a real cluster" in err
+    assert "wait_for the 'fail' event's field(s) via are not observable" in err
     assert "'publish'" not in err  # pub/sub is played for real (rcsim/verify/pubsub.py)
 
 

@@ -1,4 +1,5 @@
-"""Election events read from the nodes' own log lines (``loglevel notice``).
+"""Election, migration and persistence events read from the nodes' own log lines
+(``loglevel notice``).
 
 Polls cannot see an election being scheduled or a vote; Redis logs them (cluster.c,
 7.0.15): ``Start of election delayed for D milliseconds (rank #R, offset O).``
@@ -35,19 +36,64 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
+SYNC_LOADING = "MASTER <-> REPLICA sync: Loading DB in memory"
+SYNC_DONE = "MASTER <-> REPLICA sync: Finished with success"
+RDB_KEYS = re.compile(r"Done loading RDB, keys loaded: (\d+)")
+STARTUP_LOADED = re.compile(r"DB loaded from (?:append only file|disk)")
+
+
+def _persistence(
+    message: str, node: str, master_of: Callable[[str], str | None], memory: dict[str, Any]
+) -> dict[str, Any] | None:
+    """rcsim's ``full_sync`` and ``loaded`` events, from lines that only mean something in
+    sequence (``memory`` is the node's own, kept across calls). A replica's full sync
+    (``readSyncBulkPayload``, replication.c) logs ``Loading DB in memory``, then rdbLoad's
+    ``Done loading RDB, keys loaded: N``, then ``Finished with success``: that is
+    ``full_sync`` with ``keys`` N. A restart that read its data (``loadDataFromDisk``,
+    server.c) logs ``DB loaded from append only file`` or ``DB loaded from disk``: that is
+    ``loaded`` (without ``keys``: an AOF's increments are not counted in any line)."""
+    if SYNC_LOADING in message:
+        memory["syncing"] = True
+        memory.pop("keys", None)
+        return None
+    found = RDB_KEYS.search(message)
+    if found is not None:
+        memory["keys"] = int(found.group(1))
+        return None
+    if SYNC_DONE in message and memory.pop("syncing", False):
+        keys = memory.pop("keys", None)
+        event: dict[str, Any] = {"kind": "full_sync", "node": node, "target": master_of(node)}
+        if keys is not None:
+            event["keys"] = keys
+        return event
+    if STARTUP_LOADED.search(message):
+        memory.pop("keys", None)
+        return {"kind": "loaded", "node": node}
+    return None
+
+
 def log_time_ms(stamp: str) -> float:
     """A log stamp (``30 Nov 2026 12:14:05.123``, local time) as Unix milliseconds."""
     return datetime.strptime(stamp, "%d %b %Y %H:%M:%S.%f").timestamp() * 1000.0
 
 
 def parse_line(
-    line: str, node: str, names: Mapping[str, str], master_of: Callable[[str], str | None]
+    line: str,
+    node: str,
+    names: Mapping[str, str],
+    master_of: Callable[[str], str | None],
+    memory: dict[str, Any] | None = None,
 ) -> tuple[float, dict[str, Any]] | None:
-    """(Unix ms, event without ``t``) for a line that reports an election step; else None."""
+    """(Unix ms, event without ``t``) for a line that reports an election step, or (with
+    the node's ``memory``) a full sync or a load at start-up; else None."""
     match = LINE.match(line)
     if match is None:
         return None
     stamp, message = match.groups()
+    if memory is not None:
+        loaded = _persistence(message, node, master_of, memory)
+        if loaded is not None:
+            return log_time_ms(stamp), loaded
     for kind, pattern in PATTERNS:
         found = pattern.search(message)
         if found is None:
@@ -75,6 +121,7 @@ class LogTail:
         self.path = path
         self.offset = 0
         self._partial = b""
+        self.memory: dict[str, Any] = {}  # parse_line's state for this node's log
 
     def new_lines(self) -> list[str]:
         try:

@@ -32,6 +32,8 @@ DERIVED_EVENTS: dict[str, frozenset[str]] = {
     "election_started": frozenset({"epoch"}),
     "vote": frozenset({"epoch"}),
     "mf_paused": frozenset(),
+    "full_sync": frozenset({"keys"}),
+    "loaded": frozenset(),
     "publish": frozenset({"channel", "message", "sharded", "receivers"}),
     "subscribe": frozenset({"client", "reply"}),
     "migration": frozenset(),

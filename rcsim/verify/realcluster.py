@@ -199,7 +199,7 @@ class RealCluster:
 
         for name, tail in self.logs.items():
             for line in tail.new_lines():
-                parsed = parse_line(line, name, self.names, master_of)
+                parsed = parse_line(line, name, self.names, master_of, tail.memory)
                 if parsed is not None:
                     unix_ms, event = parsed
                     self.log.add_logged(unix_ms - self.clock.wall_origin_ms, event)

@@ -3,8 +3,9 @@
 Every node gets its own loopback address, so iptables can cut links between nodes:
 ``bind``, ``cluster-announce-ip`` and ``bind-source-addr`` are that address (as in
 partition-heal.json). The rest is the common set-up of the real-redis measurements
-(``save ""``, ``appendonly no``, ``repl-diskless-sync-delay 0``), then the scenario's
-directives, which win.
+(``save ""``, ``appendonly no``), then the scenario's directives, which win. Not their
+``repl-diskless-sync-delay 0``: rcsim runs a scenario with Redis's default (5 s), and a
+full sync (a restarted master, persistence-trap) must wait as long on both sides.
 """
 
 from __future__ import annotations
@@ -70,7 +71,6 @@ BASE_CONFIG: dict[str, str] = {
     "cluster-config-file": "nodes.conf",
     "save": '""',
     "appendonly": "no",
-    "repl-diskless-sync-delay": "0",
     "protected-mode": "no",
     "daemonize": "no",
     "loglevel": "notice",
