@@ -38,7 +38,7 @@ from rcsim.verify.logevents import LogTail, parse_line
 from rcsim.verify.poller import Clock, Observations, Poller
 from rcsim.verify.pubsub import RealPubSub
 from rcsim.verify.scenario_api import model
-from rcsim.verify.server import NodeProcess, ServerBinary, directive_value
+from rcsim.verify.server import FIRST_UID, NodeProcess, ServerBinary, directive_value
 from rcsim.verify.slotmove import Endpoint, move_slots
 
 HEALTHY_TIMEOUT_S = 60.0
@@ -99,7 +99,12 @@ class RealCluster:
         return {**self.scenario.cluster.config, **spec.config}
 
     def add_process(self, name: str, settings: Mapping[str, Any]) -> NodeProcess:
-        node = NodeProcess(name, len(self.nodes), self.binary, self.workdir, settings, self.cleanup)
+        index = len(self.nodes)
+        owners = None if self.firewall is None else self.firewall.owners
+        uid = None if owners is None else FIRST_UID + index
+        node = NodeProcess(name, index, self.binary, self.workdir, settings, self.cleanup, uid)
+        if owners is not None and uid is not None:
+            owners[node.host] = uid
         node.start()
         self.nodes[name] = node
         self.names[node.node_id] = name

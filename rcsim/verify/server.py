@@ -77,6 +77,11 @@ BASE_CONFIG: dict[str, str] = {
 }
 
 
+FIRST_UID = 64200
+"""With partitions (as root) node k runs as uid FIRST_UID + k (no account needed), so
+iptables can tell its packets by process (rcsim.verify.firewall's OUTPUT chain)."""
+
+
 def node_address(index: int) -> tuple[str, int]:
     """The address and port of the node created ``index``-th (0-based)."""
     return f"127.0.0.{FIRST_HOST + index}", FIRST_PORT + index
@@ -109,12 +114,17 @@ class NodeProcess:
         workdir: Path,
         settings: Mapping[str, Any],
         cleanup: Cleanup,
+        uid: int | None = None,
     ) -> None:
         self.name = name
         self.host, self.port = node_address(index)
         self.binary = binary
         self.directory = workdir / name
         self.directory.mkdir(parents=True, exist_ok=True)
+        self.uid = uid
+        if uid is not None:  # its own uid: it must reach and write its directory
+            workdir.chmod(0o711)
+            os.chown(self.directory, uid, uid)
         self.config_path = self.directory / "redis.conf"
         self.config_path.write_text(config_text(self.host, self.port, self.directory, settings))
         self.cleanup = cleanup
@@ -134,6 +144,11 @@ class NodeProcess:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            **(
+                {}
+                if self.uid is None
+                else {"user": self.uid, "group": self.uid, "extra_groups": []}
+            ),
         )
         deadline = time.monotonic() + timeout
         while True:
