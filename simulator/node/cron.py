@@ -8,7 +8,7 @@ and replica migration.
 from __future__ import annotations
 
 from simulator.messages import FAIL, HANDSHAKE, MASTER, NOADDR, PFAIL, SLAVE
-from simulator.node.constants import CRON_PERIOD_MS
+from simulator.node.constants import CALIBRATION_CRON_OVERHEAD_MS, CRON_PERIOD_MS
 from simulator.node.cron_deadlines import CronDeadlines
 from simulator.node.peer import PeerView
 
@@ -23,6 +23,7 @@ class Cron(CronDeadlines):
         if nxt <= now:
             nxt += CRON_PERIOD_MS
         self._cron_full = True  # a new process: its first tick scans every peer
+        self.cron_due = float(nxt)
         self.cron_timer = self.engine.schedule_at(nxt, self.cron)
 
     def stop_timers(self) -> None:
@@ -37,7 +38,15 @@ class Cron(CronDeadlines):
         nothing to do this tick, so the outcome is that of the full scan."""
         engine = self.engine
         now = engine.now
-        self.cron_timer = engine.schedule_at(now + CRON_PERIOD_MS, self.cron)
+        # The next run is 100 ms after this one ends, woken up to 1 ms late (§6.1): a
+        # period a little over 100 ms, which decides on which tick "older than NT/2" and
+        # "pending for more than NT" first hold. An overdue run (after SIGCONT) counts
+        # from now, as ``te->when = now + 100 ms`` does.
+        tick = max(self.cron_due, now)
+        self.cron_due = (
+            tick + CRON_PERIOD_MS + CALIBRATION_CRON_OVERHEAD_MS + self.cron_rng.random()
+        )
+        self.cron_timer = engine.schedule_at(int(self.cron_due), self.cron)
         nt = self.config.node_timeout
         self.iteration += 1
         update_state = False
