@@ -22,7 +22,7 @@ from simulator.dataplane.memory import CALIBRATION_EMPTY_USED_MEMORY, used_memor
 from simulator.dataplane.model import ClusterData
 from simulator.dataplane.routing import Session
 from simulator.dataplane.server import execute
-from simulator.fidelity_evict import Server, fill, lru_test, noeviction_test
+from simulator.fidelity_evict import Server, eviction_rows, fill, lru_test, noeviction_test
 from simulator.simulation import Simulation
 
 
@@ -252,3 +252,12 @@ def test_replica_ignores_maxmemory_by_default() -> None:
 
 def test_config_policies_are_the_eviction_policies() -> None:
     assert DIRECTIVES["maxmemory-policy"].choices == POLICIES
+
+
+def test_fidelity_eviction_rows_are_within_the_issue_bounds() -> None:
+    rows = eviction_rows((0, 1))
+    outside = [
+        f"{r.experiment} {r.metric}: {r.sim} vs {r.real}" for r in rows if not r.within_bounds
+    ]
+    assert outside == []
+    assert len(rows) == 5 * 13 + 2 + 2
