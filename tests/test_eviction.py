@@ -261,3 +261,30 @@ def test_fidelity_eviction_rows_are_within_the_issue_bounds() -> None:
     ]
     assert outside == []
     assert len(rows) == 5 * 13 + 2 + 2
+
+
+def test_replica_with_replica_ignore_maxmemory_no_evicts_by_itself() -> None:
+    keyspace, eviction, _ = attached(
+        "allkeys-lru",
+        maxmemory=CALIBRATION_EMPTY_USED_MEMORY + 300,
+        **{"replica-ignore-maxmemory": "no"},
+    )
+    for i in range(20):
+        keyspace.put(f"k{i}", "v", i)
+    assert eviction.perform(delete_from(keyspace), replica=True)
+    assert len(keyspace.keys) < 20
+
+
+def test_lfu_keeps_the_frequently_read_keys_better_than_the_rest() -> None:
+    from simulator.fidelity_evict import lfu_test
+
+    result = lfu_test(5350, 10, 16, seed=4)
+    assert result["hot_survival"] > result["cold_survival"] + 0.1
+
+
+def test_lesson_keys_evicted_only_when_maxmemory_is_set() -> None:
+    sim, dp = cluster()
+    owner = sim.cluster.node(dp.lookup("{t}0")["owner"])
+    for i in range(500):
+        execute(dp, owner, "c1", ("SET", f"{{t}}{i}", "v" * 100), Session())
+    assert not [e for e in sim.cluster.trace.events if e["kind"] == "key_evicted"]
