@@ -253,7 +253,9 @@ class Eviction:
 
         ``delete(key)`` removes the key through the keyspace (whose :meth:`on_put` hook
         updates the accounting) and propagates it. A replica with
-        ``replica-ignore-maxmemory yes`` never evicts (``isSafeToPerformEvictions``)."""
+        ``replica-ignore-maxmemory yes`` never evicts (``isSafeToPerformEvictions``).
+        Not modelled: the time limit of one call (``maxmemory-eviction-tenacity``, which
+        hands the rest to a timer), lazy freeing, and several databases."""
         maxmemory = int(self.config.get("maxmemory"))
         if not maxmemory or (replica and self.config.get("replica-ignore-maxmemory")):
             return True
