@@ -16,7 +16,6 @@ from __future__ import annotations
 from typing import Any
 
 from simulator.dataplane.eviction import DENYOOM, TOUCHING_READS, Eviction
-from simulator.dataplane.memory import used_memory_of
 from simulator.dataplane.model import ClusterData
 from simulator.node import Node
 
@@ -70,13 +69,3 @@ def after_command(dp: ClusterData[Any, Any], node: Node, name: str, keys: tuple[
     if eviction is not None and name in TOUCHING_READS:
         for key in keys:
             eviction.touch(key)
-
-
-def memory_row(dp: ClusterData[Any, Any], node: Node) -> tuple[int, int, int]:
-    """(used_memory, maxmemory, evicted_keys) of a node, for views: the eviction state's
-    figures, or the model's sum over the keys of a node without one."""
-    data = dp.data(node)
-    maxmemory = int(node.config.get("maxmemory"))
-    if data.eviction is not None:
-        return data.eviction.used_memory, maxmemory, data.eviction.evicted
-    return used_memory_of(data.keys), maxmemory, 0
