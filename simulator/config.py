@@ -18,7 +18,7 @@ class Directive:
     """One configuration directive: its type, default and what it means."""
 
     name: str
-    kind: str  # "int" (ms or count), "bool" (yes/no), "enum", "save"
+    kind: str  # "int" (ms or count), "bytes" (an int or 100mb), "bool" (yes/no), "enum", "save"
     default: Any
     help: str
     choices: tuple[str, ...] = ()
@@ -140,9 +140,9 @@ DIRECTIVES: dict[str, Directive] = {
         ),
         Directive(
             "maxmemory",
-            "int",
+            "bytes",
             0,
-            "bytes of used_memory before keys are evicted; 0 = no limit (§25.2)",
+            "used_memory before keys are evicted, in bytes or with a unit (100mb); 0 = no limit (§25.2)",
             minimum=0,
             maximum=1 << 50,
         ),
@@ -228,6 +228,21 @@ def parse_save(value: str) -> tuple[tuple[int, int], ...]:
     return tuple((numbers[i], numbers[i + 1]) for i in range(0, len(numbers), 2))
 
 
+MEMORY_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1024, "m": 1000**2, "mb": 1024**2}
+MEMORY_UNITS |= {"g": 1000**3, "gb": 1024**3}
+"""util.c ``memtoull``: a memory size's units (k = 1000, kb = 1024, …, any case)."""
+
+
+def memtoull(name: str, text: str) -> int:
+    """``100mb`` → 104857600, as Redis reads a memory directive."""
+    digits = text.strip().lower()
+    number = digits.rstrip("bkmg")
+    unit = digits[len(number) :]
+    if not number.isdigit() or unit not in MEMORY_UNITS:
+        raise ConfigError(f"{name} takes bytes or a size like 100mb, got {text!r}")
+    return int(number) * MEMORY_UNITS[unit]
+
+
 def coerce(name: str, value: Any) -> Any:
     """Check and convert ``value`` for directive ``name`` (as ``CONFIG SET`` would)."""
     directive = DIRECTIVES.get(name)
@@ -241,7 +256,9 @@ def coerce(name: str, value: Any) -> Any:
         if str(value).lower() in ("yes", "no"):
             return str(value).lower() == "yes"
         raise ConfigError(f"{name} takes yes or no, got {value!r}")
-    if directive.kind == "int":
+    if directive.kind == "bytes" and isinstance(value, str):
+        value = memtoull(name, value)
+    if directive.kind in ("int", "bytes"):
         if isinstance(value, bool) or not isinstance(value, int | str):
             raise ConfigError(f"{name} takes an integer, got {value!r}")
         try:

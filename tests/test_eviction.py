@@ -288,3 +288,13 @@ def test_lesson_keys_evicted_only_when_maxmemory_is_set() -> None:
     for i in range(500):
         execute(dp, owner, "c1", ("SET", f"{{t}}{i}", "v" * 100), Session())
     assert not [e for e in sim.cluster.trace.events if e["kind"] == "key_evicted"]
+
+
+def test_maxmemory_takes_redis_memory_units() -> None:
+    from simulator.config import ConfigError, coerce
+
+    assert coerce("maxmemory", "100mb") == 100 * 1024 * 1024
+    assert coerce("maxmemory", "2m") == 2_000_000
+    assert coerce("maxmemory", 1234) == 1234
+    with pytest.raises(ConfigError, match="maxmemory takes bytes or a size like 100mb"):
+        coerce("maxmemory", "lots")
