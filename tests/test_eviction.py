@@ -298,3 +298,25 @@ def test_maxmemory_takes_redis_memory_units() -> None:
     assert coerce("maxmemory", 1234) == 1234
     with pytest.raises(ConfigError, match="maxmemory takes bytes or a size like 100mb"):
         coerce("maxmemory", "lots")
+
+
+@pytest.mark.parametrize("policy", [p for p in POLICIES if p.startswith("volatile")])
+def test_volatile_policies_evict_only_keys_with_a_ttl(policy: str) -> None:
+    keyspace, eviction, clock = attached(policy, maxmemory=CALIBRATION_EMPTY_USED_MEMORY + 3000)
+    for i in range(60):
+        clock.now = i * 1000
+        keyspace.put(f"k{i}", "v", i)
+        if i % 2:
+            eviction.note_expire(f"k{i}", 100_000 + i)
+    assert eviction.perform(delete_from(keyspace))
+    assert all(f"k{i}" in keyspace.keys for i in range(0, 60, 2))  # no TTL: kept
+    assert eviction.evicted > 0
+
+
+@pytest.mark.parametrize("policy", [p for p in POLICIES if p.startswith("allkeys")])
+def test_allkeys_policies_evict_any_key(policy: str) -> None:
+    keyspace, eviction, _ = attached(policy, maxmemory=CALIBRATION_EMPTY_USED_MEMORY + 3000)
+    for i in range(60):
+        keyspace.put(f"k{i}", "v", i)
+    assert eviction.perform(delete_from(keyspace))
+    assert eviction.used_memory <= CALIBRATION_EMPTY_USED_MEMORY + 3000 < eviction.used_memory + 80
