@@ -320,3 +320,28 @@ def test_allkeys_policies_evict_any_key(policy: str) -> None:
         keyspace.put(f"k{i}", "v", i)
     assert eviction.perform(delete_from(keyspace))
     assert eviction.used_memory <= CALIBRATION_EMPTY_USED_MEMORY + 3000 < eviction.used_memory + 80
+
+
+def test_the_packaged_eviction_figures_match_the_raw_measurements() -> None:
+    """``rcsim fidelity --part eviction`` compares with a packaged copy; it must agree."""
+    import json
+    from pathlib import Path
+
+    from simulator.fidelity_evict import real_eviction
+
+    raw = json.loads((Path(__file__).parent / "data" / "eviction-expiry.json").read_text())
+    packaged = real_eviction()
+    for part in ("lru", "lfu", "volatile_ttl"):
+        assert len(packaged[part]) == len(raw[part])
+        for mine, theirs in zip(packaged[part], raw[part], strict=True):
+            assert all(theirs[key] == value for key, value in mine.items())
+    assert packaged["noeviction"] == raw["noeviction"]
+
+
+def test_rcsim_fidelity_part_eviction(capsys: pytest.CaptureFixture[str]) -> None:
+    from rcsim.cli import main
+
+    assert main(["fidelity", "--part", "eviction", "--seeds", "1"]) in (0, 1)
+    out = capsys.readouterr().out
+    assert "| allkeys-lru samples 10 | error % | 2.87 [2.70–3.06] |" in out
+    assert "| noeviction | keys before the refused SET |" in out
