@@ -246,6 +246,10 @@ KINDS: dict[str, TraceKind] = {
            "client command key slot outcome latency_ms reply asking",
            "one client request attempt and its outcome",
            "{client} sends {command} {key} to {node}: {outcome}", "routine"),
+        _k("key_evicted", _P, "node that evicted", "", "key policy used_memory maxmemory",
+           "performEvictions deleted a key to get used_memory under maxmemory (§25); only "
+           "on nodes with maxmemory set",
+           "{node} evicts {key} ({policy}, {used_memory} of {maxmemory} bytes)", "routine"),
         _k("migrate_blocked", _P, "source", "target", "slot cached timeout_ms job",
            "MIGRATE's target is behind a cut: the source blocks (serves nothing) until a "
            "retransmission gets through or the timeout runs out",

@@ -47,6 +47,7 @@ NARRATION: dict[str, set[int]] = {
     "open-slot": set(),
     "paused-master-returns": {4},
     "manual-failover": set(),
+    "eviction-policies": {0, 2},
 }
 """Per lesson, the steps whose caption narrates a state at a chosen time (by index)."""
 

@@ -279,6 +279,14 @@ def node_view(
         f" · full coverage {'yes' if node.full_coverage else 'no'}",
         "dim",
     )
+    if node.memory is not None:
+        memory = node.memory
+        limit = f"{memory.maxmemory:,}" if memory.maxmemory else "no limit"
+        head.append(
+            f"\nmemory {memory.used:,} / {limit} bytes · {memory.policy}"
+            f" · evicted {memory.evicted:,}",
+            "bold yellow" if memory.maxmemory and memory.share >= 1 else "",
+        )
     rows = Text(no_wrap=True, overflow="ellipsis")
     rows.append(f"{'peer':<6}{'its flags for it':<17}{'ep':>4} {'master':<7}reports (age)\n", "dim")
     for peer in node.peers[:max_peers]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from rcsim.commands import CommandError
 
-PARTS = ("failover", "converged", "manual", "partition", "heal", "reshard")
+PARTS = ("failover", "converged", "manual", "partition", "heal", "reshard", "eviction")
 
 
 def add_parser(sub: Any) -> None:
@@ -29,7 +29,13 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from simulator import fidelity, fidelity_converged, fidelity_heal, fidelity_reshard
+    from simulator import (
+        fidelity,
+        fidelity_converged,
+        fidelity_evict,
+        fidelity_heal,
+        fidelity_reshard,
+    )
 
     if not 1 <= args.seeds <= 1000:
         raise CommandError(f"--seeds must be between 1 and 1000, not {args.seeds}")
@@ -52,6 +58,16 @@ def run(args: argparse.Namespace) -> int:
     }
     all_ok = True
     for part in parts:
+        if part == "eviction":
+            evict_rows = fidelity_evict.eviction_rows(seeds)
+            all_ok = all_ok and all(r.within_bounds for r in evict_rows)
+            print(
+                "## maxmemory eviction (eviction-expiry.json parts A-D), rcsim's mean over"
+                f" {args.seeds} seeds against the mean of the 3 real runs\n"
+            )
+            print(fidelity_evict.format_rows(evict_rows))
+            print()
+            continue
         title, build = builders[part]
         rows = build(seeds)
         all_ok = all_ok and all(r.within_bounds for r in rows)

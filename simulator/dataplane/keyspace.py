@@ -5,8 +5,12 @@ each slot's keys that Redis 7.0 keeps for ``CLUSTER COUNTKEYSINSLOT`` / ``GETKEY
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from simulator.slots import key_hash_slot
+
+if TYPE_CHECKING:
+    from simulator.dataplane.eviction import Eviction
 
 
 @lru_cache(maxsize=1 << 17)
@@ -21,6 +25,7 @@ class Keyspace:
     def __init__(self) -> None:
         self.keys: dict[str, tuple[str, int]] = {}  # key -> (value, version)
         self.by_slot: dict[int, dict[str, None]] = {}  # slot -> keys in insertion order
+        self.eviction: Eviction | None = None  # memory and eviction state, with maxmemory (§25)
 
     def get(self, key: str) -> str | None:
         entry = self.keys.get(key)
@@ -29,6 +34,9 @@ class Keyspace:
     def put(self, key: str, value: str | None, version: int) -> None:
         """Set ``key`` (``value`` None deletes it), keeping the slot index in step."""
         slot = slot_of(key)
+        if self.eviction is not None:
+            old = self.keys.get(key)
+            self.eviction.on_put(key, None if old is None else old[0], value)
         if value is None:
             if self.keys.pop(key, None) is not None:
                 index = self.by_slot[slot]
@@ -44,6 +52,8 @@ class Keyspace:
         """The whole keyspace becomes ``data`` (a full resync or a load from disk)."""
         self.keys = {}
         self.by_slot = {}
+        if self.eviction is not None:
+            self.eviction.clear()
         for key, (value, version) in data.items():
             self.put(key, value, version)
 

@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from simulator.dataplane import outcomes
+from simulator.dataplane import maxmemory, outcomes
+from simulator.dataplane.eviction import ERR_OOM
 from simulator.dataplane.model import ClusterData
 from simulator.dataplane.routing import (
     ASK,
@@ -153,6 +154,9 @@ def execute(
             target=route.node,
             slot=route.slot,
         )
+    if not maxmemory.before_command(dp, node, request.name):
+        session.after_command(request.name)
+        return Reply(outcomes.OOM, ERR_OOM, slot=route.slot)
     spec = request.spec
     if spec.write and node.is_master:
         needed = node.config.get("min-replicas-to-write")
@@ -162,7 +166,9 @@ def execute(
     if (spec.write or request.name in MAY_REPLICATE) and node.writes_paused():
         return HOLD
     session.after_command(request.name)
-    return _run(dp, node, client, request, route.slot)
+    reply = _run(dp, node, client, request, route.slot)
+    maxmemory.after_command(dp, node, request.name, request.argv[1:])
+    return reply
 
 
 def _run(dp: ClusterData, node: Node, client: str, request: Request, slot: int | None) -> Reply:

@@ -21,6 +21,7 @@ from simulator.dataplane.outcomes import NAMES as REQUEST_OUTCOMES
 from simulator.dataplane.redis_cli import MIGRATE_PIPELINE
 from simulator.views.accessor import Views
 from simulator.views.elections import ElectionLog
+from simulator.views.memory import MemoryRow
 from simulator.views.shapes import (
     CandidateView,
     CheckView,
@@ -53,6 +54,7 @@ __all__ = [
     "LessonDriver",
     "LessonView",
     "LostWriteRow",
+    "MemoryRow",
     "NodeRow",
     "NodeView",
     "PeerRow",

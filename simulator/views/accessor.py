@@ -15,6 +15,7 @@ from simulator.node import Node, PeerView
 from simulator.slots import NO_OWNER, hashed_part, key_hash_slot
 from simulator.trace import Trace
 from simulator.views.elections import ElectionLog
+from simulator.views.memory import memory_row
 from simulator.views.pending import next_event
 from simulator.views.shapes import (
     CheckView,
@@ -130,6 +131,7 @@ class Views:
             names=self._cluster.names,
             validity_factor=int(node.config.get("cluster-replica-validity-factor")),
             full_coverage=bool(node.config.get("cluster-require-full-coverage")),
+            memory=memory_row(node),
         )
 
     def masters(self) -> tuple[str, ...]:
