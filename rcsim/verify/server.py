@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from rcsim.verify.cleanup import Cleanup
-from rcsim.verify.resp import Connection, call_once
+from rcsim.verify.resp import Connection, RespError, call_once
 
 FIRST_HOST = 20
 """Nodes use 127.0.0.20 and up (lower addresses are left to other experiments)."""
@@ -165,7 +165,14 @@ class NodeProcess:
                 raise RuntimeError(f"{self.name}: no PING reply within {timeout:g}s")
             time.sleep(0.02)
         self.status = "running"
-        self.node_id = str(self.call("CLUSTER", "MYID"))
+        while True:  # PING answers while the RDB/AOF loads; CLUSTER MYID says LOADING
+            try:
+                self.node_id = str(self.call("CLUSTER", "MYID"))
+                break
+            except RespError as error:
+                if not str(error).startswith("LOADING") or time.monotonic() > deadline:
+                    raise
+            time.sleep(0.02)
 
     def call(self, *args: str | int, timeout: float = 5.0) -> Any:
         return call_once(self.host, self.port, *args, timeout=timeout)
