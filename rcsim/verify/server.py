@@ -161,11 +161,14 @@ class NodeProcess:
                     break
             except (OSError, ConnectionError):
                 pass
+            except RespError as error:  # LOADING: it is reading its RDB/AOF
+                if not str(error).startswith("LOADING"):
+                    raise
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{self.name}: no PING reply within {timeout:g}s")
             time.sleep(0.02)
         self.status = "running"
-        while True:  # PING answers while the RDB/AOF loads; CLUSTER MYID says LOADING
+        while True:  # LOADING while the RDB/AOF loads (to PING too, or only to this)
             try:
                 self.node_id = str(self.call("CLUSTER", "MYID"))
                 break
