@@ -35,7 +35,6 @@ DERIVED_EVENTS: dict[str, frozenset[str]] = {
     "full_sync": frozenset({"keys"}),
     "loaded": frozenset(),
     "publish": frozenset({"channel", "message", "sharded", "receivers"}),
-    "subscribe": frozenset({"client", "reply"}),
     "migration": frozenset(),
     "request": frozenset({"client", "command", "key", "slot", "outcome", "asking"}),
 }
