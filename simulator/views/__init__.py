@@ -24,6 +24,7 @@ from simulator.views.bus import (
     TYPE_ORDER,
     BusMessage,
     GossipRow,
+    Heartbeats,
     MessageQuery,
     MessageWindow,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "ElectionLog",
     "ElectionView",
     "GossipRow",
+    "Heartbeats",
     "KeyNodeRow",
     "KeyView",
     "LessonDriver",
