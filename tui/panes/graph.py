@@ -169,6 +169,7 @@ def draw_graph(
         x, y = positions[name]
         return (round(x * (canvas.width - 6)) + 1, round(y * (canvas.height - 1)))
 
+    heads: list[tuple[list[tuple[int, int]], str]] = []  # cut lines: the arrow goes last
     sides = len(truth.groups) if len(truth.groups) > 1 else 1
     for i in range(1, sides):
         x = round(canvas.width * i / sides)
@@ -185,11 +186,10 @@ def draw_graph(
             if drawn:
                 mx, my = drawn[len(drawn) // 2]
                 canvas.put(mx, my, "×", "bold red")
-                hx, hy = drawn[-1]
                 arrow = "▶" if end[0] > start[0] else "◀" if end[0] < start[0] else "▼"
                 if end[0] == start[0] and end[1] < start[1]:
                     arrow = "▲"
-                canvas.put(hx, hy, arrow, "bold red")
+                heads.append((drawn, arrow))
     for row in shown:
         x, y = cell(row.name)
         role = "M" if row.is_master else "r"
@@ -198,8 +198,12 @@ def draw_graph(
             role = f"M+{count}"
         label = f"{row.name} {role}"
         canvas.text(x - len(label) // 2, y, label, node_style(row, row.name == selected))
+    for drawn, arrow in heads:  # on the line's last cell a label left free
+        free = [c for c in drawn if canvas.cells[c[1]][c[0]][0] in "─│╱╲×"]
+        if free:
+            canvas.put(free[-1][0], free[-1][1], arrow, "bold red")
     out = canvas.render()
-    legend = "─ replication  ×▶ one-way cut  ┆ partition sides  red dead/FAIL  yellow PFAIL"
+    legend = "─ replica·master  ×▶ one-way cut  ┆ sides  red dead/FAIL  yellow PFAIL"
     if crowded:
         legend = f"{len(rows)} nodes: masters only (M+replicas)  " + legend
     out.append("\n" + legend, "dim")
