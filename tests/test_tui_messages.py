@@ -121,7 +121,7 @@ def test_the_graph_draws_replication_partitions_and_cuts() -> None:
     start = "\n".join(seen["start"])
     for label in ("n1 M", "n2 M", "n3 M", "n4 r", "n5 r", "n6 r"):
         assert label in start
-    assert "┆" not in start and "│" in start or "─" in start
+    assert ("┆" not in start and "│" in start) or "─" in start
     assert "┆" in "\n".join(seen["partition"])
     assert "×" in "\n".join(seen["cut"])
 
