@@ -188,3 +188,55 @@ def test_graph_snapshot_with_a_one_way_cut(snap_compare: Any) -> None:
         assert graph.display
 
     assert snap_compare(app, terminal_size=SIZE, run_before=before)
+
+
+# ---------------------------------------------------------------- per-node view diffs
+
+
+def test_belief_changes_name_the_flips_between_two_views() -> None:
+    from tui.panes.node_diff import belief_changes
+
+    session = scenario_session("master-crash", playing=False)
+    views = session.sim.views
+    fail_at = next(
+        e["t"]
+        for e in _run_until_event(session, "fail")
+        if e["kind"] == "fail" and e["target"] == "n1"
+    )
+    session.seek(fail_at - 1)
+    before = views.node("n5", peers=10)
+    session.seek(fail_at + 1)
+    after = views.node("n5", peers=10)
+    assert before is not None and after is not None
+    changes = belief_changes(before, after)
+    assert "n1 pfail→FAIL" in changes
+    assert "cluster_state ok→fail" in changes
+    assert belief_changes(after, after) == ()
+
+
+def _run_until_event(session: Any, kind: str) -> list[dict[str, Any]]:
+    session.seek(10_000)
+    return [e for e in session.sim.trace.events if e["kind"] == kind]
+
+
+def test_the_node_view_shows_what_changed_in_the_last_step() -> None:
+    seen: dict[str, list[str]] = {}
+
+    async def script(app: RcsimApp, pilot: Any) -> None:
+        app.selected = "n5"
+        await goto(pilot, "5.1s")
+        seen["before"] = lines(app, "nodeview")
+        for _ in range(10):  # next notable events until n5 flips n1 to FAIL
+            await pilot.press("n")
+            await pilot.pause()
+            if any("FAIL" in line and "changed" in line for line in lines(app, "nodeview")):
+                break
+        seen["flip"] = lines(app, "nodeview")
+        await goto(pilot, "15s")  # a far jump is not a step: no diff
+        seen["jump"] = lines(app, "nodeview")
+
+    drive("master-crash", script, size=SIZE)
+    assert not any("changed" in line for line in seen["before"])
+    flip = next(line for line in seen["flip"] if "changed" in line)
+    assert "n1 pfail→FAIL" in flip and "cluster_state ok→fail" in flip
+    assert not any("changed" in line for line in seen["jump"])

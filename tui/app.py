@@ -139,7 +139,7 @@ class RcsimApp(ViewKeys):
             yield panes.GraphPane(session, id="graph").data_bind(
                 RcsimApp.version, RcsimApp.selected
             )
-            yield panes.NodeViewPane(session, id="nodeview").data_bind(
+            yield panes.NodeDiffPane(session, id="nodeview").data_bind(
                 RcsimApp.version, RcsimApp.selected, raw=RcsimApp.raw_view
             )
         yield panes.MessagesPane(session, id="messages").data_bind(RcsimApp.version)

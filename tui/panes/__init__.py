@@ -4,6 +4,7 @@ from tui.panes.base import SimPane
 from tui.panes.cluster import NodeViewPane, StripPane, TopologyPane
 from tui.panes.graph import GraphPane
 from tui.panes.messages import MessagesPane
+from tui.panes.node_diff import NodeDiffPane
 from tui.panes.story import (
     ALL_CHECKS,
     CaptionBar,
@@ -24,6 +25,7 @@ __all__ = [
     "HeaderBar",
     "LogPane",
     "MessagesPane",
+    "NodeDiffPane",
     "NodeViewPane",
     "SimPane",
     "StripPane",
