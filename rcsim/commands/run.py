@@ -88,7 +88,9 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "resp", False):
         sim = run_with_resp(scenario, args, until)
     else:
-        sim = run_scenario(scenario, args.seed, until=until, trace_bus=getattr(args, "trace_bus", False))
+        sim = run_scenario(
+            scenario, args.seed, until=until, trace_bus=getattr(args, "trace_bus", False)
+        )
     driver = sim.extras["driver"]
     if args.trace:
         try:
