@@ -240,3 +240,15 @@ def test_the_node_view_shows_what_changed_in_the_last_step() -> None:
     flip = next(line for line in seen["flip"] if "changed" in line)
     assert "n1 pfail→FAIL" in flip and "cluster_state ok→fail" in flip
     assert not any("changed" in line for line in seen["jump"])
+
+
+def test_a_crowded_graph_draws_the_masters_in_a_grid_with_their_replica_counts() -> None:
+    from tui.panes.graph import draw_graph
+
+    session = scenario_session("master-crash", playing=False)
+    views = session.sim.views
+    text = draw_graph(views.topology(), views.truth(), None, 20, 5).plain
+    assert "masters only" in text
+    for label in ("n1 M+1", "n2 M+1", "n3 M+1"):
+        assert label in text
+    assert " r" not in text.split("\n")[0]

@@ -88,6 +88,24 @@ def layout(graph: nx.DiGraph) -> dict[str, Point]:
     return positions
 
 
+def grid_positions(
+    graph: nx.DiGraph, names: Sequence[str], width: int, height: int
+) -> dict[str, Point]:
+    """Too many nodes for rings: ``names`` in rows of labels, one block per side."""
+    sides = sorted({int(graph.nodes[n]["side"]) for n in names}) or [0]
+    positions: dict[str, Point] = {}
+    per_row = max(1, (width // len(sides)) // 9)  # "n100 M+1" and a space
+    for column, side in enumerate(sides):
+        members = [n for n in names if graph.nodes[n]["side"] == side]
+        rows = max(1, -(-len(members) // per_row))
+        for i, name in enumerate(members):
+            row, col = divmod(i, per_row)
+            x = (column + (col + 0.5) / per_row) / len(sides)
+            y = (row + 0.5) / max(rows, height) if rows > height else (row + 0.5) / rows
+            positions[name] = (x, y)
+    return positions
+
+
 def _line_char(dx: float, dy: float) -> str:
     if abs(dx) > 2 * abs(dy):
         return "─"
@@ -164,6 +182,9 @@ def draw_graph(
     canvas = Canvas(max(10, width), height)
     crowded = len(rows) * 6 > canvas.width * canvas.height // 3
     shown = [r for r in rows if not crowded or r.is_master or r.name == selected]
+
+    if crowded:  # masters in a grid per side instead of rings that would overlap
+        positions = grid_positions(graph, [r.name for r in shown], canvas.width, canvas.height)
 
     def cell(name: str) -> tuple[int, int]:
         x, y = positions[name]
