@@ -252,3 +252,19 @@ def test_a_crowded_graph_draws_the_masters_in_a_grid_with_their_replica_counts()
     for label in ("n1 M+1", "n2 M+1", "n3 M+1"):
         assert label in text
     assert " r" not in text.split("\n")[0]
+
+
+def test_shift_z_filters_by_the_selected_node() -> None:
+    async def script(app: RcsimApp, pilot: Any) -> None:
+        await goto(pilot, "7s")
+        app.selected = "n4"
+        await pilot.press("M", "Z")
+        await pilot.pause()
+        pane = app.query_one("#messages", MessagesPane)
+        assert pane.node == "n4"
+        rows = [line for line in lines(app, "messages") if "→" in line]
+        assert rows and all("n4" in line for line in rows)
+        await pilot.press("Z")
+        assert pane.node is None
+
+    drive("master-crash", script, size=SIZE)

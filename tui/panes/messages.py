@@ -1,7 +1,7 @@
 """The message view: the bus messages around the current moment, as a time-space diagram.
 
 Shown with ``M`` (it takes the place of the slot strip and the story panes). When it is
-focused: ``y`` cycles the type filter, ``z`` the node filter (a node sent, received,
+focused: ``y`` cycles the type filter, ``z`` the node filter (``Z``: the selected node; a node sent, received,
 is the subject of, or is reported PFAIL/FAIL in the message), ``w`` the heartbeats
 (PFAIL reports only, all, none), ``j``/``k`` move the selection and ``d`` shows the
 selected message's content. It follows the simulation: play, step and rewind redraw it.
@@ -45,6 +45,7 @@ class MessagesPane(SimPane[MessageData]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "types", "message view: next type filter", show=False),
         Binding("z", "node", "message view: next node filter", show=False),
+        Binding("Z", "node_selected", "message view: filter by the selected node", show=False),
         Binding("w", "heartbeats", "message view: PING/PONG reports, all, none", show=False),
         Binding("d", "details", "message view: the selected message's content", show=False),
         Binding("j,down", "cursor(-1)", "message view: newer message", show=False),
@@ -88,6 +89,11 @@ class MessagesPane(SimPane[MessageData]):
         else:
             index = names.index(self.node) + 1
             self.node = names[index] if index < len(names) else None
+
+    def action_node_selected(self) -> None:
+        """``Z``: the node selected in the topology (j/k there), or no filter if it is on."""
+        selected = getattr(self.app, "selected", None)
+        self.node = None if self.node == selected else selected
 
     def action_heartbeats(self) -> None:
         self.heartbeats = (self.heartbeats + 1) % len(HEARTBEATS)
