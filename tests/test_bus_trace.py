@@ -110,3 +110,15 @@ def test_the_window_follows_a_rewind() -> None:
     assert after == fresh.views.messages(query)
     sim.run_until(9000)
     assert sim.views.messages(MessageQuery(9000, 30)).rows  # folds the replayed events
+
+
+def test_the_index_notices_a_rewind_even_after_the_trace_grew_back() -> None:
+    sim = tui_lesson()
+    sim.run_until(6000)
+    query = MessageQuery(5900, 40, heartbeats="all")
+    sim.views.messages(query)
+    sim.rewind(3000)
+    sim.run_until(6000)  # longer than before the rewind again: new event objects
+    fresh = tui_lesson()
+    fresh.run_until(6000)
+    assert sim.views.messages(query) == fresh.views.messages(query)

@@ -130,16 +130,16 @@ class BusLog:
 
     def __init__(self) -> None:
         self.seen = 0  # trace events folded
+        self.tail: TraceEvent | None = None  # events[seen - 1], to notice a rewind
         self.positions: list[int] = []  # trace index of each bus_message
         self.objects: list[TraceEvent] = []  # the events themselves (to notice a rewind)
         self.times: list[int] = []  # arrival of each
         self.notable: list[int] = []  # indexes into the lists above: not plain heartbeats
 
     def feed(self, events: Sequence[TraceEvent]) -> None:
-        if self.positions and not self._valid(len(self.positions) - 1, events):
-            self._cut(events)
-        elif self.seen > len(events):
-            self.seen = self.positions[-1] + 1 if self.positions else 0
+        seen = self.seen
+        if seen and (len(events) < seen or events[seen - 1] is not self.tail):
+            self._cut(events)  # rewound: the trace was cut below ``seen`` (and maybe regrown)
         positions, objects, times, notable = self.positions, self.objects, self.times, self.notable
         for index in range(self.seen, len(events)):
             event = events[index]
@@ -151,6 +151,7 @@ class BusLog:
             objects.append(event)
             times.append(event["t"])
         self.seen = len(events)
+        self.tail = events[-1] if events else None
 
     def _valid(self, k: int, events: Sequence[TraceEvent]) -> bool:
         index = self.positions[k]
