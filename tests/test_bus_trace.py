@@ -122,3 +122,18 @@ def test_the_index_notices_a_rewind_even_after_the_trace_grew_back() -> None:
     fresh = tui_lesson()
     fresh.run_until(6000)
     assert sim.views.messages(query) == fresh.views.messages(query)
+
+
+def test_a_trace_recorded_with_trace_bus_replays_in_the_tui_with_its_messages(
+    tmp_path: Path, capsys: object
+) -> None:
+    from tui.replay import replay_session
+
+    plain, bus = tmp_path / "plain.jsonl", tmp_path / "bus.jsonl"
+    assert main(["run", "master-crash", "--quiet", "--trace", str(plain)]) == 0
+    assert main(["run", "master-crash", "--quiet", "--trace-bus", "--trace", str(bus)]) == 0
+    with_bus = replay_session(str(bus), at=7000)  # verified byte for byte on the way
+    rows = with_bus.sim.views.messages(MessageQuery(7000, 50)).rows
+    assert any(r.type == "FAIL" and r.about == "n1" for r in rows)
+    without = replay_session(str(plain), at=7000)
+    assert not without.sim.views.messages(MessageQuery(7000, 50)).traced

@@ -147,7 +147,11 @@ def message_view(
     out = header(lanes, lane_width)
     rows = window.rows
     if not window.traced:
-        out.append("\nno bus messages traced (the TUI turns bus_message tracing on)", "dim")
+        out.append(
+            "\nno bus messages traced (a replayed trace has them only if its run used"
+            " rcsim run --trace-bus)",
+            "dim",
+        )
     elif not rows:
         out.append("\nno message matches the filters yet", "dim")
     selected = len(rows) - 1 - cursor
