@@ -144,7 +144,9 @@ class RcsimApp(ViewKeys):
             yield panes.NodeDiffPane(session, id="nodeview").data_bind(
                 RcsimApp.version, RcsimApp.selected, raw=RcsimApp.raw_view
             )
-        yield panes.MessagesPane(session, id="messages").data_bind(RcsimApp.version)
+        yield panes.MessagesPane(session, id="messages").data_bind(
+            RcsimApp.version, RcsimApp.selected
+        )
         yield panes.StripPane(session, id="strip").data_bind(RcsimApp.version, RcsimApp.cursor)
         with Horizontal(id="middle"):
             yield panes.ElectionPane(session, id="election").data_bind(RcsimApp.version)

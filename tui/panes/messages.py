@@ -57,6 +57,7 @@ class MessagesPane(SimPane[MessageData]):
     heartbeats: reactive[int] = reactive(0, init=False)
     show_details: reactive[bool] = reactive(False, init=False)
     cursor: reactive[int] = reactive(0, init=False)  # rows up from the newest
+    selected: reactive[str | None] = reactive(None, init=False)  # the app's node selection
 
     def redraw(self) -> None:
         if self.display:  # hidden until M shows it: costs nothing meanwhile
@@ -92,8 +93,7 @@ class MessagesPane(SimPane[MessageData]):
 
     def action_node_selected(self) -> None:
         """``Z``: the node selected in the topology (j/k there), or no filter if it is on."""
-        selected = getattr(self.app, "selected", None)
-        self.node = None if self.node == selected else selected
+        self.node = None if self.node == self.selected else self.selected
 
     def action_heartbeats(self) -> None:
         self.heartbeats = (self.heartbeats + 1) % len(HEARTBEATS)
