@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from simulator.actions import ACTIONS
+from simulator.bus_trace import BusTap
 from simulator.cluster import Cluster, ClusterError, DataPlane, NodeSpec, standard_topology
 from simulator.engine import Engine
 from simulator.links.link import DEFER_KEY, DeferredCopies
@@ -109,6 +110,7 @@ class Simulation:
         self._actions: dict[str, ActionHandler] = {}
         self.extras: dict[str, Any] = {}  # model objects owned by add-ons (e.g. a scenario driver)
         self.views = Views(self)  # the read-only seam UIs use (simulator/views/)
+        self.bus_trace = False  # bus_message events (set_bus_trace)
         self._take_checkpoint()
 
     # ------------------------------------------------------------------ time
@@ -253,8 +255,15 @@ class Simulation:
         self.cluster = restored["cluster"]
         self.extras = restored["extras"]
         self.trace.truncate(checkpoint.trace_len)
+        self.set_bus_trace(self.bus_trace)  # a checkpoint taken before it was turned on
         self._replayed = checkpoint.injections
         self._run_to(t, inclusive=False)
+
+    def set_bus_trace(self, on: bool = True) -> None:
+        """Trace every bus packet as a ``bus_message`` event (simulator/bus_trace.py);
+        off by default. It survives rewinds; turning it on changes no other event."""
+        self.bus_trace = on
+        self.cluster.tcp.bus_tap = BusTap(self.trace) if on else None
 
     # ------------------------------------------------------------------ actions
 

@@ -82,6 +82,7 @@ _E = "elections and epochs"
 _M = "membership"
 _L = "bus links"
 _P = "data plane"
+_B = "bus messages"
 
 
 def _k(
@@ -241,6 +242,10 @@ KINDS: dict[str, TraceKind] = {
         _k("link_freed", _L, "connecting node", "peer", "reason after_refused",
            "freeClusterLink: refused, timeout, reset, closed, ping_timeout, node_removed",
            "{node} frees its bus link to {target} ({reason})"),
+        # ------------------------------------------------------------ bus messages (off by default)
+        _k("bus_message", _B, "sender", "receiver", "type sent epoch about about_epoch gossip channel",
+           "a bus packet reached its receiver's host (only with Simulation.set_bus_trace)",
+           "{node} → {target}: {type}", "routine"),
         # ------------------------------------------------------------ data plane
         _k("request", _P, "node that answered", "",
            "client command key slot outcome latency_ms reply asking",

@@ -448,8 +448,10 @@ def run(
     *,
     until: int | None = None,
     cron_phase_spread_ms: int = 100,
+    trace_bus: bool = False,
 ) -> Simulation:
-    """Build and run ``scenario`` headless (no checkpoints); the driver holds the results."""
+    """Build and run ``scenario`` headless (no checkpoints); the driver holds the results.
+    ``trace_bus`` adds a ``bus_message`` event per bus packet (docs/trace.md)."""
     sim = build(
         scenario,
         seed,
@@ -457,5 +459,6 @@ def run(
         checkpoint_ms=NO_CHECKPOINTS,
         cron_phase_spread_ms=cron_phase_spread_ms,
     )
+    sim.set_bus_trace(trace_bus)
     run_to_end(sim)
     return sim

@@ -14,6 +14,7 @@ not import :mod:`simulator.links.net`, which creates the sockets.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from simulator.engine import Engine, Timer
@@ -37,6 +38,9 @@ class Stack(Protocol):
     def forget(self, link: Link) -> None: ...
 
     def trace_freed(self, link: Link, reason: str) -> None: ...
+
+    # ``bus_message`` tracing (simulator/bus_trace.py): None unless turned on.
+    bus_tap: Callable[[Link, int, object], None] | None
 
 
 class LinkHandler(Protocol):
@@ -364,6 +368,8 @@ class Link:
         now = stack.engine.now
         self._heard = peer._heard = now  # data one way, its ACK the other
         self._probes = peer._probes = 0
+        if stack.bus_tap is not None:  # bus_message tracing (off: this check only)
+            stack.bus_tap(self, segment.sent, segment.message)
         stack.notify(peer, "message", segment.message)
 
     def _take_back(self) -> None:

@@ -20,6 +20,14 @@ from simulator.cluster import UnknownNode
 from simulator.dataplane.outcomes import NAMES as REQUEST_OUTCOMES
 from simulator.dataplane.redis_cli import MIGRATE_PIPELINE
 from simulator.views.accessor import Views
+from simulator.views.bus import (
+    TYPE_ORDER,
+    BusMessage,
+    GossipRow,
+    Heartbeats,
+    MessageQuery,
+    MessageWindow,
+)
 from simulator.views.elections import ElectionLog
 from simulator.views.memory import MemoryRow
 from simulator.views.shapes import (
@@ -44,17 +52,23 @@ from simulator.views.writes import LostWriteRow, WriteRiskView
 __all__ = [
     "MIGRATE_PIPELINE",
     "REQUEST_OUTCOMES",
+    "TYPE_ORDER",
+    "BusMessage",
     "CandidateView",
     "CheckView",
     "ClientView",
     "ElectionLog",
     "ElectionView",
+    "GossipRow",
+    "Heartbeats",
     "KeyNodeRow",
     "KeyView",
     "LessonDriver",
     "LessonView",
     "LostWriteRow",
     "MemoryRow",
+    "MessageQuery",
+    "MessageWindow",
     "NodeRow",
     "NodeView",
     "PeerRow",

@@ -14,6 +14,7 @@ from simulator.messages import FAIL, PFAIL
 from simulator.node import Node, PeerView
 from simulator.slots import NO_OWNER, hashed_part, key_hash_slot
 from simulator.trace import Trace
+from simulator.views.bus import BusLog, MessageQuery, MessageWindow
 from simulator.views.elections import ElectionLog
 from simulator.views.memory import memory_row
 from simulator.views.pending import next_event
@@ -78,6 +79,7 @@ class Views:
         self._truth: TruthView | None = None
         self._truth_of: Cluster | None = None  # held, so its id cannot be reused meanwhile
         self._elections = ElectionLog()
+        self._bus = BusLog()
 
     @property
     def _cluster(self) -> Cluster:
@@ -218,6 +220,13 @@ class Views:
         )
         self._truth_of = cluster
         return self._truth
+
+    # ------------------------------------------------------------------ bus messages
+
+    def messages(self, query: MessageQuery) -> MessageWindow:
+        """The bus messages of ``query`` (simulator/views/bus.py), from the trace."""
+        self._bus.feed(self._sim.trace.events)
+        return self._bus.window(query)
 
     # ------------------------------------------------------------------ election
 
