@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from simulator.bus_stats import BusStats
 from simulator.config import NodeConfig
 from simulator.engine import Engine
 from simulator.links import CRASHED as TCP_CRASHED
@@ -156,6 +157,7 @@ class Cluster:
         self.slot_index_cache: dict[
             bytes, tuple[dict[int, int], dict[int, int], dict[int, int]]
         ] = {}
+        self.bus_stats = BusStats()  # messages and bytes each node sends (bus_stats.py)
         check_specs(specs)
         for spec in specs:
             self._create_node(spec.name, spec.config)

@@ -97,6 +97,7 @@ class NodeBase:
         self.inbox: list[ReplChunk] = []  # replication input buffered while paused
         self.sent = [0] * len(MsgType)
         self.received = [0] * len(MsgType)
+        self._bus_tx = host.bus_stats.node(index).count  # bus traffic (simulator/bus_stats.py)
         # Replication (replication.c): the bus reads the link and the offset (data age,
         # rank); the cluster's wire and the data plane move them.
         self.repl = Replication()

@@ -14,6 +14,7 @@ from simulator.messages import FAIL, PFAIL
 from simulator.node import Node, PeerView
 from simulator.slots import NO_OWNER, hashed_part, key_hash_slot
 from simulator.trace import Trace
+from simulator.views.bus import bus_view
 from simulator.views.elections import ElectionLog
 from simulator.views.pending import next_event
 from simulator.views.shapes import (
@@ -130,6 +131,7 @@ class Views:
             names=self._cluster.names,
             validity_factor=int(node.config.get("cluster-replica-validity-factor")),
             full_coverage=bool(node.config.get("cluster-require-full-coverage")),
+            bus=bus_view(self._cluster.bus_stats, node.index, self._sim.now),
         )
 
     def masters(self) -> tuple[str, ...]:

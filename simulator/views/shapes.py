@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from simulator.messages import FAIL, MASTER, PFAIL, SLAVE
 from simulator.slots import NO_OWNER
+from simulator.views.bus import BusView
 
 # --------------------------------------------------------------------------- node views
 
@@ -78,6 +79,7 @@ class NodeView:
     names: Sequence[str] = field(default=(), compare=False, repr=False)
     validity_factor: int = 10  # cluster-replica-validity-factor (§11.2)
     full_coverage: bool = True  # cluster-require-full-coverage (§14)
+    bus: BusView | None = None  # what it sent on the bus so far, by type (views/bus.py)
 
     def slot_owner(self, slot: int) -> str | None:
         """The owner of ``slot`` in this node's own view."""
