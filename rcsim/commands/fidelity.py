@@ -10,7 +10,7 @@ from typing import Any
 
 from rcsim.commands import CommandError
 
-PARTS = ("failover", "manual", "partition", "heal", "reshard")
+PARTS = ("failover", "manual", "partition", "heal", "reshard", "bus")
 
 
 def add_parser(sub: Any) -> None:
@@ -29,7 +29,7 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from simulator import fidelity, fidelity_heal, fidelity_reshard
+    from simulator import fidelity, fidelity_bus, fidelity_heal, fidelity_reshard
 
     if not 1 <= args.seeds <= 1000:
         raise CommandError(f"--seeds must be between 1 and 1000, not {args.seeds}")
@@ -45,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
             " 95 % interval of the one real run",
             fidelity_reshard.reshard_rows,
         ),
+        "bus": ("Idle bus traffic (bus-traffic.json), messages per second", fidelity_bus.bus_rows),
     }
     all_ok = True
     for part in parts:
@@ -54,8 +55,9 @@ def run(args: argparse.Namespace) -> int:
         unit = {
             "reshard": "",
             "heal": ", times in ms after the heal, bounds 25 %",
+            "bus": ", over 2 NT after 1 NT idle",
         }.get(part, ", times in ms after the signal")
         print(f"## {title}, {args.seeds} seeds per setting{unit}\n")
-        print(fidelity.format_table(rows))
+        print(fidelity_bus.format_rows(rows) if part == "bus" else fidelity.format_table(rows))
         print()
     return 0 if all_ok else 1
