@@ -130,6 +130,7 @@ class Cluster:
         dataplane: DataPlane | None = None,
         converged: bool = True,
         cron_phase_spread_ms: int = 100,
+        gossip_rule: str | None = None,
     ) -> None:
         self.engine = engine
         # Processes started together (as by a harness) run their 100 ms crons nearly in
@@ -158,6 +159,7 @@ class Cluster:
             bytes, tuple[dict[int, int], dict[int, int], dict[int, int]]
         ] = {}
         self.bus_stats = BusStats()  # messages and bytes each node sends (bus_stats.py)
+        self.gossip_rule = gossip_rule  # None: 7.0's; or an older rule (node/gossip_rules.py)
         check_specs(specs)
         for spec in specs:
             self._create_node(spec.name, spec.config)

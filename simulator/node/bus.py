@@ -22,6 +22,7 @@ from simulator.messages import (
     Message,
     MsgType,
 )
+from simulator.node.gossip_rules import legacy_gossip
 from simulator.node.manual_failover import ManualFailover
 from simulator.node.peer import PeerView
 
@@ -75,6 +76,8 @@ class BusOutput(ManualFailover):
         self._send(peer.name, self._header(mtype, gossip=self._gossip()))
 
     def _gossip(self) -> tuple[GossipEntry, ...]:
+        if self.gossip_rule is not None:  # an older Redis's rule (cluster.behaviour.gossip)
+            return legacy_gossip(self, self.gossip_rule)
         peers = self._peer_list
         total = len(peers)
         fresh = total - 2

@@ -52,6 +52,7 @@ class NodeHost(Protocol):
     zobrist: list[int]  # one random key per slot, for claim fingerprints
     slot_index_cache: dict[bytes, tuple[dict[int, int], dict[int, int], dict[int, int]]]
     bus_stats: BusStats  # what each node sends on the bus, by type (counted by BusOutput)
+    gossip_rule: str | None  # None: 7.0's gossip; else an older rule (node/gossip_rules.py)
 
     # the wire: bus links are TCP connections (simulator.links)
     def connect(self, src: str, dst: str) -> Link:
