@@ -7,8 +7,9 @@ import pytest
 
 from simulator.cluster import Cluster, standard_topology
 from simulator.engine import Engine
+from simulator.harness.sweep import run_one, settings
 from simulator.messages import PFAIL
-from simulator.scenario import ScenarioError, parse_scenario
+from simulator.scenario import ScenarioError, parse_scenario, resolve
 from simulator.trace import Trace
 
 
@@ -64,3 +65,16 @@ def test_the_scenario_key_selects_the_rule_and_rejects_unknown_ones() -> None:
     with pytest.raises(ScenarioError) as error:
         parse_scenario(text.format("redis-2.8"), "g.yaml")
     assert "unknown gossip rule 'redis-2.8'" in "\n".join(error.value.errors)
+
+
+def test_the_lesson_reaches_fail_once_its_cluster_gossips_as_redis_7_0() -> None:
+    """big-cluster-reports (40+40, NT 1 s) never reaches FAIL with redis-3.0-rc1 (its own
+    expectations, checked with every bundled lesson); the same file with Redis 7.0's rule
+    marks n1 FAIL within 2 s of the crash and promotes n41."""
+    source, text, _ = resolve("big-cluster-reports")
+    assert "gossip: redis-3.0-rc1" in text
+    (setting,) = settings(text, source, ["cluster.behaviour.gossip=redis-7.0"])
+    row = run_one(setting.text, setting.source, seed=1)
+    assert row["first_fail"] is not None and row["first_fail"] < 2000
+    assert row["promoted"] is not None
+    assert row["passed"] is False  # its "no FAIL" expectations fail, as they should
