@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from rcsim.verify.playable import refusals
 from simulator.cluster import Cluster, standard_topology
 from simulator.engine import Engine
 from simulator.harness.sweep import run_one, settings
 from simulator.messages import PFAIL
-from simulator.scenario import ScenarioError, parse_scenario, resolve
+from simulator.scenario import ScenarioError, load_scenario, parse_scenario, resolve
 from simulator.trace import Trace
 
 
@@ -78,3 +79,8 @@ def test_the_lesson_reaches_fail_once_its_cluster_gossips_as_redis_7_0() -> None
     assert row["first_fail"] is not None and row["first_fail"] < 2000
     assert row["promoted"] is not None
     assert row["passed"] is False  # its "no FAIL" expectations fail, as they should
+
+
+def test_rcsim_verify_refuses_an_older_gossip_rule() -> None:
+    (reason,) = refusals(load_scenario("big-cluster-reports"), None)
+    assert "'behaviour: gossip: redis-3.0-rc1' is an older Redis's rule" in reason

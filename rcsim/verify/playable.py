@@ -92,6 +92,11 @@ def refusals(scenario: model.Scenario, partitions: str | None) -> list[str]:
         out.append(
             f"{scenario.cluster.loc}: 'start: {scenario.cluster.start}' is not supported (verify starts from a converged cluster)"
         )
+    if scenario.cluster.gossip != "redis-7.0":
+        out.append(
+            f"{scenario.cluster.loc}: 'behaviour: gossip: {scenario.cluster.gossip}' is an older "
+            "Redis's rule (a real 7.0.15 cluster gossips as redis-7.0)"
+        )
     split = False  # a partition or cut is in force (until a heal of everything)
     for step in scenario.steps:
         action = step.action
