@@ -81,6 +81,7 @@ class Simulation:
         converged: bool = True,
         checkpoint_ms: int | None = DEFAULT_CHECKPOINT_MS,
         cron_phase_spread_ms: int = 100,
+        gossip_rule: str | None = None,
     ) -> None:
         self.seed = seed
         self.engine = Engine(seed)
@@ -94,6 +95,7 @@ class Simulation:
             dataplane=dataplane,
             converged=converged,
             cron_phase_spread_ms=cron_phase_spread_ms,
+            gossip_rule=gossip_rule,
         )
         self.cluster.set_latency(*latency_ms)
         self.cluster.set_loss(loss)

@@ -32,7 +32,8 @@ SEEDS = (1, 2)
 
 NARRATION: dict[str, set[int]] = {
     "add-node-rebalance": {4},
-    "big-cluster-reports": {0},
+    "big-cluster-reports": {0, 3, 4},
+    "bus-cost": {0, 1, 2},
     "hello-cluster": {0, 1, 2, 3},
     "live-resharding": {0, 4},
     "majority-down": {4, 5},

@@ -128,6 +128,7 @@ PUBLIC_API = (
     "simulator.slots",
     "simulator.config",
     "simulator.export",
+    "simulator.fidelity_bus",
     "simulator.fidelity",
     "simulator.fidelity_converged",
     "simulator.fidelity_heal",

@@ -10,7 +10,16 @@ from typing import Any
 
 from rcsim.commands import CommandError
 
-PARTS = ("failover", "converged", "manual", "partition", "heal", "reshard", "eviction")
+PARTS = (
+    "failover",
+    "converged",
+    "manual",
+    "partition",
+    "heal",
+    "reshard",
+    "eviction",
+    "bus",
+)
 
 
 def add_parser(sub: Any) -> None:
@@ -31,6 +40,7 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from simulator import (
         fidelity,
+        fidelity_bus,
         fidelity_converged,
         fidelity_evict,
         fidelity_heal,
@@ -55,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
             " 95 % interval of the one real run",
             fidelity_reshard.reshard_rows,
         ),
+        "bus": ("Idle bus traffic (bus-traffic.json), messages per second", fidelity_bus.bus_rows),
     }
     all_ok = True
     for part in parts:
@@ -75,8 +86,9 @@ def run(args: argparse.Namespace) -> int:
             "reshard": "",
             "heal": ", times in ms after the heal, bounds 25 %",
             "converged": ", times in ms after the signal, rcsim [min–max], bounds 15 %",
+            "bus": ", over 2 NT after 1 NT idle",
         }.get(part, ", times in ms after the signal")
         print(f"## {title}, {args.seeds} seeds per setting{unit}\n")
-        print(fidelity.format_table(rows))
+        print(fidelity_bus.format_rows(rows) if part == "bus" else fidelity.format_table(rows))
         print()
     return 0 if all_ok else 1

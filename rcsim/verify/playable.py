@@ -90,6 +90,11 @@ def refusals(scenario: model.Scenario, partitions: str | None) -> list[str]:
         out.append(
             f"{scenario.cluster.loc}: 'start: {scenario.cluster.start}' is not supported (verify starts from a converged cluster)"
         )
+    if scenario.cluster.gossip != "redis-7.0":
+        out.append(
+            f"{scenario.cluster.loc}: 'behaviour: gossip: {scenario.cluster.gossip}' is an older "
+            "Redis's rule (a real 7.0.15 cluster gossips as redis-7.0)"
+        )
     for step in scenario.steps:
         action = step.action
         if action is not None:

@@ -411,6 +411,7 @@ def build(
         cron_phase_spread_ms=cron_phase_spread_ms,
         dataplane=None if make_dataplane is None else make_dataplane(scenario),
         converged=scenario.cluster.start != "meet",
+        gossip_rule=None if scenario.cluster.gossip == "redis-7.0" else scenario.cluster.gossip,
     )
     install = _dataplane_hook("install")
     if install is not None:

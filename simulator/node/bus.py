@@ -22,13 +22,9 @@ from simulator.messages import (
     Message,
     MsgType,
 )
+from simulator.node.gossip_rules import legacy_gossip
 from simulator.node.manual_failover import ManualFailover
 from simulator.node.peer import PeerView
-
-# A packet's size on the socket: sizeof(clusterMsg) plus one clusterMsgDataGossip (104
-# bytes) per gossip entry (the send buffer and ``cluster-link-sendbuf-limit`` count it).
-HEADER_BYTES = 2256
-GOSSIP_BYTES = 104
 
 
 class BusOutput(ManualFailover):
@@ -63,7 +59,7 @@ class BusOutput(ManualFailover):
         link = self.links.get(dst)
         if link is not None:
             self.sent[message.type] += 1
-            link.send(message, HEADER_BYTES + GOSSIP_BYTES * len(message.gossip))
+            link.send(message, self._bus_tx(message))  # counts it; its size on the wire
 
     def _reply(self, link: Link | None, dst: str, message: Message) -> None:
         """``clusterSendPing(link, PONG)``: the answer goes back on the connection the
@@ -72,7 +68,7 @@ class BusOutput(ManualFailover):
             link = self.links.get(dst)
         if link is not None:
             self.sent[message.type] += 1
-            link.send(message, HEADER_BYTES + GOSSIP_BYTES * len(message.gossip))
+            link.send(message, self._bus_tx(message))  # counts it; its size on the wire
 
     def send_ping(self, peer: PeerView, mtype: MsgType = MsgType.PING) -> None:
         """``clusterSendPing``: header plus gossip about max(3, N/10) nodes and every PFAIL node (§7)."""
@@ -84,6 +80,8 @@ class BusOutput(ManualFailover):
         self._send(peer.name, self._header(mtype, gossip=self._gossip()))
 
     def _gossip(self) -> tuple[GossipEntry, ...]:
+        if self.gossip_rule is not None:  # an older Redis's rule (cluster.behaviour.gossip)
+            return legacy_gossip(self, self.gossip_rule)
         peers = self._peer_list
         total = len(peers)
         fresh = total - 2

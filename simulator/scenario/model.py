@@ -51,6 +51,7 @@ class ClusterSpec(Located):
     masters: int | None = None  # as written (None when an explicit ``nodes:`` list is used)
     replicas: int | None = None
     start: str = "converged"  # "converged" or "meet" (built by MEET, as redis-cli does)
+    gossip: str = "redis-7.0"  # cluster.behaviour.gossip (simulator/node/gossip_rules.py)
 
     @property
     def names(self) -> list[str]:

@@ -4,7 +4,8 @@ A UI (the TUI, an exporter) asks ``sim.views`` for exactly what one pane shows: 
 node's own view of the cluster (``NodeView``), the truth (``TruthView``), the topology
 rows, the latest election (``ElectionView``), the clients' counters (``ClientView``),
 the lesson's checks (``LessonView``), a key's placement (``KeyView``), the writes at
-risk and lost (``WriteRiskView``, ``LostWriteRow``). Each is a frozen
+risk and lost (``WriteRiskView``, ``LostWriteRow``), what a node sent on the bus
+(``BusView``, in ``NodeView.bus``). Each is a frozen
 slotted dataclass built on request, so nothing a UI holds can change the model, and a
 pane can compare the view it drew with a new one to skip a redraw. Only this package
 reads the cluster's and the nodes' attributes for UIs: those ``docs/architecture.md``
@@ -28,6 +29,7 @@ from simulator.views.bus import (
     MessageQuery,
     MessageWindow,
 )
+from simulator.views.bus_traffic import BusTypeRow, BusView
 from simulator.views.elections import ElectionLog
 from simulator.views.memory import MemoryRow
 from simulator.views.shapes import (
@@ -54,6 +56,8 @@ __all__ = [
     "REQUEST_OUTCOMES",
     "TYPE_ORDER",
     "BusMessage",
+    "BusTypeRow",
+    "BusView",
     "CandidateView",
     "CheckView",
     "ClientView",

@@ -15,6 +15,7 @@ from simulator.node import Node, PeerView
 from simulator.slots import NO_OWNER, hashed_part, key_hash_slot
 from simulator.trace import Trace
 from simulator.views.bus import BusLog, MessageQuery, MessageWindow
+from simulator.views.bus_traffic import bus_view
 from simulator.views.elections import ElectionLog
 from simulator.views.memory import memory_row
 from simulator.views.pending import next_event
@@ -134,6 +135,7 @@ class Views:
             validity_factor=int(node.config.get("cluster-replica-validity-factor")),
             full_coverage=bool(node.config.get("cluster-require-full-coverage")),
             memory=memory_row(node),
+            bus=bus_view(self._cluster.bus_stats, node.index, self._sim.now),
         )
 
     def masters(self) -> tuple[str, ...]:

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from simulator.messages import FAIL, MASTER, PFAIL, SLAVE
 from simulator.slots import NO_OWNER
+from simulator.views.bus_traffic import BusView
 from simulator.views.memory import MemoryRow
 
 # --------------------------------------------------------------------------- node views
@@ -80,6 +81,7 @@ class NodeView:
     validity_factor: int = 10  # cluster-replica-validity-factor (§11.2)
     full_coverage: bool = True  # cluster-require-full-coverage (§14)
     memory: MemoryRow | None = None  # with maxmemory set (§25)
+    bus: BusView | None = None  # what it sent on the bus so far, by type (views/bus_traffic.py)
 
     def slot_owner(self, slot: int) -> str | None:
         """The owner of ``slot`` in this node's own view."""
