@@ -30,6 +30,7 @@ from simulator.dataplane.ledger import (
 from simulator.dataplane.outcomes import NAMES as OUTCOME_NAMES
 from simulator.dataplane.persistence import Persistence, ReplInfo
 from simulator.dataplane.pubsub import PubSubRegistry, Push
+from simulator.dataplane.stream import resp_size
 from simulator.messages import Message, MsgType, ReplChunk
 from simulator.node import RUNNING, Node
 from simulator.replication import Op, full_sync_transfer_ms
@@ -40,18 +41,6 @@ SERVER_CRON_MS = 1000
 
 ClientT = TypeVar("ClientT")
 JobT = TypeVar("JobT")
-
-
-def resp_size(ops: Iterable[Op]) -> int:
-    """Bytes a batch of SET/DEL commands takes in the replication stream (RESP)."""
-    total = 0
-    for key, value, _ in ops:
-        if value is None:
-            total += 4 + 9 + 5 + len(str(len(key))) + len(key)
-        else:
-            total += 4 + 9 + 2 * 5 + len(str(len(key))) + len(key) + len(str(len(value)))
-            total += len(value)
-    return total
 
 
 class NodeData(Keyspace):
