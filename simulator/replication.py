@@ -24,7 +24,7 @@ Op = tuple[str, str | None, int]
 
 class ExpireOp(NamedTuple):
     """``PEXPIREAT key at_ms`` on the replication stream (``PERSIST key`` when ``at_ms``
-    is None): a master replicates every TTL as an absolute unix-ms time (§22.1)."""
+    is None): a master replicates every TTL as an absolute unix-ms time (§26.1)."""
 
     key: str
     at_ms: int | None

@@ -131,6 +131,7 @@ PUBLIC_API = (
     "simulator.fidelity",
     "simulator.fidelity_heal",
     "simulator.fidelity_reshard",
+    "simulator.fidelity_expiry",
     "simulator.resp",
 )
 
@@ -158,9 +159,11 @@ DATAPLANE_LAYERS = (
         "redis_cli",
         "redis_cli_fix",
         "migrate_cut",
+        "expires",
+        "stream",
     ),
-    ("model",),
-    ("server",),
+    ("model", "expiry"),
+    ("server", "expire_commands"),
     ("clients",),
     ("resharding",),
     ("actions",),
