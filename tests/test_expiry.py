@@ -397,3 +397,36 @@ def test_an_expired_event_fires_at_deletion_not_at_the_ttl() -> None:
     fired = {e["message"]: e["t"] - start - 1000 for e in sim.trace.of_kind("keyspace_event")}
     assert 0 < fired[alone] <= 110 and lags[0] <= 110
     assert fired[crowded] > 1000 and min(v for k, v in lags.items() if k) > 1000
+
+
+# ---------------------------------------------------------------------- the TUI's views
+
+
+def test_the_key_and_node_views_show_ttls_and_expired_keys_a_replica_still_stores() -> None:
+    """§26.3 in the UI seam (simulator/views): the key view gives each node's TTL left,
+    the node view counts keys, keys with a TTL and expired keys still stored."""
+    from rich.console import Console
+
+    from tui.render import key_lookup, node_view
+
+    def text(renderable: object) -> str:
+        console = Console(record=True, width=200)
+        console.print(renderable)
+        return console.export_text()
+
+    sim, dp = cluster()
+    key = key_on(sim, "n1")
+    views = sim.views
+    assert views.node("n4") is not None and views.node("n4").expires == 0
+    run(dp, sim, "n1", "SET", key, "v", "PX", "500")
+    sim.run_for(100)
+    rows = {row.name: row.ttl_ms for row in views.key(key).nodes}
+    assert rows["n1"] == rows["n4"] and 300 <= (rows["n1"] or 0) <= 400
+    assert rows["n2"] is None
+    sim.inject("pause", node="n1")
+    sim.run_for(600)
+    n4 = views.node("n4")
+    assert n4 is not None and (n4.keys, n4.expires, n4.stale) == (1, 1, 1)
+    shown = text(node_view(n4, views.truth()))
+    assert "1 expired but stored (waits for its master's DEL)" in shown
+    assert "still stored" in key_lookup(views.key(key)).plain

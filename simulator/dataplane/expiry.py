@@ -66,6 +66,29 @@ def ttl_ms(dp: Plane, node: Node, key: str) -> int | None:
     return None if when is None else when - unix_ms(dp)
 
 
+def ttls(dp: Plane, key: str) -> dict[str, int]:
+    """Per node that stores ``key`` with a TTL, the ms left (negative: expired, not yet
+    deleted there), for the key view."""
+    now = unix_ms(dp)
+    out = {}
+    for node in dp.cluster.nodes.values():
+        data = node.data
+        when = data.expires.get(key) if data is not None and data.expires else None
+        if when is not None:
+            out[node.name] = when - now
+    return out
+
+
+def keyspace_counts(dp: Plane, node: Node) -> tuple[int, int, int]:
+    """(keys, keys with a TTL, keys whose TTL passed still stored) on ``node``."""
+    data = dp.data(node)
+    table = data.expires
+    if not table:
+        return len(data.keys), 0, 0
+    now = unix_ms(dp)
+    return len(data.keys), len(table), sum(1 for when in table.at.values() if now > when)
+
+
 def logically_expired(dp: Plane, node: Node, key: str) -> bool:
     """``keyIsExpired``: the key has a deadline and ``now > when``."""
     table = dp.data(node).expires

@@ -600,7 +600,12 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
             "beliefs": beliefs,
             "value": self.current_value(key),
             "replies": replies,
+            "ttls": expiry.ttls(self, key),  # ms left per node holding it with a TTL (§26)
         }
+
+    def keyspace_counts(self, node: Node) -> tuple[int, int, int]:
+        """(keys, with a TTL, expired but stored) for the node view (§26)."""
+        return expiry.keyspace_counts(self, node)
 
     def slot_keys(self, node: str) -> dict[int, int]:
         """Keys per slot on ``node`` (for redis-cli's planners)."""

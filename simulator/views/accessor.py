@@ -130,7 +130,15 @@ class Views:
             names=self._cluster.names,
             validity_factor=int(node.config.get("cluster-replica-validity-factor")),
             full_coverage=bool(node.config.get("cluster-require-full-coverage")),
+            **self._keyspace(node),
         )
+
+    def _keyspace(self, node: Any) -> dict[str, int]:
+        dataplane = self._dataplane
+        if dataplane is None or node.data is None:
+            return {}
+        keys, expires, stale = dataplane.keyspace_counts(node)
+        return {"keys": keys, "expires": expires, "stale": stale}
 
     def masters(self) -> tuple[str, ...]:
         """Nodes that are masters in their own view, in creation order."""
@@ -365,6 +373,7 @@ class Views:
                     believed,
                     None if owner is None else owner.addr,
                     replies.get(node.name),
+                    info.get("ttls", {}).get(node.name),
                 )
             )
         return KeyView(
