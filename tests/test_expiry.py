@@ -430,3 +430,20 @@ def test_the_key_and_node_views_show_ttls_and_expired_keys_a_replica_still_store
     shown = text(node_view(n4, views.truth()))
     assert "1 expired but stored (waits for its master's DEL)" in shown
     assert "still stored" in key_lookup(views.key(key)).plain
+
+
+def test_a_workload_client_with_a_ttl_writes_keys_that_expire() -> None:
+    """§26.1: a client's ``ttl`` makes its writes SET ... PX ttl; the masters expire them."""
+    from simulator.dataplane.actions import add_client
+
+    sim, dp = cluster()
+    client = add_client(dp, "cache", writes=1.0, keys="c:{i}", key_count=100_000, ttl_ms=300)
+    client.set_workload(rate=200)
+    sim.run_for(500)
+    client.set_workload(rate=0)
+    written = {e["key"] for e in sim.trace.of_kind("request") if e["command"] == "SET"}
+    assert len(written) > 50
+    sim.run_for(1000)
+    expired = {e["key"] for e in sim.trace.of_kind("key_expired")}
+    assert expired == written
+    assert all(not dp.data(n).keys for n in sim.cluster.nodes.values())
