@@ -447,3 +447,26 @@ def test_a_workload_client_with_a_ttl_writes_keys_that_expire() -> None:
     expired = {e["key"] for e in sim.trace.of_kind("key_expired")}
     assert expired == written
     assert all(not dp.data(n).keys for n in sim.cluster.nodes.values())
+
+
+def test_migrate_carries_ttls_and_skips_expired_keys() -> None:
+    """§26.1, migrateCommand: a resharded key keeps its deadline on the target; a key
+    already expired is not sent: MIGRATE's lookupKeyRead deletes it on the source."""
+    sim, dp = cluster()
+    n1, n2 = sim.cluster.node("n1"), sim.cluster.node("n2")
+    live = key_on(sim, "n1")
+    slot = key_hash_slot(live)
+    dead = next(f"{{{live}}}d{i}" for i in range(100) if key_hash_slot(f"{{{live}}}d{i}") == slot)
+    run(dp, sim, "n1", "SET", live, "v", "PX", "60000")
+    run(dp, sim, "n1", "SET", dead, "v", "PX", "100")
+    deadline = dp.data(n1).expires.get(live)
+    dp.data(n1).expires.cron = -2  # keep the dead key in memory: only MIGRATE looks at it
+    sim.run_for(200)
+    sim.inject("reshard", source="n1", target="n2", slots=[slot])
+    sim.run_for(3000)
+    assert sim.cluster.truth_owner(slot) == "n2"
+    assert dp.data(n2).expires.get(live) == deadline
+    assert dead not in dp.data(n2).keys and dead not in dp.data(n1).keys
+    assert [(e["node"], e["key"], e["how"]) for e in sim.trace.of_kind("key_expired")] == [
+        ("n1", dead, "lazy")
+    ]
