@@ -4,17 +4,23 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench verify clean
+.PHONY: run test lint bench verify verify-docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,dev,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[test,dev,bench,plot]'
 	touch $(STAMP)
 
-# The TUI on the default bundled lesson when a terminal is attached, a headless run otherwise.
+# The TUI on a bundled lesson when a terminal is attached, a headless run otherwise.
+# `make run LESSON=real-clients RESP=1`: that lesson, every node on 127.0.0.1:7000+ for
+# redis-cli (BASE_PORT=N moves the ports). Plain `make run`: the default lesson, no sockets.
+LESSON ?=
+RESP ?=
+BASE_PORT ?=
+RUN_FLAGS := $(if $(filter-out 0 no false,$(RESP)),--resp$(if $(BASE_PORT), --base-port $(BASE_PORT)))
 run: $(STAMP)
-	$(BIN)/rcsim start
+	$(BIN)/rcsim start $(LESSON) $(RUN_FLAGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -27,23 +33,36 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
-# Real clusters, not part of `make test` or CI: `rcsim verify` on every bundled lesson
-# (those that cannot be played for real say why and are passed over). Needs redis-server
+# Real clusters, not part of `make test` or CI: `rcsim verify` on every bundled lesson and
+# on docs/fidelity.md's own settings (scenarios/fidelity/*.yaml); those that cannot be
+# played for real say why (their report holds the reasons). Then `make verify-docs`
+# regenerates the verify tables in docs/fidelity.md from the reports. Needs redis-server
 # and redis-cli (apt-get install redis-server redis-tools iptables), root for partitions,
-# and 127.0.0.20+ / ports 7100+ free. Reports go to build/verify/LESSON.json.
-# Exit 1 if any table has a row out of bounds. VERIFY_SERVER=/path/to/valkey-server works too.
+# and 127.0.0.20+ / ports 7100+ free. Reports go to build/verify/NAME.json.
+# Exit 1 if any table has a row out of bounds. VERIFY_SERVER=/path/to/valkey-server works
+# too; VERIFY_SCENARIOS="master-crash scenarios/fidelity/manual-force.yaml" runs a subset
+# (the other reports in build/verify/ are kept, so the docs show the latest of each).
 VERIFY_SERVER ?= redis-server
 VERIFY_RUNS ?= 5
 VERIFY_SEEDS ?= 20
+# real-clients is left out: it only narrates for 30 minutes while you use redis-cli.
+VERIFY_SCENARIOS ?= $$($(BIN)/rcsim list | cut -d' ' -f1 | grep -vx real-clients) \
+	$(sort $(wildcard scenarios/fidelity/*.yaml))
 verify: $(STAMP)
 	@command -v $(VERIFY_SERVER) >/dev/null || { echo "make verify: $(VERIFY_SERVER) not found"; exit 2; }
 	@mkdir -p build/verify; status=0; \
-	for lesson in $$($(BIN)/rcsim list | cut -d' ' -f1); do \
-		echo "== $$lesson"; \
-		$(BIN)/rcsim verify $$lesson --server $(VERIFY_SERVER) --runs $(VERIFY_RUNS) \
-			--seeds $(VERIFY_SEEDS) --report build/verify/$$lesson.json; \
+	for scenario in $(VERIFY_SCENARIOS); do \
+		name=$$(echo $$scenario | sed -e 's|^scenarios/fidelity/|fidelity-|' -e 's|.*/||' -e 's|\.ya\?ml$$||'); \
+		echo "== $$scenario"; \
+		$(BIN)/rcsim verify $$scenario --server $(VERIFY_SERVER) --runs $(VERIFY_RUNS) \
+			--seeds $(VERIFY_SEEDS) --report build/verify/$$name.json; \
 		code=$$?; [ $$code -eq 1 ] && status=1; [ $$code -gt 2 ] && exit $$code; \
-	done; exit $$status
+	done; $(VERIFY_DOCS); exit $$status
+
+# The verify tables of docs/fidelity.md (between its verify-tables markers) from build/verify/*.json.
+VERIFY_DOCS = $(BIN)/python -m rcsim.verify.docs build/verify docs/fidelity.md
+verify-docs: $(STAMP)
+	$(VERIFY_DOCS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -384,6 +384,9 @@ class Row:
     sim_median: float | None
     runs: int
     tolerance: float = 0.15  # the share of the real median the rcsim median may be off
+    range_allowed: bool = True  # whether inside the real min–max also counts as in bounds
+    sim_min: float | None = None  # rcsim's spread, shown when given
+    sim_max: float | None = None
 
     @property
     def ratio(self) -> float | None:
@@ -399,7 +402,7 @@ class Row:
             return False
         if abs(self.sim_median - self.real_median) <= self.tolerance * self.real_median:
             return True
-        return self.real_min <= self.sim_median <= self.real_max
+        return self.range_allowed and self.real_min <= self.sim_median <= self.real_max
 
 
 def median(values: Sequence[float | None]) -> float | None:
@@ -453,6 +456,8 @@ def format_table(rows: Sequence[Row]) -> str:
     ]
     for row in rows:
         sim = "—" if row.sim_median is None else f"{row.sim_median:.0f}"
+        if row.sim_min is not None and row.sim_max is not None:
+            sim += f" [{row.sim_min:.0f}–{row.sim_max:.0f}]"
         ratio = "—" if row.ratio is None else f"{row.ratio:.2f}"
         lines.append(
             f"| {row.experiment} | {row.metric} | {row.real_median:.0f} [{row.real_min:.0f}–{row.real_max:.0f}] "

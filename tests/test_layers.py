@@ -129,6 +129,7 @@ PUBLIC_API = (
     "simulator.config",
     "simulator.export",
     "simulator.fidelity",
+    "simulator.fidelity_converged",
     "simulator.fidelity_heal",
     "simulator.fidelity_reshard",
     "simulator.fidelity_expiry",

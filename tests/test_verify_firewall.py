@@ -97,3 +97,45 @@ def test_teardown_without_setup_does_nothing() -> None:
     runner = Recorder()
     Firewall("RCSIM-T", runner).teardown()
     assert runner.commands == []
+
+
+def test_with_owners_the_output_chain_drops_a_nodes_packets_by_uid() -> None:
+    """MIGRATE leaves from 127.0.0.1, not the node's address: only the sending process's
+    uid tells it is n1's (A, uid 64200) packet to n2 (B)."""
+    script = restore_script("RCSIM-X", {(A, B), (C, A)}, {A: 64200, B: 64201})
+    assert script == (
+        "*filter\n:RCSIM-X - [0:0]\n"
+        f"-A RCSIM-X -s {A}/32 -d {B}/32 -j DROP\n"
+        f"-A RCSIM-X -s {C}/32 -d {A}/32 -j DROP\n"
+        ":RCSIM-X-OUT - [0:0]\n"
+        f"-A RCSIM-X-OUT -d {B}/32 -m owner --uid-owner 64200 -j DROP\n"
+        "COMMIT\n"
+    )  # C is a client address: no process of ours to match
+
+
+def test_firewall_with_owners_hooks_input_and_output_and_removes_both() -> None:
+    runner = Recorder()
+    firewall = Firewall("RCSIM-T", runner, owners=True)
+    firewall.setup()
+    assert firewall.owners is not None
+    firewall.owners.update({A: 64200, B: 64201})
+    firewall.cut([A], [B])
+    firewall.teardown()
+    argvs = [argv for argv, _ in runner.commands]
+    assert argvs[:4] == [
+        ["iptables", "-w", "-N", "RCSIM-T"],
+        ["iptables", "-w", "-I", "INPUT", "-j", "RCSIM-T"],
+        ["iptables", "-w", "-N", "RCSIM-T-OUT"],
+        ["iptables", "-w", "-I", "OUTPUT", "-j", "RCSIM-T-OUT"],
+    ]
+    assert f"-A RCSIM-T-OUT -d {B}/32 -m owner --uid-owner 64200 -j DROP" in str(
+        runner.commands[4][1]
+    )
+    assert argvs[5:] == [
+        ["iptables", "-w", "-D", "INPUT", "-j", "RCSIM-T"],
+        ["iptables", "-w", "-F", "RCSIM-T"],
+        ["iptables", "-w", "-X", "RCSIM-T"],
+        ["iptables", "-w", "-D", "OUTPUT", "-j", "RCSIM-T-OUT"],
+        ["iptables", "-w", "-F", "RCSIM-T-OUT"],
+        ["iptables", "-w", "-X", "RCSIM-T-OUT"],
+    ]

@@ -94,3 +94,54 @@ def test_tail_returns_complete_new_lines_only(tmp_path: Path) -> None:
         stream.write("o\nthree\n")
     assert tail.new_lines() == ["two", "three"]
     assert tail.new_lines() == []
+
+
+def test_replica_migration_is_rcsims_migration_event() -> None:
+    n3 = "3a5c0e2d1f00000000000000000000000000beef"
+    line = f"77:S 30 Nov 2026 15:20:01.250 # Migrating to orphaned master {n3}"
+    parsed = parse_line(line, "n4", {**NAMES, n3: "n3"}, master_of)
+    assert parsed is not None
+    assert parsed[1] == {"kind": "migration", "node": "n4", "target": "n3"}
+
+
+SYNC_LINES = """\
+12070:S 30 Nov 2026 15:12:01.315 * Full resync from master: 7eeb5400a4fef278153b43cc4c72331256c9be2d:0
+12070:S 30 Nov 2026 15:12:01.315 * MASTER <-> REPLICA sync: Flushing old data
+12070:S 30 Nov 2026 15:12:01.315 * MASTER <-> REPLICA sync: Loading DB in memory
+12070:S 30 Nov 2026 15:12:01.321 * Loading RDB produced by version 7.0.15
+12070:S 30 Nov 2026 15:12:01.322 * Done loading RDB, keys loaded: 0, keys expired: 0.
+12070:S 30 Nov 2026 15:12:01.322 * MASTER <-> REPLICA sync: Finished with success"""
+"""Redis 7.0.15's log of a replica's full sync from a master restarted empty."""
+
+
+def _events(text: str, node: str, memory: dict[str, object]) -> list[dict[str, object]]:
+    out = []
+    for line in text.splitlines():
+        parsed = parse_line(line, node, NAMES, master_of, memory)
+        if parsed is not None:
+            out.append(parsed[1])
+    return out
+
+
+def test_a_full_sync_is_rcsims_full_sync_event_with_the_keys_loaded() -> None:
+    memory: dict[str, object] = {}
+    assert _events(SYNC_LINES, "n4", memory) == [
+        {"kind": "full_sync", "node": "n4", "target": "n1", "keys": 0}
+    ]
+    with_keys = SYNC_LINES.replace("keys loaded: 0", "keys loaded: 173")
+    assert _events(with_keys, "n4", memory)[0]["keys"] == 173
+    # without the node's memory the lines mean nothing on their own
+    assert [parse_line(line, "n4", NAMES, master_of) for line in SYNC_LINES.splitlines()] == [
+        None
+    ] * 6
+
+
+def test_a_restart_that_read_its_aof_is_rcsims_loaded_event() -> None:
+    lines = """\
+9:M 30 Nov 2026 15:20:00.100 * Loading RDB produced by version 7.0.15
+9:M 30 Nov 2026 15:20:00.101 * Done loading RDB, keys loaded: 120, keys expired: 0.
+9:M 30 Nov 2026 15:20:00.102 * DB loaded from append only file: 0.002 seconds"""
+    memory: dict[str, object] = {}
+    assert _events(lines, "n2", memory) == [{"kind": "loaded", "node": "n2"}]
+    # a start-up RDB load is not mistaken for a full sync afterwards
+    assert _events(SYNC_LINES.splitlines()[-1], "n2", memory) == []

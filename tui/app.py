@@ -29,7 +29,8 @@ from tui import dialogs, panes, render
 from tui.modals import BreakpointScreen, ChoiceScreen, HelpScreen, LookupScreen, PromptScreen
 from tui.model import BREAKPOINTS, MAX_SPEED, Session
 from tui.panes.lost_writes import LostWritesScreen, lost_writes_text
-from tui.screens import CaptionsScreen, VerdictScreen
+from tui.render_timeline import session_timeline
+from tui.screens import CaptionsScreen, TimelineScreen, VerdictScreen
 from tui.session_io import export_trace, save_session
 from tui.settings import SettingsScreen
 from tui.words import injected
@@ -93,6 +94,7 @@ class RcsimApp(App[None]):
         # What a learner reads at length (tui/screens.py) and the log's scrolling.
         Binding("v", "verdict", "the lesson's verdict, every check", show=False),
         Binding("H", "captions", "caption history: every caption so far", show=False),
+        Binding("T", "timeline", "timeline: the run so far as a picture", show=False),
         Binding("pageup", "log_page(1)", "event log: page up", show=False),
         Binding("pagedown", "log_page(-1)", "event log: page down", show=False),
         Binding("home", "log_oldest", "event log: oldest", show=False),
@@ -602,6 +604,10 @@ class RcsimApp(App[None]):
 
     def action_captions(self) -> None:
         self.push_screen(CaptionsScreen(render.caption_history(self.session.facts.captions)))
+
+    def action_timeline(self) -> None:
+        width = min(int(self.size.width * 0.96), 170) - 5  # #timeline-box, inside its border
+        self.push_screen(TimelineScreen(session_timeline(self.session, width)))
 
     def action_log_page(self, direction: int) -> None:
         log = self.query_one("#log", panes.LogPane)

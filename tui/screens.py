@@ -79,3 +79,13 @@ class CaptionsScreen(_Reading):
 
     def __init__(self, body: Text) -> None:
         super().__init__("Every caption so far (escape closes)", body, at_end=True)
+
+
+class TimelineScreen(_Reading):
+    """The run so far as a picture: node states over time, faults, captions (``T``)."""
+
+    BOX_ID = "timeline-box"
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("T", "dismiss", "close", show=False)]
+
+    def __init__(self, body: Text) -> None:
+        super().__init__("The run so far (escape closes)", body)

@@ -10,7 +10,7 @@ from typing import Any
 
 from rcsim.commands import CommandError
 
-PARTS = ("failover", "manual", "partition", "heal", "reshard", "expiry")
+PARTS = ("failover", "converged", "manual", "partition", "heal", "reshard", "expiry")
 
 
 def add_parser(sub: Any) -> None:
@@ -29,7 +29,13 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from simulator import fidelity, fidelity_expiry, fidelity_heal, fidelity_reshard
+    from simulator import (
+        fidelity,
+        fidelity_converged,
+        fidelity_expiry,
+        fidelity_heal,
+        fidelity_reshard,
+    )
 
     if not 1 <= args.seeds <= 1000:
         raise CommandError(f"--seeds must be between 1 and 1000, not {args.seeds}")
@@ -37,6 +43,10 @@ def run(args: argparse.Namespace) -> int:
     parts = PARTS if args.part == "all" else (args.part,)
     builders = {
         "failover": ("Automatic failover (failover-timing.json)", fidelity.failover_rows),
+        "converged": (
+            "Automatic failover in a converged cluster (failover-converged.json)",
+            fidelity_converged.converged_rows,
+        ),
         "manual": ("Manual failover (manual-failover.json)", fidelity.manual_failover_rows),
         "partition": ("SIGSTOP partitions (partition-behaviour.json)", fidelity.partition_rows),
         "heal": ("After a partition heals (partition-heal.json)", fidelity_heal.heal_rows),
@@ -59,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
         unit = {
             "reshard": "",
             "heal": ", times in ms after the heal, bounds 25 %",
+            "converged": ", times in ms after the signal, rcsim [min–max], bounds 15 %",
             "expiry": ", times in ms after the writes; peak within 25 %, zero within 1 s",
         }.get(part, ", times in ms after the signal")
         print(f"## {title}, {args.seeds} seeds per setting{unit}\n")

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from rcsim.commands import EXPECTATION_FAILED, OK, USAGE_ERROR, CommandError
+from rcsim.plots import plot_format, require_matplotlib, save
 from rcsim.resp_cli import add_resp_arguments, run_with_resp
 from simulator.harness.report import (
     junit_xml,
@@ -43,6 +44,12 @@ def add_parser(sub: Any) -> None:
     parser.add_argument(
         "--junit", metavar="FILE.xml", help="write JUnit XML (a testcase per check)"
     )
+    parser.add_argument(
+        "--timeline",
+        metavar="FILE.svg|png",
+        help="draw the run as a picture: node states over time, faults, captions "
+        "(needs matplotlib: pip install 'rcsim[plot]')",
+    )
     parser.add_argument("--quiet", action="store_true", help="print only the verdict lines")
     add_resp_arguments(parser)
 
@@ -73,6 +80,26 @@ def write_file(path: str, text: str) -> None:
         raise CommandError(f"cannot write {path}: {error.strerror or error}") from None
 
 
+def draw_timeline(path: str, scenario: Scenario, sim: Any) -> None:
+    """``--timeline``: the run as a picture (rcsim/timeline_plot.py)."""
+    from rcsim import __version__
+    from rcsim.timeline_plot import timeline_figure
+
+    driver = sim.extras["driver"]
+    passed = sum(1 for r in driver.results if r.passed)
+    verdict = "PASS" if driver.passed else "FAIL"
+    figure = timeline_figure(
+        sim.trace.events,
+        [(node.name, node.role) for node in scenario.cluster.nodes],
+        sim.now,
+        title=scenario.name,
+        subtitle=f"{scenario.source}, seed {sim.seed}, rcsim {__version__}: "
+        f"{verdict} {passed}/{len(driver.results)} expectations, run ended at "
+        f"{sim.now / 1000:.3f}s",
+    )
+    save(figure, path, plot_format(path, "--timeline"))
+
+
 def run(args: argparse.Namespace) -> int:
     scenario = load(args.scenario)
     if scenario is None:
@@ -80,6 +107,10 @@ def run(args: argparse.Namespace) -> int:
     until = until_ms(args.until)
     if args.seed is not None and not 0 <= args.seed < 2**63:
         raise CommandError(f"--seed {args.seed}: expected an integer from 0 to 2^63-1")
+    timeline_path = getattr(args, "timeline", None)
+    if timeline_path:  # before the run: a bad name or a missing library costs nothing
+        plot_format(timeline_path, "--timeline")
+        require_matplotlib("--timeline")
     if getattr(args, "resp", False):
         sim = run_with_resp(scenario, args, until)
     else:
@@ -94,7 +125,9 @@ def run(args: argparse.Namespace) -> int:
     if args.report:
         write_file(args.report, report_json(report(sim, driver)))
     if args.junit:
-        write_file(args.junit, junit_xml(sim, driver))
+        write_file(args.junit, junit_xml(sim, driver, args.trace))
+    if timeline_path:
+        draw_timeline(timeline_path, scenario, sim)
     out = sys.stdout
     if not args.quiet:
         out.write(f"{scenario.name}  ({scenario.source}, seed {sim.seed})\n\n")

@@ -1,4 +1,4 @@
-"""``rcsim sweep SCENARIO --seeds 1-200 [--set PATH=V1,V2] [--jobs N] [--json]``:
+"""``rcsim sweep SCENARIO --seeds 1-200 [--set PATH=V1,V2] [--jobs N] [--json] [--plot F]``:
 run a scenario over seeds × settings in parallel and summarise the milestones."""
 
 from __future__ import annotations
@@ -10,9 +10,11 @@ import sys
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
 
+from rcsim import __version__
 from rcsim.commands import EXPECTATION_FAILED, OK, CommandError
+from rcsim.plots import plot_format, require_matplotlib, save, sweep_figure
 from simulator.harness.sweep import SerialExecutor, SweepError, parse_seeds, sweep, table
-from simulator.scenario import ScenarioError, resolve
+from simulator.scenario import ScenarioError, parse_scenario, resolve
 
 
 def add_parser(sub: Any) -> None:
@@ -47,6 +49,12 @@ def add_parser(sub: Any) -> None:
         "5: all started at once, as the real-Redis harness did)",
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument(
+        "--plot",
+        metavar="FILE.svg|png",
+        help="also draw each milestone's and the lost writes' distribution per setting "
+        "(box plots; needs matplotlib: pip install 'rcsim[plot]')",
+    )
 
 
 def make_executor(jobs: int | None) -> Executor:
@@ -67,15 +75,23 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(str(error)) from None
     if not 1 <= args.cron_spread <= 100:
         raise CommandError(f"--cron-spread {args.cron_spread}: expected 1 to 100 ms")
+    plot = getattr(args, "plot", None)
+    if plot:  # before the runs: a bad name or a missing library costs nothing
+        plot_format(plot, "--plot")
+        require_matplotlib("--plot")
     executor = make_executor(args.jobs)
     try:
         with executor:
-            summaries = sweep(text, source, args.sets, seeds, executor, args.cron_spread)
+            summaries = sweep(
+                text, source, args.sets, seeds, executor, args.cron_spread, keep_rows=bool(plot)
+            )
     except SweepError as error:
         raise CommandError(str(error)) from None
     except ScenarioError as error:
         sys.stderr.write("".join(line + "\n" for line in error.errors))
         return 2
+    if plot:
+        draw_sweep(plot, args, source, text, [s.pop("rows") for s in summaries], summaries)
     if args.json:
         print(
             json.dumps({"scenario": source, "seeds": args.seeds, "settings": summaries}, indent=2)
@@ -85,3 +101,25 @@ def run(args: argparse.Namespace) -> int:
     # docs/cli.md: exit 1 when an expectation fails, for every verb (any run of the grid).
     failed = any(summary["passed"] < summary["runs"] for summary in summaries)
     return EXPECTATION_FAILED if failed else OK
+
+
+def draw_sweep(
+    path: str,
+    args: argparse.Namespace,
+    source: str,
+    text: str,
+    rows: list[list[dict[str, Any]]],
+    summaries: list[dict[str, Any]],
+) -> None:
+    """``--plot``: the distributions as an SVG or PNG (rcsim/plots.py)."""
+    figure = sweep_figure(
+        summaries,
+        rows,
+        scenario=parse_scenario(text, source).name,
+        source=source,
+        seeds=args.seeds,
+        sets=args.sets,
+        cron_spread_ms=args.cron_spread,
+        version=__version__,
+    )
+    save(figure, path, plot_format(path, "--plot"))

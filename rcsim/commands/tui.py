@@ -1,4 +1,5 @@
-"""``rcsim tui [SCENARIO] [--seed N]``: watch, step, rewind and break a simulation live."""
+"""``rcsim tui [SCENARIO] [--seed N] [--at T|failure]``: watch, step, rewind and break a
+simulation live; ``rcsim tui --replay TRACE.jsonl``: open a headless run's trace."""
 
 from __future__ import annotations
 
@@ -29,6 +30,19 @@ def add_parser(sub: Any) -> None:
         "--replicas", type=int, default=1, help="replicas per master (with --masters)"
     )
     parser.add_argument("--paused", action="store_true", help="start paused")
+    parser.add_argument(
+        "--replay",
+        metavar="TRACE",
+        help="open the run a trace recorded (rcsim run --trace): its stamp's scenario and "
+        "seed, re-simulated and checked against the file, at the first failed expectation "
+        "(or --at); SCENARIO names the file if it moved",
+    )
+    parser.add_argument(
+        "--at",
+        metavar="T",
+        help="open paused at simulated time T (e.g. 5.2s), or 'failure': just after the "
+        "first failed expectation",
+    )
     add_resp_arguments(parser)
 
 
@@ -41,20 +55,64 @@ def make_app(args: argparse.Namespace) -> Any:
     seed = getattr(args, "seed", None)
     if seed is not None and not 0 <= seed < 2**63:
         raise CommandError(f"--seed {seed}: expected an integer from 0 to 2^63-1")
-    playing = not getattr(args, "paused", False)
+    at = _at(getattr(args, "at", None))
+    playing = not getattr(args, "paused", False) and at is None
     masters = getattr(args, "masters", None)
+    replay = getattr(args, "replay", None)
+    if replay:
+        if masters is not None or seed is not None:
+            raise CommandError("--replay takes the scenario and seed from the trace's stamp")
+        return RcsimApp(_replay(replay, getattr(args, "scenario", None), at))
     if masters is not None:
         if getattr(args, "scenario", None):
             raise CommandError("give either SCENARIO or --masters, not both")
         replicas = getattr(args, "replicas", 1)
         if not 1 <= masters <= 500 or not 0 <= replicas <= 5:
             raise CommandError("--masters must be 1..500 and --replicas 0..5")
-        return RcsimApp(cluster_session(masters, replicas, seed or 0, playing=playing))
+        session = cluster_session(masters, replicas, seed or 0, playing=playing)
+        return RcsimApp(_open_at(session, at))
     try:
         session = scenario_session(getattr(args, "scenario", None), seed, playing=playing)
     except ScenarioError as error:
         raise CommandError("\n".join(error.errors), USAGE_ERROR) from None
-    return RcsimApp(session)
+    return RcsimApp(_open_at(session, at))
+
+
+FAILURE = -1  # --at failure
+
+
+def _at(text: str | None) -> int | None:
+    """``--at``: ms, ``FAILURE`` for the word ``failure``, None when absent."""
+    if text is None:
+        return None
+    if text.strip().lower() == "failure":
+        return FAILURE
+    from simulator.scenario import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as error:
+        raise CommandError(f"--at {text}: {error} (or 'failure')") from None
+
+
+def _open_at(session: Any, at: int | None) -> Any:
+    """Move a new session to ``--at`` (paused there; the header says why)."""
+    from tui.replay import open_at_failure
+
+    if at == FAILURE:
+        session.break_reason = open_at_failure(session)
+    elif at is not None:
+        session.seek(at)
+    return session
+
+
+def _replay(trace: str, scenario: str | None, at: int | None) -> Any:
+    from tui.replay import ReplayError, replay_session
+
+    try:
+        return replay_session(trace, scenario, None if at == FAILURE else at)
+    except ReplayError as error:
+        raise CommandError(str(error)) from None
 
 
 def run(args: argparse.Namespace) -> int:

@@ -61,6 +61,15 @@ def _binary(path: str | None) -> ServerBinary:
         raise CommandError(str(error)) from None
 
 
+def _write_report(path: str, report: dict[str, Any]) -> None:
+    try:
+        Path(path).write_text(
+            json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+    except OSError as error:
+        raise CommandError(f"cannot write {path}: {error.strerror or error}") from None
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         scenario = load_scenario(args.scenario)
@@ -74,6 +83,11 @@ def run(args: argparse.Namespace) -> int:
     if refused:
         sys.stderr.write(f"rcsim verify: {scenario.source} cannot be played on a real cluster:\n")
         sys.stderr.write("".join(f"  {line}\n" for line in refused))
+        if args.report:  # for the docs' summary (rcsim/verify/docs.py): why it was not played
+            _write_report(
+                args.report,
+                {"scenario": scenario.name, "source": scenario.source, "refused": refused},
+            )
         return USAGE_ERROR
     binary = _binary(args.server)
     out.write(f"{scenario.name}  ({scenario.source})\nserver: {binary.label}\n")
@@ -110,12 +124,7 @@ def run(args: argparse.Namespace) -> int:
             "rcsim": [m.as_dict() for m in sim],
             "in_bounds": not failed and not errors,
         }
-        try:
-            Path(args.report).write_text(
-                json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-            )
-        except OSError as error:
-            raise CommandError(f"cannot write {args.report}: {error.strerror or error}") from None
+        _write_report(args.report, report)
     verdict = "PASS" if not failed and not errors else "FAIL"
     out.write(
         f"\n{verdict}: {len(table) - len(failed)}/{len(table)} rows in bounds ({binary.product} {binary.version}, {args.runs} real runs, {args.seeds} seeds)\n"

@@ -187,7 +187,7 @@ def _ms(value: float) -> str:
 def real_cell(row: Row) -> str:
     if row.kind == "state":
         values = sorted(set(row.real), key=str)
-        return " | ".join(str(v) for v in values)
+        return " / ".join(str(v) for v in values)  # not "|": a Markdown cell
     present = _present(row.real)
     never = len(row.real) - len(present)
     if not present:
@@ -199,7 +199,7 @@ def real_cell(row: Row) -> str:
 def sim_cell(row: Row) -> str:
     if row.kind == "state":
         values = sorted(set(row.sim), key=str)
-        return " | ".join(str(v) for v in values)
+        return " / ".join(str(v) for v in values)  # not "|": a Markdown cell
     present = _present(row.sim)
     never = len(row.sim) - len(present)
     if not present:

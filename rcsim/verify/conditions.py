@@ -6,8 +6,8 @@ The same meanings as rcsim's checks (simulator/scenario/conditions.py): ``role``
 ``Cluster.truth_table``, every live master's own slots, higher configEpoch winning.
 A paused node answers nothing, so its last answer stands for it (rcsim keeps a paused
 node's state as it was, too). ``lost_writes`` reads every written key back (the
-clients' ledger is rcsim's own); ``delivered`` (pub/sub) is not observable here, and
-:mod:`rcsim.verify.playable` says so up front.
+clients' ledger is rcsim's own); ``delivered`` counts the push messages the real
+subscribers received (:mod:`rcsim.verify.pubsub`), as rcsim's data plane counts them.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ class World:
     status: Mapping[str, str]  # name -> running | paused | dead
     events: Sequence[Event]
     lost_writes: Callable[[], int] = lambda: 0
+    delivered: Callable[[str | None, str | None], int] = lambda channel, subscriber: 0
 
     def alive(self) -> list[str]:
         return [n for n, s in self.status.items() if s != "dead" and n in self.views]
@@ -175,6 +176,17 @@ def _event(world: World, c: model.Event, start: int) -> Verdict:
     return bool(events), f"a '{what}' event", observed
 
 
+def _delivered(world: World, c: model.Delivered, _start: int) -> Verdict:
+    count = world.delivered(c.channel, c.subscriber)
+    scope = [f"to {c.subscriber}"] if c.subscriber is not None else []
+    scope += [f"on {c.channel}"] if c.channel is not None else []
+    where = (" " + " ".join(scope)) if scope else ""
+    if c.count is not None:
+        return count == c.count, f"{c.count} deliveries{where}", f"{count} delivered"
+    minimum = c.minimum if c.minimum is not None else 1
+    return count >= minimum, f"at least {minimum} deliveries{where}", f"{count} delivered"
+
+
 CHECKERS: dict[type[model.Condition], Callable[[World, Any, int], Verdict]] = {
     model.ClusterState: _cluster_state,
     model.Role: _role,
@@ -186,6 +198,7 @@ CHECKERS: dict[type[model.Condition], Callable[[World, Any, int], Verdict]] = {
     model.LostWrites: _lost_writes,
     model.Epoch: _epoch,
     model.Event: _event,
+    model.Delivered: _delivered,
 }
 
 

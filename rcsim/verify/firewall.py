@@ -7,6 +7,15 @@ the whole chain in one ``iptables-restore --noflush`` (declaring a chain there f
 it), so a partition appears and heals atomically. :meth:`Firewall.teardown` removes the
 jump and the chain; it is registered with the cleanup stack the moment the chain exists.
 Pollers connect from 127.0.0.1, which no rule names.
+
+Address rules miss one connection: MIGRATE connects without the node's
+``bind-source-addr`` (migrateGetSocket, cluster.c), so its packets come from 127.0.0.1
+(measured: benchmarks/realredis_migrate_cut.py). When the nodes run under uids of their
+own (:data:`rcsim.verify.server.FIRST_UID`, as root), a second chain jumped to from OUTPUT
+also drops every packet a node's process sends to a blocked destination, whatever its
+source address (``-m owner --uid-owner``; OUTPUT is the only chain that knows the sending
+process). A node's other connections (bus, replication) use its own address, so for them
+the second chain changes nothing.
 """
 
 from __future__ import annotations
@@ -14,7 +23,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 Pair = tuple[str, str]
 """(source address, destination address): packets from source to destination are dropped."""
@@ -47,12 +56,29 @@ def heal_pairs(blocked: set[Pair], groups: Sequence[Sequence[str]] | None) -> se
     return blocked - partition_pairs(groups)
 
 
-def restore_script(chain: str, pairs: Iterable[Pair]) -> str:
-    """An ``iptables-restore --noflush`` input that replaces ``chain`` with ``pairs``."""
+def restore_script(
+    chain: str, pairs: Iterable[Pair], owners: Mapping[str, int] | None = None
+) -> str:
+    """An ``iptables-restore --noflush`` input that replaces ``chain`` with ``pairs``;
+    with ``owners`` (address -> the uid its node runs as) it also replaces
+    ``chain-OUT`` with the same pairs matched by the sending process's uid."""
+    pairs = sorted(pairs)
     lines = ["*filter", f":{chain} - [0:0]"]
-    lines += [f"-A {chain} -s {a}/32 -d {b}/32 -j DROP" for a, b in sorted(pairs)]
+    lines += [f"-A {chain} -s {a}/32 -d {b}/32 -j DROP" for a, b in pairs]
+    if owners is not None:
+        out = output_chain(chain)
+        lines.append(f":{out} - [0:0]")
+        lines += [
+            f"-A {out} -d {b}/32 -m owner --uid-owner {owners[a]} -j DROP"
+            for a, b in pairs
+            if a in owners
+        ]
     lines.append("COMMIT")
     return "\n".join(lines) + "\n"
+
+
+def output_chain(chain: str) -> str:
+    return f"{chain}-OUT"
 
 
 def run_command(argv: list[str], stdin: str | None) -> None:
@@ -75,20 +101,32 @@ def unavailable_reason() -> str | None:
 class Firewall:
     """The run's iptables chain: :meth:`setup`, :meth:`apply` blocked pairs, :meth:`teardown`."""
 
-    def __init__(self, chain: str, runner: Runner = run_command) -> None:
+    def __init__(self, chain: str, runner: Runner = run_command, owners: bool = False) -> None:
         self.chain = chain
         self.runner = runner
         self.blocked: set[Pair] = set()
         self.installed = False
+        self._made: list[tuple[str, str]] = []  # (hook, chain) of every chain created
+        self.owners: dict[str, int] | None = {} if owners else None
+        """Node address -> its uid (filled as nodes start), when nodes run as their own uids."""
+
+    def _jumps(self) -> list[tuple[str, str]]:
+        jumps = [("INPUT", self.chain)]
+        if self.owners is not None:
+            jumps.append(("OUTPUT", output_chain(self.chain)))
+        return jumps
 
     def setup(self) -> None:
-        self.runner(["iptables", "-w", "-N", self.chain], None)
-        self.installed = True
-        self.runner(["iptables", "-w", "-I", "INPUT", "-j", self.chain], None)
+        for hook, chain in self._jumps():
+            self.runner(["iptables", "-w", "-N", chain], None)
+            self.installed = True
+            self._made.append((hook, chain))
+            self.runner(["iptables", "-w", "-I", hook, "-j", chain], None)
 
     def apply(self, pairs: set[Pair]) -> None:
-        """Make exactly ``pairs`` blocked, in one atomic replace of the chain."""
-        self.runner(["iptables-restore", "-w", "--noflush"], restore_script(self.chain, pairs))
+        """Make exactly ``pairs`` blocked, in one atomic replace of the chain(s)."""
+        script = restore_script(self.chain, pairs, self.owners)
+        self.runner(["iptables-restore", "-w", "--noflush"], script)
         self.blocked = set(pairs)
 
     def partition(self, groups: Sequence[Sequence[str]]) -> None:
@@ -105,16 +143,18 @@ class Firewall:
         if not self.installed:
             return
         failures: list[str] = []
-        for argv in (
-            ["iptables", "-w", "-D", "INPUT", "-j", self.chain],
-            ["iptables", "-w", "-F", self.chain],
-            ["iptables", "-w", "-X", self.chain],
-        ):
-            try:
-                self.runner(argv, None)
-            except Exception as error:
-                failures.append(str(error))
+        for hook, chain in self._made:
+            for argv in (
+                ["iptables", "-w", "-D", hook, "-j", chain],
+                ["iptables", "-w", "-F", chain],
+                ["iptables", "-w", "-X", chain],
+            ):
+                try:
+                    self.runner(argv, None)
+                except Exception as error:
+                    failures.append(str(error))
         self.installed = False
+        self._made = []
         self.blocked = set()
         if failures:
             raise RuntimeError("; ".join(failures))

@@ -1,11 +1,14 @@
-"""Election events read from the nodes' own log lines (``loglevel notice``).
+"""Election, migration and persistence events read from the nodes' own log lines
+(``loglevel notice``).
 
 Polls cannot see an election being scheduled or a vote; Redis logs them (cluster.c,
 7.0.15): ``Start of election delayed for D milliseconds (rank #R, offset O).``
 (``clusterHandleSlaveFailover``), ``Starting a failover election for epoch E.``,
 ``Failover auth granted to <id> for epoch E`` (``clusterSendFailoverAuthIfNeeded``) and
 ``Manual failover requested by replica <id>.`` (``clusterHandleManualFailover``'s MFSTART,
-where the master pauses its clients). Log times are wall clock with 1 ms resolution;
+where the master pauses its clients) and ``Migrating to orphaned master <id>``
+(``clusterHandleSlaveMigration``, §13, logged just before the replica runs
+``clusterSetMaster`` on the orphan: rcsim's ``migration`` event). Log times are wall clock with 1 ms resolution;
 they are turned into the run's clock through the wall-clock time of its origin.
 """
 
@@ -29,7 +32,44 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("election_started", re.compile(r"Starting a failover election for epoch (\d+)")),
     ("vote", re.compile(r"Failover auth granted to ([0-9a-f]{40})(?: \([^)]*\))? for epoch (\d+)")),
     ("mf_paused", re.compile(r"Manual failover requested by replica ([0-9a-f]{40})")),
+    ("migration", re.compile(r"Migrating to orphaned master ([0-9a-f]{40})")),
 )
+
+
+SYNC_LOADING = "MASTER <-> REPLICA sync: Loading DB in memory"
+SYNC_DONE = "MASTER <-> REPLICA sync: Finished with success"
+RDB_KEYS = re.compile(r"Done loading RDB, keys loaded: (\d+)")
+STARTUP_LOADED = re.compile(r"DB loaded from (?:append only file|disk)")
+
+
+def _persistence(
+    message: str, node: str, master_of: Callable[[str], str | None], memory: dict[str, Any]
+) -> dict[str, Any] | None:
+    """rcsim's ``full_sync`` and ``loaded`` events, from lines that only mean something in
+    sequence (``memory`` is the node's own, kept across calls). A replica's full sync
+    (``readSyncBulkPayload``, replication.c) logs ``Loading DB in memory``, then rdbLoad's
+    ``Done loading RDB, keys loaded: N``, then ``Finished with success``: that is
+    ``full_sync`` with ``keys`` N. A restart that read its data (``loadDataFromDisk``,
+    server.c) logs ``DB loaded from append only file`` or ``DB loaded from disk``: that is
+    ``loaded`` (without ``keys``: an AOF's increments are not counted in any line)."""
+    if SYNC_LOADING in message:
+        memory["syncing"] = True
+        memory.pop("keys", None)
+        return None
+    found = RDB_KEYS.search(message)
+    if found is not None:
+        memory["keys"] = int(found.group(1))
+        return None
+    if SYNC_DONE in message and memory.pop("syncing", False):
+        keys = memory.pop("keys", None)
+        event: dict[str, Any] = {"kind": "full_sync", "node": node, "target": master_of(node)}
+        if keys is not None:
+            event["keys"] = keys
+        return event
+    if STARTUP_LOADED.search(message):
+        memory.pop("keys", None)
+        return {"kind": "loaded", "node": node}
+    return None
 
 
 def log_time_ms(stamp: str) -> float:
@@ -38,13 +78,22 @@ def log_time_ms(stamp: str) -> float:
 
 
 def parse_line(
-    line: str, node: str, names: Mapping[str, str], master_of: Callable[[str], str | None]
+    line: str,
+    node: str,
+    names: Mapping[str, str],
+    master_of: Callable[[str], str | None],
+    memory: dict[str, Any] | None = None,
 ) -> tuple[float, dict[str, Any]] | None:
-    """(Unix ms, event without ``t``) for a line that reports an election step; else None."""
+    """(Unix ms, event without ``t``) for a line that reports an election step, or (with
+    the node's ``memory``) a full sync or a load at start-up; else None."""
     match = LINE.match(line)
     if match is None:
         return None
     stamp, message = match.groups()
+    if memory is not None:
+        loaded = _persistence(message, node, master_of, memory)
+        if loaded is not None:
+            return log_time_ms(stamp), loaded
     for kind, pattern in PATTERNS:
         found = pattern.search(message)
         if found is None:
@@ -59,7 +108,7 @@ def parse_line(
             event.update(
                 target=names.get(found.group(1), found.group(1)), epoch=int(found.group(2))
             )
-        else:
+        else:  # mf_paused; migration without previous_master (the polls may show the new one)
             event.update(target=names.get(found.group(1), found.group(1)))
         return log_time_ms(stamp), event
     return None
@@ -72,6 +121,7 @@ class LogTail:
         self.path = path
         self.offset = 0
         self._partial = b""
+        self.memory: dict[str, Any] = {}  # parse_line's state for this node's log
 
     def new_lines(self) -> list[str]:
         try:

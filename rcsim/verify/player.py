@@ -57,6 +57,7 @@ class Player:
             cluster.status(),
             cluster.log.events(),
             cluster.lost_writes,
+            cluster.pubsub.deliveries.count,
         )
 
     def _sleep_until(self, t_ms: float) -> None:
@@ -166,12 +167,10 @@ class Player:
             if verb in FAULT_ACTIONS and isinstance(node, str):
                 self._fault(node, FAULT_ACTIONS[verb], t)
             fields = self._play(action)
-            cluster.log.add(
-                t,
-                _EVENT_OF.get(verb, verb),
-                node if isinstance(node, str) else getattr(action, "name", None),
-                **fields,
-            )
+            where = fields.pop("node", None)  # pub/sub: the node it went to
+            if where is None:
+                where = node if isinstance(node, str) else getattr(action, "name", None)
+            cluster.log.add(t, _EVENT_OF.get(verb, verb), where, **fields)
         except Exception as error:  # a refused action fails the run, as in rcsim
             message = f"{action.loc}: {verb}: {error}"
             self.run.errors.append(message)
@@ -231,6 +230,10 @@ class Player:
             return {"outcome": outcome, "value": reply if isinstance(reply, str) else None}
         elif isinstance(action, model.Workload):
             cluster.workload(action.client).set(action.rate, action.writes)
+        elif isinstance(action, model.Subscribe):
+            return cluster.pubsub.subscribe(action)
+        elif isinstance(action, model.Publish):
+            return cluster.pubsub.publish(action)
         elif isinstance(action, model.AddNode):
             cluster.add_node(action)
         elif isinstance(action, model.DelNode):

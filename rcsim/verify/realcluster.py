@@ -23,6 +23,7 @@ from typing import Any
 
 from rcsim.verify.cleanup import Cleanup
 from rcsim.verify.clients import (
+    FIRST_CLIENT_HOST,
     Ack,
     ClusterClient,
     Workload,
@@ -35,8 +36,9 @@ from rcsim.verify.events import EventLog
 from rcsim.verify.firewall import Firewall
 from rcsim.verify.logevents import LogTail, parse_line
 from rcsim.verify.poller import Clock, Observations, Poller
+from rcsim.verify.pubsub import RealPubSub
 from rcsim.verify.scenario_api import model
-from rcsim.verify.server import NodeProcess, ServerBinary, directive_value
+from rcsim.verify.server import FIRST_UID, NodeProcess, ServerBinary, directive_value
 from rcsim.verify.slotmove import Endpoint, move_slots
 
 HEALTHY_TIMEOUT_S = 60.0
@@ -83,6 +85,13 @@ class RealCluster:
         self.acks_lock = threading.Lock()
         self.redis_cli = shutil.which("redis-cli") or "redis-cli"
         cleanup.push("pollers", self.stop_pollers)
+        self.pubsub = RealPubSub(
+            lambda name: (self.nodes[name].host, self.nodes[name].port),
+            self.owner_of,
+            self.running,
+            FIRST_CLIENT_HOST + len(scenario.clients),
+            cleanup,
+        )
 
     # ------------------------------------------------------------------ building
 
@@ -90,7 +99,12 @@ class RealCluster:
         return {**self.scenario.cluster.config, **spec.config}
 
     def add_process(self, name: str, settings: Mapping[str, Any]) -> NodeProcess:
-        node = NodeProcess(name, len(self.nodes), self.binary, self.workdir, settings, self.cleanup)
+        index = len(self.nodes)
+        owners = None if self.firewall is None else self.firewall.owners
+        uid = None if owners is None else FIRST_UID + index
+        node = NodeProcess(name, index, self.binary, self.workdir, settings, self.cleanup, uid)
+        if owners is not None and uid is not None:
+            owners[node.host] = uid
         node.start()
         self.nodes[name] = node
         self.names[node.node_id] = name
@@ -190,7 +204,7 @@ class RealCluster:
 
         for name, tail in self.logs.items():
             for line in tail.new_lines():
-                parsed = parse_line(line, name, self.names, master_of)
+                parsed = parse_line(line, name, self.names, master_of, tail.memory)
                 if parsed is not None:
                     unix_ms, event = parsed
                     self.log.add_logged(unix_ms - self.clock.wall_origin_ms, event)
@@ -200,6 +214,22 @@ class RealCluster:
 
     def status(self) -> dict[str, str]:
         return {name: node.status for name, node in self.nodes.items()}
+
+    def running(self) -> list[str]:
+        return [name for name, node in self.nodes.items() if node.status == "running"]
+
+    def owner_of(self, slot: int) -> str | None:
+        """The running master that claims ``slot`` in its own view (highest configEpoch)."""
+        views = self.observations.views()
+        claims = [
+            (view.me.config_epoch, name)
+            for name in self.running()
+            if (view := views.get(name)) is not None
+            and view.me is not None
+            and view.role() == "master"
+            and slot in view.me.slots
+        ]
+        return max(claims)[1] if claims else None
 
     # ------------------------------------------------------------------ actions
 
@@ -222,7 +252,10 @@ class RealCluster:
     def hosts(self, names: Sequence[str]) -> list[str]:
         """The loopback addresses of nodes and clients."""
         clients = {spec.name: client_host(k) for k, spec in enumerate(self.scenario.clients)}
-        return [self.nodes[n].host if n in self.nodes else clients[n] for n in names]
+        return [
+            self.nodes[n].host if n in self.nodes else clients.get(n) or self.pubsub.host(n)
+            for n in names
+        ]
 
     # ------------------------------------------------------------------ clients
 

@@ -45,6 +45,10 @@ class Connection:
         self.sock.sendall(b"".join(encode(command) for command in commands))
         return [self._read() for _ in commands]
 
+    def read_reply(self) -> Any:
+        """The next reply or push (a subscribed connection's messages)."""
+        return self._read()
+
     # ------------------------------------------------------------------ reading
 
     def _fill(self) -> None:

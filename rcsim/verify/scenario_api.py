@@ -11,12 +11,14 @@ from simulator.harness.report import MILESTONES, metrics
 from simulator.harness.report import milestones as milestones_of
 from simulator.harness.runner import FAULT_ACTIONS, Fault, run
 from simulator.scenario import ScenarioError, load_scenario, model, parse_scenario
+from simulator.scenario.bundled import bundled_names
 
 __all__ = [
     "FAULT_ACTIONS",
     "MILESTONES",
     "Fault",
     "ScenarioError",
+    "bundled_names",
     "event_matches",
     "load_scenario",
     "metrics",

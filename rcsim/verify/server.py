@@ -3,8 +3,9 @@
 Every node gets its own loopback address, so iptables can cut links between nodes:
 ``bind``, ``cluster-announce-ip`` and ``bind-source-addr`` are that address (as in
 partition-heal.json). The rest is the common set-up of the real-redis measurements
-(``save ""``, ``appendonly no``, ``repl-diskless-sync-delay 0``), then the scenario's
-directives, which win.
+(``save ""``, ``appendonly no``), then the scenario's directives, which win. Not their
+``repl-diskless-sync-delay 0``: rcsim runs a scenario with Redis's default (5 s), and a
+full sync (a restarted master, persistence-trap) must wait as long on both sides.
 """
 
 from __future__ import annotations
@@ -70,11 +71,15 @@ BASE_CONFIG: dict[str, str] = {
     "cluster-config-file": "nodes.conf",
     "save": '""',
     "appendonly": "no",
-    "repl-diskless-sync-delay": "0",
     "protected-mode": "no",
     "daemonize": "no",
     "loglevel": "notice",
 }
+
+
+FIRST_UID = 64200
+"""With partitions (as root) node k runs as uid FIRST_UID + k (no account needed), so
+iptables can tell its packets by process (rcsim.verify.firewall's OUTPUT chain)."""
 
 
 def node_address(index: int) -> tuple[str, int]:
@@ -109,12 +114,17 @@ class NodeProcess:
         workdir: Path,
         settings: Mapping[str, Any],
         cleanup: Cleanup,
+        uid: int | None = None,
     ) -> None:
         self.name = name
         self.host, self.port = node_address(index)
         self.binary = binary
         self.directory = workdir / name
         self.directory.mkdir(parents=True, exist_ok=True)
+        self.uid = uid
+        if uid is not None:  # its own uid: it must reach and write its directory
+            workdir.chmod(0o711)
+            os.chown(self.directory, uid, uid)
         self.config_path = self.directory / "redis.conf"
         self.config_path.write_text(config_text(self.host, self.port, self.directory, settings))
         self.cleanup = cleanup
@@ -134,6 +144,11 @@ class NodeProcess:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            **(
+                {}
+                if self.uid is None
+                else {"user": self.uid, "group": self.uid, "extra_groups": []}
+            ),
         )
         deadline = time.monotonic() + timeout
         while True:

@@ -32,7 +32,7 @@ def real_run(scenario: model.Scenario, binary: ServerBinary, keep: Path | None =
         cleanup.push(f"directory {workdir}", lambda: shutil.rmtree(workdir, ignore_errors=True))
         firewall = None
         if needs_firewall(scenario):
-            firewall = Firewall(f"RCSIM-VERIFY-{os.getpid()}")
+            firewall = Firewall(f"RCSIM-VERIFY-{os.getpid()}", owners=True)
             cleanup.push("iptables chain", firewall.teardown)
             firewall.setup()
         cluster = RealCluster(scenario, binary, workdir, cleanup, firewall)

@@ -11,6 +11,7 @@ live node other than the victim reports ``cluster_state:ok``, §14).
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Iterable, Sequence
 from typing import Any
 from xml.etree import ElementTree
@@ -251,10 +252,22 @@ def report_json(data: dict[str, Any]) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-def junit_xml(sim: Simulation, driver: ScenarioDriver) -> str:
+def tui_command(source: str, seed: int, trace: str | None, at: int | None = None) -> str:
+    """The command that opens this run in the TUI at its first failed check (or at the
+    start of millisecond ``at``): the trace replayed if one was written, else the
+    scenario re-run with its seed (docs/tui.md, "Any run, replayed")."""
+    where = "failure" if at is None else f"{at}ms"
+    if trace is not None:
+        opening = "" if at is None else f" --at {where}"
+        return f"rcsim tui --replay {shlex.quote(trace)}{opening}"
+    return f"rcsim tui {shlex.quote(source)} --seed {seed} --at {where}"
+
+
+def junit_xml(sim: Simulation, driver: ScenarioDriver, trace: str | None = None) -> str:
     """JUnit XML: one testsuite per run, one testcase per check (a failed check is a
     ``failure``, an action the run could not apply an ``error``) and one per step the
-    run never reached (``skipped``)."""
+    run never reached (``skipped``). A failure's message ends with the command that
+    opens the run in the TUI there (``trace``: the JSONL the run wrote, if any)."""
     scenario = driver.scenario
     results = driver.results
     errors = sum(1 for r in results if not r.passed and r.kind == "action")
@@ -274,6 +287,7 @@ def junit_xml(sim: Simulation, driver: ScenarioDriver) -> str:
     props = ElementTree.SubElement(suite, "properties")
     for key, value in stamp(scenario, sim.seed).items():
         ElementTree.SubElement(props, "property", {"name": key, "value": str(value)})
+    first_failed = next((r for r in results if not r.passed), None)
     for number, result in enumerate(results, 1):
         where = where_label(result)
         case = ElementTree.SubElement(
@@ -288,10 +302,18 @@ def junit_xml(sim: Simulation, driver: ScenarioDriver) -> str:
         )
         if not result.passed:
             tag = "error" if result.kind == "action" else "failure"
-            failure = ElementTree.SubElement(
-                case, tag, {"message": f"seen instead: {result.observed}"}
+            command = tui_command(
+                scenario.source, sim.seed, trace, None if result is first_failed else result.at
             )
-            failure.text = f"{result.loc}: expected {result.expected}; seen {result.observed}"
+            failure = ElementTree.SubElement(
+                case,
+                tag,
+                {"message": f"seen instead: {result.observed}; open it in the TUI: {command}"},
+            )
+            failure.text = (
+                f"{result.loc}: expected {result.expected}; seen {result.observed}\n"
+                f"Open this run in the TUI at this check: {command}"
+            )
     for index in unreached:
         step = scenario.steps[index]
         case = ElementTree.SubElement(

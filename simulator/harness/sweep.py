@@ -212,8 +212,12 @@ def sweep(
     seeds: Sequence[int],
     executor: Executor,
     cron_spread_ms: int = 100,
+    keep_rows: bool = False,
 ) -> list[dict[str, Any]]:
     """Run the grid on ``executor``; one summary per setting (in grid order).
+
+    ``keep_rows``: each summary also carries ``rows``, every run's row (seed order), for
+    a picture of the distributions (``rcsim sweep --plot``).
 
     ``cron_spread_ms``: the nodes' cron phases are drawn in [0, spread); 100 models
     processes started independently, 5 the real-Redis harness that started them at once.
@@ -238,6 +242,8 @@ def sweep(
                 "failed_seeds": [r["seed"] for r in rows if not r["passed"]],
             }
         )
+        if keep_rows:
+            summaries[-1]["rows"] = rows
     return summaries
 
 

@@ -94,6 +94,10 @@ class NodeBase:
         self.stats_pfail_nodes = 0
         self.iteration = 0
         self.cron_timer: Any = None
+        # When my cron is due, to the microsecond (the engine runs it in that millisecond),
+        # and the stream its lateness is drawn from (its own, so other draws are unchanged).
+        self.cron_due = 0.0
+        self.cron_rng = host.engine.rng(f"cron:{name}")
         self.inbox: list[ReplChunk] = []  # replication input buffered while paused
         self.sent = [0] * len(MsgType)
         self.received = [0] * len(MsgType)

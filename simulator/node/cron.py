@@ -16,7 +16,7 @@ from simulator.messages import (
     PFAIL,
     SLAVE,
 )
-from simulator.node.constants import CRON_PERIOD_MS
+from simulator.node.constants import CALIBRATION_CRON_OVERHEAD_MS, CRON_PERIOD_MS
 from simulator.node.migration import ReplicaMigration
 from simulator.node.peer import PeerView
 
@@ -30,6 +30,7 @@ class Cron(ReplicaMigration):
         nxt = now - (now % CRON_PERIOD_MS) + self.phase
         if nxt <= now:
             nxt += CRON_PERIOD_MS
+        self.cron_due = float(nxt)
         self.cron_timer = self.engine.schedule_at(nxt, self.cron)
 
     def stop_timers(self) -> None:
@@ -40,7 +41,13 @@ class Cron(ReplicaMigration):
         """``clusterCron``, every 100 ms (§6)."""
         engine = self.engine
         now = engine.now
-        self.cron_timer = engine.schedule_at(now + CRON_PERIOD_MS, self.cron)
+        # The next run is 100 ms after this one ends, woken up to 1 ms late (§6.1): a
+        # period a little over 100 ms, which decides on which tick "older than NT/2" and
+        # "pending for more than NT" first hold. An overdue run (after SIGCONT) counts
+        # from now, as ``te->when = now + 100 ms`` does.
+        due = max(self.cron_due, now)
+        self.cron_due = due + CRON_PERIOD_MS + CALIBRATION_CRON_OVERHEAD_MS + self.cron_rng.random()
+        self.cron_timer = engine.schedule_at(int(self.cron_due), self.cron)
         nt = self.config.node_timeout
         self.iteration += 1
         update_state = False
