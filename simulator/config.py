@@ -12,13 +12,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from simulator.keyspace_events import format_flags, parse_flags
+
 
 @dataclass(frozen=True, slots=True)
 class Directive:
     """One configuration directive: its type, default and what it means."""
 
     name: str
-    kind: str  # "int" (ms or count), "bytes" (an int or 100mb), "bool" (yes/no), "enum", "save"
+    kind: str  # "int" (ms or count), "bytes" (an int or 100mb), "bool" (yes/no), "enum", "save", "flags"
     default: Any
     help: str
     choices: tuple[str, ...] = ()
@@ -193,6 +195,28 @@ DIRECTIVES: dict[str, Directive] = {
             "a replica never evicts; it takes its master's DELs (§25.7)",
         ),
         Directive(
+            "hz",
+            "int",
+            10,
+            "serverCron calls per second; the active expire cycle runs in each (§26.2)",
+            minimum=1,
+            maximum=500,
+        ),
+        Directive(
+            "active-expire-effort",
+            "int",
+            1,
+            "1-10: keys per loop, time budget and acceptable stale of expiry (§26.2)",
+            minimum=1,
+            maximum=10,
+        ),
+        Directive(
+            "notify-keyspace-events",
+            "flags",
+            "",
+            "keyspace notification classes, e.g. Ex; '' = off (§26.4)",
+        ),
+        Directive(
             "shutdown-timeout",
             "int",
             10,
@@ -275,6 +299,11 @@ def coerce(name: str, value: Any) -> Any:
         if text not in directive.choices:
             raise ConfigError(f"{name} takes one of {', '.join(directive.choices)}, got {value!r}")
         return text
+    if directive.kind == "flags":
+        try:
+            return format_flags(parse_flags("" if value is None else str(value)))
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
     if directive.kind == "save":
         parse_save("" if value is None else str(value))
         return "" if value is None else str(value)

@@ -277,6 +277,17 @@ KINDS: dict[str, TraceKind] = {
         _k("deliver", _P, "node", "client", "channel push message",
            "a push message delivered to a subscriber",
            "{node} delivers a {push} on {channel} to {target}", "routine"),
+        _k("key_expired", _P, "node", "", "key how",
+           "a master deleted a key whose TTL passed: lazily on access or by the active "
+           "expire cycle (§26); only when keys have TTLs",
+           "{node} expires {key} ({how})"),
+        _k("expire_cycle", _P, "node", "", "cycle sampled expired time_us timelimit",
+           "one activeExpireCycle (slow from the cron, fast from beforeSleep) that expired "
+           "keys or ran out of time (§26.2)",
+           "{node}'s {cycle} expire cycle samples {sampled} keys and expires {expired}"),
+        _k("keyspace_event", _P, "node", "", "channel message receivers",
+           "a keyspace notification published on this node only (§26.4)",
+           "{node} notifies {channel} ({message}) to {receivers} local subscribers"),
         _k("reshard_started", _P, "", "target master (reshard)",
            "job source slots moves steps log unfixed",
            "redis-cli --cluster reshard, rebalance or fix started",

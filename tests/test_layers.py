@@ -134,6 +134,7 @@ PUBLIC_API = (
     "simulator.fidelity_heal",
     "simulator.fidelity_evict",
     "simulator.fidelity_reshard",
+    "simulator.fidelity_expiry",
     "simulator.resp",
 )
 
@@ -164,9 +165,11 @@ DATAPLANE_LAYERS = (
         "memory",
         "dicttable",
         "eviction",
+        "expires",
+        "stream",
     ),
-    ("model", "maxmemory"),
-    ("server",),
+    ("model", "maxmemory", "expiry"),
+    ("server", "expire_commands"),
     ("clients",),
     ("resharding",),
     ("actions",),

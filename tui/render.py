@@ -290,6 +290,11 @@ def node_view(
         )
     if node.bus is not None:
         head.append("\n" + bus_line(node.bus), "dim")
+    if node.expires:  # only once keys have TTLs (§26)
+        head.append(f"\nkeys {node.keys} · {node.expires} with a TTL")
+        if node.stale:
+            why = "waits for its master's DEL" if not node.is_master else "not sampled yet"
+            head.append(f" · {node.stale} expired but stored ({why})", "yellow")
     rows = Text(no_wrap=True, overflow="ellipsis")
     rows.append(f"{'peer':<6}{'its flags for it':<17}{'ep':>4} {'master':<7}reports (age)\n", "dim")
     for peer in node.peers[:max_peers]:
@@ -528,7 +533,12 @@ def key_lookup(view: KeyView) -> Text:
         style = (
             "green" if not reply.startswith(("MOVED", "ASK", "CLUSTERDOWN", "TRY")) else "yellow"
         )
-        text.append(f"  GET → {reply}\n", style)
+        text.append(f"  GET → {reply}", style)
+        if node.ttl_ms is not None and node.ttl_ms >= 0:
+            text.append(f"  TTL {node.ttl_ms / 1000:.1f}s")
+        elif node.ttl_ms is not None:
+            text.append(f"  expired {-node.ttl_ms / 1000:.1f}s ago, still stored", "yellow")
+        text.append("\n")
     if view.has_value and view.value is None:
         text.append("no value: the key was never written, or was deleted\n", "bold")
     elif view.has_value:

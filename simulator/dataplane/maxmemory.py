@@ -32,6 +32,9 @@ def state(dp: ClusterData[Any, Any], node: Node) -> Eviction | None:
         engine = dp.cluster.engine
         eviction = Eviction(node.config, engine, engine.rng(f"eviction:{node.name}"))
         eviction.load(data.keys)
+        for key, when in data.expires.at.items():  # the TTLs set before maxmemory was
+            eviction.note_expire(key, when)
+        data.expires.listener = eviction.note_expire
         data.eviction = eviction
     return eviction
 

@@ -108,7 +108,10 @@ def action_call(action: model.Action) -> tuple[str, dict[str, Any]]:
     if isinstance(action, model.AddNode):
         return name, {"name": action.name, "replica_of": action.replica_of}
     if isinstance(action, model.Write):
-        return name, {"key": action.key, "value": action.value, "client": action.client}
+        args = {"key": action.key, "value": action.value, "client": action.client}
+        return name, args if action.ttl_ms is None else {**args, "ttl": action.ttl_ms}
+    if isinstance(action, model.Expire):
+        return name, {"key": action.key, "ttl": action.ttl_ms, "client": action.client}
     if isinstance(action, model.Read):
         return name, {"key": action.key, "client": action.client}
     if isinstance(action, model.Publish):

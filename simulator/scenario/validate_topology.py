@@ -15,6 +15,7 @@ from simulator.scenario.records import Field, ListOf, Parsed, Record, key_nodes
 from simulator.scenario.specs import (
     INVALID,
     Ctx,
+    Duration,
     Enum,
     Int,
     Latency,
@@ -306,6 +307,12 @@ _CLIENT_RECORD = Record(
             Int(1, 100_000_000, what="a key count"),
             "how many distinct keys",
             default=1000,
+        ),
+        Field(
+            "ttl",
+            Duration(minimum=1),
+            "writes are SET ... PX ttl: every key written expires this long after (§26.1)",
+            attr="ttl_ms",
         ),
     ],
 )

@@ -136,7 +136,15 @@ class Views:
             full_coverage=bool(node.config.get("cluster-require-full-coverage")),
             memory=memory_row(node),
             bus=bus_view(self._cluster.bus_stats, node.index, self._sim.now),
+            **self._keyspace(node),
         )
+
+    def _keyspace(self, node: Any) -> dict[str, int]:
+        dataplane = self._dataplane
+        if dataplane is None or node.data is None:
+            return {}
+        keys, expires, stale = dataplane.keyspace_counts(node)
+        return {"keys": keys, "expires": expires, "stale": stale}
 
     def masters(self) -> tuple[str, ...]:
         """Nodes that are masters in their own view, in creation order."""
@@ -378,6 +386,7 @@ class Views:
                     believed,
                     None if owner is None else owner.addr,
                     replies.get(node.name),
+                    info.get("ttls", {}).get(node.name),
                 )
             )
         return KeyView(
