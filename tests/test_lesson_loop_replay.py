@@ -113,7 +113,10 @@ def replay_matches(session: Session, saved: Path, *, whole: bool = True) -> None
     else:
         replay = build(scenario, checkpoint_ms=NO_CHECKPOINTS)
         replay.set_bus_trace()
-        replay.run_until(session.now - 1)
+        # to the session's moment: events inside the last whole millisecond can sit at
+        # fractional times (sub-millisecond client sends), so stopping at now - 1 would
+        # leave some of those the horizon below compares undone
+        replay.run_until(session.now)
     lesson = session.driver
     assert lesson is not None
     # the lesson's own refused actions, no more: every saved injection applies

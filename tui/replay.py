@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
-
 from simulator import __version__
 from simulator.harness.runner import build
 from simulator.scenario import Scenario, ScenarioError, parse_scenario, resolve
@@ -38,7 +36,7 @@ class ReplayError(ValueError):
     """A trace that cannot be replayed: one message saying what and where."""
 
 
-def read_trace(path: Path) -> tuple[dict[str, Any], list[str]]:
+def read_trace(path: Path) -> tuple[dict[str, object], list[str]]:
     """The header (the stamp) and the event lines (as written) of a JSONL trace."""
     try:
         with path.open(encoding="utf-8") as stream:
@@ -61,7 +59,7 @@ def read_trace(path: Path) -> tuple[dict[str, Any], list[str]]:
     return header, lines[1:]
 
 
-def check_stamp(path: Path, header: dict[str, Any]) -> None:
+def check_stamp(path: Path, header: dict[str, object]) -> None:
     version = header.get("rcsim")
     if version != __version__:
         raise ReplayError(
@@ -79,7 +77,7 @@ def check_stamp(path: Path, header: dict[str, Any]) -> None:
         )
 
 
-def find_scenario(path: Path, header: dict[str, Any], override: str | None) -> tuple[Scenario, str]:
+def find_scenario(path: Path, header: dict[str, object], override: str | None) -> tuple[Scenario, str]:
     """The scenario the stamp names (``override``: a file given instead), unchanged, and
     its text (for ``S``, save session)."""
     source = str(header["source"])
@@ -177,7 +175,10 @@ def replay_session(trace: str, scenario_file: str | None = None, at: int | None 
     header, lines = read_trace(path)
     check_stamp(path, header)
     scenario, text = find_scenario(path, header, scenario_file)
-    sim = build(scenario, int(header["seed"]))
+    seed = header.get("seed")
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise ReplayError(f"{path}:1: the stamp's seed is {seed!r}, not an integer")
+    sim = build(scenario, seed)
     if any('"kind":"bus_message"' in line for line in lines):
         sim.set_bus_trace()  # recorded with --trace-bus (or exported by the TUI, J)
     session = Session(
