@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+
 from simulator import __version__
 from simulator.harness.runner import build
 from simulator.scenario import Scenario, ScenarioError, parse_scenario, resolve
