@@ -78,7 +78,9 @@ def check_stamp(path: Path, header: dict[str, object]) -> None:
         )
 
 
-def find_scenario(path: Path, header: dict[str, object], override: str | None) -> tuple[Scenario, str]:
+def find_scenario(
+    path: Path, header: dict[str, object], override: str | None
+) -> tuple[Scenario, str]:
     """The scenario the stamp names (``override``: a file given instead), unchanged, and
     its text (for ``S``, save session)."""
     source = str(header["source"])
