@@ -142,9 +142,24 @@ ACTIONS: dict[str, ActionSpec] = {
         ActionSpec("fix", (), "redis-cli --cluster fix (§16.6)", owner="dataplane"),
         ActionSpec(
             "write",
-            (Arg("key", "text", required=True), Arg("value", "text"), _CLIENT),
+            (
+                Arg("key", "text", required=True),
+                Arg("value", "text"),
+                _CLIENT,
+                Arg("ttl", "integer (ms): SET ... PX ttl"),
+            ),
             "one SET from a client, following redirections (§15); without client: the "
             "scenario's first client, or a client named app made on first use",
+            owner="dataplane",
+        ),
+        ActionSpec(
+            "expire",
+            (
+                Arg("key", "text", required=True),
+                Arg("ttl", "integer (ms)", required=True),
+                _CLIENT,
+            ),
+            "one PEXPIRE from a client: the key expires after ttl (§26.1)",
             owner="dataplane",
         ),
         ActionSpec(

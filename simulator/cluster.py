@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from simulator.bus_stats import BusStats
 from simulator.config import NodeConfig
 from simulator.engine import Engine
 from simulator.links import CRASHED as TCP_CRASHED
@@ -130,6 +131,7 @@ class Cluster:
         dataplane: DataPlane | None = None,
         converged: bool = True,
         cron_phase_spread_ms: int = 100,
+        gossip_rule: str | None = None,
     ) -> None:
         self.engine = engine
         # Processes started together (as by a harness) run their 100 ms crons nearly in
@@ -157,6 +159,8 @@ class Cluster:
         self.slot_index_cache: dict[
             bytes, tuple[dict[int, int], dict[int, int], dict[int, int]]
         ] = {}
+        self.bus_stats = BusStats()  # messages and bytes each node sends (bus_stats.py)
+        self.gossip_rule = gossip_rule  # None: 7.0's; or an older rule (node/gossip_rules.py)
         check_specs(specs)
         for spec in specs:
             node = self._create_node(spec.name, spec.config)

@@ -12,13 +12,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from simulator.keyspace_events import format_flags, parse_flags
+
 
 @dataclass(frozen=True, slots=True)
 class Directive:
     """One configuration directive: its type, default and what it means."""
 
     name: str
-    kind: str  # "int" (ms or count), "bool" (yes/no), "enum", "save"
+    kind: str  # "int" (ms or count), "bytes" (an int or 100mb), "bool" (yes/no), "enum", "save", "flags"
     default: Any
     help: str
     choices: tuple[str, ...] = ()
@@ -139,6 +141,82 @@ DIRECTIVES: dict[str, Directive] = {
             "RDB save points 'seconds changes ...'; '' = off (§21.1)",
         ),
         Directive(
+            "maxmemory",
+            "bytes",
+            0,
+            "used_memory before keys are evicted, in bytes or with a unit (100mb); 0 = no limit (§25.2)",
+            minimum=0,
+            maximum=1 << 50,
+        ),
+        Directive(
+            "maxmemory-policy",
+            "enum",
+            "noeviction",
+            "which keys maxmemory evicts (§25.3)",
+            choices=(
+                "noeviction",
+                "allkeys-lru",
+                "volatile-lru",
+                "allkeys-lfu",
+                "volatile-lfu",
+                "allkeys-random",
+                "volatile-random",
+                "volatile-ttl",
+            ),
+        ),
+        Directive(
+            "maxmemory-samples",
+            "int",
+            5,
+            "keys sampled into the eviction pool per eviction (§25.3)",
+            minimum=1,
+            maximum=64,
+        ),
+        Directive(
+            "lfu-log-factor",
+            "int",
+            10,
+            "how slowly the LFU counter grows (§25.5)",
+            minimum=0,
+            maximum=2_147_483_647,
+        ),
+        Directive(
+            "lfu-decay-time",
+            "int",
+            1,
+            "minutes per LFU counter decrement while idle; 0 = never (§25.5)",
+            minimum=0,
+            maximum=2_147_483_647,
+        ),
+        Directive(
+            "replica-ignore-maxmemory",
+            "bool",
+            True,
+            "a replica never evicts; it takes its master's DELs (§25.7)",
+        ),
+        Directive(
+            "hz",
+            "int",
+            10,
+            "serverCron calls per second; the active expire cycle runs in each (§26.2)",
+            minimum=1,
+            maximum=500,
+        ),
+        Directive(
+            "active-expire-effort",
+            "int",
+            1,
+            "1-10: keys per loop, time budget and acceptable stale of expiry (§26.2)",
+            minimum=1,
+            maximum=10,
+        ),
+        Directive(
+            "notify-keyspace-events",
+            "flags",
+            "",
+            "keyspace notification classes, e.g. Ex; '' = off (§26.4)",
+        ),
+        Directive(
             "shutdown-timeout",
             "int",
             10,
@@ -174,6 +252,21 @@ def parse_save(value: str) -> tuple[tuple[int, int], ...]:
     return tuple((numbers[i], numbers[i + 1]) for i in range(0, len(numbers), 2))
 
 
+MEMORY_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1024, "m": 1000**2, "mb": 1024**2}
+MEMORY_UNITS |= {"g": 1000**3, "gb": 1024**3}
+"""util.c ``memtoull``: a memory size's units (k = 1000, kb = 1024, …, any case)."""
+
+
+def memtoull(name: str, text: str) -> int:
+    """``100mb`` → 104857600, as Redis reads a memory directive."""
+    digits = text.strip().lower()
+    number = digits.rstrip("bkmg")
+    unit = digits[len(number) :]
+    if not number.isdigit() or unit not in MEMORY_UNITS:
+        raise ConfigError(f"{name} takes bytes or a size like 100mb, got {text!r}")
+    return int(number) * MEMORY_UNITS[unit]
+
+
 def coerce(name: str, value: Any) -> Any:
     """Check and convert ``value`` for directive ``name`` (as ``CONFIG SET`` would)."""
     directive = DIRECTIVES.get(name)
@@ -187,7 +280,9 @@ def coerce(name: str, value: Any) -> Any:
         if str(value).lower() in ("yes", "no"):
             return str(value).lower() == "yes"
         raise ConfigError(f"{name} takes yes or no, got {value!r}")
-    if directive.kind == "int":
+    if directive.kind == "bytes" and isinstance(value, str):
+        value = memtoull(name, value)
+    if directive.kind in ("int", "bytes"):
         if isinstance(value, bool) or not isinstance(value, int | str):
             raise ConfigError(f"{name} takes an integer, got {value!r}")
         try:
@@ -204,6 +299,11 @@ def coerce(name: str, value: Any) -> Any:
         if text not in directive.choices:
             raise ConfigError(f"{name} takes one of {', '.join(directive.choices)}, got {value!r}")
         return text
+    if directive.kind == "flags":
+        try:
+            return format_flags(parse_flags("" if value is None else str(value)))
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
     if directive.kind == "save":
         parse_save("" if value is None else str(value))
         return "" if value is None else str(value)

@@ -14,11 +14,24 @@ starts without, and the data plane's ``on_restart`` then sets the history it loa
 from __future__ import annotations
 
 from collections import deque
+from typing import NamedTuple
 
 from simulator.messages import ReplChunk
 
 Op = tuple[str, str | None, int]
 """One replicated operation: (key, value or None for a delete, version)."""
+
+
+class ExpireOp(NamedTuple):
+    """``PEXPIREAT key at_ms`` on the replication stream (``PERSIST key`` when ``at_ms``
+    is None): a master replicates every TTL as an absolute unix-ms time (§26.1)."""
+
+    key: str
+    at_ms: int | None
+
+
+StreamOp = Op | ExpireOp
+"""What a replication stream (and the backlog) carries."""
 
 UNIX_BASE_MS = 1_795_000_000_000
 """The simulated wall clock's origin (``server.unixtime`` at simulated time 0), fixed so
@@ -93,7 +106,7 @@ class Replication:
         self.second_offset = -1  # psync offsets up to this one are accepted for replid2
         self.fresh = True  # built with the cluster and never synced: adopts its master's ID
         # The backlog: (end offset, ops) of the last ``repl-backlog-size`` bytes.
-        self.backlog: deque[tuple[int, tuple[Op, ...]]] = deque()
+        self.backlog: deque[tuple[int, tuple[StreamOp, ...]]] = deque()
         self.backlog_from = 0
         # A replica's sync: a full resync in progress, chunks received but not applied.
         self.sync_master: str | None = None
@@ -109,7 +122,7 @@ class Replication:
         self.offset += nbytes
         return self.offset
 
-    def append_backlog(self, offset: int, ops: tuple[Op, ...], size: int) -> None:
+    def append_backlog(self, offset: int, ops: tuple[StreamOp, ...], size: int) -> None:
         """``feedReplicationBacklog``: keep the last ``size`` bytes of the stream."""
         backlog = self.backlog
         backlog.append((offset, ops))

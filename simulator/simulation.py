@@ -6,6 +6,10 @@ before ``t`` and running forward re-applies each recorded injection after exactl
 the same number of engine events as the first time, so the same seed gives the
 same past. Injecting after a rewind forks the timeline: the injections recorded
 after that moment are dropped (RaftScope's ``F``).
+
+A headless run never rewinds: built with ``checkpoint_ms=None`` the simulation takes no
+checkpoint at all (not even the one at time 0; a deep copy of a 100-node cluster costs
+as much as seconds of its simulated time) and :meth:`Simulation.rewind` refuses.
 """
 
 from __future__ import annotations
@@ -16,12 +20,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from simulator.actions import ACTIONS
+from simulator.bus_trace import BusTap
 from simulator.cluster import Cluster, ClusterError, DataPlane, NodeSpec, standard_topology
 from simulator.engine import Engine
+from simulator.links.link import DEFER_KEY, DeferredCopies
 from simulator.trace import Trace
 from simulator.views import Views
 
 DEFAULT_CHECKPOINT_MS = 5_000
+CHECKPOINT_MS_PER_NODE = 100
+"""With the default interval, a cluster of more than 50 nodes checkpoints every
+``100 ms × nodes`` instead (10 s at 100 nodes, 100 s at 1,000): a deep copy costs about
+as much as 20 simulated seconds of the same cluster (both grow as nodes²), so copies
+stay under about half of the time, and a rewind replays at most that much."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +51,10 @@ class Checkpoint:
     trace_len: int
     injections: int
     state: dict[str, Any]
+
+
+class RewindError(ValueError):
+    """A rewind asked of a simulation built without checkpoints (``checkpoint_ms=None``)."""
 
 
 class ActionError(ValueError):
@@ -64,8 +79,9 @@ class Simulation:
         loss: float = 0.0,
         dataplane: DataPlane | None = None,
         converged: bool = True,
-        checkpoint_ms: int = DEFAULT_CHECKPOINT_MS,
+        checkpoint_ms: int | None = DEFAULT_CHECKPOINT_MS,
         cron_phase_spread_ms: int = 100,
+        gossip_rule: str | None = None,
     ) -> None:
         self.seed = seed
         self.engine = Engine(seed)
@@ -79,16 +95,24 @@ class Simulation:
             dataplane=dataplane,
             converged=converged,
             cron_phase_spread_ms=cron_phase_spread_ms,
+            gossip_rule=gossip_rule,
         )
         self.cluster.set_latency(*latency_ms)
         self.cluster.set_loss(loss)
         self.injections: list[Injection] = []
         self._replayed = 0  # how many of self.injections are applied on the current timeline
-        self.checkpoint_ms = checkpoint_ms
+        # None: a headless run, no checkpoints and no rewind (``checkpoint_ms`` reads 0).
+        self.rewindable = checkpoint_ms is not None
+        if checkpoint_ms == DEFAULT_CHECKPOINT_MS:
+            checkpoint_ms = max(checkpoint_ms, CHECKPOINT_MS_PER_NODE * len(self.specs))
+        if checkpoint_ms is not None and checkpoint_ms <= 0:
+            raise ValueError(f"checkpoint_ms must be positive or None, not {checkpoint_ms}")
+        self.checkpoint_ms: int = checkpoint_ms or 0
         self._checkpoints: list[Checkpoint] = []
         self._actions: dict[str, ActionHandler] = {}
         self.extras: dict[str, Any] = {}  # model objects owned by add-ons (e.g. a scenario driver)
         self.views = Views(self)  # the read-only seam UIs use (simulator/views/)
+        self.bus_trace = False  # bus_message events (set_bus_trace)
         self._take_checkpoint()
 
     # ------------------------------------------------------------------ time
@@ -171,6 +195,8 @@ class Simulation:
 
     def _checkpoint_until(self, t: float) -> None:
         """Take the checkpoints due at or before ``t`` (every ``checkpoint_ms`` of simulated time)."""
+        if not self.rewindable:
+            return
         while True:
             boundary = self._checkpoints[-1].t + self.checkpoint_ms
             if boundary > t:
@@ -181,6 +207,8 @@ class Simulation:
     # ------------------------------------------------------------------ checkpoints and rewind
 
     def _take_checkpoint(self) -> None:
+        if not self.rewindable:
+            return
         if self._checkpoints and self._checkpoints[-1].t == self.engine.now:
             return
         state = self._copy_model(
@@ -191,8 +219,13 @@ class Simulation:
         )
 
     def _copy_model(self, state: dict[str, Any]) -> dict[str, Any]:
-        # The simulation itself and the trace are shared, never copied.
-        return copy.deepcopy(state, {id(self): self, id(self.trace): self.trace})
+        # The simulation itself and the trace are shared, never copied. Sockets leave
+        # their other end and their process to a second pass (no deep recursion).
+        deferred = DeferredCopies()
+        memo: dict[int, Any] = {id(self): self, id(self.trace): self.trace, DEFER_KEY: deferred}
+        copied: dict[str, Any] = copy.deepcopy(state, memo)
+        deferred.resolve(memo)
+        return copied
 
     def restart_checkpoints(self) -> None:
         """Forget every checkpoint and take one now (after an add-on put its objects in
@@ -207,7 +240,13 @@ class Simulation:
         """Go back to simulated time ``t`` (0 ≤ t ≤ now), before any injection made at ``t``.
 
         Running forward again replays the same past; injecting now forks it.
+        Raises :class:`RewindError` on a simulation built with ``checkpoint_ms=None``.
         """
+        if not self.rewindable:
+            raise RewindError(
+                "this simulation keeps no checkpoints (built with checkpoint_ms=None for a "
+                "headless run), so it cannot rewind; build it with checkpoint_ms set to rewind"
+            )
         if t < 0 or t > self.engine.now:
             raise ValueError(f"can only rewind to 0..{self.engine.now} ms, not {t}")
         index = max(i for i, c in enumerate(self._checkpoints) if c.t <= t)
@@ -218,8 +257,15 @@ class Simulation:
         self.cluster = restored["cluster"]
         self.extras = restored["extras"]
         self.trace.truncate(checkpoint.trace_len)
+        self.set_bus_trace(self.bus_trace)  # a checkpoint taken before it was turned on
         self._replayed = checkpoint.injections
         self._run_to(t, inclusive=False)
+
+    def set_bus_trace(self, on: bool = True) -> None:
+        """Trace every bus packet as a ``bus_message`` event (simulator/bus_trace.py);
+        off by default. It survives rewinds; turning it on changes no other event."""
+        self.bus_trace = on
+        self.cluster.tcp.bus_tap = BusTap(self.trace) if on else None
 
     # ------------------------------------------------------------------ actions
 

@@ -82,6 +82,7 @@ _E = "elections and epochs"
 _M = "membership"
 _L = "bus links"
 _P = "data plane"
+_B = "bus messages"
 
 
 def _k(
@@ -241,11 +242,19 @@ KINDS: dict[str, TraceKind] = {
         _k("link_freed", _L, "connecting node", "peer", "reason after_refused",
            "freeClusterLink: refused, timeout, reset, closed, ping_timeout, node_removed",
            "{node} frees its bus link to {target} ({reason})"),
+        # ------------------------------------------------------------ bus messages (off by default)
+        _k("bus_message", _B, "sender", "receiver", "type sent epoch about about_epoch gossip channel",
+           "a bus packet reached its receiver's host (only with Simulation.set_bus_trace)",
+           "{node} → {target}: {type}", "routine"),
         # ------------------------------------------------------------ data plane
         _k("request", _P, "node that answered", "",
            "client command key slot outcome latency_ms reply asking",
            "one client request attempt and its outcome",
            "{client} sends {command} {key} to {node}: {outcome}", "routine"),
+        _k("key_evicted", _P, "node that evicted", "", "key policy used_memory maxmemory",
+           "performEvictions deleted a key to get used_memory under maxmemory (§25); only "
+           "on nodes with maxmemory set",
+           "{node} evicts {key} ({policy}, {used_memory} of {maxmemory} bytes)", "routine"),
         _k("migrate_blocked", _P, "source", "target", "slot cached timeout_ms job",
            "MIGRATE's target is behind a cut: the source blocks (serves nothing) until a "
            "retransmission gets through or the timeout runs out",
@@ -268,6 +277,17 @@ KINDS: dict[str, TraceKind] = {
         _k("deliver", _P, "node", "client", "channel push message",
            "a push message delivered to a subscriber",
            "{node} delivers a {push} on {channel} to {target}", "routine"),
+        _k("key_expired", _P, "node", "", "key how",
+           "a master deleted a key whose TTL passed: lazily on access or by the active "
+           "expire cycle (§26); only when keys have TTLs",
+           "{node} expires {key} ({how})"),
+        _k("expire_cycle", _P, "node", "", "cycle sampled expired time_us timelimit",
+           "one activeExpireCycle (slow from the cron, fast from beforeSleep) that expired "
+           "keys or ran out of time (§26.2)",
+           "{node}'s {cycle} expire cycle samples {sampled} keys and expires {expired}"),
+        _k("keyspace_event", _P, "node", "", "channel message receivers",
+           "a keyspace notification published on this node only (§26.4)",
+           "{node} notifies {channel} ({message}) to {receivers} local subscribers"),
         _k("reshard_started", _P, "", "target master (reshard)",
            "job source slots moves steps log unfixed",
            "redis-cli --cluster reshard, rebalance or fix started",

@@ -45,6 +45,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "fix": {},
     "write": {"key": "k", "value": "v", "client": "app"},
     "read": {"key": "k", "client": "app"},
+    "expire": {"key": "k", "ttl": 5000, "client": "app"},
     "publish": {"channel": "c", "message": "m", "node": "n1", "sharded": False},
     "subscribe": {"channel": "c", "node": "n2", "client": "s1", "pattern": True, "sharded": False},
     "workload": {"client": "app", "rate": 5.0, "writes": 0.5},

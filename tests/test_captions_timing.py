@@ -32,7 +32,8 @@ SEEDS = (1, 2)
 
 NARRATION: dict[str, set[int]] = {
     "add-node-rebalance": {4},
-    "big-cluster-reports": {0},
+    "big-cluster-reports": {0, 3, 4},
+    "bus-cost": {0, 1, 2},
     "hello-cluster": {0, 1, 2, 3},
     "live-resharding": {0, 4},
     "majority-down": {4, 5},
@@ -47,6 +48,10 @@ NARRATION: dict[str, set[int]] = {
     "open-slot": set(),
     "paused-master-returns": {4},
     "manual-failover": set(),
+    "eviction-policies": {0, 2},
+    "ttl-on-replica": {2},
+    "keyspace-notifications": {5},
+    "expire-cycle": {0, 1},
 }
 """Per lesson, the steps whose caption narrates a state at a chosen time (by index)."""
 
@@ -100,6 +105,8 @@ def _became_true(events: Sequence[Event], c: model.Condition, shown: int) -> int
             fields["channel"] = c.channel
         times = [e["t"] for e in events if all(e.get(k) == v for k, v in fields.items())]
         found = times[c.count - 1] if len(times) >= c.count else None
+    elif isinstance(c, model.StaleKeys) and c.maximum == 0:
+        found = _last(events, shown, kind="key_expired", node=c.node)  # the last dead key went
     else:
         raise AssertionError(f"no trace event ties {c.yaml_key} at {c.loc}: extend this test")
     assert found is not None and found >= 0, f"{c.yaml_key} at {c.loc}: no event made it true"

@@ -104,14 +104,15 @@ def action_args(data: st.DataObject, session: Session, action: str) -> dict[str,
 
 
 def replay_matches(session: Session, saved: Path, *, whole: bool = True) -> None:
-    """``rcsim run`` on the saved file gives the session's trace, byte for byte, over the
+    """``rcsim run --trace-bus`` on the saved file gives the session's trace, byte for byte, over the
     time both cover; it reaches every injection, and applies each without an error.
     ``whole=False`` replays headless only as far as the session went (to save time)."""
     scenario = load_scenario(str(saved))
     if whole:
-        replay = run(scenario)
+        replay = run(scenario, trace_bus=True)  # the TUI traces the bus (rcsim run --trace-bus)
     else:
         replay = build(scenario, checkpoint_ms=NO_CHECKPOINTS)
+        replay.set_bus_trace()
         replay.run_until(session.now - 1)
     lesson = session.driver
     assert lesson is not None

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import copy
 
+import pytest
+
 from simulator.harness.runner import WAIT_POLL_MS, build, driver_of, run, run_to_end
 from simulator.scenario import parse_scenario
+from simulator.simulation import RewindError, Simulation
 from tests.conftest import CRASH_CLUSTER
 
 CRASH = (
@@ -167,6 +170,33 @@ def test_rewind_to_zero_keeps_the_scenario() -> None:
     sim.rewind(0)
     run_to_end(sim)
     assert sim.trace.events == straight.trace.events
+
+
+def test_a_headless_run_keeps_no_checkpoint_and_refuses_to_rewind() -> None:
+    sim = run(_scenario())
+    assert not sim.rewindable
+    assert sim.checkpoint_times() == []
+    with pytest.raises(RewindError, match="checkpoint_ms=None"):
+        sim.rewind(1000)
+    rewindable = build(_scenario(), checkpoint_ms=2000)
+    rewindable.run_until(4000)
+    assert rewindable.checkpoint_times() == [0, 2000, 4000]
+
+
+def test_a_100_node_simulation_checkpoints_and_rewinds_to_the_same_past() -> None:
+    # Deep copies of the socket graph used to recurse past Python's limit from ~60 nodes.
+    straight = Simulation(masters=50, replicas=1, seed=3, checkpoint_ms=None)
+    sim = Simulation(masters=50, replicas=1, seed=3)
+    assert sim.checkpoint_ms == 10_000  # 100 ms per node above 50 nodes
+    for run_ in (straight, sim):
+        run_.run_until(1_000)
+        run_.inject("kill", node="n2")
+        run_.run_until(21_000)
+    assert sim.checkpoint_times() == [0, 10_000, 20_000]
+    sim.rewind(12_000)
+    sim.run_until(21_000)
+    assert sim.trace.events == straight.trace.events
+    assert any(e["kind"] == "pfail" for e in sim.trace.events)
 
 
 def test_driver_deep_copies_with_the_model() -> None:

@@ -275,6 +275,7 @@ def assert_replays_the_session(app: RcsimApp, saved: Path) -> None:
     """The saved scenario, run to where the session stopped, gives the session's trace.
     Inserted steps renumber the lesson's caption events; nothing else may differ."""
     replay = build(load_scenario(str(saved)))
+    replay.set_bus_trace()  # as the TUI does (the message view)
     replay.run_until(app.session.now - 1)
     session_events = [e for e in app.session.sim.trace.events if e["t"] < app.session.now]
 

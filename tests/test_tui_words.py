@@ -41,6 +41,7 @@ SYNTHETIC: dict[str, dict[str, Any]] = {
     "handshake_timeout": {"node": "n1", "target": "n7"},
     "keys_deleted": {"node": "n1", "slots": 3, "keys": 12},
     "repl_timeout": {"node": "n4", "target": "n1"},
+    "bus_message": {"node": "n2", "target": "n3", "type": "FAIL", "sent": 5142, "epoch": 6},
 }
 
 

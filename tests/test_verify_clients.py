@@ -51,3 +51,43 @@ def test_a_newer_write_seen_while_clients_write_hides_nothing() -> None:
     assert (
         lost_count([*acks, (3.5, "new", "app:5", "n2", "app")], set(), {"k": ("app:3", 3.0)}) == 0
     )
+
+
+class FakeConnection:
+    """Answers GETs from one node's keyspace (a RespError for a slot it would redirect)."""
+
+    def __init__(self, data: dict[str, object]) -> None:
+        self.data = data
+        self.sent: list[list[tuple[str, str]]] = []
+        self.closed = False
+
+    def pipeline(self, commands: list[tuple[str, str]]) -> list[object]:
+        self.sent.append(commands)
+        return [self.data.get(key) for _, key in commands]
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_read_back_asks_each_slots_owner_directly_in_pipelines() -> None:
+    from rcsim.verify.clients import read_owned
+    from simulator.slots import key_hash_slot
+
+    a, b = ("127.0.0.20", 7100), ("127.0.0.21", 7101)
+    keys = [f"{{a52}}:{i}" for i in range(3)] + ["foo", "lost"]
+    assert key_hash_slot("{a52}:0") == 42 and key_hash_slot("foo") == 12182
+    owners = {42: a, 12182: b}  # "lost"'s slot, 675, has no known owner
+    connections = {
+        a: FakeConnection({"{a52}:0": "v0", "{a52}:2": RespError("ASK 42 127.0.0.21:7101")}),
+        b: FakeConnection({"foo": "bar"}),
+    }
+    reads = read_owned(keys, owners.get, connections.__getitem__)
+    assert {k: v for k, (v, _) in reads.items()} == {
+        "{a52}:0": "v0",
+        "{a52}:1": None,
+        "{a52}:2": None,
+        "foo": "bar",
+        "lost": None,
+    }
+    assert connections[a].sent == [[("GET", k) for k in keys[:3]]]  # one pipeline
+    assert all(c.closed for c in connections.values())

@@ -113,7 +113,8 @@ def test_main_keeps_trimmed_reports_and_rewrites_the_doc(tmp_path: Path) -> None
     doc = tmp_path / "fidelity.md"
     doc.write_text(f"{BEGIN}\n{END}\n", encoding="utf-8")
     assert main([str(reports), str(doc), "--kept", str(kept)]) == 0
-    assert "real" not in json.loads((kept / "master-crash.json").read_text(encoding="utf-8"))
+    stored = json.loads((kept / "master-crash.json").read_text(encoding="utf-8"))
+    assert "real" not in stored and stored["server"] == {"product": "Redis", "version": "7.0.15"}
     text = doc.read_text(encoding="utf-8")
     assert text.index("| big-cluster-reports |") < text.index(
         "| master-crash |"

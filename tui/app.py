@@ -16,7 +16,7 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual import events
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.reactive import reactive
@@ -26,6 +26,7 @@ from simulator.scenario import parse_duration
 from simulator.simulation import ActionError
 from simulator.slots import CLUSTER_SLOTS
 from tui import dialogs, panes, render
+from tui.app_views import ViewKeys
 from tui.modals import BreakpointScreen, ChoiceScreen, HelpScreen, LookupScreen, PromptScreen
 from tui.model import BREAKPOINTS, MAX_SPEED, Session
 from tui.panes.lost_writes import LostWritesScreen, lost_writes_text
@@ -40,12 +41,11 @@ FRAME_S = 0.1
 BUDGET_S = 0.02  # at most 40% of the loop for the simulation; the rest answers keys
 COMPACT_WIDTH = 110
 COMPACT_HEIGHT = 32
-PANES = ("topology", "nodeview", "strip", "election", "clients", "expect", "log")
 
 Stamp = tuple[int, int, bool, float, str | None, int]
 
 
-class RcsimApp(App[None]):
+class RcsimApp(ViewKeys):
     """rcsim's live view of one simulation."""
 
     CSS_PATH = "app.tcss"
@@ -86,6 +86,8 @@ class RcsimApp(App[None]):
         Binding("slash", "lookup", "key lookup", show=False),
         Binding("L", "lost_writes", "list the lost writes", show=False),
         Binding("c", "toggle_raw", "CLUSTER NODES view", show=False),
+        Binding("M", "bus_view", "message view: the bus messages, time running down", show=False),
+        Binding("G", "graph_view", "the cluster as a graph (topology table again)", show=False),
         Binding("S", "save", "save session as YAML", show=False),
         Binding("E", "export_svg", "export SVG screenshot", show=False),
         Binding("J", "export_trace", "export trace JSONL", show=False),
@@ -102,9 +104,6 @@ class RcsimApp(App[None]):
     ]
 
     version: reactive[int] = reactive(0, init=False)  # bumped when the simulation moved
-    selected: reactive[str | None] = reactive(None, init=False)
-    cursor: reactive[int] = reactive(0, init=False)
-    raw_view: reactive[bool] = reactive(False, init=False)
 
     def __init__(
         self,
@@ -139,9 +138,15 @@ class RcsimApp(App[None]):
             yield panes.TopologyPane(session, id="topology").data_bind(
                 RcsimApp.version, RcsimApp.selected
             )
-            yield panes.NodeViewPane(session, id="nodeview").data_bind(
+            yield panes.GraphPane(session, id="graph").data_bind(
+                RcsimApp.version, RcsimApp.selected
+            )
+            yield panes.NodeDiffPane(session, id="nodeview").data_bind(
                 RcsimApp.version, RcsimApp.selected, raw=RcsimApp.raw_view
             )
+        yield panes.MessagesPane(session, id="messages").data_bind(
+            RcsimApp.version, RcsimApp.selected
+        )
         yield panes.StripPane(session, id="strip").data_bind(RcsimApp.version, RcsimApp.cursor)
         with Horizontal(id="middle"):
             yield panes.ElectionPane(session, id="election").data_bind(RcsimApp.version)
@@ -166,10 +171,6 @@ class RcsimApp(App[None]):
     def _layout_for(self, width: int, height: int) -> None:
         compact = width < COMPACT_WIDTH or height < COMPACT_HEIGHT
         self.screen.set_class(compact, "compact")
-
-    @property
-    def compact(self) -> bool:
-        return self.screen.has_class("compact")
 
     # ------------------------------------------------------------------ time
 
@@ -304,53 +305,6 @@ class RcsimApp(App[None]):
                 self.changed()
 
         self.push_screen(BreakpointScreen(BREAKPOINTS, self.session.breakpoints), done)
-
-    # ------------------------------------------------------------------ navigation keys
-
-    def action_move(self, delta: int) -> None:
-        focused = self.focused
-        pane = focused.id if focused is not None else "topology"
-        if pane == "log":
-            self.query_one("#log", panes.LogPane).scroll_by(-delta)
-        elif pane == "strip":
-            self.action_slot(delta)
-        else:
-            order = [name for name, _ in self.session.sim.views.order()]
-            if order:
-                index = order.index(self.selected) if self.selected in order else 0
-                self.selected = order[(index + delta) % len(order)]
-
-    def action_pane(self, delta: int) -> None:
-        visible = [
-            p
-            for p in PANES
-            if not (self.compact and p in ("election", "clients", "expect"))
-            and not (self.raw_view and p == "topology")
-        ]
-        focused = self.focused
-        current = focused.id if focused is not None and focused.id in visible else visible[0]
-        target = visible[(visible.index(current) + delta) % len(visible)]
-        self.query_one(f"#{target}", panes.SimPane).focus()
-
-    def action_slot(self, delta: int) -> None:
-        focused = self.focused
-        if self.raw_view and focused is not None and focused.id == "nodeview":
-            self.query_one("#nodeview", panes.NodeViewPane).scroll_columns(delta)
-            return
-        strip = self.query_one("#strip", panes.StripPane)
-        cells = strip.cells_wide * strip.rows  # to the first slot of the next cell
-        cell = render.cell_of(self.cursor, cells)
-        self.cursor = render.cell_first((cell + delta) % cells, cells)
-
-    def on_strip_pane_hovered(self, message: panes.StripPane.Hovered) -> None:
-        self.cursor = message.cursor
-
-    def action_toggle_raw(self) -> None:
-        self.raw_view = not self.raw_view
-        self.screen.set_class(self.raw_view, "raw-nodes")  # CLUSTER NODES gets the width
-        focused = self.focused
-        if self.raw_view and (focused is None or focused.id == "topology"):
-            self.query_one("#nodeview", panes.SimPane).focus()
 
     # ------------------------------------------------------------------ injections
 
@@ -576,7 +530,7 @@ class RcsimApp(App[None]):
 
     def help_rows(self) -> list[tuple[str, str]]:
         rows: list[tuple[str, str]] = []
-        for binding in self.BINDINGS:
+        for binding in [*self.BINDINGS, *panes.MessagesPane.BINDINGS]:
             assert isinstance(binding, Binding)
             keys = ", ".join(
                 self.get_key_display(Binding(k, binding.action)) for k in binding.key.split(",")

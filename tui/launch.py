@@ -19,6 +19,7 @@ def scenario_session(
     scenario = load_scenario(name or DEFAULT_LESSON)
     source, text, _ = resolve(name or DEFAULT_LESSON)
     sim = build(scenario, seed)
+    sim.set_bus_trace()  # the message view draws the bus_message events
     return Session(
         sim,
         name=Path(source).stem,
@@ -40,6 +41,7 @@ def cluster_session(
     the header says so (the session's name)."""
     config = {"cluster-node-timeout": node_timeout}
     sim = Simulation(masters=masters, replicas=replicas, config=config, seed=seed)
+    sim.set_bus_trace()  # the message view draws the bus_message events
     spec = {"masters": masters, "replicas": replicas, "config": config}
     name = f"{masters}x{replicas + 1} NT={node_timeout / 1000:g}s"
     return Session(sim, name=name, playing=playing, cluster_spec=spec)

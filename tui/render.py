@@ -15,6 +15,7 @@ from rich.text import Text
 
 from simulator.slots import CLUSTER_SLOTS, NO_OWNER, format_slot_ranges
 from simulator.views import (
+    BusView,
     CheckView,
     ClientView,
     ElectionView,
@@ -279,6 +280,21 @@ def node_view(
         f" · full coverage {'yes' if node.full_coverage else 'no'}",
         "dim",
     )
+    if node.memory is not None:
+        memory = node.memory
+        limit = f"{memory.maxmemory:,}" if memory.maxmemory else "no limit"
+        head.append(
+            f"\nmemory {memory.used:,} / {limit} bytes · {memory.policy}"
+            f" · evicted {memory.evicted:,}",
+            "bold yellow" if memory.maxmemory and memory.share >= 1 else "",
+        )
+    if node.bus is not None:
+        head.append("\n" + bus_line(node.bus), "dim")
+    if node.expires:  # only once keys have TTLs (§26)
+        head.append(f"\nkeys {node.keys} · {node.expires} with a TTL")
+        if node.stale:
+            why = "waits for its master's DEL" if not node.is_master else "not sampled yet"
+            head.append(f" · {node.stale} expired but stored ({why})", "yellow")
     rows = Text(no_wrap=True, overflow="ellipsis")
     rows.append(f"{'peer':<6}{'its flags for it':<17}{'ep':>4} {'master':<7}reports (age)\n", "dim")
     for peer in node.peers[:max_peers]:
@@ -306,6 +322,14 @@ def node_view(
     if node.importing:
         tail.append(f"\nimporting: {_slot_map(node.importing)}", "yellow")
     return Group(head, rows, tail)
+
+
+def bus_line(bus: BusView) -> str:
+    """``bus sent 5.2 msg/s 12.4 kB/s: PING 2.6/s PONG 2.6/s`` (averages since the start)."""
+    kinds = " ".join(f"{row.type} {bus.per_s(row.sent):.1f}/s" for row in bus.rows)
+    return f"bus sent {bus.per_s(bus.sent):.1f} msg/s {bus.per_s(bus.bytes) / 1000:.1f} kB/s" + (
+        f": {kinds}" if kinds else ""
+    )
 
 
 def _slot_map(pairs: Sequence[tuple[int, str]]) -> str:
@@ -509,7 +533,12 @@ def key_lookup(view: KeyView) -> Text:
         style = (
             "green" if not reply.startswith(("MOVED", "ASK", "CLUSTERDOWN", "TRY")) else "yellow"
         )
-        text.append(f"  GET → {reply}\n", style)
+        text.append(f"  GET → {reply}", style)
+        if node.ttl_ms is not None and node.ttl_ms >= 0:
+            text.append(f"  TTL {node.ttl_ms / 1000:.1f}s")
+        elif node.ttl_ms is not None:
+            text.append(f"  expired {-node.ttl_ms / 1000:.1f}s ago, still stored", "yellow")
+        text.append("\n")
     if view.has_value and view.value is None:
         text.append("no value: the key was never written, or was deleted\n", "bold")
     elif view.has_value:

@@ -178,6 +178,8 @@ def replay_session(trace: str, scenario_file: str | None = None, at: int | None 
     check_stamp(path, header)
     scenario, text = find_scenario(path, header, scenario_file)
     sim = build(scenario, int(header["seed"]))
+    if any('"kind":"bus_message"' in line for line in lines):
+        sim.set_bus_trace()  # recorded with --trace-bus (or exported by the TUI, J)
     session = Session(
         sim,
         name=f"{Path(scenario.source).stem} (replay)",

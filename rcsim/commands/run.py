@@ -40,6 +40,11 @@ def add_parser(sub: Any) -> None:
         "--until", metavar="T", help="stop at simulated time T (e.g. 30s) instead of run_until"
     )
     parser.add_argument("--trace", metavar="FILE.jsonl", help="write every trace event as JSONL")
+    parser.add_argument(
+        "--trace-bus",
+        action="store_true",
+        help="also trace every cluster-bus message (bus_message events; off by default)",
+    )
     parser.add_argument("--report", metavar="FILE.json", help="write the JSON report")
     parser.add_argument(
         "--junit", metavar="FILE.xml", help="write JUnit XML (a testcase per check)"
@@ -114,7 +119,9 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "resp", False):
         sim = run_with_resp(scenario, args, until)
     else:
-        sim = run_scenario(scenario, args.seed, until=until)
+        sim = run_scenario(
+            scenario, args.seed, until=until, trace_bus=getattr(args, "trace_bus", False)
+        )
     driver = sim.extras["driver"]
     if args.trace:
         try:

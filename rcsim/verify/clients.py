@@ -312,13 +312,43 @@ Read = tuple[str | None, float]
 """A key read back: its value (None: absent or unreachable), monotonic time the GET was sent."""
 
 
-def read_back(client: ClusterClient, keys: list[str]) -> dict[str, Read]:
-    """Each key's value at its slot's current owner, with when it was asked."""
-    values: dict[str, Read] = {}
+READ_CHUNK = 500
+"""GETs per pipeline when reading keys back."""
+
+
+def read_owned(
+    keys: list[str],
+    owner_of: Callable[[int], Address | None],
+    connect: Callable[[Address], Connection],
+) -> dict[str, Read]:
+    """Each key's value at the node that claims its slot in its own view (rcsim's true
+    owner, §15), asked directly, pipelined: no routing, so a node that still points the
+    slot at a dead one (an open slot) cannot send the read-back round in circles. A key
+    whose owner is unknown, unreachable or answers an error reads as absent (None)."""
+    by_owner: dict[Address | None, list[str]] = {}
     for key in keys:
-        asked = time.monotonic()
-        outcome, reply, _, _ = client.execute(lambda _node, _fields: None, "GET", key)
-        values[key] = (reply if outcome == "ok" and isinstance(reply, str) else None, asked)
+        by_owner.setdefault(owner_of(key_hash_slot(key)), []).append(key)
+    values: dict[str, Read] = {}
+    for owner, owned in by_owner.items():
+        connection = None
+        try:
+            connection = None if owner is None else connect(owner)
+            for start in range(0, len(owned), READ_CHUNK):
+                chunk = owned[start : start + READ_CHUNK]
+                asked = time.monotonic()
+                if connection is None:
+                    replies: list[Any] = [None] * len(chunk)
+                else:
+                    replies = connection.pipeline([("GET", key) for key in chunk])
+                for key, reply in zip(chunk, replies, strict=True):
+                    values[key] = (reply if isinstance(reply, str) else None, asked)
+        except OSError:
+            asked = time.monotonic()
+            for key in owned:
+                values.setdefault(key, (None, asked))
+        finally:
+            if connection is not None:
+                connection.close()
     return values
 
 

@@ -131,10 +131,12 @@ def replace_between(document: str, generated: str) -> str:
     return document[: start + len(BEGIN)] + "\n\n" + generated + "\n" + document[end:]
 
 
-def _order(path: Path, report: Report, lessons: Sequence[str]) -> tuple[int, str]:
+def _order(path: Path, report: Report, lessons: Sequence[str]) -> tuple[int, bool, str]:
+    """Lessons in ``rcsim list`` order (Redis before other servers), then the rest."""
     stem = Path(str(report.get("source", path.stem))).stem
     in_lessons = stem in lessons and "/fidelity/" not in str(report.get("source", ""))
-    return (lessons.index(stem) if in_lessons else len(lessons), path.name)
+    other_server = " on " in title(report)  # see title()
+    return (lessons.index(stem) if in_lessons else len(lessons), other_server, path.name)
 
 
 def load_reports(directory: Path, lessons: Sequence[str]) -> list[Report]:
@@ -164,6 +166,8 @@ def store(directory: Path, kept: Path) -> int:
         if not isinstance(report, dict) or "source" not in report:
             raise ValueError(f"{path}: not an rcsim verify report")
         trimmed = {key: report[key] for key in KEPT if key in report}
+        if isinstance(trimmed.get("server"), dict):  # not the machine's path
+            trimmed["server"] = {k: v for k, v in trimmed["server"].items() if k != "path"}
         (kept / path.name).write_text(
             json.dumps(trimmed, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
         )

@@ -35,7 +35,6 @@ DERIVED_EVENTS: dict[str, frozenset[str]] = {
     "full_sync": frozenset({"keys"}),
     "loaded": frozenset(),
     "publish": frozenset({"channel", "message", "sharded", "receivers"}),
-    "subscribe": frozenset({"client", "reply"}),
     "migration": frozenset(),
     "request": frozenset({"client", "command", "key", "slot", "outcome", "asking"}),
 }
@@ -90,6 +89,11 @@ def refusals(scenario: model.Scenario, partitions: str | None) -> list[str]:
     if scenario.cluster.start != "converged":
         out.append(
             f"{scenario.cluster.loc}: 'start: {scenario.cluster.start}' is not supported (verify starts from a converged cluster)"
+        )
+    if scenario.cluster.gossip != "redis-7.0":
+        out.append(
+            f"{scenario.cluster.loc}: 'behaviour: gossip: {scenario.cluster.gossip}' is an older "
+            "Redis's rule (a real 7.0.15 cluster gossips as redis-7.0)"
         )
     for step in scenario.steps:
         action = step.action

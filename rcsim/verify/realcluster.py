@@ -29,7 +29,7 @@ from rcsim.verify.clients import (
     Workload,
     client_host,
     lost_count,
-    read_back,
+    read_owned,
 )
 from rcsim.verify.clusterview import parse_info
 from rcsim.verify.events import EventLog
@@ -37,6 +37,7 @@ from rcsim.verify.firewall import Firewall
 from rcsim.verify.logevents import LogTail, parse_line
 from rcsim.verify.poller import Clock, Observations, Poller
 from rcsim.verify.pubsub import RealPubSub
+from rcsim.verify.resp import Connection
 from rcsim.verify.scenario_api import model
 from rcsim.verify.server import FIRST_UID, NodeProcess, ServerBinary, directive_value
 from rcsim.verify.slotmove import Endpoint, move_slots
@@ -299,11 +300,12 @@ class RealCluster:
         """Acknowledged writes no longer readable from their slot's owner (rcsim's ledger rule)."""
         with self.acks_lock:
             keys = sorted({ack[1] for ack in self.acks})
-        reader = ClusterClient("verify-reader", "127.0.0.1", self._seeds, self._node_at)
-        try:
-            reads = read_back(reader, keys)
-        finally:
-            reader.close()
+
+        def owner(slot: int) -> tuple[str, int] | None:
+            name = self.owner_of(slot)
+            return None if name is None else (self.nodes[name].host, self.nodes[name].port)
+
+        reads = read_owned(keys, owner, lambda address: Connection(*address, timeout=2.0))
         with self.acks_lock:
             return lost_count(list(self.acks), set(self.in_flight), reads)
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from rcsim.verify.cleanup import Cleanup
-from rcsim.verify.resp import Connection, call_once
+from rcsim.verify.resp import Connection, RespError, call_once
 
 FIRST_HOST = 20
 """Nodes use 127.0.0.20 and up (lower addresses are left to other experiments)."""
@@ -161,11 +161,21 @@ class NodeProcess:
                     break
             except (OSError, ConnectionError):
                 pass
+            except RespError as error:  # LOADING: it is reading its RDB/AOF
+                if not str(error).startswith("LOADING"):
+                    raise
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{self.name}: no PING reply within {timeout:g}s")
             time.sleep(0.02)
         self.status = "running"
-        self.node_id = str(self.call("CLUSTER", "MYID"))
+        while True:  # LOADING while the RDB/AOF loads (to PING too, or only to this)
+            try:
+                self.node_id = str(self.call("CLUSTER", "MYID"))
+                break
+            except RespError as error:
+                if not str(error).startswith("LOADING") or time.monotonic() > deadline:
+                    raise
+            time.sleep(0.02)
 
     def call(self, *args: str | int, timeout: float = 5.0) -> Any:
         return call_once(self.host, self.port, *args, timeout=timeout)

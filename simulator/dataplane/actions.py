@@ -66,10 +66,26 @@ def add_client(dp: Plane, name: str, **options: Any) -> Client:
 # ---------------------------------------------------------------------- handlers
 
 
-def write(sim: Simulation, key: str, value: str | None = None, client: str | None = None) -> Op:
-    """One SET from a client, following redirections (§15)."""
+def write(
+    sim: Simulation,
+    key: str,
+    value: str | None = None,
+    client: str | None = None,
+    ttl: int | None = None,
+) -> Op:
+    """One SET from a client, following redirections (§15); ``ttl`` ms: ``PX ttl`` (§26.1)."""
+    if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, int) or ttl < 1):
+        raise ValueError(f"write: ttl must be a positive number of ms, got {ttl!r}")
     c = client_of(dataplane_of(sim), client)
-    return c.command("SET", key, value if value is not None else f"{c.name}:{c.seq + 1}")
+    argv = ["SET", key, value if value is not None else f"{c.name}:{c.seq + 1}"]
+    return c.command(*argv, *(("PX", str(ttl)) if ttl is not None else ()))
+
+
+def expire(sim: Simulation, key: str, ttl: int, client: str | None = None) -> Op:
+    """One PEXPIRE from a client, following redirections (§26.1)."""
+    if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl < 0:
+        raise ValueError(f"expire: ttl must be a number of ms >= 0, got {ttl!r}")
+    return client_of(dataplane_of(sim), client).command("PEXPIRE", key, str(ttl))
 
 
 def read(sim: Simulation, key: str, client: str | None = None) -> Op:
@@ -198,6 +214,7 @@ def _refuse_on_errors(masters: Sequence[Any], what: str) -> None:
 
 ACTIONS: dict[str, Callable[..., Any]] = {
     "write": write,
+    "expire": expire,
     "read": read,
     "publish": publish,
     "subscribe": subscribe,
@@ -226,7 +243,12 @@ def install(sim: Simulation, scenario: Any = None, dataplane: Plane | None = Non
         sim.register_action(name, handler)
     for spec in getattr(scenario, "clients", ()) or ():
         client = add_client(
-            dp, spec.name, writes=spec.writes, keys=spec.keys, key_count=spec.key_count
+            dp,
+            spec.name,
+            writes=spec.writes,
+            keys=spec.keys,
+            key_count=spec.key_count,
+            ttl_ms=getattr(spec, "ttl_ms", None),
         )
         client.set_workload(rate=spec.rate)
     restart = getattr(sim, "restart_checkpoints", None)

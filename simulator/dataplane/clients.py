@@ -133,6 +133,7 @@ class Client:
         readonly: bool = False,
         key_list: list[str] | None = None,
         closed_loop: bool = False,
+        ttl_ms: int | None = None,
     ) -> None:
         self.dp = dp
         self.name = name
@@ -145,6 +146,7 @@ class Client:
         self.readonly = readonly
         self.key_list = list(key_list) if key_list else None  # overrides the template
         self.closed_loop = closed_loop  # one command at a time (one thread) vs. a fixed rate
+        self.ttl_ms = ttl_ms  # single-key writes are SET ... PX ttl (§26.1)
         self.slot_map: list[str | None] = [None] * CLUSTER_SLOTS
         self.replicas: dict[str, list[str]] = {}  # master -> replicas (CLUSTER SLOTS)
         self.refreshed_at: int | None = None
@@ -379,6 +381,8 @@ class Client:
             argv: tuple[str, ...] = (
                 ("MSET", *_pairs(keys, value)) if multi else ("SET", keys[0], value)
             )
+            if self.ttl_ms and not multi:
+                argv += ("PX", str(self.ttl_ms))
         else:
             argv = ("MGET", *keys) if multi else ("GET", keys[0])
         op = Op(self.seq, argv, workload=True)

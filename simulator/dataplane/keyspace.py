@@ -1,12 +1,18 @@
 """One node's keyspace: db 0's keys with their values and versions, and the index of
 each slot's keys that Redis 7.0 keeps for ``CLUSTER COUNTKEYSINSLOT`` / ``GETKEYSINSLOT``
-(§18.5), resharding (§16.3) and ``delKeysInSlot``. Plain values: no cluster, no time."""
+(§18.5), resharding (§16.3) and ``delKeysInSlot``, and ``db->expires`` (§26). Plain
+values: no cluster, no time."""
 
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
+from simulator.dataplane.expires import ExpireTable
 from simulator.slots import key_hash_slot
+
+if TYPE_CHECKING:
+    from simulator.dataplane.eviction import Eviction
 
 
 @lru_cache(maxsize=1 << 17)
@@ -21,6 +27,8 @@ class Keyspace:
     def __init__(self) -> None:
         self.keys: dict[str, tuple[str, int]] = {}  # key -> (value, version)
         self.by_slot: dict[int, dict[str, None]] = {}  # slot -> keys in insertion order
+        self.eviction: Eviction | None = None  # memory and eviction state, with maxmemory (§25)
+        self.expires = ExpireTable()  # key -> deadline (unix ms), only keys with a TTL
 
     def get(self, key: str) -> str | None:
         entry = self.keys.get(key)
@@ -29,8 +37,13 @@ class Keyspace:
     def put(self, key: str, value: str | None, version: int) -> None:
         """Set ``key`` (``value`` None deletes it), keeping the slot index in step."""
         slot = slot_of(key)
+        if self.eviction is not None:
+            old = self.keys.get(key)
+            self.eviction.on_put(key, None if old is None else old[0], value)
         if value is None:
             if self.keys.pop(key, None) is not None:
+                if self.expires:
+                    self.expires.discard(key)
                 index = self.by_slot[slot]
                 del index[key]
                 if not index:
@@ -40,12 +53,20 @@ class Keyspace:
             self.by_slot.setdefault(slot, {})[key] = None
         self.keys[key] = (value, version)
 
-    def replace(self, data: dict[str, tuple[str, int]]) -> None:
-        """The whole keyspace becomes ``data`` (a full resync or a load from disk)."""
+    def replace(
+        self, data: dict[str, tuple[str, int]], expires: dict[str, int] | None = None
+    ) -> None:
+        """The whole keyspace becomes ``data`` with the deadlines ``expires`` (a full
+        resync or a load from disk)."""
         self.keys = {}
         self.by_slot = {}
+        if self.eviction is not None:
+            self.eviction.clear()
+        self.expires.clear()
         for key, (value, version) in data.items():
             self.put(key, value, version)
+        for key, when in (expires or {}).items():
+            self.expires.set(key, when)
 
     def keys_in_slot(self, slot: int, count: int | None = None) -> list[str]:
         """``CLUSTER GETKEYSINSLOT`` (insertion order)."""

@@ -16,11 +16,12 @@ reach the master at once, once a second.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from simulator.cluster import Cluster, DataPlane
+from simulator.dataplane import expiry
 from simulator.dataplane.keyspace import Keyspace, slot_of
 from simulator.dataplane.ledger import (
     WriteLedger,
@@ -30,9 +31,10 @@ from simulator.dataplane.ledger import (
 from simulator.dataplane.outcomes import NAMES as OUTCOME_NAMES
 from simulator.dataplane.persistence import Persistence, ReplInfo
 from simulator.dataplane.pubsub import PubSubRegistry, Push
+from simulator.dataplane.stream import resp_size
 from simulator.messages import Message, MsgType, ReplChunk
 from simulator.node import RUNNING, Node
-from simulator.replication import Op, full_sync_transfer_ms
+from simulator.replication import ExpireOp, Op, StreamOp, full_sync_transfer_ms
 from simulator.slots import CLUSTER_SLOTS, hashed_part, key_hash_slot
 
 SERVER_CRON_MS = 1000
@@ -40,18 +42,6 @@ SERVER_CRON_MS = 1000
 
 ClientT = TypeVar("ClientT")
 JobT = TypeVar("JobT")
-
-
-def resp_size(ops: Iterable[Op]) -> int:
-    """Bytes a batch of SET/DEL commands takes in the replication stream (RESP)."""
-    total = 0
-    for key, value, _ in ops:
-        if value is None:
-            total += 4 + 9 + 5 + len(str(len(key))) + len(key)
-        else:
-            total += 4 + 9 + 2 * 5 + len(str(len(key))) + len(key) + len(str(len(value)))
-            total += len(value)
-    return total
 
 
 class NodeData(Keyspace):
@@ -174,15 +164,19 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         self.version += 1
         return self.version
 
-    def apply_local(self, node: Node, ops: Iterable[Op]) -> None:
+    def apply_local(self, node: Node, ops: Iterable[StreamOp]) -> None:
         """Apply ops to ``node``'s keyspace and persistence (no replication)."""
         data = self.data(node)
         now = self.now
-        for key, value, version in ops:
+        for op in ops:
+            if isinstance(op, ExpireOp):
+                expiry.apply_op(self, node, op)  # PEXPIREAT / PERSIST (§26.1)
+                continue
+            key, value, version = op
             data.put(key, value, version)
             data.persistence.record_write(now, key, value)
 
-    def write(self, node: Node, ops: list[Op]) -> int:
+    def write(self, node: Node, ops: Sequence[StreamOp]) -> int:
         """A master executes writes: apply, then append to its replication stream (§20.1).
         Returns the master's offset after them (what WAIT waits for)."""
         self.ready()
@@ -192,7 +186,7 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         self._append_backlog(node, offset, payload)
         return offset
 
-    def _append_backlog(self, node: Node, offset: int, ops: tuple[Op, ...]) -> None:
+    def _append_backlog(self, node: Node, offset: int, ops: tuple[StreamOp, ...]) -> None:
         node.repl.append_backlog(offset, ops, node.config.get("repl-backlog-size"))
 
     def populate(self, items: dict[str, str]) -> None:
@@ -311,7 +305,8 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
             repl.broken(self.now)  # the transfer failed: the cron reconnects
             return
         md, mrepl = self.data(master), master.repl
-        rd.replace(dict(md.keys))
+        rd.replace(dict(md.keys), dict(md.expires.at))  # the RDB keeps the TTLs
+        expiry.ensure_cron(self, replica)
         repl.pending.clear()
         repl.replid, repl.fresh = mrepl.replid, False
         repl.backlog = deque()
@@ -541,7 +536,7 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         if owner_name is None:
             return None
         owner = self.cluster.nodes[owner_name]
-        value = self.data(owner).get(key)
+        value = expiry.live_value(self, owner, key)  # nil once logically expired (§26.3)
         if value is None and slot in owner.migrating:
             target = self.cluster.nodes.get(owner.migrating[slot])
             if target is not None and target.alive:
@@ -605,7 +600,12 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
             "beliefs": beliefs,
             "value": self.current_value(key),
             "replies": replies,
+            "ttls": expiry.ttls(self, key),  # ms left per node holding it with a TTL (§26)
         }
+
+    def keyspace_counts(self, node: Node) -> tuple[int, int, int]:
+        """(keys, with a TTL, expired but stored) for the node view (§26)."""
+        return expiry.keyspace_counts(self, node)
 
     def slot_keys(self, node: str) -> dict[int, int]:
         """Keys per slot on ``node`` (for redis-cli's planners)."""

@@ -27,6 +27,7 @@ TRYAGAIN = "tryagain"
 CROSSSLOT = "crossslot"
 CLUSTERDOWN = "clusterdown"
 TIMEOUT = "timeout"
+OOM = "oom"
 ERROR = "error"
 
 OUTCOMES: tuple[Outcome, ...] = (
@@ -37,6 +38,7 @@ OUTCOMES: tuple[Outcome, ...] = (
     Outcome(CROSSSLOT, "-CROSSSLOT: the keys hash to different slots; never retried"),
     Outcome(CLUSTERDOWN, "-CLUSTERDOWN: cluster state fail or slot unbound (§14); retried"),
     Outcome(TIMEOUT, "no reply within the client's timeout (lost, partitioned or paused node)"),
+    Outcome(OOM, "-OOM: maxmemory reached and nothing could be evicted (§25.2); not retried"),
     Outcome(ERROR, "any other error, a refused connection, or a command that gave up"),
 )
 """Every outcome, in the order counters, reports and panes list them."""

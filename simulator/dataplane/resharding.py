@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
+from simulator.dataplane import expiry
 from simulator.dataplane.clients import release_blocked
 from simulator.dataplane.migrate_cut import (
     ERR_READING,
@@ -43,6 +44,7 @@ from simulator.dataplane.redis_cli import MIGRATE_PIPELINE, Master, Step, move_s
 from simulator.dataplane.routing import Session, get_node_by_query, parse_command
 from simulator.dataplane.server import View
 from simulator.node import PAUSED, RUNNING, Node
+from simulator.replication import ExpireOp, StreamOp
 
 PAUSED_RETRY_MS = 100
 
@@ -291,7 +293,10 @@ class Job:
         target = dp.cluster.nodes[step.peer]
         data = dp.data(source)
         present = [k for k in keys if k in data.keys]
-        value_ops = [(k, data.keys[k][0], dp.next_version()) for k in present]
+        if data.expires:  # migrateCommand's lookupKeyRead expires them; others keep their TTL
+            present = [k for k in present if not expiry.expire_if_needed(dp, source, k)]
+        value_ops: list[StreamOp] = [(k, data.keys[k][0], dp.next_version()) for k in present]
+        value_ops += [ExpireOp(k, at) for k in present if (at := data.expires.get(k)) is not None]
         if target.is_master:
             dp.write(target, list(value_ops))
         else:

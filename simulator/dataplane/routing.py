@@ -63,6 +63,15 @@ COMMANDS: dict[str, CommandSpec] = {
         CommandSpec("READONLY", 1, False),
         CommandSpec("READWRITE", 1, False),
         CommandSpec("WAIT", 3, False),
+        CommandSpec("EXPIRE", -3, True, "first"),
+        CommandSpec("PEXPIRE", -3, True, "first"),
+        CommandSpec("EXPIREAT", -3, True, "first"),
+        CommandSpec("PEXPIREAT", -3, True, "first"),
+        CommandSpec("PERSIST", 2, True, "first"),
+        CommandSpec("TTL", 2, False, "first"),
+        CommandSpec("PTTL", 2, False, "first"),
+        CommandSpec("EXPIRETIME", 2, False, "first"),
+        CommandSpec("PEXPIRETIME", 2, False, "first"),
     )
 }
 

@@ -5,17 +5,19 @@ of the node; then, as in src/server.c, ``NOREPLICAS`` for writes (§20.3), then 
 client-pause check (a manual failover pauses writes, §12: the command is held and
 re-processed from scratch when the pause ends), then the command itself.
 
-Simplified: values are strings; SET takes no options; WAIT's count is computed by the
+Simplified: values are strings; SET takes only the expiry options (§26.1); WAIT's count is computed by the
 caller (it blocks); MIGRATE is only sent by the resharding executor.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from simulator.dataplane import outcomes
+from simulator.dataplane import expire_commands, expiry, maxmemory, outcomes
+from simulator.dataplane.eviction import ERR_OOM
 from simulator.dataplane.model import ClusterData
 from simulator.dataplane.routing import (
     ASK,
@@ -33,6 +35,7 @@ from simulator.dataplane.routing import (
     parse_command,
 )
 from simulator.node import Node
+from simulator.replication import ExpireOp, StreamOp
 
 OUTCOME_OF_ROUTE = {
     MOVED: outcomes.MOVED,
@@ -132,7 +135,11 @@ class View:
         return node.addr if node is not None else f"?:{name}"
 
     def key_exists(self, key: str) -> bool:
-        return key in self._dp.data(self._node).keys
+        """``lookupKeyReadWithFlags(..., LOOKUP_NOEXPIRE)``: an expired key is missing."""
+        data = self._dp.data(self._node)
+        if data.expires and expiry.logically_expired(self._dp, self._node, key):
+            return False
+        return key in data.keys
 
 
 def execute(
@@ -153,6 +160,9 @@ def execute(
             target=route.node,
             slot=route.slot,
         )
+    if not maxmemory.before_command(dp, node, request.name):
+        session.after_command(request.name)
+        return Reply(outcomes.OOM, ERR_OOM, slot=route.slot)
     spec = request.spec
     if spec.write and node.is_master:
         needed = node.config.get("min-replicas-to-write")
@@ -162,27 +172,44 @@ def execute(
     if (spec.write or request.name in MAY_REPLICATE) and node.writes_paused():
         return HOLD
     session.after_command(request.name)
-    return _run(dp, node, client, request, route.slot)
+    reply = _run(dp, node, client, request, route.slot)
+    maxmemory.after_command(dp, node, request.name, request.argv[1:])
+    return reply
 
 
 def _run(dp: ClusterData, node: Node, client: str, request: Request, slot: int | None) -> Reply:
     data = dp.data(node)
     name = request.name
     argv = request.argv
+    expiring = bool(data.expires)  # keys with a TTL: look keys up as Redis does (§26.1)
+    get = functools.partial(expire_commands.lookup, dp, node) if expiring else data.get
+    if expiring:
+        expiry.before_sleep(dp, node)  # the event loop's beforeSleep after this command
     if name == "GET":
-        value = data.get(argv[1])
+        value = get(argv[1])
         return Reply(outcomes.OK, "(nil)" if value is None else value, value, slot=slot)
     if name == "MGET":
-        values = [data.get(k) for k in argv[1:]]
+        values = [get(k) for k in argv[1:]]
         return Reply(
             outcomes.OK, " ".join("(nil)" if v is None else v for v in values), values, slot=slot
         )
     if name == "EXISTS":
-        count = sum(1 for k in argv[1:] if k in data.keys)
+        count = sum(1 for k in argv[1:] if (get(k) is not None if expiring else k in data.keys))
         return Reply(outcomes.OK, str(count), count, slot=slot)
+    if name in expire_commands.COMMANDS or (name == "SET" and (len(argv) > 3 or expiring)):
+        result = (expire_commands.run_set if name == "SET" else expire_commands.run)(dp, node, argv)
+        if result.error is not None:
+            return Reply(outcomes.ERROR, result.error, slot=slot)
+        return Reply(outcomes.OK, str(result.value), result.value, slot=slot, offset=result.offset)
+    if expiring and name in ("MSET", "DEL", "INCR"):
+        for key in request.keys:  # lookupKeyWrite / setKey's lookup
+            expiry.expire_if_needed(dp, node, key)
     if name in ("SET", "MSET"):
         pairs = list(zip(argv[1::2], argv[2::2], strict=False))
-        offset = dp.write(node, [(k, v, dp.next_version()) for k, v in pairs])
+        ops: list[StreamOp] = [(k, v, dp.next_version()) for k, v in pairs]
+        if expiring:  # setKey drops a TTL: PERSIST on the stream (§26.1)
+            ops += [ExpireOp(k, None) for k, _ in pairs if data.expires.get(k) is not None]
+        offset = dp.write(node, ops)
         return Reply(outcomes.OK, "OK", None, slot=slot, offset=offset)
     if name == "DEL":
         doomed = [k for k in dict.fromkeys(argv[1:]) if k in data.keys]

@@ -26,6 +26,7 @@ from simulator.messages import (
     PFAIL,
     SLAVE,
 )
+from simulator.replication import UNIX_BASE_MS
 from simulator.scenario import model
 from simulator.slots import format_slot_ranges
 
@@ -283,6 +284,45 @@ def _describe_event(c: model.Event) -> str:
     return " ".join(parts)
 
 
+def _key(sim: Simulation, c: model.Key, _start: int) -> Check:
+    """§26.3: a replica keeps a logically expired key (stored) but answers nil (not
+    readable) until its master's DEL arrives."""
+    dataplane = sim.extras.get("dataplane")
+    node = sim.cluster.nodes.get(c.node)
+    if dataplane is None or node is None or node.data is None:
+        return Check(False, f"{c.key} on {c.node}", f"{c.node} has no keyspace")
+    data = dataplane.data(node)
+    stored = c.key in data.keys
+    when = data.expires.get(c.key)
+    readable = stored and (when is None or UNIX_BASE_MS + sim.now <= when)
+    wanted = []
+    if c.stored is not None:
+        wanted.append(("stored" if c.stored else "not stored", c.stored == stored))
+    if c.readable is not None:
+        wanted.append(("readable" if c.readable else "not readable", c.readable == readable))
+    ttl = "" if when is None else f", TTL {when - UNIX_BASE_MS - sim.now} ms"
+    seen = f"{'stored' if stored else 'not stored'}, {'readable' if readable else 'not readable'}"
+    return Check(
+        all(ok for _, ok in wanted),
+        f"{c.key} on {c.node}: " + " and ".join(w for w, _ in wanted),
+        seen + ttl,
+    )
+
+
+def _stale_keys(sim: Simulation, c: model.StaleKeys, _start: int) -> Check:
+    """§26.2: expired keys the active expire cycle has not reached yet."""
+    dataplane = sim.extras.get("dataplane")
+    node = sim.cluster.nodes.get(c.node)
+    if dataplane is None or node is None or node.data is None:
+        return Check(False, f"stale keys on {c.node}", f"{c.node} has no keyspace")
+    now = UNIX_BASE_MS + sim.now
+    stale = sum(1 for when in dataplane.data(node).expires.at.values() if now > when)
+    low = c.minimum if c.minimum is not None else 0
+    expected = f"at least {low}" if c.maximum is None else f"between {low} and {c.maximum}"
+    passed = stale >= low and (c.maximum is None or stale <= c.maximum)
+    return Check(passed, f"{expected} expired keys still in {c.node}'s memory", f"{stale}")
+
+
 def _event(sim: Simulation, c: model.Event, start: int) -> Check:
     """Without ``within``: the whole trace so far; with it: [start, start + within]."""
     what = _describe_event(c)
@@ -323,6 +363,8 @@ _CHECKERS: dict[type[model.Condition], Callable[[Simulation, Any, int], Check]] 
     model.Promoted: _promoted,
     model.Epoch: _epoch,
     model.Delivered: _delivered,
+    model.Key: _key,
+    model.StaleKeys: _stale_keys,
     model.Event: _event,
 }
 

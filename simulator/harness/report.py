@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 from xml.etree import ElementTree
 
-from simulator import __version__, trace_kinds
+from simulator import __version__, bus_stats, trace_kinds
 from simulator.dataplane import outcomes
 from simulator.harness.conditions import lost_writes_count
 from simulator.harness.runner import Fault, Result, ScenarioDriver
@@ -225,6 +225,7 @@ def metrics(sim: Simulation, driver: ScenarioDriver) -> dict[str, Any]:
         **lost_writes_detail(sim),
         "requests": requests_by_outcome(sim),
         "failovers": [milestones(events, fault) for fault in driver.faults],
+        "bus": bus_stats.report(sim.cluster.bus_stats, sim.cluster.names, sim.now),
     }
 
 

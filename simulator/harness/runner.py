@@ -28,8 +28,12 @@ from simulator.simulation import DEFAULT_CHECKPOINT_MS, ActionError, Simulation
 WAIT_POLL_MS = 10
 """Granularity of ``wait_for``: conditions are re-checked every 10 ms of simulated time."""
 
-NO_CHECKPOINTS = 10**15
-"""``checkpoint_ms`` for headless runs that never rewind (saves the deep copies)."""
+NO_CHECKPOINTS = None
+"""``checkpoint_ms`` for headless runs that never rewind: no checkpoint is taken at all
+(the deep copies cost as much as the run itself at 100 nodes) and ``rewind`` refuses."""
+
+FOREVER_MS = 10**15
+"""A time limit no run reaches."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +108,10 @@ def action_call(action: model.Action) -> tuple[str, dict[str, Any]]:
     if isinstance(action, model.AddNode):
         return name, {"name": action.name, "replica_of": action.replica_of}
     if isinstance(action, model.Write):
-        return name, {"key": action.key, "value": action.value, "client": action.client}
+        args = {"key": action.key, "value": action.value, "client": action.client}
+        return name, args if action.ttl_ms is None else {**args, "ttl": action.ttl_ms}
+    if isinstance(action, model.Expire):
+        return name, {"key": action.key, "ttl": action.ttl_ms, "client": action.client}
     if isinstance(action, model.Read):
         return name, {"key": action.key, "client": action.client}
     if isinstance(action, model.Publish):
@@ -382,7 +389,7 @@ def build(
     seed: int | None = None,
     *,
     until: int | None = None,
-    checkpoint_ms: int = DEFAULT_CHECKPOINT_MS,
+    checkpoint_ms: int | None = DEFAULT_CHECKPOINT_MS,
     cron_phase_spread_ms: int = 100,
 ) -> Simulation:
     """The simulation of ``scenario`` (``seed`` overrides the file's), steps scheduled.
@@ -407,6 +414,7 @@ def build(
         cron_phase_spread_ms=cron_phase_spread_ms,
         dataplane=None if make_dataplane is None else make_dataplane(scenario),
         converged=scenario.cluster.start != "meet",
+        gossip_rule=None if scenario.cluster.gossip == "redis-7.0" else scenario.cluster.gossip,
     )
     install = _dataplane_hook("install")
     if install is not None:
@@ -435,7 +443,7 @@ def run_to_end(sim: Simulation) -> ScenarioDriver:
             sim.run_until(max(driver.end_time, sim.now))
         else:
             # Step by step only while the end is unknown (it depends on the waits).
-            sim.run_until_condition(driver.end_known, NO_CHECKPOINTS)
+            sim.run_until_condition(driver.end_known, FOREVER_MS)
 
 
 def run(
@@ -444,8 +452,10 @@ def run(
     *,
     until: int | None = None,
     cron_phase_spread_ms: int = 100,
+    trace_bus: bool = False,
 ) -> Simulation:
-    """Build and run ``scenario`` headless (no checkpoints); the driver holds the results."""
+    """Build and run ``scenario`` headless (no checkpoints); the driver holds the results.
+    ``trace_bus`` adds a ``bus_message`` event per bus packet (docs/trace.md)."""
     sim = build(
         scenario,
         seed,
@@ -453,5 +463,6 @@ def run(
         checkpoint_ms=NO_CHECKPOINTS,
         cron_phase_spread_ms=cron_phase_spread_ms,
     )
+    sim.set_bus_trace(trace_bus)
     run_to_end(sim)
     return sim

@@ -6,7 +6,8 @@ A setting is ``PATH=VALUE`` applied to the scenario's YAML before validation
 (``cluster.config.cluster-node-timeout=2000``, ``network.loss=0.01``,
 ``clients.0.rate=500/s``), so a swept value is checked exactly as if it were written
 in the file. Each run reports the milestones of its first failed master (see
-:mod:`simulator.harness.report`) and the lost writes.
+:mod:`simulator.harness.report`), the lost writes and the bus traffic (messages per
+second for the cluster, bytes per second per node).
 """
 
 from __future__ import annotations
@@ -26,14 +27,27 @@ from simulator.harness.runner import run
 from simulator.scenario import ScenarioError, parse_scenario
 from simulator.scenario.model import Scenario
 
-SWEEP_METRICS = ("first_pfail", "first_fail", "promoted", "all_ok", "lost_writes")
+SWEEP_METRICS = (
+    "first_pfail",
+    "first_fail",
+    "promoted",
+    "all_ok",
+    "lost_writes",
+    "bus_msgs_per_s",
+    "bus_bytes_per_node_s",
+)
 METRIC_LABELS = {
-    "first_pfail": "first PFAIL",
-    "first_fail": "first FAIL",
-    "promoted": "promotion",
-    "all_ok": "cluster ok",
+    "first_pfail": "first PFAIL ms",
+    "first_fail": "first FAIL ms",
+    "promoted": "promotion ms",
+    "all_ok": "cluster ok ms",
     "lost_writes": "lost writes",
+    "bus_msgs_per_s": "bus msg/s",
+    "bus_bytes_per_node_s": "bus B/s/node",
 }
+BUS_METRICS = {"bus_msgs_per_s", "bus_bytes_per_node_s"}
+"""Bus traffic over the whole run (metrics.bus): messages per second sent by the whole
+cluster, and bytes per second sent by one node (the cluster's bytes over its nodes)."""
 MAX_SEEDS = 1_000_000
 
 
@@ -161,9 +175,12 @@ def run_one(text: str, source: str, seed: int, cron_spread_ms: int = 100) -> dic
     found = metrics(sim, driver)
     first = found["failovers"][0] if found["failovers"] else {}
     row: dict[str, Any] = {"seed": seed, "passed": driver.passed}
-    for key in SWEEP_METRICS[:-1]:
+    for key in SWEEP_METRICS:
         row[key] = first.get(key)
     row["lost_writes"] = found["lost_writes"]
+    bus = found["bus"]
+    row["bus_msgs_per_s"] = bus["total"]["sent_per_s"]
+    row["bus_bytes_per_node_s"] = round(bus["total"]["bytes_per_s"] / max(1, len(bus["per_node"])))
     return row
 
 
@@ -255,9 +272,8 @@ def table(summaries: Sequence[dict[str, Any]]) -> str:
         lines.append(f"  {'milestone':<15} {'n':>5} {'min':>8} {'median':>8} {'p95':>8} {'max':>8}")
         for key in SWEEP_METRICS:
             stats = summary["metrics"][key]
-            unit = "" if key == "lost_writes" else " ms"
             cells = [_cell(stats[k]) for k in ("min", "median", "p95", "max")]
-            label = METRIC_LABELS[key] + unit
+            label = METRIC_LABELS[key]
             lines.append(
                 f"  {label:<15} {stats['n']:>5} {cells[0]:>8} {cells[1]:>8} {cells[2]:>8} {cells[3]:>8}"
             )

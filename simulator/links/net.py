@@ -21,6 +21,8 @@ arrival order, when it runs again. What the model simplifies: ``docs/tcp-links.m
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from simulator.engine import Engine
 from simulator.links.link import Link, LinkHandler
 from simulator.links.linux import (
@@ -68,6 +70,7 @@ class TcpNet:
         self._open: dict[str, dict[Link, None]] = {}  # host -> its live sockets, in order
         self._held: dict[str, list[tuple[Link, str, object]]] = {}  # a paused host's input
         self._refused: dict[tuple[str, str], int] = {}  # (src, dst) -> refusals in a row
+        self.bus_tap: Callable[[Link, int, object], None] | None = None  # bus_trace.BusTap
 
     def attach(self, host: str, handler: LinkHandler, service: str = BUS) -> None:
         """``host`` listens on ``service``'s port; ``handler`` is called for its sockets."""

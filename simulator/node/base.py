@@ -101,6 +101,9 @@ class NodeBase:
         self.inbox: list[ReplChunk] = []  # replication input buffered while paused
         self.sent = [0] * len(MsgType)
         self.received = [0] * len(MsgType)
+        self._bus_tx = host.bus_stats.node(index).count  # bus traffic (simulator/bus_stats.py)
+        # None: Redis 7.0's gossip; else an older rule (node/gossip_rules.py).
+        self.gossip_rule: str | None = host.gossip_rule
         # Replication (replication.c): the bus reads the link and the offset (data age,
         # rank); the cluster's wire and the data plane move them.
         self.repl = Replication()

@@ -22,17 +22,16 @@ from simulator.messages import (
     Message,
     MsgType,
 )
+from simulator.node.gossip_rules import legacy_gossip
 from simulator.node.manual_failover import ManualFailover
 from simulator.node.peer import PeerView
-
-# A packet's size on the socket: sizeof(clusterMsg) plus one clusterMsgDataGossip (104
-# bytes) per gossip entry (the send buffer and ``cluster-link-sendbuf-limit`` count it).
-HEADER_BYTES = 2256
-GOSSIP_BYTES = 104
 
 
 class BusOutput(ManualFailover):
     """Building and sending bus packets (§4.2, §7)."""
+
+    def _cron_watch(self, peer: PeerView) -> None:
+        """File ``peer`` for the cron at its new deadline (:mod:`simulator.node.cron_deadlines`)."""
 
     def _header(self, mtype: MsgType, **extra: Any) -> Message:
         """``clusterBuildMessageHdr``."""
@@ -60,7 +59,7 @@ class BusOutput(ManualFailover):
         link = self.links.get(dst)
         if link is not None:
             self.sent[message.type] += 1
-            link.send(message, HEADER_BYTES + GOSSIP_BYTES * len(message.gossip))
+            link.send(message, self._bus_tx(message))  # counts it; its size on the wire
 
     def _reply(self, link: Link | None, dst: str, message: Message) -> None:
         """``clusterSendPing(link, PONG)``: the answer goes back on the connection the
@@ -69,7 +68,7 @@ class BusOutput(ManualFailover):
             link = self.links.get(dst)
         if link is not None:
             self.sent[message.type] += 1
-            link.send(message, HEADER_BYTES + GOSSIP_BYTES * len(message.gossip))
+            link.send(message, self._bus_tx(message))  # counts it; its size on the wire
 
     def send_ping(self, peer: PeerView, mtype: MsgType = MsgType.PING) -> None:
         """``clusterSendPing``: header plus gossip about max(3, N/10) nodes and every PFAIL node (§7)."""
@@ -77,39 +76,56 @@ class BusOutput(ManualFailover):
         if mtype == MsgType.PING:
             if peer.ping_sent == 0:
                 peer.ping_sent = now
+                self._cron_watch(peer)  # a pong from the future may have filed it later
         self._send(peer.name, self._header(mtype, gossip=self._gossip()))
 
     def _gossip(self) -> tuple[GossipEntry, ...]:
+        if self.gossip_rule is not None:  # an older Redis's rule (cluster.behaviour.gossip)
+            return legacy_gossip(self, self.gossip_rule)
         peers = self._peer_list
         total = len(peers)
         fresh = total - 2
         wanted = max(3, total // 10)
         wanted = min(wanted, fresh)
         entries: list[GossipEntry] = []
-        chosen: dict[str, None] = {}
+        chosen: set[str] = set()
         attempts = wanted * 3
         random = self.rng.random  # dictGetRandomKey: uniform over the node table
-        while fresh > 0 and len(entries) < wanted and attempts > 0:
+        me = self.me
+        slot_counts = self.slot_counts
+        new = tuple.__new__
+        count = 0
+        while fresh > 0 and count < wanted and attempts > 0:
             attempts -= 1
             peer = peers[int(random() * total)]
-            if peer is self.me or peer.flags & PFAIL:
+            flags = peer.flags
+            if peer is me or flags & PFAIL:
                 continue
-            if peer.flags & (HANDSHAKE | NOADDR) or (not peer.link and self.numslots(peer) == 0):
+            if flags & (HANDSHAKE | NOADDR) or (not peer.link and not slot_counts.get(peer.index)):
                 fresh -= 1
                 continue
-            if peer.name in chosen:
+            name = peer.name
+            if name in chosen:
                 continue
-            chosen[peer.name] = None
-            entries.append(self._gossip_entry(peer))
+            chosen.add(name)
+            # _gossip_entry, inlined (the hottest loop of a big cluster)
+            entries.append(
+                new(
+                    GossipEntry,
+                    (name, peer.ping_sent // 1000, peer.pong_received // 1000, flags & ~MYSELF),
+                )
+            )
+            count += 1
             fresh -= 1
         # At most stats_pfail_nodes PFAIL entries (as counted by the last cron run).
         pfail_wanted = self.stats_pfail_nodes
-        for peer in peers:
-            if pfail_wanted <= 0:
-                break
-            if peer.flags & PFAIL and not peer.flags & (HANDSHAKE | NOADDR):
-                entries.append(self._gossip_entry(peer))
-                pfail_wanted -= 1
+        if pfail_wanted > 0:
+            for peer in peers:
+                if peer.flags & PFAIL and not peer.flags & (HANDSHAKE | NOADDR):
+                    entries.append(self._gossip_entry(peer))
+                    pfail_wanted -= 1
+                    if pfail_wanted <= 0:
+                        break
         return tuple(entries)
 
     @staticmethod

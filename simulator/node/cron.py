@@ -7,21 +7,13 @@ and replica migration.
 
 from __future__ import annotations
 
-from simulator.messages import (
-    FAIL,
-    HANDSHAKE,
-    MASTER,
-    MIGRATE_TO,
-    NOADDR,
-    PFAIL,
-    SLAVE,
-)
+from simulator.messages import FAIL, HANDSHAKE, MASTER, NOADDR, PFAIL, SLAVE
 from simulator.node.constants import CALIBRATION_CRON_OVERHEAD_MS, CRON_PERIOD_MS
-from simulator.node.migration import ReplicaMigration
+from simulator.node.cron_deadlines import CronDeadlines
 from simulator.node.peer import PeerView
 
 
-class Cron(ReplicaMigration):
+class Cron(CronDeadlines):
     """The node's timer and its event-loop hooks."""
 
     def start(self) -> None:
@@ -30,6 +22,7 @@ class Cron(ReplicaMigration):
         nxt = now - (now % CRON_PERIOD_MS) + self.phase
         if nxt <= now:
             nxt += CRON_PERIOD_MS
+        self._cron_full = True  # a new process: its first tick scans every peer
         self.cron_due = float(nxt)
         self.cron_timer = self.engine.schedule_at(nxt, self.cron)
 
@@ -50,40 +43,46 @@ class Cron(ReplicaMigration):
         self.cron_timer = None
 
     def cron(self) -> None:
-        """``clusterCron``, every 100 ms (§6)."""
+        """``clusterCron``, every 100 ms (§6).
+
+        Steps 1 and 3 run Redis's per-node code on the peers whose deadline has come
+        (:mod:`simulator.node.cron_deadlines`), in node-table order; the others have
+        nothing to do this tick, so the outcome is that of the full scan."""
         engine = self.engine
         now = engine.now
         # The next run is 100 ms after this one ends, woken up to 1 ms late (§6.1): a
         # period a little over 100 ms, which decides on which tick "older than NT/2" and
         # "pending for more than NT" first hold. An overdue run (after SIGCONT) counts
         # from now, as ``te->when = now + 100 ms`` does.
-        due = max(self.cron_due, now)
-        self.cron_due = due + CRON_PERIOD_MS + CALIBRATION_CRON_OVERHEAD_MS + self.cron_rng.random()
+        tick = max(self.cron_due, now)
+        self.cron_due = (
+            tick + CRON_PERIOD_MS + CALIBRATION_CRON_OVERHEAD_MS + self.cron_rng.random()
+        )
         self.cron_timer = engine.schedule_at(int(self.cron_due), self.cron)
         nt = self.config.node_timeout
         self.iteration += 1
         update_state = False
         me = self.me
         peers = self._peer_list
+        due = self._due_peers(now, nt)
 
         # Step 1: links, handshake expiry, PFAIL count.
-        pfail_nodes = 0
         expired: list[PeerView] = []
-        for peer in peers:
+        for peer in due:
             flags = peer.flags
             if peer is me or flags & NOADDR:
                 continue
-            if flags & PFAIL:
-                pfail_nodes += 1
             if flags & HANDSHAKE and now - peer.ctime > max(nt, 1000):
                 expired.append(peer)
                 continue
             if not peer.link:
                 self._connect(peer, now)
-        self.stats_pfail_nodes = pfail_nodes
+        self.stats_pfail_nodes = self._count_pfail()
         for peer in expired:
             self.remove_peer(peer.name)
             self._emit("handshake_timeout", peer.name)
+        if expired:
+            due = [peer for peer in due if peer not in expired]
 
         # Step 2: a random ping once a second, to the oldest pong of 5 random samples.
         if self.iteration % 10 == 0:
@@ -99,25 +98,14 @@ class Cron(ReplicaMigration):
             if oldest is not None:
                 self.send_ping(oldest)
 
-        # Step 3: per-node checks.
+        # Step 3: per-node checks (orphaned masters: see _replica_counts).
         i_am_replica = bool(me.flags & SLAVE)
-        orphaned_masters = 0
-        max_slaves = 0
-        this_slaves = 0
         half = nt // 2
         mf_slave = self.mf.slave if (self.mf.end and me.flags & MASTER) else None
-        for peer in peers:
+        for peer in due:
             flags = peer.flags
             if peer is me or flags & (NOADDR | HANDSHAKE):
                 continue
-            if i_am_replica and flags & MASTER and not flags & FAIL:
-                ok = self._count_ok_replicas(peer)
-                if ok == 0 and flags & MIGRATE_TO and self.slot_counts.get(peer.index, 0) > 0:
-                    orphaned_masters += 1
-                if ok > max_slaves:
-                    max_slaves = ok
-                if me.master == peer.name:
-                    this_slaves = ok
             ping_sent = peer.ping_sent
             if peer.link:
                 # Link refresh: a link that is not answering is freed and reconnected.
@@ -135,9 +123,13 @@ class Cron(ReplicaMigration):
                 continue
             delay = min(now - ping_sent, now - peer.data_received)
             if delay > nt and not flags & (PFAIL | FAIL):
-                peer.flags |= PFAIL
+                self._mark_pfail(peer)
                 update_state = True
                 self._emit("pfail", peer.name, delay_ms=delay)
+        self._refile(due)
+        orphaned_masters = max_slaves = this_slaves = 0
+        if i_am_replica and self._orphaned_masters():
+            orphaned_masters, max_slaves, this_slaves = self._replica_counts()
 
         # Step 4: a replica's replicationCron (once a second) reconnects a link that is down.
         if i_am_replica:
@@ -183,6 +175,7 @@ class Cron(ReplicaMigration):
     def _free_link(self, peer: PeerView, reason: str) -> None:
         """``freeClusterLink(node->link)``: what the link held is lost."""
         peer.link = False
+        self._cron_watch(peer)
         link = self.links.pop(peer.name, None)
         if link is not None:
             link.close(reason)

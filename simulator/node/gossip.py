@@ -119,6 +119,7 @@ class Gossip(Cron):
         if mtype == MsgType.PONG and msg.reply:
             sender.pong_received = now
             sender.ping_sent = 0
+            self._cron_watch(sender)  # the next NT/2 ping (simulator.node.cron_deadlines)
             if sender.flags & PFAIL:
                 sender.flags &= ~PFAIL
                 self._todo_state = True
@@ -191,10 +192,11 @@ class Gossip(Cron):
     def _process_gossip(self, msg: Message, sender: PeerView | None, now: int) -> None:
         """``clusterProcessGossipSection`` (§7.3)."""
         sender_is_master = sender is not None and bool(sender.flags & MASTER)
+        peers, me = self.peers, self.me
         for entry in msg.gossip:
-            node = self.peers.get(entry.name)
+            node = peers.get(entry.name)
             if node is not None:
-                if sender_is_master and node is not self.me:
+                if sender_is_master and node is not me:
                     assert sender is not None
                     if entry.flags & (FAIL | PFAIL):
                         node.fail_reports[sender.name] = now
@@ -204,7 +206,7 @@ class Gossip(Cron):
                 if (
                     not entry.flags & (PFAIL | FAIL)
                     and node.ping_sent == 0
-                    and not self._count_reports(node, now)
+                    and not (node.fail_reports and self._count_reports(node, now))
                 ):
                     pong = entry.pong_received_s * 1000
                     if pong <= now + 500 and pong > node.pong_received:

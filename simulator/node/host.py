@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 from typing import Any, Protocol
 
+from simulator.bus_stats import BusStats
 from simulator.links import Link
 from simulator.messages import Message
 
@@ -50,6 +51,8 @@ class NodeHost(Protocol):
     index: dict[str, int]  # name -> global node index
     zobrist: list[int]  # one random key per slot, for claim fingerprints
     slot_index_cache: dict[bytes, tuple[dict[int, int], dict[int, int], dict[int, int]]]
+    bus_stats: BusStats  # what each node sends on the bus, by type (counted by BusOutput)
+    gossip_rule: str | None  # None: 7.0's gossip; else an older rule (node/gossip_rules.py)
 
     # the wire: bus links are TCP connections (simulator.links)
     def connect(self, src: str, dst: str) -> Link:

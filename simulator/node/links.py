@@ -31,6 +31,7 @@ class LinkEvents(NodesConfFile):
         self.send_ping(peer, MsgType.MEET if peer.flags & MEET else MsgType.PING)
         if old_ping_sent:
             peer.ping_sent = old_ping_sent
+            self._cron_watch(peer)  # an older ping: its PFAIL deadline is earlier
         peer.flags &= ~MEET
 
     def on_refused(self, link: Link) -> None:
@@ -64,3 +65,4 @@ class LinkEvents(NodesConfFile):
             peer = self.peers.get(link.remote)
             if peer is not None:
                 peer.link = False
+                self._cron_watch(peer)  # reconnected at the next tick

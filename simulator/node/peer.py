@@ -12,6 +12,7 @@ class PeerView:
         "config_epoch",
         "ctime",
         "data_received",
+        "due",
         "fail_reports",
         "fail_time",
         "flags",
@@ -27,6 +28,7 @@ class PeerView:
         "repl_offset",
         "repl_offset_time",
         "replicas",
+        "seq",
         "voted_time",
     )
 
@@ -50,6 +52,10 @@ class PeerView:
         self.link = False
         self.link_ctime = 0
         self.ctime = 0
+        # The observer's cron bookkeeping (simulator.node.cron_deadlines): the deadline
+        # this peer is filed at (None: not filed) and its place in the node table.
+        self.due: int | None = None
+        self.seq = 0
 
     @property
     def is_master(self) -> bool:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from simulator.dataplane.expire_commands import lookup
 from simulator.dataplane.routing import get_node_by_query, parse_command
 from simulator.dataplane.server import ERR_NOREPLICAS, Reply, View, execute
 from simulator.resp.client import HELD, Blocked, ClientState, Outcome
@@ -191,10 +192,11 @@ def wait_reply(ctx: Context, blocked: Blocked) -> Outcome | None:
 
 def _set(ctx: Context, argv: list[str]) -> Outcome:
     """SET key value [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL]
-    (``parseExtendedStringArgumentsOrReply``, ``setGenericCommand``). Expiry is
-    accepted and checked but not modelled: the key does not expire."""
+    (``parseExtendedStringArgumentsOrReply``, ``setGenericCommand``). The expiry goes
+    to the data plane with the value (§26.1); NX, XX and GET are decided here."""
     nx = xx = get = keepttl = False
     expire: str | None = None
+    ttl_args: list[str] = []
     j = 3
     while j < len(argv):
         opt = argv[j].lower()
@@ -207,9 +209,11 @@ def _set(ctx: Context, argv: list[str]) -> Outcome:
             get = True
         elif opt == "keepttl" and expire is None:
             keepttl = True
+            ttl_args = ["KEEPTTL"]
         elif opt in ("ex", "px", "exat", "pxat") and expire is None and not keepttl and has_next:
             expire = argv[j + 1]
             unit = opt
+            ttl_args = [opt.upper(), expire]
             j += 1
         else:
             return _error(ERR_SYNTAX)
@@ -222,13 +226,13 @@ def _set(ctx: Context, argv: list[str]) -> Outcome:
         if amount <= 0 or (unit in ("ex", "exat") and amount > 2**63 // 1000):
             return _error("ERR invalid expire time in 'set' command")
     key, value = argv[1], argv[2]
-    plain = ["SET", key, value]
+    plain = ["SET", key, value, *ttl_args]
     if not (nx or xx or get):
         return _data(ctx, plain)
     refused = _write_refused(ctx, key, "SET")
     if refused is not None:
         return refused
-    old = ctx.dp.data(ctx.node).get(key)
+    old = lookup(ctx.dp, ctx.node, key)  # lookupKeyWrite: an expired key is gone
     if (nx and old is not None) or (xx and old is None):
         asking = ctx.client.session.asking
         ctx.client.session.after_command("SET")
@@ -279,7 +283,7 @@ def _incrby(ctx: Context, argv: list[str]) -> Outcome:
     refused = _write_refused(ctx, key, argv[0].upper())
     if refused is not None:
         return refused
-    current = ctx.dp.data(ctx.node).get(key)
+    current = lookup(ctx.dp, ctx.node, key)
     try:
         number = int(current or "0")
     except ValueError:
@@ -289,7 +293,8 @@ def _incrby(ctx: Context, argv: list[str]) -> Outcome:
     result = number + step
     if not -(2**63) <= result < 2**63:
         return _error("ERR increment or decrement would overflow")
-    outcome = _data(ctx, ["SET", key, str(result)], shown=argv[0].upper())
+    keep = ["KEEPTTL"] if ctx.dp.data(ctx.node).expires else []  # INCRBY keeps the TTL
+    outcome = _data(ctx, ["SET", key, str(result), *keep], shown=argv[0].upper())
     if outcome.replies == [OK]:
         return _reply(result)
     return outcome

@@ -138,8 +138,9 @@ def _section(dp: ClusterData, node: Node, ports: PortMap, clients: int, section:
         return replication_lines(dp, node, ports)
     if section == "cluster":
         return ["cluster_enabled:1"]
-    keys = len(dp.data(node).keys)
-    return [f"db0:keys={keys},expires=0,avg_ttl=0"] if keys else []
+    data = dp.data(node)  # a replica counts its logically expired keys too (§26.3)
+    keys, expires = len(data.keys), len(data.expires)
+    return [f"db0:keys={keys},expires={expires},avg_ttl=0"] if keys else []
 
 
 def role_reply(dp: ClusterData, node: Node, ports: PortMap) -> list[Any]:

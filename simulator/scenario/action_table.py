@@ -29,6 +29,7 @@ from simulator.scenario.specs import (
     INVALID,
     Bool,
     Ctx,
+    Duration,
     Enum,
     Int,
     Literal,
@@ -370,9 +371,33 @@ ACTIONS: dict[str, ActionDef] = {
                         Ref("client"),
                         "a client from 'clients' (default: the scenario's own)",
                     ),
+                    Field("ttl", Duration(minimum=1), "SET ... PX: the key expires", attr="ttl_ms"),
                 ],
             ),
             _doc("write"),
+        ),
+        ActionDef(
+            "expire",
+            model.Expire,
+            Record(
+                "expire",
+                [
+                    Field("key", _TEXT, "the key", required=True),
+                    Field(
+                        "ttl",
+                        Duration(),
+                        "time to live (PEXPIRE; 0 deletes the key)",
+                        required=True,
+                        attr="ttl_ms",
+                    ),
+                    Field(
+                        "client",
+                        Ref("client"),
+                        "a client from 'clients' (default: the scenario's own)",
+                    ),
+                ],
+            ),
+            _doc("expire"),
         ),
         ActionDef(
             "read",

@@ -164,6 +164,35 @@ CONDITIONS: dict[str, ConditionDef] = {
             "pub/sub deliveries: one per message received by one subscriber (§19)",
         ),
         ConditionDef(
+            "key",
+            model.Key,
+            Record(
+                "key",
+                [
+                    Field("node", _NODE, "the node looked at", required=True),
+                    Field("key", _TEXT, "the key", required=True),
+                    Field("stored", Bool(), "the key is in the node's memory (DBSIZE counts it)"),
+                    Field("readable", Bool(), "a READONLY GET on the node returns it"),
+                ],
+                any_of=(("stored", "readable"),),
+            ),
+            "one key on one node: held in memory, and readable (not logically expired, §26.3)",
+        ),
+        ConditionDef(
+            "stale_keys",
+            model.StaleKeys,
+            Record(
+                "stale_keys",
+                [
+                    Field("node", _NODE, "the node looked at", required=True),
+                    Field("min", _COUNT, "at least", attr="minimum"),
+                    Field("max", _COUNT, "at most", attr="maximum"),
+                ],
+                any_of=(("min", "max"),),
+            ),
+            "keys whose TTL passed that the node still holds in memory (§26.2)",
+        ),
+        ConditionDef(
             "event",
             model.Event,
             Record(

@@ -48,6 +48,13 @@ class DirectiveValue(Spec):
                     {"type": "string", "pattern": r"^-?[0-9]+$"},
                 ]
             }
+        if d.kind == "bytes":
+            return {
+                "anyOf": [
+                    {"type": "integer", "minimum": d.minimum, "maximum": d.maximum},
+                    {"type": "string", "pattern": r"^\s*[0-9]+([kKmMgG][bB]?|[bB])?\s*$"},
+                ]
+            }
         if d.kind == "bool":
             return {"anyOf": [{"type": "boolean"}, {"enum": ["yes", "no"]}]}
         if d.kind == "enum":

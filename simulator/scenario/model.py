@@ -51,6 +51,7 @@ class ClusterSpec(Located):
     masters: int | None = None  # as written (None when an explicit ``nodes:`` list is used)
     replicas: int | None = None
     start: str = "converged"  # "converged" or "meet" (built by MEET, as redis-cli does)
+    gossip: str = "redis-7.0"  # cluster.behaviour.gossip (simulator/node/gossip_rules.py)
 
     @property
     def names(self) -> list[str]:
@@ -74,6 +75,7 @@ class ClientSpec(Located):
     writes: float = 0.5
     keys: str = "key:{i}"
     key_count: int = 1000
+    ttl_ms: int | None = None  # writes carry PX ttl (§26.1)
 
 
 # --------------------------------------------------------------------------- actions
@@ -202,6 +204,15 @@ class Write(Action):
     key: str
     value: str | None = None
     client: str | None = None
+    ttl_ms: int | None = None  # SET ... PX ttl (§26.1)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Expire(Action):
+    yaml_key: ClassVar[str] = "expire"
+    key: str
+    ttl_ms: int
+    client: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -325,6 +336,28 @@ class Delivered(Condition):
     subscriber: str | None = None
     count: int | None = None
     minimum: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Key(Condition):
+    """One key on one node: ``stored`` (in its memory: DBSIZE counts it) and/or
+    ``readable`` (a READONLY GET there returns it: not logically expired), §26.3."""
+
+    yaml_key: ClassVar[str] = "key"
+    node: str
+    key: str
+    stored: bool | None = None
+    readable: bool | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class StaleKeys(Condition):
+    """Keys on ``node`` whose TTL has passed but that are still in its memory (§26.2)."""
+
+    yaml_key: ClassVar[str] = "stale_keys"
+    node: str
+    minimum: int | None = None
+    maximum: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

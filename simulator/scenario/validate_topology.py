@@ -8,12 +8,14 @@ from typing import Any
 
 import yaml
 
+from simulator.node.gossip_rules import GOSSIP_RULES
 from simulator.scenario import model
 from simulator.scenario.errors import describe_names, did_you_mean
 from simulator.scenario.records import Field, ListOf, Parsed, Record, key_nodes
 from simulator.scenario.specs import (
     INVALID,
     Ctx,
+    Duration,
     Enum,
     Int,
     Latency,
@@ -56,6 +58,26 @@ _NODE_RECORD = Record(
 
 _CONFIG = Record("cluster config", directive_fields())
 
+_BEHAVIOUR = Record(
+    "cluster behaviour",
+    [
+        Field(
+            "gossip",
+            Enum(*GOSSIP_RULES, what="gossip rule"),
+            "which nodes a ping's gossip section names: redis-7.0 (random ones plus every "
+            "PFAIL node), redis-3.0 (random ones, biased to PFAIL/FAIL) or redis-3.0-rc1 "
+            "(3 random ones, the rule of redis/redis#2285)",
+            default=GOSSIP_RULES[0],
+        ),
+    ],
+)
+
+
+def _gossip_rule(behaviour: Any) -> str:
+    if isinstance(behaviour, Parsed) and isinstance(behaviour.values.get("gossip"), str):
+        return str(behaviour.values["gossip"])
+    return GOSSIP_RULES[0]
+
 
 class ClusterSpecParser(Spec):
     """``cluster:``: ``masters``/``replicas`` or a ``nodes`` list, plus ``config``."""
@@ -95,6 +117,11 @@ class ClusterSpecParser(Spec):
                     "(every node starts alone: ADDSLOTS, MEET, REPLICATE, as redis-cli does)",
                     default="converged",
                 ),
+                Field(
+                    "behaviour",
+                    _BEHAVIOUR,
+                    "rules of an older Redis, for lessons about them (default: Redis 7.0's)",
+                ),
             ],
             one_of=(("masters", "nodes"),),
         )
@@ -132,6 +159,7 @@ class ClusterSpecParser(Spec):
             masters=v["masters"] if "masters" in by_key else None,
             replicas=v["replicas"] if "masters" in by_key else None,
             start=v["start"] if isinstance(v["start"], str) else "converged",
+            gossip=_gossip_rule(v["behaviour"]),
         )
         return ctx.cluster
 
@@ -279,6 +307,12 @@ _CLIENT_RECORD = Record(
             Int(1, 100_000_000, what="a key count"),
             "how many distinct keys",
             default=1000,
+        ),
+        Field(
+            "ttl",
+            Duration(minimum=1),
+            "writes are SET ... PX ttl: every key written expires this long after (§26.1)",
+            attr="ttl_ms",
         ),
     ],
 )

@@ -4,7 +4,8 @@ A UI (the TUI, an exporter) asks ``sim.views`` for exactly what one pane shows: 
 node's own view of the cluster (``NodeView``), the truth (``TruthView``), the topology
 rows, the latest election (``ElectionView``), the clients' counters (``ClientView``),
 the lesson's checks (``LessonView``), a key's placement (``KeyView``), the writes at
-risk and lost (``WriteRiskView``, ``LostWriteRow``). Each is a frozen
+risk and lost (``WriteRiskView``, ``LostWriteRow``), what a node sent on the bus
+(``BusView``, in ``NodeView.bus``). Each is a frozen
 slotted dataclass built on request, so nothing a UI holds can change the model, and a
 pane can compare the view it drew with a new one to skip a redraw. Only this package
 reads the cluster's and the nodes' attributes for UIs: those ``docs/architecture.md``
@@ -20,7 +21,17 @@ from simulator.cluster import UnknownNode
 from simulator.dataplane.outcomes import NAMES as REQUEST_OUTCOMES
 from simulator.dataplane.redis_cli import MIGRATE_PIPELINE
 from simulator.views.accessor import Views
+from simulator.views.bus import (
+    TYPE_ORDER,
+    BusMessage,
+    GossipRow,
+    Heartbeats,
+    MessageQuery,
+    MessageWindow,
+)
+from simulator.views.bus_traffic import BusTypeRow, BusView
 from simulator.views.elections import ElectionLog
+from simulator.views.memory import MemoryRow
 from simulator.views.shapes import (
     CandidateView,
     CheckView,
@@ -43,16 +54,25 @@ from simulator.views.writes import LostWriteRow, WriteRiskView
 __all__ = [
     "MIGRATE_PIPELINE",
     "REQUEST_OUTCOMES",
+    "TYPE_ORDER",
+    "BusMessage",
+    "BusTypeRow",
+    "BusView",
     "CandidateView",
     "CheckView",
     "ClientView",
     "ElectionLog",
     "ElectionView",
+    "GossipRow",
+    "Heartbeats",
     "KeyNodeRow",
     "KeyView",
     "LessonDriver",
     "LessonView",
     "LostWriteRow",
+    "MemoryRow",
+    "MessageQuery",
+    "MessageWindow",
     "NodeRow",
     "NodeView",
     "PeerRow",

@@ -14,7 +14,10 @@ from simulator.messages import FAIL, PFAIL
 from simulator.node import Node, PeerView
 from simulator.slots import NO_OWNER, hashed_part, key_hash_slot
 from simulator.trace import Trace
+from simulator.views.bus import BusLog, MessageQuery, MessageWindow
+from simulator.views.bus_traffic import bus_view
 from simulator.views.elections import ElectionLog
+from simulator.views.memory import memory_row
 from simulator.views.pending import next_event
 from simulator.views.shapes import (
     CheckView,
@@ -77,6 +80,7 @@ class Views:
         self._truth: TruthView | None = None
         self._truth_of: Cluster | None = None  # held, so its id cannot be reused meanwhile
         self._elections = ElectionLog()
+        self._bus = BusLog()
 
     @property
     def _cluster(self) -> Cluster:
@@ -130,7 +134,17 @@ class Views:
             names=self._cluster.names,
             validity_factor=int(node.config.get("cluster-replica-validity-factor")),
             full_coverage=bool(node.config.get("cluster-require-full-coverage")),
+            memory=memory_row(node),
+            bus=bus_view(self._cluster.bus_stats, node.index, self._sim.now),
+            **self._keyspace(node),
         )
+
+    def _keyspace(self, node: Any) -> dict[str, int]:
+        dataplane = self._dataplane
+        if dataplane is None or node.data is None:
+            return {}
+        keys, expires, stale = dataplane.keyspace_counts(node)
+        return {"keys": keys, "expires": expires, "stale": stale}
 
     def masters(self) -> tuple[str, ...]:
         """Nodes that are masters in their own view, in creation order."""
@@ -216,6 +230,13 @@ class Views:
         )
         self._truth_of = cluster
         return self._truth
+
+    # ------------------------------------------------------------------ bus messages
+
+    def messages(self, query: MessageQuery) -> MessageWindow:
+        """The bus messages of ``query`` (simulator/views/bus.py), from the trace."""
+        self._bus.feed(self._sim.trace.events)
+        return self._bus.window(query)
 
     # ------------------------------------------------------------------ election
 
@@ -365,6 +386,7 @@ class Views:
                     believed,
                     None if owner is None else owner.addr,
                     replies.get(node.name),
+                    info.get("ttls", {}).get(node.name),
                 )
             )
         return KeyView(

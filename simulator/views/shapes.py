@@ -10,6 +10,8 @@ from typing import Any, Protocol
 
 from simulator.messages import FAIL, MASTER, PFAIL, SLAVE
 from simulator.slots import NO_OWNER
+from simulator.views.bus_traffic import BusView
+from simulator.views.memory import MemoryRow
 
 # --------------------------------------------------------------------------- node views
 
@@ -78,6 +80,11 @@ class NodeView:
     names: Sequence[str] = field(default=(), compare=False, repr=False)
     validity_factor: int = 10  # cluster-replica-validity-factor (§11.2)
     full_coverage: bool = True  # cluster-require-full-coverage (§14)
+    memory: MemoryRow | None = None  # with maxmemory set (§25)
+    bus: BusView | None = None  # what it sent on the bus so far, by type (views/bus_traffic.py)
+    keys: int = 0  # DBSIZE (with a data plane)
+    expires: int = 0  # keys with a TTL (INFO keyspace's expires=)
+    stale: int = 0  # keys whose TTL passed that it still stores (§26.2, §26.3)
 
     def slot_owner(self, slot: int) -> str | None:
         """The owner of ``slot`` in this node's own view."""
@@ -263,6 +270,7 @@ class KeyNodeRow:
     believes: str | None
     believed_addr: str | None
     reply: str | None
+    ttl_ms: int | None = None  # TTL left on this node (< 0: expired, still stored; §26.3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,3 +325,4 @@ class DataPlaneReader(Protocol):
     def at_risk_writes(self) -> list[dict[str, Any]]: ...
     def requests_by_outcome(self) -> dict[str, int]: ...
     def lookup(self, key: str) -> dict[str, Any]: ...
+    def keyspace_counts(self, node: Any) -> tuple[int, int, int]: ...

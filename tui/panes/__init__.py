@@ -2,6 +2,9 @@
 
 from tui.panes.base import SimPane
 from tui.panes.cluster import NodeViewPane, StripPane, TopologyPane
+from tui.panes.graph import GraphPane
+from tui.panes.messages import MessagesPane
+from tui.panes.node_diff import NodeDiffPane
 from tui.panes.story import (
     ALL_CHECKS,
     CaptionBar,
@@ -18,8 +21,11 @@ __all__ = [
     "ClientsPane",
     "ElectionPane",
     "ExpectationsPane",
+    "GraphPane",
     "HeaderBar",
     "LogPane",
+    "MessagesPane",
+    "NodeDiffPane",
     "NodeViewPane",
     "SimPane",
     "StripPane",

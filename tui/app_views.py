@@ -1,0 +1,132 @@
+"""The app's navigation keys and view toggles: which pane has the focus, the node and
+slot selection, and the views that take another's place (CLUSTER NODES ``c``, the
+message view ``M``, the cluster as a graph ``G``). A base of :class:`tui.app.RcsimApp`
+(split out of it to keep it short); it owns the reactive selection the panes bind to.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.app import App
+from textual.reactive import reactive
+
+from tui import panes, render
+
+if TYPE_CHECKING:
+    from tui.model import Session
+
+PANES = (
+    "topology",
+    "graph",
+    "nodeview",
+    "messages",
+    "strip",
+    "election",
+    "clients",
+    "expect",
+    "log",
+)
+STORY = ("election", "clients", "expect")  # the middle row
+
+
+class ViewKeys(App[None]):
+    """Focus, selection and view toggles (the screen's classes choose what is shown)."""
+
+    if TYPE_CHECKING:
+        session: Session
+
+    selected: reactive[str | None] = reactive(None, init=False)
+    cursor: reactive[int] = reactive(0, init=False)
+    raw_view: reactive[bool] = reactive(False, init=False)
+
+    @property
+    def compact(self) -> bool:
+        return self.screen.has_class("compact")
+
+    @property
+    def bus_view(self) -> bool:
+        """The message view is shown (``M``), in place of the slot strip and story panes."""
+        return self.screen.has_class("bus")
+
+    @property
+    def graph_view(self) -> bool:
+        """The cluster graph is shown (``G``), in place of the topology table."""
+        return self.screen.has_class("graph")
+
+    def visible_panes(self) -> list[str]:
+        hidden: set[str] = set()
+        if self.compact:
+            hidden.update(STORY)
+        if self.raw_view:
+            hidden.update(("topology", "graph"))
+        hidden.add("topology" if self.graph_view else "graph")
+        if self.bus_view:
+            hidden.update(("strip", *STORY))
+        else:
+            hidden.add("messages")
+        return [p for p in PANES if p not in hidden]
+
+    def action_move(self, delta: int) -> None:
+        focused = self.focused
+        pane = focused.id if focused is not None else "topology"
+        if pane == "log":
+            self.query_one("#log", panes.LogPane).scroll_by(-delta)
+        elif pane == "strip":
+            self.action_slot(delta)
+        else:
+            order = [name for name, _ in self.session.sim.views.order()]
+            if order:
+                index = order.index(self.selected) if self.selected in order else 0
+                self.selected = order[(index + delta) % len(order)]
+
+    def action_pane(self, delta: int) -> None:
+        visible = self.visible_panes()
+        focused = self.focused
+        current = focused.id if focused is not None and focused.id in visible else visible[0]
+        target = visible[(visible.index(current) + delta) % len(visible)]
+        self.query_one(f"#{target}", panes.SimPane).focus()
+
+    def action_slot(self, delta: int) -> None:
+        focused = self.focused
+        if self.raw_view and focused is not None and focused.id == "nodeview":
+            self.query_one("#nodeview", panes.NodeViewPane).scroll_columns(delta)
+            return
+        strip = self.query_one("#strip", panes.StripPane)
+        cells = strip.cells_wide * strip.rows  # to the first slot of the next cell
+        cell = render.cell_of(self.cursor, cells)
+        self.cursor = render.cell_first((cell + delta) % cells, cells)
+
+    def on_strip_pane_hovered(self, message: panes.StripPane.Hovered) -> None:
+        self.cursor = message.cursor
+
+    def _refocus(self) -> None:
+        """After a toggle: keep the focus on a pane still shown."""
+        focused = self.focused
+        visible = self.visible_panes()
+        if focused is None or focused.id not in visible:
+            self.query_one(f"#{visible[0]}", panes.SimPane).focus()
+
+    def action_toggle_raw(self) -> None:
+        self.raw_view = not self.raw_view
+        self.screen.set_class(self.raw_view, "raw-nodes")  # CLUSTER NODES gets the width
+        focused = self.focused
+        if self.raw_view and (focused is None or focused.id in ("topology", "graph")):
+            self.query_one("#nodeview", panes.SimPane).focus()
+
+    def action_bus_view(self) -> None:
+        """``M``: show the message view (focused) or put the slot strip and story back."""
+        self.screen.set_class(not self.bus_view, "bus")
+        if self.bus_view:
+            self.query_one("#messages", panes.SimPane).focus()
+        self._refocus()
+        self.query_one("#messages", panes.SimPane).redraw()
+
+    def action_graph_view(self) -> None:
+        """``G``: the cluster as a graph in place of the topology table, or back."""
+        self.screen.set_class(not self.graph_view, "graph")
+        focused = self.focused
+        if focused is not None and focused.id in ("topology", "graph"):
+            self.query_one("#graph" if self.graph_view else "#topology", panes.SimPane).focus()
+        self._refocus()
+        self.query_one("#graph", panes.SimPane).redraw()
