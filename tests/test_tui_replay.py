@@ -202,3 +202,20 @@ def test_at_failure_on_a_passing_lesson_opens_where_it_ended() -> None:
     assert not session.playing and session.driver.done
     assert session.break_reason.startswith("every expectation held (opened after the last check")
     assert main(["tui", "master-crash", "--at", "soon"]) == 2
+
+
+def test_rcsim_serve_passes_replay_and_at_on_to_each_session(failing_run) -> None:
+    """Each browser tab runs ``rcsim tui``: with the same trace (absolute: the session's
+    cwd may differ) and moment; a bad one is refused once, before serving."""
+    from rcsim.commands.serve import command_line
+
+    _, trace, _ = failing_run
+    args = build_parser().parse_args(["serve", "--replay", str(trace), "--at", "failure"])
+    argv = shlex.split(command_line(args))
+    assert argv[argv.index("tui") + 1 :] == ["--replay", str(trace.resolve()), "--at", "failure"]
+    session = make_app(build_parser().parse_args(argv[argv.index("tui") :])).session
+    assert session.break_reason.startswith("replay of run.jsonl: expectation failed")
+    args = build_parser().parse_args(["serve", "--at", "2s", "master-crash"])
+    assert shlex.split(command_line(args))[-3:] == ["master-crash", "--at", "2s"]
+    assert main(["serve", "--replay", str(trace.parent / "none.jsonl")]) == 2
+
