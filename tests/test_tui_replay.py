@@ -219,3 +219,25 @@ def test_rcsim_serve_passes_replay_and_at_on_to_each_session(failing_run) -> Non
     assert shlex.split(command_line(args))[-3:] == ["master-crash", "--at", "2s"]
     assert main(["serve", "--replay", str(trace.parent / "none.jsonl")]) == 2
 
+
+def test_a_run_cut_short_by_until_replays_only_that_far(tmp_path: Path) -> None:
+    """``rcsim run --until 3s --trace`` stamps the horizon; the replay is that run (its
+    final checks at 3 s, where n4 is not yet a master), not the full lesson, and says so."""
+    trace = tmp_path / "cut.jsonl"
+    assert main(["run", "master-crash", "--quiet", "--until", "3s", "--trace", str(trace)]) == 1
+    header = json.loads(trace.read_text(encoding="utf-8").splitlines()[0])
+    assert header["until"] == 3000 and header["seed"] == 1  # the older fields unchanged
+    session = replay_session(str(trace))
+    assert session.now == 3000 and session.driver.done
+    assert session.break_reason == (
+        "replay of cut.jsonl (cut short: rcsim run --until 3.000s): "
+        "expectation failed: role: n4 is a master"
+    )
+    later = replay_session(str(trace), at=5000)
+    assert later.now == 3000
+    assert later.break_reason.endswith("at 3.000s (--at 5.000s is after the run's end)")
+    assert replay_session(str(trace), at=2000).now == 2000
+    _rewrite(trace, 0, lambda h: {**h, "until": "3s"})
+    with pytest.raises(ReplayError, match="the stamp's until is '3s', not a time in ms"):
+        replay_session(str(trace))
+
