@@ -241,3 +241,21 @@ def test_a_run_cut_short_by_until_replays_only_that_far(tmp_path: Path) -> None:
     with pytest.raises(ReplayError, match="the stamp's until is '3s', not a time in ms"):
         replay_session(str(trace))
 
+
+def test_a_replay_without_bus_messages_says_how_to_get_them(failing_run) -> None:
+    """Recorded without ``--trace-bus``: the message view (M) says why it is empty."""
+    _, trace, _ = failing_run
+    app = make_app(_args("--replay", str(trace)))
+    app.live = False
+    seen: list[str] = []
+
+    async def main_() -> None:
+        async with app.run_test(size=(140, 42)) as pilot:
+            await pilot.press("M")
+            await pilot.pause()
+            seen.extend(shown(app.query_one("#messages")))
+
+    asyncio.run(main_())
+    text = " ".join(line.strip() for line in seen)
+    assert "no bus messages traced" in text
+    assert "rcsim run --trace-bus" in text
