@@ -19,7 +19,7 @@ from rcsim.commands import EXPECTATION_FAILED, OK, USAGE_ERROR, CommandError
 from rcsim.verify.compare import markdown, rows
 from rcsim.verify.firewall import unavailable_reason
 from rcsim.verify.playable import refusals, unobservable_expects
-from rcsim.verify.refresh import RefreshError, refresh
+from rcsim.verify.refresh import RefreshError, check, refresh
 from rcsim.verify.scenario_api import ScenarioError, load_scenario
 from rcsim.verify.server import ServerBinary, identify
 from rcsim.verify.session import needs_firewall, real_run
@@ -100,6 +100,10 @@ def _against(scenario: Any, args: argparse.Namespace) -> int:
         if args.seeds is not None
         else [int(s) for s in report.get("seeds") or range(1, 11)]
     )
+    try:
+        check(scenario, report, args.against)  # before anything is printed
+    except RefreshError as error:
+        raise CommandError(str(error)) from None
     out = sys.stdout
     server = report.get("server") or {}
     label = f"{server.get('product', '?')} {server.get('version', '?')}"
