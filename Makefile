@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench verify verify-docs clean
+.PHONY: run test lint bench verify verify-docs verify-refresh clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,28 @@ verify: $(STAMP)
 VERIFY_DOCS = $(BIN)/python -m rcsim.verify.docs build/verify docs/fidelity.md
 verify-docs: $(STAMP)
 	$(VERIFY_DOCS)
+
+# No real servers: re-run only rcsim's side of every kept report (tests/data/verify-reports/)
+# against the real runs it holds (`rcsim verify SOURCE --against REPORT --report REPORT`),
+# over the report's own seeds (VERIFY_REFRESH_SEEDS=M: seeds 1..M), after a model change;
+# then regenerate the tables from the kept reports. A report of another version of its
+# scenario (SHA-256) is refused and left as it is: re-measure it with `make verify`. Refused
+# scenarios have nothing to refresh. VERIFY_REFRESH_REPORTS="tests/data/verify-reports/
+# pubsub.json" refreshes a subset. Exit 1 if any row is out of bounds, 2 if one was refused.
+# (`make verify-docs` copies build/verify/'s reports over the kept ones: after a refresh,
+# delete build/verify or `make verify` again.)
+VERIFY_REFRESH_SEEDS ?=
+VERIFY_REFRESH_REPORTS ?= $(sort $(wildcard tests/data/verify-reports/*.json))
+verify-refresh: $(STAMP)
+	@status=0; \
+	for report in $(VERIFY_REFRESH_REPORTS); do \
+		source=$$($(BIN)/python -c 'import json, sys; r = json.load(open(sys.argv[1])); print("" if r.get("refused") else r["source"])' $$report) || exit 2; \
+		[ -n "$$source" ] || { echo "== $$report: refused for real, nothing to refresh"; continue; }; \
+		echo "== $$report ($$source)"; \
+		out=$$($(BIN)/rcsim verify $$source --against $$report --report $$report \
+			$(if $(VERIFY_REFRESH_SEEDS),--seeds $(VERIFY_REFRESH_SEEDS))); \
+		code=$$?; echo "$$out" | tail -1; [ $$code -eq 1 ] && [ $$status -eq 0 ] && status=1; [ $$code -ge 2 ] && status=2; \
+	done; $(BIN)/python -m rcsim.verify.docs tests/data/verify-reports docs/fidelity.md; exit $$status
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -71,6 +71,7 @@ def run_with_resp(scenario: Scenario, args: argparse.Namespace, until: int | Non
     if seed is not None and not 0 <= seed < 2**63:
         raise CommandError(f"--seed {seed}: expected an integer from 0 to 2^63-1")
     sim = build(scenario, seed, until=until, checkpoint_ms=NO_CHECKPOINTS)
+    sim.set_bus_trace(getattr(args, "trace_bus", False))  # rcsim run --resp --trace-bus
     check_resp_arguments(args, len(sim.cluster.nodes))
 
     def ready(front: RespFront) -> None:

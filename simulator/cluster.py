@@ -23,6 +23,7 @@ from simulator.messages import HANDSHAKE, MASTER, NOFAILOVER, Message, ReplChunk
 from simulator.network import Network
 from simulator.node import (
     CRASHED,
+    CRON_PERIOD_MS,
     PAUSED,
     REPL_PING_BYTES,
     RUNNING,
@@ -162,7 +163,9 @@ class Cluster:
         self.gossip_rule = gossip_rule  # None: 7.0's; or an older rule (node/gossip_rules.py)
         check_specs(specs)
         for spec in specs:
-            self._create_node(spec.name, spec.config)
+            node = self._create_node(spec.name, spec.config)
+            if self.cron_phase_spread_ms == CRON_PERIOD_MS:
+                node.started_earlier()  # started independently: its own random-ping tick (§6.2)
         if converged:
             self._converge(specs)
         else:

@@ -28,6 +28,19 @@ class Directive:
     maximum: int | None = None
 
 
+MAXMEMORY_POLICIES = (
+    "noeviction",
+    "allkeys-lru",
+    "volatile-lru",
+    "allkeys-lfu",
+    "volatile-lfu",
+    "allkeys-random",
+    "volatile-random",
+    "volatile-ttl",
+)
+"""``maxmemory-policy``'s values (config.c ``maxmemory_policy_enum``), the eviction
+module's vocabulary (simulator/dataplane/eviction.py, §25.3)."""
+
 DIRECTIVES: dict[str, Directive] = {
     d.name: d
     for d in (
@@ -153,16 +166,7 @@ DIRECTIVES: dict[str, Directive] = {
             "enum",
             "noeviction",
             "which keys maxmemory evicts (§25.3)",
-            choices=(
-                "noeviction",
-                "allkeys-lru",
-                "volatile-lru",
-                "allkeys-lfu",
-                "volatile-lfu",
-                "allkeys-random",
-                "volatile-random",
-                "volatile-ttl",
-            ),
+            choices=MAXMEMORY_POLICIES,
         ),
         Directive(
             "maxmemory-samples",

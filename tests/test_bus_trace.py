@@ -137,3 +137,16 @@ def test_a_trace_recorded_with_trace_bus_replays_in_the_tui_with_its_messages(
     assert any(r.type == "FAIL" and r.about == "n1" for r in rows)
     without = replay_session(str(plain), at=7000)
     assert not without.sim.views.messages(MessageQuery(7000, 50)).traced
+
+
+def test_trace_bus_with_resp_traces_the_messages(tmp_path: Path, capsys: object) -> None:
+    """``rcsim run --resp --trace-bus``: the wall-clock run traces the bus too (1.5 s of
+    wall time, no client needed)."""
+    from tests.test_resp_live import free_base
+
+    trace = tmp_path / "resp.jsonl"
+    argv = ["run", "master-crash", "--quiet", "--resp", "--until", "1.5s"]
+    argv += ["--base-port", str(free_base(6)), "--trace-bus", "--trace", str(trace)]
+    main(argv)
+    kinds = [json.loads(line)["kind"] for line in trace.read_text(encoding="utf-8").splitlines()]
+    assert kinds[0] == "header" and kinds.count("bus_message") > 20

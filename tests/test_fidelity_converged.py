@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from simulator import fidelity, fidelity_converged
+from simulator.simulation import Simulation
 
 DATA = Path(__file__).parent / "data"
 SEEDS = range(12)
@@ -77,3 +78,52 @@ def test_the_earliest_pfail_comes_ten_ticks_after_the_ping_as_on_redis(
     first = [run["first_pfail_any"] for run in runs[1000]]
     assert any(t is not None and t < 1100 for t in first)
     assert all(t is not None and t > 1000 for t in first)
+
+
+def _gossip_moved_pongs(seed: int) -> int:
+    """Pong times set by gossip (whole seconds, §7.3) in 15 s of a 3+3 cluster that has run 40 s."""
+    sim = Simulation(
+        masters=3,
+        replicas=1,
+        config={"cluster-node-timeout": 1000},
+        seed=seed,
+        converged=False,
+        checkpoint_ms=fidelity.NO_CHECKPOINTS,
+    )
+    assert fidelity.run_until_true(sim, lambda: fidelity.healthy(sim), 60_000, slice_ms=100)
+    sim.run_until(sim.now + 40_000)
+    last: dict[tuple[str, str], int] = {}
+    moved = 0
+    end = sim.now + 15_000
+    while sim.now < end:
+        sim.run_until(sim.now + 10)
+        for name, node in sim.cluster.nodes.items():
+            for peer in node.peers.values():
+                if peer is node.me:
+                    continue
+                pong = peer.pong_received
+                if last.get((name, peer.name), pong) != pong and pong % 1000 == 0:
+                    moved += 1
+                last[(name, peer.name)] = pong
+    return moved
+
+
+def test_gossiped_pong_times_still_move_pings_after_40_s() -> None:
+    """§6.2: each process's random-ping tick is its own, so the pings do not lock into step
+    and gossip keeps moving pong times (real: 43 of 926 pongs in 15 s of one cluster). With
+    every node's random ping in the same tenth of the second these two seeds moved 0 and 4
+    (the pings had locked into step); with their own ticks, 20 and 39."""
+    assert _gossip_moved_pongs(1) + _gossip_moved_pongs(2) >= 20
+
+
+def test_only_processes_started_before_the_run_have_their_own_random_ping_tick() -> None:
+    """§6.2: nodes present at the start are at random ticks of the 10-tick cycle; a harness
+    that starts the processes together (narrow cron spread) and a restarted node start at 0."""
+    sim = Simulation(masters=3, replicas=1, seed=3)
+    assert len({node.iteration for node in sim.cluster.nodes.values()}) > 1
+    together = Simulation(masters=3, replicas=1, seed=3, cron_phase_spread_ms=5)
+    assert {node.iteration for node in together.cluster.nodes.values()} == {0}
+    sim.run_until(1000)
+    sim.inject("kill", node="n2")
+    sim.inject("restart", node="n2")
+    assert sim.cluster.nodes["n2"].iteration == 0

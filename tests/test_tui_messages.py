@@ -224,7 +224,7 @@ def test_the_node_view_shows_what_changed_in_the_last_step() -> None:
 
     async def script(app: RcsimApp, pilot: Any) -> None:
         app.selected = "n5"
-        await goto(pilot, "5.1s")
+        await goto(pilot, "5s")  # n5 has n1 as PFAIL (4.04 s), not yet FAIL (5.079 s)
         seen["before"] = lines(app, "nodeview")
         for _ in range(10):  # next notable events until n5 flips n1 to FAIL
             await pilot.press("n")
@@ -238,7 +238,9 @@ def test_the_node_view_shows_what_changed_in_the_last_step() -> None:
     drive("master-crash", script, size=SIZE)
     assert not any("changed" in line for line in seen["before"])
     flip = next(line for line in seen["flip"] if "changed" in line)
-    assert "n1 pfail→FAIL" in flip and "cluster_state ok→fail" in flip
+    # the first flip named; the whole list (cluster_state too) is belief_changes' test
+    # above — at this width the line ends in an ellipsis
+    assert "n1 pfail→FAIL" in flip
     assert not any("changed" in line for line in seen["jump"])
 
 

@@ -202,3 +202,60 @@ def test_at_failure_on_a_passing_lesson_opens_where_it_ended() -> None:
     assert not session.playing and session.driver.done
     assert session.break_reason.startswith("every expectation held (opened after the last check")
     assert main(["tui", "master-crash", "--at", "soon"]) == 2
+
+
+def test_rcsim_serve_passes_replay_and_at_on_to_each_session(failing_run) -> None:
+    """Each browser tab runs ``rcsim tui``: with the same trace (absolute: the session's
+    cwd may differ) and moment; a bad one is refused once, before serving."""
+    from rcsim.commands.serve import command_line
+
+    _, trace, _ = failing_run
+    args = build_parser().parse_args(["serve", "--replay", str(trace), "--at", "failure"])
+    argv = shlex.split(command_line(args))
+    assert argv[argv.index("tui") + 1 :] == ["--replay", str(trace.resolve()), "--at", "failure"]
+    session = make_app(build_parser().parse_args(argv[argv.index("tui") :])).session
+    assert session.break_reason.startswith("replay of run.jsonl: expectation failed")
+    args = build_parser().parse_args(["serve", "--at", "2s", "master-crash"])
+    assert shlex.split(command_line(args))[-3:] == ["master-crash", "--at", "2s"]
+    assert main(["serve", "--replay", str(trace.parent / "none.jsonl")]) == 2
+
+
+def test_a_run_cut_short_by_until_replays_only_that_far(tmp_path: Path) -> None:
+    """``rcsim run --until 3s --trace`` stamps the horizon; the replay is that run (its
+    final checks at 3 s, where n4 is not yet a master), not the full lesson, and says so."""
+    trace = tmp_path / "cut.jsonl"
+    assert main(["run", "master-crash", "--quiet", "--until", "3s", "--trace", str(trace)]) == 1
+    header = json.loads(trace.read_text(encoding="utf-8").splitlines()[0])
+    assert header["until"] == 3000 and header["seed"] == 1  # the older fields unchanged
+    session = replay_session(str(trace))
+    assert session.now == 3000 and session.driver.done
+    assert session.break_reason == (
+        "replay of cut.jsonl (cut short: rcsim run --until 3.000s): "
+        "expectation failed: role: n4 is a master"
+    )
+    later = replay_session(str(trace), at=5000)
+    assert later.now == 3000
+    assert later.break_reason.endswith("at 3.000s (--at 5.000s is after the run's end)")
+    assert replay_session(str(trace), at=2000).now == 2000
+    _rewrite(trace, 0, lambda h: {**h, "until": "3s"})
+    with pytest.raises(ReplayError, match="the stamp's until is '3s', not a time in ms"):
+        replay_session(str(trace))
+
+
+def test_a_replay_without_bus_messages_says_how_to_get_them(failing_run) -> None:
+    """Recorded without ``--trace-bus``: the message view (M) says why it is empty."""
+    _, trace, _ = failing_run
+    app = make_app(_args("--replay", str(trace)))
+    app.live = False
+    seen: list[str] = []
+
+    async def main_() -> None:
+        async with app.run_test(size=(140, 42)) as pilot:
+            await pilot.press("M")
+            await pilot.pause()
+            seen.extend(shown(app.query_one("#messages")))
+
+    asyncio.run(main_())
+    text = " ".join(line.strip() for line in seen)
+    assert "no bus messages traced" in text
+    assert "rcsim run --trace-bus" in text

@@ -12,7 +12,9 @@ injections: save it with ``S`` and open the saved scenario instead).
 
 Where it opens: ``--at T`` (the start of that millisecond), else at the first failed
 expectation (inside its millisecond, just after the check, so the log shows it), else
-where the lesson ended. ``open_at_failure`` serves ``rcsim tui SCENARIO --at failure``
+where the lesson ended. A run cut short (``rcsim run --until T``: the stamp's ``until``)
+is re-simulated as that run, judged at T, and opened at most at T.
+``open_at_failure`` serves ``rcsim tui SCENARIO --at failure``
 too.
 """
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+
 from simulator import __version__
 from simulator.harness.runner import build
 from simulator.scenario import Scenario, ScenarioError, parse_scenario, resolve
@@ -77,7 +80,19 @@ def check_stamp(path: Path, header: dict[str, object]) -> None:
         )
 
 
-def find_scenario(path: Path, header: dict[str, object], override: str | None) -> tuple[Scenario, str]:
+def horizon(path: Path, header: dict[str, object]) -> int | None:
+    """The stamp's ``until``: where ``rcsim run --until`` cut the run (None: not cut)."""
+    until = header.get("until")
+    if until is None:
+        return None
+    if not isinstance(until, int) or isinstance(until, bool) or until < 0:
+        raise ReplayError(f"{path}:1: the stamp's until is {until!r}, not a time in ms")
+    return until
+
+
+def find_scenario(
+    path: Path, header: dict[str, object], override: str | None
+) -> tuple[Scenario, str]:
     """The scenario the stamp names (``override``: a file given instead), unchanged, and
     its text (for ``S``, save session)."""
     source = str(header["source"])
@@ -178,7 +193,8 @@ def replay_session(trace: str, scenario_file: str | None = None, at: int | None 
     seed = header.get("seed")
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise ReplayError(f"{path}:1: the stamp's seed is {seed!r}, not an integer")
-    sim = build(scenario, seed)
+    until = horizon(path, header)
+    sim = build(scenario, seed, until=until)  # a run cut short ends (is judged) there too
     if any('"kind":"bus_message"' in line for line in lines):
         sim.set_bus_trace()  # recorded with --trace-bus (or exported by the TUI, J)
     session = Session(
@@ -189,11 +205,17 @@ def replay_session(trace: str, scenario_file: str | None = None, at: int | None 
         source_text=text,
     )
     verify(path, session, lines)
+    name = path.name
+    if until is not None:
+        name += f" (cut short: rcsim run --until {until / 1000:.3f}s)"
     if at is not None:
-        session.seek(at)
-        session.break_reason = f"replay of {path.name} at {at / 1000:.3f}s"
+        opened = at if until is None else min(at, until)
+        session.seek(opened)
+        session.break_reason = f"replay of {name} at {opened / 1000:.3f}s"
+        if opened < at:
+            session.break_reason += f" (--at {at / 1000:.3f}s is after the run's end)"
     else:
         found = open_at_failure(session)
-        session.break_reason = f"replay of {path.name}: {found}"
+        session.break_reason = f"replay of {name}: {found}"
     session.sync()
     return session

@@ -124,9 +124,12 @@ def run(args: argparse.Namespace) -> int:
         )
     driver = sim.extras["driver"]
     if args.trace:
+        header = trace_header(scenario, sim.seed)
+        if until is not None:  # a run cut short: the replay stops there too (docs/trace.md)
+            header["until"] = until
         try:
             with open(args.trace, "w", encoding="utf-8", newline="\n") as stream:
-                write_jsonl(sim.trace.events, stream, trace_header(scenario, sim.seed))
+                write_jsonl(sim.trace.events, stream, header)
         except OSError as error:
             raise CommandError(f"cannot write {args.trace}: {error.strerror or error}") from None
     if args.report:

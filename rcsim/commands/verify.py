@@ -19,6 +19,7 @@ from rcsim.commands import EXPECTATION_FAILED, OK, USAGE_ERROR, CommandError
 from rcsim.verify.compare import markdown, rows
 from rcsim.verify.firewall import unavailable_reason
 from rcsim.verify.playable import refusals, unobservable_expects
+from rcsim.verify.refresh import RefreshError, check, refresh
 from rcsim.verify.scenario_api import ScenarioError, load_scenario
 from rcsim.verify.server import ServerBinary, identify
 from rcsim.verify.session import needs_firewall, real_run
@@ -39,9 +40,18 @@ def add_parser(sub: Any) -> None:
     parser.add_argument(
         "--server", metavar="PATH", help="the server binary (default: redis-server on PATH)"
     )
-    parser.add_argument("--runs", type=int, default=3, metavar="N", help="real runs (default 3)")
+    parser.add_argument("--runs", type=int, metavar="N", help="real runs (default 3)")
     parser.add_argument(
-        "--seeds", type=int, default=10, metavar="M", help="rcsim seeds 1..M (default 10)"
+        "--seeds",
+        type=int,
+        metavar="M",
+        help="rcsim seeds 1..M (default 10; with --against, the report's seeds)",
+    )
+    parser.add_argument(
+        "--against",
+        metavar="REPORT",
+        help="no real servers: re-run only the rcsim side against the real runs a report "
+        "of this scenario holds (e.g. tests/data/verify-reports/NAME.json)",
     )
     parser.add_argument("--report", metavar="FILE", help="write the JSON report")
     parser.add_argument("--logs", metavar="DIR", help="keep the nodes' log files of every real run")
@@ -70,12 +80,63 @@ def _write_report(path: str, report: dict[str, Any]) -> None:
         raise CommandError(f"cannot write {path}: {error.strerror or error}") from None
 
 
+def _against(scenario: Any, args: argparse.Namespace) -> int:
+    """``--against REPORT``: the rcsim side only, against the report's real runs."""
+    for flag, value in (("--runs", args.runs), ("--server", args.server), ("--logs", args.logs)):
+        if value is not None:
+            raise CommandError(f"{flag} has no effect with --against (no real runs are made)")
+    try:
+        report = json.loads(Path(args.against).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise CommandError(f"cannot read {args.against}: {error.strerror or error}") from None
+    except ValueError as error:
+        raise CommandError(f"{args.against}: not JSON: {error}") from None
+    if not isinstance(report, dict) or "source" not in report:
+        raise CommandError(f"{args.against}: not an rcsim verify report")
+    if args.seeds is not None and args.seeds < 1:
+        raise CommandError("--seeds must be at least 1")
+    seeds = (
+        list(range(1, args.seeds + 1))
+        if args.seeds is not None
+        else [int(s) for s in report.get("seeds") or range(1, 11)]
+    )
+    try:
+        check(scenario, report, args.against)  # before anything is printed
+    except RefreshError as error:
+        raise CommandError(str(error)) from None
+    out = sys.stdout
+    server = report.get("server") or {}
+    label = f"{server.get('product', '?')} {server.get('version', '?')}"
+    out.write(f"{scenario.name}  ({scenario.source})\n")
+    out.write(f"real: {report.get('runs')} runs kept in {args.against} ({label})\n")
+    out.write(f"rcsim seeds {seeds[0]}..{seeds[-1]} ...\n\n")
+    out.flush()
+    try:
+        refreshed, table = refresh(scenario, report, seeds, args.against)
+    except RefreshError as error:
+        raise CommandError(str(error)) from None
+    out.write(markdown(table))
+    failed = [r for r in table if not r.in_bounds()]
+    if args.report:
+        _write_report(args.report, refreshed)
+    verdict = "PASS" if refreshed["in_bounds"] else "FAIL"
+    out.write(
+        f"\n{verdict}: {len(table) - len(failed)}/{len(table)} rows in bounds ({label}, "
+        f"{report.get('runs')} kept real runs, {len(seeds)} seeds)\n"
+    )
+    return OK if verdict == "PASS" else EXPECTATION_FAILED
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         scenario = load_scenario(args.scenario)
     except ScenarioError as error:
         sys.stderr.write("".join(line + "\n" for line in error.errors))
         return USAGE_ERROR
+    if args.against:
+        return _against(scenario, args)
+    args.runs = 3 if args.runs is None else args.runs
+    args.seeds = 10 if args.seeds is None else args.seeds
     if args.runs < 1 or args.seeds < 1:
         raise CommandError("--runs and --seeds must be at least 1")
     refused = refusals(scenario, unavailable_reason() if needs_firewall(scenario) else None)

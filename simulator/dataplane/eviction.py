@@ -37,6 +37,7 @@ import random
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from simulator.config import MAXMEMORY_POLICIES
 from simulator.dataplane.dicttable import DictTable
 from simulator.dataplane.memory import (
     BUCKET_BYTES,
@@ -46,17 +47,8 @@ from simulator.dataplane.memory import (
 )
 
 NOEVICTION = "noeviction"
-POLICIES = (
-    NOEVICTION,
-    "allkeys-lru",
-    "volatile-lru",
-    "allkeys-lfu",
-    "volatile-lfu",
-    "allkeys-random",
-    "volatile-random",
-    "volatile-ttl",
-)
-"""``maxmemory-policy``'s values (config.c ``maxmemory_policy_enum``)."""
+POLICIES = MAXMEMORY_POLICIES
+"""``maxmemory-policy``'s values, defined once in :mod:`simulator.config`."""
 
 EVPOOL_SIZE = 16
 """evict.c: the eviction pool's size."""

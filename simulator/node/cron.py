@@ -26,6 +26,18 @@ class Cron(CronDeadlines):
         self.cron_due = float(nxt)
         self.cron_timer = self.engine.schedule_at(nxt, self.cron)
 
+    def started_earlier(self) -> None:
+        """This process was started on its own, some time before the run (§6.2).
+
+        ``clusterCron`` counts its runs in a ``static iteration`` from the process start and
+        sends the random ping when it is a multiple of 10 (§6 step 2). Processes started
+        independently (the real converged set-up: a random 0-1 s apart) are at unrelated
+        ticks of that 10-tick cycle, so their random pings fall in different tenths of the
+        second; started all at the same moment they would share one. Drawn from its own
+        stream, so every other draw is unchanged.
+        """
+        self.iteration = self.engine.rng(f"start:{self.name}").randrange(10)
+
     def stop_timers(self) -> None:
         self.engine.cancel(self.cron_timer)
         self.cron_timer = None
