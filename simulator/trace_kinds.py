@@ -288,6 +288,15 @@ KINDS: dict[str, TraceKind] = {
         _k("keyspace_event", _P, "node", "", "channel message receivers",
            "a keyspace notification published on this node only (§26.4)",
            "{node} notifies {channel} ({message}) to {receivers} local subscribers"),
+        _k("db_query", _P, "", "", "client op key version wait_ms queue latency_ms",
+           "the backing database answered a cache-aside client's read or write "
+           "(docs/caching.md); only with cache-aside clients",
+           "the database answers {client}'s {op} of {key} (version {version})", "routine"),
+        _k("stale_read", _P, "node that answered", "", "client key version current stale_ms",
+           "a cache-aside read returned an older version than the database's "
+           "(docs/caching.md); only with cache-aside clients",
+           "{client} reads {key} version {version} from {node}, but the database has "
+           "{current}", "log", "alert"),
         _k("reshard_started", _P, "", "target master (reshard)",
            "job source slots moves steps log unfixed",
            "redis-cli --cluster reshard, rebalance or fix started",

@@ -167,11 +167,13 @@ DATAPLANE_LAYERS = (
         "eviction",
         "expires",
         "stream",
+        "stale_reads",
+        "backing_db",
     ),
     ("model", "maxmemory", "expiry"),
     ("server", "expire_commands"),
     ("clients",),
-    ("resharding",),
+    ("resharding", "cache_aside"),
     ("actions",),
 )
 

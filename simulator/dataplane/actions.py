@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+from simulator.dataplane.cache_aside import EXTRAS_KEY as CACHE_EXTRAS
+from simulator.dataplane.cache_aside import attach_spec
 from simulator.dataplane.clients import REQUEST_PATH, Client, Op
 from simulator.dataplane.model import ClusterData
 from simulator.dataplane.redis_cli import (
@@ -250,6 +252,9 @@ def install(sim: Simulation, scenario: Any = None, dataplane: Plane | None = Non
             key_count=spec.key_count,
             ttl_ms=getattr(spec, "ttl_ms", None),
         )
+        if getattr(spec, "cache", None) is not None:
+            plane = attach_spec(dp, client, spec.cache, getattr(scenario, "database", None))
+            sim.extras[CACHE_EXTRAS] = plane
         client.set_workload(rate=spec.rate)
     restart = getattr(sim, "restart_checkpoints", None)
     if restart is not None and sim.now == 0:

@@ -27,7 +27,7 @@ paused node holds requests until SIGCONT.
 
 from __future__ import annotations
 
-from typing import Any, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 from simulator.dataplane import outcomes
 from simulator.dataplane.keyspace import slot_of
@@ -58,6 +58,13 @@ PAUSE_POLL_MS = 10
 READS = frozenset({"GET", "MGET", "EXISTS"})
 
 
+class Workload(Protocol):
+    """What draws a client's workload instead of plain GET/SET (a cache-aside client,
+    :mod:`simulator.dataplane.cache_aside`)."""
+
+    def next_op(self) -> None: ...
+
+
 class Op:
     """One command a client is executing (across its redirections and retries)."""
 
@@ -76,6 +83,7 @@ class Op:
         "result",
         "sent_at",
         "slot",
+        "then",
         "timer",
         "values",
         "workload",
@@ -111,6 +119,7 @@ class Op:
         self.done = False
         self.outcome = ""
         self.result: Any = None
+        self.then: tuple[Any, ...] = ()  # (callback, *args): callback(op, *args) when done
 
     @property
     def command(self) -> str:
@@ -157,6 +166,7 @@ class Client:
         self.running = False
         self.generation = 0
         self.next_due = 0.0
+        self.cache: Workload | None = None  # cache-aside logic draws the workload instead
         self.refresh()
 
     @property
@@ -210,6 +220,15 @@ class Client:
         self.seq += 1
         op = Op(self.seq, tuple(argv), workload)
         op.pinned = node
+        self._send(op)
+        return op
+
+    def start(self, argv: tuple[str, ...], *then: Any) -> Op:
+        """Start one command of the workload (not kept in :attr:`done`); ``then`` is
+        ``(callback, *args)``, called as ``callback(op, *args)`` when it finishes."""
+        self.seq += 1
+        op = Op(self.seq, argv, workload=True)
+        op.then = then
         self._send(op)
         return op
 
@@ -324,6 +343,8 @@ class Client:
         op.done = True
         op.outcome = outcome
         op.result = result
+        if op.then:
+            op.then[0](op, *op.then[1:])
         if op.workload:
             if self.closed_loop:
                 self._schedule_next()
@@ -364,6 +385,10 @@ class Client:
             return
         if self.rate <= 0:
             self.running = False
+            return
+        if self.cache is not None:
+            self._schedule_next()  # open loop (closed_loop is off for a cache client)
+            self.cache.next_op()
             return
         rng = self.rng
         write = rng.random() < self.writes

@@ -200,7 +200,8 @@ def _run(dp: ClusterData, node: Node, client: str, request: Request, slot: int |
         result = (expire_commands.run_set if name == "SET" else expire_commands.run)(dp, node, argv)
         if result.error is not None:
             return Reply(outcomes.ERROR, result.error, slot=slot)
-        return Reply(outcomes.OK, str(result.value), result.value, slot=slot, offset=result.offset)
+        text = "(nil)" if result.value is None else str(result.value)
+        return Reply(outcomes.OK, text, result.value, slot=slot, offset=result.offset)
     if expiring and name in ("MSET", "DEL", "INCR"):
         for key in request.keys:  # lookupKeyWrite / setKey's lookup
             expiry.expire_if_needed(dp, node, key)

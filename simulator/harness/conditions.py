@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from simulator.harness.cache_checks import check_cache
 from simulator.messages import (
     FAIL,
     HANDSHAKE,
@@ -352,6 +353,11 @@ def _event(sim: Simulation, c: model.Event, start: int) -> Check:
     return Check(passed, expected, observed)
 
 
+def _cache(sim: Simulation, c: model.CacheMetric, _start: int) -> Check:
+    """A cache-aside figure (docs/caching.md)."""
+    return Check(*check_cache(sim, c))
+
+
 _CHECKERS: dict[type[model.Condition], Callable[[Simulation, Any, int], Check]] = {
     model.ClusterState: _cluster_state,
     model.Role: _role,
@@ -365,6 +371,7 @@ _CHECKERS: dict[type[model.Condition], Callable[[Simulation, Any, int], Check]] 
     model.Delivered: _delivered,
     model.Key: _key,
     model.StaleKeys: _stale_keys,
+    model.CacheMetric: _cache,
     model.Event: _event,
 }
 

@@ -226,7 +226,15 @@ def metrics(sim: Simulation, driver: ScenarioDriver) -> dict[str, Any]:
         "requests": requests_by_outcome(sim),
         "failovers": [milestones(events, fault) for fault in driver.faults],
         "bus": bus_stats.report(sim.cluster.bus_stats, sim.cluster.names, sim.now),
+        **cache_metrics(sim),
     }
+
+
+def cache_metrics(sim: Simulation) -> dict[str, Any]:
+    """``cache``: the cache-aside clients' figures and the stale-read ledger
+    (docs/caching.md); absent when the run has no cache-aside client."""
+    plane = sim.extras.get("cache")
+    return {} if plane is None else {"cache": plane.metrics()}
 
 
 def report(sim: Simulation, driver: ScenarioDriver) -> dict[str, Any]:

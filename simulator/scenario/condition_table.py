@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from simulator.scenario import model
+from simulator.scenario.cache_specs import CACHE_CONDITION
 from simulator.scenario.fields import NODE as _NODE
 from simulator.scenario.fields import TEXT as _TEXT
 from simulator.scenario.records import As, Field, MapOf, Record, Union, build
@@ -191,6 +192,12 @@ CONDITIONS: dict[str, ConditionDef] = {
                 any_of=(("min", "max"),),
             ),
             "keys whose TTL passed that the node still holds in memory (§26.2)",
+        ),
+        ConditionDef(
+            "cache",
+            model.CacheMetric,
+            CACHE_CONDITION,
+            "a cache-aside client's figure, or the database's (docs/caching.md)",
         ),
         ConditionDef(
             "event",

@@ -67,6 +67,30 @@ class NetworkSpec(Located):
 
 
 @dataclass(frozen=True, kw_only=True)
+class CacheSpec(Located):
+    """A client's cache-aside policy (docs/caching.md); times in ms."""
+
+    ttl_ms: int
+    jitter: float = 0.0
+    on_write: str = "invalidate"
+    stampede: str = "none"
+    lock_ms: int = 1000
+    retry_ms: int = 20
+    retries: int = 50
+    stale_ms: int = 5000
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatabaseSpec(Located):
+    """The backing database of cache-aside clients: service time (low, high) ms,
+    workers, queue bound."""
+
+    latency: tuple[float, float] = (5.0, 5.0)
+    concurrency: int = 8
+    queue: int = 1000
+
+
+@dataclass(frozen=True, kw_only=True)
 class ClientSpec(Located):
     """A workload client: ``rate`` requests/s, ``writes`` the fraction that are writes."""
 
@@ -76,6 +100,7 @@ class ClientSpec(Located):
     keys: str = "key:{i}"
     key_count: int = 1000
     ttl_ms: int | None = None  # writes carry PX ttl (§26.1)
+    cache: CacheSpec | None = None  # a cache-aside client (docs/caching.md)
 
 
 # --------------------------------------------------------------------------- actions
@@ -351,6 +376,18 @@ class Key(Condition):
 
 
 @dataclass(frozen=True, kw_only=True)
+class CacheMetric(Condition):
+    """One figure of a cache-aside client (or of the database with no client) is within
+    ``minimum``..``maximum`` (docs/caching.md)."""
+
+    yaml_key: ClassVar[str] = "cache"
+    metric: str
+    client: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class StaleKeys(Condition):
     """Keys on ``node`` whose TTL has passed but that are still in its memory (§26.2)."""
 
@@ -415,5 +452,6 @@ class Scenario(Located):
     # Actions made live (what ``rcsim tui`` saves): each at the start of its ``at``
     # millisecond, apart from the steps, so the steps keep their numbers and timing.
     injections: tuple[Step, ...] = ()
+    database: DatabaseSpec | None = None  # behind the cache-aside clients (docs/caching.md)
 
     DEFAULT_TAIL_MS: ClassVar[int] = 5000

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from simulator.scenario import model
+from simulator.scenario.cache_specs import DatabaseParser
 from simulator.scenario.durations import format_duration
 from simulator.scenario.errors import Loc, did_you_mean
 from simulator.scenario.records import Field, ListOf, Record, key_nodes
@@ -321,6 +322,7 @@ TOP_FIELDS: list[Field] = [
     Field("cluster", ClusterSpecParser(), "the starting cluster", required=True),
     Field("network", NetworkParser(), "link latency and loss"),
     Field("clients", ClientsParser(), "background workload clients", default=()),
+    Field("database", DatabaseParser(), "the backing database of cache-aside clients"),
     Field("steps", StepsParser(), "what happens, in order", default=()),
     Field(
         "injections",

@@ -10,6 +10,7 @@ import yaml
 
 from simulator.node.gossip_rules import GOSSIP_RULES
 from simulator.scenario import model
+from simulator.scenario.cache_specs import CacheParser
 from simulator.scenario.errors import describe_names, did_you_mean
 from simulator.scenario.records import Field, ListOf, Parsed, Record, key_nodes
 from simulator.scenario.specs import (
@@ -314,6 +315,7 @@ _CLIENT_RECORD = Record(
             "writes are SET ... PX ttl: every key written expires this long after (§26.1)",
             attr="ttl_ms",
         ),
+        Field("cache", CacheParser(), "a cache-aside client in front of the database"),
     ],
 )
 
