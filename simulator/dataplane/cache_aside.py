@@ -162,6 +162,7 @@ class CachePlane:
             "clients": {name: c.summary() for name, c in self.clients.items()},
             "stale_reads": len(self.ledger),
             "stale_keys": self.ledger.keys(),
+            "stale_open": sum(1 for e in self.ledger.episodes() if e.ended_at is None),
             "stale_episodes": [episode_row(e, now) for e in self.ledger.episodes()],
         }
 

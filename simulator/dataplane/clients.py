@@ -103,7 +103,9 @@ class Op:
         self.key = keys[0] if keys else None
         self.slot = slot_of(keys[0]) if keys else None
         self.values: tuple[tuple[str, str | None], ...] = ()
-        if name in ("SET", "MSET"):
+        if name == "SET" and len(argv) >= 3:
+            self.values = ((argv[1], argv[2]),)  # not the options (PX 8000 is no key)
+        elif name == "MSET":
             self.values = tuple(zip(argv[1::2], argv[2::2], strict=False))
         elif name == "DEL":
             self.values = tuple((k, None) for k in argv[1:])
@@ -279,7 +281,7 @@ class Client:
         outcome = reply.outcome
         self._trace(op, outcome, reply.text)
         if outcome == outcomes.OK:
-            if op.values:
+            if op.values and reply.text != "(nil)":  # SET NX/XX that wrote nothing: nil
                 now = dp.now
                 for key, value in op.values:
                     if value is not None or op.command == "DEL":

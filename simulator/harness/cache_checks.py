@@ -19,8 +19,8 @@ def cache_figure(sim: Simulation, client: str | None, metric: str) -> Any:
     figures = plane.metrics()
     if client is not None:
         return figures["clients"].get(client, {}).get(metric)
-    if metric == "stale_reads":
-        return figures["stale_reads"]
+    if metric in ("stale_reads", "stale_open"):
+        return figures[metric]
     if metric == "stale_keys":
         return len(figures["stale_keys"])
     return figures["database"].get(metric)
@@ -28,7 +28,12 @@ def cache_figure(sim: Simulation, client: str | None, metric: str) -> Any:
 
 def check_cache(sim: Simulation, c: model.CacheMetric) -> tuple[bool, str, str]:
     """(passed, expected, observed) for a ``cache`` condition."""
-    who = f"{c.client}'s" if c.client else "the database's"
+    if c.client:
+        who = f"{c.client}'s"
+    elif c.metric.startswith("stale"):
+        who = "the stale-read ledger's"
+    else:
+        who = "the database's"
     low = c.minimum if c.minimum is not None else 0
     bound = f"at least {low:g}" if c.maximum is None else f"between {low:g} and {c.maximum:g}"
     expected = f"{who} {c.metric} {bound}"

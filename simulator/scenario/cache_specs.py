@@ -51,6 +51,7 @@ DATABASE_METRICS = (
     "peak_reads_per_s",
     "stale_reads",
     "stale_keys",
+    "stale_open",
 )
 """The database's figures and the stale-read totals (no ``client``)."""
 
