@@ -16,6 +16,7 @@ from simulator.slots import NO_OWNER, hashed_part, key_hash_slot
 from simulator.trace import Trace
 from simulator.views.bus import BusLog, MessageQuery, MessageWindow
 from simulator.views.bus_traffic import bus_view
+from simulator.views.cache import cache_rows
 from simulator.views.elections import ElectionLog
 from simulator.views.memory import memory_row
 from simulator.views.pending import next_event
@@ -340,6 +341,7 @@ class Views:
             tuple((o, totals.get(o, 0)) for o in outcomes),
             self.lost_writes(),
             0 if dataplane is None else len(dataplane.at_risk_writes()),
+            cache_rows(self._sim.extras.get("cache")),
         )
 
     @property
