@@ -52,6 +52,8 @@ NARRATION: dict[str, set[int]] = {
     "ttl-on-replica": {2},
     "keyspace-notifications": {5},
     "expire-cycle": {0, 1},
+    "cache-stampede": {0, 4},
+    "invalidation-lost": {5, 6},
 }
 """Per lesson, the steps whose caption narrates a state at a chosen time (by index)."""
 
