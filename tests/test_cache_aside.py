@@ -221,3 +221,20 @@ def test_a_rewind_replays_the_cache_exactly() -> None:
     sim.rewind(1000)
     sim.run_until(2500)
     assert sim.extras["cache"].metrics() == first
+
+
+def test_a_cache_client_takes_its_ttl_from_the_cache_record_only() -> None:
+    text = SCENARIO.replace("    key_count: 5\n", "    key_count: 5\n    ttl: 1s\n")
+    with pytest.raises(ScenarioError) as error:
+        parse_scenario(text, "t.yaml")
+    assert "t.yaml:11:10: a cache-aside client's TTL is its cache's ttl" in str(error.value)
+
+
+def test_the_cache_condition_names_a_known_metric() -> None:
+    text = SCENARIO.replace("metric: hit_ratio", "metric: hit_rate")
+    with pytest.raises(ScenarioError) as error:
+        parse_scenario(text, "t.yaml")
+    assert (
+        str(error.value)
+        == "t.yaml:14:34: unknown cache metric 'hit_rate' (did you mean 'hit_ratio'?)"
+    )

@@ -352,6 +352,9 @@ class ClientsParser(ListOf):
                     f"key template {v['keys']!r} needs '{{i}}' (it names {v['key_count']} keys)",
                 )
                 continue
+            if v.get("cache") is not None and v.get("ttl_ms") is not None:
+                ctx.error(item.locs["ttl_ms"], "a cache-aside client's TTL is its cache's ttl")
+                continue
             ctx.clients.append(name)
             out.append(model.ClientSpec(loc=item.loc, locs=item.locs, **v))
         return tuple(out)
