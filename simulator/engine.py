@@ -160,6 +160,13 @@ class Engine:
             del buckets[heappop(times)]
         return None
 
+    def next_timer(self) -> Timer | None:
+        """The next pending (non-cancelled) event, left in the queue (for a UI's "what
+        runs next"); ``None`` if there is none."""
+        if self.peek() is None:
+            return None
+        return self._buckets[self._times[0]][0]
+
     def advance_clock(self, time_ms: int) -> None:
         """Move ``now`` forward to ``time_ms`` without running events (none may be due before it)."""
         next_time = self.peek()

@@ -196,6 +196,21 @@ def test_peek_is_none_when_only_cancelled_events_remain() -> None:
     assert engine.step() is False
 
 
+def test_next_timer_is_the_live_head_and_stays_queued() -> None:
+    engine = Engine()
+    rec = Recorder(engine)
+    assert engine.next_timer() is None
+    head = engine.schedule(5, rec.hit, "head")
+    second = engine.schedule(5, rec.hit, "second")
+    assert engine.next_timer() is head
+    head.cancel()
+    assert engine.next_timer() is second  # the cancelled head is skipped
+    assert engine.next_timer() is second  # looking does not pop it
+    assert engine.step() is True
+    assert rec.log == [(5, "second")]
+    assert engine.next_timer() is None
+
+
 def test_engine_cancel_accepts_none() -> None:
     Engine.cancel(None)  # no timer yet is a common state for optional timers
 
