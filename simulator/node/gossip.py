@@ -27,25 +27,21 @@ from simulator.node.cron import Cron
 from simulator.node.peer import PeerView, add_fail_report
 from simulator.slots import NO_OWNER
 
+_PING, _PONG, _MEET = MsgType.PING, MsgType.PONG, MsgType.MEET
+_LAST_HEARTBEAT = _MEET  # PING 0, PONG 1, MEET 2: the heartbeat types
+assert (MsgType.PING, MsgType.PONG) == (0, 1) and _LAST_HEARTBEAT == 2
+
 
 class Gossip(Cron):
     """Processing bus packets: the heartbeat header, gossip entries, and each message type."""
 
     def receive(self, msg: Message, link: Link | None = None) -> None:
         """``clusterProcessPacket`` (§4.2, §10.1), for a packet read from ``link``."""
-        self.received[msg.type] += 1
+        mtype = msg.type
+        self.received[mtype] += 1
         now = self.engine.now
         sender = self.peers.get(msg.sender)
-        if (
-            sender is not None
-            and sender.flags & HANDSHAKE
-            and msg.type
-            not in (
-                MsgType.PING,
-                MsgType.PONG,
-                MsgType.MEET,
-            )
-        ):
+        if sender is not None and sender.flags & HANDSHAKE and mtype > _LAST_HEARTBEAT:
             sender = None
         if sender is not None:
             sender.data_received = now
@@ -66,8 +62,7 @@ class Gossip(Cron):
                     self.mf.master_offset = msg.offset
                     self._handle_manual_failover()
 
-        mtype = msg.type
-        if mtype in (MsgType.PING, MsgType.PONG, MsgType.MEET):
+        if mtype <= _LAST_HEARTBEAT:  # PING, PONG, MEET
             self._process_heartbeat(msg, sender, now, link)
         elif mtype == MsgType.FAIL:
             if sender is not None and msg.about is not None:
@@ -92,7 +87,8 @@ class Gossip(Cron):
         elif mtype in (MsgType.PUBLISH, MsgType.PUBLISHSHARD):
             if sender is not None:
                 self.host.on_publish_message(self, msg)
-        self._before_sleep()
+        if self._todo_failover or self._todo_state:
+            self._before_sleep()
 
     def _process_heartbeat(
         self, msg: Message, sender: PeerView | None, now: int, link: Link | None = None
@@ -102,7 +98,7 @@ class Gossip(Cron):
         if sender is None and mtype == MsgType.MEET:
             sender = self._add_handshake_peer(msg.sender)
             self._process_gossip(msg, None, now)
-        if mtype in (MsgType.PING, MsgType.MEET):
+        if mtype == _PING or mtype == _MEET:
             # The PONG travels back on the connection the PING came in on (unknown senders too).
             reply = self._heartbeat(MsgType.PONG, self._gossip(), True)
             self._reply(link, msg.sender, reply)
@@ -116,7 +112,7 @@ class Gossip(Cron):
             sender.flags |= MASTER if msg.master is None else SLAVE
             self._emit("handshake_done", sender.name)
         sender.flags = (sender.flags & ~NOFAILOVER) | (msg.flags & NOFAILOVER)
-        if mtype == MsgType.PONG and msg.reply:
+        if mtype == _PONG and msg.reply:
             sender.pong_received = now
             sender.ping_sent = 0
             self._cron_watch(sender)  # the next NT/2 ping (simulator.node.cron_deadlines)
@@ -129,7 +125,8 @@ class Gossip(Cron):
 
         # Role switch (step 6).
         if msg.master is None:
-            self._set_node_as_master(sender)
+            if not sender.flags & MASTER:  # else clusterSetNodeAsMaster does nothing
+                self._set_node_as_master(sender)
         else:
             master = self.peers.get(msg.master)
             if sender.flags & MASTER:
