@@ -16,7 +16,7 @@ from typing import Any
 from simulator.bus_stats import BusStats
 from simulator.cluster_replication import ReplicationWire
 from simulator.config import NodeConfig
-from simulator.engine import Engine
+from simulator.engine import Engine, without_gc
 from simulator.links import CRASHED as TCP_CRASHED
 from simulator.links import PAUSED as TCP_PAUSED
 from simulator.links import RUNNING as TCP_RUNNING
@@ -124,6 +124,7 @@ class Cluster(ReplicationWire):
 
     dataplane: DataPlane
 
+    @without_gc  # millions of long-lived objects at 1,000 nodes, no garbage
     def __init__(
         self,
         engine: Engine,

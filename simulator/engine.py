@@ -23,14 +23,39 @@ independent copy whose pending events point at the copied objects (checkpoints).
 
 from __future__ import annotations
 
+import functools
+import gc
 import hashlib
 import random
 from collections import deque
 from collections.abc import Callable
 from heapq import heappop, heappush
-from typing import Any
+from typing import Any, ParamSpec
 
 Callback = Callable[..., Any]
+_P = ParamSpec("_P")
+
+
+def without_gc(build: Callable[_P, None]) -> Callable[_P, None]:
+    """Run ``build`` with Python's cyclic garbage collector paused (restored after).
+
+    Building a big cluster allocates millions of long-lived objects (a 300-node
+    cluster's 90,000 peer views and 180,000 sockets) and nothing to collect; every
+    700 allocations the collector would look at the young ones, and each full pass
+    at all of them, which took half of the build's CPU time. Reference counting
+    still frees what dies; cycles are collected once the collector runs again."""
+
+    @functools.wraps(build)
+    def paused(*args: _P.args, **kwargs: _P.kwargs) -> None:
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            build(*args, **kwargs)
+        finally:
+            if enabled:
+                gc.enable()
+
+    return paused
 
 
 class Timer:
