@@ -156,6 +156,7 @@ DATAPLANE_LAYERS = (
         "outcomes",
         "keyspace",
         "routing",
+        "standalone_route",
         "pubsub",
         "ledger",
         "persistence",

@@ -52,6 +52,7 @@ class ClusterSpec(Located):
     replicas: int | None = None
     start: str = "converged"  # "converged" or "meet" (built by MEET, as redis-cli does)
     gossip: str = "redis-7.0"  # cluster.behaviour.gossip (simulator/node/gossip_rules.py)
+    topology: str = "cluster"  # or "standalone": cluster-enabled no (simulator/standalone.py)
 
     @property
     def names(self) -> list[str]:

@@ -28,6 +28,7 @@ from simulator.scenario.specs import (
 )
 from simulator.scenario.tables import directive_fields, split_directives
 from simulator.slots import CLUSTER_SLOTS, create_allocation, format_slot_ranges
+from simulator.standalone import TOPOLOGIES
 
 MAX_NODES = 1000
 """The most nodes a scenario may start with or add (a bigger cluster is surely a typo)."""
@@ -79,6 +80,23 @@ def _gossip_rule(behaviour: Any) -> str:
     return GOSSIP_RULES[0]
 
 
+def _standalone_ok(nodes: tuple[model.NodeSpec, ...], start: Any, parsed: Parsed, ctx: Ctx) -> bool:
+    """``topology: standalone`` is one master (it serves every key) and its replicas."""
+    loc = parsed.locs.get("topology", parsed.loc)
+    masters = [n.name for n in nodes if n.role == "master"]
+    if len(masters) != 1:
+        ctx.error(
+            loc,
+            f"a standalone topology has exactly one master, not {len(masters)} "
+            f"({describe_names(masters)}); write masters: 1 (replicas may follow it)",
+        )
+        return False
+    if start == "meet":
+        ctx.error(loc, "a standalone topology has no cluster bus: 'start: meet' needs a cluster")
+        return False
+    return True
+
+
 class ClusterSpecParser(Spec):
     """``cluster:``: ``masters``/``replicas`` or a ``nodes`` list, plus ``config``."""
 
@@ -118,6 +136,14 @@ class ClusterSpecParser(Spec):
                     default="converged",
                 ),
                 Field(
+                    "topology",
+                    Enum(*TOPOLOGIES, what="topology"),
+                    "cluster (Redis Cluster, the default) or standalone (one master with "
+                    "cluster-enabled no and its replicas: no bus, no slots, no MOVED, no "
+                    "automatic failover)",
+                    default="cluster",
+                ),
+                Field(
                     "behaviour",
                     _BEHAVIOUR,
                     "rules of an older Redis, for lessons about them (default: Redis 7.0's)",
@@ -150,6 +176,9 @@ class ClusterSpecParser(Spec):
             nodes = self.listed(v["nodes"], by_key["nodes"][1], ctx)
         if nodes is None:
             return INVALID
+        topology = v["topology"] if isinstance(v["topology"], str) else "cluster"
+        if topology == "standalone" and not _standalone_ok(nodes, v["start"], parsed, ctx):
+            return INVALID
         ctx.nodes.extend(n.name for n in nodes)
         ctx.cluster = model.ClusterSpec(
             loc=parsed.loc,
@@ -160,6 +189,7 @@ class ClusterSpecParser(Spec):
             replicas=v["replicas"] if "masters" in by_key else None,
             start=v["start"] if isinstance(v["start"], str) else "converged",
             gossip=_gossip_rule(v["behaviour"]),
+            topology=topology,
         )
         return ctx.cluster
 
