@@ -157,6 +157,7 @@ DATAPLANE_LAYERS = (
         "keyspace",
         "routing",
         "standalone_route",
+        "service",
         "pubsub",
         "ledger",
         "persistence",

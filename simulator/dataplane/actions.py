@@ -23,6 +23,7 @@ from simulator.dataplane.redis_cli import (
 )
 from simulator.dataplane.redis_cli_fix import fix_plan
 from simulator.dataplane.resharding import Job, masters_table
+from simulator.dataplane.service import ServiceModel
 
 if TYPE_CHECKING:
     from simulator.simulation import Simulation
@@ -239,6 +240,9 @@ def install(sim: Simulation, scenario: Any = None, dataplane: Plane | None = Non
     dp.requests = REQUEST_PATH  # the state layer calls the request path through it
     dp.ready()
     sim.extras["dataplane"] = dp
+    scale = getattr(getattr(scenario, "cluster", None), "service_scale", None)
+    if scale is not None:  # cluster.service: one thread per node (§27.4)
+        dp.service = ServiceModel(scale=scale)
     for name, handler in ACTIONS.items():
         sim.register_action(name, handler)
     for spec in getattr(scenario, "clients", ()) or ():

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from typing import Any, TypeAlias
 
-from simulator.dataplane import outcomes
+from simulator.dataplane import outcomes, service
 from simulator.dataplane.keyspace import slot_of
 from simulator.dataplane.model import ClusterData, RequestPath
 from simulator.dataplane.routing import Session
@@ -401,9 +401,12 @@ def _pairs(keys: list[str], value: str) -> list[str]:
 # ---------------------------------------------------------------------- the server side
 
 
-def deliver(dp: Plane, node_name: str, client: str, op: Op, attempt: int) -> None:
-    """A request reached ``node_name``'s host: refused (dead process), buffered (paused)
-    or processed."""
+def deliver(
+    dp: Plane, node_name: str, client: str, op: Op, attempt: int, admitted: int | None = None
+) -> None:
+    """A request reached ``node_name``'s host: refused (dead process), buffered (paused),
+    queued for the node's thread (the service model, §27.4) or processed. ``admitted``:
+    the process that queued it, now that its turn came."""
     node = dp.cluster.nodes.get(node_name)
     if node is None or node.status in (CRASHED, STOPPED):
         refuse(dp, node_name, client, op, attempt)
@@ -412,6 +415,17 @@ def deliver(dp: Plane, node_name: str, client: str, op: Op, attempt: int) -> Non
         dp.data(node).held.append((client, op, attempt))
         return
     data = dp.data(node)
+    if dp.service is not None:
+        if admitted is None:
+            extra = service.receivers(data.pubsub, op.argv)
+            now = dp.cluster.engine.instant
+            done = dp.service.admit(node_name, data.generation, now, op.argv, extra)
+            gen = data.generation
+            dp.cluster.engine.schedule_at(done, deliver, dp, node_name, client, op, attempt, gen)
+            return
+        if not dp.service.finished(node_name, admitted):
+            refuse(dp, node_name, client, op, attempt)  # its process died: connection reset
+            return
     if data.busy:
         data.blocked.append((client, op, attempt))
         return

@@ -23,14 +23,11 @@ from typing import Any, Generic, TypeVar
 from simulator.cluster import Cluster, DataPlane
 from simulator.dataplane import expiry
 from simulator.dataplane.keyspace import Keyspace, slot_of
-from simulator.dataplane.ledger import (
-    WriteLedger,
-    loss_row,
-    write_row,
-)
+from simulator.dataplane.ledger import WriteLedger, loss_row, write_row
 from simulator.dataplane.outcomes import NAMES as OUTCOME_NAMES
 from simulator.dataplane.persistence import Persistence, ReplInfo
 from simulator.dataplane.pubsub import PubSubRegistry, Push
+from simulator.dataplane.service import ServiceModel
 from simulator.dataplane.stream import resp_size
 from simulator.messages import Message, MsgType, ReplChunk
 from simulator.node import RUNNING, Node
@@ -113,6 +110,7 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         self.version = 0
         self._sync_seq = 0  # numbers full syncs, so a cancelled one's timer is ignored
         self.requests: RequestPath | None = None  # registered by install()
+        self.service: ServiceModel | None = None  # one thread per node (§27.4); None: off
         self._ready = False
 
     # ------------------------------------------------------------------ wiring

@@ -53,6 +53,7 @@ class ClusterSpec(Located):
     start: str = "converged"  # "converged" or "meet" (built by MEET, as redis-cli does)
     gossip: str = "redis-7.0"  # cluster.behaviour.gossip (simulator/node/gossip_rules.py)
     topology: str = "cluster"  # or "standalone": cluster-enabled no (simulator/standalone.py)
+    service_scale: float | None = None  # cluster.service: None = no service model (§27.4)
 
     @property
     def names(self) -> list[str]:

@@ -59,6 +59,19 @@ _NODE_RECORD = Record(
 
 _CONFIG = Record("cluster config", directive_fields())
 
+_SERVICE = Record(
+    "cluster service",
+    [
+        Field(
+            "scale",
+            Number(0.001, 1_000_000, what="a cost multiplier"),
+            "every command's cost times this (default 1: Redis 7.0 on a current CPU); a "
+            "bigger scale is a slower machine, and saturates a node at a lower rate",
+            default=1.0,
+        ),
+    ],
+)
+
 _BEHAVIOUR = Record(
     "cluster behaviour",
     [
@@ -78,6 +91,13 @@ def _gossip_rule(behaviour: Any) -> str:
     if isinstance(behaviour, Parsed) and isinstance(behaviour.values.get("gossip"), str):
         return str(behaviour.values["gossip"])
     return GOSSIP_RULES[0]
+
+
+def _service_scale(service: Any) -> float | None:
+    if not isinstance(service, Parsed):
+        return None
+    scale = service.values.get("scale")
+    return float(scale) if isinstance(scale, float) else 1.0
 
 
 def _standalone_ok(nodes: tuple[model.NodeSpec, ...], start: Any, parsed: Parsed, ctx: Ctx) -> bool:
@@ -144,6 +164,12 @@ class ClusterSpecParser(Spec):
                     default="cluster",
                 ),
                 Field(
+                    "service",
+                    _SERVICE,
+                    "turns on the service model: each node runs commands one at a time, each "
+                    "for its cost in microseconds, so a node saturates and queues (§27.4)",
+                ),
+                Field(
                     "behaviour",
                     _BEHAVIOUR,
                     "rules of an older Redis, for lessons about them (default: Redis 7.0's)",
@@ -190,6 +216,7 @@ class ClusterSpecParser(Spec):
             start=v["start"] if isinstance(v["start"], str) else "converged",
             gossip=_gossip_rule(v["behaviour"]),
             topology=topology,
+            service_scale=_service_scale(v["service"]),
         )
         return ctx.cluster
 
