@@ -158,3 +158,63 @@ def test_a_hot_shard_shows_in_latency_percentiles() -> None:
     hot = sorted(by_client["hot"])
     assert p(sorted(cold), 0.99) <= 5
     assert p(hot, 0.99) > 50 * max(1, p(sorted(cold), 0.99))
+
+
+SATURATE = """
+name: saturate
+seed: 1
+cluster:
+  masters: 1
+  topology: standalone
+  service: {scale: 100}
+clients:
+  - name: app
+    rate: 1500/s
+  - name: pairs
+    rate: 50/s
+    multi: 1
+run_until: 2s
+"""
+
+
+def test_latency_condition_reads_a_percentile_of_the_ok_requests() -> None:
+    from simulator.harness.conditions import check
+    from simulator.scenario import model
+    from simulator.scenario.errors import Loc
+
+    sim = build(parse_scenario(SATURATE, "s.yaml"))
+    run_to_end(sim)
+    loc = Loc("t", 1, 1)
+    app = sorted(
+        e["latency_ms"]
+        for e in sim.trace.of_kind("request")
+        if e["client"] == "app" and e["outcome"] == "ok"
+    )
+    p99 = check(sim, model.Latency(loc=loc, client="app", window=1000, minimum=100))
+    assert p99.passed, p99.observed
+    p1 = check(sim, model.Latency(loc=loc, client="app", percentile=1, maximum=50))
+    rank = -(-len(app) // 100)  # nearest rank: the ceil(1 % of n)-th smallest
+    assert p1.passed and p1.observed == f"{app[rank - 1]} ms ({len(app)} requests)"
+    worst = model.Latency(loc=loc, client="app", percentile=100, maximum=app[-1] - 1)
+    assert not check(sim, worst).passed
+
+
+def test_requests_condition_counts_the_share_of_an_outcome() -> None:
+    """MSET/MGET of two keys (``multi: 1``): fine on one instance, CROSSSLOT on a cluster."""
+    from simulator.harness.conditions import check
+    from simulator.scenario import model
+    from simulator.scenario.errors import Loc
+
+    loc = Loc("t", 1, 1)
+    sim = build(parse_scenario(SATURATE, "s.yaml"))
+    run_to_end(sim)
+    assert check(
+        sim, model.Requests(loc=loc, client="pairs", outcome="crossslot", maximum=0)
+    ).passed
+    text = SATURATE.replace("  topology: standalone\n", "").replace("masters: 1", "masters: 3")
+    sim = build(parse_scenario(text, "c.yaml"))
+    run_to_end(sim)
+    share = check(sim, model.Requests(loc=loc, client="pairs", outcome="crossslot", minimum=0.9))
+    assert share.passed, share.observed
+    commands = {e["command"] for e in sim.trace.of_kind("request") if e["client"] == "pairs"}
+    assert commands == {"MSET", "MGET"}

@@ -253,6 +253,7 @@ def install(sim: Simulation, scenario: Any = None, dataplane: Plane | None = Non
             keys=spec.keys,
             key_count=spec.key_count,
             ttl_ms=getattr(spec, "ttl_ms", None),
+            multi=getattr(spec, "multi", 0.0),
         )
         client.set_workload(rate=spec.rate)
     restart = getattr(sim, "restart_checkpoints", None)

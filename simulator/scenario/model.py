@@ -78,6 +78,7 @@ class ClientSpec(Located):
     keys: str = "key:{i}"
     key_count: int = 1000
     ttl_ms: int | None = None  # writes carry PX ttl (§26.1)
+    multi: float = 0.0  # MSET/MGET of two keys (§3.1: CROSSSLOT without a hash tag)
 
 
 # --------------------------------------------------------------------------- actions
@@ -360,6 +361,34 @@ class StaleKeys(Condition):
     node: str
     minimum: int | None = None
     maximum: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Latency(Condition):
+    """The ``percentile`` of ``client``'s request latencies (answered ``ok``) over the last
+    ``window`` ms (None: the whole run so far), in ms: at least ``minimum`` and/or at most
+    ``maximum`` (§27.4)."""
+
+    yaml_key: ClassVar[str] = "latency"
+    client: str
+    percentile: float = 99.0
+    window: int | None = None
+    minimum: int | None = None
+    maximum: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Requests(Condition):
+    """The share of ``client``'s request attempts (``request`` events) over the last
+    ``window`` ms (None: the whole run so far) whose outcome is ``outcome``: at least
+    ``minimum`` and/or at most ``maximum`` (fractions)."""
+
+    yaml_key: ClassVar[str] = "requests"
+    client: str
+    outcome: str = "ok"
+    window: int | None = None
+    minimum: float | None = None
+    maximum: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -360,6 +360,13 @@ _CLIENT_RECORD = Record(
             "keys", Str(max_len=200), "key template; {i} becomes 0..key_count-1", default="key:{i}"
         ),
         Field(
+            "multi",
+            Number(0, 1, "a fraction"),
+            "fraction of requests that are MSET/MGET of two keys (CROSSSLOT on a cluster "
+            "unless the template has a hash tag)",
+            default=0.0,
+        ),
+        Field(
             "key_count",
             Int(1, 100_000_000, what="a key count"),
             "how many distinct keys",
