@@ -21,16 +21,13 @@ replication stream, ``forceCommandPropagation(c, PROPAGATE_REPL)`` in pubsub.c).
 from __future__ import annotations
 
 from simulator.cluster import Cluster
+from simulator.dataplane.standalone_route import ERR_CLUSTER_DISABLED
 from simulator.messages import SLAVE, Message, MsgType
 from simulator.node import CRASHED, CRON_PERIOD_MS, STOPPED, Node
 from simulator.topology import ClusterError
 
 TOPOLOGIES = ("cluster", "standalone")
 """``cluster.topology`` in a scenario: Redis Cluster (the default) or one server."""
-
-ERR_CLUSTER_DISABLED = "ERR This instance has cluster support disabled"
-"""Every ``CLUSTER`` subcommand's reply on a standalone server (``clusterCommand`` is
-not reachable: ``processCommand`` answers it from the command table's flags)."""
 
 
 class StandaloneNode(Node):

@@ -152,3 +152,29 @@ def test_standalone_topology_needs_exactly_one_master(tmp_path: Path) -> None:
     )
     assert scenario.cluster.topology == "standalone"
     assert [n.role for n in scenario.cluster.nodes] == ["master", "replica", "replica"]
+
+
+def test_real_clients_on_standalone_get_no_cluster_commands_and_no_redirects() -> None:
+    """RESP front (§27.1): CLUSTER/READONLY answer 'cluster support disabled'; keys of any
+    slot are served; INCRBY (a write the data plane runs as SET) is -READONLY on a replica."""
+    from simulator.resp.client import ClientState, PortMap
+    from simulator.resp.commands import Context, dispatch
+    from simulator.resp.protocol import Error, Simple
+
+    sim, _ = standalone()
+    sim.run_until(100)
+
+    def one(node: str, *argv: str) -> object:
+        state = ClientState(1, "resp:test:1", "127.0.0.1:50000", "127.0.0.1:7500", 0)
+        outcome = dispatch(
+            Context(sim, node, state, PortMap(7500), [state]), [a.encode() for a in argv]
+        )
+        assert len(outcome.replies) == 1
+        return outcome.replies[0]
+
+    disabled = Error("ERR This instance has cluster support disabled")
+    assert one("n1", "CLUSTER", "INFO") == disabled
+    assert one("n2", "READONLY") == disabled
+    assert one("n1", "MSET", "user:1000", "a", "user:1001", "b") == Simple("OK")
+    assert one("n1", "INCRBY", "counter", "5") == 5
+    assert one("n2", "INCRBY", "counter", "5") == Error(ERR_READONLY)

@@ -20,6 +20,10 @@ READONLY_REPLICA = "READONLY"
 
 ERR_READONLY = "READONLY You can't write against a read only replica."
 
+ERR_CLUSTER_DISABLED = "ERR This instance has cluster support disabled"
+"""The reply of ``CLUSTER``, ``READONLY``, ``READWRITE`` and ``ASKING`` with the cluster
+disabled (``clusterCommand``, ``readonlyCommand``, ... check ``server.cluster_enabled``)."""
+
 
 def standalone_route(view: NodeView, request: Request) -> Route:
     """The standalone half of ``processCommand``'s checks: serve, or ``-READONLY`` for a
