@@ -218,3 +218,18 @@ def test_requests_condition_counts_the_share_of_an_outcome() -> None:
     assert share.passed, share.observed
     commands = {e["command"] for e in sim.trace.of_kind("request") if e["client"] == "pairs"}
     assert commands == {"MSET", "MGET"}
+
+
+def test_the_report_shows_each_nodes_busy_share_and_longest_queue() -> None:
+    from simulator.harness.report import metrics
+    from simulator.harness.runner import driver_of
+
+    sim = build(parse_scenario(SATURATE, "s.yaml"))
+    run_to_end(sim)
+    service = metrics(sim, driver_of(sim))["service"]
+    assert list(service) == ["n1"]
+    assert service["n1"]["busy"] > 0.9  # 1,550/s offered to a 1,250/s thread
+    assert service["n1"]["max_queued"] > 100
+    plain = build(parse_scenario(SATURATE.replace("  service: {scale: 100}\n", ""), "p.yaml"))
+    run_to_end(plain)
+    assert "service" not in metrics(plain, driver_of(plain))

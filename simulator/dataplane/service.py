@@ -73,7 +73,8 @@ def receivers(registry: PubSubRegistry, argv: tuple[str, ...]) -> int:
 
 @dataclass
 class NodeQueue:
-    """One node's thread: when it is next free, and what it has done."""
+    """One node's thread: when it is next free, and what it has done (over all its
+    processes: a restart empties the queue, not the counts)."""
 
     generation: int = -1  # the process (NodeData.generation) the queue belongs to
     free_at: float = 0.0  # ms: when the command now last in the queue finishes
@@ -93,8 +94,10 @@ class ServiceModel:
     def queue(self, name: str, generation: int) -> NodeQueue:
         """Node ``name``'s queue; a new process (``generation``) starts with an empty one."""
         queue = self.queues.get(name)
-        if queue is None or queue.generation != generation:
+        if queue is None:
             queue = self.queues[name] = NodeQueue(generation=generation)
+        elif queue.generation != generation:  # what the dead process queued died with it
+            queue.generation, queue.free_at, queue.queued = generation, 0.0, 0
         return queue
 
     def admit(
@@ -124,3 +127,15 @@ class ServiceModel:
         """The share of ``elapsed_ms`` the node's thread was busy (0 when never used)."""
         queue = self.queues.get(name)
         return 0.0 if queue is None or elapsed_ms <= 0 else min(1.0, queue.busy_ms / elapsed_ms)
+
+    def report(self, elapsed_ms: float) -> dict[str, dict[str, float]]:
+        """Per node (in the order they first served): commands served, the share of
+        ``elapsed_ms`` its thread was busy, and the longest queue it had."""
+        return {
+            name: {
+                "served": queue.served,
+                "busy": round(self.utilisation(name, elapsed_ms), 4),
+                "max_queued": queue.max_queued,
+            }
+            for name, queue in self.queues.items()
+        }

@@ -226,7 +226,14 @@ def metrics(sim: Simulation, driver: ScenarioDriver) -> dict[str, Any]:
         "requests": requests_by_outcome(sim),
         "failovers": [milestones(events, fault) for fault in driver.faults],
         "bus": bus_stats.report(sim.cluster.bus_stats, sim.cluster.names, sim.now),
+        **_service(sim),
     }
+
+
+def _service(sim: Simulation) -> dict[str, Any]:
+    """With ``cluster.service`` (§27.4): each node's commands, busy share and longest queue."""
+    model = getattr(sim.extras.get("dataplane"), "service", None)
+    return {} if model is None else {"service": model.report(sim.now)}
 
 
 def report(sim: Simulation, driver: ScenarioDriver) -> dict[str, Any]:
