@@ -178,3 +178,13 @@ def test_real_clients_on_standalone_get_no_cluster_commands_and_no_redirects() -
     assert one("n1", "MSET", "user:1000", "a", "user:1001", "b") == Simple("OK")
     assert one("n1", "INCRBY", "counter", "5") == 5
     assert one("n2", "INCRBY", "counter", "5") == Error(ERR_READONLY)
+
+
+def test_verify_refuses_a_standalone_scenario_with_a_clear_message() -> None:
+    from rcsim.verify.playable import refusals
+    from simulator.scenario import load_scenario
+
+    refused = refusals(load_scenario("one-instance-or-cluster"), None)
+    assert any("'topology: standalone' is not supported" in line for line in refused)
+    assert any("client 'orders': 'multi'" in line for line in refused)
+    assert not any("topology" in r for r in refusals(load_scenario("master-crash"), None))

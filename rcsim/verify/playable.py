@@ -90,6 +90,16 @@ def refusals(scenario: model.Scenario, partitions: str | None) -> list[str]:
         out.append(
             f"{scenario.cluster.loc}: 'start: {scenario.cluster.start}' is not supported (verify starts from a converged cluster)"
         )
+    if scenario.cluster.topology != "cluster":
+        out.append(
+            f"{scenario.cluster.loc}: 'topology: {scenario.cluster.topology}' is not supported "
+            "(verify plays the scenario on a real cluster)"
+        )
+    out.extend(
+        f"{c.loc}: client '{c.name}': 'multi' is not played by verify's clients"
+        for c in scenario.clients
+        if c.multi
+    )
     if scenario.cluster.gossip != "redis-7.0":
         out.append(
             f"{scenario.cluster.loc}: 'behaviour: gossip: {scenario.cluster.gossip}' is an older "
