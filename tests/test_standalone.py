@@ -188,3 +188,19 @@ def test_verify_refuses_a_standalone_scenario_with_a_clear_message() -> None:
     assert any("'topology: standalone' is not supported" in line for line in refused)
     assert any("client 'orders': 'multi'" in line for line in refused)
     assert not any("topology" in r for r in refusals(load_scenario("master-crash"), None))
+
+
+def test_cluster_only_actions_are_refused_on_a_standalone_topology() -> None:
+    text = _scenario(
+        "  masters: 1\n  replicas: 1\n  topology: standalone\n"
+        "steps:\n  - failover: n2\n  - reshard: {from: n1, to: n2, slots: 10}\n  - add-node: n3\n"
+    )
+    with pytest.raises(ScenarioError) as error:
+        parse_scenario(text, "s.yaml")
+    lines = error.value.errors
+    assert [line.split(": ", 1)[1].split(" needs")[0] for line in lines] == [
+        "'failover'",
+        "'reshard'",
+        "'add-node'",
+    ]
+    assert all("a standalone topology has no slots" in line for line in lines)
