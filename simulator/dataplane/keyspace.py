@@ -13,6 +13,7 @@ from simulator.slots import key_hash_slot
 
 if TYPE_CHECKING:
     from simulator.dataplane.eviction import Eviction
+    from simulator.dataplane.tracking import TrackingTable
 
 
 @lru_cache(maxsize=1 << 17)
@@ -29,6 +30,7 @@ class Keyspace:
         self.by_slot: dict[int, dict[str, None]] = {}  # slot -> keys in insertion order
         self.eviction: Eviction | None = None  # memory and eviction state, with maxmemory (§25)
         self.expires = ExpireTable()  # key -> deadline (unix ms), only keys with a TTL
+        self.tracking: TrackingTable | None = None  # CLIENT TRACKING, once a client asks
 
     def get(self, key: str) -> str | None:
         entry = self.keys.get(key)
@@ -40,6 +42,8 @@ class Keyspace:
         if self.eviction is not None:
             old = self.keys.get(key)
             self.eviction.on_put(key, None if old is None else old[0], value)
+        if self.tracking is not None and (value is not None or key in self.keys):
+            self.tracking.modified(key)  # signalModifiedKey -> trackingInvalidateKey
         if value is None:
             if self.keys.pop(key, None) is not None:
                 if self.expires:
@@ -60,6 +64,8 @@ class Keyspace:
         resync or a load from disk)."""
         self.keys = {}
         self.by_slot = {}
+        if self.tracking is not None:
+            self.tracking.flushed()  # emptyData -> trackingInvalidateKeysOnFlush
         if self.eviction is not None:
             self.eviction.clear()
         self.expires.clear()

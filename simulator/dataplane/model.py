@@ -23,11 +23,7 @@ from typing import Any, Generic, TypeVar
 from simulator.cluster import Cluster, DataPlane
 from simulator.dataplane import expiry
 from simulator.dataplane.keyspace import Keyspace, slot_of
-from simulator.dataplane.ledger import (
-    WriteLedger,
-    loss_row,
-    write_row,
-)
+from simulator.dataplane.ledger import WriteLedger, loss_row, write_row
 from simulator.dataplane.outcomes import NAMES as OUTCOME_NAMES
 from simulator.dataplane.persistence import Persistence, ReplInfo
 from simulator.dataplane.pubsub import PubSubRegistry, Push
@@ -464,6 +460,8 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         node.repl.pending.clear()
         node.repl.sync_master = None
         data.pubsub = PubSubRegistry()  # the subscribers' connections are gone
+        if data.tracking is not None:
+            data.tracking.crash()  # and the tracking clients'
         held, data.held = data.held + data.blocked, []
         data.blocked, data.busy = [], False
         for client, op, attempt in held:
