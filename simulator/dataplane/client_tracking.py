@@ -21,7 +21,9 @@ emits none of its trace kinds (``local_read``, ``invalidation``, ``tracking_lost
   ``flush_on: [disconnect]``, drops what that connection vouched for.
 * A ``GET`` of a key in the local cache is answered at once, with no request; it is a
   **stale local read** when the value differs from what the key's owning master holds
-  at that moment (:meth:`~simulator.dataplane.model.ClusterData.current_value`).
+  at that moment (:meth:`~simulator.dataplane.model.ClusterData.current_value`); while
+  no live master owns the slot (a failover in progress) there is nothing to compare
+  with and the read is not counted stale.
 """
 
 from __future__ import annotations
@@ -110,10 +112,11 @@ def _invalidated(
 
 
 def connection_lost(dp: ClusterData[Any, Any], node: str, client_name: str, how: str) -> None:
-    """The client learned its connection to ``node`` is gone (closed, or refused)."""
+    """The client learned its tracking connection to ``node`` is gone (closed, or a
+    request refused); once per connection."""
     client = dp.clients.get(client_name)
     cache = getattr(client, "cache", None)
-    if not isinstance(cache, LocalCache):
+    if not isinstance(cache, LocalCache) or cache.connections.pop(node, 0) == 0:
         return
     vouched = sum(1 for _, n in cache.entries.values() if n == node)
     dp.emit("tracking_lost", node, client_name, how=how, cached=vouched)
@@ -159,7 +162,8 @@ def serve_local(dp: ClusterData[Any, Any], client: CachingClient, op: Any) -> bo
         return False
     value, node = entry
     cache.hits += 1
-    stale = value != dp.current_value(op.key)
+    owned = dp.cluster.truth_owner(slot_of(op.key)) is not None  # no live owner: no truth
+    stale = owned and value != dp.current_value(op.key)
     if stale:
         cache.stale += 1
     dp.emit("local_read", node, client=client.name, key=op.key, value=value, stale=stale)
@@ -210,8 +214,10 @@ def map_changed(dp: ClusterData[Any, Any], client: CachingClient, before: list[s
 
 
 def enable(dp: ClusterData[Any, Any], node: Node, client: str, cache: LocalCache) -> None:
+    """``CLIENT TRACKING ON`` on a new connection (the client knows it has one now)."""
     options = cache.options
     table(dp, node).enable(client, BCAST if options.bcast else DEFAULT, options.prefixes)
+    cache.connections[node.name] = cache.connections.get(node.name, 0) + 1
 
 
 def before_command(dp: ClusterData[Any, Any], node: Node, client: str, cache: LocalCache) -> None:

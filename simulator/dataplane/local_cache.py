@@ -50,6 +50,7 @@ class LocalCache:
     misses: int = 0
     invalidations: int = 0  # messages received
     flushes: int = 0
+    connections: dict[str, int] = field(default_factory=dict)  # node -> tracking connections
 
     def get(self, key: str) -> tuple[str | None, str] | None:
         return self.entries.get(key)
