@@ -388,6 +388,26 @@ def test_migrate_invalidates_the_key_on_the_source() -> None:
     assert reader.cache is not None and reader.cache.get(key) is None
 
 
+def test_del_keys_in_slot_sends_no_invalidation() -> None:
+    """§27.1 (real: cluster.slot_taken_by_update): a master that loses a slot with keys
+    deletes them with dbDelete only; its tracking client hears nothing."""
+    real = REAL["cluster"]["slot_taken_by_update"]
+    assert real["keys_left_in_slot_on_loser"] == 0
+    assert real["pushes_on_losers_tracking_client"] == []
+    sim, dp = cluster()
+    key = key_on(sim, "n1")
+    add_client(dp, "w").command("SET", key, "v1")
+    step(sim)
+    reader = add_client(dp, "r", local_cache=CacheOptions(flush_on=()))
+    reader.command("GET", key)
+    step(sim)
+    dp.delete_keys_in_slots(sim.cluster.node("n1"), [key_hash_slot(key)])
+    step(sim)
+    assert dp.data(sim.cluster.node("n1")).get(key) is None
+    assert invalidations(sim, "r") == []
+    assert reader.cache is not None and reader.cache.get(key) == ("v1", "n1")
+
+
 def test_flush_on_moved_drops_the_slots_entries() -> None:
     """§27.4: a MOVED reply (the client's write after a manual failover) drops the
     moved slot's entries; without 'moved' they stay."""

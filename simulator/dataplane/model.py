@@ -401,10 +401,12 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         ]
         if not ops:
             return
+        tracking, data.tracking = data.tracking, None  # dbDelete only: no invalidation
         if node.is_master:
             self.write(node, ops)
         else:
             self.apply_local(node, ops)
+        data.tracking = tracking
         self.emit("keys_deleted", node.name, slots=len(slots), keys=len(ops))
 
     def on_slot_owner_changed(self, node: Node, slot: int, previous: int, owner: int) -> None:

@@ -549,6 +549,34 @@ def cluster_runs(s: Servers) -> dict[str, Any]:
         "pushes_after_write_on_target": after_dst_write,
     }
 
+    # (b2) a slot taken by another master's higher configEpoch (no MIGRATE): the loser
+    # deletes the slot's keys with delKeysInSlot (clusterUpdateSlotsConfigWith's dirty slots)
+    key5 = "upd:{e}"
+    lp = owner_port(probe, key5)
+    wp = next(p for p in ports if p != lp and "role:master" in Conn(p, resp3=False).call("INFO", "replication"))
+    slot5 = probe.call("CLUSTER", "KEYSLOT", key5)
+    wl = Conn(lp)
+    wl.call("SET", key5, "v1")
+    t5 = Conn(lp)
+    t5.call("CLIENT", "TRACKING", "ON")
+    t5.call("GET", key5)
+    cw = Conn(wp, resp3=False)
+    setslot = cw.call("CLUSTER", "SETSLOT", str(slot5), "NODE", cw.call("CLUSTER", "MYID"))
+    bump = cw.call("CLUSTER", "BUMPEPOCH")
+    time.sleep(3)
+    kept = Conn(lp, resp3=False).call("CLUSTER", "COUNTKEYSINSLOT", str(slot5))
+    out["slot_taken_by_update"] = {
+        "setslot_reply": setslot,
+        "bumpepoch_reply": bump,
+        "keys_left_in_slot_on_loser": kept,
+        "pushes_on_losers_tracking_client": t5.drain(0.5),
+        "loser_log_lines": [
+            line.split(" ", 4)[-1]
+            for line in (s.dir / str(lp) / "log").read_text().splitlines()
+            if "dirty" in line.lower() or "deleting" in line.lower()
+        ],
+    }
+
     # (c) FLUSHALL on a cluster master
     key4 = "fl:{d}"
     fp = owner_port(probe, key4)
