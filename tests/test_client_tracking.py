@@ -330,6 +330,15 @@ def test_a_dead_masters_client_sees_its_connection_close_and_no_invalidation() -
     assert reader.cache is not None and reader.cache.stale == 1
 
 
+def test_the_local_cache_view_counts_hits_and_stale_local_reads() -> None:
+    """§27.4: sim.views.local_caches() and the report's local_caches carry the counters."""
+    sim, _ = killed_master_run(flush_on=())
+    (row,) = sim.views.local_caches()
+    assert (row.client, row.hits, row.misses, row.stale) == ("r", 1, 1, 1)
+    assert row.as_dict()["hit_ratio"] == 0.5
+    assert Simulation(masters=3, seed=1).views.local_caches() == ()
+
+
 def test_flush_on_disconnect_drops_what_the_dead_node_vouched_for() -> None:
     """§27.4: with flush_on [disconnect] the read after the failover goes to n4."""
     sim, reader = killed_master_run(flush_on=("disconnect",))
