@@ -64,8 +64,8 @@ class Outbox:
     def __call__(self, client: str, keys: tuple[str, ...] | None, why: str) -> None:
         dp = self.dp
         network = dp.cluster.network
-        if client not in dp.clients or not network.reachable(self.node, client):
-            return
+        if not network.reachable(self.node, client):
+            return  # a real client (the RESP front) is no network endpoint: reachable
         delay = network.delay(self.node, client, dp.now)
         if delay is None:
             return
@@ -98,10 +98,8 @@ def _invalidated(
 ) -> None:
     client = dp.clients.get(client_name)
     cache = getattr(client, "cache", None)
-    if not isinstance(cache, LocalCache):
-        return
-    dropped = cache.invalidate(node, keys)
-    dp.emit(
+    dropped = cache.invalidate(node, keys) if isinstance(cache, LocalCache) else 0
+    dp.emit(  # the RESP front pushes it to a real client
         "invalidation",
         node,
         client_name,
