@@ -435,6 +435,50 @@ def test_flush_on_moved_drops_the_slots_entries() -> None:
         assert len(flushes) == expected, flush_on
 
 
+def test_a_refreshed_slot_map_that_moved_a_slot_flushes_it_with_flush_on_moved() -> None:
+    """§27.4: after the failover, a refused request refreshes the slot map; a slot whose
+    owner changed is a move, and flush_on [moved] drops its entries."""
+    sim, dp = cluster()
+    key = key_on(sim, "n1")
+    other = key_on(sim, "n1", skip=1)
+    client = add_client(dp, "r", local_cache=CacheOptions(flush_on=("moved",)))
+    client.command("GET", key)
+    step(sim)
+    sim.cluster.kill("n1")
+    sim.run_until(sim.now + 8000)
+    assert sim.cluster.node("n4").is_master
+    client.command("GET", other)  # refused by n1: the map is refreshed
+    step(sim, 600)
+    flushes = [e for e in sim.trace.of_kind("cache_flush") if e["reason"] == "moved"]
+    assert [(e["slot"], e["dropped"]) for e in flushes] == [(key_hash_slot(key), 1)]
+    assert client.cache is not None and client.cache.get(key) is None
+
+
+def test_a_bcast_client_hears_the_promoted_master_once_it_talks_to_it() -> None:
+    """§27.2, §27.4: BCAST opens tracking on a new connection; until the client sends
+    the promoted replica a command, its writes reach the client with no invalidation."""
+    sim, dp = cluster()
+    key = key_on(sim, "n1")
+    writer = add_client(dp, "w")
+    writer.command("SET", key, "v1")
+    step(sim)
+    feed = add_client(dp, "feed", local_cache=CacheOptions(mode="bcast", flush_on=()))
+    feed.command("GET", key)
+    step(sim)
+    sim.cluster.kill("n1")
+    sim.run_until(sim.now + 8000)
+    writer.command("SET", key, "v2")
+    step(sim, 600)
+    assert [e for e in invalidations(sim, "feed") if e["node"] == "n4"] == []
+    feed.command("GET", key)  # answered locally: stale
+    assert feed.cache is not None and feed.cache.stale == 1
+    feed.command("SET", key, "v3")  # its own write goes to n4: a tracking connection
+    step(sim, 600)
+    writer.command("SET", key, "v4")
+    step(sim, 100)
+    assert [e["keys"] for e in invalidations(sim, "feed") if e["node"] == "n4"][-1] == [key]
+
+
 # ---------------------------------------------------------------------- the scenario key
 
 
