@@ -5,6 +5,8 @@ values: no cluster, no time."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -73,6 +75,20 @@ class Keyspace:
             self.put(key, value, version)
         for key, when in (expires or {}).items():
             self.expires.set(key, when)
+
+    def tracking_crash(self) -> None:
+        """The process died: its CLIENT TRACKING connections close with it."""
+        if self.tracking is not None:
+            self.tracking.crash()
+
+    @contextmanager
+    def untracked(self) -> Iterator[None]:
+        """Changes that invalidate nothing (``delKeysInSlot``: ``dbDelete`` only)."""
+        tracking, self.tracking = self.tracking, None
+        try:
+            yield
+        finally:
+            self.tracking = tracking
 
     def keys_in_slot(self, slot: int, count: int | None = None) -> list[str]:
         """``CLUSTER GETKEYSINSLOT`` (insertion order)."""

@@ -401,12 +401,11 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         ]
         if not ops:
             return
-        tracking, data.tracking = data.tracking, None  # dbDelete only: no invalidation
-        if node.is_master:
-            self.write(node, ops)
-        else:
-            self.apply_local(node, ops)
-        data.tracking = tracking
+        with data.untracked():  # dbDelete only: no invalidation
+            if node.is_master:
+                self.write(node, ops)
+            else:
+                self.apply_local(node, ops)
         self.emit("keys_deleted", node.name, slots=len(slots), keys=len(ops))
 
     def on_slot_owner_changed(self, node: Node, slot: int, previous: int, owner: int) -> None:
@@ -462,8 +461,7 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         node.repl.pending.clear()
         node.repl.sync_master = None
         data.pubsub = PubSubRegistry()  # the subscribers' connections are gone
-        if data.tracking is not None:
-            data.tracking.crash()  # and the tracking clients'
+        data.tracking_crash()  # and the tracking clients'
         held, data.held = data.held + data.blocked, []
         data.blocked, data.busy = [], False
         for client, op, attempt in held:
