@@ -5,8 +5,13 @@ them still load."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from rcsim.verify import docs
 from rcsim.verify.compare import Row, markdown, rows
 from rcsim.verify.figures import (
     bus_figures_real,
@@ -177,3 +182,30 @@ def test_rcsims_ledger_takes_a_set_with_px_as_one_write_of_its_key() -> None:
     assert len(ledger.written_keys()) > 150
     # every key expired and was deleted by 3 s: deletions, not lost writes
     assert len(sim.extras["dataplane"].lost_writes()) == 0
+
+
+KEPT = Path(__file__).resolve().parent.parent / docs.KEPT_DIR
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["ttl-on-replica", "keyspace-notifications", "eviction-policies", "bus-cost", "hello-cluster"],
+)
+def test_the_kept_real_reports_hold_every_figure_row_rcsim_gives(name: str) -> None:
+    """The figure labels of rcsim's side must be the kept real rows' (a renamed label would
+    leave the real column "never" after `make verify-refresh`)."""
+    report = json.loads((KEPT / f"{name}.json").read_text(encoding="utf-8"))
+    assert not report.get("refused")
+    kept = {row["label"]: row for row in report["rows"]}
+    figures = measure(load_scenario(report["source"]), 1).figures
+    assert figures
+    for label in figures:
+        assert label in kept, label
+        assert any(value is not None for value in kept[label]["real"]), label
+
+
+def test_the_kept_expire_cycle_report_holds_its_stale_and_expired_rows() -> None:
+    report = json.loads((KEPT / "expire-cycle.json").read_text(encoding="utf-8"))
+    labels = {row["label"] for row in report["rows"]}
+    assert {f"expired keys n{k}" for k in range(1, 7)} <= labels
+    assert "step 2 stale keys (line 33)" in labels

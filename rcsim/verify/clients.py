@@ -273,6 +273,7 @@ class Workload(threading.Thread):
             with self.acks_lock:
                 self.in_flight_values.add(value)
             outcome, reply, node, replied = "error", None, "", 0.0
+            started = self.now()  # the command goes out now: the server's deadline follows
             try:
                 args = ("SET", key, value) + (("PX", str(ttl_ms)) if ttl_ms else ())
                 outcome, reply, node, replied = self.client.execute(self.emit, *args)
@@ -280,8 +281,9 @@ class Workload(threading.Thread):
                 with self.acks_lock:
                     if outcome == "ok":
                         self.acks.append((replied, key, value, node, self.client.name))
-                        if ttl_ms:  # its deadline, on the run's clock (rcsim.verify.keystate)
-                            self.deadlines.append((node, self.now() + ttl_ms))
+                        if ttl_ms:  # its deadline, on the run's clock (rcsim.verify.keystate):
+                            # from the send, as the reply may be read late under load
+                            self.deadlines.append((node, started + ttl_ms))
                             # expiry is a deletion the server does, not a lost write (as
                             # rcsim's ledger records it); the key reads as absent from then
                             gone = replied + ttl_ms / 1000

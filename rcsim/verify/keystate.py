@@ -9,8 +9,8 @@ and ``maxmemory`` read them (§25, §26).
   asked in one pipeline (READONLY, MEMORY USAGE, EXISTS): on a master the MEMORY USAGE
   answers before EXISTS could expire the key.
 * ``stale_keys`` (§26.2): keys whose TTL has passed and that are still in memory. The
-  clients know every TTL they set (the deadline: the reply's arrival + the TTL, on the
-  run's clock), the node counts what it expired (``INFO stats expired_keys``, polled with
+  clients know every TTL they set (the deadline: when the SET was sent + the TTL, on the
+  run's clock; its reply may be read late when the host is loaded), the node counts what it expired (``INFO stats expired_keys``, polled with
   the views): stale = deadlines passed at the poll - keys expired by then. It holds for
   the lessons' workloads, where every key with a TTL is written once (no overwrite resets
   a deadline) and nothing deletes keys but expiry.
