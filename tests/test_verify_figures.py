@@ -61,7 +61,7 @@ def test_keys_are_counted_per_node_from_rcsims_events_and_from_real_counters() -
 
 
 def test_stale_keys_expectations_become_counts_labelled_as_their_verdicts() -> None:
-    results = [
+    results: list[dict[str, Any]] = [
         {
             "kind": "expect",
             "step": 1,
@@ -132,7 +132,7 @@ def test_figure_rows_are_compared_as_counts_and_rates() -> None:
 
 
 def test_a_raw_report_from_before_the_figures_still_loads() -> None:
-    run_data = {
+    run_data: dict[str, Any] = {
         "failovers": [],
         "waits": {},
         "final": {},

@@ -211,8 +211,14 @@ def test_a_write_with_a_ttl_sends_px_and_records_its_deadline() -> None:
     )
     acks: list[Any] = []
     workload = Workload(
-        client, spec, acks, set(), threading.Lock(), lambda: 500.0, lambda n, f: None
-    )  # type: ignore[arg-type]
+        client,  # type: ignore[arg-type]
+        spec,
+        acks,
+        set(),
+        threading.Lock(),
+        lambda: 500.0,
+        lambda n, f: None,
+    )
     workload.command(True, "a:1", "v", ttl_ms=1000)
     workload.command(True, "a:2", "v")
     assert client.sent == [("SET", "a:1", "v", "PX", "1000"), ("SET", "a:2", "v")]
