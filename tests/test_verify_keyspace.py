@@ -271,3 +271,18 @@ def test_the_observer_turns_pushes_into_timed_events() -> None:
             "receivers": 1,
         },
     )
+
+
+def test_an_absent_key_was_evicted_last_even_if_the_notification_came_first() -> None:
+    # the SET's reply was read after the eviction's notification arrived, but the key is
+    # absent on read-back: the server evicted it after the SET (no SET after it ran)
+    acks = [
+        (1.000, "hot:3", "v1", "rand", "hot"),
+        (1.002, "hot:3", None, "rand", EVICTED_BY),
+        (1.004, "hot:3", "v2", "rand", "hot"),
+    ]
+    assert lost_count(acks, set(), {"hot:3": (None, 5.0)}) == 0
+    # read back with v2 there, nothing is lost either
+    assert lost_count(acks, set(), {"hot:3": ("v2", 5.0)}) == 0
+    # without an eviction an absent key's write is lost
+    assert lost_count([acks[0], acks[2]], set(), {"hot:3": (None, 5.0)}) == 2

@@ -378,6 +378,19 @@ def read_owned(
     return values
 
 
+def _eviction_last(acks: list[Ack]) -> list[Ack]:
+    """A key read back absent whose last eviction was seen before its last reply: the
+    eviction came last. Its notification and the SET's reply travel on different
+    connections (and the reply is read by a client thread, late on a loaded host), but a
+    SET the server ran after the eviction would have left the key there."""
+    evictions = [a for a in acks if a[4] == EVICTED_BY]
+    if not evictions:
+        return acks
+    last = evictions[-1]
+    latest = max(a[0] for a in acks)
+    return [a for a in acks if a is not last] + [(latest, *last[1:])]
+
+
 def lost_count(acks: list[Ack], in_flight: Collection[str], reads: Mapping[str, Read]) -> int:
     """rcsim's lost-write rule per key, on the writes acknowledged before the key was read.
 
@@ -398,5 +411,7 @@ def lost_count(acks: list[Ack], in_flight: Collection[str], reads: Mapping[str, 
         later = {a[2] for a in key_acks if a[0] >= asked}
         if value is not None and (value in later or value in in_flight):
             continue
+        if value is None:
+            before = _eviction_last(before)
         lost += len(ledger_of(before).lost_writes({key: value}.get))
     return lost
