@@ -96,7 +96,9 @@ class Op:
         self.key = keys[0] if keys else None
         self.slot = slot_of(keys[0]) if keys else None
         self.values: tuple[tuple[str, str | None], ...] = ()
-        if name in ("SET", "MSET"):
+        if name == "SET":  # SET key value [PX ms ...]: the options are not key/value pairs
+            self.values = ((argv[1], argv[2]),) if len(argv) > 2 else ()
+        elif name == "MSET":
             self.values = tuple(zip(argv[1::2], argv[2::2], strict=False))
         elif name == "DEL":
             self.values = tuple((k, None) for k in argv[1:])
