@@ -1,5 +1,5 @@
 """One Redis server with ``cluster-enabled no``: a master and its replicas, no cluster bus
-(docs/redis-rules.md §27).
+(docs/redis-rules.md §28).
 
 :class:`StandaloneCluster` builds the scenario's nodes as :class:`StandaloneNode`
 processes: the same replication (``replicationCron``, the stream, PSYNC), the same data
@@ -31,14 +31,14 @@ TOPOLOGIES = ("cluster", "standalone")
 
 
 class StandaloneNode(Node):
-    """A Redis process with ``cluster-enabled no`` (§27.1)."""
+    """A Redis process with ``cluster-enabled no`` (§28.1)."""
 
     cluster_enabled = False
 
     def cron(self) -> None:
         """``serverCron``'s ``replicationCron`` part, every 100 ms (the replica's half
         gates itself to once a second, as ``run_with_period(1000)`` does); no
-        ``clusterCron``: nothing is sent to or expected from peers (§27.1)."""
+        ``clusterCron``: nothing is sent to or expected from peers (§28.1)."""
         engine = self.engine
         tick = max(self.cron_due, engine.now)
         self.cron_due = tick + CRON_PERIOD_MS
@@ -51,7 +51,7 @@ class StandaloneNode(Node):
     def send_publish(self, channel: str, message: str, sharded: bool = False) -> None:
         """``publishCommand``/``spublishCommand`` with ``cluster_enabled`` false:
         ``forceCommandPropagation(c, PROPAGATE_REPL)``, so the replicas' subscribers get
-        it too (no bus, §27.3). A replica that receives a PUBLISH publishes locally only."""
+        it too (no bus, §28.3). A replica that receives a PUBLISH publishes locally only."""
         if self.me.flags & SLAVE:
             return
         host = self.host

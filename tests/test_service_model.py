@@ -1,4 +1,4 @@
-"""The per-node service model (docs/redis-rules.md §27.4): one thread per node runs each
+"""The per-node service model (docs/redis-rules.md §28.4): one thread per node runs each
 command for its cost, so a node saturates, its queue grows and latency rises."""
 
 from __future__ import annotations

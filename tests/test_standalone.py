@@ -1,4 +1,4 @@
-"""The standalone topology (docs/redis-rules.md §27): one master with ``cluster-enabled no``
+"""The standalone topology (docs/redis-rules.md §28): one master with ``cluster-enabled no``
 and its replicas: no bus, no slots, no redirections, no automatic failover."""
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ def test_failure_of_standalone_master_takes_all_keys_down_vs_a_third_on_cluster(
 
 
 def test_publish_on_standalone_reaches_the_replicas_subscribers() -> None:
-    """publishCommand without cluster: forceCommandPropagation(PROPAGATE_REPL) (§27.3)."""
+    """publishCommand without cluster: forceCommandPropagation(PROPAGATE_REPL) (§28.3)."""
     sim, dp = standalone()
     sim.inject("subscribe", channel="news", node="n2", client="reader")
     sim.run_for(20)
@@ -155,7 +155,7 @@ def test_standalone_topology_needs_exactly_one_master(tmp_path: Path) -> None:
 
 
 def test_real_clients_on_standalone_get_no_cluster_commands_and_no_redirects() -> None:
-    """RESP front (§27.1): CLUSTER/READONLY answer 'cluster support disabled'; keys of any
+    """RESP front (§28.1): CLUSTER/READONLY answer 'cluster support disabled'; keys of any
     slot are served; INCRBY (a write the data plane runs as SET) is -READONLY on a replica."""
     from simulator.resp.client import ClientState, PortMap
     from simulator.resp.commands import Context, dispatch

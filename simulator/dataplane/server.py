@@ -146,7 +146,7 @@ class View:
 
 
 def route_on(dp: ClusterData, node: Node, request: Request, session: Session) -> Route:
-    """``getNodeByQuery`` with ``cluster-enabled yes``; the standalone checks without (§27.1)."""
+    """``getNodeByQuery`` with ``cluster-enabled yes``; the standalone checks without (§28.1)."""
     view = View(dp, node)
     if node.cluster_enabled:
         return get_node_by_query(view, request, session)

@@ -1,4 +1,4 @@
-"""The per-node service model: one thread runs every command, one at a time (§27.4).
+"""The per-node service model: one thread runs every command, one at a time (§28.4).
 
 Redis executes commands on its main thread: ``aeProcessEvents`` reads a client's
 query (``readQueryFromClient``), ``processCommand`` checks it and ``call()`` runs it,

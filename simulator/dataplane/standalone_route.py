@@ -1,4 +1,4 @@
-"""Where a command goes on a node with ``cluster-enabled no`` (docs/redis-rules.md §27.1).
+"""Where a command goes on a node with ``cluster-enabled no`` (docs/redis-rules.md §28.1).
 
 ``processCommand`` (src/server.c) calls ``getNodeByQuery`` only ``if
 (server.cluster_enabled && ...)``: a standalone server has no slots, so it never answers

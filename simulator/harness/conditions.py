@@ -324,7 +324,7 @@ def _stale_keys(sim: Simulation, c: model.StaleKeys, _start: int) -> Check:
 
 
 def _latency(sim: Simulation, c: model.Latency, _start: int) -> Check:
-    """§27.4: the nearest-rank percentile of the client's ``ok`` request latencies."""
+    """§28.4: the nearest-rank percentile of the client's ``ok`` request latencies."""
     since = sim.now - c.window if c.window is not None else None
     values = sorted(
         e["latency_ms"]

@@ -22,6 +22,7 @@ from simulator.dataplane.expire_commands import lookup
 from simulator.dataplane.routing import parse_command
 from simulator.dataplane.server import ERR_NOREPLICAS, Reply, execute, route_on
 from simulator.dataplane.standalone_route import ERR_CLUSTER_DISABLED
+from simulator.resp import tracking_commands
 from simulator.resp.client import HELD, Blocked, ClientState, Outcome
 from simulator.resp.command_table import (
     COMMANDS,
@@ -91,7 +92,7 @@ def dispatch(ctx: Context, raw: Sequence[bytes]) -> Outcome:
             "QUIT / RESET are allowed in this context"
         )
     if name in CLUSTER_ONLY and not ctx.node.cluster_enabled:
-        return _error(ERR_CLUSTER_DISABLED)  # §27.1
+        return _error(ERR_CLUSTER_DISABLED)  # §28.1
     if ctx.dp.data(ctx.node).busy:
         return HELD  # a blocking MIGRATE is running: requests wait for it (§16.2)
     client.last_command = full
@@ -132,6 +133,7 @@ def _data(ctx: Context, argv: list[str], shown: str | None = None) -> Outcome:
         return _error(ctx.ports.text(reply.text))
     if reply.offset:
         client.last_offset = reply.offset
+    tracking_commands.remember(ctx, argv)  # CLIENT TRACKING: trackingRememberKeys
     name = argv[0].lower()
     if name in ("set", "mset", "readonly", "readwrite", "asking"):
         return _reply(OK)

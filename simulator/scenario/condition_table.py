@@ -214,7 +214,7 @@ CONDITIONS: dict[str, ConditionDef] = {
                 ],
                 any_of=(("min", "max"),),
             ),
-            "a percentile of a client's request latencies (ok replies), e.g. p99 (§27.4)",
+            "a percentile of a client's request latencies (ok replies), e.g. p99 (§28.4)",
         ),
         ConditionDef(
             "requests",

@@ -53,7 +53,7 @@ class ClusterSpec(Located):
     start: str = "converged"  # "converged" or "meet" (built by MEET, as redis-cli does)
     gossip: str = "redis-7.0"  # cluster.behaviour.gossip (simulator/node/gossip_rules.py)
     topology: str = "cluster"  # or "standalone": cluster-enabled no (simulator/standalone.py)
-    service_scale: float | None = None  # cluster.service: None = no service model (§27.4)
+    service_scale: float | None = None  # cluster.service: None = no service model (§28.4)
 
     @property
     def names(self) -> list[str]:
@@ -69,6 +69,15 @@ class NetworkSpec(Located):
 
 
 @dataclass(frozen=True, kw_only=True)
+class LocalCacheSpec(Located):
+    """A client's ``local_cache`` (client-side caching, simulator/scenario/local_cache.py)."""
+
+    mode: str = "default"
+    prefixes: tuple[str, ...] = ()
+    flush_on: tuple[str, ...] = ("disconnect",)
+
+
+@dataclass(frozen=True, kw_only=True)
 class ClientSpec(Located):
     """A workload client: ``rate`` requests/s, ``writes`` the fraction that are writes."""
 
@@ -79,6 +88,7 @@ class ClientSpec(Located):
     key_count: int = 1000
     ttl_ms: int | None = None  # writes carry PX ttl (§26.1)
     multi: float = 0.0  # MSET/MGET of two keys (§3.1: CROSSSLOT without a hash tag)
+    local_cache: LocalCacheSpec | None = None  # client-side caching with CLIENT TRACKING
 
 
 # --------------------------------------------------------------------------- actions
@@ -367,7 +377,7 @@ class StaleKeys(Condition):
 class Latency(Condition):
     """The ``percentile`` of ``client``'s request latencies (answered ``ok``) over the last
     ``window`` ms (None: the whole run so far), in ms: at least ``minimum`` and/or at most
-    ``maximum`` (§27.4)."""
+    ``maximum`` (§28.4)."""
 
     yaml_key: ClassVar[str] = "latency"
     client: str

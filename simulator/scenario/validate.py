@@ -40,7 +40,7 @@ MAX_STEPS = 10_000
 CLUSTER_ONLY_ACTIONS = frozenset(
     {"failover", "reshard", "rebalance", "fix", "add-node", "del-node"}
 )
-"""Actions refused on ``cluster.topology: standalone`` (cluster-enabled no, §27)."""
+"""Actions refused on ``cluster.topology: standalone`` (cluster-enabled no, §28)."""
 
 _UNPREDICTABLE = frozenset(
     {"kill", "pause", "shutdown", "restart", "partition", "cut", "failover", "rebalance", "fix"}
@@ -244,7 +244,7 @@ def _apply_static(action: model.Action, state: _StaticState, ctx: Ctx) -> None:
         ctx.error(
             action.loc,
             f"'{action.yaml_key}' needs a cluster: a standalone topology has no slots and "
-            "no cluster failover (§27.2)",
+            "no cluster failover (§28.2)",
         )
         return
     if isinstance(action, model.AddNode):
