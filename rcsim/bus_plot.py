@@ -80,4 +80,4 @@ def bus_panels(
             axes.set_xticklabels([f"{x:g}" for x in xs], fontsize=8)
         axes.grid(color="#e5e7eb", linewidth=0.8)
         axes.set_axisbelow(True)
-        axes.legend(fontsize=8, loc="upper left")
+        axes.legend(fontsize=8, loc="best")

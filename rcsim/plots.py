@@ -231,7 +231,10 @@ def sweep_figure(
     bus_panels(bus[0], bus[1], rows, sets)
     figure.suptitle(f"rcsim sweep: {scenario}", fontsize=13)
     total = sum(int(s["runs"]) for s in summaries)
-    caption = f"{source}, seeds {seeds} ({total} runs), cron phases spread over {cron_spread_ms} ms, rcsim {version}. "
+    caption = (
+        f"{source}, seeds {seeds} ({total} runs), cron phases spread over {cron_spread_ms} ms, "
+        f"rcsim {version}. "
+    )
     if milestones:
         caption += (
             "Milestones of the first failed master, in simulated ms after the fault. Boxes: "
