@@ -52,6 +52,7 @@ NARRATION: dict[str, set[int]] = {
     "ttl-on-replica": {2},
     "keyspace-notifications": {5},
     "expire-cycle": {0, 1},
+    "client-side-caching": set(),
 }
 """Per lesson, the steps whose caption narrates a state at a chosen time (by index)."""
 
