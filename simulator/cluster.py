@@ -123,6 +123,7 @@ class Cluster(ReplicationWire):
     """Every node, the network between them, fault injection, and ground-truth queries."""
 
     dataplane: DataPlane
+    node_class: type[Node] = Node  # simulator/standalone.py: StandaloneNode
 
     @without_gc  # millions of long-lived objects at 1,000 nodes, no garbage
     def __init__(
@@ -187,7 +188,7 @@ class Cluster(ReplicationWire):
         self.index[name] = index
         config = NodeConfig({**self.base_config, **(overrides or {})})
         self._startup_config[name] = config.copy()  # its redis.conf
-        node = Node(
+        node = self.node_class(
             self, name, index, self._new_id(), BASE_PORT + index, config, self.cron_phase_spread_ms
         )
         self.nodes[name] = node
@@ -375,7 +376,7 @@ class Cluster(ReplicationWire):
             self.kill(name)
         # A new process reads redis.conf: CONFIG SET changes are gone (no CONFIG REWRITE).
         config = self._startup_config[name].copy() if name in self._startup_config else old.config
-        node = Node(self, name, old.index, old.id, old.port, config)
+        node = self.node_class(self, name, old.index, old.id, old.port, config)
         self.nodes[name] = node
         self.tcp.attach(name, node)
         node.restart_from(self._nodes_conf.get(name), data=old.data, repl=old.repl)
