@@ -5,7 +5,8 @@ It is built in layers; a module imports only from the layers below its own (neve
 upwards, not even under ``TYPE_CHECKING`` or inside a function):
 
 1. **values** — ``outcomes`` (the request-outcome registry), ``keyspace``, ``routing``
-   (``getNodeByQuery``), ``pubsub``, ``ledger``, ``persistence``, ``redis_cli`` and
+   (``getNodeByQuery``), ``standalone_route`` (the same without a cluster), ``service``
+   (one thread per node), ``pubsub``, ``ledger``, ``persistence``, ``redis_cli`` and
    ``redis_cli_fix`` (redis-cli's planners), ``migrate_cut`` (MIGRATE's timing behind a
    cut), ``stale_reads`` (the stale-read ledger), ``backing_db`` (the database behind a
    cache, on the engine's clock): pure algorithms on plain values, no cluster.

@@ -141,7 +141,7 @@ class CachePlane:
     def attach(self, client: Client, config: CacheConfig) -> CacheAside:
         cache = CacheAside(self, client, config)
         self.clients[client.name] = cache
-        client.cache = cache
+        client.aside = cache
         client.closed_loop = False
         return cache
 
@@ -384,12 +384,12 @@ class CacheAside:
 
 
 def cache_plane(dp: Any, config: DbConfig | None = None) -> CachePlane:
-    """The data plane's :class:`CachePlane`, made on first use (kept on ``dp.cache``)."""
-    plane = getattr(dp, "cache", None)
+    """The data plane's :class:`CachePlane`, made on first use (kept on ``dp.cache_plane``)."""
+    plane = getattr(dp, "cache_plane", None)
     if isinstance(plane, CachePlane):
         return plane
     plane = CachePlane(dp, config or DbConfig())
-    dp.cache = plane
+    dp.cache_plane = plane
     return plane
 
 

@@ -52,6 +52,8 @@ class ClusterSpec(Located):
     replicas: int | None = None
     start: str = "converged"  # "converged" or "meet" (built by MEET, as redis-cli does)
     gossip: str = "redis-7.0"  # cluster.behaviour.gossip (simulator/node/gossip_rules.py)
+    topology: str = "cluster"  # or "standalone": cluster-enabled no (simulator/standalone.py)
+    service_scale: float | None = None  # cluster.service: None = no service model (§28.4)
 
     @property
     def names(self) -> list[str]:
@@ -91,6 +93,15 @@ class DatabaseSpec(Located):
 
 
 @dataclass(frozen=True, kw_only=True)
+class LocalCacheSpec(Located):
+    """A client's ``local_cache`` (client-side caching, simulator/scenario/local_cache.py)."""
+
+    mode: str = "default"
+    prefixes: tuple[str, ...] = ()
+    flush_on: tuple[str, ...] = ("disconnect",)
+
+
+@dataclass(frozen=True, kw_only=True)
 class ClientSpec(Located):
     """A workload client: ``rate`` requests/s, ``writes`` the fraction that are writes."""
 
@@ -101,6 +112,8 @@ class ClientSpec(Located):
     key_count: int = 1000
     ttl_ms: int | None = None  # writes carry PX ttl (§26.1)
     cache: CacheSpec | None = None  # a cache-aside client (docs/caching.md)
+    multi: float = 0.0  # MSET/MGET of two keys (§3.1: CROSSSLOT without a hash tag)
+    local_cache: LocalCacheSpec | None = None  # client-side caching with CLIENT TRACKING
 
 
 # --------------------------------------------------------------------------- actions
@@ -395,6 +408,34 @@ class StaleKeys(Condition):
     node: str
     minimum: int | None = None
     maximum: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Latency(Condition):
+    """The ``percentile`` of ``client``'s request latencies (answered ``ok``) over the last
+    ``window`` ms (None: the whole run so far), in ms: at least ``minimum`` and/or at most
+    ``maximum`` (§28.4)."""
+
+    yaml_key: ClassVar[str] = "latency"
+    client: str
+    percentile: float = 99.0
+    window: int | None = None
+    minimum: int | None = None
+    maximum: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Requests(Condition):
+    """The share of ``client``'s request attempts (``request`` events) over the last
+    ``window`` ms (None: the whole run so far) whose outcome is ``outcome``: at least
+    ``minimum`` and/or at most ``maximum`` (fractions)."""
+
+    yaml_key: ClassVar[str] = "requests"
+    client: str
+    outcome: str = "ok"
+    window: int | None = None
+    minimum: float | None = None
+    maximum: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
