@@ -15,8 +15,9 @@ from __future__ import annotations
 import itertools
 import math
 import statistics
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -194,6 +195,58 @@ class SerialExecutor(Executor):
         except BaseException as error:  # handed to the caller through the future
             future.set_exception(error)
         return future
+
+
+# --------------------------------------------------------------------------- Dask
+
+DASK_CONNECT_TIMEOUT_S = 10
+"""How long ``--dask ADDRESS`` waits for the scheduler before giving up (one clear line)."""
+
+
+@contextmanager
+def dask_executor(address: str, timeout_s: float | None = None) -> Iterator[Executor]:
+    """The executor of the Dask cluster whose scheduler listens at ``address``
+        (``tcp://host:8786``; ``host:8786`` means tcp), closed on exit; the connection is
+    given ``timeout_s`` seconds (default :data:`DASK_CONNECT_TIMEOUT_S`).
+
+        Each task is :func:`run_one` with the setting's scenario *text* and a seed, so a
+        worker needs rcsim installed (the same version) but no scenario files; the results
+        are the same as a local run's for the same seeds (the runs are pure functions of
+        their arguments). ``SweepError`` when the optional ``distributed`` package is
+        missing or no scheduler answers at ``address``.
+    """
+    try:
+        from distributed import Client
+        from distributed.comm import get_address_host_port
+    except ImportError:
+        raise SweepError(
+            "--dask needs the distributed package, which is not installed: "
+            "pip install 'rcsim[dask]'"
+        ) from None
+    try:  # checked first: a Client half-built from a malformed address prints a traceback
+        get_address_host_port(address)
+    except ValueError as error:
+        raise SweepError(
+            f"--dask {address}: not a scheduler address like tcp://host:8786 ({_first_line(error)})"
+        ) from None
+    try:
+        timeout = DASK_CONNECT_TIMEOUT_S if timeout_s is None else timeout_s
+        client = Client(address, timeout=timeout, set_as_default=False)
+    except OSError as error:  # refused, unreachable, timed out
+        raise SweepError(
+            f"--dask {address}: no Dask scheduler answered there ({_first_line(error)}); "
+            "start one with 'dask scheduler' and give its address"
+        ) from None
+    try:
+        # pure=False: each (setting, seed) is its own task even if two settings coincide.
+        yield client.get_executor(pure=False)
+    finally:
+        client.close()
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 # --------------------------------------------------------------------------- the sweep
