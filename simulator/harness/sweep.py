@@ -6,8 +6,9 @@ A setting is ``PATH=VALUE`` applied to the scenario's YAML before validation
 (``cluster.config.cluster-node-timeout=2000``, ``network.loss=0.01``,
 ``clients.0.rate=500/s``), so a swept value is checked exactly as if it were written
 in the file. Each run reports the milestones of its first failed master (see
-:mod:`simulator.harness.report`), the lost writes and the bus traffic (messages per
-second for the cluster, bytes per second per node).
+:mod:`simulator.harness.report`), its ``recovery`` (all failed masters: see
+:func:`recovery_ms`), the lost writes and the bus traffic (messages per second for the
+cluster, bytes per second per node).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ SWEEP_METRICS = (
     "first_fail",
     "promoted",
     "all_ok",
+    "recovery",
     "lost_writes",
     "bus_msgs_per_s",
     "bus_bytes_per_node_s",
@@ -42,6 +44,7 @@ METRIC_LABELS = {
     "first_fail": "first FAIL ms",
     "promoted": "promotion ms",
     "all_ok": "cluster ok ms",
+    "recovery": "recovery ms",
     "lost_writes": "lost writes",
     "bus_msgs_per_s": "bus msg/s",
     "bus_bytes_per_node_s": "bus B/s/node",
@@ -178,11 +181,24 @@ def run_one(text: str, source: str, seed: int, cron_spread_ms: int = 100) -> dic
     row: dict[str, Any] = {"seed": seed, "passed": driver.passed}
     for key in SWEEP_METRICS:
         row[key] = first.get(key)
+    row["recovery"] = recovery_ms(found["failovers"])
     row["lost_writes"] = found["lost_writes"]
     bus = found["bus"]
     row["bus_msgs_per_s"] = bus["total"]["sent_per_s"]
     row["bus_bytes_per_node_s"] = round(bus["total"]["bytes_per_s"] / max(1, len(bus["per_node"])))
     return row
+
+
+def recovery_ms(failovers: Sequence[dict[str, Any]]) -> int | None:
+    """Ms from the first PFAIL of any failed master to the moment the last of them is
+    replaced and every live node reports ``cluster_state:ok`` (the latest ``all_ok``):
+    what Valkey's mass-failure benchmark measures (docs/fidelity.md, "Mass failure").
+    ``None`` when there was no failed master, no PFAIL, or one was never replaced."""
+    pfails = [f["at"] + f["first_pfail"] for f in failovers if f["first_pfail"] is not None]
+    oks = [None if f["all_ok"] is None else f["at"] + f["all_ok"] for f in failovers]
+    if not pfails or not oks or any(ok is None for ok in oks):
+        return None
+    return max(ok for ok in oks if ok is not None) - min(pfails)
 
 
 class SerialExecutor(Executor):

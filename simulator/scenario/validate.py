@@ -38,7 +38,18 @@ MAX_STEPS = 10_000
 
 # Actions after which the static slot map can no longer be predicted (a failover may follow).
 _UNPREDICTABLE = frozenset(
-    {"kill", "pause", "shutdown", "restart", "partition", "cut", "failover", "rebalance", "fix"}
+    {
+        "kill",
+        "kill-masters",
+        "pause",
+        "shutdown",
+        "restart",
+        "partition",
+        "cut",
+        "failover",
+        "rebalance",
+        "fix",
+    }
 )
 
 
