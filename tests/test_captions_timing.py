@@ -37,6 +37,7 @@ NARRATION: dict[str, set[int]] = {
     "hello-cluster": {0, 1, 2, 3},
     "live-resharding": {0, 4},
     "majority-down": {4, 5},
+    "mass-failure": {0},
     "master-crash": {0, 5},
     "minority-partition": {0},
     "persistence-trap": set(),
@@ -52,6 +53,7 @@ NARRATION: dict[str, set[int]] = {
     "ttl-on-replica": {2},
     "keyspace-notifications": {5},
     "expire-cycle": {0, 1},
+    "validity-window": {0, 5},
 }
 """Per lesson, the steps whose caption narrates a state at a chosen time (by index)."""
 

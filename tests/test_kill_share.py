@@ -142,3 +142,19 @@ def test_the_choice_is_a_sample_of_the_slot_serving_masters() -> None:
     ]
     assert choose_masters(nodes, 1.0, random.Random(1)) == ["a", "e"]
     assert choose_masters(nodes, 0.5, random.Random(1)) in (["a"], ["e"])
+
+
+def test_with_half_the_masters_dead_fail_is_never_reached() -> None:
+    """FAIL needs reports from a majority of the masters that serve slots, dead ones
+    included (§8.3): with 4 of 8 dead, the 4 survivors are never enough, so no replica
+    may start an election and the run never recovers (Valkey's "50 %" was 499 of 1,000)."""
+    row = run_one(scenario("50%"), "s.yaml", 1)
+    sim = run(parse_scenario(scenario("50%"), "s.yaml"), 1)
+    assert len(crashed(sim)) == 4
+    assert [e for e in sim.trace.events if e["kind"] == "pfail"]
+    assert not [e for e in sim.trace.events if e["kind"] in ("fail", "promoted")]
+    # Each survivor reaches 4 of 8 masters, fewer than 5: the minority rule (§14) says fail.
+    states = {e["node"]: e["state"] for e in sim.trace.events if e["kind"] == "cluster_state"}
+    assert len(states) == 12 and set(states.values()) == {"fail"}
+    assert row["recovery"] is None
+    assert sim.extras["driver"].not_reached() == [1]  # still waiting for all ok at the end
