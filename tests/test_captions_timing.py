@@ -54,6 +54,7 @@ NARRATION: dict[str, set[int]] = {
     "keyspace-notifications": {5},
     "expire-cycle": {0, 1},
     "validity-window": {0, 5},
+    "client-side-caching": set(),
 }
 """Per lesson, the steps whose caption narrates a state at a chosen time (by index)."""
 

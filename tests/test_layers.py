@@ -167,10 +167,12 @@ DATAPLANE_LAYERS = (
         "eviction",
         "expires",
         "stream",
+        "tracking",
+        "local_cache",
     ),
     ("model", "maxmemory", "expiry"),
     ("server", "expire_commands"),
-    ("clients",),
+    ("clients", "client_tracking"),
     ("resharding",),
     ("actions",),
 )

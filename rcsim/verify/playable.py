@@ -37,9 +37,12 @@ DERIVED_EVENTS: dict[str, frozenset[str]] = {
     "publish": frozenset({"channel", "message", "sharded", "receivers"}),
     "migration": frozenset(),
     "request": frozenset({"client", "command", "key", "slot", "outcome", "asking"}),
+    "key_expired": frozenset({"key"}),
+    "key_evicted": frozenset({"key", "policy"}),
+    "keyspace_event": frozenset({"channel", "message", "receivers"}),
 }
-"""Event kinds a real run produces (from the polls, the nodes' logs or the player), with the
-fields it knows."""
+"""Event kinds a real run produces (from the polls, the nodes' logs, the player or the
+keyspace notifications, :mod:`rcsim.verify.keyspace`), with the fields it knows."""
 
 OBSERVABLE = (
     model.ClusterState,
@@ -52,6 +55,8 @@ OBSERVABLE = (
     model.Epoch,
     model.LostWrites,
     model.Delivered,
+    model.Key,
+    model.StaleKeys,
 )
 
 # A slot migration during a partition or cut is played: MIGRATE connects without the

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from simulator.dataplane.clients import REQUEST_PATH, Client, Op
+from simulator.dataplane.local_cache import CacheOptions
 from simulator.dataplane.model import ClusterData
 from simulator.dataplane.redis_cli import (
     MIGRATE_PIPELINE,
@@ -50,6 +51,15 @@ def client_of(dp: Plane, name: str | None, create: bool = True) -> Client:
     if not create:
         raise ValueError(f"unknown client '{name}' (known: {', '.join(dp.clients) or 'none'})")
     return add_client(dp, name)
+
+
+def cache_options(spec: Any) -> CacheOptions | None:
+    """A scenario's ``local_cache`` as the client's options (None: no local cache)."""
+    if spec is None:
+        return None
+    return CacheOptions(
+        mode=spec.mode, prefixes=tuple(spec.prefixes), flush_on=tuple(spec.flush_on)
+    )
 
 
 def add_client(dp: Plane, name: str, **options: Any) -> Client:
@@ -249,6 +259,7 @@ def install(sim: Simulation, scenario: Any = None, dataplane: Plane | None = Non
             keys=spec.keys,
             key_count=spec.key_count,
             ttl_ms=getattr(spec, "ttl_ms", None),
+            local_cache=cache_options(getattr(spec, "local_cache", None)),
         )
         client.set_workload(rate=spec.rate)
     restart = getattr(sim, "restart_checkpoints", None)

@@ -29,8 +29,9 @@ from __future__ import annotations
 
 from typing import Any, TypeAlias
 
-from simulator.dataplane import outcomes
+from simulator.dataplane import client_tracking, outcomes
 from simulator.dataplane.keyspace import slot_of
+from simulator.dataplane.local_cache import CacheOptions, LocalCache
 from simulator.dataplane.model import ClusterData, RequestPath
 from simulator.dataplane.routing import Session
 from simulator.dataplane.server import BLOCKED, HELD, Reply, execute, probe
@@ -95,7 +96,9 @@ class Op:
         self.key = keys[0] if keys else None
         self.slot = slot_of(keys[0]) if keys else None
         self.values: tuple[tuple[str, str | None], ...] = ()
-        if name in ("SET", "MSET"):
+        if name == "SET":  # SET key value [PX ms ...]: the options are not key/value pairs
+            self.values = ((argv[1], argv[2]),) if len(argv) > 2 else ()
+        elif name == "MSET":
             self.values = tuple(zip(argv[1::2], argv[2::2], strict=False))
         elif name == "DEL":
             self.values = tuple((k, None) for k in argv[1:])
@@ -134,6 +137,7 @@ class Client:
         key_list: list[str] | None = None,
         closed_loop: bool = False,
         ttl_ms: int | None = None,
+        local_cache: CacheOptions | None = None,
     ) -> None:
         self.dp = dp
         self.name = name
@@ -157,7 +161,11 @@ class Client:
         self.running = False
         self.generation = 0
         self.next_due = 0.0
+        self.cache = (
+            LocalCache(local_cache) if local_cache is not None else None
+        )  # client-side caching
         self.refresh()
+        client_tracking.start(dp, self)
 
     @property
     def rng(self) -> Any:
@@ -189,7 +197,9 @@ class Client:
     def adopt_view(self, node: Node) -> None:
         names = self.dp.cluster.names
         raw = node.slots.raw()
-        self.slot_map = [None if i == NO_OWNER else names[i] for i in raw]
+        before, self.slot_map = self.slot_map, [None if i == NO_OWNER else names[i] for i in raw]
+        if self.cache is not None:
+            client_tracking.map_changed(self.dp, self, before)
         self.replicas = {
             peer.name: list(peer.replicas)
             for peer in node.peers.values()
@@ -232,6 +242,8 @@ class Client:
         if op.done:
             return
         dp = self.dp
+        if self.cache is not None and op.attempt == 0 and client_tracking.serve_local(dp, self, op):
+            return  # a local hit: no request
         engine = dp.cluster.engine
         network = dp.cluster.network
         target = self._target(op)
@@ -259,6 +271,8 @@ class Client:
         dp.cluster.engine.cancel(op.timer)
         outcome = reply.outcome
         self._trace(op, outcome, reply.text)
+        if self.cache is not None:
+            client_tracking.on_reply(dp, self, op, reply)
         if outcome == outcomes.OK:
             if op.values:
                 now = dp.now
@@ -319,6 +333,10 @@ class Client:
         if op.asking:
             fields["asking"] = True
         dp.emit("request", op.node or None, **fields)
+
+    def finish_local(self, op: Op, value: str | None) -> None:
+        """A read answered from the local cache."""
+        self._finish(op, outcomes.OK, value)
 
     def _finish(self, op: Op, outcome: str, result: Any) -> None:
         op.done = True
@@ -435,7 +453,11 @@ def process(dp: Plane, node: Node, client_name: str, op: Op, attempt: int) -> No
     session = client.session(node.name)
     if op.asking:
         session.asking = True  # ASKING was pipelined just before the command
+    if client.cache is not None:
+        client_tracking.before_command(dp, node, client_name, client.cache)
     reply = execute(dp, node, client_name, op.argv, session)
+    if client.cache is not None and reply.outcome == outcomes.OK:
+        client_tracking.after_command(dp, node, client_name, op.command, op.argv[1:])
     if reply.outcome == HELD:
         data = dp.data(node)
         data.held.append((client_name, op, attempt))

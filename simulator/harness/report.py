@@ -226,7 +226,15 @@ def metrics(sim: Simulation, driver: ScenarioDriver) -> dict[str, Any]:
         "requests": requests_by_outcome(sim),
         "failovers": [milestones(events, fault) for fault in driver.faults],
         "bus": bus_stats.report(sim.cluster.bus_stats, sim.cluster.names, sim.now),
+        **local_caches(sim),
     }
+
+
+def local_caches(sim: Simulation) -> dict[str, Any]:
+    """``local_caches``: hits, stale local reads... per client with a local cache (only
+    when one has, so other reports keep their shape)."""
+    rows = sim.views.local_caches()
+    return {"local_caches": [row.as_dict() for row in rows]} if rows else {}
 
 
 def report(sim: Simulation, driver: ScenarioDriver) -> dict[str, Any]:

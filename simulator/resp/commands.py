@@ -21,6 +21,7 @@ from typing import Any
 from simulator.dataplane.expire_commands import lookup
 from simulator.dataplane.routing import get_node_by_query, parse_command
 from simulator.dataplane.server import ERR_NOREPLICAS, Reply, View, execute
+from simulator.resp import tracking_commands
 from simulator.resp.client import HELD, Blocked, ClientState, Outcome
 from simulator.resp.command_table import (
     COMMANDS,
@@ -128,6 +129,7 @@ def _data(ctx: Context, argv: list[str], shown: str | None = None) -> Outcome:
         return _error(ctx.ports.text(reply.text))
     if reply.offset:
         client.last_offset = reply.offset
+    tracking_commands.remember(ctx, argv)  # CLIENT TRACKING: trackingRememberKeys
     name = argv[0].lower()
     if name in ("set", "mset", "readonly", "readwrite", "asking"):
         return _reply(OK)

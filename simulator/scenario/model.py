@@ -67,6 +67,15 @@ class NetworkSpec(Located):
 
 
 @dataclass(frozen=True, kw_only=True)
+class LocalCacheSpec(Located):
+    """A client's ``local_cache`` (client-side caching, simulator/scenario/local_cache.py)."""
+
+    mode: str = "default"
+    prefixes: tuple[str, ...] = ()
+    flush_on: tuple[str, ...] = ("disconnect",)
+
+
+@dataclass(frozen=True, kw_only=True)
 class ClientSpec(Located):
     """A workload client: ``rate`` requests/s, ``writes`` the fraction that are writes."""
 
@@ -76,6 +85,7 @@ class ClientSpec(Located):
     keys: str = "key:{i}"
     key_count: int = 1000
     ttl_ms: int | None = None  # writes carry PX ttl (§26.1)
+    local_cache: LocalCacheSpec | None = None  # client-side caching with CLIENT TRACKING
 
 
 # --------------------------------------------------------------------------- actions

@@ -11,6 +11,7 @@ import yaml
 from simulator.node.gossip_rules import GOSSIP_RULES
 from simulator.scenario import model
 from simulator.scenario.errors import describe_names, did_you_mean
+from simulator.scenario.local_cache import LocalCacheParser
 from simulator.scenario.records import Field, ListOf, Parsed, Record, key_nodes
 from simulator.scenario.specs import (
     INVALID,
@@ -313,6 +314,11 @@ _CLIENT_RECORD = Record(
             Duration(minimum=1),
             "writes are SET ... PX ttl: every key written expires this long after (§26.1)",
             attr="ttl_ms",
+        ),
+        Field(
+            "local_cache",
+            LocalCacheParser(),
+            "client-side caching: reads kept locally, invalidated by CLIENT TRACKING",
         ),
     ],
 )
