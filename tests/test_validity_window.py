@@ -12,7 +12,7 @@ from simulator.harness.runner import run
 from simulator.scenario import parse_scenario, resolve
 from simulator.simulation import Simulation
 
-KILL_MS = 1000
+KILL_MS = 2000
 NT_MS = 15000
 LIMIT_MS = 1000 + NT_MS * 1  # repl-ping-replica-period·1000 + NT·validity factor (§11.2)
 
