@@ -64,6 +64,9 @@ def test_the_killed_masters_are_drawn_from_the_seed_and_each_is_a_fault() -> Non
     assert [f.node for f in driver.faults] == victims
     failovers = metrics(first, driver)["failovers"]
     assert all(f["promoted"] is not None and f["all_ok"] is not None for f in failovers)
+    # One election per orphaned replica: none split the votes, none had to retry (§11.4).
+    started = [e for e in first.trace.events if e["kind"] == "election_started"]
+    assert len(started) == len(victims)
     # Other seeds choose other masters (the draw is the seed's, not a fixed list).
     chosen = {tuple(crashed(run(parsed, seed))) for seed in (1, 2, 3, 4)}
     assert len(chosen) > 1
