@@ -108,6 +108,8 @@ def _became_true(events: Sequence[Event], c: model.Condition, shown: int) -> int
             fields["channel"] = c.channel
         times = [e["t"] for e in events if all(e.get(k) == v for k, v in fields.items())]
         found = times[c.count - 1] if len(times) >= c.count else None
+    elif isinstance(c, model.Covered) and c.value:
+        found = _last(events, shown, kind="promoted")  # the last orphaned slots got an owner
     elif isinstance(c, model.StaleKeys) and c.maximum == 0:
         found = _last(events, shown, kind="key_expired", node=c.node)  # the last dead key went
     else:
