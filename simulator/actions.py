@@ -70,6 +70,12 @@ ACTIONS: dict[str, ActionSpec] = {
             "crash a node: the process dies at once, like kill -9",
             Arg("power_loss", "boolean (host power loss: unsynced writes are lost)"),
         ),
+        ActionSpec(
+            "kill-masters",
+            (Arg("share", "number in (0, 1]: the fraction of the masters serving slots", True),),
+            "crash a share of the masters at once (kill -9), chosen from the seed: the "
+            "mass-failure experiment",
+        ),
         _node_verb("pause", "freeze a node (SIGSTOP): it keeps its state and links"),
         _node_verb("resume", "unfreeze a paused node (SIGCONT)"),
         _node_verb(

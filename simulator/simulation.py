@@ -23,6 +23,7 @@ from simulator.actions import ACTIONS
 from simulator.bus_trace import BusTap
 from simulator.cluster import ClusterError, DataPlane, NodeSpec, standard_topology
 from simulator.engine import Engine
+from simulator.kill_share import choose_masters
 from simulator.links.link import DEFER_KEY, DeferredCopies
 from simulator.standalone import cluster_class
 from simulator.trace import Trace
@@ -342,6 +343,15 @@ def _kill(sim: Simulation, args: dict[str, Any]) -> Any:
     return sim.cluster.kill(args["node"], power_loss=bool(args.get("power_loss", False)))
 
 
+def _kill_masters(sim: Simulation, args: dict[str, Any]) -> list[str]:
+    """The masters killed (simulator/kill_share.py chooses them from the seed)."""
+    nodes = list(sim.cluster.nodes.values())
+    victims = choose_masters(nodes, float(args["share"]), sim.engine.rng("kill-masters"))
+    for name in victims:
+        sim.cluster.kill(name)
+    return victims
+
+
 def _pause(sim: Simulation, args: dict[str, Any]) -> Any:
     return sim.cluster.pause(args["node"])
 
@@ -394,6 +404,7 @@ def _caption(sim: Simulation, args: dict[str, Any]) -> None:
 
 CLUSTER_VERBS: dict[str, CoreVerb] = {
     "kill": _kill,
+    "kill-masters": _kill_masters,
     "pause": _pause,
     "resume": _resume,
     "restart": _restart,

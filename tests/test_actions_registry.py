@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # One call of every action a scenario can name, as Simulation.inject takes it.
 SAMPLES: dict[str, dict[str, Any]] = {
     "kill": {"node": "n1"},
+    "kill-masters": {"share": 0.5},
     "pause": {"node": "n1"},
     "resume": {"node": "n1"},
     "restart": {"node": "n1"},

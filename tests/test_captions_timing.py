@@ -37,6 +37,7 @@ NARRATION: dict[str, set[int]] = {
     "hello-cluster": {0, 1, 2, 3},
     "live-resharding": {0, 4},
     "majority-down": {4, 5},
+    "mass-failure": {0},
     "master-crash": {0, 5},
     "minority-partition": {0},
     "persistence-trap": set(),
@@ -56,6 +57,7 @@ NARRATION: dict[str, set[int]] = {
     "invalidation-lost": {5, 6},
     "one-instance-or-cluster": {0, 2, 4, 10, 12},
     "one-instance-or-cluster-3-shards": {0, 2, 4, 5, 10, 13},
+    "validity-window": {0, 5},
     "client-side-caching": set(),
 }
 """Per lesson, the steps whose caption narrates a state at a chosen time (by index)."""
@@ -110,6 +112,8 @@ def _became_true(events: Sequence[Event], c: model.Condition, shown: int) -> int
             fields["channel"] = c.channel
         times = [e["t"] for e in events if all(e.get(k) == v for k, v in fields.items())]
         found = times[c.count - 1] if len(times) >= c.count else None
+    elif isinstance(c, model.Covered) and c.value:
+        found = _last(events, shown, kind="promoted")  # the last orphaned slots got an owner
     elif isinstance(c, model.StaleKeys) and c.maximum == 0:
         found = _last(events, shown, kind="key_expired", node=c.node)  # the last dead key went
     else:

@@ -40,7 +40,9 @@ HEAVY = frozenset(
         "big-cluster-reports",
         "open-slot",
         "live-resharding",
+        "mass-failure",
         "minority-partition",
+        "validity-window",
     }
 )
 EXAMPLES = 2

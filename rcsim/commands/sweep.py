@@ -1,5 +1,6 @@
-"""``rcsim sweep SCENARIO --seeds 1-200 [--set PATH=V1,V2] [--jobs N] [--json] [--plot F]``:
-run a scenario over seeds × settings in parallel and summarise the milestones."""
+"""``rcsim sweep SCENARIO --seeds 1-200 [--set PATH=V1,V2] [--jobs N | --dask ADDRESS]
+[--json] [--plot F]``: run a scenario over seeds × settings in parallel (local processes,
+or an existing Dask cluster) and summarise the milestones."""
 
 from __future__ import annotations
 
@@ -7,13 +8,22 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 from rcsim import __version__
 from rcsim.commands import EXPECTATION_FAILED, OK, CommandError
 from rcsim.plots import plot_format, require_matplotlib, save, sweep_figure
-from simulator.harness.sweep import SerialExecutor, SweepError, parse_seeds, sweep, table
+from simulator.harness.sweep import (
+    SerialExecutor,
+    SweepError,
+    dask_executor,
+    parse_seeds,
+    sweep,
+    table,
+)
 from simulator.scenario import ScenarioError, parse_scenario, resolve
 
 
@@ -41,6 +51,12 @@ def add_parser(sub: Any) -> None:
         "--jobs", type=int, default=None, help="worker processes (default: CPU count)"
     )
     parser.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="run the grid on an existing Dask cluster, e.g. tcp://scheduler:8786 "
+        "(needs the dask extra: pip install 'rcsim[dask]'; the workers need rcsim too)",
+    )
+    parser.add_argument(
         "--cron-spread",
         type=int,
         default=100,
@@ -64,6 +80,20 @@ def make_executor(jobs: int | None) -> Executor:
     return SerialExecutor() if count == 1 else ProcessPoolExecutor(max_workers=count)
 
 
+@contextmanager
+def executor_for(args: argparse.Namespace) -> Iterator[Executor]:
+    """``--dask ADDRESS``: that Dask cluster's executor; else local processes (``--jobs``)."""
+    address = getattr(args, "dask", None)
+    if address is None:
+        with make_executor(args.jobs) as executor:
+            yield executor
+        return
+    if args.jobs is not None:
+        raise CommandError("--jobs and --dask: choose one (the Dask workers set the parallelism)")
+    with dask_executor(address) as executor:  # SweepError: no scheduler there
+        yield executor
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         source, text, _ = resolve(args.scenario)
@@ -79,9 +109,8 @@ def run(args: argparse.Namespace) -> int:
     if plot:  # before the runs: a bad name or a missing library costs nothing
         plot_format(plot, "--plot")
         require_matplotlib("--plot")
-    executor = make_executor(args.jobs)
     try:
-        with executor:
+        with executor_for(args) as executor:
             summaries = sweep(
                 text, source, args.sets, seeds, executor, args.cron_spread, keep_rows=bool(plot)
             )

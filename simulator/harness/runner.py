@@ -92,6 +92,8 @@ def action_call(action: model.Action) -> tuple[str, dict[str, Any]]:
     name = REGISTRY[action.yaml_key].name
     if isinstance(action, model.Kill | model.Pause | model.Resume | model.Restart):
         return name, {"node": action.node}
+    if isinstance(action, model.KillMasters):
+        return name, {"share": action.share}
     if isinstance(action, model.Shutdown | model.DelNode):
         return name, {"node": action.node}
     if isinstance(action, model.Partition):
@@ -257,8 +259,9 @@ class ScenarioDriver:
                 self.faults.append(Fault(node.name, fault, sim.engine.now, states))
         if verb == "partition":
             self._minority_masters(args["groups"])
+        states_before = {n.name: n.state for n in sim.cluster.live_nodes()}
         try:
-            sim.apply(verb, args)
+            result = sim.apply(verb, args)
         except ActionError as error:
             message = str(error)
             if message.startswith("unknown action"):
@@ -267,6 +270,10 @@ class ScenarioDriver:
             where = str(action.loc)
             self._record("action", index, verb, Check(False, f"{verb} succeeds", message), where)
             self.errors.append(f"{action.loc}: {verb}: {message}")
+            return
+        if verb == "kill-masters":  # each master it killed is a fault (simulator/kill_share.py)
+            now = sim.engine.now
+            self.faults.extend(Fault(name, "crash", now, states_before) for name in result)
 
     def _minority_masters(self, groups: list[list[str]]) -> None:
         """A partition is a fault for every slot-serving master cut off from a majority of them."""

@@ -6,8 +6,9 @@ A setting is ``PATH=VALUE`` applied to the scenario's YAML before validation
 (``cluster.config.cluster-node-timeout=2000``, ``network.loss=0.01``,
 ``clients.0.rate=500/s``), so a swept value is checked exactly as if it were written
 in the file. Each run reports the milestones of its first failed master (see
-:mod:`simulator.harness.report`), the lost writes and the bus traffic (messages per
-second for the cluster, bytes per second per node).
+:mod:`simulator.harness.report`), its ``recovery`` (all failed masters: see
+:func:`recovery_ms`), the lost writes and the bus traffic (messages per second for the
+cluster, bytes per second per node).
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from __future__ import annotations
 import itertools
 import math
 import statistics
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +34,7 @@ SWEEP_METRICS = (
     "first_fail",
     "promoted",
     "all_ok",
+    "recovery",
     "lost_writes",
     "bus_msgs_per_s",
     "bus_bytes_per_node_s",
@@ -41,6 +44,7 @@ METRIC_LABELS = {
     "first_fail": "first FAIL ms",
     "promoted": "promotion ms",
     "all_ok": "cluster ok ms",
+    "recovery": "recovery ms",
     "lost_writes": "lost writes",
     "bus_msgs_per_s": "bus msg/s",
     "bus_bytes_per_node_s": "bus B/s/node",
@@ -177,11 +181,24 @@ def run_one(text: str, source: str, seed: int, cron_spread_ms: int = 100) -> dic
     row: dict[str, Any] = {"seed": seed, "passed": driver.passed}
     for key in SWEEP_METRICS:
         row[key] = first.get(key)
+    row["recovery"] = recovery_ms(found["failovers"])
     row["lost_writes"] = found["lost_writes"]
     bus = found["bus"]
     row["bus_msgs_per_s"] = bus["total"]["sent_per_s"]
     row["bus_bytes_per_node_s"] = round(bus["total"]["bytes_per_s"] / max(1, len(bus["per_node"])))
     return row
+
+
+def recovery_ms(failovers: Sequence[dict[str, Any]]) -> int | None:
+    """Ms from the first PFAIL of any failed master to the moment the last of them is
+    replaced and every live node reports ``cluster_state:ok`` (the latest ``all_ok``):
+    what Valkey's mass-failure benchmark measures (docs/fidelity.md, "Mass failure").
+    ``None`` when there was no failed master, no PFAIL, or one was never replaced."""
+    pfails = [f["at"] + f["first_pfail"] for f in failovers if f["first_pfail"] is not None]
+    oks = [None if f["all_ok"] is None else f["at"] + f["all_ok"] for f in failovers]
+    if not pfails or not oks or any(ok is None for ok in oks):
+        return None
+    return max(ok for ok in oks if ok is not None) - min(pfails)
 
 
 class SerialExecutor(Executor):
@@ -194,6 +211,58 @@ class SerialExecutor(Executor):
         except BaseException as error:  # handed to the caller through the future
             future.set_exception(error)
         return future
+
+
+# --------------------------------------------------------------------------- Dask
+
+DASK_CONNECT_TIMEOUT_S = 10
+"""How long ``--dask ADDRESS`` waits for the scheduler before giving up (one clear line)."""
+
+
+@contextmanager
+def dask_executor(address: str, timeout_s: float | None = None) -> Iterator[Executor]:
+    """The executor of the Dask cluster whose scheduler listens at ``address``
+        (``tcp://host:8786``; ``host:8786`` means tcp), closed on exit; the connection is
+    given ``timeout_s`` seconds (default :data:`DASK_CONNECT_TIMEOUT_S`).
+
+        Each task is :func:`run_one` with the setting's scenario *text* and a seed, so a
+        worker needs rcsim installed (the same version) but no scenario files; the results
+        are the same as a local run's for the same seeds (the runs are pure functions of
+        their arguments). ``SweepError`` when the optional ``distributed`` package is
+        missing or no scheduler answers at ``address``.
+    """
+    try:
+        from distributed import Client
+        from distributed.comm import get_address_host_port
+    except ImportError:
+        raise SweepError(
+            "--dask needs the distributed package, which is not installed: "
+            "pip install 'rcsim[dask]'"
+        ) from None
+    try:  # checked first: a Client half-built from a malformed address prints a traceback
+        get_address_host_port(address)
+    except ValueError as error:
+        raise SweepError(
+            f"--dask {address}: not a scheduler address like tcp://host:8786 ({_first_line(error)})"
+        ) from None
+    try:
+        timeout = DASK_CONNECT_TIMEOUT_S if timeout_s is None else timeout_s
+        client = Client(address, timeout=timeout, set_as_default=False)
+    except OSError as error:  # refused, unreachable, timed out
+        raise SweepError(
+            f"--dask {address}: no Dask scheduler answered there ({_first_line(error)}); "
+            "start one with 'dask scheduler' and give its address"
+        ) from None
+    try:
+        # pure=False: each (setting, seed) is its own task even if two settings coincide.
+        yield client.get_executor(pure=False)
+    finally:
+        client.close()
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 # --------------------------------------------------------------------------- the sweep

@@ -117,6 +117,39 @@ class SlotCountOrSlots(Spec):
         return {"anyOf": [self.count.schema(), self.slots.schema()]}
 
 
+class Share(Spec):
+    """A share of a whole: ``25%`` (more than 0, at most 100) or a number in (0, 1].
+    Parses to the fraction (``25%`` → 0.25)."""
+
+    expected = "a share like 25% or 0.25"
+    PATTERN = r"^[0-9]+(\.[0-9]+)?%$"
+
+    def parse(self, node: yaml.Node, ctx: Ctx) -> Any:
+        if not isinstance(node, yaml.ScalarNode):
+            return ctx.error(node, f"expected {self.expected}, got {kind_of(node)}")
+        value = yaml.safe_load(node.value) if node.tag != "tag:yaml.org,2002:str" else node.value
+        if isinstance(value, str) and value.strip().endswith("%"):
+            try:
+                share = float(value.strip()[:-1]) / 100
+            except ValueError:
+                return ctx.error(node, f"expected {self.expected}, got {value}")
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            share = float(value)
+        else:
+            return ctx.error(node, f"expected {self.expected}, got {kind_of(node)}")
+        if not 0 < share <= 1:
+            return ctx.error(node, f"expected a share above 0 and at most 100%, got {node.value}")
+        return share
+
+    def schema(self) -> dict[str, Any]:
+        return {
+            "anyOf": [
+                {"type": "string", "pattern": self.PATTERN},
+                {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+            ]
+        }
+
+
 _PIPELINE_FIELD = Field(
     "pipeline",
     Int(1, 1000, what="a key count"),
@@ -197,6 +230,18 @@ ACTIONS: dict[str, ActionDef] = {
             model.Kill,
             As("node", _NODE),
             _doc("kill"),
+        ),
+        ActionDef(
+            "kill-masters",
+            model.KillMasters,
+            Union(
+                As("share", Share()),
+                Record(
+                    "kill-masters",
+                    [Field("share", Share(), "how many: 25% or 0.25 of them", required=True)],
+                ),
+            ),
+            _doc("kill-masters"),
         ),
         ActionDef(
             "pause",

@@ -133,6 +133,15 @@ class Kill(Action):
 
 
 @dataclass(frozen=True, kw_only=True)
+class KillMasters(Action):
+    """Crash ``share`` (0 < share ≤ 1) of the slot-serving masters at once, chosen from
+    the seed (simulator/kill_share.py)."""
+
+    yaml_key: ClassVar[str] = "kill-masters"
+    share: float
+
+
+@dataclass(frozen=True, kw_only=True)
 class Pause(Action):
     yaml_key: ClassVar[str] = "pause"
     node: str

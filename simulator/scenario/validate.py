@@ -44,7 +44,18 @@ CLUSTER_ONLY_ACTIONS = frozenset(
 """Actions refused on ``cluster.topology: standalone`` (cluster-enabled no, §28)."""
 
 _UNPREDICTABLE = frozenset(
-    {"kill", "pause", "shutdown", "restart", "partition", "cut", "failover", "rebalance", "fix"}
+    {
+        "kill",
+        "kill-masters",
+        "pause",
+        "shutdown",
+        "restart",
+        "partition",
+        "cut",
+        "failover",
+        "rebalance",
+        "fix",
+    }
 )
 
 
