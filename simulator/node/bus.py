@@ -91,6 +91,7 @@ class BusOutput(ManualFailover):
         chosen: set[str] = set()
         attempts = wanted * 3
         random = self.rng.random  # dictGetRandomKey: uniform over the node table
+        origin = self.host.unix_origin_ms  # gossip times are unix seconds (§6.3)
         me = self.me
         slot_counts = self.slot_counts
         new = tuple.__new__
@@ -112,7 +113,12 @@ class BusOutput(ManualFailover):
             entries.append(
                 new(
                     GossipEntry,
-                    (name, peer.ping_sent // 1000, peer.pong_received // 1000, flags & ~MYSELF),
+                    (
+                        name,
+                        (peer.ping_sent + origin) // 1000,
+                        (peer.pong_received + origin) // 1000,
+                        flags & ~MYSELF,
+                    ),
                 )
             )
             count += 1
@@ -128,11 +134,14 @@ class BusOutput(ManualFailover):
                         break
         return tuple(entries)
 
-    @staticmethod
-    def _gossip_entry(peer: PeerView) -> GossipEntry:
-        """``clusterSetGossipEntry``: times travel in seconds."""
+    def _gossip_entry(self, peer: PeerView) -> GossipEntry:
+        """``clusterSetGossipEntry``: times travel in whole unix seconds (§6.3)."""
+        origin = self.host.unix_origin_ms
         return GossipEntry(
-            peer.name, peer.ping_sent // 1000, peer.pong_received // 1000, peer.flags & ~MYSELF
+            peer.name,
+            (peer.ping_sent + origin) // 1000,
+            (peer.pong_received + origin) // 1000,
+            peer.flags & ~MYSELF,
         )
 
     def _linked_peers(self, only_local_replicas: bool = False) -> list[PeerView]:

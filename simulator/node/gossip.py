@@ -208,7 +208,7 @@ class Gossip(Cron):
                     and node.ping_sent == 0
                     and not (node.fail_reports and self._count_reports(node, now))
                 ):
-                    pong = entry.pong_received_s * 1000
+                    pong = entry.pong_received_s * 1000 - self.host.unix_origin_ms  # §6.3
                     if pong <= now + 500 and pong > node.pong_received:
                         node.pong_received = pong
             elif sender is not None and not entry.flags & NOADDR and self.host.knows(entry.name):
