@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from simulator.cluster import NodeSpec
 from simulator.messages import FAIL, MASTER, MIGRATE_TO, PFAIL, SLAVE, GossipEntry, MsgType
+from simulator.node.peer import add_fail_report
 from simulator.simulation import Simulation
 from simulator.slots import parse_slot_ranges
 from simulator.trace import event_json
@@ -102,7 +103,7 @@ def test_failure_reports_expire_after_twice_node_timeout() -> None:
     sim = sim_of()
     node = sim.cluster.node("n2")
     victim = node.peers["n1"]
-    victim.fail_reports["n3"] = sim.now
+    add_fail_report(victim, "n3", sim.now)
     assert node._count_reports(victim, sim.now + 2 * NT) == 1
     assert node._count_reports(victim, sim.now + 2 * NT + 1) == 0
 

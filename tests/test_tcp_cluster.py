@@ -85,9 +85,10 @@ def test_link_refresh_frees_a_silent_link_and_the_next_cron_reconnects() -> None
     # clusterCron: a ping pending for more than NT/2, nothing heard for NT/2 (the cut)
     assert freed - peer.ping_sent > nt // 2 and freed - 5000 > nt // 2
     assert not peer.link and "n1" not in node.links
-    sim.run_until(freed + 100)
+    sim.run_until(freed + 102)
     reconnect = [e for e in _links(sim, "link_connect", "n2", "n1") if e["t"] > freed]
-    assert reconnect[0]["t"] - freed == 100  # the next cron tick
+    # the next cron tick: 100 ms + serverCron's run time + epoll's rounding (§6.1)
+    assert 100 <= reconnect[0]["t"] - freed <= 102
     assert peer.link and "n1" in node.links
 
 

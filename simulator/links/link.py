@@ -101,6 +101,20 @@ class _Segment:
         self.sent = -1
 
 
+class _Keepalive:
+    """SO_KEEPALIVE state of a socket that turned it on (:meth:`Link.keepalive`): most
+    sockets never do (a 2,000-node cluster holds 8 million; the converged start state's
+    sockets none), so they carry one ``None`` instead of four fields."""
+
+    __slots__ = ("heard", "interval_s", "probes", "timer")
+
+    def __init__(self, interval_s: int, now: int) -> None:
+        self.interval_s = interval_s
+        self.heard = now  # last time the peer's kernel was heard from (data or ACK)
+        self.probes = 0
+        self.timer: Timer | None = None
+
+
 _DEFERRED = frozenset({"peer", "handler"})
 
 
@@ -116,12 +130,9 @@ class Link:
 
     __slots__ = (
         "_epoch",
-        "_heard",
         "_in_flight",
-        "_keepalive_s",
-        "_keepalive_timer",
+        "_ka",
         "_last_arrival",
-        "_probes",
         "_queue",
         "_queued_bytes",
         "_rto",
@@ -170,10 +181,7 @@ class Link:
         self._timer: Timer | None = None
         self._epoch = 0  # bumped when in-flight segments are taken back or dropped
         self._last_arrival = 0
-        self._heard = 0  # last time the peer's kernel was heard from (data or ACK)
-        self._keepalive_s = 0  # 0: SO_KEEPALIVE off
-        self._probes = 0
-        self._keepalive_timer: Timer | None = None
+        self._ka: _Keepalive | None = None  # None: SO_KEEPALIVE off
 
     @property
     def arriving(self) -> object | None:
@@ -261,10 +269,14 @@ class Link:
         the peer, probe every ``interval_s // 3`` s; ``TCP_KEEPCNT`` (3) unanswered probes
         and the connection times out. Redis sets it on accepted bus links with 2·NT
         (``clusterAcceptHandler``)."""
-        self._keepalive_s = interval_s
-        self._heard = self.stack.engine.now
-        self.stack.engine.cancel(self._keepalive_timer)
-        self._keepalive_timer = self.stack.engine.schedule(interval_s * 1000, self._keepalive)
+        engine = self.stack.engine
+        ka = self._ka
+        if ka is None:
+            ka = self._ka = _Keepalive(interval_s, engine.now)
+        else:
+            ka.interval_s, ka.heard = interval_s, engine.now
+            engine.cancel(ka.timer)
+        ka.timer = engine.schedule(interval_s * 1000, self._keepalive)
 
     # ------------------------------------------------------------------ the kernel's side
 
@@ -273,7 +285,8 @@ class Link:
         self.state = ESTABLISHED
         self.peer = peer
         self._rto = self._rto_base = self.stack.params.rto_min_ms + rtt
-        self._heard = self.stack.engine.now
+        if self._ka is not None:
+            self._ka.heard = self.stack.engine.now
 
     def flush(self) -> None:
         """Send what was written while connecting (the connect handler runs after it)."""
@@ -286,8 +299,11 @@ class Link:
         self._epoch += 1
         engine = self.stack.engine
         engine.cancel(self._timer)
-        engine.cancel(self._keepalive_timer)
-        self._timer = self._keepalive_timer = None
+        self._timer = None
+        ka = self._ka
+        if ka is not None:
+            engine.cancel(ka.timer)
+            ka.timer = None
         self._queue = self._in_flight = _IDLE
         self._queued_bytes = 0
         self.stack.forget(self)
@@ -366,8 +382,12 @@ class Link:
             self._in_flight = _IDLE
         self._queued_bytes -= segment.size
         now = stack.engine.now
-        self._heard = peer._heard = now  # data one way, its ACK the other
-        self._probes = peer._probes = 0
+        ka = self._ka  # data one way, its ACK the other: both ends heard from each other
+        if ka is not None:
+            ka.heard, ka.probes = now, 0
+        ka = peer._ka
+        if ka is not None:
+            ka.heard, ka.probes = now, 0
         if stack.bus_tap is not None:  # bus_message tracing (off: this check only)
             stack.bus_tap(self, segment.sent, segment.message)
         stack.notify(peer, "message", segment.message)
@@ -381,19 +401,21 @@ class Link:
 
     def _keepalive(self) -> None:
         """``tcp_keepalive_timer``: idle only when nothing waits to be (re)transmitted."""
-        self._keepalive_timer = None
+        ka = self._ka
+        assert ka is not None  # the timer is only set with it
+        ka.timer = None
         if self.state != ESTABLISHED:
             return
         stack = self.stack
         now = stack.engine.now
-        idle_ms = self._keepalive_s * 1000
-        interval_ms = max(1, self._keepalive_s // 3) * 1000  # TCP_KEEPINTVL
-        elapsed = now - self._heard
+        idle_ms = ka.interval_s * 1000
+        interval_ms = max(1, ka.interval_s // 3) * 1000  # TCP_KEEPINTVL
+        elapsed = now - ka.heard
         if self._queue or self._in_flight or elapsed < idle_ms:
             wait = idle_ms - elapsed if elapsed < idle_ms else idle_ms
-            self._keepalive_timer = stack.engine.schedule(wait, self._keepalive)
+            ka.timer = stack.engine.schedule(wait, self._keepalive)
             return
-        if self._probes >= stack.params.keepalive_probes:
+        if ka.probes >= stack.params.keepalive_probes:
             self.broken("timeout")
             return
         out = stack.path_delay(self.local, self.remote)
@@ -403,9 +425,9 @@ class Link:
             if peer is None or peer.state == CLOSED or stack.process_state(self.remote) == CRASHED:
                 stack.engine.schedule(out + back, self.broken, "reset")
                 return
-            self._heard = now  # the peer's kernel ACKed the probe (even if SIGSTOPped)
-            self._probes = 0
-            self._keepalive_timer = stack.engine.schedule(idle_ms, self._keepalive)
+            ka.heard = now  # the peer's kernel ACKed the probe (even if SIGSTOPped)
+            ka.probes = 0
+            ka.timer = stack.engine.schedule(idle_ms, self._keepalive)
             return
-        self._probes += 1
-        self._keepalive_timer = stack.engine.schedule(interval_ms, self._keepalive)
+        ka.probes += 1
+        ka.timer = stack.engine.schedule(interval_ms, self._keepalive)

@@ -212,13 +212,13 @@ class NodeBase:
     def _add_replica(self, master: PeerView, name: str) -> None:
         """``clusterNodeAddSlave``: a master that gains a replica becomes a migration target."""
         if name not in master.replicas:
-            master.replicas.append(name)
+            master.replicas = (*master.replicas, name)
         master.flags |= MIGRATE_TO
 
     def _remove_replica(self, master: PeerView, name: str) -> None:
         """``clusterNodeRemoveSlave``."""
         if name in master.replicas:
-            master.replicas.remove(name)
+            master.replicas = tuple(r for r in master.replicas if r != name)
         if not master.replicas:
             master.flags &= ~MIGRATE_TO
 

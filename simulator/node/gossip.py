@@ -24,7 +24,7 @@ from simulator.messages import (
 )
 from simulator.node.constants import MF_PAUSE_MULT, MF_TIMEOUT_MS
 from simulator.node.cron import Cron
-from simulator.node.peer import PeerView
+from simulator.node.peer import PeerView, add_fail_report
 from simulator.slots import NO_OWNER
 
 
@@ -199,7 +199,7 @@ class Gossip(Cron):
                 if sender_is_master and node is not me:
                     assert sender is not None
                     if entry.flags & (FAIL | PFAIL):
-                        node.fail_reports[sender.name] = now
+                        add_fail_report(node, sender.name, now)
                         self._mark_node_as_failing_if_needed(node, now)
                     else:
                         node.fail_reports.pop(sender.name, None)

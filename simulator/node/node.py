@@ -21,6 +21,16 @@ from simulator.node.peer import PeerView
 from simulator.replication import Replication
 from simulator.slots import SlotTable
 
+_SHARED_TIMES: dict[int, int] = {}
+"""One int object per start-state time (link ages and pong times are a few thousand
+distinct values): a 2,000-node start state draws 8 million of them, and an int object
+of its own each would cost 32 bytes (~240 MiB). Ints are values: sharing them changes
+nothing but memory."""
+
+
+def _shared(value: int) -> int:
+    return _SHARED_TIMES.setdefault(value, value) if len(_SHARED_TIMES) < 1 << 16 else value
+
 
 @dataclass(frozen=True, slots=True)
 class SeedPeer:
@@ -67,8 +77,8 @@ class Node(LinkEvents):
                 self.add_peer(peer)
                 peer.link = True
                 self.links[seed.name] = self.host.preconnect(self.name, seed.name)
-                peer.link_ctime = -setup.randrange(1000, 5000)
-                peer.pong_received = -setup.randrange(nt // 2 + 1)
+                peer.link_ctime = _shared(-setup.randrange(1000, 5000))
+                peer.pong_received = _shared(-setup.randrange(nt // 2 + 1))
                 peer.data_received = peer.pong_received
                 peer.config_epoch = seed.config_epoch
                 if seed.nofailover:

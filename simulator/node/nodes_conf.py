@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from simulator.messages import FAIL, HANDSHAKE, MASTER, MYSELF, NOFAILOVER, SLAVE
 from simulator.node.commands import ClusterCommands
-from simulator.node.peer import PeerView
+from simulator.node.peer import NO_REPORTS, PeerView
 from simulator.slots import SlotTable
 
 
@@ -55,8 +55,7 @@ class NodesConfFile(ClusterCommands):
         max_epoch = saved.current_epoch
         for name, peer in saved.peers.items():
             peer = copy.copy(peer)
-            peer.fail_reports = {}
-            peer.replicas = list(peer.replicas)
+            peer.fail_reports = NO_REPORTS
             peer.link = name == self.name
             peer.ping_sent = now if peer.ping_sent else 0
             peer.pong_received = now if peer.pong_received else 0

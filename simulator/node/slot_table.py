@@ -32,7 +32,7 @@ class SlotBindings(NodeBase):
         for other in self._peer_list:
             other.fail_reports.pop(name, None)
             if name in other.replicas:
-                other.replicas.remove(name)
+                other.replicas = tuple(r for r in other.replicas if r != name)
             if other.master == name and other is not self.me:
                 other.master = None
 
