@@ -9,7 +9,7 @@ child's peak RSS minus that of a child that only imports the simulator (same run
 
 ``RCSIM_BENCH_BASELINE=/path/to/an/rcsim/tree`` also runs every size (up to
 ``RCSIM_BENCH_BASELINE_MAX`` nodes, default 1,000) with that tree on ``PYTHONPATH``
-(e.g. ``git archive 1749710 | tar -x -C /tmp/base``), in the same run, and adds its
+(e.g. ``mkdir -p build/base && git archive 1749710 | tar -x -C build/base``), in the same run, and adds its
 factor and the speed-up. ``RCSIM_BENCH_MAX_NODES`` (default 2,000) leaves out bigger sizes.
 """
 
@@ -76,6 +76,8 @@ def _child(masters: int, replicas: int, seconds: int, tree: str | None = None) -
 
 def main() -> str:
     baseline_tree = os.environ.get("RCSIM_BENCH_BASELINE")
+    if baseline_tree:
+        baseline_tree = os.path.abspath(baseline_tree)  # a relative tree, e.g. build/base
     baseline_max = int(os.environ.get("RCSIM_BENCH_BASELINE_MAX", "1000"))
     max_nodes = int(os.environ.get("RCSIM_BENCH_MAX_NODES", "2000"))
     empty = _child(0, 0, 0)

@@ -345,3 +345,24 @@ def test_rcsim_fidelity_part_eviction(capsys: pytest.CaptureFixture[str]) -> Non
     out = capsys.readouterr().out
     assert "| allkeys-lru samples 10 | error % | 2.87 [2.70–3.06] |" in out
     assert "| noeviction | keys before the refused SET |" in out
+
+
+def test_volatile_policies_see_ttls_set_by_expire_and_set_ex() -> None:
+    """§25.3 with §26.1: the volatile-* policies sample ``db->expires``; a TTL given by
+    ``SET ... EX``, ``EXPIRE`` (before or after maxmemory applies) reaches the eviction
+    state, and ``PERSIST`` takes it away again (ExpireTable.listener -> note_expire)."""
+    sim, dp = cluster(
+        **{"maxmemory": CALIBRATION_EMPTY_USED_MEMORY + 100_000, "maxmemory-policy": "volatile-ttl"}
+    )
+    owner = sim.cluster.node(dp.lookup("{t}0")["owner"])
+    session = Session()
+    assert execute(dp, owner, "c1", ("SET", "{t}ex", "v", "EX", "100"), session).outcome == "ok"
+    assert execute(dp, owner, "c1", ("SET", "{t}later", "v"), session).outcome == "ok"
+    assert execute(dp, owner, "c1", ("EXPIRE", "{t}later", "50"), session).text == "1"
+    assert execute(dp, owner, "c1", ("SET", "{t}plain", "v"), session).outcome == "ok"
+    eviction = dp.data(owner).eviction
+    assert eviction is not None
+    assert set(eviction.expires) == {"{t}ex", "{t}later"}
+    assert eviction.expires["{t}later"] < eviction.expires["{t}ex"]  # volatile-ttl's order
+    assert execute(dp, owner, "c1", ("PERSIST", "{t}ex"), session).text == "1"
+    assert set(eviction.expires) == {"{t}later"}

@@ -138,7 +138,7 @@ def test_tui_clients_pane_counts_and_l_lists_the_lost_writes() -> None:
             shown = pane.draw(pane.data())
             assert isinstance(shown, Text)
             lost = pane.data()[0].lost_writes  # the ledger's count at 9 s (76 before the
-            assert lost > 0  # cron-period changes of §6.1-§6.3 moved the failover)
+            assert lost > 0  # cron-period changes of §6.1 and §6.2 moved the failover)
             assert "at risk " in shown.plain and f" · lost {lost}" in shown.plain
             await pilot.press("L")
             await pilot.pause()

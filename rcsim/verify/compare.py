@@ -184,27 +184,34 @@ def _ms(value: float) -> str:
     return f"{value:.0f}"
 
 
+def _state_cell(values: Sequence[Any]) -> str:
+    """Final-state values seen, each once; " / " because "|" would split a Markdown cell."""
+    return " / ".join(str(v) for v in sorted(set(values), key=str))
+
+
+def _never(values: Sequence[Any], present: list[float]) -> str:
+    """How many runs never reached the milestone, as a suffix ("" when all did)."""
+    never = len(values) - len(present)
+    return f" ({never}× never)" if never else ""
+
+
 def real_cell(row: Row) -> str:
     if row.kind == "state":
-        values = sorted(set(row.real), key=str)
-        return " / ".join(str(v) for v in values)  # not "|": a Markdown cell
+        return _state_cell(row.real)
     present = _present(row.real)
-    never = len(row.real) - len(present)
     if not present:
         return "never"
     cell = f"{_ms(statistics.median(present))} [{_ms(min(present))}–{_ms(max(present))}]"
-    return cell + (f" ({never}× never)" if never else "")
+    return cell + _never(row.real, present)
 
 
 def sim_cell(row: Row) -> str:
     if row.kind == "state":
-        values = sorted(set(row.sim), key=str)
-        return " / ".join(str(v) for v in values)  # not "|": a Markdown cell
+        return _state_cell(row.sim)
     present = _present(row.sim)
-    never = len(row.sim) - len(present)
     if not present:
         return "never"
-    return _ms(statistics.median(present)) + (f" ({never}× never)" if never else "")
+    return _ms(statistics.median(present)) + _never(row.sim, present)
 
 
 def ratio_cell(row: Row) -> str:
