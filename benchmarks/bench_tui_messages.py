@@ -17,6 +17,7 @@ message view shown, playing at maximum speed.
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import sys
 import time
@@ -37,14 +38,18 @@ KEY_TARGET_MS = 100
 FRAME_TARGET_MS = 50
 
 
-async def _frames(app: RcsimApp, pilot: object) -> list[float]:
-    frames = []
+Timed = tuple[list[float], list[float]]  # wall seconds, CPU seconds of this process
+
+
+async def _frames(app: RcsimApp, pilot: object) -> Timed:
+    frames: Timed = ([], [])
     for _ in range(FRAMES):
         app.session.sim.run_for(100)  # new messages every frame
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         app.refresh_panes()
         await pilot.pause()  # type: ignore[attr-defined]
-        frames.append(time.perf_counter() - start)
+        frames[0].append(time.perf_counter() - start)
+        frames[1].append(time.process_time() - cpu)
     return frames
 
 
@@ -60,17 +65,18 @@ def _render(pane: MessagesPane) -> list[float]:
     return times
 
 
-async def _keys(app: RcsimApp, moved: Callable[[], object], keys: str) -> list[float]:
-    latencies: list[float] = []
+async def _keys(app: RcsimApp, moved: Callable[[], object], keys: str) -> Timed:
+    latencies: Timed = ([], [])
     for i in range(KEYS):
         await asyncio.sleep(0.15)  # let a few ticks run between keys
         key = keys[i % len(keys)]
         before = moved()
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         app.post_message(events.Key(key, key))
         while moved() == before:
             await asyncio.sleep(0.001)
-        latencies.append(time.perf_counter() - start)
+        latencies[0].append(time.perf_counter() - start)
+        latencies[1].append(time.process_time() - cpu)
     return latencies
 
 
@@ -95,15 +101,30 @@ async def _measure(app: RcsimApp) -> dict[str, list[float]]:
         app.query_one("#topology").focus()
         without = await _keys(app, lambda: app.selected, "j")
         app.session.playing = False
+        checkpoint = _checkpoint(app)
     return {
-        "plain": plain,
-        "thinned": thinned,
-        "every": every,
+        "plain": plain[0],
+        "thinned": thinned[0],
+        "every": every[0],
+        "frames_cpu": plain[1] + thinned[1] + every[1],
         "render": render,
-        "keys": with_view,
-        "keys_without": without,
+        "keys": with_view[0],
+        "keys_without": without[0],
+        "keys_cpu": with_view[1] + without[1],
         "rate": [rate],
+        "checkpoint": [checkpoint],
+        "startup": [app.heap.full_s],
     }
+
+
+def _checkpoint(app: RcsimApp) -> float:
+    """Wall time of one rewind checkpoint: the simulation's deep copy of the model, every
+    5 s of simulated time at 6 nodes, 10 s at 100, inside the tick that crosses it, so a
+    key waits for it. Timed as ``restart_checkpoints`` (the run is over: it also frees
+    the run's earlier checkpoints, a little more than a tick's copy)."""
+    start = time.perf_counter()
+    app.session.sim.restart_checkpoints()
+    return time.perf_counter() - start
 
 
 def measure(masters: int) -> dict[str, list[float]]:
@@ -126,11 +147,14 @@ def _ms(values: list[float]) -> str:
 def main() -> str:
     rows = []
     for masters in SIZES:
+        load_before = os.getloadavg()[0]
         runs = [measure(masters) for _ in range(RUNS)]
+        load_after = os.getloadavg()[0]
 
         def every(name: str, runs: list[dict[str, list[float]]] = runs) -> list[float]:
             return [v for r in runs for v in r[name]]
 
+        shown = [max(r["thinned"] + r["every"]) for r in runs]
         worst = [max(r["keys"]) for r in runs]
         worst_without = [max(r["keys_without"]) for r in runs]
         rows.append(
@@ -145,6 +169,13 @@ def main() -> str:
                 f"{statistics.median(every('keys_without')) * 1000:.0f} ms; "
                 + " ".join(f"{w * 1000:.0f}" for w in worst_without),
                 f"{statistics.median(every('rate')):.2f}×",
+                " ".join(f"{w * 1000:.0f}" for w in shown),
+                _ms(every("frames_cpu")),
+                _ms(every("keys_cpu")),
+                f"{statistics.median(every('startup')) * 1000:.0f} ms",
+                f"{statistics.median(every('checkpoint')) * 1000:.0f} / "
+                f"{max(every('checkpoint')) * 1000:.0f} ms",
+                f"{load_before:.1f} → {load_after:.1f}",
             ]
         )
     lines = [
@@ -167,9 +198,25 @@ def main() -> str:
                 "keys, view shown: median; worst per run",
                 "keys, view hidden: median; worst per run",
                 "simulated s per wall s",
+                "worst frame per run, view shown",
+                "frame CPU (all settings; median / worst)",
+                "key CPU (shown and hidden; median / worst)",
+                "once at start: whole-heap collection",
+                "one checkpoint (median / worst)",
+                "load average (1 min) before → after",
             ],
             rows,
         ),
+        "",
+        "CPU: this process's CPU time over the same interval as the wall figure "
+        "(time.process_time): what a frame or a key would take on an idle machine, "
+        "less sensitive to the other processes' load than the wall time. "
+        "The app collects and freezes the heap as it goes (tui/heap.py): once at start "
+        "over the whole heap (its own column, a one-time cost), then four times a second "
+        "over what is new. A checkpoint is the simulation's deep copy of the model for "
+        "rewind (simulator/simulation.py), made inside the tick that crosses its time; "
+        "keys wait for it, so it is shown apart: the keys above were pressed between "
+        "checkpoints.",
     ]
     return "\n".join(lines)
 

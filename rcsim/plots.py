@@ -1,4 +1,6 @@
-"""Pictures for reports: a sweep's milestone distributions (``rcsim sweep --plot``).
+"""Pictures for reports: a sweep's milestone distributions and bus curves (``rcsim sweep
+--plot``); the shared figure and file helpers of :mod:`rcsim.bus_plot`,
+:mod:`rcsim.fidelity_plots` and :mod:`rcsim.timeline_plot`.
 
 Drawn with matplotlib (an optional extra: ``pip install 'rcsim[plot]'``), on its Agg
 canvas through the object API (``Figure``, never ``pyplot``: no global figure state, no
@@ -103,6 +105,11 @@ def _ticks(summaries: Sequence[dict[str, Any]], sets: Sequence[str]) -> list[str
     return labels
 
 
+def _rotation(ticks: Sequence[str]) -> int:
+    """Tick labels slanted when there are many or they are long (several swept paths)."""
+    return 0 if len(ticks) <= 4 and all(len(t) <= 14 for t in ticks) else 30
+
+
 def _strip(axes: Any, position: int, values: Sequence[float]) -> None:
     """One dot per run beside the box, spread evenly (no random jitter: same bytes)."""
     count = len(values)
@@ -163,7 +170,7 @@ def _box_panel(
             if not missing
             else f"{tick}\n(n={len(values)}, {missing} never)"
         )
-    axes.set_xticklabels(labels, fontsize=8, rotation=0 if len(ticks) <= 4 else 30)
+    axes.set_xticklabels(labels, fontsize=8, rotation=_rotation(ticks))
     axes.set_xlim(0.4, len(columns) + 0.6)
     axes.grid(axis="y", color="#e5e7eb", linewidth=0.8)
     axes.set_axisbelow(True)
@@ -178,6 +185,11 @@ def _counts_axis(axes: Any) -> None:
     axes.set_ylim(0, max(top, 1))
 
 
+def _reached(rows: Sequence[Sequence[dict[str, Any]]]) -> bool:
+    """Whether any run reached any failover milestone (a sweep with a fault)."""
+    return any(run.get(key) is not None for s in rows for run in s for key, _ in MILESTONE_PANELS)
+
+
 def sweep_figure(
     summaries: Sequence[dict[str, Any]],
     rows: Sequence[Sequence[dict[str, Any]]],
@@ -190,50 +202,78 @@ def sweep_figure(
     version: str,
 ) -> Figure:
     """Per setting, a box plot of each failover milestone (ms after the fault), of the
-    lost writes, and the runs that passed; the caption names scenario, seeds, version."""
+    lost writes, and the runs that passed; below them the bus traffic as curves against
+    the swept value (:mod:`rcsim.bus_plot`). A sweep where no run reached a milestone
+    (``bus-cost``: no fault) draws the bus curves and the runs that passed only. The
+    caption names scenario, seeds, version."""
+    from rcsim.bus_plot import bus_panels
+
     ticks = _ticks(summaries, sets)
+    milestones = _reached(rows)
     width = max(10.0, 1.0 + 1.1 * len(summaries) * 3)
-    figure = new_figure(min(width, 24.0), 7.5)
-    grid = figure.subplots(2, 3)
-    panels = [axes for row in grid for axes in row]
-    for axes, (key, title) in zip(panels, MILESTONE_PANELS, strict=False):
-        columns = [[run.get(key) for run in setting] for setting in rows]
-        _box_panel(axes, title, "ms after the fault (simulated)", columns, ticks)
-    lost = [[run.get("lost_writes") for run in setting] for setting in rows]
-    _box_panel(panels[4], "acknowledged writes lost", "writes per run", lost, ticks)
-    _counts_axis(panels[4])
-    if not any(value for column in lost for value in column):
-        panels[4].text(
-            0.5,
-            0.6,
-            "no acknowledged write lost",
-            transform=panels[4].transAxes,
-            ha="center",
-            color="#6b7280",
-        )
-    passed = panels[5]
-    counts = [int(s["passed"]) for s in summaries]
-    runs = [int(s["runs"]) for s in summaries]
-    positions = list(range(1, len(summaries) + 1))
-    passed.bar(positions, runs, width=0.5, color="#fecaca", label="runs")
-    passed.bar(positions, counts, width=0.5, color="#16a34a", label="passed")
-    passed.set_title("runs whose expectations all held", fontsize=10)
-    passed.set_ylabel("runs")
-    passed.set_xticks(positions)
-    passed.set_xticklabels(ticks, fontsize=8, rotation=0 if len(ticks) <= 4 else 30)
-    passed.set_xlim(0.4, len(summaries) + 0.6)
-    passed.legend(fontsize=8, loc="lower right")
-    _counts_axis(passed)
-    for axes in panels:
+    figure = new_figure(min(width, 24.0), 10.5 if milestones else 4.6)
+    grid = figure.add_gridspec(3 if milestones else 1, 6)
+    if milestones:
+        panels = [figure.add_subplot(grid[r, 2 * c : 2 * c + 2]) for r in (0, 1) for c in (0, 1, 2)]
+        for axes, (key, title) in zip(panels, MILESTONE_PANELS, strict=False):
+            columns = [[run.get(key) for run in setting] for setting in rows]
+            _box_panel(axes, title, "ms after the fault (simulated)", columns, ticks)
+        _lost_panel(panels[4], rows, ticks)
+        passed = panels[5]
+        bus = [figure.add_subplot(grid[2, 0:3]), figure.add_subplot(grid[2, 3:6])]
+    else:
+        panels = []
+        bus = [figure.add_subplot(grid[0, 0:2]), figure.add_subplot(grid[0, 2:4])]
+        passed = figure.add_subplot(grid[0, 4:6])
+    _passed_panel(passed, summaries, ticks)
+    for axes in [*panels, passed]:
         axes.set_xlabel(_axis_title(sets), fontsize=8)
+    bus_panels(bus[0], bus[1], rows, sets)
     figure.suptitle(f"rcsim sweep: {scenario}", fontsize=13)
-    total = sum(runs)
+    total = sum(int(s["runs"]) for s in summaries)
     caption = (
         f"{source}, seeds {seeds} ({total} runs), cron phases spread over {cron_spread_ms} ms, "
-        f"rcsim {version}. Milestones of the first failed master, in simulated ms after the "
-        "fault. Boxes: quartiles and median (red); whiskers: 1.5 × IQR; dots: one run each; "
-        "n: runs that reached the milestone."
+        f"rcsim {version}. "
+    )
+    if milestones:
+        caption += (
+            "Milestones of the first failed master, in simulated ms after the fault. Boxes: "
+            "quartiles and median (red); whiskers: 1.5 × IQR; dots: one run each; n: runs "
+            "that reached the milestone. "
+        )
+    caption += (
+        "Bus: sent over the whole run (metrics.bus); line: median of the seeds, dots: one run each."
     )
     figure.text(0.5, 0.0, caption, ha="center", va="bottom", fontsize=8, wrap=True)
     figure.get_layout_engine().set(rect=(0, 0.05, 1, 0.95))  # type: ignore[call-arg,union-attr]
     return figure
+
+
+def _lost_panel(axes: Any, rows: Sequence[Sequence[dict[str, Any]]], ticks: Sequence[str]) -> None:
+    lost = [[run.get("lost_writes") for run in setting] for setting in rows]
+    _box_panel(axes, "acknowledged writes lost", "writes per run", lost, ticks)
+    _counts_axis(axes)
+    if not any(value for column in lost for value in column):
+        axes.text(
+            0.5,
+            0.6,
+            "no acknowledged write lost",
+            transform=axes.transAxes,
+            ha="center",
+            color="#6b7280",
+        )
+
+
+def _passed_panel(axes: Any, summaries: Sequence[dict[str, Any]], ticks: Sequence[str]) -> None:
+    counts = [int(s["passed"]) for s in summaries]
+    runs = [int(s["runs"]) for s in summaries]
+    positions = list(range(1, len(summaries) + 1))
+    axes.bar(positions, runs, width=0.5, color="#fecaca", label="runs")
+    axes.bar(positions, counts, width=0.5, color="#16a34a", label="passed")
+    axes.set_title("runs whose expectations all held", fontsize=10)
+    axes.set_ylabel("runs")
+    axes.set_xticks(positions)
+    axes.set_xticklabels(ticks, fontsize=8, rotation=_rotation(ticks))
+    axes.set_xlim(0.4, len(summaries) + 0.6)
+    axes.legend(fontsize=8, loc="lower right")
+    _counts_axis(axes)

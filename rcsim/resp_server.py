@@ -443,6 +443,9 @@ class RespFront:
         dp = self.sim.extras.get("dataplane")
         if node is not None and dp is not None and node.data is not None:
             dp.data(node).pubsub.remove_client(conn.state.key)
+            tracking = dp.data(node).tracking
+            if tracking is not None:
+                tracking.disconnect(conn.state.key)  # disableTracking
 
     # ------------------------------------------------------------ pushes
 
@@ -454,6 +457,10 @@ class RespFront:
             conn = self.by_key.get(event.get("target", ""))
             if conn is not None and conn.state is not None and not self.cut_off(conn):
                 conn.send(self._push(conn.state, event))
+        elif kind == "invalidation":  # CLIENT TRACKING: RESP3 only (sendTrackingMessage)
+            conn = self.by_key.get(event.get("target", ""))
+            if conn is not None and conn.state is not None and conn.state.proto > 2:
+                conn.send(Push(("invalidate", event.get("keys"))))
         elif kind in ("crash", "shutdown", "node_removed"):
             name = event.get("node", "")
             server = self.servers.pop(name, None)

@@ -4,7 +4,8 @@ The cluster is the only object that sees every node; the nodes themselves learn
 about each other only through messages (see :mod:`simulator.node`). It is each
 node's :class:`~simulator.node.NodeHost` (clock, trace, wire, directory, data-plane
 hooks) and never writes a node's fields: faults, the converged start and nodes.conf
-are node methods; the cluster keeps only the saved nodes.conf "on disk".
+are node methods; the cluster keeps only the saved nodes.conf "on disk". The wire
+side of replication is a mixin of its own (:mod:`simulator.cluster_replication`).
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from simulator.bus_stats import BusStats
+from simulator.cluster_replication import ReplicationWire
 from simulator.config import NodeConfig
-from simulator.engine import Engine
+from simulator.engine import Engine, without_gc
 from simulator.links import CRASHED as TCP_CRASHED
 from simulator.links import PAUSED as TCP_PAUSED
 from simulator.links import RUNNING as TCP_RUNNING
@@ -25,14 +27,12 @@ from simulator.node import (
     CRASHED,
     CRON_PERIOD_MS,
     PAUSED,
-    REPL_PING_BYTES,
     RUNNING,
     STOPPED,
     Node,
     NodesConf,
     SeedPeer,
 )
-from simulator.replication import REPL_CONNECT
 from simulator.slots import CLUSTER_SLOTS, SlotTable
 from simulator.topology import ClusterError, NodeSpec, UnknownNode, check_specs
 from simulator.topology import standard_topology as standard_topology  # re-exported
@@ -119,9 +119,13 @@ class DataPlane:
         """SIGCONT: the node reads the client input it buffered while paused."""
 
 
-class Cluster:
+class Cluster(ReplicationWire):
     """Every node, the network between them, fault injection, and ground-truth queries."""
 
+    dataplane: DataPlane
+    node_class: type[Node] = Node  # simulator/standalone.py: StandaloneNode
+
+    @without_gc  # millions of long-lived objects at 1,000 nodes, no garbage
     def __init__(
         self,
         engine: Engine,
@@ -187,7 +191,7 @@ class Cluster:
         self.index[name] = index
         config = NodeConfig({**self.base_config, **(overrides or {})})
         self._startup_config[name] = config.copy()  # its redis.conf
-        node = Node(
+        node = self.node_class(
             self, name, index, self._new_id(), BASE_PORT + index, config, self.cron_phase_spread_ms
         )
         self.nodes[name] = node
@@ -282,19 +286,6 @@ class Cluster:
     def _emit_link(self, kind: str, node: str, target: str, **fields: Any) -> None:
         self.trace.emit(self.engine.now, kind, node, target, **fields)
 
-    def _deliver(self, src: str, dst: str, chunk: ReplChunk) -> None:
-        """A replication chunk arrives (the bus travels on :attr:`tcp`'s links)."""
-        node = self.nodes.get(dst)
-        if node is None or node.status in (CRASHED, STOPPED):
-            return
-        if not self.network.reachable(src, dst):
-            self._replication_broken(node)
-            return
-        if node.status == PAUSED:
-            node.buffer(chunk)
-            return
-        self._apply_chunk(node, chunk)
-
     def on_slot_owner_changed(self, node: Node, slot: int, previous: int, owner: int) -> None:
         self.dataplane.on_slot_owner_changed(node, slot, previous, owner)
 
@@ -322,107 +313,6 @@ class Cluster:
     def is_blacklisted(self, node: Node, other: str) -> bool:
         until = self._blacklist.get((node.name, other))
         return until is not None and self.engine.now < until
-
-    # ------------------------------------------------------------------ replication (the wire side)
-
-    def replication_stream(self, master: Node, nbytes: int, payload: object = None) -> int:
-        """Append ``nbytes`` to ``master``'s stream and ship it to its connected replicas."""
-        offset = master.repl.append(nbytes)
-        chunk = ReplChunk(master.name, offset, payload)
-        for name in master.me.replicas:
-            replica = self.nodes.get(name)
-            if replica is None or replica.master_name != master.name or not replica.repl.link_up:
-                continue
-            self.transmit_chunk(master.name, name, chunk)
-        return offset
-
-    def transmit_chunk(self, src: str, dst: str, chunk: ReplChunk) -> None:
-        delay = (
-            self.network.delay(src, dst, self.engine.now)
-            if self.network.reachable(src, dst)
-            else None
-        )
-        if delay is None:
-            replica = self.nodes.get(dst)
-            if replica is not None:
-                self._replication_broken(replica)
-            return
-        self.engine.schedule(delay, self._deliver, src, dst, chunk)
-
-    def _apply_chunk(self, replica: Node, chunk: ReplChunk) -> None:
-        repl = replica.repl
-        if replica.master_name != chunk.master or not repl.link_up:
-            return
-        repl.interaction(self.engine.now)
-        self.dataplane.apply_replication(replica, chunk)
-        repl.applied(chunk.offset)
-
-    def _replication_broken(self, replica: Node) -> None:
-        """A lost packet on the replication link: the link drops; cron reconnects (simplified TCP)."""
-        replica.repl.broken(self.engine.now)
-
-    def replication_cron(self, node: Node) -> None:
-        """``replicationCron``: a master PINGs its replicas every repl-ping-replica-period
-        (§20.1); a replica, once a second, drops a master silent for repl-timeout and
-        reconnects a link that is down (§6 step 4)."""
-        if not node.is_master:
-            self._replica_cron(node)
-            return
-        master = node
-        now = self.engine.now
-        repl = master.repl
-        due = repl.next_ping
-        if due is not None and now < due:
-            return
-        period = master.config.get("repl-ping-replica-period") * 1000
-        if due is None:
-            repl.schedule_ping(now + period)
-            return
-        if master.writes_paused():
-            return
-        repl.schedule_ping(now + period)
-        if master.me.replicas:
-            self.replication_stream(master, REPL_PING_BYTES)
-
-    def _replica_cron(self, replica: Node) -> None:
-        """The replica's half of ``replicationCron`` (replication.c, once a second)."""
-        now = self.engine.now
-        repl = replica.repl
-        if not repl.cron_due(now):
-            return
-        if repl.timed_out(now, replica.config.get("repl-timeout")):
-            self.trace.emit(now, "repl_timeout", replica.name, replica.master_name)
-            repl.broken(now)
-        if repl.state == REPL_CONNECT:
-            self.replication_connect(replica)
-
-    def replication_connect(self, replica: Node) -> None:
-        """``connectWithMaster`` and the PSYNC handshake (§6 step 4, §20.1): if the master
-        answers, the data plane decides partial (connected now) or full (a transfer)."""
-        master = self.nodes.get(replica.master_name or "")
-        if master is None or master.status != RUNNING:
-            return
-        if not (
-            self.network.reachable(replica.name, master.name)
-            and self.network.reachable(master.name, replica.name)
-        ):
-            return
-        if not master.is_master:
-            return
-        replica.repl.handshake()
-        self.dataplane.on_replication_connected(replica, master)
-        self.trace.emit(
-            self.engine.now, "sync", replica.name, master.name, offset=replica.repl_offset
-        )
-
-    def replication_set_master(self, replica: Node, master: str) -> None:
-        """``replicationSetMaster``: free the old link, connect at once."""
-        replica.repl.set_master(self.engine.now)
-        self.replication_connect(replica)
-
-    def replication_unset_master(self, node: Node, old_master: str) -> None:
-        node.repl.unset_master()
-        self.dataplane.on_promoted(node, old_master)
 
     # ------------------------------------------------------------------ faults
 
@@ -489,7 +379,7 @@ class Cluster:
             self.kill(name)
         # A new process reads redis.conf: CONFIG SET changes are gone (no CONFIG REWRITE).
         config = self._startup_config[name].copy() if name in self._startup_config else old.config
-        node = Node(self, name, old.index, old.id, old.port, config)
+        node = self.node_class(self, name, old.index, old.id, old.port, config)
         self.nodes[name] = node
         self.tcp.attach(name, node)
         node.restart_from(self._nodes_conf.get(name), data=old.data, repl=old.repl)

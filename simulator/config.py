@@ -215,6 +215,15 @@ DIRECTIVES: dict[str, Directive] = {
             maximum=10,
         ),
         Directive(
+            "tracking-table-max-keys",
+            "int",
+            1_000_000,
+            "keys the CLIENT TRACKING table remembers; over it, random ones are "
+            "invalidated; 0 = no limit",
+            minimum=0,
+            maximum=2_147_483_647,
+        ),
+        Directive(
             "notify-keyspace-events",
             "flags",
             "",

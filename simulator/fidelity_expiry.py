@@ -79,10 +79,15 @@ def summarise(curve: Sequence[tuple[int, int]]) -> dict[str, float | None]:
     return {"peak_keys": peak, "peak_at_ms": peak_at, "zero_at_ms": zero}
 
 
-def expiry_rows(seeds: Sequence[int]) -> list[Row]:
-    """The side-by-side rows (peak within 25 %, zero within 1 s; peak time for context)."""
+def expiry_rows(
+    seeds: Sequence[int], curves: Sequence[Sequence[tuple[int, int]]] | None = None
+) -> list[Row]:
+    """The side-by-side rows (peak within 25 %, zero within 1 s; peak time for context);
+    ``curves``: the seeds' curves if already run (``rcsim fidelity --plot`` draws them)."""
     real = real_expiry()["summary"]
-    runs = [summarise(expiry_curve(seed)) for seed in seeds]
+    if curves is None:
+        curves = [expiry_curve(seed) for seed in seeds]
+    runs = [summarise(curve) for curve in curves]
     rows = []
     for metric, tolerance in (
         ("peak_keys", PEAK_TOLERANCE),

@@ -21,9 +21,10 @@ from typing import Any
 
 from simulator.actions import ACTIONS
 from simulator.bus_trace import BusTap
-from simulator.cluster import Cluster, ClusterError, DataPlane, NodeSpec, standard_topology
+from simulator.cluster import ClusterError, DataPlane, NodeSpec, standard_topology
 from simulator.engine import Engine
 from simulator.links.link import DEFER_KEY, DeferredCopies
+from simulator.standalone import cluster_class
 from simulator.trace import Trace
 from simulator.views import Views
 
@@ -82,12 +83,14 @@ class Simulation:
         checkpoint_ms: int | None = DEFAULT_CHECKPOINT_MS,
         cron_phase_spread_ms: int = 100,
         gossip_rule: str | None = None,
+        topology: str = "cluster",
     ) -> None:
         self.seed = seed
         self.engine = Engine(seed)
         self.trace = Trace()
         self.specs = list(specs) if specs is not None else standard_topology(masters, replicas)
-        self.cluster = Cluster(
+        self.topology = topology  # "cluster" or "standalone" (simulator/standalone.py)
+        self.cluster = cluster_class(topology)(
             self.engine,
             self.trace,
             self.specs,

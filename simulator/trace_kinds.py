@@ -288,6 +288,32 @@ KINDS: dict[str, TraceKind] = {
         _k("keyspace_event", _P, "node", "", "channel message receivers",
            "a keyspace notification published on this node only (§26.4)",
            "{node} notifies {channel} ({message}) to {receivers} local subscribers"),
+        _k("db_query", _P, "", "", "client op key version wait_ms queue latency_ms",
+           "the backing database answered a cache-aside client's read or write "
+           "(docs/caching.md); only with cache-aside clients",
+           "the database answers {client}'s {op} of {key} (version {version})", "routine"),
+        _k("stale_read", _P, "node that answered", "", "client key version current stale_ms",
+           "a cache-aside read returned an older version than the database's "
+           "(docs/caching.md); only with cache-aside clients",
+           "{client} reads {key} version {version} from {node}, but the database has "
+           "{current}", "log", "alert"),
+        _k("local_read", _P, "node whose tracking vouches for the value", "",
+           "client key value stale",
+           "a GET answered from the client's local cache, no request; stale: the owning "
+           "master holds another value now; only with a local_cache",
+           "{client} reads {key} from its local cache ({value}; stale: {stale})", "routine"),
+        _k("invalidation", _P, "node", "client", "keys why dropped",
+           "an invalidation message from a CLIENT TRACKING table reached the client: keys "
+           "changed (write, bcast), the table's limit (limit), or null after a flush",
+           "{node} invalidates {keys} in {target}'s local cache ({why})", "log"),
+        _k("tracking_lost", _P, "node", "client", "how cached",
+           "a tracking client learned its connection to the node is gone (closed by the "
+           "node's death, or refused); cached: entries that connection vouched for",
+           "{target}'s tracking connection to {node} is {how} ({cached} cached keys)", "log"),
+        _k("cache_flush", _P, "node (disconnect)", "", "client reason dropped slot",
+           "a client emptied part of its local cache: its tracking connection was lost "
+           "(disconnect) or a slot moved (moved), per its flush_on",
+           "{client} drops {dropped} cached keys ({reason})", "log"),
         _k("reshard_started", _P, "", "target master (reshard)",
            "job source slots moves steps log unfixed",
            "redis-cli --cluster reshard, rebalance or fix started",

@@ -52,6 +52,11 @@ NARRATION: dict[str, set[int]] = {
     "ttl-on-replica": {2},
     "keyspace-notifications": {5},
     "expire-cycle": {0, 1},
+    "cache-stampede": {0, 4},
+    "invalidation-lost": {5, 6},
+    "one-instance-or-cluster": {0, 2, 4, 10, 12},
+    "one-instance-or-cluster-3-shards": {0, 2, 4, 5, 10, 13},
+    "client-side-caching": set(),
 }
 """Per lesson, the steps whose caption narrates a state at a chosen time (by index)."""
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import copy
+import gc
+import weakref
 
 import pytest
 
-from simulator.engine import Engine, Timer, derive_seed
+import simulator.engine
+from simulator.engine import Engine, Timer, derive_seed, without_gc
 
 
 class Recorder:
@@ -196,6 +199,21 @@ def test_peek_is_none_when_only_cancelled_events_remain() -> None:
     assert engine.step() is False
 
 
+def test_next_timer_is_the_live_head_and_stays_queued() -> None:
+    engine = Engine()
+    rec = Recorder(engine)
+    assert engine.next_timer() is None
+    head = engine.schedule(5, rec.hit, "head")
+    second = engine.schedule(5, rec.hit, "second")
+    assert engine.next_timer() is head
+    head.cancel()
+    assert engine.next_timer() is second  # the cancelled head is skipped
+    assert engine.next_timer() is second  # looking does not pop it
+    assert engine.step() is True
+    assert rec.log == [(5, "second")]
+    assert engine.next_timer() is None
+
+
 def test_engine_cancel_accepts_none() -> None:
     Engine.cancel(None)  # no timer yet is a common state for optional timers
 
@@ -376,3 +394,45 @@ def test_deepcopy_is_independent_of_the_original() -> None:
     assert len(clone.log) < len(rec.log)
     clone.engine.run_until(2_000)
     assert clone.log == rec.log
+
+
+# --------------------------------------------------------------------------- big builds
+
+
+class _Graph:
+    """A build with a reference cycle (as a cluster has: nodes point at their host)."""
+
+    @without_gc
+    def __init__(self, size: int) -> None:
+        self.me = self
+        self.items = [[i] for i in range(size)]
+
+
+def test_a_big_build_is_frozen_until_the_next_build_releases_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(simulator.engine, "FREEZE_MIN_OBJECTS", 5_000)
+    gc.collect()
+    gc.unfreeze()
+    try:
+        big = _Graph(10_000)
+        assert gc.isenabled()
+        assert gc.get_freeze_count() >= 10_000  # out of the collector's full passes
+        ref = weakref.ref(big)
+        del big
+        gc.collect()
+        assert ref() is not None  # frozen: its cycle is not collected...
+        _Graph(10)  # ...until the next build unfreezes and collects
+        assert ref() is None
+        assert gc.get_freeze_count() == 0  # a small build freezes nothing
+    finally:
+        gc.unfreeze()
+
+
+def test_a_build_leaves_a_disabled_collector_disabled() -> None:
+    gc.disable()
+    try:
+        _Graph(10)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

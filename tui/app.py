@@ -27,6 +27,7 @@ from simulator.simulation import ActionError
 from simulator.slots import CLUSTER_SLOTS
 from tui import dialogs, panes, render
 from tui.app_views import ViewKeys
+from tui.heap import Heap
 from tui.modals import BreakpointScreen, ChoiceScreen, HelpScreen, LookupScreen, PromptScreen
 from tui.model import BREAKPOINTS, MAX_SPEED, Session
 from tui.panes.lost_writes import LostWritesScreen, lost_writes_text
@@ -38,6 +39,7 @@ from tui.words import injected
 
 TICK_S = 0.05
 FRAME_S = 0.1
+SETTLE_S = 0.25  # how often the heap's new objects are collected and frozen (tui/heap.py)
 BUDGET_S = 0.02  # at most 40% of the loop for the simulation; the rest answers keys
 COMPACT_WIDTH = 110
 COMPACT_HEIGHT = 32
@@ -125,6 +127,7 @@ class RcsimApp(ViewKeys):
         self._shown: Stamp | None = None  # the simulation as the panes last saw it
         self.frames = 0
         self._next_frame = 0.0
+        self.heap = Heap()  # live only: keeps full collections out of frames (tui/heap.py)
         if session.driver is not None:
             session.set_breakpoints(session.breakpoints | {"end"})  # pause on the verdict
 
@@ -162,7 +165,16 @@ class RcsimApp(ViewKeys):
             self._last_wall = time.perf_counter()
             self.set_interval(self.tick_s, self._timer_tick)
             self.set_interval(FRAME_S, self._frame)
+            self.set_interval(SETTLE_S, self._settle)
         self.refresh_panes()
+        if self.live:
+            self._settle()  # the first: the whole heap once, at start
+
+    def on_unmount(self) -> None:
+        self.heap.release()
+
+    def _settle(self) -> None:
+        self.heap.settle(self.session.sim.engine)
 
     def on_resize(self, event: events.Resize) -> None:
         self._layout_for(event.size.width, event.size.height)
@@ -224,6 +236,9 @@ class RcsimApp(ViewKeys):
         if session.verdict_due:
             session.verdict_due = False
             self.action_verdict()
+        if self.heap.replaced(session.sim.engine):
+            self._settle()  # a rewind: its dropped model collected now, with the key
+        self.heap.checkpointed(len(session.sim.checkpoint_times()))
 
     # ------------------------------------------------------------------ playback keys
 

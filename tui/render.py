@@ -409,6 +409,15 @@ def clients(view: ClientView, rates: dict[str, float]) -> Text:
     text.append(str(view.lost_writes), "bold reverse red" if view.lost_writes else "green")
     if view.lost_writes:
         text.append("  L lists", "dim")
+    for cached in view.cache:  # cache-aside clients (docs/caching.md)
+        text.append(f"\n{cached.name:<11}", "bold")
+        ratio = "-" if cached.hit_ratio is None else f"{cached.hit_ratio:.1%}"
+        text.append(
+            f"hit {ratio}", "green" if cached.hit_ratio and cached.hit_ratio > 0.9 else "yellow"
+        )
+        text.append(" · stale ", "bold")
+        text.append(str(cached.stale_reads), "bold reverse red" if cached.stale_reads else "green")
+        text.append(f" · db {cached.db_reads} reads, queue {cached.db_queue}", "dim")
     if not view.dataplane:
         text.append("  (no data plane)", "dim")
     return text

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from rcsim import fidelity_plots
 from rcsim.commands import CommandError
 
 PARTS = (
@@ -36,6 +37,12 @@ def add_parser(sub: Any) -> None:
     parser.add_argument(
         "--part", choices=(*PARTS, "all"), default="all", help="which experiments (default all)"
     )
+    parser.add_argument(
+        "--plot",
+        metavar="FILE.svg|png",
+        help="with --part expiry or eviction: also draw rcsim against the real runs "
+        "(needs matplotlib: pip install 'rcsim[plot]'; rcsim/fidelity_plots.py)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -53,6 +60,9 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"--seeds must be between 1 and 1000, not {args.seeds}")
     seeds = range(args.seeds)
     parts = PARTS if args.part == "all" else (args.part,)
+    plot = getattr(args, "plot", None)
+    if plot:  # before the runs: a bad name or a missing library costs nothing
+        fidelity_plots.check_plot(plot, args.part)
     builders = {
         "failover": ("Automatic failover (failover-timing.json)", fidelity.failover_rows),
         "converged": (
@@ -79,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
         if part == "eviction":
             evict_rows = fidelity_evict.eviction_rows(seeds)
             all_ok = all_ok and all(r.within_bounds for r in evict_rows)
+            if plot:
+                fidelity_plots.draw_eviction(plot, evict_rows, args.seeds)
             print(
                 "## maxmemory eviction (eviction-expiry.json parts A-D), rcsim's mean over"
                 f" {args.seeds} seeds against the mean of the 3 real runs\n"
@@ -87,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
             print()
             continue
         title, build = builders[part]
-        rows = build(seeds)
+        rows = fidelity_plots.expiry_rows_drawn(plot, seeds) if plot else build(seeds)
         all_ok = all_ok and all(r.within_bounds for r in rows)
         unit = {
             "reshard": "",

@@ -147,6 +147,12 @@ def run(args: argparse.Namespace) -> int:
         out.write(verdict_line(result) + "\n")
     for message in driver.errors:
         sys.stderr.write(f"error: {message}\n")
+    for row in sim.views.local_caches():  # client-side caching, only when used
+        out.write(
+            f"local cache {row.client} ({row.mode}, flush_on {list(row.flush_on)}): "
+            f"{row.hits} hits ({row.hit_ratio:.0%}), {row.stale} stale local reads, "
+            f"{row.invalidations} invalidations\n"
+        )
     skipped = driver.not_reached()
     if skipped and not args.quiet:
         steps = ", ".join(str(i + 1) for i in skipped)

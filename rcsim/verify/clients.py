@@ -36,12 +36,18 @@ from simulator.harness.reference import (
 from simulator.slots import key_hash_slot
 
 Address = tuple[str, int]
-Ack = tuple[float, str, str, str, str]
-"""(monotonic time the reply was read, key, value, node, client) of an acknowledged SET."""
+Ack = tuple[float, str, str | None, str, str]
+"""(monotonic time the reply was read, key, value, node, client) of an acknowledged SET;
+value None: a deletion by the server (expiry, eviction)."""
 Emit = Callable[[str, dict[str, Any]], None]
 """(node name or "", request event fields) -> None."""
 
 FIRST_CLIENT_HOST = 200
+EXPIRED_BY = "expire"
+"""The ledger's writer of a deletion by expiry (simulator/dataplane/expiry.py's)."""
+EVICTED_BY = "(evicted)"
+"""... and of an eviction (simulator/dataplane/maxmemory.py's; RealCluster.lost_writes
+adds those from the evicted notifications)."""
 
 
 def client_host(index: int) -> str:
@@ -93,6 +99,13 @@ class ClusterClient:
             if pool:
                 return pool.pop()
         return Connection(address[0], address[1], DEFAULT_TIMEOUT_MS / 1000, self.source)
+
+    def warm(self, addresses: list[Address]) -> None:
+        """Open a pooled connection to each address now (the node's memory then holds it)."""
+        for address in addresses:
+            connection = self._take(address)
+            connection.call("PING")
+            self._give_back(address, connection)
 
     def _give_back(self, address: Address, connection: Connection) -> None:
         with self.lock:
@@ -211,6 +224,8 @@ class Workload(threading.Thread):
         self.writes = float(spec.writes)
         self.keys = str(spec.keys)
         self.key_count = int(spec.key_count)
+        self.ttl_ms: int | None = getattr(spec, "ttl_ms", None)
+        self.deadlines: list[tuple[str, float]] = []  # (node, ms) of acked writes with a TTL
         self.acks = acks
         self.in_flight_values = in_flight
         self.key_locks: dict[str, threading.Lock] = {}
@@ -241,7 +256,9 @@ class Workload(threading.Thread):
         if writes is not None:
             self.writes = writes
 
-    def command(self, write: bool, key: str, value: str | None = None) -> tuple[str, Any]:
+    def command(
+        self, write: bool, key: str, value: str | None = None, ttl_ms: int | None = None
+    ) -> tuple[str, Any]:
         """One SET or GET, with the routing rules; an acknowledged SET is recorded.
 
         SETs of one key are sent one after the other (a later one waits for the earlier
@@ -256,12 +273,21 @@ class Workload(threading.Thread):
             with self.acks_lock:
                 self.in_flight_values.add(value)
             outcome, reply, node, replied = "error", None, "", 0.0
+            started = self.now()  # the command goes out now: the server's deadline follows
             try:
-                outcome, reply, node, replied = self.client.execute(self.emit, "SET", key, value)
+                args = ("SET", key, value) + (("PX", str(ttl_ms)) if ttl_ms else ())
+                outcome, reply, node, replied = self.client.execute(self.emit, *args)
             finally:
                 with self.acks_lock:
                     if outcome == "ok":
                         self.acks.append((replied, key, value, node, self.client.name))
+                        if ttl_ms:  # its deadline, on the run's clock (rcsim.verify.keystate):
+                            # from the send, as the reply may be read late under load
+                            self.deadlines.append((node, started + ttl_ms))
+                            # expiry is a deletion the server does, not a lost write (as
+                            # rcsim's ledger records it); the key reads as absent from then
+                            gone = replied + ttl_ms / 1000
+                            self.acks.append((gone, key, None, node, EXPIRED_BY))
                     self.in_flight_values.discard(value)
         return outcome, reply
 
@@ -271,7 +297,7 @@ class Workload(threading.Thread):
 
     def _one(self, write: bool, key: str) -> None:
         try:
-            self.command(write, key)
+            self.command(write, key, ttl_ms=self.ttl_ms)
         except (OSError, ConnectionError, ValueError):
             pass
         finally:
@@ -352,6 +378,19 @@ def read_owned(
     return values
 
 
+def _eviction_last(acks: list[Ack]) -> list[Ack]:
+    """A key read back absent whose last eviction was seen before its last reply: the
+    eviction came last. Its notification and the SET's reply travel on different
+    connections (and the reply is read by a client thread, late on a loaded host), but a
+    SET the server ran after the eviction would have left the key there."""
+    evictions = [a for a in acks if a[4] == EVICTED_BY]
+    if not evictions:
+        return acks
+    last = evictions[-1]
+    latest = max(a[0] for a in acks)
+    return [a for a in acks if a is not last] + [(latest, *last[1:])]
+
+
 def lost_count(acks: list[Ack], in_flight: Collection[str], reads: Mapping[str, Read]) -> int:
     """rcsim's lost-write rule per key, on the writes acknowledged before the key was read.
 
@@ -372,5 +411,7 @@ def lost_count(acks: list[Ack], in_flight: Collection[str], reads: Mapping[str, 
         later = {a[2] for a in key_acks if a[0] >= asked}
         if value is not None and (value in later or value in in_flight):
             continue
+        if value is None:
+            before = _eviction_last(before)
         lost += len(ledger_of(before).lost_writes({key: value}.get))
     return lost

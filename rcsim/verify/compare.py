@@ -5,7 +5,8 @@ within 15 % of the real median or inside the real range, or within
 :data:`RESOLUTION_MS` of the real median (a real time is only known to a poll period,
 and a wait's end to one more: 15 % of 50 ms is below what can be measured). A milestone that never
 happened counts as "never": both sides never is in bounds, one side only is not.
-Counts (lost writes) as times, without the resolution allowance. States (final roles,
+Counts (lost writes, keys evicted or expired, rcsim.verify.figures) and rates (bus
+messages/s) as times, without the resolution allowance. States (final roles,
 slot owners, expectation verdicts): in bounds when every rcsim seed
 gave a value some real run gave and, when the real runs agree, the same value.
 """
@@ -17,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rcsim.verify.figures import kind_of
 from rcsim.verify.measure import Measures
 from rcsim.verify.scenario_api import MILESTONES
 
@@ -33,7 +35,7 @@ MILESTONE_WORDS = {
 
 @dataclass(frozen=True, slots=True)
 class Row:
-    """One line of the table; ``kind`` is ``time`` (ms), ``count`` or ``state``."""
+    """One line of the table; ``kind`` is ``time`` (ms), ``count``, ``rate`` or ``state``."""
 
     label: str
     kind: str
@@ -43,7 +45,7 @@ class Row:
     def in_bounds(self) -> bool:
         if self.kind == "state":
             return state_in_bounds(self.real, self.sim)
-        if self.kind == "count":
+        if self.kind in ("count", "rate"):
             return time_in_bounds(self.real, self.sim, resolution=0.0)
         return time_in_bounds(self.real, self.sim)
 
@@ -158,6 +160,15 @@ def rows(real: Sequence[Measures], sim: Sequence[Measures]) -> list[Row]:
                 tuple(m.lost_writes for m in sim),
             )
         )
+    for key in _ordered_union([list(m.figures) for m in [*real, *sim]]):
+        table.append(
+            Row(
+                key,
+                kind_of(key),
+                tuple(m.figures.get(key) for m in real),
+                tuple(m.figures.get(key) for m in sim),
+            )
+        )
     real_verdicts = [_verdicts(m) for m in real]
     sim_verdicts = [_verdicts(m) for m in sim]
     for key in _ordered_union([list(v) for v in real_verdicts + sim_verdicts]):
@@ -184,6 +195,11 @@ def _ms(value: float) -> str:
     return f"{value:.0f}"
 
 
+def _number(row: Row, value: float) -> str:
+    """A rate with one decimal; times and counts whole."""
+    return f"{value:.1f}" if row.kind == "rate" else _ms(value)
+
+
 def _state_cell(values: Sequence[Any]) -> str:
     """Final-state values seen, each once; " / " because "|" would split a Markdown cell."""
     return " / ".join(str(v) for v in sorted(set(values), key=str))
@@ -201,7 +217,8 @@ def real_cell(row: Row) -> str:
     present = _present(row.real)
     if not present:
         return "never"
-    cell = f"{_ms(statistics.median(present))} [{_ms(min(present))}–{_ms(max(present))}]"
+    median, low, high = statistics.median(present), min(present), max(present)
+    cell = f"{_number(row, median)} [{_number(row, low)}–{_number(row, high)}]"
     return cell + _never(row.real, present)
 
 
@@ -211,7 +228,7 @@ def sim_cell(row: Row) -> str:
     present = _present(row.sim)
     if not present:
         return "never"
-    return _ms(statistics.median(present)) + _never(row.sim, present)
+    return _number(row, statistics.median(present)) + _never(row.sim, present)
 
 
 def ratio_cell(row: Row) -> str:

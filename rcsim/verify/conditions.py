@@ -33,6 +33,8 @@ class World:
     events: Sequence[Event]
     lost_writes: Callable[[], int] = lambda: 0
     delivered: Callable[[str | None, str | None], int] = lambda channel, subscriber: 0
+    probe: Callable[[str, str], tuple[bool, bool] | None] = lambda node, key: None
+    stale: Callable[[str], int | None] = lambda node: None
 
     def alive(self) -> list[str]:
         return [n for n, s in self.status.items() if s != "dead" and n in self.views]
@@ -187,6 +189,41 @@ def _delivered(world: World, c: model.Delivered, _start: int) -> Verdict:
     return count >= minimum, f"at least {minimum} deliveries{where}", f"{count} delivered"
 
 
+def _key(world: World, c: model.Key, _start: int) -> Verdict:
+    """As rcsim's: stored (in memory, expired or not) and readable (§26.3,
+    rcsim.verify.keystate)."""
+    wanted = []
+    if c.stored is not None:
+        wanted.append("stored" if c.stored else "not stored")
+    if c.readable is not None:
+        wanted.append("readable" if c.readable else "not readable")
+    expected = f"{c.key} on {c.node}: " + " and ".join(wanted)
+    seen = world.probe(c.node, c.key)
+    if seen is None:
+        return False, expected, f"{c.node} does not answer"
+    stored, readable = seen
+    passed = (c.stored is None or c.stored == stored) and (
+        c.readable is None or c.readable == readable
+    )
+    observed = (
+        f"{'stored' if stored else 'not stored'}, {'readable' if readable else 'not readable'}"
+    )
+    return passed, expected, observed
+
+
+def _stale_keys(world: World, c: model.StaleKeys, _start: int) -> Verdict:
+    """Expired keys still in memory (§26.2, rcsim.verify.keystate); the observed text is
+    the bare number, as rcsim's (rcsim.verify.figures reads it)."""
+    low = c.minimum if c.minimum is not None else 0
+    expected = f"at least {low}" if c.maximum is None else f"between {low} and {c.maximum}"
+    expected += f" expired keys still in {c.node}'s memory"
+    stale = world.stale(c.node)
+    if stale is None:
+        return False, expected, f"{c.node} has not answered INFO stats"
+    passed = stale >= low and (c.maximum is None or stale <= c.maximum)
+    return passed, expected, f"{stale}"
+
+
 CHECKERS: dict[type[model.Condition], Callable[[World, Any, int], Verdict]] = {
     model.ClusterState: _cluster_state,
     model.Role: _role,
@@ -199,6 +236,8 @@ CHECKERS: dict[type[model.Condition], Callable[[World, Any, int], Verdict]] = {
     model.Epoch: _epoch,
     model.Event: _event,
     model.Delivered: _delivered,
+    model.Key: _key,
+    model.StaleKeys: _stale_keys,
 }
 
 

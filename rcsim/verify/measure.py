@@ -24,9 +24,11 @@ class Measures:
     errors: list[str] = field(default_factory=list)
     lost_writes: int | None = None  # None: the scenario has no clients
     requests: dict[str, int] = field(default_factory=dict)  # outcome -> attempts
+    figures: dict[str, float | None] = field(default_factory=dict)  # rcsim.verify.figures
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "figures": self.figures,
             "failovers": self.failovers,
             "waits": self.waits,
             "final": self.final,
@@ -105,4 +107,5 @@ def real_measures(scenario: model.Scenario, run: RealRun) -> Measures:
         errors=run.errors,
         lost_writes=run.lost_writes if scenario.clients else None,
         requests=run.requests,
+        figures=dict(run.figures),
     )

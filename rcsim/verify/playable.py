@@ -37,9 +37,12 @@ DERIVED_EVENTS: dict[str, frozenset[str]] = {
     "publish": frozenset({"channel", "message", "sharded", "receivers"}),
     "migration": frozenset(),
     "request": frozenset({"client", "command", "key", "slot", "outcome", "asking"}),
+    "key_expired": frozenset({"key"}),
+    "key_evicted": frozenset({"key", "policy"}),
+    "keyspace_event": frozenset({"channel", "message", "receivers"}),
 }
-"""Event kinds a real run produces (from the polls, the nodes' logs or the player), with the
-fields it knows."""
+"""Event kinds a real run produces (from the polls, the nodes' logs, the player or the
+keyspace notifications, :mod:`rcsim.verify.keyspace`), with the fields it knows."""
 
 OBSERVABLE = (
     model.ClusterState,
@@ -52,6 +55,8 @@ OBSERVABLE = (
     model.Epoch,
     model.LostWrites,
     model.Delivered,
+    model.Key,
+    model.StaleKeys,
 )
 
 # A slot migration during a partition or cut is played: MIGRATE connects without the
@@ -90,6 +95,16 @@ def refusals(scenario: model.Scenario, partitions: str | None) -> list[str]:
         out.append(
             f"{scenario.cluster.loc}: 'start: {scenario.cluster.start}' is not supported (verify starts from a converged cluster)"
         )
+    if scenario.cluster.topology != "cluster":
+        out.append(
+            f"{scenario.cluster.loc}: 'topology: {scenario.cluster.topology}' is not supported "
+            "(verify plays the scenario on a real cluster)"
+        )
+    out.extend(
+        f"{c.loc}: client '{c.name}': 'multi' is not played by verify's clients"
+        for c in scenario.clients
+        if c.multi
+    )
     if scenario.cluster.gossip != "redis-7.0":
         out.append(
             f"{scenario.cluster.loc}: 'behaviour: gossip: {scenario.cluster.gossip}' is an older "

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from rcsim.verify import figures
 from rcsim.verify.conditions import World, check
 from rcsim.verify.events import Event
 from rcsim.verify.playable import unobservable
@@ -37,6 +38,7 @@ class RealRun:
     lost_writes: int = 0
     requests: dict[str, int] = field(default_factory=dict)
     world: World | None = None
+    figures: dict[str, float | None] = field(default_factory=dict)
 
 
 class Player:
@@ -58,6 +60,8 @@ class Player:
             cluster.log.events(),
             cluster.lost_writes,
             cluster.pubsub.deliveries.count,
+            cluster.probe,
+            cluster.stale,
         )
 
     def _sleep_until(self, t_ms: float) -> None:
@@ -112,7 +116,15 @@ class Player:
         if end is None:
             end = round(self.cluster.now()) + model.Scenario.DEFAULT_TAIL_MS
         self._sleep_until(end)
+        if figures.idle(self.scenario):
+            ms = self.cluster.now()
+            self.run.figures.update(
+                figures.bus_figures_real(self.cluster.bus_at_start, self.cluster.bus_counters(), ms)
+            )
         self.cluster.stop_clients()
+        if self.cluster.with_stats:
+            time.sleep(2 * WAIT_POLL_S)  # one more poll of INFO stats after the last command
+            self.run.figures.update(figures.key_figures(self.scenario, self.cluster.counters()))
         self.run.lost_writes = self.cluster.lost_writes() if self.scenario.clients else 0
         self.run.requests = self.cluster.requests_by_outcome()
         for condition in self.scenario.expect:
@@ -120,6 +132,7 @@ class Player:
         self.run.end_ms = self.cluster.now()
         self.run.world = self.world()
         self.run.events = list(self.run.world.events)
+        self.run.figures.update(figures.stale_figures(self.run.results))
         return self.run
 
     def _wait(self, step: model.Step, start: int, end: int | None) -> None:
@@ -223,7 +236,8 @@ class Player:
         elif isinstance(action, model.Reshard | model.Rebalance | model.Fix):
             cluster.run_cli_job(action.yaml_key, cluster.redis_cli_args(action))
         elif isinstance(action, model.Write):
-            outcome, _ = cluster.workload(action.client).command(True, action.key, action.value)
+            workload = cluster.workload(action.client)
+            outcome, _ = workload.command(True, action.key, action.value, action.ttl_ms)
             return {"outcome": outcome}
         elif isinstance(action, model.Read):
             outcome, reply = cluster.workload(action.client).command(False, action.key)

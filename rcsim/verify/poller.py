@@ -1,5 +1,5 @@
-"""Pollers: one thread per node asks ``CLUSTER NODES`` + ``CLUSTER INFO`` (pipelined)
-every 20 ms and stamps the reply with the midpoint between request and reply, on a
+"""Pollers: one thread per node asks ``CLUSTER NODES`` + ``CLUSTER INFO`` (pipelined;
+with ``stats``, ``INFO stats`` too, for the keys expired and evicted) every 20 ms and stamps the reply with the midpoint between request and reply, on a
 monotonic clock (the method of the real-redis measurements). Only changes are stored.
 """
 
@@ -14,6 +14,8 @@ from rcsim.verify.clusterview import Snapshot, snapshot
 from rcsim.verify.resp import Connection
 
 POLL_MS = 20
+STATS_KEPT = ("expired_keys", "evicted_keys")
+"""INFO stats counters a poller with ``stats`` keeps (keys that expire or are evicted)."""
 READ_TIMEOUT_S = 0.2
 
 
@@ -49,6 +51,7 @@ class Observations:
         self.history: list[Sample] = []
         self.latest: dict[str, Snapshot] = {}
         self.answering: dict[str, bool] = {}
+        self.stats: dict[str, tuple[float, dict[str, int]]] = {}  # node -> (t, INFO stats)
 
     def record(self, t: float, node: str, view: Snapshot | None) -> None:
         with self.lock:
@@ -62,6 +65,20 @@ class Observations:
             self.answering[node] = True
             if changed:
                 self.history.append(Sample(t, node, view))
+
+    def record_stats(self, t: float, node: str, text: str) -> None:
+        """The counters of STATS_KEPT in an ``INFO stats`` reply, the latest only."""
+        values = {}
+        for line in text.splitlines():
+            key, _, value = line.partition(":")
+            if key in STATS_KEPT and value.strip().isdigit():
+                values[key] = int(value)
+        with self.lock:
+            self.stats[node] = (t, values)
+
+    def latest_stats(self) -> dict[str, tuple[float, dict[str, int]]]:
+        with self.lock:
+            return dict(self.stats)
 
     def views(self) -> dict[str, Snapshot]:
         with self.lock:
@@ -82,8 +99,10 @@ class Poller(threading.Thread):
         names: Mapping[str, str],
         clock: Clock,
         observations: Observations,
+        stats: bool = False,
     ) -> None:
         super().__init__(name=f"poll-{name}", daemon=True)
+        self.stats = stats
         self.node = name
         self._connect = connect
         self.names = names
@@ -103,8 +122,17 @@ class Poller(threading.Thread):
                     connection = self._connect()
                     connection.sock.settimeout(READ_TIMEOUT_S)
                 sent = self.clock.now_ms()
-                nodes, info = connection.pipeline([("CLUSTER", "NODES"), ("CLUSTER", "INFO")])
+                commands: list[tuple[str | int | bytes, ...]] = [
+                    ("CLUSTER", "NODES"),
+                    ("CLUSTER", "INFO"),
+                ]
+                if self.stats:
+                    commands.append(("INFO", "stats"))
+                replies = connection.pipeline(commands)
+                nodes, info = replies[0], replies[1]
                 t = (sent + self.clock.now_ms()) / 2
+                if self.stats and isinstance(replies[2], str):
+                    self.observations.record_stats(t, self.node, replies[2])
                 if isinstance(nodes, str) and isinstance(info, str):
                     self.observations.record(
                         t, self.node, snapshot(self.node, nodes, info, self.names)

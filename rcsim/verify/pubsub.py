@@ -18,6 +18,7 @@ any node serves a classic channel).
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import socket
 import threading
 from collections.abc import Callable
@@ -137,6 +138,7 @@ class RealPubSub:
         self.hosts: dict[str, str] = {}  # subscriber -> its loopback source address
         self.connections: dict[str, Connection] = {}
         self.threads: list[threading.Thread] = []
+        self.subscriptions: list[tuple[str, str, str]] = []  # (node, verb, channel)
         cleanup.push("subscribers", self.close)
 
     def host(self, subscriber: str) -> str:
@@ -146,6 +148,7 @@ class RealPubSub:
 
     def subscribe(self, action: model.Subscribe) -> dict[str, Any]:
         node = target_node(action.node, action.sharded, action.channel, self.owner_of, self.running)
+        self.subscriptions.append((node, *subscribe_command(action)))
         connection = self.connections.get(action.client)
         if connection is None:
             host, port = self.endpoint(node)
@@ -162,6 +165,16 @@ class RealPubSub:
             connection.sock.sendall(encode(subscribe_command(action)))
             reply = None
         return {"node": node, "client": action.client, "reply": reply}
+
+    def subscribers(self, node: str, channel: str) -> int:
+        """The scenario's subscriptions on ``node`` a publish on ``channel`` reaches
+        (what PUBLISH counts as receivers there, the run's own observers left out)."""
+        return sum(
+            1
+            for where, verb, name in self.subscriptions
+            if where == node
+            and (fnmatch.fnmatchcase(channel, name) if verb == "PSUBSCRIBE" else channel == name)
+        )
 
     def _read(self, subscriber: str, connection: Connection) -> None:
         while True:

@@ -21,8 +21,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from rcsim.verify import figures, keyspace, keystate
 from rcsim.verify.cleanup import Cleanup
 from rcsim.verify.clients import (
+    EVICTED_BY,
     FIRST_CLIENT_HOST,
     Ack,
     ClusterClient,
@@ -37,12 +39,15 @@ from rcsim.verify.firewall import Firewall
 from rcsim.verify.logevents import LogTail, parse_line
 from rcsim.verify.poller import Clock, Observations, Poller
 from rcsim.verify.pubsub import RealPubSub
-from rcsim.verify.resp import Connection
+from rcsim.verify.resp import CLIENT_SOURCE, Connection, RespError
 from rcsim.verify.scenario_api import model
 from rcsim.verify.server import FIRST_UID, NodeProcess, ServerBinary, directive_value
 from rcsim.verify.slotmove import Endpoint, move_slots
 
 HEALTHY_TIMEOUT_S = 60.0
+DEFAULT_CLIENT = "app"
+"""The client of a write/read step without ``client`` (simulator/dataplane/actions.py's
+DEFAULT_CLIENT; tests/test_verify_keyspace.py checks they agree)."""
 ALLOWED_FLAGS = frozenset({"master", "replica", "myself"})
 
 
@@ -85,6 +90,9 @@ class RealCluster:
         self.in_flight: set[str] = set()  # values of SETs sent and not answered yet
         self.acks_lock = threading.Lock()
         self.redis_cli = shutil.which("redis-cli") or "redis-cli"
+        self.with_stats = keystate.needs_stats(scenario)
+        self.bus_at_start: dict[str, dict[str, int]] = {}
+        self.observer: keyspace.Observer | None = None
         cleanup.push("pollers", self.stop_pollers)
         self.pubsub = RealPubSub(
             lambda name: (self.nodes[name].host, self.nodes[name].port),
@@ -97,7 +105,16 @@ class RealCluster:
     # ------------------------------------------------------------------ building
 
     def _settings(self, spec: model.NodeSpec) -> dict[str, Any]:
-        return {**self.scenario.cluster.config, **spec.config}
+        """The node's directives: the scenario's, with the notification classes the
+        conditions need (rcsim.verify.keyspace) and without maxmemory, which is set once
+        the run's connections are open (rcsim.verify.keystate)."""
+        settings = {**self.scenario.cluster.config, **spec.config}
+        classes = keyspace.needed_classes(self.scenario)
+        if classes:
+            own = keyspace.own_flags(settings)
+            settings["notify-keyspace-events"] = keyspace.merged_flags(own, classes)
+        settings.pop("maxmemory", None)
+        return settings
 
     def add_process(self, name: str, settings: Mapping[str, Any]) -> NodeProcess:
         index = len(self.nodes)
@@ -114,7 +131,9 @@ class RealCluster:
         return node
 
     def _start_poller(self, node: NodeProcess) -> None:
-        poller = Poller(node.name, node.connect, self.names, self.clock, self.observations)
+        poller = Poller(
+            node.name, node.connect, self.names, self.clock, self.observations, self.with_stats
+        )
         self.pollers[node.name] = poller
         poller.start()
 
@@ -143,6 +162,91 @@ class RealCluster:
                 master = self.nodes[spec.replica_of]
                 self.nodes[spec.name].call("CLUSTER", "REPLICATE", master.node_id)
         self._wait(self.healthy, "the cluster to be healthy")
+        if keyspace.needed_classes(self.scenario):
+            self._observe_keyspace()
+
+    def _observe_keyspace(self) -> None:
+        """Notifications of every node become key_expired / key_evicted / keyspace_event."""
+        policies = {
+            spec.name: str(self._config(spec).get("maxmemory-policy", "noeviction"))
+            for spec in self.scenario.cluster.nodes
+        }
+        self.observer = keyspace.Observer(
+            keyspace.own_flags(self.scenario.cluster.config),
+            lambda node: policies.get(node),
+            self.pubsub.subscribers,
+            lambda t, event: self.log.add_logged(t, event),
+            self.now,
+        )
+        self.cleanup.push("keyspace observer", self.observer.close)
+        self.observer.start((n, p.host, p.port) for n, p in self.nodes.items())
+
+    def _config(self, spec: model.NodeSpec) -> dict[str, Any]:
+        return {**self.scenario.cluster.config, **spec.config}
+
+    def _apply_maxmemory(self) -> None:
+        """Each node with maxmemory gets the same room for keys as in rcsim (keystate)."""
+        for spec in self.scenario.cluster.nodes:
+            wanted = keystate.maxmemory_of(self._config(spec))
+            node = self.nodes.get(spec.name)
+            if wanted is None or node is None or node.status != "running":
+                continue
+            connection = node.connect(timeout=2.0)
+            try:
+                if spec.replica_of is None:  # the replication buffer's first block exists
+                    key = keystate.key_in(spec.slots)
+                    connection.pipeline([("SET", key, "x"), ("DEL", key)])
+                used = keystate.used_memory(connection)
+                connection.call("CONFIG", "SET", "maxmemory", keystate.real_maxmemory(wanted, used))
+            finally:
+                connection.close()
+
+    def bus_counters(self) -> dict[str, dict[str, int]]:
+        """Each running node's ``cluster_stats_messages_<type>_sent`` (CLUSTER INFO)."""
+        out: dict[str, dict[str, int]] = {}
+        for name in self.running():
+            try:
+                info = parse_info(str(self.nodes[name].call("CLUSTER", "INFO", timeout=1.0)))
+            except (OSError, ValueError, RespError):
+                continue
+            out[name] = {
+                key[len("cluster_stats_messages_") : -len("_sent")]: int(value)
+                for key, value in info.items()
+                if key.startswith("cluster_stats_messages_")
+                and key.endswith("_sent")
+                and key != "cluster_stats_messages_sent"
+                and value.isdigit()
+            }
+        return out
+
+    def probe(self, name: str, key: str) -> tuple[bool, bool] | None:
+        """(stored, readable) of ``key`` on ``name``; None if it does not answer."""
+        node = self.nodes.get(name)
+        if node is None or node.status != "running":
+            return None
+        try:
+            connection = node.connect(timeout=0.5)
+        except OSError:
+            return None
+        try:
+            return keystate.probe(connection, key)
+        except (OSError, ValueError, RespError):
+            return None
+        finally:
+            connection.close()
+
+    def stale(self, name: str) -> int | None:
+        """Expired keys still in ``name``'s memory at its latest INFO stats poll."""
+        latest = self.observations.latest_stats().get(name)
+        if latest is None:
+            return None
+        t, values = latest
+        deadlines = sorted(d for node, d in self.deadlines() if node == name)
+        return keystate.stale(deadlines, t, values.get("expired_keys", 0))
+
+    def counters(self) -> dict[str, dict[str, int]]:
+        """Each node's latest polled INFO stats counters (a paused node's last answer)."""
+        return {name: values for name, (_, values) in self.observations.latest_stats().items()}
 
     def _wait(self, predicate: Any, what: str, timeout: float = HEALTHY_TIMEOUT_S) -> None:
         deadline = time.monotonic() + timeout
@@ -188,6 +292,8 @@ class RealCluster:
 
     def start_clock(self) -> None:
         """The scenario's time 0: the clock restarts and the history starts afresh."""
+        if figures.idle(self.scenario):
+            self.bus_at_start = self.bus_counters()
         with self.observations.lock:
             self.clock.reset()
             self.observations.history.clear()
@@ -270,9 +376,17 @@ class RealCluster:
         self.log.add(self.now(), "request", node or None, **fields)
 
     def start_clients(self) -> None:
-        """The scenario's workload clients, from time 0 (as rcsim starts them)."""
-        for k, spec in enumerate(self.scenario.clients):
-            client = ClusterClient(spec.name, client_host(k), self._seeds, self._node_at)
+        """The scenario's workload clients, from time 0 (as rcsim starts them); with
+        maxmemory, each has a connection to every node before maxmemory is set."""
+        clients = [
+            ClusterClient(spec.name, client_host(k), self._seeds, self._node_at)
+            for k, spec in enumerate(self.scenario.clients)
+        ]
+        if any(keystate.maxmemory_of(self._config(s)) for s in self.scenario.cluster.nodes):
+            for client in clients:
+                client.warm(self._seeds())
+            self._apply_maxmemory()
+        for client, spec in zip(clients, self.scenario.clients, strict=True):
             workload = Workload(
                 client,
                 spec,
@@ -291,10 +405,29 @@ class RealCluster:
             workload.stop(wait)
 
     def workload(self, name: str | None) -> Workload:
-        """A client by name (default: the scenario's first client)."""
+        """A client by name (default: the scenario's first client; without clients,
+        rcsim's default client, made on first use from 127.0.0.1, sending only the steps'
+        commands)."""
         if name is None:
-            name = self.scenario.clients[0].name
+            name = self.scenario.clients[0].name if self.scenario.clients else DEFAULT_CLIENT
+        if name not in self.workloads and name == DEFAULT_CLIENT:
+            spec = model.ClientSpec(name=name, rate=0.0, loc=self.scenario.cluster.loc)
+            client = ClusterClient(name, CLIENT_SOURCE, self._seeds, self._node_at)
+            self.workloads[name] = Workload(
+                client,
+                spec,
+                self.acks,
+                self.in_flight,
+                self.acks_lock,
+                self.now,
+                self._emit_request,
+            )
         return self.workloads[name]
+
+    def deadlines(self) -> list[tuple[str, float]]:
+        """(node, ms) of every acknowledged write with a TTL, all clients."""
+        with self.acks_lock:
+            return [d for w in self.workloads.values() for d in w.deadlines]
 
     def lost_writes(self) -> int:
         """Acknowledged writes no longer readable from their slot's owner (rcsim's ledger rule)."""
@@ -306,8 +439,13 @@ class RealCluster:
             return None if name is None else (self.nodes[name].host, self.nodes[name].port)
 
         reads = read_owned(keys, owner, lambda address: Connection(*address, timeout=2.0))
+        evicted: list[Ack] = [
+            (self.clock.origin + e["t"] / 1000, e["key"], None, e["node"], EVICTED_BY)
+            for e in self.log.events()
+            if e["kind"] == "key_evicted"
+        ]
         with self.acks_lock:
-            return lost_count(list(self.acks), set(self.in_flight), reads)
+            return lost_count(list(self.acks) + evicted, set(self.in_flight), reads)
 
     def requests_by_outcome(self) -> dict[str, int]:
         counts: dict[str, int] = {}

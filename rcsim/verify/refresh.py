@@ -29,6 +29,7 @@ from rcsim.verify.simside import measure
 FINAL_PREFIXES = ("final role ", "final slots ")
 """Final-state row labels (compare.rows); other state rows are expectations' verdicts."""
 MEASURE_FIELDS = ("failovers", "waits", "final", "results", "errors", "lost_writes", "requests")
+"""Every raw run has these; ``figures`` (rcsim.verify.figures) came later and may be absent."""
 
 
 class RefreshError(ValueError):
@@ -77,7 +78,10 @@ def real_measures(report: Mapping[str, Any]) -> list[Measures] | None:
     raw = report.get("real")
     if raw is None:
         return None
-    return [Measures(**{key: run[key] for key in MEASURE_FIELDS}) for run in raw]
+    return [
+        Measures(**{key: run[key] for key in MEASURE_FIELDS}, figures=run.get("figures", {}))
+        for run in raw
+    ]
 
 
 def merge(

@@ -12,6 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 from rcsim.verify.clusterview import Snapshot, snapshot
+from rcsim.verify.figures import (
+    bus_figures_sim,
+    counters_of_events,
+    idle,
+    key_figures,
+    stale_figures,
+)
 from rcsim.verify.measure import Measures, final_state, wait_times
 from rcsim.verify.scenario_api import metrics, model, run
 from simulator.harness import reference as introspection
@@ -68,4 +75,17 @@ def measure(scenario: model.Scenario, seed: int) -> Measures:
         errors=list(driver.errors),
         lost_writes=int(figures["lost_writes"]) if scenario.clients else None,
         requests={k: v for k, v in sorted(figures["requests"].items()) if v},
+        figures=sim_figures(scenario, sim, results, figures["bus"]),
     )
+
+
+def sim_figures(
+    scenario: model.Scenario, sim: Simulation, results: list[Any], bus: Any
+) -> dict[str, float | None]:
+    """rcsim's side of rcsim.verify.figures: its events counted per node, the stale keys
+    its checks saw, and metrics.bus for an idle scenario."""
+    out = key_figures(scenario, counters_of_events(sim.trace.events, list(sim.cluster.nodes)))
+    out.update(stale_figures(results))
+    if idle(scenario):
+        out.update(bus_figures_sim(bus))
+    return out

@@ -5,16 +5,19 @@ It is built in layers; a module imports only from the layers below its own (neve
 upwards, not even under ``TYPE_CHECKING`` or inside a function):
 
 1. **values** — ``outcomes`` (the request-outcome registry), ``keyspace``, ``routing``
-   (``getNodeByQuery``), ``pubsub``, ``ledger``, ``persistence``, ``redis_cli`` and
+   (``getNodeByQuery``), ``standalone_route`` (the same without a cluster), ``service``
+   (one thread per node), ``pubsub``, ``ledger``, ``persistence``, ``redis_cli`` and
    ``redis_cli_fix`` (redis-cli's planners), ``migrate_cut`` (MIGRATE's timing behind a
-   cut): pure algorithms on plain values, no cluster.
+   cut), ``stale_reads`` (the stale-read ledger), ``backing_db`` (the database behind a
+   cache, on the engine's clock): pure algorithms on plain values, no cluster.
 2. **state** — ``model``: :class:`~simulator.dataplane.model.ClusterData` and each node's
    ``NodeData`` (keyspace, replication stream, persistence, pub/sub delivery, ledger,
    counters); it is the :class:`~simulator.cluster.DataPlane` the bus calls.
 3. **server** — ``server``: one command executed by one node (``processCommand``).
 4. **clients** — ``clients``: client endpoints and the request path (delivery, held and
    blocked requests, refusals, WAIT).
-5. **jobs** — ``resharding``: redis-cli's plans executed against the live cluster.
+5. **jobs** — ``resharding``: redis-cli's plans executed against the live cluster;
+   ``cache_aside``: cache-aside clients driving a client endpoint (docs/caching.md).
 6. **actions** — ``actions``: the ``Simulation.inject`` verbs and :func:`install`.
 
 Where the state layer must act above itself (the requests a dying or resumed node

@@ -11,7 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+from simulator.dataplane.cache_aside import EXTRAS_KEY as CACHE_EXTRAS
+from simulator.dataplane.cache_aside import attach_spec
 from simulator.dataplane.clients import REQUEST_PATH, Client, Op
+from simulator.dataplane.local_cache import CacheOptions
 from simulator.dataplane.model import ClusterData
 from simulator.dataplane.redis_cli import (
     MIGRATE_PIPELINE,
@@ -23,6 +26,7 @@ from simulator.dataplane.redis_cli import (
 )
 from simulator.dataplane.redis_cli_fix import fix_plan
 from simulator.dataplane.resharding import Job, masters_table
+from simulator.dataplane.service import ServiceModel
 
 if TYPE_CHECKING:
     from simulator.simulation import Simulation
@@ -50,6 +54,15 @@ def client_of(dp: Plane, name: str | None, create: bool = True) -> Client:
     if not create:
         raise ValueError(f"unknown client '{name}' (known: {', '.join(dp.clients) or 'none'})")
     return add_client(dp, name)
+
+
+def cache_options(spec: Any) -> CacheOptions | None:
+    """A scenario's ``local_cache`` as the client's options (None: no local cache)."""
+    if spec is None:
+        return None
+    return CacheOptions(
+        mode=spec.mode, prefixes=tuple(spec.prefixes), flush_on=tuple(spec.flush_on)
+    )
 
 
 def add_client(dp: Plane, name: str, **options: Any) -> Client:
@@ -239,6 +252,9 @@ def install(sim: Simulation, scenario: Any = None, dataplane: Plane | None = Non
     dp.requests = REQUEST_PATH  # the state layer calls the request path through it
     dp.ready()
     sim.extras["dataplane"] = dp
+    scale = getattr(getattr(scenario, "cluster", None), "service_scale", None)
+    if scale is not None:  # cluster.service: one thread per node (§28.4)
+        dp.service = ServiceModel(scale=scale)
     for name, handler in ACTIONS.items():
         sim.register_action(name, handler)
     for spec in getattr(scenario, "clients", ()) or ():
@@ -249,7 +265,12 @@ def install(sim: Simulation, scenario: Any = None, dataplane: Plane | None = Non
             keys=spec.keys,
             key_count=spec.key_count,
             ttl_ms=getattr(spec, "ttl_ms", None),
+            multi=getattr(spec, "multi", 0.0),
+            local_cache=cache_options(getattr(spec, "local_cache", None)),
         )
+        if getattr(spec, "cache", None) is not None:
+            plane = attach_spec(dp, client, spec.cache, getattr(scenario, "database", None))
+            sim.extras[CACHE_EXTRAS] = plane
         client.set_workload(rate=spec.rate)
     restart = getattr(sim, "restart_checkpoints", None)
     if restart is not None and sim.now == 0:

@@ -27,10 +27,11 @@ paused node holds requests until SIGCONT.
 
 from __future__ import annotations
 
-from typing import Any, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
-from simulator.dataplane import outcomes
+from simulator.dataplane import client_tracking, outcomes, service
 from simulator.dataplane.keyspace import slot_of
+from simulator.dataplane.local_cache import CacheOptions, LocalCache
 from simulator.dataplane.model import ClusterData, RequestPath
 from simulator.dataplane.routing import Session
 from simulator.dataplane.server import BLOCKED, HELD, Reply, execute, probe
@@ -58,6 +59,13 @@ PAUSE_POLL_MS = 10
 READS = frozenset({"GET", "MGET", "EXISTS"})
 
 
+class Workload(Protocol):
+    """What draws a client's workload instead of plain GET/SET (a cache-aside client,
+    :mod:`simulator.dataplane.cache_aside`)."""
+
+    def next_op(self) -> None: ...
+
+
 class Op:
     """One command a client is executing (across its redirections and retries)."""
 
@@ -76,6 +84,7 @@ class Op:
         "result",
         "sent_at",
         "slot",
+        "then",
         "timer",
         "values",
         "workload",
@@ -95,7 +104,9 @@ class Op:
         self.key = keys[0] if keys else None
         self.slot = slot_of(keys[0]) if keys else None
         self.values: tuple[tuple[str, str | None], ...] = ()
-        if name in ("SET", "MSET"):
+        if name == "SET":  # SET key value [PX ms ...]: the options are not key/value pairs
+            self.values = ((argv[1], argv[2]),) if len(argv) > 2 else ()
+        elif name == "MSET":
             self.values = tuple(zip(argv[1::2], argv[2::2], strict=False))
         elif name == "DEL":
             self.values = tuple((k, None) for k in argv[1:])
@@ -111,6 +122,7 @@ class Op:
         self.done = False
         self.outcome = ""
         self.result: Any = None
+        self.then: tuple[Any, ...] = ()  # (callback, *args): callback(op, *args) when done
 
     @property
     def command(self) -> str:
@@ -134,6 +146,7 @@ class Client:
         key_list: list[str] | None = None,
         closed_loop: bool = False,
         ttl_ms: int | None = None,
+        local_cache: CacheOptions | None = None,
     ) -> None:
         self.dp = dp
         self.name = name
@@ -157,7 +170,12 @@ class Client:
         self.running = False
         self.generation = 0
         self.next_due = 0.0
+        self.cache = (
+            LocalCache(local_cache) if local_cache is not None else None
+        )  # client-side caching
+        self.aside: Workload | None = None  # cache-aside logic draws the workload instead
         self.refresh()
+        client_tracking.start(dp, self)
 
     @property
     def rng(self) -> Any:
@@ -189,7 +207,9 @@ class Client:
     def adopt_view(self, node: Node) -> None:
         names = self.dp.cluster.names
         raw = node.slots.raw()
-        self.slot_map = [None if i == NO_OWNER else names[i] for i in raw]
+        before, self.slot_map = self.slot_map, [None if i == NO_OWNER else names[i] for i in raw]
+        if self.cache is not None:
+            client_tracking.map_changed(self.dp, self, before)
         self.replicas = {
             peer.name: list(peer.replicas)
             for peer in node.peers.values()
@@ -213,6 +233,15 @@ class Client:
         self._send(op)
         return op
 
+    def start(self, argv: tuple[str, ...], *then: Any) -> Op:
+        """Start one command of the workload (not kept in :attr:`done`); ``then`` is
+        ``(callback, *args)``, called as ``callback(op, *args)`` when it finishes."""
+        self.seq += 1
+        op = Op(self.seq, argv, workload=True)
+        op.then = then
+        self._send(op)
+        return op
+
     def _target(self, op: Op) -> str | None:
         if op.ask_target is not None:
             return op.ask_target
@@ -232,6 +261,8 @@ class Client:
         if op.done:
             return
         dp = self.dp
+        if self.cache is not None and op.attempt == 0 and client_tracking.serve_local(dp, self, op):
+            return  # a local hit: no request
         engine = dp.cluster.engine
         network = dp.cluster.network
         target = self._target(op)
@@ -259,8 +290,10 @@ class Client:
         dp.cluster.engine.cancel(op.timer)
         outcome = reply.outcome
         self._trace(op, outcome, reply.text)
+        if self.cache is not None:
+            client_tracking.on_reply(dp, self, op, reply)
         if outcome == outcomes.OK:
-            if op.values:
+            if op.values and reply.text != "(nil)":  # SET NX/XX that wrote nothing: nil
                 now = dp.now
                 for key, value in op.values:
                     if value is not None or op.command == "DEL":
@@ -320,10 +353,16 @@ class Client:
             fields["asking"] = True
         dp.emit("request", op.node or None, **fields)
 
+    def finish_local(self, op: Op, value: str | None) -> None:
+        """A read answered from the local cache."""
+        self._finish(op, outcomes.OK, value)
+
     def _finish(self, op: Op, outcome: str, result: Any) -> None:
         op.done = True
         op.outcome = outcome
         op.result = result
+        if op.then:
+            op.then[0](op, *op.then[1:])
         if op.workload:
             if self.closed_loop:
                 self._schedule_next()
@@ -365,6 +404,10 @@ class Client:
         if self.rate <= 0:
             self.running = False
             return
+        if self.aside is not None:
+            self._schedule_next()  # open loop (closed_loop is off for a cache client)
+            self.aside.next_op()
+            return
         rng = self.rng
         write = rng.random() < self.writes
         multi = self.multi > 0 and rng.random() < self.multi
@@ -401,9 +444,12 @@ def _pairs(keys: list[str], value: str) -> list[str]:
 # ---------------------------------------------------------------------- the server side
 
 
-def deliver(dp: Plane, node_name: str, client: str, op: Op, attempt: int) -> None:
-    """A request reached ``node_name``'s host: refused (dead process), buffered (paused)
-    or processed."""
+def deliver(
+    dp: Plane, node_name: str, client: str, op: Op, attempt: int, admitted: int | None = None
+) -> None:
+    """A request reached ``node_name``'s host: refused (dead process), buffered (paused),
+    queued for the node's thread (the service model, §28.4) or processed. ``admitted``:
+    the process that queued it, now that its turn came."""
     node = dp.cluster.nodes.get(node_name)
     if node is None or node.status in (CRASHED, STOPPED):
         refuse(dp, node_name, client, op, attempt)
@@ -412,6 +458,17 @@ def deliver(dp: Plane, node_name: str, client: str, op: Op, attempt: int) -> Non
         dp.data(node).held.append((client, op, attempt))
         return
     data = dp.data(node)
+    if dp.service is not None:
+        if admitted is None:
+            extra = service.receivers(data.pubsub, op.argv)
+            now = dp.cluster.engine.instant
+            done = dp.service.admit(node_name, data.generation, now, op.argv, extra)
+            gen = data.generation
+            dp.cluster.engine.schedule_at(done, deliver, dp, node_name, client, op, attempt, gen)
+            return
+        if not dp.service.finished(node_name, admitted):
+            refuse(dp, node_name, client, op, attempt)  # its process died: connection reset
+            return
     if data.busy:
         data.blocked.append((client, op, attempt))
         return
@@ -435,7 +492,11 @@ def process(dp: Plane, node: Node, client_name: str, op: Op, attempt: int) -> No
     session = client.session(node.name)
     if op.asking:
         session.asking = True  # ASKING was pipelined just before the command
+    if client.cache is not None:
+        client_tracking.before_command(dp, node, client_name, client.cache)
     reply = execute(dp, node, client_name, op.argv, session)
+    if client.cache is not None and reply.outcome == outcomes.OK:
+        client_tracking.after_command(dp, node, client_name, op.command, op.argv[1:])
     if reply.outcome == HELD:
         data = dp.data(node)
         data.held.append((client_name, op, attempt))

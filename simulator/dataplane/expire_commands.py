@@ -168,14 +168,29 @@ def set_expiry(argv: Sequence[str], now_unix_ms: int) -> tuple[str | None, int |
 
 
 def run_set(dp: Plane, node: Node, argv: Sequence[str]) -> Result:
-    """``SET key value [EX|PX|EXAT|PXAT t | KEEPTTL]`` (``setGenericCommand``): the
-    value, then the new deadline, or dropping the old one unless ``KEEPTTL``."""
-    error, when, keepttl = set_expiry(argv, expiry.unix_ms(dp))
+    """``SET key value [NX|XX] [EX|PX|EXAT|PXAT t | KEEPTTL]`` (``setGenericCommand``):
+    the value, then the new deadline, or dropping the old one unless ``KEEPTTL``; with
+    ``NX`` (``XX``) nothing happens and the reply is nil when the key exists (does not)."""
+    condition = None
+    options = [argv[0], argv[1], argv[2]]
+    for word in argv[3:]:
+        upper = word.upper()
+        if upper in ("NX", "XX"):
+            if condition not in (None, upper):
+                return Result(ERR_SYNTAX)  # parseExtendedStringArgumentsOrReply
+            condition = upper
+        else:
+            options.append(word)
+    error, when, keepttl = set_expiry(options, expiry.unix_ms(dp))
     if error is not None:
         return Result(error)
     key, value = argv[1], argv[2]
     data = dp.data(node)
-    if data.expires:
+    if condition is not None:
+        exists = lookup(dp, node, key) is not None  # lookupKeyWrite (expires if due)
+        if exists == (condition == "NX"):
+            return Result(value=None)  # nil: the condition failed, nothing written
+    elif data.expires:
         expiry.expire_if_needed(dp, node, key)  # setKey's lookupKeyWrite
     ops: list[Any] = [(key, value, dp.next_version())]
     if when is not None:

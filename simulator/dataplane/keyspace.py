@@ -5,6 +5,8 @@ values: no cluster, no time."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -13,6 +15,7 @@ from simulator.slots import key_hash_slot
 
 if TYPE_CHECKING:
     from simulator.dataplane.eviction import Eviction
+    from simulator.dataplane.tracking import TrackingTable
 
 
 @lru_cache(maxsize=1 << 17)
@@ -29,6 +32,7 @@ class Keyspace:
         self.by_slot: dict[int, dict[str, None]] = {}  # slot -> keys in insertion order
         self.eviction: Eviction | None = None  # memory and eviction state, with maxmemory (§25)
         self.expires = ExpireTable()  # key -> deadline (unix ms), only keys with a TTL
+        self.tracking: TrackingTable | None = None  # CLIENT TRACKING, once a client asks
 
     def get(self, key: str) -> str | None:
         entry = self.keys.get(key)
@@ -40,6 +44,8 @@ class Keyspace:
         if self.eviction is not None:
             old = self.keys.get(key)
             self.eviction.on_put(key, None if old is None else old[0], value)
+        if self.tracking is not None and (value is not None or key in self.keys):
+            self.tracking.modified(key)  # signalModifiedKey -> trackingInvalidateKey
         if value is None:
             if self.keys.pop(key, None) is not None:
                 if self.expires:
@@ -60,6 +66,8 @@ class Keyspace:
         resync or a load from disk)."""
         self.keys = {}
         self.by_slot = {}
+        if self.tracking is not None:
+            self.tracking.flushed()  # emptyData -> trackingInvalidateKeysOnFlush
         if self.eviction is not None:
             self.eviction.clear()
         self.expires.clear()
@@ -67,6 +75,20 @@ class Keyspace:
             self.put(key, value, version)
         for key, when in (expires or {}).items():
             self.expires.set(key, when)
+
+    def tracking_crash(self) -> None:
+        """The process died: its CLIENT TRACKING connections close with it."""
+        if self.tracking is not None:
+            self.tracking.crash()
+
+    @contextmanager
+    def untracked(self) -> Iterator[None]:
+        """Changes that invalidate nothing (``delKeysInSlot``: ``dbDelete`` only)."""
+        tracking, self.tracking = self.tracking, None
+        try:
+            yield
+        finally:
+            self.tracking = tracking
 
     def keys_in_slot(self, slot: int, count: int | None = None) -> list[str]:
         """``CLUSTER GETKEYSINSLOT`` (insertion order)."""

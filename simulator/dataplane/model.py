@@ -23,14 +23,11 @@ from typing import Any, Generic, TypeVar
 from simulator.cluster import Cluster, DataPlane
 from simulator.dataplane import expiry
 from simulator.dataplane.keyspace import Keyspace, slot_of
-from simulator.dataplane.ledger import (
-    WriteLedger,
-    loss_row,
-    write_row,
-)
+from simulator.dataplane.ledger import WriteLedger, loss_row, write_row
 from simulator.dataplane.outcomes import NAMES as OUTCOME_NAMES
 from simulator.dataplane.persistence import Persistence, ReplInfo
 from simulator.dataplane.pubsub import PubSubRegistry, Push
+from simulator.dataplane.service import ServiceModel
 from simulator.dataplane.stream import resp_size
 from simulator.messages import Message, MsgType, ReplChunk
 from simulator.node import RUNNING, Node
@@ -113,6 +110,7 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         self.version = 0
         self._sync_seq = 0  # numbers full syncs, so a cancelled one's timer is ignored
         self.requests: RequestPath | None = None  # registered by install()
+        self.service: ServiceModel | None = None  # one thread per node (§28.4); None: off
         self._ready = False
 
     # ------------------------------------------------------------------ wiring
@@ -405,10 +403,11 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         ]
         if not ops:
             return
-        if node.is_master:
-            self.write(node, ops)
-        else:
-            self.apply_local(node, ops)
+        with data.untracked():  # dbDelete only: no invalidation
+            if node.is_master:
+                self.write(node, ops)
+            else:
+                self.apply_local(node, ops)
         self.emit("keys_deleted", node.name, slots=len(slots), keys=len(ops))
 
     def on_slot_owner_changed(self, node: Node, slot: int, previous: int, owner: int) -> None:
@@ -464,6 +463,7 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         node.repl.pending.clear()
         node.repl.sync_master = None
         data.pubsub = PubSubRegistry()  # the subscribers' connections are gone
+        data.tracking_crash()  # and the tracking clients'
         held, data.held = data.held + data.blocked, []
         data.blocked, data.busy = [], False
         for client, op, attempt in held:

@@ -30,10 +30,12 @@ from simulator.dataplane.routing import (
     CommandError,
     ConfigLike,
     Request,
+    Route,
     Session,
     get_node_by_query,
     parse_command,
 )
+from simulator.dataplane.standalone_route import READONLY_REPLICA, standalone_route
 from simulator.node import Node
 from simulator.replication import ExpireOp, StreamOp
 
@@ -45,6 +47,7 @@ OUTCOME_OF_ROUTE = {
     DOWN: outcomes.CLUSTERDOWN,
     DOWN_RO: outcomes.CLUSTERDOWN,
     UNBOUND: outcomes.CLUSTERDOWN,
+    READONLY_REPLICA: outcomes.ERROR,
 }
 """The request outcome (:mod:`~simulator.dataplane.outcomes`) of each unserved route."""
 
@@ -142,6 +145,14 @@ class View:
         return key in data.keys
 
 
+def route_on(dp: ClusterData, node: Node, request: Request, session: Session) -> Route:
+    """``getNodeByQuery`` with ``cluster-enabled yes``; the standalone checks without (§28.1)."""
+    view = View(dp, node)
+    if node.cluster_enabled:
+        return get_node_by_query(view, request, session)
+    return standalone_route(view, request)
+
+
 def execute(
     dp: ClusterData, node: Node, client: str, argv: tuple[str, ...], session: Session
 ) -> Reply:
@@ -151,7 +162,7 @@ def execute(
     except CommandError as error:
         session.after_command(argv[0] if argv else "")
         return Reply(outcomes.ERROR, str(error))
-    route = get_node_by_query(View(dp, node), request, session)
+    route = route_on(dp, node, request, session)
     if not route.served:
         session.after_command(request.name)
         return Reply(
@@ -200,7 +211,8 @@ def _run(dp: ClusterData, node: Node, client: str, request: Request, slot: int |
         result = (expire_commands.run_set if name == "SET" else expire_commands.run)(dp, node, argv)
         if result.error is not None:
             return Reply(outcomes.ERROR, result.error, slot=slot)
-        return Reply(outcomes.OK, str(result.value), result.value, slot=slot, offset=result.offset)
+        text = "(nil)" if result.value is None else str(result.value)
+        return Reply(outcomes.OK, text, result.value, slot=slot, offset=result.offset)
     if expiring and name in ("MSET", "DEL", "INCR"):
         for key in request.keys:  # lookupKeyWrite / setKey's lookup
             expiry.expire_if_needed(dp, node, key)
@@ -267,7 +279,7 @@ def probe(dp: ClusterData, node: Node, key: str) -> str:
     """What ``GET key`` from a fresh connection would get from ``node``: the value,
     ``(nil)`` or the error text. Changes nothing."""
     request = parse_command(("GET", key))
-    route = get_node_by_query(View(dp, node), request, Session())
+    route = route_on(dp, node, request, Session())
     if not route.served:
         return route.error or route.kind
     value = dp.data(node).get(key)

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from simulator.harness.cache_checks import check_cache
 from simulator.messages import (
     FAIL,
     HANDSHAKE,
@@ -323,6 +324,46 @@ def _stale_keys(sim: Simulation, c: model.StaleKeys, _start: int) -> Check:
     return Check(passed, f"{expected} expired keys still in {c.node}'s memory", f"{stale}")
 
 
+def _latency(sim: Simulation, c: model.Latency, _start: int) -> Check:
+    """§28.4: the nearest-rank percentile of the client's ``ok`` request latencies."""
+    since = sim.now - c.window if c.window is not None else None
+    values = sorted(
+        e["latency_ms"]
+        for e in sim.trace.of_kind("request")
+        if e.get("client") == c.client
+        and e.get("outcome") == "ok"
+        and (since is None or e["t"] >= since)
+    )
+    window = f" over the last {c.window / 1000:g}s" if c.window is not None else ""
+    low = c.minimum if c.minimum is not None else 0
+    bound = f"at least {low} ms" if c.maximum is None else f"between {low} and {c.maximum} ms"
+    expected = f"p{c.percentile:g} of {c.client}'s latency{window} {bound}"
+    if not values:
+        return Check(False, expected, "no request answered")
+    rank = max(0, min(len(values) - 1, -(-len(values) * c.percentile // 100) - 1))
+    seen = values[int(rank)]
+    passed = seen >= low and (c.maximum is None or seen <= c.maximum)
+    return Check(passed, expected, f"{seen} ms ({len(values)} requests)")
+
+
+def _requests(sim: Simulation, c: model.Requests, _start: int) -> Check:
+    """The share of the client's request attempts (one ``request`` event each) with the outcome."""
+    since = sim.now - c.window if c.window is not None else None
+    seen = [
+        e["outcome"]
+        for e in sim.trace.of_kind("request")
+        if e.get("client") == c.client and (since is None or e["t"] >= since)
+    ]
+    window = f" over the last {c.window / 1000:g}s" if c.window is not None else ""
+    low = c.minimum if c.minimum is not None else 0.0
+    high = c.maximum if c.maximum is not None else 1.0
+    expected = f"{low:.0%}-{high:.0%} of {c.client}'s requests{window} answered {c.outcome}"
+    if not seen:
+        return Check(False, expected, "no request answered")
+    share = seen.count(c.outcome) / len(seen)
+    return Check(low <= share <= high, expected, f"{share:.0%} of {len(seen)}")
+
+
 def _event(sim: Simulation, c: model.Event, start: int) -> Check:
     """Without ``within``: the whole trace so far; with it: [start, start + within]."""
     what = _describe_event(c)
@@ -352,6 +393,11 @@ def _event(sim: Simulation, c: model.Event, start: int) -> Check:
     return Check(passed, expected, observed)
 
 
+def _cache(sim: Simulation, c: model.CacheMetric, _start: int) -> Check:
+    """A cache-aside figure (docs/caching.md)."""
+    return Check(*check_cache(sim, c))
+
+
 _CHECKERS: dict[type[model.Condition], Callable[[Simulation, Any, int], Check]] = {
     model.ClusterState: _cluster_state,
     model.Role: _role,
@@ -365,6 +411,9 @@ _CHECKERS: dict[type[model.Condition], Callable[[Simulation, Any, int], Check]] 
     model.Delivered: _delivered,
     model.Key: _key,
     model.StaleKeys: _stale_keys,
+    model.CacheMetric: _cache,
+    model.Latency: _latency,
+    model.Requests: _requests,
     model.Event: _event,
 }
 

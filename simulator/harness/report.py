@@ -226,7 +226,30 @@ def metrics(sim: Simulation, driver: ScenarioDriver) -> dict[str, Any]:
         "requests": requests_by_outcome(sim),
         "failovers": [milestones(events, fault) for fault in driver.faults],
         "bus": bus_stats.report(sim.cluster.bus_stats, sim.cluster.names, sim.now),
+        **_service(sim),
+        **local_caches(sim),
+        **cache_metrics(sim),
     }
+
+
+def cache_metrics(sim: Simulation) -> dict[str, Any]:
+    """``cache``: the cache-aside clients' figures and the stale-read ledger
+    (docs/caching.md); absent when the run has no cache-aside client."""
+    plane = sim.extras.get("cache")
+    return {} if plane is None else {"cache": plane.metrics()}
+
+
+def _service(sim: Simulation) -> dict[str, Any]:
+    """With ``cluster.service`` (§28.4): each node's commands, busy share and longest queue."""
+    model = getattr(sim.extras.get("dataplane"), "service", None)
+    return {} if model is None else {"service": model.report(sim.now)}
+
+
+def local_caches(sim: Simulation) -> dict[str, Any]:
+    """``local_caches``: hits, stale local reads... per client with a local cache (only
+    when one has, so other reports keep their shape)."""
+    rows = sim.views.local_caches()
+    return {"local_caches": [row.as_dict() for row in rows]} if rows else {}
 
 
 def report(sim: Simulation, driver: ScenarioDriver) -> dict[str, Any]:

@@ -415,6 +415,7 @@ def build(
         dataplane=None if make_dataplane is None else make_dataplane(scenario),
         converged=scenario.cluster.start != "meet",
         gossip_rule=None if scenario.cluster.gossip == "redis-7.0" else scenario.cluster.gossip,
+        topology=scenario.cluster.topology,
     )
     install = _dataplane_hook("install")
     if install is not None:

@@ -35,6 +35,8 @@ class Stack(Protocol):
 
     def notify(self, link: Link, what: str, arg: object) -> None: ...
 
+    def deliver(self, link: Link, message: object, state: str) -> None: ...
+
     def forget(self, link: Link) -> None: ...
 
     def trace_freed(self, link: Link, reason: str) -> None: ...
@@ -239,15 +241,45 @@ class Link:
 
         On a broken link (its error not yet handled, e.g. by a process still reading
         what it buffered while paused) the bytes go nowhere, as a failing write does."""
-        if self.state == CLOSED:
+        state = self.state
+        if state == CLOSED:
             return
         queue = self._queue
+        if not queue and state == ESTABLISHED and not self._stalled:
+            self._send_now(_Segment(message, size_bytes))
+            return
         if isinstance(queue, tuple):
             queue = self._queue = []
         queue.append(_Segment(message, size_bytes))
         self._queued_bytes += size_bytes
-        if self.state == ESTABLISHED and not self._stalled:
+        if state == ESTABLISHED and not self._stalled:
             self._push()
+
+    def _send_now(self, segment: _Segment) -> None:
+        """:meth:`send` and :meth:`_push` for the common case, one segment on an idle
+        established link: the same steps, without a queue list for it."""
+        self._queued_bytes += segment.size
+        stack = self.stack
+        engine = stack.engine
+        now = engine.now
+        segment.sent = now
+        delay = stack.path_delay(self.local, self.remote)
+        if delay is None:  # cut or lost: it waits for the retransmission
+            self._queue = [segment]
+            self._stall()
+            return
+        self._stalled = False
+        self._rto = self._rto_base  # an ACK of new data resets the backoff
+        arrival = now + delay
+        if arrival < self._last_arrival:
+            arrival = self._last_arrival
+        self._last_arrival = arrival
+        in_flight = self._in_flight
+        if isinstance(in_flight, list):
+            in_flight.append(segment)
+        else:
+            self._in_flight = [segment]
+        engine.schedule(arrival - now, self._arrive, self._epoch)
 
     def close(self, reason: str) -> None:
         """``freeClusterLink``: what the link held is lost; the peer reads EOF if it can."""
@@ -367,7 +399,8 @@ class Link:
         if not stack.reachable(self.local, self.remote):  # cut while on the wire
             self._take_back()
             return
-        if peer is None or peer.state == CLOSED or stack.process_state(self.remote) == CRASHED:
+        state = stack.process_state(self.remote)
+        if peer is None or peer.state == CLOSED or state == CRASHED:
             # No socket at the other end any more: its kernel answers RST.
             delay = stack.path_delay(self.remote, self.local)
             if delay is None:
@@ -390,7 +423,7 @@ class Link:
             ka.heard, ka.probes = now, 0
         if stack.bus_tap is not None:  # bus_message tracing (off: this check only)
             stack.bus_tap(self, segment.sent, segment.message)
-        stack.notify(peer, "message", segment.message)
+        stack.deliver(peer, segment.message, state)
 
     def _take_back(self) -> None:
         """In-flight segments go back to the head of the queue, to be retransmitted."""

@@ -225,6 +225,17 @@ class TcpNet:
             self.host_resumed(host)
         self._dispatch(link, what, arg)
 
+    def deliver(self, link: Link, message: object, state: str) -> None:
+        """:meth:`notify` of a ``message`` for ``link``, whose process is known to be in
+        ``state`` (the arrival just asked), without re-asking or dispatching by name."""
+        if state != RUNNING:
+            self.notify(link, "message", message)
+            return
+        if self._held and link.local in self._held:
+            self.host_resumed(link.local)  # buffered input comes first
+        if not link.freed:
+            link.handler.on_message(link, message)
+
     def _dispatch(self, link: Link, what: str, arg: object) -> None:
         """Run the handler; events for a link its process already freed are moot, but a
         link the peer broke still delivers what came before the break."""

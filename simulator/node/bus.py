@@ -26,6 +26,30 @@ from simulator.node.gossip_rules import legacy_gossip
 from simulator.node.manual_failover import ManualFailover
 from simulator.node.peer import PeerView
 
+_new = tuple.__new__
+# The field order :meth:`BusOutput._heartbeat` builds a Message in.
+assert Message._fields == (
+    "type",
+    "sender",
+    "current_epoch",
+    "config_epoch",
+    "offset",
+    "slots",
+    "claim_fp",
+    "master",
+    "flags",
+    "state_ok",
+    "mflags",
+    "reply",
+    "gossip",
+    "about",
+    "about_epoch",
+    "about_slots",
+    "channel",
+    "payload",
+)
+_RARE = MYSELF | PFAIL | HANDSHAKE | NOADDR  # peers the gossip builder looks at twice
+
 
 class BusOutput(ManualFailover):
     """Building and sending bus packets (§4.2, §7)."""
@@ -53,6 +77,51 @@ class BusOutput(ManualFailover):
             **extra,
         )
 
+    def _heartbeat(
+        self, mtype: MsgType, gossip: tuple[GossipEntry, ...], reply: bool = False
+    ) -> Message:
+        """:meth:`_header` of a PING, PONG or MEET with its gossip section, inlined: the
+        same fields (``config_epoch``, ``claimed_bits`` and ``claim_fingerprint`` read
+        from my master's view if I am a replica that knows it), built in field order."""
+        me = self.me
+        flags = me.flags
+        owner = self.index
+        config_epoch = me.config_epoch
+        master = None
+        if flags & SLAVE:
+            master = me.master
+            if master is not None:
+                view = self.peers.get(master)
+                if view is None:
+                    config_epoch = 0
+                else:
+                    config_epoch = view.config_epoch
+                    owner = view.index
+        mflags = MF_PAUSED if (flags & MASTER and self.mf.end) else 0
+        return _new(
+            Message,
+            (
+                mtype,
+                self.name,
+                self.current_epoch,
+                config_epoch,
+                self.repl.offset,
+                self._owner_bits.get(owner, 0),
+                self._fingerprint.get(owner, 0),
+                master,
+                flags & ~MYSELF,
+                self.state == "ok",
+                mflags,
+                reply,
+                gossip,
+                None,
+                0,
+                None,
+                "",
+                "",
+            ),
+        )
+
     def _send(self, dst: str, message: Message) -> None:
         """``clusterSendMessage(node->link, ...)``: nothing goes out without a link (a
         connecting one queues it until the handshake completes)."""
@@ -77,7 +146,7 @@ class BusOutput(ManualFailover):
             if peer.ping_sent == 0:
                 peer.ping_sent = now
                 self._cron_watch(peer)  # a pong from the future may have filed it later
-        self._send(peer.name, self._header(mtype, gossip=self._gossip()))
+        self._send(peer.name, self._heartbeat(mtype, self._gossip()))
 
     def _gossip(self) -> tuple[GossipEntry, ...]:
         if self.gossip_rule is not None:  # an older Redis's rule (cluster.behaviour.gossip)
@@ -95,29 +164,37 @@ class BusOutput(ManualFailover):
         me = self.me
         slot_counts = self.slot_counts
         new = tuple.__new__
+        append = entries.append
+        not_myself = ~MYSELF
+        add = chosen.add
         count = 0
+        # The hottest loop of a big cluster: one test of the flags for the common peer
+        # (``me`` has MYSELF), and the entry built inline (``clusterSetGossipEntry``).
         while fresh > 0 and count < wanted and attempts > 0:
             attempts -= 1
             peer = peers[int(random() * total)]
             flags = peer.flags
-            if peer is me or flags & PFAIL:
-                continue
-            if flags & (HANDSHAKE | NOADDR) or (not peer.link and not slot_counts.get(peer.index)):
+            if flags & _RARE:
+                if peer is me or flags & PFAIL:
+                    continue
+                if flags & (HANDSHAKE | NOADDR):
+                    fresh -= 1
+                    continue
+            if not peer.link and not slot_counts.get(peer.index):
                 fresh -= 1
                 continue
             name = peer.name
             if name in chosen:
                 continue
-            chosen.add(name)
-            # _gossip_entry, inlined (the hottest loop of a big cluster)
-            entries.append(
+            add(name)
+            append(
                 new(
                     GossipEntry,
                     (
                         name,
                         (peer.ping_sent + origin) // 1000,
                         (peer.pong_received + origin) // 1000,
-                        flags & ~MYSELF,
+                        flags & not_myself,
                     ),
                 )
             )
@@ -167,4 +244,4 @@ class BusOutput(ManualFailover):
     def broadcast_pong(self, only_local_replicas: bool = False) -> None:
         """``clusterBroadcastPong`` (each copy carries its own random gossip section)."""
         for peer in self._linked_peers(only_local_replicas):
-            self._send(peer.name, self._header(MsgType.PONG, gossip=self._gossip()))
+            self._send(peer.name, self._heartbeat(MsgType.PONG, self._gossip()))

@@ -77,7 +77,7 @@ class Cron(CronDeadlines):
                 continue
             if not peer.link:
                 self._connect(peer, now)
-        self.stats_pfail_nodes = self._count_pfail()
+        self.stats_pfail_nodes = self._count_pfail() if self._pfail_watch else 0
         for peer in expired:
             self.remove_peer(peer.name)
             self._emit("handshake_timeout", peer.name)
@@ -126,7 +126,8 @@ class Cron(CronDeadlines):
                 self._mark_pfail(peer)
                 update_state = True
                 self._emit("pfail", peer.name, delay_ms=delay)
-        self._refile(due)
+        if due:
+            self._refile(due)
         orphaned_masters = max_slaves = this_slaves = 0
         if i_am_replica and self._orphaned_masters():
             orphaned_masters, max_slaves, this_slaves = self._replica_counts()
@@ -139,7 +140,8 @@ class Cron(CronDeadlines):
         if self.mf.end:
             self._manual_failover_check_timeout(now)
         if i_am_replica:
-            self._handle_manual_failover()
+            if self.mf.end:  # else clusterHandleManualFailover returns at once
+                self._handle_manual_failover()
             self._handle_slave_failover()
             if (
                 orphaned_masters

@@ -27,25 +27,21 @@ from simulator.node.cron import Cron
 from simulator.node.peer import PeerView, add_fail_report
 from simulator.slots import NO_OWNER
 
+_PING, _PONG, _MEET = MsgType.PING, MsgType.PONG, MsgType.MEET
+_LAST_HEARTBEAT = _MEET  # PING 0, PONG 1, MEET 2: the heartbeat types
+assert (MsgType.PING, MsgType.PONG) == (0, 1) and _LAST_HEARTBEAT == 2
+
 
 class Gossip(Cron):
     """Processing bus packets: the heartbeat header, gossip entries, and each message type."""
 
     def receive(self, msg: Message, link: Link | None = None) -> None:
         """``clusterProcessPacket`` (§4.2, §10.1), for a packet read from ``link``."""
-        self.received[msg.type] += 1
+        mtype = msg.type
+        self.received[mtype] += 1
         now = self.engine.now
         sender = self.peers.get(msg.sender)
-        if (
-            sender is not None
-            and sender.flags & HANDSHAKE
-            and msg.type
-            not in (
-                MsgType.PING,
-                MsgType.PONG,
-                MsgType.MEET,
-            )
-        ):
+        if sender is not None and sender.flags & HANDSHAKE and mtype > _LAST_HEARTBEAT:
             sender = None
         if sender is not None:
             sender.data_received = now
@@ -66,8 +62,7 @@ class Gossip(Cron):
                     self.mf.master_offset = msg.offset
                     self._handle_manual_failover()
 
-        mtype = msg.type
-        if mtype in (MsgType.PING, MsgType.PONG, MsgType.MEET):
+        if mtype <= _LAST_HEARTBEAT:  # PING, PONG, MEET
             self._process_heartbeat(msg, sender, now, link)
         elif mtype == MsgType.FAIL:
             if sender is not None and msg.about is not None:
@@ -92,7 +87,8 @@ class Gossip(Cron):
         elif mtype in (MsgType.PUBLISH, MsgType.PUBLISHSHARD):
             if sender is not None:
                 self.host.on_publish_message(self, msg)
-        self._before_sleep()
+        if self._todo_failover or self._todo_state:
+            self._before_sleep()
 
     def _process_heartbeat(
         self, msg: Message, sender: PeerView | None, now: int, link: Link | None = None
@@ -102,9 +98,9 @@ class Gossip(Cron):
         if sender is None and mtype == MsgType.MEET:
             sender = self._add_handshake_peer(msg.sender)
             self._process_gossip(msg, None, now)
-        if mtype in (MsgType.PING, MsgType.MEET):
+        if mtype == _PING or mtype == _MEET:
             # The PONG travels back on the connection the PING came in on (unknown senders too).
-            reply = self._header(MsgType.PONG, gossip=self._gossip(), reply=True)
+            reply = self._heartbeat(MsgType.PONG, self._gossip(), True)
             self._reply(link, msg.sender, reply)
         if sender is None:
             return
@@ -116,7 +112,7 @@ class Gossip(Cron):
             sender.flags |= MASTER if msg.master is None else SLAVE
             self._emit("handshake_done", sender.name)
         sender.flags = (sender.flags & ~NOFAILOVER) | (msg.flags & NOFAILOVER)
-        if mtype == MsgType.PONG and msg.reply:
+        if mtype == _PONG and msg.reply:
             sender.pong_received = now
             sender.ping_sent = 0
             self._cron_watch(sender)  # the next NT/2 ping (simulator.node.cron_deadlines)
@@ -129,7 +125,8 @@ class Gossip(Cron):
 
         # Role switch (step 6).
         if msg.master is None:
-            self._set_node_as_master(sender)
+            if not sender.flags & MASTER:  # else clusterSetNodeAsMaster does nothing
+                self._set_node_as_master(sender)
         else:
             master = self.peers.get(msg.master)
             if sender.flags & MASTER:
@@ -192,39 +189,38 @@ class Gossip(Cron):
     def _process_gossip(self, msg: Message, sender: PeerView | None, now: int) -> None:
         """``clusterProcessGossipSection`` (§7.3)."""
         sender_is_master = sender is not None and bool(sender.flags & MASTER)
+        reporter = sender.name if sender is not None else ""
         peers, me = self.peers, self.me
-        for entry in msg.gossip:
-            node = peers.get(entry.name)
+        get = peers.get
+        horizon = now + 500
+        # Entries unpacked in the loop header (the hottest loop of a big cluster, with
+        # the builder's): a name, ping_sent and pong_received in seconds, the flags.
+        for name, _ping_s, pong_s, eflags in msg.gossip:
+            node = get(name)
             if node is not None:
                 if sender_is_master and node is not me:
-                    assert sender is not None
-                    if entry.flags & (FAIL | PFAIL):
-                        add_fail_report(node, sender.name, now)
+                    if eflags & (FAIL | PFAIL):
+                        add_fail_report(node, reporter, now)
                         self._mark_node_as_failing_if_needed(node, now)
-                    else:
-                        node.fail_reports.pop(sender.name, None)
+                    elif node.fail_reports:  # else nothing to remove
+                        node.fail_reports.pop(reporter, None)
                 if (
-                    not entry.flags & (PFAIL | FAIL)
+                    not eflags & (PFAIL | FAIL)
                     and node.ping_sent == 0
                     and not (node.fail_reports and self._count_reports(node, now))
                 ):
-                    pong = entry.pong_received_s * 1000 - self.host.unix_origin_ms  # §6.3
-                    if pong <= now + 500 and pong > node.pong_received:
+                    pong = pong_s * 1000 - self.host.unix_origin_ms  # §6.3
+                    if pong <= horizon and pong > node.pong_received:
                         node.pong_received = pong
-            elif sender is not None and not entry.flags & NOADDR and self.host.knows(entry.name):
-                if self.host.is_blacklisted(self, entry.name):
+            elif sender is not None and not eflags & NOADDR and self.host.knows(name):
+                if self.host.is_blacklisted(self, name):
                     continue
                 # Transitive discovery (§5.6): ``createClusterNode(g->nodename, flags)``
                 # keeps the entry's flags, FAIL and PFAIL included.
-                flags = entry.flags & ~(MYSELF | HANDSHAKE)
-                peer = PeerView(
-                    entry.name,
-                    self.host.node_id(entry.name),
-                    self.host.index[entry.name],
-                    flags,
-                )
+                flags = eflags & ~(MYSELF | HANDSHAKE)
+                peer = PeerView(name, self.host.node_id(name), self.host.index[name], flags)
                 self.add_peer(peer)
-                self._emit("node_discovered", entry.name, via=msg.sender)
+                self._emit("node_discovered", name, via=msg.sender)
 
     def _process_mfstart(self, sender: PeerView | None, now: int) -> None:
         """MFSTART on a master: pause writes for 2×5 s and ping the replica every tick (§12)."""

@@ -51,6 +51,8 @@ class Node(LinkEvents):
     Built in layers, one per section of src/cluster.c (see :mod:`simulator.node`).
     """
 
+    cluster_enabled = True  # simulator/standalone.py's StandaloneNode: cluster-enabled no
+
     # ------------------------------------------------------------------ start
 
     def bootstrap(

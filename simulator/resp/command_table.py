@@ -133,6 +133,8 @@ _CLIENT_SUBS = tuple(
         ("info", 2, "noscript loading stale", "6.2.0", "Returns information about the connection."),
         ("list", -2, "admin noscript loading stale", "2.4.0", "Lists open connections."),
         ("setname", 3, "noscript loading stale", "2.6.9", "Sets the connection name."),
+        ("tracking", -3, "noscript loading stale", "6.0.0", "Controls server-assisted client-side caching for the connection."),
+        ("trackinginfo", 2, "noscript loading stale", "6.2.0", "Returns information about server-assisted client-side caching for the connection."),
     )
 )
 # fmt: on

@@ -19,8 +19,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from simulator.dataplane.expire_commands import lookup
-from simulator.dataplane.routing import get_node_by_query, parse_command
-from simulator.dataplane.server import ERR_NOREPLICAS, Reply, View, execute
+from simulator.dataplane.routing import parse_command
+from simulator.dataplane.server import ERR_NOREPLICAS, Reply, execute, route_on
+from simulator.dataplane.standalone_route import ERR_CLUSTER_DISABLED
+from simulator.resp import tracking_commands
 from simulator.resp.client import HELD, Blocked, ClientState, Outcome
 from simulator.resp.command_table import (
     COMMANDS,
@@ -89,6 +91,8 @@ def dispatch(ctx: Context, raw: Sequence[bytes]) -> Outcome:
             f"ERR Can't execute '{full}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
             "QUIT / RESET are allowed in this context"
         )
+    if name in CLUSTER_ONLY and not ctx.node.cluster_enabled:
+        return _error(ERR_CLUSTER_DISABLED)  # §28.1
     if ctx.dp.data(ctx.node).busy:
         return HELD  # a blocking MIGRATE is running: requests wait for it (§16.2)
     client.last_command = full
@@ -103,6 +107,7 @@ def dispatch(ctx: Context, raw: Sequence[bytes]) -> Outcome:
 
 
 FLAG_COMMANDS = frozenset({"readonly", "readwrite", "asking"})
+CLUSTER_ONLY = frozenset({"cluster", *FLAG_COMMANDS})
 
 
 def _data(ctx: Context, argv: list[str], shown: str | None = None) -> Outcome:
@@ -128,6 +133,7 @@ def _data(ctx: Context, argv: list[str], shown: str | None = None) -> Outcome:
         return _error(ctx.ports.text(reply.text))
     if reply.offset:
         client.last_offset = reply.offset
+    tracking_commands.remember(ctx, argv)  # CLIENT TRACKING: trackingRememberKeys
     name = argv[0].lower()
     if name in ("set", "mset", "readonly", "readwrite", "asking"):
         return _reply(OK)
@@ -252,7 +258,7 @@ def _write_refused(ctx: Context, key: str, shown: str) -> Outcome | None:
     as the plain SET of their result (the data plane replicates results anyway)."""
     dp, node, session = ctx.dp, ctx.node, ctx.client.session
     request = parse_command(("SET", key, ""))
-    route = get_node_by_query(View(dp, node), request, session)
+    route = route_on(dp, node, request, session)
     if not route.served:
         return _data(ctx, ["SET", key, ""], shown)  # the same redirect, answered by execute
     if node.is_master:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from simulator.introspection import unix_ms
-from simulator.resp import cluster_commands
+from simulator.resp import cluster_commands, tracking_commands
 from simulator.resp.client import Outcome
 from simulator.resp.command_table import COMMANDS, arity_ok, wrong_arity
 from simulator.resp.context import ERR_NOT_INTEGER, ERR_SYNTAX, Context
@@ -124,6 +124,10 @@ def _client(ctx: Context, argv: list[str]) -> Outcome:
         return _reply(OK)
     if sub == "info":
         return _reply(Verbatim(client_info_line(client, ctx.now, "client|info")))
+    if sub == "tracking":
+        return tracking_commands.tracking(ctx, argv)
+    if sub == "trackinginfo":
+        return tracking_commands.trackinginfo(ctx)
     if sub == "list":
         if len(argv) > 2:
             return _error(ERR_SYNTAX)

@@ -9,7 +9,9 @@ from typing import Any
 
 import yaml
 
+from simulator.dataplane.outcomes import NAMES as OUTCOME_NAMES
 from simulator.scenario import model
+from simulator.scenario.cache_specs import CACHE_CONDITION
 from simulator.scenario.fields import NODE as _NODE
 from simulator.scenario.fields import TEXT as _TEXT
 from simulator.scenario.records import As, Field, MapOf, Record, Union, build
@@ -19,6 +21,7 @@ from simulator.scenario.specs import (
     Duration,
     Enum,
     Int,
+    Number,
     Ref,
     Slots,
     Spec,
@@ -191,6 +194,55 @@ CONDITIONS: dict[str, ConditionDef] = {
                 any_of=(("min", "max"),),
             ),
             "keys whose TTL passed that the node still holds in memory (§26.2)",
+        ),
+        ConditionDef(
+            "cache",
+            model.CacheMetric,
+            CACHE_CONDITION,
+            "a cache-aside client's figure, or the database's (docs/caching.md)",
+        ),
+        ConditionDef(
+            "latency",
+            model.Latency,
+            Record(
+                "latency",
+                [
+                    Field("client", Ref("client"), "a client from 'clients'", required=True),
+                    Field(
+                        "p",
+                        Number(0, 100, what="a percentile"),
+                        "the percentile, 0-100 (default 99)",
+                        attr="percentile",
+                        default=99.0,
+                    ),
+                    Field("window", Duration(), "only requests answered this long before now"),
+                    Field("min", Duration(), "at least this latency", attr="minimum"),
+                    Field("max", Duration(), "at most this latency", attr="maximum"),
+                ],
+                any_of=(("min", "max"),),
+            ),
+            "a percentile of a client's request latencies (ok replies), e.g. p99 (§28.4)",
+        ),
+        ConditionDef(
+            "requests",
+            model.Requests,
+            Record(
+                "requests",
+                [
+                    Field("client", Ref("client"), "a client from 'clients'", required=True),
+                    Field(
+                        "outcome",
+                        Enum(*OUTCOME_NAMES, what="request outcome"),
+                        "the outcome counted (default ok)",
+                        default="ok",
+                    ),
+                    Field("window", Duration(), "only attempts answered this long before now"),
+                    Field("min", Number(0, 1, what="a share"), "at least", attr="minimum"),
+                    Field("max", Number(0, 1, what="a share"), "at most", attr="maximum"),
+                ],
+                any_of=(("min", "max"),),
+            ),
+            "the share of a client's request attempts with this outcome (ok, crossslot, ...)",
         ),
         ConditionDef(
             "event",

@@ -52,6 +52,8 @@ class ClusterSpec(Located):
     replicas: int | None = None
     start: str = "converged"  # "converged" or "meet" (built by MEET, as redis-cli does)
     gossip: str = "redis-7.0"  # cluster.behaviour.gossip (simulator/node/gossip_rules.py)
+    topology: str = "cluster"  # or "standalone": cluster-enabled no (simulator/standalone.py)
+    service_scale: float | None = None  # cluster.service: None = no service model (§28.4)
 
     @property
     def names(self) -> list[str]:
@@ -67,6 +69,39 @@ class NetworkSpec(Located):
 
 
 @dataclass(frozen=True, kw_only=True)
+class CacheSpec(Located):
+    """A client's cache-aside policy (docs/caching.md); times in ms."""
+
+    ttl_ms: int
+    jitter: float = 0.0
+    on_write: str = "invalidate"
+    stampede: str = "none"
+    lock_ms: int = 1000
+    retry_ms: int = 20
+    retries: int = 50
+    stale_ms: int = 5000
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatabaseSpec(Located):
+    """The backing database of cache-aside clients: service time (low, high) ms,
+    workers, queue bound."""
+
+    latency: tuple[float, float] = (5.0, 5.0)
+    concurrency: int = 8
+    queue: int = 1000
+
+
+@dataclass(frozen=True, kw_only=True)
+class LocalCacheSpec(Located):
+    """A client's ``local_cache`` (client-side caching, simulator/scenario/local_cache.py)."""
+
+    mode: str = "default"
+    prefixes: tuple[str, ...] = ()
+    flush_on: tuple[str, ...] = ("disconnect",)
+
+
+@dataclass(frozen=True, kw_only=True)
 class ClientSpec(Located):
     """A workload client: ``rate`` requests/s, ``writes`` the fraction that are writes."""
 
@@ -76,6 +111,9 @@ class ClientSpec(Located):
     keys: str = "key:{i}"
     key_count: int = 1000
     ttl_ms: int | None = None  # writes carry PX ttl (§26.1)
+    cache: CacheSpec | None = None  # a cache-aside client (docs/caching.md)
+    multi: float = 0.0  # MSET/MGET of two keys (§3.1: CROSSSLOT without a hash tag)
+    local_cache: LocalCacheSpec | None = None  # client-side caching with CLIENT TRACKING
 
 
 # --------------------------------------------------------------------------- actions
@@ -351,6 +389,18 @@ class Key(Condition):
 
 
 @dataclass(frozen=True, kw_only=True)
+class CacheMetric(Condition):
+    """One figure of a cache-aside client (or of the database with no client) is within
+    ``minimum``..``maximum`` (docs/caching.md)."""
+
+    yaml_key: ClassVar[str] = "cache"
+    metric: str
+    client: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class StaleKeys(Condition):
     """Keys on ``node`` whose TTL has passed but that are still in its memory (§26.2)."""
 
@@ -358,6 +408,34 @@ class StaleKeys(Condition):
     node: str
     minimum: int | None = None
     maximum: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Latency(Condition):
+    """The ``percentile`` of ``client``'s request latencies (answered ``ok``) over the last
+    ``window`` ms (None: the whole run so far), in ms: at least ``minimum`` and/or at most
+    ``maximum`` (§28.4)."""
+
+    yaml_key: ClassVar[str] = "latency"
+    client: str
+    percentile: float = 99.0
+    window: int | None = None
+    minimum: int | None = None
+    maximum: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Requests(Condition):
+    """The share of ``client``'s request attempts (``request`` events) over the last
+    ``window`` ms (None: the whole run so far) whose outcome is ``outcome``: at least
+    ``minimum`` and/or at most ``maximum`` (fractions)."""
+
+    yaml_key: ClassVar[str] = "requests"
+    client: str
+    outcome: str = "ok"
+    window: int | None = None
+    minimum: float | None = None
+    maximum: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -415,5 +493,6 @@ class Scenario(Located):
     # Actions made live (what ``rcsim tui`` saves): each at the start of its ``at``
     # millisecond, apart from the steps, so the steps keep their numbers and timing.
     injections: tuple[Step, ...] = ()
+    database: DatabaseSpec | None = None  # behind the cache-aside clients (docs/caching.md)
 
     DEFAULT_TAIL_MS: ClassVar[int] = 5000

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from simulator.scenario import model
+from simulator.scenario.cache_specs import DatabaseParser
 from simulator.scenario.durations import format_duration
 from simulator.scenario.errors import Loc, did_you_mean
 from simulator.scenario.records import Field, ListOf, Record, key_nodes
@@ -37,6 +38,11 @@ from simulator.slots import format_slot_ranges
 MAX_STEPS = 10_000
 
 # Actions after which the static slot map can no longer be predicted (a failover may follow).
+CLUSTER_ONLY_ACTIONS = frozenset(
+    {"failover", "reshard", "rebalance", "fix", "add-node", "del-node"}
+)
+"""Actions refused on ``cluster.topology: standalone`` (cluster-enabled no, §28)."""
+
 _UNPREDICTABLE = frozenset(
     {"kill", "pause", "shutdown", "restart", "partition", "cut", "failover", "rebalance", "fix"}
 )
@@ -232,6 +238,16 @@ def parse_step(node: yaml.Node, index: int, state: _StaticState, ctx: Ctx) -> mo
 
 def _apply_static(action: model.Action, state: _StaticState, ctx: Ctx) -> None:
     """Check a reshard against the predicted slot map, then update names and the map."""
+    if (
+        action.yaml_key in CLUSTER_ONLY_ACTIONS
+        and getattr(ctx.cluster, "topology", "") == "standalone"
+    ):
+        ctx.error(
+            action.loc,
+            f"'{action.yaml_key}' needs a cluster: a standalone topology has no slots and "
+            "no cluster failover (§28.2)",
+        )
+        return
     if isinstance(action, model.AddNode):
         ctx.nodes.append(action.name)
         state.roles[action.name] = "replica" if action.replica_of else "master"
@@ -321,6 +337,7 @@ TOP_FIELDS: list[Field] = [
     Field("cluster", ClusterSpecParser(), "the starting cluster", required=True),
     Field("network", NetworkParser(), "link latency and loss"),
     Field("clients", ClientsParser(), "background workload clients", default=()),
+    Field("database", DatabaseParser(), "the backing database of cache-aside clients"),
     Field("steps", StepsParser(), "what happens, in order", default=()),
     Field(
         "injections",

@@ -10,7 +10,9 @@ import yaml
 
 from simulator.node.gossip_rules import GOSSIP_RULES
 from simulator.scenario import model
+from simulator.scenario.cache_specs import CacheParser
 from simulator.scenario.errors import describe_names, did_you_mean
+from simulator.scenario.local_cache import LocalCacheParser
 from simulator.scenario.records import Field, ListOf, Parsed, Record, key_nodes
 from simulator.scenario.specs import (
     INVALID,
@@ -28,6 +30,7 @@ from simulator.scenario.specs import (
 )
 from simulator.scenario.tables import directive_fields, split_directives
 from simulator.slots import CLUSTER_SLOTS, create_allocation, format_slot_ranges
+from simulator.standalone import TOPOLOGIES
 
 MAX_NODES = 1000
 """The most nodes a scenario may start with or add (a bigger cluster is surely a typo)."""
@@ -58,6 +61,19 @@ _NODE_RECORD = Record(
 
 _CONFIG = Record("cluster config", directive_fields())
 
+_SERVICE = Record(
+    "cluster service",
+    [
+        Field(
+            "scale",
+            Number(0.001, 1_000_000, what="a cost multiplier"),
+            "every command's cost times this (default 1: Redis 7.0 on a current CPU); a "
+            "bigger scale is a slower machine, and saturates a node at a lower rate",
+            default=1.0,
+        ),
+    ],
+)
+
 _BEHAVIOUR = Record(
     "cluster behaviour",
     [
@@ -77,6 +93,30 @@ def _gossip_rule(behaviour: Any) -> str:
     if isinstance(behaviour, Parsed) and isinstance(behaviour.values.get("gossip"), str):
         return str(behaviour.values["gossip"])
     return GOSSIP_RULES[0]
+
+
+def _service_scale(service: Any) -> float | None:
+    if not isinstance(service, Parsed):
+        return None
+    scale = service.values.get("scale")
+    return float(scale) if isinstance(scale, float) else 1.0
+
+
+def _standalone_ok(nodes: tuple[model.NodeSpec, ...], start: Any, parsed: Parsed, ctx: Ctx) -> bool:
+    """``topology: standalone`` is one master (it serves every key) and its replicas."""
+    loc = parsed.locs.get("topology", parsed.loc)
+    masters = [n.name for n in nodes if n.role == "master"]
+    if len(masters) != 1:
+        ctx.error(
+            loc,
+            f"a standalone topology has exactly one master, not {len(masters)} "
+            f"({describe_names(masters)}); write masters: 1 (replicas may follow it)",
+        )
+        return False
+    if start == "meet":
+        ctx.error(loc, "a standalone topology has no cluster bus: 'start: meet' needs a cluster")
+        return False
+    return True
 
 
 class ClusterSpecParser(Spec):
@@ -118,6 +158,20 @@ class ClusterSpecParser(Spec):
                     default="converged",
                 ),
                 Field(
+                    "topology",
+                    Enum(*TOPOLOGIES, what="topology"),
+                    "cluster (Redis Cluster, the default) or standalone (one master with "
+                    "cluster-enabled no and its replicas: no bus, no slots, no MOVED, no "
+                    "automatic failover)",
+                    default="cluster",
+                ),
+                Field(
+                    "service",
+                    _SERVICE,
+                    "turns on the service model: each node runs commands one at a time, each "
+                    "for its cost in microseconds, so a node saturates and queues (§28.4)",
+                ),
+                Field(
                     "behaviour",
                     _BEHAVIOUR,
                     "rules of an older Redis, for lessons about them (default: Redis 7.0's)",
@@ -150,6 +204,9 @@ class ClusterSpecParser(Spec):
             nodes = self.listed(v["nodes"], by_key["nodes"][1], ctx)
         if nodes is None:
             return INVALID
+        topology = v["topology"] if isinstance(v["topology"], str) else "cluster"
+        if topology == "standalone" and not _standalone_ok(nodes, v["start"], parsed, ctx):
+            return INVALID
         ctx.nodes.extend(n.name for n in nodes)
         ctx.cluster = model.ClusterSpec(
             loc=parsed.loc,
@@ -160,6 +217,8 @@ class ClusterSpecParser(Spec):
             replicas=v["replicas"] if "masters" in by_key else None,
             start=v["start"] if isinstance(v["start"], str) else "converged",
             gossip=_gossip_rule(v["behaviour"]),
+            topology=topology,
+            service_scale=_service_scale(v["service"]),
         )
         return ctx.cluster
 
@@ -303,6 +362,13 @@ _CLIENT_RECORD = Record(
             "keys", Str(max_len=200), "key template; {i} becomes 0..key_count-1", default="key:{i}"
         ),
         Field(
+            "multi",
+            Number(0, 1, "a fraction"),
+            "fraction of requests that are MSET/MGET of two keys (CROSSSLOT on a cluster "
+            "unless the template has a hash tag)",
+            default=0.0,
+        ),
+        Field(
             "key_count",
             Int(1, 100_000_000, what="a key count"),
             "how many distinct keys",
@@ -313,6 +379,12 @@ _CLIENT_RECORD = Record(
             Duration(minimum=1),
             "writes are SET ... PX ttl: every key written expires this long after (§26.1)",
             attr="ttl_ms",
+        ),
+        Field("cache", CacheParser(), "a cache-aside client in front of the database"),
+        Field(
+            "local_cache",
+            LocalCacheParser(),
+            "client-side caching: reads kept locally, invalidated by CLIENT TRACKING",
         ),
     ],
 )
@@ -349,6 +421,9 @@ class ClientsParser(ListOf):
                     item.locs["keys"],
                     f"key template {v['keys']!r} needs '{{i}}' (it names {v['key_count']} keys)",
                 )
+                continue
+            if v.get("cache") is not None and v.get("ttl_ms") is not None:
+                ctx.error(item.locs["ttl_ms"], "a cache-aside client's TTL is its cache's ttl")
                 continue
             ctx.clients.append(name)
             out.append(model.ClientSpec(loc=item.loc, locs=item.locs, **v))

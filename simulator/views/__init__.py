@@ -30,6 +30,7 @@ from simulator.views.bus import (
     MessageWindow,
 )
 from simulator.views.bus_traffic import BusTypeRow, BusView
+from simulator.views.cache import CacheClientRow
 from simulator.views.elections import ElectionLog
 from simulator.views.memory import MemoryRow
 from simulator.views.shapes import (
@@ -58,6 +59,7 @@ __all__ = [
     "BusMessage",
     "BusTypeRow",
     "BusView",
+    "CacheClientRow",
     "CandidateView",
     "CheckView",
     "ClientView",

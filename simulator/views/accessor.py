@@ -16,7 +16,9 @@ from simulator.slots import NO_OWNER, hashed_part, key_hash_slot
 from simulator.trace import Trace
 from simulator.views.bus import BusLog, MessageQuery, MessageWindow
 from simulator.views.bus_traffic import bus_view
+from simulator.views.cache import cache_rows
 from simulator.views.elections import ElectionLog
+from simulator.views.local_caches import LocalCacheRow, local_cache_rows
 from simulator.views.memory import memory_row
 from simulator.views.pending import next_event
 from simulator.views.shapes import (
@@ -315,6 +317,11 @@ class Views:
             return None
         return WriteRiskView(len(dataplane.at_risk_writes()), len(dataplane.lost_writes()))
 
+    def local_caches(self) -> tuple[LocalCacheRow, ...]:
+        """The clients' local caches (client-side caching); empty when none has one."""
+        dataplane = self._dataplane
+        return () if dataplane is None else local_cache_rows(dataplane.clients)
+
     def lost_write_rows(self) -> tuple[LostWriteRow, ...]:
         """Every lost write, in the order it was lost: key, who acked it, when, why."""
         dataplane = self._dataplane
@@ -340,6 +347,7 @@ class Views:
             tuple((o, totals.get(o, 0)) for o in outcomes),
             self.lost_writes(),
             0 if dataplane is None else len(dataplane.at_risk_writes()),
+            cache_rows(self._sim.extras.get("cache")),
         )
 
     @property

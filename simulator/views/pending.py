@@ -102,6 +102,7 @@ def next_event(sim: PendingSource) -> str | None:
             return f"your recorded injection replays: {injection.action} {args}".rstrip()
     if next_time is None:
         return None
-    # peek() has dropped the cancelled timers at the head: the next one is live.
-    timer = engine._buckets[engine._times[0]][0]
+    timer = engine.next_timer()
+    if timer is None:
+        return None
     return describe_timer(timer.callback, tuple(timer.args))

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from simulator.messages import FAIL, MASTER, PFAIL, SLAVE
 from simulator.slots import NO_OWNER
 from simulator.views.bus_traffic import BusView
+from simulator.views.cache import CacheClientRow
 from simulator.views.memory import MemoryRow
 
 # --------------------------------------------------------------------------- node views
@@ -235,6 +236,7 @@ class ClientView:
     totals: tuple[tuple[str, int], ...]
     lost_writes: int
     at_risk: int = 0  # acknowledged, seen by readers, on no replica yet (§20.2)
+    cache: tuple[CacheClientRow, ...] = ()  # cache-aside clients (docs/caching.md)
 
 
 @dataclass(frozen=True, slots=True)
