@@ -165,6 +165,9 @@ class Cluster(ReplicationWire):
         ] = {}
         self.bus_stats = BusStats()  # messages and bytes each node sends (bus_stats.py)
         self.gossip_rule = gossip_rule  # None: 7.0's; or an older rule (node/gossip_rules.py)
+        # The unix clock's milliseconds at t=0 (§6.3): a real run starts at any moment of
+        # a second, and gossip carries pong times in whole unix seconds.
+        self.unix_origin_ms = engine.rng("unix-clock").randrange(1000)
         check_specs(specs)
         for spec in specs:
             node = self._create_node(spec.name, spec.config)

@@ -545,6 +545,12 @@ def test_link_refresh_frees_an_unanswered_link_and_reconnects() -> None:
     before = observer.peers["n1"].link_ctime
     sim.inject("partition", groups=[["n1"], ["n2", "n3"]])
     sim.run_until(3000 + 3 * NT)
+    # read from the trace, not the link at one moment: a reconnect that the partition
+    # leaves hanging is freed in turn, and the next cron tick reconnects
+    freed = events(sim, "link_freed", node="n2", target="n1")
+    connects = events(sim, "link_connect", node="n2", target="n1")
+    assert freed and freed[0]["reason"] == "ping_timeout" and freed[0]["t"] > 3000 + NT // 2
+    assert connects and 0 < connects[0]["t"] - freed[0]["t"] <= 110  # the next cron tick
     peer = observer.peers["n1"]
-    assert peer.link and peer.link_ctime > 3000 + NT // 2 > before  # a fresh link, after a free
+    assert peer.link_ctime > 3000 + NT // 2 > before  # a fresh link, after a free
     assert peer.ping_sent and peer.ping_sent < 3000 + NT  # the old pending ping was kept

@@ -69,9 +69,9 @@ def test_the_scenario_key_selects_the_rule_and_rejects_unknown_ones() -> None:
 
 
 def test_the_lesson_reaches_fail_once_its_cluster_gossips_as_redis_7_0() -> None:
-    """big-cluster-reports (40+40, NT 1 s) never reaches FAIL with redis-3.0-rc1 (its own
+    """big-cluster-reports (60+60, NT 1 s) never reaches FAIL with redis-3.0-rc1 (its own
     expectations, checked with every bundled lesson); the same file with Redis 7.0's rule
-    marks n1 FAIL within 2 s of the crash and promotes n41."""
+    marks n1 FAIL within 2 s of the crash and promotes n61."""
     source, text, _ = resolve("big-cluster-reports")
     assert "gossip: redis-3.0-rc1" in text
     (setting,) = settings(text, source, ["cluster.behaviour.gossip=redis-7.0"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from tests.tui_pilot import drive, goto, prompt, shown
@@ -12,30 +13,62 @@ from tui.panes import GraphPane, MessagesPane
 SIZE = (120, 40)
 
 
-def event_time(app: RcsimApp, kind: str, **match: Any) -> int:
-    return next(
-        e["t"]
-        for e in app.session.sim.trace.events
-        if e["kind"] == kind and all(e.get(k) == v for k, v in match.items())
-    )
-
-
 def lines(app: RcsimApp, pane: str) -> list[str]:
     return shown(app.query_one(f"#{pane}"))
+
+
+@cache
+def lesson_moments() -> dict[str, int]:
+    """When the master-crash lesson's story happens at its seed, read from the run's own
+    trace: the tests go to these moments, so a change of timing (a cron phase, the unix
+    clock's origin of §6.3, ...) moves them instead of breaking them."""
+    session = scenario_session("master-crash", playing=False)
+    session.seek(20_000)
+    events = session.sim.trace.events
+
+    def first(kind: str, **match: Any) -> int:
+        return next(
+            e["t"]
+            for e in events
+            if e["kind"] == kind
+            and e.get("target") == "n1"
+            and all(e.get(k) == v for k, v in match.items())
+        )
+
+    moments = {
+        "pfail": first("pfail"),  # the first node suspects n1
+        "fail": first("fail"),  # the first node flags n1 FAIL (and broadcasts it)
+        "n5_pfail": first("pfail", node="n5"),
+        "n5_fail": first("fail", node="n5"),
+        "election": first("election_started", node="n4"),
+        "promoted": first("promoted", node="n4"),
+    }
+    assert moments["pfail"] < moments["fail"] <= moments["election"] <= moments["promoted"]
+    assert moments["n5_pfail"] < moments["n5_fail"]
+    return moments
+
+
+def at(ms: int) -> str:
+    """A moment as the go-to dialog (g) takes it."""
+    return f"{ms}ms"
 
 
 def test_the_master_crash_lesson_as_messages() -> None:
     """A learner watches the PFAIL reports spread, the FAIL reach every node and the
     votes come back, then rewinds: the view follows."""
     seen: dict[str, list[str]] = {}
+    moments = lesson_moments()
+    # a second after the election starts; "back 2 s" from there is a second before it
+    story_at = moments["election"] + 1000
 
     async def script(app: RcsimApp, pilot: Any) -> None:
         await pilot.press("M")
         await pilot.pause()
         assert app.focused is not None and app.focused.id == "messages"
-        await goto(pilot, "5s")  # n1 is PFAIL for some: reports travel in gossip
+        # just before the first FAIL: n1 is PFAIL for some, reports travel in gossip
+        await goto(pilot, at(moments["fail"] - 1))
         seen["pfail"] = lines(app, "messages")
-        await goto(pilot, "7s")  # after the FAIL and the election
+        await goto(pilot, at(story_at))  # after the FAIL and the election
         seen["story"] = lines(app, "messages")
         await pilot.press("y")  # FAIL only
         await pilot.pause()
@@ -165,9 +198,7 @@ def test_message_view_snapshot_after_the_votes(snap_compare: Any) -> None:
     app = lesson_app()
 
     async def before(pilot: Any) -> None:
-        app.session.seek(8000)
-        promoted = event_time(app, "promoted")
-        app.session.seek(promoted + 1)
+        app.session.seek(lesson_moments()["promoted"] + 1)
         app.refresh_panes()
         await pilot.press("M")
         await pilot.pause()
@@ -221,10 +252,12 @@ def _run_until_event(session: Any, kind: str) -> list[dict[str, Any]]:
 
 def test_the_node_view_shows_what_changed_in_the_last_step() -> None:
     seen: dict[str, list[str]] = {}
+    moments = lesson_moments()
 
     async def script(app: RcsimApp, pilot: Any) -> None:
         app.selected = "n5"
-        await goto(pilot, "5s")  # n5 has n1 as PFAIL (4.04 s), not yet FAIL (5.079 s)
+        # n5 has n1 as PFAIL, not yet FAIL: the last millisecond before its flip
+        await goto(pilot, at(moments["n5_fail"] - 1))
         seen["before"] = lines(app, "nodeview")
         for _ in range(10):  # next notable events until n5 flips n1 to FAIL
             await pilot.press("n")
@@ -232,7 +265,7 @@ def test_the_node_view_shows_what_changed_in_the_last_step() -> None:
             if any("FAIL" in line and "changed" in line for line in lines(app, "nodeview")):
                 break
         seen["flip"] = lines(app, "nodeview")
-        await goto(pilot, "15s")  # a far jump is not a step: no diff
+        await goto(pilot, at(moments["n5_fail"] + 10_000))  # a far jump is not a step: no diff
         seen["jump"] = lines(app, "nodeview")
 
     drive("master-crash", script, size=SIZE)
@@ -258,7 +291,7 @@ def test_a_crowded_graph_draws_the_masters_in_a_grid_with_their_replica_counts()
 
 def test_shift_z_filters_by_the_selected_node() -> None:
     async def script(app: RcsimApp, pilot: Any) -> None:
-        await goto(pilot, "7s")
+        await goto(pilot, at(lesson_moments()["election"] + 1000))  # after the votes
         app.selected = "n4"
         await pilot.press("M", "Z")
         await pilot.pause()

@@ -160,6 +160,7 @@ class BusOutput(ManualFailover):
         chosen: set[str] = set()
         attempts = wanted * 3
         random = self.rng.random  # dictGetRandomKey: uniform over the node table
+        origin = self.host.unix_origin_ms  # gossip times are unix seconds (§6.3)
         me = self.me
         slot_counts = self.slot_counts
         new = tuple.__new__
@@ -189,7 +190,12 @@ class BusOutput(ManualFailover):
             append(
                 new(
                     GossipEntry,
-                    (name, peer.ping_sent // 1000, peer.pong_received // 1000, flags & not_myself),
+                    (
+                        name,
+                        (peer.ping_sent + origin) // 1000,
+                        (peer.pong_received + origin) // 1000,
+                        flags & not_myself,
+                    ),
                 )
             )
             count += 1
@@ -205,11 +211,14 @@ class BusOutput(ManualFailover):
                         break
         return tuple(entries)
 
-    @staticmethod
-    def _gossip_entry(peer: PeerView) -> GossipEntry:
-        """``clusterSetGossipEntry``: times travel in seconds."""
+    def _gossip_entry(self, peer: PeerView) -> GossipEntry:
+        """``clusterSetGossipEntry``: times travel in whole unix seconds (§6.3)."""
+        origin = self.host.unix_origin_ms
         return GossipEntry(
-            peer.name, peer.ping_sent // 1000, peer.pong_received // 1000, peer.flags & ~MYSELF
+            peer.name,
+            (peer.ping_sent + origin) // 1000,
+            (peer.pong_received + origin) // 1000,
+            peer.flags & ~MYSELF,
         )
 
     def _linked_peers(self, only_local_replicas: bool = False) -> list[PeerView]:

@@ -209,7 +209,7 @@ class Gossip(Cron):
                     and node.ping_sent == 0
                     and not (node.fail_reports and self._count_reports(node, now))
                 ):
-                    pong = pong_s * 1000
+                    pong = pong_s * 1000 - self.host.unix_origin_ms  # §6.3
                     if pong <= horizon and pong > node.pong_received:
                         node.pong_received = pong
             elif sender is not None and not eflags & NOADDR and self.host.knows(name):

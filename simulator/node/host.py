@@ -53,6 +53,7 @@ class NodeHost(Protocol):
     slot_index_cache: dict[bytes, tuple[dict[int, int], dict[int, int], dict[int, int]]]
     bus_stats: BusStats  # what each node sends on the bus, by type (counted by BusOutput)
     gossip_rule: str | None  # None: 7.0's gossip; else an older rule (node/gossip_rules.py)
+    unix_origin_ms: int  # the unix clock's milliseconds at t=0: gossip times are seconds (§6.3)
 
     # the wire: bus links are TCP connections (simulator.links)
     def connect(self, src: str, dst: str) -> Link:
