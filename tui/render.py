@@ -418,6 +418,14 @@ def clients(view: ClientView, rates: dict[str, float]) -> Text:
         text.append(" · stale ", "bold")
         text.append(str(cached.stale_reads), "bold reverse red" if cached.stale_reads else "green")
         text.append(f" · db {cached.db_reads} reads, queue {cached.db_queue}", "dim")
+    for local in view.local_caches:  # client-side caching, CLIENT TRACKING (§27)
+        text.append(f"\n{local.client:<11}", "bold")
+        reads = local.hits + local.misses
+        ratio = f"{local.hit_ratio:.1%}" if reads else "-"
+        text.append(f"local {ratio} of {reads}", "green" if local.hit_ratio > 0.9 else "yellow")
+        text.append(" · stale ", "bold")
+        text.append(str(local.stale), "bold reverse red" if local.stale else "green")
+        text.append(f" · {local.invalidations} invalidated, {local.flushes} flushes", "dim")
     if not view.dataplane:
         text.append("  (no data plane)", "dim")
     return text

@@ -32,6 +32,7 @@ from simulator.views.bus import (
 from simulator.views.bus_traffic import BusTypeRow, BusView
 from simulator.views.cache import CacheClientRow
 from simulator.views.elections import ElectionLog
+from simulator.views.local_caches import LocalCacheRow
 from simulator.views.memory import MemoryRow
 from simulator.views.shapes import (
     CandidateView,
@@ -71,6 +72,7 @@ __all__ = [
     "KeyView",
     "LessonDriver",
     "LessonView",
+    "LocalCacheRow",
     "LostWriteRow",
     "MemoryRow",
     "MessageQuery",

@@ -348,6 +348,7 @@ class Views:
             self.lost_writes(),
             0 if dataplane is None else len(dataplane.at_risk_writes()),
             cache_rows(self._sim.extras.get("cache")),
+            () if dataplane is None else local_cache_rows(dataplane.clients),
         )
 
     @property

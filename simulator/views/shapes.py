@@ -12,6 +12,7 @@ from simulator.messages import FAIL, MASTER, PFAIL, SLAVE
 from simulator.slots import NO_OWNER
 from simulator.views.bus_traffic import BusView
 from simulator.views.cache import CacheClientRow
+from simulator.views.local_caches import LocalCacheRow
 from simulator.views.memory import MemoryRow
 
 # --------------------------------------------------------------------------- node views
@@ -237,6 +238,7 @@ class ClientView:
     lost_writes: int
     at_risk: int = 0  # acknowledged, seen by readers, on no replica yet (§20.2)
     cache: tuple[CacheClientRow, ...] = ()  # cache-aside clients (docs/caching.md)
+    local_caches: tuple[LocalCacheRow, ...] = ()  # client-side caching (§27)
 
 
 @dataclass(frozen=True, slots=True)
