@@ -47,9 +47,17 @@ def one_round() -> dict[str, object]:
             procs.append(subprocess.Popen(["redis-server", conf]))
         time.sleep(0.5)
         subprocess.run(
-            ["redis-cli", "--cluster", "create", *[f"127.0.0.1:{p}" for p in PORTS[:3]],
-             "--cluster-replicas", "0", "--cluster-yes"],
-            check=True, stdout=subprocess.DEVNULL,
+            [
+                "redis-cli",
+                "--cluster",
+                "create",
+                *[f"127.0.0.1:{p}" for p in PORTS[:3]],
+                "--cluster-replicas",
+                "0",
+                "--cluster-yes",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
         conns = [Conn(p) for p in PORTS]
         for _ in range(200):
@@ -61,8 +69,15 @@ def one_round() -> dict[str, object]:
             owner = 0 if slot <= 5460 else 1 if slot <= 10922 else 2
             conns[owner].cmd("SET", f"key:{i}", "v")
         subprocess.run(
-            ["redis-cli", "--cluster", "add-node", f"127.0.0.1:{PORTS[3]}", f"127.0.0.1:{PORTS[0]}"],
-            check=True, stdout=subprocess.DEVNULL,
+            [
+                "redis-cli",
+                "--cluster",
+                "add-node",
+                f"127.0.0.1:{PORTS[3]}",
+                f"127.0.0.1:{PORTS[0]}",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
         for _ in range(400):  # the new node knows the slot map (else RESTORE gets CLUSTERDOWN)
             if all("cluster_state:ok" in str(c.cmd("CLUSTER", "INFO")) for c in conns):
@@ -71,9 +86,15 @@ def one_round() -> dict[str, object]:
         time.sleep(1.0)
         t0 = time.perf_counter()
         reb = subprocess.run(
-            ["redis-cli", "--cluster", "rebalance", f"127.0.0.1:{PORTS[0]}",
-             "--cluster-use-empty-masters"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            [
+                "redis-cli",
+                "--cluster",
+                "rebalance",
+                f"127.0.0.1:{PORTS[0]}",
+                "--cluster-use-empty-masters",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
         )
         wall_s = time.perf_counter() - t0
         output = reb.stdout.decode()
