@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from rcsim.cli import main
-from rcsim.verify.playable import refusals, unobservable_expects
+from rcsim.verify.playable import refusals, unobservable_expects, unplayable_action
 from rcsim.verify.scenario_api import load_scenario, parse_scenario
 
 PARTITIONED = """\
@@ -92,3 +92,32 @@ def test_cli_refuses_up_front_with_exit_2(
 def test_cli_missing_server_is_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert main(["verify", "master-crash", "--server", str(tmp_path / "no-such-server")]) == 2
     assert "server binary not found" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("cache-stampede", "'cache' (a cache-aside client and its database) is not played"),
+        ("invalidation-lost", "'cache' (a cache-aside client and its database) is not played"),
+        ("client-side-caching", "'local_cache' (client-side caching) is not played"),
+        ("mass-failure", "'kill-masters' draws its victims from rcsim's seed"),
+        ("one-instance-or-cluster-3-shards", "'service' slows the simulated nodes' commands"),
+    ],
+)
+def test_lessons_verify_would_play_as_something_else_are_refused(name: str, reason: str) -> None:
+    """A cache-aside or local-cache client played as a plain client, or an action the
+    player doesn't know, would compare another scenario or stop half-way: refused up front."""
+    assert any(reason in r for r in refusals(load_scenario(name), None))
+
+
+def test_every_registered_action_is_played_or_refused() -> None:
+    """A new action is refused by verify until its player learns it (no RuntimeError
+    half-way through a real run)."""
+    from rcsim.verify.playable import PLAYED_ACTIONS
+    from simulator.scenario.action_table import ACTIONS
+
+    unplayed = [d for d in ACTIONS.values() if not issubclass(d.cls, PLAYED_ACTIONS)]
+    assert sorted(d.key for d in unplayed) == ["expire", "kill-masters"]
+    for definition in unplayed:
+        action = object.__new__(definition.cls)  # fields unused: refused by its class
+        assert unplayable_action(action, None) is not None, definition.key

@@ -80,12 +80,67 @@ def unobservable(condition: model.Condition) -> str | None:
     return f"'{condition.yaml_key}' is not observable on a real cluster"
 
 
+PLAYED_ACTIONS: tuple[type[model.Action], ...] = (
+    model.Kill,
+    model.Pause,
+    model.Resume,
+    model.Restart,
+    model.Shutdown,
+    model.Partition,
+    model.Cut,
+    model.Heal,
+    model.Failover,
+    model.SetConfig,
+    model.Reshard,
+    model.Rebalance,
+    model.Fix,
+    model.Write,
+    model.Read,
+    model.Workload,
+    model.Subscribe,
+    model.Publish,
+    model.AddNode,
+    model.DelNode,
+)
+"""The actions :meth:`rcsim.verify.player.Player._play` plays; any other is refused up
+front, so a run never stops half-way with a real cluster started."""
+
+UNPLAYED_WHY: dict[type[model.Action], str] = {
+    model.KillMasters: "draws its victims from rcsim's seed; verify kills named nodes only "
+    "(write the victims as 'kill' steps)",
+    model.Expire: "is not played by verify yet (a 'write' with 'ttl' is)",
+}
+
+
 def unplayable_action(action: model.Action, partitions: str | None) -> str | None:
     """Why an action cannot be played for real (None: it can). ``partitions`` is why
     iptables cannot be used here (None: it can)."""
     if isinstance(action, model.Partition | model.Cut | model.Heal) and partitions is not None:
         return f"'{action.yaml_key}': {partitions}"
+    if not isinstance(action, PLAYED_ACTIONS):
+        why = UNPLAYED_WHY.get(type(action), "is not played by verify")
+        return f"'{action.yaml_key}' {why}"
     return None
+
+
+def unplayed_clients(scenario: model.Scenario) -> list[str]:
+    """Client behaviour verify's clients (plain GET/SET threads) don't have: refused
+    rather than played as plain clients, which would compare something else."""
+    out: list[str] = []
+    for c in scenario.clients:
+        if c.multi:
+            out.append(f"{c.loc}: client '{c.name}': 'multi' is not played by verify's clients")
+        if c.cache is not None:
+            out.append(
+                f"{c.loc}: client '{c.name}': 'cache' (a cache-aside client and its database) "
+                "is not played by verify's clients"
+            )
+        if c.local_cache is not None:
+            out.append(
+                f"{c.loc}: client '{c.name}': 'local_cache' (client-side caching) is not "
+                "played by verify's clients"
+            )
+    return out
 
 
 def refusals(scenario: model.Scenario, partitions: str | None) -> list[str]:
@@ -100,11 +155,12 @@ def refusals(scenario: model.Scenario, partitions: str | None) -> list[str]:
             f"{scenario.cluster.loc}: 'topology: {scenario.cluster.topology}' is not supported "
             "(verify plays the scenario on a real cluster)"
         )
-    out.extend(
-        f"{c.loc}: client '{c.name}': 'multi' is not played by verify's clients"
-        for c in scenario.clients
-        if c.multi
-    )
+    out.extend(unplayed_clients(scenario))
+    if scenario.cluster.service_scale is not None:
+        out.append(
+            f"{scenario.cluster.loc}: 'service' slows the simulated nodes' commands; a real "
+            "server runs at its own speed"
+        )
     if scenario.cluster.gossip != "redis-7.0":
         out.append(
             f"{scenario.cluster.loc}: 'behaviour: gossip: {scenario.cluster.gossip}' is an older "
