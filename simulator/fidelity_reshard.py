@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from simulator.dataplane import install
 from simulator.dataplane.actions import add_client
 from simulator.fidelity import Row, median, real_data
+from simulator.fidelity_rebalance import rebalance_rows
 from simulator.simulation import Simulation
 from simulator.slots import CLUSTER_SLOTS, key_hash_slot
 
@@ -152,7 +153,9 @@ the usual 15 % rule."""
 
 
 def reshard_rows(seeds: Sequence[int]) -> list[Row]:
-    """Both measured reshards, ``len(seeds)`` re-runs each."""
+    """Both measured reshards, ``len(seeds)`` re-runs each, then the three rebalances of
+    the same file (:mod:`simulator.fidelity_rebalance`): the check, on a different
+    measurement, of the cost constants fitted on the reshards."""
     rows: list[Row] = []
     for key, real in real_data()["resharding"].items():
         runs = [ReshardRun(real["pipeline"], seed).metrics() for seed in seeds]
@@ -170,4 +173,4 @@ def reshard_rows(seeds: Sequence[int]) -> list[Row]:
                     len(runs),
                 )
             )
-    return rows
+    return rows + rebalance_rows(seeds)

@@ -324,6 +324,12 @@ def test_rcsim_fidelity_reshard_prints_both_runs_next_to_real_redis(
     assert "11 [5–20]" in ask_10 and ask_10.endswith("| yes |")
     moved = [r for r in rows if "| MOVED |" in r]
     assert all("| 100 [100–100] | 100 |" in r for r in moved)
+    rebalances = [line for line in out.splitlines() if line.startswith("| rebalance")]
+    assert [r.split("|")[1].strip() for r in rebalances] == [
+        "rebalance 3+1 masters, 4096 slots",
+        "rebalance 3+2 masters, 6556 slots",
+        "rebalance 4+1 masters, 3280 slots",
+    ]
     assert main(["fidelity", "--part", "reshard", "--seeds", "0"]) == 2
     assert "--seeds must be between 1 and 1000" in capsys.readouterr().err
 

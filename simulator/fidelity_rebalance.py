@@ -1,0 +1,74 @@
+"""The rebalance runs of ``resharding.json``, re-run in rcsim (§16.5, §16.1).
+
+The real set-up (tests/data/README.md): 3 or 4 masters, no replicas, 5000 random keys;
+empty masters joined with ``redis-cli --cluster add-node``, then ``redis-cli --cluster
+rebalance --cluster-use-empty-masters``. Thousands of nearly empty slots move (~0.3 keys
+each), so the duration is the per-slot cost: the SETSLOTs (one SETSLOT NODE per master,
+each saving nodes.conf before it replies; measured in tests/data/setslot-cost.json, not
+yet charged by rcsim, docs/fidelity.md) and GETKEYSINSLOT. This is the check, on a
+different measurement, of the reshard constants fitted on the two 100-slot reshards
+(``COMMAND_RTT_MS``, ``KEY_COST_MS``). Simplified: the empty masters are part of the
+converged start state (add-node's handshake is done), no client runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from simulator.dataplane import install
+from simulator.fidelity import Row, median
+from simulator.simulation import Simulation
+from simulator.topology import NodeSpec, standard_topology
+
+KEYS = 5000
+JOB_LIMIT_MS = 60_000
+TOLERANCE = 0.25
+
+REAL_RUNS: tuple[tuple[int, int, int, float], ...] = (
+    (3, 1, 4096, 2.60),
+    (3, 2, 6556, 5.07),
+    (4, 1, 3280, 3.02),
+)
+"""``rebalance_runs`` of tests/data/resharding.json that moved slots: initial masters,
+added empty masters, slots moved, ``rebalance_wall_s`` (one run each)."""
+
+
+def rebalance_run(masters: int, added: int, seed: int = 1) -> tuple[int, float | None]:
+    """Slots moved and the rebalance's duration in seconds (``None`` if it did not end)."""
+    specs = standard_topology(masters, 0) + [
+        NodeSpec(f"n{masters + k + 1}", "master", ()) for k in range(added)
+    ]
+    sim = Simulation(specs, seed=seed, config={"cluster-node-timeout": 5000})
+    dp = install(sim)
+    dp.populate({f"key:{i}": "v" for i in range(KEYS)})
+    started = sim.now
+    job = sim.inject("rebalance", use_empty_masters=True)
+    deadline = sim.now + JOB_LIMIT_MS
+    while job is not None and not job.done and sim.now < deadline:
+        sim.run_for(100)
+    done = sim.trace.of_kind("reshard_done")
+    if job is None or not done:
+        return 0, None
+    return job.moved, (done[-1]["t"] - started) / 1000.0
+
+
+def rebalance_rows(seeds: Sequence[int]) -> list[Row]:
+    """The three measured rebalances, ``len(seeds)`` re-runs each, bounds 25 %."""
+    rows: list[Row] = []
+    for masters, added, slots, real_s in REAL_RUNS:
+        runs = [rebalance_run(masters, added, seed) for seed in seeds]
+        durations = [d for _, d in runs if d is not None]
+        rows.append(
+            Row(
+                f"rebalance {masters}+{added} masters, {slots} slots",
+                "rebalance_wall_s",
+                real_s,
+                real_s,
+                real_s,
+                median(durations) if len(durations) == len(runs) else None,
+                len(runs),
+                tolerance=TOLERANCE,
+                range_allowed=False,
+            )
+        )
+    return rows
