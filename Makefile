@@ -22,8 +22,9 @@ RUN_FLAGS := $(if $(filter-out 0 no false,$(RESP)),--resp$(if $(BASE_PORT), --ba
 run: $(STAMP)
 	$(BIN)/rcsim start $(LESSON) $(RUN_FLAGS)
 
+# The whole suite on every core (pytest-xdist): ~17 min in one process on 2 cores.
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 lint: $(STAMP)
 	$(BIN)/ruff check rcsim simulator tui tests benchmarks
