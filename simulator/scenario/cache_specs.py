@@ -3,22 +3,15 @@ record and the top-level ``database`` record."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import yaml
-
 from simulator.scenario import model
-from simulator.scenario.records import Field, Record
+from simulator.scenario.records import Field, Record, RecordOf
 from simulator.scenario.specs import (
-    INVALID,
-    Ctx,
     Duration,
     Enum,
     Int,
     Latency,
     Number,
     Ref,
-    Spec,
 )
 
 CLIENT_METRICS = (
@@ -127,32 +120,12 @@ _DATABASE = Record(
 )
 
 
-class CacheParser(Spec):
-    accepts: tuple[type, ...] = (yaml.MappingNode,)
-    expected = "a mapping (cache)"
-
-    def parse(self, node: yaml.Node, ctx: Ctx) -> Any:
-        parsed = _CACHE.parse(node, ctx)
-        if parsed is INVALID or any(v is INVALID for v in parsed.values.values()):
-            return INVALID
-        return model.CacheSpec(loc=parsed.loc, locs=parsed.locs, **parsed.values)
-
-    def schema(self) -> dict[str, Any]:
-        return _CACHE.schema()
+CACHE = RecordOf(_CACHE, model.CacheSpec)
+"""A client's ``cache`` record (docs/caching.md)."""
 
 
-class DatabaseParser(Spec):
-    accepts: tuple[type, ...] = (yaml.MappingNode,)
-    expected = "a mapping (database)"
-
-    def parse(self, node: yaml.Node, ctx: Ctx) -> Any:
-        parsed = _DATABASE.parse(node, ctx)
-        if parsed is INVALID or any(v is INVALID for v in parsed.values.values()):
-            return INVALID
-        return model.DatabaseSpec(loc=parsed.loc, locs=parsed.locs, **parsed.values)
-
-    def schema(self) -> dict[str, Any]:
-        return _DATABASE.schema()
+DATABASE = RecordOf(_DATABASE, model.DatabaseSpec)
+"""The top-level ``database`` record (docs/caching.md)."""
 
 
 CACHE_CONDITION = Record(

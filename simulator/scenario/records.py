@@ -340,3 +340,25 @@ def build(
             return None
         values = done
     return cls(loc=ctx.loc(key_node), locs=dict(parsed.locs), **values)
+
+
+class RecordOf(Spec):
+    """A mapping parsed by ``record`` and built into ``build(loc=, locs=, **values)``
+    (a model dataclass such as :class:`model.NetworkSpec`): the one place a record
+    with no cross-field rule becomes its model object; INVALID if any field was."""
+
+    accepts: tuple[type, ...] = (yaml.MappingNode,)
+
+    def __init__(self, record: Record, build: Callable[..., Any]) -> None:
+        self.record = record
+        self.build = build
+        self.expected = f"a mapping ({record.what})"
+
+    def parse(self, node: yaml.Node, ctx: Ctx) -> Any:
+        parsed = self.record.parse(node, ctx)
+        if parsed is INVALID or any(v is INVALID for v in parsed.values.values()):
+            return INVALID
+        return self.build(loc=parsed.loc, locs=parsed.locs, **parsed.values)
+
+    def schema(self) -> dict[str, Any]:
+        return self.record.schema()

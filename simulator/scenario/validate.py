@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from simulator.scenario import model
-from simulator.scenario.cache_specs import DatabaseParser
+from simulator.scenario.cache_specs import DATABASE
 from simulator.scenario.durations import format_duration
 from simulator.scenario.errors import Loc, did_you_mean
 from simulator.scenario.records import Field, ListOf, Record, key_nodes
@@ -29,9 +29,9 @@ from simulator.scenario.specs import (
 )
 from simulator.scenario.tables import ACTIONS, Conditions, build
 from simulator.scenario.validate_topology import (
+    NETWORK,
     ClientsParser,
     ClusterSpecParser,
-    NetworkParser,
 )
 from simulator.slots import format_slot_ranges
 
@@ -346,9 +346,9 @@ TOP_FIELDS: list[Field] = [
         default=0,
     ),
     Field("cluster", ClusterSpecParser(), "the starting cluster", required=True),
-    Field("network", NetworkParser(), "link latency and loss"),
+    Field("network", NETWORK, "link latency and loss"),
     Field("clients", ClientsParser(), "background workload clients", default=()),
-    Field("database", DatabaseParser(), "the backing database of cache-aside clients"),
+    Field("database", DATABASE, "the backing database of cache-aside clients"),
     Field("steps", StepsParser(), "what happens, in order", default=()),
     Field(
         "injections",

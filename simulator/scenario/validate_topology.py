@@ -10,10 +10,10 @@ import yaml
 
 from simulator.node.gossip_rules import GOSSIP_RULES
 from simulator.scenario import model
-from simulator.scenario.cache_specs import CacheParser
+from simulator.scenario.cache_specs import CACHE
 from simulator.scenario.errors import describe_names, did_you_mean
 from simulator.scenario.local_cache import LocalCacheParser
-from simulator.scenario.records import Field, ListOf, Parsed, Record, key_nodes
+from simulator.scenario.records import Field, ListOf, Parsed, Record, RecordOf, key_nodes
 from simulator.scenario.specs import (
     INVALID,
     Ctx,
@@ -380,7 +380,7 @@ _CLIENT_RECORD = Record(
             "writes are SET ... PX ttl: every key written expires this long after (§26.1)",
             attr="ttl_ms",
         ),
-        Field("cache", CacheParser(), "a cache-aside client in front of the database"),
+        Field("cache", CACHE, "a cache-aside client in front of the database"),
         Field(
             "local_cache",
             LocalCacheParser(),
@@ -446,15 +446,5 @@ _NETWORK = Record(
 )
 
 
-class NetworkParser(Spec):
-    accepts: tuple[type, ...] = (yaml.MappingNode,)
-    expected = "a mapping (network)"
-
-    def parse(self, node: yaml.Node, ctx: Ctx) -> Any:
-        parsed = _NETWORK.parse(node, ctx)
-        if parsed is INVALID or any(v is INVALID for v in parsed.values.values()):
-            return INVALID
-        return model.NetworkSpec(loc=parsed.loc, locs=parsed.locs, **parsed.values)
-
-    def schema(self) -> dict[str, Any]:
-        return _NETWORK.schema()
+NETWORK = RecordOf(_NETWORK, model.NetworkSpec)
+"""The top-level ``network`` record."""
