@@ -387,15 +387,7 @@ class RealCluster:
                 client.warm(self._seeds())
             self._apply_maxmemory()
         for client, spec in zip(clients, self.scenario.clients, strict=True):
-            workload = Workload(
-                client,
-                spec,
-                self.acks,
-                self.in_flight,
-                self.acks_lock,
-                self.now,
-                self._emit_request,
-            )
+            workload = self._workload_of(client, spec)
             self.workloads[spec.name] = workload
             workload.start()
         self.cleanup.push("clients", lambda: self.stop_clients(wait=False))
@@ -413,16 +405,20 @@ class RealCluster:
         if name not in self.workloads and name == DEFAULT_CLIENT:
             spec = model.ClientSpec(name=name, rate=0.0, loc=self.scenario.cluster.loc)
             client = ClusterClient(name, CLIENT_SOURCE, self._seeds, self._node_at)
-            self.workloads[name] = Workload(
-                client,
-                spec,
-                self.acks,
-                self.in_flight,
-                self.acks_lock,
-                self.now,
-                self._emit_request,
-            )
+            self.workloads[name] = self._workload_of(client, spec)
         return self.workloads[name]
+
+    def _workload_of(self, client: ClusterClient, spec: model.ClientSpec) -> Workload:
+        """A client's workload, sharing the run's write ledger and clock."""
+        return Workload(
+            client,
+            spec,
+            self.acks,
+            self.in_flight,
+            self.acks_lock,
+            self.now,
+            self._emit_request,
+        )
 
     def deadlines(self) -> list[tuple[str, float]]:
         """(node, ms) of every acknowledged write with a TTL, all clients."""
