@@ -30,7 +30,9 @@ from simulator.slots import NO_OWNER
 # Pong times learned from gossip are whole unix seconds, so a cluster's 90,000 (300 nodes)
 # views hold a few thousand distinct values: one int object per value instead of one per
 # write keeps the ones the gossip loops read hot in the cache (ints are immutable).
+# Emptied when it grows past _SHARED_MS_MAX (a long sweep: many origins, many seconds).
 _SHARED_MS: dict[int, int] = {}
+_SHARED_MS_MAX = 1 << 16
 _shared_ms = _SHARED_MS.setdefault
 
 _PING, _PONG, _MEET = MsgType.PING, MsgType.PONG, MsgType.MEET
@@ -199,6 +201,8 @@ class Gossip(Cron):
         peers, me = self.peers, self.me
         get = peers.get
         horizon = now + 500
+        if len(_SHARED_MS) > _SHARED_MS_MAX:
+            _SHARED_MS.clear()
         # Entries unpacked in the loop header (the hottest loop of a big cluster, with
         # the builder's): a name, ping_sent and pong_received in seconds, the flags.
         for name, _ping_s, pong_s, eflags in msg.gossip:
