@@ -20,7 +20,9 @@ TRACKING`` (§27), recording the events rcsim's client-side caching emits
 * A GET of a cached key is answered from memory (``local_read``), with no request. It is
   **stale** when the value differs from what the key's owning master holds at that
   moment: a GET on the owner (the running master that claims the slot in its own view,
-  as the pollers last saw it), from 127.0.0.1 on a connection without tracking; while no
+  as the pollers last saw it), from 127.0.0.1 on a connection without tracking, sent just
+  before the cache is looked up (a value the master held before the lookup is one it
+  still holds at it: a write after the GET is not mistaken for staleness); while no
   running master claims the slot there is nothing to compare with and it is not stale,
   as in rcsim. That check is the harness's, not the client's: its GET is not a request
   of the client and is not traced.
@@ -331,6 +333,7 @@ class LocalCacheWorkload(Workload):
     def local_read(self, key: str) -> tuple[str | None] | None:
         """The cached value of ``key`` as a 1-tuple (None: not cached, a miss)."""
         cache = self.tracker.cache
+        owned, current = self.truth(key)  # first: the master held it then, and still does
         with self.tracker.cache_lock:
             entry = cache.get(key)
             if entry is None:
@@ -338,7 +341,6 @@ class LocalCacheWorkload(Workload):
                 return None
             cache.hits += 1
         cached, node = entry
-        owned, current = self.truth(key)
         stale = owned and cached != current
         if stale:
             with self.tracker.cache_lock:
