@@ -248,3 +248,27 @@ run_until: 1s
     plane.stop()
     assert list(real_rows) == list(sim_rows)
     assert sim_rows["cache app db_reads"] and sim_rows["database reads"]
+
+
+def test_operations_are_drawn_as_rcsim_draws_them() -> None:
+    """invalidation-lost's admin writes, in rcsim, the keys the real client will write,
+    in the same order (the run loop asks for the key, then the write decision)."""
+    from rcsim.verify.draws import RcsimDraws
+    from rcsim.verify.scenario_api import load_scenario
+
+    scenario = load_scenario("invalidation-lost")
+    sim = run(scenario, 1)
+    rcsim_writes = [
+        e["key"]
+        for e in sim.trace.events
+        if e["kind"] == "db_query" and e.get("client") == "admin" and e.get("op") == "write"
+    ]
+    assert len(rcsim_writes) >= 10
+    draws = RcsimDraws(scenario.seed, "admin")
+    real = []
+    for _ in rcsim_writes:
+        key = f"user:{draws.randrange(12)}"
+        assert draws.random() < 1  # writes: 1
+        real.append(key)
+    assert real == rcsim_writes
+    assert {"user:3", "user:7"} <= set(real)  # the lesson's two keys on n1

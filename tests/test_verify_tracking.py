@@ -167,6 +167,7 @@ def reader_client(
         client,
         spec,
         lambda key: (True, current.get(key)),
+        1,
         [],
         set(),
         threading.Lock(),

@@ -3,7 +3,8 @@ simulator/dataplane/cache_aside.py) with real commands, a stand-in database and 
 same ledgers, so a lesson's ``cache`` conditions and figures mean the same on both sides.
 
 A client with a ``cache`` record starts, at its rate (open loop, one thread per
-operation, as :class:`~rcsim.verify.clients.Workload`), a read or a write of a drawn key:
+operation, as :class:`~rcsim.verify.clients.Workload`), a read or a write of a key drawn
+as rcsim draws it (:mod:`rcsim.verify.draws`: the same operations for the same seed):
 
 * **read**: ``GET key`` with the routing rules of §15 (:class:`ClusterClient`). A value is
   a **hit**; a nil is a **miss**: read the database and ``SET key v<version> PX ttl``
@@ -40,6 +41,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rcsim.verify.clients import EXPIRED_BY, Ack, ClusterClient, Emit, Workload
+from rcsim.verify.draws import RcsimDraws
 from rcsim.verify.standin_db import StandInDB
 from simulator.harness.reference import (
     INVALIDATE,
@@ -175,6 +177,7 @@ class CacheAsideWorkload(Workload):
         self.refreshing: set[str] = set()
         self.jitter = random.Random(derive_seed(plane.seed, f"cache:{client.name}"))
         self.tokens = iter(range(1, 1 << 62))
+        self.random = RcsimDraws(plane.seed, client.name)  # type: ignore[assignment]
         plane.clients[client.name] = self
         plane.start()
 

@@ -7,7 +7,7 @@
 rcsim's report metrics (``metrics.cache``, ``metrics.local_caches``) and from a real run's
 equivalents, so the table compares like with like:
 
-* per cache-aside client: database reads, refills, hits, misses, errors (reads that fell
+* per cache-aside client: reads started (does the real client keep the rate?), database reads, refills, hits, misses, errors (reads that fell
   through), lock waits, database refusals, stale reads;
 * the database: reads, refusals, longest queue, peak reads in one second; the stale-read
   ledger: stale reads and keys read stale;
@@ -30,6 +30,7 @@ from simulator.views.local_caches import local_cache_rows
 Figures = dict[str, float | None]
 
 CLIENT_ROWS = (
+    "reads",
     "db_reads",
     "refills",
     "hits",
@@ -76,6 +77,7 @@ class CachingClients:
     ) -> None:
         self.now = now
         self.log = log
+        self.seed = int(scenario.seed)
         self.plane: RealCachePlane | None = None
         self.truth: OwnerReader | None = None
         self.trackers: dict[str, TrackingClient] = {}
@@ -99,7 +101,7 @@ class CachingClients:
                 client.name, client.source, client.seeds, client.names, options, self.now, self.log
             )
             self.trackers[client.name] = tracker
-            return LocalCacheWorkload(tracker, spec, self.truth, *shared)
+            return LocalCacheWorkload(tracker, spec, self.truth, self.seed, *shared)
         return None
 
     def figure(self, client: str | None, metric: str) -> Any:

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rcsim.verify.clients import Address, Emit, Workload
+from rcsim.verify.draws import RcsimDraws
 from rcsim.verify.fastrouting import FastRefreshClient
 from rcsim.verify.resp import Connection, Push, RespError, encode
 from simulator.harness.reference import CacheOptions, LocalCache
@@ -306,10 +307,14 @@ class TrackingClient(FastRefreshClient):
 
 class LocalCacheWorkload(Workload):
     """A scenario client with a ``local_cache``: its GETs are answered from the local
-    cache when it holds the key (see the module docstring)."""
+    cache when it holds the key (see the module docstring); its operations are drawn as
+    rcsim draws them (:mod:`rcsim.verify.draws`)."""
 
-    def __init__(self, client: TrackingClient, spec: Any, truth: Truth, *args: Any) -> None:
+    def __init__(
+        self, client: TrackingClient, spec: Any, truth: Truth, seed: int, *args: Any
+    ) -> None:
         super().__init__(client, spec, *args)
+        self.random = RcsimDraws(seed, client.name)  # type: ignore[assignment]
         self.tracker = client
         self.truth = truth
         plain_emit: Emit = self.emit
