@@ -34,6 +34,7 @@ database's service times.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 import time
@@ -205,10 +206,12 @@ class CacheAsideWorkload(Workload):
     def write_command(self, key: str, value: str | None, *args: str) -> tuple[str, Any]:
         """``SET key value *args`` (or ``DEL key`` for ``value`` None), recorded in the
         write ledger when acknowledged (a SET NX answered nil wrote nothing); SETs of one
-        key one after the other, as :meth:`Workload.command` sends them."""
+        key one after the other, as :meth:`Workload.command` sends them. Not a lock's
+        ``SET NX``: of those in flight at once only one writes (each token is unique), so
+        there is no order to keep, and a stampede's losers would queue on each other."""
         argv = ("DEL", key) if value is None else ("SET", key, value, *args)
         ttl_ms = int(args[args.index("PX") + 1]) if "PX" in args else None
-        with self._key_lock(key):
+        with contextlib.nullcontext() if "NX" in args else self._key_lock(key):
             if value is not None:
                 with self.acks_lock:
                     self.in_flight_values.add(value)
