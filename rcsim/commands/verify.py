@@ -160,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
         out.flush()
         keep = Path(args.logs) / f"run{number}" if args.logs else None
         try:
-            real.append(real_run(scenario, binary, keep))
+            real.append(real_run(scenario, binary, keep, seed=number))
         except Exception as error:  # everything was undone; say what went wrong in one line
             message = f"real run {number}: {type(error).__name__}: {error}"
             raise CommandError(message, EXPECTATION_FAILED) from None
