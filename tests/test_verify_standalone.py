@@ -185,3 +185,14 @@ def test_requests_and_latency_follow_rcsims_rules() -> None:
     passed, _, seen = loadchecks.latency(events, 1000, latency_c)
     assert not passed and seen == "3.0 ms (2 requests)"  # p99 of the ok ones, whole run
     assert loadchecks.requests([], 1000, requests_c)[2] == "no request answered"
+
+
+def test_the_service_model_is_a_note_not_a_refusal() -> None:
+    from rcsim.verify.playable import played_differently
+
+    assert played_differently(INSTANCE) == [
+        "scenarios/one-instance-or-cluster.yaml:11:3: 'service' (rcsim's per-command cost, "
+        "scaled x100) is not imitated: the real server runs at its own speed, so the same "
+        "rates load it far less"
+    ]
+    assert played_differently(load_scenario("master-crash")) == []

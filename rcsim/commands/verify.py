@@ -18,7 +18,7 @@ from typing import Any
 from rcsim.commands import EXPECTATION_FAILED, OK, USAGE_ERROR, CommandError
 from rcsim.verify.compare import markdown, rows
 from rcsim.verify.firewall import unavailable_reason
-from rcsim.verify.playable import refusals, unobservable_expects
+from rcsim.verify.playable import played_differently, refusals, unobservable_expects
 from rcsim.verify.refresh import RefreshError, check, refresh
 from rcsim.verify.scenario_api import ScenarioError, load_scenario
 from rcsim.verify.server import ServerBinary, identify
@@ -154,6 +154,8 @@ def run(args: argparse.Namespace) -> int:
     out.write(f"{scenario.name}  ({scenario.source})\nserver: {binary.label}\n")
     for line in unobservable_expects(scenario):
         out.write(f"note: not observable for real, not compared: {line}\n")
+    for line in played_differently(scenario):
+        out.write(f"note: {line}\n")
     real = []
     for number in range(1, args.runs + 1):
         out.write(f"real run {number}/{args.runs} ...\n")

@@ -205,3 +205,15 @@ def unobservable_expects(scenario: model.Scenario) -> list[str]:
     """``expect`` conditions that will be reported as not observable (not a refusal)."""
     conditions = [c for step in scenario.steps for c in step.expect] + list(scenario.expect)
     return [f"{c.loc}: {reason}" for c in conditions if (reason := unobservable(c)) is not None]
+
+
+def played_differently(scenario: model.Scenario) -> list[str]:
+    """What is played, but not as rcsim models it (printed as notes, not refused)."""
+    out: list[str] = []
+    if scenario.cluster.service_scale is not None:
+        out.append(
+            f"{scenario.cluster.loc}: 'service' (rcsim's per-command cost, scaled "
+            f"x{scenario.cluster.service_scale:g}) is not imitated: the real server runs at its "
+            "own speed, so the same rates load it far less"
+        )
+    return out
