@@ -176,3 +176,14 @@ def test_the_player_kills_rcsims_victims_and_records_them_as_rcsim_does(seed: in
         (n, "crash", 1000) for n in first
     ] + [(n, "crash", 1200) for n in second]
     assert player.run.errors == []
+
+
+def test_the_pairing_of_runs_and_seeds_is_said_up_front() -> None:
+    from rcsim.verify.playable import played_differently
+
+    notes = played_differently(parse_scenario(SHARE, "s.yaml"))
+    assert notes == [
+        "s.yaml:5:5: 'kill-masters': real run k kills the masters rcsim's seed k draws "
+        "(rcsim.verify.victims); with --seeds equal to --runs each seed's victims have "
+        "their real run"
+    ]

@@ -216,4 +216,11 @@ def played_differently(scenario: model.Scenario) -> list[str]:
             f"x{scenario.cluster.service_scale:g}) is not imitated: the real server runs at its "
             "own speed, so the same rates load it far less"
         )
+    kills = [s.action for s in scenario.steps if isinstance(s.action, model.KillMasters)]
+    if kills:
+        out.append(
+            f"{kills[0].loc}: 'kill-masters': real run k kills the masters rcsim's seed k "
+            "draws (rcsim.verify.victims); with --seeds equal to --runs each seed's victims "
+            "have their real run"
+        )
     return out
