@@ -196,3 +196,33 @@ def test_the_service_model_is_a_note_not_a_refusal() -> None:
         "rates load it far less"
     ]
     assert played_differently(load_scenario("master-crash")) == []
+
+
+def test_the_real_cluster_plans_one_instance_without_starting_it(tmp_path: Path) -> None:
+    """Which client, workload, poller and config each part of the run gets (no process)."""
+    from rcsim.verify.cleanup import Cleanup
+    from rcsim.verify.realcluster import RealCluster
+    from rcsim.verify.server import NodeProcess, ServerBinary
+
+    binary = ServerBinary("/nonexistent/redis-server", "Redis", "7.0.15")
+    cluster = RealCluster(INSTANCE, binary, tmp_path, Cleanup(), None)
+    assert cluster.standalone
+    client = cluster._client("app", "127.0.0.200")
+    assert isinstance(client, standalone.StandaloneClient)
+    assert client.master == ("127.0.0.20", 7100)
+    app, orders, _ = INSTANCE.clients
+    assert type(cluster._workload_of(client, app)) is Workload
+    multi = cluster._workload_of(cluster._client("orders", "127.0.0.201"), orders)
+    assert isinstance(multi, MultiWorkload) and multi.multi == 1.0
+    n2 = INSTANCE.cluster.nodes[1]
+    settings = {**cluster._settings(n2), **standalone.directives(INSTANCE, n2)}
+    node = NodeProcess("n2", 1, binary, tmp_path, settings, Cleanup())
+    assert not node.clustered
+    conf = node.config_path.read_text()
+    assert "cluster-enabled no\n" in conf and "replicaof 127.0.0.20 7100\n" in conf
+    assert "maxmemory" not in conf  # set once the clients are connected (keystate)
+    poller = standalone.poller(cluster, node)
+    assert isinstance(poller, standalone.StandalonePoller) and poller.slots == ()
+    clustered = RealCluster(load_scenario("master-crash"), binary, tmp_path, Cleanup(), None)
+    assert not clustered.standalone
+    assert type(clustered._client("app", "127.0.0.200")) is ClusterClient
