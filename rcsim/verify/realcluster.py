@@ -150,7 +150,8 @@ class RealCluster:
             poller.join(timeout=2)
 
     def create(self) -> None:
-        """Start every node and join them as redis-cli --cluster create does."""
+        """Start every node and join them as redis-cli --cluster create does (one
+        instance, ``topology: standalone``: rcsim.verify.standalone builds it)."""
         specs = self.scenario.cluster.nodes
         if self.standalone:
             standalone.build(self)
