@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rcsim.verify import loadchecks
 from rcsim.verify.clusterview import CLUSTER_SLOTS, Snapshot, format_ranges
 from rcsim.verify.events import Event
 from rcsim.verify.scenario_api import event_matches, model
@@ -36,6 +37,7 @@ class World:
     probe: Callable[[str, str], tuple[bool, bool] | None] = lambda node, key: None
     stale: Callable[[str], int | None] = lambda node: None
     cache: Callable[[str | None, str], Any] = lambda client, metric: None
+    now: float = 0.0  # ms on the run's clock (the windows of requests / latency)
 
     def alive(self) -> list[str]:
         return [n for n, s in self.status.items() if s != "dead" and n in self.views]
@@ -257,6 +259,8 @@ CHECKERS: dict[type[model.Condition], Callable[[World, Any, int], Verdict]] = {
     model.Key: _key,
     model.StaleKeys: _stale_keys,
     model.CacheMetric: _cache,
+    model.Requests: lambda w, c, _s: loadchecks.requests(w.events, w.now, c),
+    model.Latency: lambda w, c, _s: loadchecks.latency(w.events, w.now, c),
 }
 
 
