@@ -364,13 +364,9 @@ class Cluster(ReplicationWire):
         node = self.node(name)
         if node.status != PAUSED:
             raise ClusterError(f"{name} is not paused")
-        inbox = node.sigcont()
+        node.sigcont()
         self.trace.emit(self.engine.now, "resume", name)
-        self.tcp.host_resumed(name)  # the bus input its kernel buffered, in arrival order
-        for chunk in inbox:
-            if node.status != RUNNING:
-                break
-            self._apply_chunk(node, chunk)
+        self.tcp.host_resumed(name)  # what its kernel buffered (bus, replication), in order
         if node.status == RUNNING:
             self.dataplane.on_resume(node)
         if node.status == RUNNING:
