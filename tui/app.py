@@ -238,7 +238,6 @@ class RcsimApp(ViewKeys):
             self.action_verdict()
         if self.heap.replaced(session.sim.engine):
             self._settle()  # a rewind: its dropped model collected now, with the key
-        self.heap.checkpointed(len(session.sim.checkpoint_times()))
 
     # ------------------------------------------------------------------ playback keys
 
