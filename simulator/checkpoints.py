@@ -42,6 +42,7 @@ import signal
 import sys
 import tempfile
 import threading
+import warnings
 import zlib
 from collections.abc import Callable
 from typing import IO, Any
@@ -181,7 +182,12 @@ class Snapshot:
     def _forked(cls, state: dict[str, Any], shared: Shared) -> Snapshot:
         snapshot = cls(FORKED)
         file = tempfile.TemporaryFile(prefix="rcsim-checkpoint-")  # noqa: SIM115 (kept open: the snapshot owns it)
-        pid = os.fork()
+        with warnings.catch_warnings():
+            # Python 3.12+ warns that forking a process with threads (the TUI's input
+            # thread) may deadlock the child if it needs a lock another thread held;
+            # the child only pickles, compresses and writes (no import, no Textual).
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
         if pid == 0:  # the child: pickle, write, exit; never return into the caller
             code = 1
             try:
@@ -268,7 +274,8 @@ class Snapshot:
 
     def __del__(self) -> None:
         if self._pid:  # never leave a zombie behind
-            self.close()
+            with contextlib.suppress(Exception):  # at interpreter exit ``os`` may be gone
+                self.close()
 
 
 class CheckpointLost(Exception):

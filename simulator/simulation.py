@@ -131,15 +131,17 @@ class Simulation:
     def step(self) -> bool:
         """Run one event (or apply one recorded injection that is due)."""
         engine = self.engine
-        if self._due_injection():
-            return True
-        next_time = engine.peek()
-        if next_time is None:
-            return False
-        self._checkpoint_until(next_time)
-        if self._due_injection():
-            return True
-        return engine.step()
+        while True:
+            if self._due_injection():
+                return True
+            next_time = engine.peek()
+            if next_time is None:
+                return False
+            if not self.rewindable or self._next_checkpoint > next_time:
+                return engine.step()
+            # Checkpoints due first; they run the events up to their time (maybe the one
+            # peeked), so look again: two checkpoint times can fall between two events.
+            self._checkpoint_until(next_time)
 
     def run_until(self, t: int) -> None:
         """Advance to simulated time ``t`` (ms), taking checkpoints and replaying injections."""

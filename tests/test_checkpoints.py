@@ -111,3 +111,23 @@ def test_a_snapshot_of_a_model_that_does_not_pickle_is_a_deep_copy() -> None:
     assert snapshot.kind == DEEP_COPY
     restored = snapshot.restore({})
     assert restored["cluster"] == [1, 2] and restored["cluster"] is not state["cluster"]
+
+
+def test_stepping_over_two_checkpoint_times_between_two_events_takes_both(
+    straight: list[str],
+) -> None:
+    """A checkpoint runs the events up to its time, which may include the one a step
+    peeked; the step then looks again instead of running an event past the next
+    checkpoint time (which used to leave that one behind and fail the next step)."""
+    sim = Simulation(masters=3, replicas=1, seed=11, config=NT, checkpoint_ms=7)
+    while (sim.engine.peek() or 0) < 2400:
+        assert sim.step()
+    times = sim.checkpoint_times()
+    assert times == list(range(0, times[-1] + 1, 7)) and times[-1] > 2300
+    sim.run_until(2500)
+    sim.inject("kill", node="n1")
+    sim.run_until(7000)
+    sim.rewind(3000)
+    sim.run_until(7000)
+    events = _lines(sim)
+    assert events == straight[: len(events)]
