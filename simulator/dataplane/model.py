@@ -352,7 +352,7 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         self.cluster.engine.schedule(phase + 1, self._server_cron, node.name, data.generation)
 
     def _server_cron(self, name: str, generation: int) -> None:
-        """Once a second: RDB save points (§21.1) and REPLCONF ACK to the master (§20.1)."""
+        """Once a second: RDB save points (§21.1)."""
         node = self.cluster.nodes.get(name)
         if node is None or self.data(node).generation != generation:
             return
@@ -361,16 +361,7 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
             return
         data = self.data(node)
         data.persistence.maybe_snapshot(self.now, self.saved_repl_info(node))
-        master = self.cluster.nodes.get(node.master_name or "")
-        if (
-            master is not None
-            and not node.is_master
-            and node.repl.link_up
-            and node.repl.sync_master is None
-            and master.alive
-            and self.cluster.network.reachable(name, master.name)
-        ):
-            master.repl.acks[name] = (node.repl.offset, self.now)
+        # REPLCONF ACK: replicationCron sends it on the TCP link (cluster_replication.py).
 
     # ------------------------------------------------------------------ bus hooks
 
