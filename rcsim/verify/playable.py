@@ -40,9 +40,15 @@ DERIVED_EVENTS: dict[str, frozenset[str]] = {
     "key_expired": frozenset({"key"}),
     "key_evicted": frozenset({"key", "policy"}),
     "keyspace_event": frozenset({"channel", "message", "receivers"}),
+    "stale_read": frozenset({"client", "key", "version", "current", "stale_ms"}),
+    "invalidation": frozenset({"keys", "dropped"}),
+    "tracking_lost": frozenset({"how", "cached"}),
+    "local_read": frozenset({"client", "key", "value", "stale"}),
+    "cache_flush": frozenset({"client", "reason", "dropped", "slot"}),
 }
 """Event kinds a real run produces (from the polls, the nodes' logs, the player or the
-keyspace notifications, :mod:`rcsim.verify.keyspace`), with the fields it knows."""
+keyspace notifications, :mod:`rcsim.verify.keyspace`; the caching clients,
+:mod:`rcsim.verify.cacheaside` and :mod:`rcsim.verify.tracking`), with the fields it knows."""
 
 OBSERVABLE = (
     model.ClusterState,
@@ -57,6 +63,7 @@ OBSERVABLE = (
     model.Delivered,
     model.Key,
     model.StaleKeys,
+    model.CacheMetric,
 )
 
 # A slot migration during a partition or cut is played: MIGRATE connects without the
@@ -124,20 +131,16 @@ def unplayable_action(action: model.Action, partitions: str | None) -> str | Non
 
 
 def unplayed_clients(scenario: model.Scenario) -> list[str]:
-    """Client behaviour verify's clients (plain GET/SET threads) don't have: refused
-    rather than played as plain clients, which would compare something else."""
+    """Client behaviour verify's clients don't have: refused rather than played as plain
+    clients, which would compare something else. ``cache`` (rcsim.verify.cacheaside) and
+    ``local_cache`` (rcsim.verify.tracking) are played."""
     out: list[str] = []
     for c in scenario.clients:
         if c.multi:
             out.append(f"{c.loc}: client '{c.name}': 'multi' is not played by verify's clients")
-        if c.cache is not None:
+        if c.cache is not None and c.local_cache is not None:
             out.append(
-                f"{c.loc}: client '{c.name}': 'cache' (a cache-aside client and its database) "
-                "is not played by verify's clients"
-            )
-        if c.local_cache is not None:
-            out.append(
-                f"{c.loc}: client '{c.name}': 'local_cache' (client-side caching) is not "
+                f"{c.loc}: client '{c.name}': 'cache' and 'local_cache' together are not "
                 "played by verify's clients"
             )
     return out

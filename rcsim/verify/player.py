@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rcsim.verify import figures
+from rcsim.verify.cacheclients import cache_figures
 from rcsim.verify.conditions import World, check
 from rcsim.verify.events import Event
 from rcsim.verify.playable import unobservable
@@ -62,6 +63,7 @@ class Player:
             cluster.pubsub.deliveries.count,
             cluster.probe,
             cluster.stale,
+            cluster.caching.figure,
         )
 
     def _sleep_until(self, t_ms: float) -> None:
@@ -122,6 +124,7 @@ class Player:
                 figures.bus_figures_real(self.cluster.bus_at_start, self.cluster.bus_counters(), ms)
             )
         self.cluster.stop_clients()
+        self.run.figures.update(cache_figures(self.cluster.caching.metrics()))
         if self.cluster.with_stats:
             time.sleep(2 * WAIT_POLL_S)  # one more poll of INFO stats after the last command
             self.run.figures.update(figures.key_figures(self.scenario, self.cluster.counters()))

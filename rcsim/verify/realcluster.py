@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from rcsim.verify import figures, keyspace, keystate
+from rcsim.verify.cacheclients import CachingClients
 from rcsim.verify.cleanup import Cleanup
 from rcsim.verify.clients import (
     EVICTED_BY,
@@ -100,6 +101,9 @@ class RealCluster:
             self.running,
             FIRST_CLIENT_HOST + len(scenario.clients),
             cleanup,
+        )
+        self.caching = CachingClients(
+            scenario, self.now, self.log.add, self._owner_address, cleanup
         )
 
     # ------------------------------------------------------------------ building
@@ -325,6 +329,10 @@ class RealCluster:
     def running(self) -> list[str]:
         return [name for name, node in self.nodes.items() if node.status == "running"]
 
+    def _owner_address(self, slot: int) -> tuple[str, int] | None:
+        name = self.owner_of(slot)
+        return None if name is None else (self.nodes[name].host, self.nodes[name].port)
+
     def owner_of(self, slot: int) -> str | None:
         """The running master that claims ``slot`` in its own view (highest configEpoch)."""
         views = self.observations.views()
@@ -410,6 +418,10 @@ class RealCluster:
 
     def _workload_of(self, client: ClusterClient, spec: model.ClientSpec) -> Workload:
         """A client's workload, sharing the run's write ledger and clock."""
+        shared = (self.acks, self.in_flight, self.acks_lock, self.now, self._emit_request)
+        caching = self.caching.workload(client, spec, *shared)
+        if caching is not None:
+            return caching
         return Workload(
             client,
             spec,
