@@ -100,8 +100,11 @@ def _became_true(events: Sequence[Event], c: model.Condition, shown: int) -> int
             fields["node"] = c.node
         found = _last(events, shown, **fields)
     elif isinstance(c, model.Role):
+        # A node without a role event has had its role since the start (replica-ranking's
+        # n7 is a replica throughout; it follows the winner ~40 ms after the promotion,
+        # §4.5, after the wait that its role already satisfied).
         found = max(
-            (_last(events, shown, kind="role", node=name) or -1 for name in c.roles),
+            (_last(events, shown, kind="role", node=name) or 0 for name in c.roles),
             default=None,
         )
     elif isinstance(c, model.Delivered) and c.count is not None:

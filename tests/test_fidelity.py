@@ -188,9 +188,9 @@ def test_restarted_master_reports_ok_after_about_2s_and_the_others_at_once() -> 
 def test_manual_failover_force_and_takeover_promotion_times_match_real_redis() -> None:
     """FORCE waits for the next cron tick, TAKEOVER needs no vote; others learn by heartbeat.
 
-    Millisecond-level times that real loopback TCP stretches (delayed ACKs of ~40 ms,
-    visible in the real data as a bimodal delay) are reported in docs/fidelity.md, not
-    asserted: rcsim does not model TCP.
+    With DEFAULT the old master and the others learn the new master ~40 ms after it
+    promoted itself: its PONG waits on Nagle for the AUTH_REQUEST's delayed ACK (§4.5).
+    Other millisecond-level times are reported in docs/fidelity.md, not asserted.
     """
     rows = fidelity.manual_failover_rows(range(8))
     checked = [
@@ -205,12 +205,16 @@ def test_manual_failover_force_and_takeover_promotion_times_match_real_redis() -
             and "NT=15000" in r.experiment
             and "TAKEOVER" not in r.experiment
         )
+        or (
+            r.metric in ("old_master_self_replica", "all_see_new_master")
+            and "DEFAULT" in r.experiment
+        )
     ]
-    # TAKEOVER's "all see the old master as a replica" at NT 15 s is out of bounds over 30
-    # seeds, before the cron-period change (4472 ms) as after it (4474), against 3678
-    # [2679-3699]: an 8-seed median passed or failed by the seeds' luck. It is listed in
-    # docs/fidelity.md under what rcsim does not reproduce.
-    assert len(checked) == 8
+    # TAKEOVER's "all see the old master as a replica" at NT 15 s was out of bounds over 30
+    # seeds (4474 ms against 3678 [2679-3699]) and is in with §4.5 (3642), but its median
+    # moves in whole ~1 s random-ping rounds: an 8-seed median passes or fails by the
+    # seeds' luck. docs/fidelity.md lists it under what rcsim does not reproduce.
+    assert len(checked) == 12
     misses = [r for r in checked if not r.within_bounds]
     assert misses == [], fidelity.format_table(misses)
 

@@ -7,6 +7,12 @@ up to ``TCP_RTO_MAX``; everything written after them waits behind them (TCP deli
 order), so after a heal the whole backlog arrives at the next retransmission. After
 ``tcp_retries2`` the connection times out. A socket gone at the other end answers RST.
 
+Nagle and delayed ACKs (§4.5): a node's outbound bus links have Nagle's algorithm on
+(Redis 7.0 sets ``TCP_NODELAY`` only on the links it accepts, ``clusterAcceptHandler``),
+so a message written while an earlier one is unacknowledged waits for that ACK; the
+receiving end ACKs at once, or with the data it sends back (a PONG answering a PING), or,
+in pingpong mode and with nothing to send, after the 40 ms delayed-ACK timer.
+
 The socket sees its host's TCP stack only through :class:`Stack`, so this module does
 not import :mod:`simulator.links.net`, which creates the sockets.
 """
@@ -131,16 +137,22 @@ class Link:
     """
 
     __slots__ = (
+        "_ack_due",
+        "_delack",
         "_epoch",
         "_in_flight",
         "_ka",
         "_last_arrival",
+        "_lrcv",
+        "_nagle",
+        "_pingpong",
         "_queue",
         "_queued_bytes",
         "_rto",
         "_rto_base",
         "_stalled",
         "_timer",
+        "_unacked",
         "ctime",
         "freed",
         "handler",
@@ -184,6 +196,17 @@ class Link:
         self._epoch = 0  # bumped when in-flight segments are taken back or dropped
         self._last_arrival = 0
         self._ka: _Keepalive | None = None  # None: SO_KEEPALIVE off
+        # Nagle (the sending end): only a node's own bus links, which Redis leaves
+        # without TCP_NODELAY; ``_unacked``: data sent and not yet ACKed.
+        self._nagle = outbound and service == BUS
+        self._unacked = False
+        # Delayed ACK (the receiving end of a Nagle link): an ACK owed, its timer, the
+        # last arrival (``icsk_ack.lrcvtime``) and pingpong mode (a fresh connection is
+        # not in it: its first data is ACKed at once, tcp_event_data_recv's quickack).
+        self._ack_due = False
+        self._delack: Timer | None = None
+        self._lrcv = -1
+        self._pingpong = False
 
     @property
     def arriving(self) -> object | None:
@@ -245,14 +268,15 @@ class Link:
         if state == CLOSED:
             return
         queue = self._queue
-        if not queue and state == ESTABLISHED and not self._stalled:
+        held = self._unacked and self._nagle  # Nagle: wait for the ACK of what is out
+        if not queue and state == ESTABLISHED and not self._stalled and not held:
             self._send_now(_Segment(message, size_bytes))
             return
         if isinstance(queue, tuple):
             queue = self._queue = []
         queue.append(_Segment(message, size_bytes))
         self._queued_bytes += size_bytes
-        if state == ESTABLISHED and not self._stalled:
+        if state == ESTABLISHED and not self._stalled and not held:
             self._push()
 
     def _send_now(self, segment: _Segment) -> None:
@@ -280,6 +304,7 @@ class Link:
         else:
             self._in_flight = [segment]
         engine.schedule(arrival - now, self._arrive, self._epoch)
+        self._sent_data(arrival - now)
 
     def close(self, reason: str) -> None:
         """``freeClusterLink``: what the link held is lost; the peer reads EOF if it can."""
@@ -332,6 +357,9 @@ class Link:
         engine = self.stack.engine
         engine.cancel(self._timer)
         self._timer = None
+        engine.cancel(self._delack)
+        self._delack = None
+        self._ack_due = self._unacked = False
         ka = self._ka
         if ka is not None:
             engine.cancel(ka.timer)
@@ -370,6 +398,7 @@ class Link:
             in_flight.append(segment)
             stack.engine.schedule(arrival - now, self._arrive, self._epoch)
         self._queue = _IDLE
+        self._sent_data(arrival - now)
 
     def _stall(self) -> None:
         self._stalled = True
@@ -423,7 +452,72 @@ class Link:
             ka.heard, ka.probes = now, 0
         if stack.bus_tap is not None:  # bus_message tracing (off: this check only)
             stack.bus_tap(self, segment.sent, segment.message)
-        stack.deliver(peer, segment.message, state)
+        if not self._nagle:
+            stack.deliver(peer, segment.message, state)
+            return
+        peer._lrcv = now
+        peer._ack_due = True
+        stack.deliver(peer, segment.message, state)  # a reply on ``peer`` carries the ACK
+        if peer._ack_due and not self._in_flight and peer.state == ESTABLISHED:
+            # The ACK's way back: half the handshake's round trip (no latency draw).
+            peer._owe_ack((self._rto_base - stack.params.rto_min_ms) // 2)
+
+    # ------------------------------------------------------------------ Nagle, delayed ACKs
+
+    def _sent_data(self, delay: int) -> None:
+        """Data just went out ``delay`` ms from the peer: on a Nagle link it is now
+        unacknowledged; on the receiving end it carries the ACK owed (piggybacked), and
+        data sent within TCP_ATO_MIN of the last arrival is pingpong mode
+        (``tcp_event_data_sent`` → ``inet_csk_inc_pingpong_cnt``, threshold 1)."""
+        if self._nagle:
+            self._unacked = True
+            return
+        if self._lrcv < 0:
+            return
+        now = self.stack.engine.now
+        if now - self._lrcv < self.stack.params.ato_min_ms:
+            self._pingpong = True
+        if self._ack_due:
+            self._ack_due = False
+            self.stack.engine.cancel(self._delack)
+            self._delack = None
+            peer = self.peer
+            if peer is not None:
+                self.stack.engine.schedule(delay, peer._acked)
+
+    def _owe_ack(self, delay: int) -> None:
+        """A burst from a Nagle peer arrived and nothing went back with it: ACK at once
+        (quickack; ``tcp_cleanup_rbuf`` ACKs a small pushed segment when read outside
+        pingpong mode), or in pingpong mode after the delayed-ACK timer."""
+        if not self._pingpong:
+            self._ack_due = False
+            peer = self.peer
+            if peer is not None:
+                self.stack.engine.schedule(delay, peer._acked)
+        elif self._delack is None:
+            self._delack = self.stack.engine.schedule(
+                self.stack.params.delack_ms, self._delack_timer, delay
+            )
+
+    def _delack_timer(self, delay: int) -> None:
+        """``tcp_delack_timer_handler``: the ACK goes out alone, and a socket in pingpong
+        mode leaves it (the next small segment is ACKed at once)."""
+        self._delack = None
+        if self.state != ESTABLISHED or not self._ack_due:
+            return
+        self._ack_due = False
+        self._pingpong = False
+        peer = self.peer
+        if peer is not None:
+            self.stack.engine.schedule(delay, peer._acked)
+
+    def _acked(self) -> None:
+        """The ACK of everything sent reached this (Nagle) end: what Nagle held goes out."""
+        if self.state != ESTABLISHED or not self._unacked:
+            return
+        self._unacked = False
+        if self._queue and not self._stalled:
+            self._push()
 
     def _take_back(self) -> None:
         """In-flight segments go back to the head of the queue, to be retransmitted."""

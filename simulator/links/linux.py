@@ -46,6 +46,12 @@ class LinuxTcp:
     retries2: int = 15  # net.ipv4.tcp_retries2
     sndbuf_bytes: int = 16_384  # net.ipv4.tcp_wmem[1], the default send buffer
     keepalive_probes: int = 3  # anetKeepAlive sets TCP_KEEPCNT to 3
+    # Delayed ACKs (include/net/tcp.h): a receiver in "pingpong" (interactive) mode holds
+    # its ACK up to TCP_DELACK_MIN, HZ/25 = 40 ms, hoping to send it with data; it enters
+    # that mode when it sends data within TCP_ATO_MIN (also HZ/25) of receiving, and
+    # leaves it when the timer fires (tcp_delack_timer_handler).
+    delack_ms: int = 40  # TCP_DELACK_MIN
+    ato_min_ms: int = 40  # TCP_ATO_MIN
 
     def syn_expired(self, retransmits: int, elapsed_ms: int) -> bool:
         """``tcp_write_timeout`` for a connect: out of retransmissions, or out of time."""

@@ -113,6 +113,9 @@ class TcpNet:
         inbound = Link(self, dst, src, self._handlers[(dst, service)], False, service)
         link.established(inbound, 0)
         inbound.established(link, 0)
+        # PINGs have been answered on it for seconds: the receiving end is in pingpong
+        # mode (the delayed-ACK rule of simulator.links.link, §4.5).
+        inbound._pingpong = True
         self._open.setdefault(src, []).append(link)
         self._open.setdefault(dst, []).append(inbound)
         return link

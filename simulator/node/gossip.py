@@ -93,7 +93,7 @@ class Gossip(Cron):
         elif mtype == MsgType.UPDATE:
             self._process_update(msg, sender)
         elif mtype == MsgType.MFSTART:
-            self._process_mfstart(sender, now)
+            self._process_mfstart(sender, now, link)
         elif mtype in (MsgType.PUBLISH, MsgType.PUBLISHSHARD):
             if sender is not None:
                 self.host.on_publish_message(self, msg)
@@ -114,15 +114,18 @@ class Gossip(Cron):
             self._reply(link, msg.sender, reply)
         if sender is None:
             return
+        # A PONG answering my PING on my own link (``!link->inbound``): not the PONG a
+        # replica sends back for the PING its master sent on an inbound link (MFSTART).
+        answer = mtype == _PONG and msg.reply and (link is None or link.outbound)
         if sender.flags & HANDSHAKE:
-            if not (mtype == MsgType.PONG and msg.reply):
+            if not answer:
                 return
             # Handshake completed on my outbound link: learn the role from the header.
             sender.flags &= ~HANDSHAKE
             sender.flags |= MASTER if msg.master is None else SLAVE
             self._emit("handshake_done", sender.name)
         sender.flags = (sender.flags & ~NOFAILOVER) | (msg.flags & NOFAILOVER)
-        if mtype == _PONG and msg.reply:
+        if answer:
             sender.pong_received = now
             sender.ping_sent = 0
             self._cron_watch(sender)  # the next NT/2 ping (simulator.node.cron_deadlines)
@@ -237,8 +240,12 @@ class Gossip(Cron):
                 self.add_peer(peer)
                 self._emit("node_discovered", name, via=msg.sender)
 
-    def _process_mfstart(self, sender: PeerView | None, now: int) -> None:
-        """MFSTART on a master: pause writes for 2×5 s and ping the replica every tick (§12)."""
+    def _process_mfstart(self, sender: PeerView | None, now: int, link: Link | None = None) -> None:
+        """MFSTART on a master: pause writes for 2×5 s and ping the replica every tick (§12).
+
+        The first PING goes back on the link the MFSTART came in on
+        (``clusterSendPing(link, PING)``): no ``ping_sent`` (an inbound link has no node),
+        and it carries the ACK of the MFSTART (§4.5)."""
         if sender is None or sender.master != self.name:
             return
         self._reset_manual_failover()
@@ -246,4 +253,4 @@ class Gossip(Cron):
         self.mf.slave = sender.name
         self.writes_paused_until = now + MF_TIMEOUT_MS * MF_PAUSE_MULT
         self._emit("mf_paused", sender.name, until=self.writes_paused_until)
-        self.send_ping(sender)
+        self._reply(link, sender.name, self._heartbeat(MsgType.PING, self._gossip()))
