@@ -12,6 +12,7 @@ from rich.text import Text
 
 from simulator.simulation import Simulation
 from simulator.views import NodeView
+from simulator.views.overview import observers_flagging
 from tui.app import RcsimApp
 from tui.launch import cluster_session, scenario_session
 from tui.panes import NodeViewPane, TopologyPane
@@ -65,8 +66,13 @@ def listed(app: RcsimApp) -> list[str]:
 
 
 def brute_force(sim: Simulation) -> dict[str, tuple[int, int]]:
-    """Observers flagging each node FAIL and PFAIL, counted node by node (O(nodes²))."""
-    return {r.name: (r.observers_fail, r.observers_pfail) for r in sim.views.topology()}
+    """Observers flagging each node FAIL and PFAIL, every node's table read (O(nodes²))."""
+    counts = {name: observers_flagging(sim.cluster, name) for name in sim.cluster.nodes}
+    rows = {
+        r.name: (r.observers_fail, r.observers_pfail, r.observers) for r in sim.views.topology()
+    }
+    assert rows == counts  # the topology's rows skip the nodes nobody was seen flagging
+    return {name: (fail, pfail) for name, (fail, pfail, _) in counts.items()}
 
 
 def test_the_overview_counts_flags_exactly_while_reading_only_the_nodes_the_trace_named() -> None:
@@ -162,14 +168,14 @@ def test_sixty_nodes_collapse_to_shards_and_a_failing_master_expands() -> None:
         app.session.inject("kill", node="n7")
         await at(app, pilot, 3500)  # past NT: the others flag n7 PFAIL
         text = topology_text(app)
-        assert "59 ok · 1 crashed" in text and "pfail 1" in text
+        assert "59 ok · 1 crashed; flagged 1 pfail" in text
         assert listed(app) == ["n1", "n31", "n7", "n37"]  # n7's shard, with its replica
         assert "n2–n6: 5 shards ok (10 nodes)" in text and "n8–n30" in text
         row = next(line for line in text.splitlines() if " n7 " in line)
         assert "crashed" in row and "pfail" in row
         await at(app, pilot, 9000)  # FAIL, then n37's election
         text = topology_text(app)
-        assert "FAIL 1" in text
+        assert "flagged 1 FAIL" in text
         row = next(line for line in text.splitlines() if " n7 " in line)
         assert "FAIL" in row
         assert "n37" in listed(app)  # promoted: a recent role change keeps it on show
@@ -249,3 +255,18 @@ def test_the_node_view_of_a_big_cluster_lists_flagged_peers_first_and_scrolls() 
         assert pane.first == 0
 
     drive(big_app(), script)
+
+
+def test_snapshot_of_sixty_nodes_after_a_master_failed(snap_compare: Any) -> None:
+    """The collapsed topology at a fixed size, n7 FAIL and n37 promoted (docs/tui.md)."""
+    app = big_app()
+
+    async def before(pilot: Any) -> None:
+        app.session.seek(1000)
+        app.session.inject("kill", node="n7")
+        app.session.seek(9000)
+        app.selected = "n2"
+        app.refresh_panes()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=before)

@@ -1,14 +1,16 @@
 """A big cluster's topology, collapsed: what to list and how (pure functions).
 
 Above ``COLLAPSE_ABOVE`` nodes the topology pane lists the shards (a master and the
-replicas under it) that hold something notable — a node not ok (crashed, partitioned,
-flagged FAIL/PFAIL, ``cluster_state`` fail), a role change in the last 10 simulated
+replicas under it) that hold something notable — a node crashed, paused, stopped,
+partitioned or flagged FAIL/PFAIL by others, a role change in the last 10 simulated
 seconds, the selected node — node by node, and folds each run of quiet shards into one
-line (``⋯ n2–n40: 39 shards ok (78 nodes)``), under a summary line
-(``300 nodes: 287 ok · 3 pfail · 1 fail``). A filter (``N``) lists only the nodes that
-match it. The pane then draws only the lines that fit (:func:`window`), and builds the
-full rows (:meth:`simulator.views.Views.topology`, O(nodes) each) only for those.
-"""
+line (``⋯ n2–n40: 39 shards ok (78 nodes)``). A node whose only trouble is its own
+``cluster_state`` fail does not expand its shard (while slots are uncovered every node
+says so). A summary line comes first:
+``300 nodes: 287 ok · 3 pfail · 1 crashed; flagged 1 FAIL · 3 pfail``. A filter (``N``)
+lists only the nodes that match it. The pane draws only the lines that fit
+(:func:`window`), and builds the full rows (:meth:`simulator.views.Views.topology`) only
+for those."""
 
 from __future__ import annotations
 
@@ -165,19 +167,23 @@ def window(count: int, index: int, height: int) -> slice:
 
 
 def summary(view: Overview, node_filter: NodeFilter | None, matched: int) -> Text:
-    """``300 nodes: 287 ok · 3 pfail · 1 fail``, and the filter when one is set."""
+    """``300 nodes: 287 ok · 3 pfail · 1 fail`` (each node once, by its worst
+    condition), ``; flagged 2 FAIL · 3 pfail`` (nodes others flag, whatever their
+    process does), and the filter when one is set."""
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(f"{len(view.nodes)} nodes: ", "bold")
     for number, (word, count) in enumerate(_ordered(view)):
         if number:
             text.append(" · ", "dim")
         text.append(f"{count} {word}", "green" if word == "ok" else _STYLE.get(word, "yellow"))
-    fail, pfail = view.flagged()
+    fail, pfail = view.flagged()  # whatever their process does: a dead master too
     if fail or pfail:
-        text.append("  flagged by others: ", "dim")
-        text.append(f"FAIL {fail}", "bold red" if fail else "dim")
-        text.append(" · ", "dim")
-        text.append(f"pfail {pfail}", "yellow" if pfail else "dim")
+        text.append("; flagged ", "dim")
+        if fail:
+            text.append(f"{fail} FAIL", "bold red")
+        if pfail:
+            text.append(" · " if fail else "", "dim")
+            text.append(f"{pfail} pfail", "yellow")
     if node_filter is not None:
         text.append(f"\nfilter {node_filter.text!r}: {matched} match (N: change, empty: all)")
     return text

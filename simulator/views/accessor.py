@@ -172,16 +172,23 @@ class Views:
     def topology(self, placed: Iterable[tuple[str, int]] | None = None) -> tuple[NodeRow, ...]:
         """Rows for ``placed`` ((name, depth) pairs, e.g. the slice of :meth:`order` a
         pane shows; default every node) with the flags the others hold for each: each
-        row costs O(nodes), so a pane asks only for the rows it draws."""
+        row costs O(nodes) when the trace ever named the node PFAIL/FAIL (else nobody
+        flags it: simulator/views/overview.py), so a pane asks only for the rows it draws."""
         cluster = self._cluster
         partitioned = self.truth().partitioned()
         rows = []
         nodes = cluster.nodes
         if placed is None:
             placed = self.order()
+        flags = self._flags
+        flags.feed(self._sim.trace.events)
+        running = sum(1 for n in nodes.values() if n.status == "running")
         for name, depth in placed:
             node = nodes[name]
-            fail, pfail, total = observers_flagging(cluster, node.name)
+            if name in flags.suspects:
+                fail, pfail, total = observers_flagging(cluster, node.name)
+            else:
+                fail, pfail, total = 0, 0, running - (node.status == "running")
             rows.append(
                 NodeRow(
                     name=node.name,

@@ -6,7 +6,9 @@ the table: ~1,000,000 peer-table reads a frame at 1,000 nodes. :class:`FlagLog` 
 trace instead (like :class:`simulator.views.elections.ElectionLog`): a node can only be
 flagged PFAIL or FAIL by someone after a ``pfail`` or ``fail`` event named it (§8.1,
 §8.2: ``clusterCron`` marks PFAIL, ``markNodeAsFailingIfNeeded`` and a FAIL message mark
-FAIL, each traced), so only the nodes ever named so far ("suspects") are counted exactly;
+FAIL, each traced; a peer discovered through gossip, §5.6, or loaded from ``nodes.conf``
+copies flags someone set that way before), so only the nodes ever named so far
+("suspects") are counted exactly;
 every other node is read in O(1) (process status, partition, its own
 ``cluster_state``). It also keeps when each node last changed role (``role``,
 ``promoted``), so a pane can show a recent failover.
