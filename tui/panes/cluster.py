@@ -102,7 +102,7 @@ class TopologyPane(SimPane[TopologyData | CollapsedData]):
         return view.counts(), node_filter, matched, shown, rows, truth, self.selected, width
 
     def draw(self, data: TopologyData | CollapsedData) -> RenderableType:
-        if len(data) == 4:
+        if len(data) == 4:  # every node (TopologyData), else the collapsed overview
             rows, truth, selected, width = data
             return render.topology(rows, truth, selected, width=width)
         _, node_filter, matched, lines, rows, truth, selected, width = data
