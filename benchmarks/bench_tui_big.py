@@ -221,5 +221,50 @@ def main() -> str:
     return "\n".join(lines)
 
 
+async def _paused_keys(app: RcsimApp, presses: int = 12) -> Samples:
+    """Each key's own cost: the app live but paused (no simulation slice to wait for),
+    the repaint included; and one frame's redraw without paint after 5 ms more."""
+    samples: Samples = {}
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await asyncio.sleep(0.5)
+        topology = app.query_one("#topology", TopologyPane)
+        nodeview = app.query_one("#nodeview", NodeViewPane)
+        for _ in range(presses):
+            topology.focus()
+            await _press(app, "j", lambda: app.selected, samples, "j")
+            nodeview.focus()
+            await _press(app, "pagedown", lambda: nodeview.first, samples, "PgDn")
+            await pilot.press("N", *"n1")
+            start, cpu = time.perf_counter(), time.process_time()
+            await pilot.press("enter")
+            await pilot.pause()
+            _add(samples, "filter", time.perf_counter() - start, time.process_time() - cpu)
+            topology.node_filter = None
+            app.session.sim.run_for(5)
+            start, cpu = time.perf_counter(), time.process_time()
+            app.refresh_panes()
+            _add(samples, "redraw", time.perf_counter() - start, time.process_time() - cpu)
+            await pilot.pause()
+    return samples
+
+
+def paused(masters: int, watch_ms: int) -> str:
+    """``python -m benchmarks.bench_tui_big --paused MASTERS WATCH_MS``."""
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 50_000))
+    session = cluster_session(masters, 1, seed=1, playing=False)
+    session.sim.run_until(min(500, watch_ms))
+    session.inject("kill", node="n1")
+    session.sim.run_until(watch_ms)
+    samples = asyncio.run(_paused_keys(RcsimApp(session, live=True)))
+    return "\n".join(
+        f"{name}: CPU {_ms(samples[name + '_cpu'])} ms, wall {_ms(samples[name])} ms"
+        for name in ("j", "PgDn", "filter", "redraw")
+    )
+
+
 if __name__ == "__main__":
-    print(main())
+    if sys.argv[1:2] == ["--paused"]:
+        print(paused(int(sys.argv[2]), int(sys.argv[3])))
+    else:
+        print(main())
