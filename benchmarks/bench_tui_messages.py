@@ -5,13 +5,22 @@ each, NT 2 s, bus messages traced as the TUI always does) whose master n1 is kil
 1 s; the real app runs headless (``App.run_test``, 120×40) with its timers live, the
 message view shown, playing at maximum speed.
 
-- **frame**: one redraw of every shown pane (``refresh_panes``) and Textual's paint,
+- **frame**: one redraw of every shown pane (``refresh_panes``) and Textual's paint
+  after the simulation moved 100 ms (as the app's ticks move it: :func:`_advance`),
   with the message view thinned (PFAIL reports only, its default) and with every
   PING/PONG (``w``): median and worst over ``FRAMES`` frames per run.
 - **key latency**: wall time from posting a key (``j``: the message view's selection,
   which redraws it) to the app having handled it, while the simulation runs at maximum
   speed between keys; worst of ``KEYS`` presses per run, and the worst over ``RUNS``
   runs (the issue's target: within 100 ms; frames within 50 ms).
+- **keys while checkpointing**: the same keys with a rewind checkpoint due every 10 ms
+  of simulated time (the TUI's forked checkpoints, simulator/checkpoints.py), so ticks
+  that cross one fall between and under the keys; and the CPU of one tick that crosses a
+  checkpoint, forked (what the TUI does) and in this process (pickled inline).
+- **one checkpoint** at the measured moment, CPU of this process: the deep copy the
+  simulation used to take, the pickle taken inline, the fork (the parent's share of a
+  forked checkpoint) and the wall time until the child has written it; restoring one
+  (unpickling it, what a rewind does first); its size.
 """
 
 from __future__ import annotations
@@ -26,7 +35,8 @@ from collections.abc import Callable
 from textual import events
 
 from benchmarks.common import table
-from tui.app import RcsimApp
+from simulator.checkpoints import FORKED, INLINE, Snapshot, deep_copy
+from tui.app import BUDGET_S, RcsimApp
 from tui.launch import cluster_session
 from tui.panes import MessagesPane
 
@@ -36,15 +46,31 @@ FRAMES = 10
 KEYS = 20
 KEY_TARGET_MS = 100
 FRAME_TARGET_MS = 50
+CHECKPOINTING_MS = 10
+"""The checkpoint interval while the keys are measured with checkpoints taken (simulated
+ms): at 100 nodes after the kill the app plays far below real time, so a realistic
+interval (10 s) would fall on none of the keys."""
 
 
 Timed = tuple[list[float], list[float]]  # wall seconds, CPU seconds of this process
 
 
+def _advance(app: RcsimApp, ms: int) -> None:
+    """Move the simulation ``ms`` forward the way the app's ticks do: slices of at most
+    its budget, each followed by its settle check (``RcsimApp.tick``). One synchronous
+    ``run_for`` instead would leave every object it made for the next frame's settle to
+    scan: at 100 nodes the once-a-second burst of pings (16,000 bus messages within
+    100 ms of simulated time) made that one collection 50–65 ms, in a frame."""
+    target = app.session.now + ms
+    while app.session.now < target:
+        app.session.advance_to(target, BUDGET_S)
+        app.settle_if_due()
+
+
 async def _frames(app: RcsimApp, pilot: object) -> Timed:
     frames: Timed = ([], [])
     for _ in range(FRAMES):
-        app.session.sim.run_for(100)  # new messages every frame
+        _advance(app, 100)  # new messages every frame
         start, cpu = time.perf_counter(), time.process_time()
         app.refresh_panes()
         await pilot.pause()  # type: ignore[attr-defined]
@@ -53,12 +79,12 @@ async def _frames(app: RcsimApp, pilot: object) -> Timed:
     return frames
 
 
-def _render(pane: MessagesPane) -> list[float]:
+def _render(app: RcsimApp, pane: MessagesPane) -> list[float]:
     """The message view's own work per frame: its view (``sim.views.messages``) and its
     diagram (no Textual paint)."""
     times = []
     for _ in range(FRAMES):
-        pane.session.sim.run_for(100)
+        _advance(app, 100)
         start = time.perf_counter()
         pane.draw(pane.data())
         times.append(time.perf_counter() - start)
@@ -80,6 +106,63 @@ async def _keys(app: RcsimApp, moved: Callable[[], object], keys: str) -> Timed:
     return latencies
 
 
+def _cpu(work: Callable[[], object]) -> float:
+    start = time.process_time()
+    work()
+    return time.process_time() - start
+
+
+def _checkpoint(app: RcsimApp) -> dict[str, list[float]]:
+    """One checkpoint of the model as it is now, each way (CPU seconds of this process;
+    the child's wall seconds; the forked one's size in bytes)."""
+    sim = app.session.sim
+    state = {"engine": sim.engine, "cluster": sim.cluster, "extras": sim.extras}
+    shared: dict[str, object] = {"simulation": sim, "trace": sim.trace}
+    copied = _cpu(lambda: deep_copy(state, shared))
+    inline = _cpu(lambda: Snapshot.take(state, shared, INLINE))
+    start, cpu = time.perf_counter(), time.process_time()
+    forked = Snapshot.take(state, shared, FORKED)
+    fork = time.process_time() - cpu
+    while forked.busy:
+        time.sleep(0.005)
+    child = time.perf_counter() - start
+    restore = _cpu(lambda: forked.restore(shared))
+    size = forked.size()
+    forked.close()
+    return {
+        "deepcopy": [copied],
+        "inline": [inline],
+        "fork": [fork],
+        "child": [child],
+        "restore": [restore],
+        "size": [size],
+    }
+
+
+def _crossing(app: RcsimApp) -> dict[str, list[float]]:
+    """CPU of 10 ms of simulation (a tick's worth at 100 nodes) that crosses a checkpoint
+    time, forked and inline, and of 10 ms that crosses none."""
+    session, sim = app.session, app.session.sim
+    interval, sim.checkpoint_ms = sim.checkpoint_ms, 200
+    times: dict[str, list[float]] = {}
+    for name, background, offset in (
+        ("tick_forked", True, 195),
+        ("tick_inline", False, 195),
+        ("tick_none", False, 5),
+    ):
+        sim.checkpoint_in_background(False)
+        sim.restart_checkpoints()  # one now, inline (a forked one might skip the next)
+        sim.checkpoint_in_background(background)
+        session.advance_to(sim.now + offset)
+        times[name] = [_cpu(lambda: session.advance_to(sim.now + 10))]
+        crossed = len(sim.checkpoint_times()) == 2
+        assert crossed == (offset == 195), f"{name}: {sim.checkpoint_times()}"
+    sim.checkpoint_ms = interval
+    sim.checkpoint_in_background()
+    sim.restart_checkpoints()
+    return times
+
+
 async def _measure(app: RcsimApp) -> dict[str, list[float]]:
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
@@ -88,7 +171,7 @@ async def _measure(app: RcsimApp) -> dict[str, list[float]]:
         await pilot.pause()
         pane = app.query_one("#messages", MessagesPane)
         thinned = await _frames(app, pilot)
-        render = _render(pane)
+        render = _render(app, pane)
         await pilot.press("w")  # every PING/PONG
         every = await _frames(app, pilot)
         await pilot.press("w", "w")  # back to PFAIL reports only
@@ -100,8 +183,15 @@ async def _measure(app: RcsimApp) -> dict[str, list[float]]:
         await pilot.press("M")  # hidden again: the same keys' cost without it
         app.query_one("#topology").focus()
         without = await _keys(app, lambda: app.selected, "j")
+        sim = app.session.sim
+        interval, sim.checkpoint_ms = sim.checkpoint_ms, CHECKPOINTING_MS
+        sim.restart_checkpoints()
+        checkpointing = await _keys(app, lambda: app.selected, "j")
+        taken = len(sim.checkpoint_times()) - 1
+        sim.checkpoint_ms = interval
         app.session.playing = False
         checkpoint = _checkpoint(app)
+        crossing = _crossing(app)
     return {
         "plain": plain[0],
         "thinned": thinned[0],
@@ -112,19 +202,13 @@ async def _measure(app: RcsimApp) -> dict[str, list[float]]:
         "keys_without": without[0],
         "keys_cpu": with_view[1] + without[1],
         "rate": [rate],
-        "checkpoint": [checkpoint],
         "startup": [app.heap.full_s],
+        "keys_checkpointing": checkpointing[0],
+        "keys_checkpointing_cpu": checkpointing[1],
+        "taken": [taken],
+        **checkpoint,
+        **crossing,
     }
-
-
-def _checkpoint(app: RcsimApp) -> float:
-    """Wall time of one rewind checkpoint: the simulation's deep copy of the model, every
-    5 s of simulated time at 6 nodes, 10 s at 100, inside the tick that crosses it, so a
-    key waits for it. Timed as ``restart_checkpoints`` (the run is over: it also frees
-    the run's earlier checkpoints, a little more than a tick's copy)."""
-    start = time.perf_counter()
-    app.session.sim.restart_checkpoints()
-    return time.perf_counter() - start
 
 
 def measure(masters: int) -> dict[str, list[float]]:
@@ -144,8 +228,13 @@ def _ms(values: list[float]) -> str:
     return f"{statistics.median(values) * 1000:.1f} / {max(values) * 1000:.1f} ms"
 
 
+def _kb(values: list[float]) -> str:
+    return f"{statistics.median(values) / 1e6:.1f} MB"
+
+
 def main() -> str:
     rows = []
+    checkpoint_rows = []
     for masters in SIZES:
         load_before = os.getloadavg()[0]
         runs = [measure(masters) for _ in range(RUNS)]
@@ -173,9 +262,26 @@ def main() -> str:
                 _ms(every("frames_cpu")),
                 _ms(every("keys_cpu")),
                 f"{statistics.median(every('startup')) * 1000:.0f} ms",
-                f"{statistics.median(every('checkpoint')) * 1000:.0f} / "
-                f"{max(every('checkpoint')) * 1000:.0f} ms",
                 f"{load_before:.1f} → {load_after:.1f}",
+            ]
+        )
+        worst_checkpointing = [max(r["keys_checkpointing"]) for r in runs]
+        checkpoint_rows.append(
+            [
+                str(masters * 2),
+                f"{statistics.median(every('keys_checkpointing')) * 1000:.0f} ms; "
+                + " ".join(f"{w * 1000:.0f}" for w in worst_checkpointing),
+                _ms(every("keys_checkpointing_cpu")),
+                " ".join(f"{t:.0f}" for t in every("taken")),
+                _ms(every("tick_forked")),
+                _ms(every("tick_inline")),
+                _ms(every("tick_none")),
+                _ms(every("deepcopy")),
+                _ms(every("inline")),
+                _ms(every("fork")),
+                _ms(every("child")),
+                _ms(every("restore")),
+                _kb(every("size")),
             ]
         )
     lines = [
@@ -202,10 +308,35 @@ def main() -> str:
                 "frame CPU (all settings; median / worst)",
                 "key CPU (shown and hidden; median / worst)",
                 "once at start: whole-heap collection",
-                "one checkpoint (median / worst)",
                 "load average (1 min) before → after",
             ],
             rows,
+        ),
+        "",
+        "Rewind checkpoints (simulator/checkpoints.py). Keys as above (view hidden) with "
+        f"a checkpoint due every {CHECKPOINTING_MS} ms of simulated time, taken by forked children (a "
+        "due one is skipped while the last child still writes); a tick's worth of "
+        "simulation (10 ms) crossing a checkpoint time, in CPU of this process; one "
+        "checkpoint of the model at the end of the run, each way (median / worst "
+        f"over the {RUNS} runs):",
+        "",
+        table(
+            [
+                "nodes",
+                "keys while checkpointing: median; worst per run",
+                "their CPU (median / worst)",
+                "checkpoints taken per run",
+                "10 ms crossing one, forked",
+                "10 ms crossing one, inline",
+                "10 ms crossing none",
+                "deep copy (before)",
+                "pickle inline",
+                "fork (the parent's share)",
+                "the child, wall until written",
+                "restore (unpickle)",
+                "size (zlib)",
+            ],
+            checkpoint_rows,
         ),
         "",
         "CPU: this process's CPU time over the same interval as the wall figure "
@@ -213,10 +344,10 @@ def main() -> str:
         "less sensitive to the other processes' load than the wall time. "
         "The app collects and freezes the heap as it goes (tui/heap.py): once at start "
         "over the whole heap (its own column, a one-time cost), then four times a second "
-        "over what is new. A checkpoint is the simulation's deep copy of the model for "
-        "rewind (simulator/simulation.py), made inside the tick that crosses its time; "
-        "keys wait for it, so it is shown apart: the keys above were pressed between "
-        "checkpoints.",
+        "over what is new. The keys of the first table were pressed between checkpoints "
+        "(every 5 s of simulated time at 6 nodes, 10 s at 100); the second table's, "
+        "while checkpoints were taken. A forked checkpoint costs the key path the fork; "
+        "the child pickles on the other CPU.",
     ]
     return "\n".join(lines)
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from simulator.bus_stats import BusStats
-from simulator.cluster_replication import ReplicationWire
+from simulator.cluster_replication import REPL, ReplicationSockets, ReplicationWire
 from simulator.config import NodeConfig
 from simulator.engine import Engine, without_gc
 from simulator.links import CRASHED as TCP_CRASHED
@@ -147,6 +147,7 @@ class Cluster(ReplicationWire):
         self.tcp = TcpNet(
             engine, self.network.reachable, self._process_state, self._latency, self._emit_link
         )
+        self.repl_sockets = ReplicationSockets(self)  # replication's sockets (§20.4)
         self.base_config = dict(config or {})
         self.dataplane = dataplane or DataPlane()
         self.dataplane.attach(self)
@@ -196,6 +197,7 @@ class Cluster(ReplicationWire):
         )
         self.nodes[name] = node
         self.tcp.attach(name, node)
+        self.tcp.attach(name, self.repl_sockets, REPL)
         self.dataplane.init_node(node)
         return node
 
@@ -223,6 +225,8 @@ class Cluster(ReplicationWire):
         covered = self.covered()
         for node in self.nodes.values():
             node.bootstrap_state(covered)
+            if node.repl.link_up:  # the replication stream's connection (§20.4)
+                self.open_replication_link(node, self.nodes[node.master_name or ""])
 
     def _create_by_meet(self, specs: Sequence[NodeSpec]) -> None:
         """Start from scratch: ADDSLOTS, SET-CONFIG-EPOCH, MEET the first node (§17.2 step 7)."""
@@ -360,13 +364,9 @@ class Cluster(ReplicationWire):
         node = self.node(name)
         if node.status != PAUSED:
             raise ClusterError(f"{name} is not paused")
-        inbox = node.sigcont()
+        node.sigcont()
         self.trace.emit(self.engine.now, "resume", name)
-        self.tcp.host_resumed(name)  # the bus input its kernel buffered, in arrival order
-        for chunk in inbox:
-            if node.status != RUNNING:
-                break
-            self._apply_chunk(node, chunk)
+        self.tcp.host_resumed(name)  # what its kernel buffered (bus, replication), in order
         if node.status == RUNNING:
             self.dataplane.on_resume(node)
         if node.status == RUNNING:

@@ -130,3 +130,18 @@ class ReplChunk:
     master: str
     offset: int
     payload: object = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplAck:
+    """``REPLCONF ACK <offset>`` on a replica's link to its master (``replicationSendAck``,
+    once a second): the offset the replica processed."""
+
+    replica: str
+    offset: int
+
+    @property
+    def size(self) -> int:
+        """Bytes on the wire: ``*3\\r\\n$8\\r\\nREPLCONF\\r\\n$3\\r\\nACK\\r\\n$N\\r\\n<offset>\\r\\n``."""
+        digits = len(str(self.offset))
+        return 4 + 14 + 9 + 3 + len(str(digits)) + 2 + digits + 2

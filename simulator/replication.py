@@ -14,9 +14,12 @@ starts without, and the data plane's ``on_restart`` then sets the history it loa
 from __future__ import annotations
 
 from collections import deque
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from simulator.messages import ReplChunk
+
+if TYPE_CHECKING:
+    from simulator.links import Link
 
 Op = tuple[str, str | None, int]
 """One replicated operation: (key, value or None for a delete, version)."""
@@ -78,14 +81,17 @@ class Replication:
         "down_since",
         "fresh",
         "last_interaction",
+        "link",
         "next_cron",
         "next_ping",
+        "obuf_soft_since",
         "offset",
         "pending",
         "replid",
         "replid2",
         "second_offset",
         "state",
+        "streams",
         "sync_id",
         "sync_master",
     )
@@ -114,6 +120,13 @@ class Replication:
         self.pending: deque[tuple[int, ReplChunk]] = deque()
         # A master's replicas: replica -> (offset, time) of its last REPLCONF ACK.
         self.acks: dict[str, tuple[int, int]] = {}
+        # The TCP connections (simulator/links, service REPL): a replica's socket to its
+        # master (``server.master->conn``: the stream comes in, REPLCONF ACKs go out)
+        # and a master's end of each replica's (``server.slaves``: the stream goes out).
+        self.link: Link | None = None
+        self.streams: dict[str, Link] = {}
+        # replica -> when its output buffer went over the soft limit (client-output-buffer-limit)
+        self.obuf_soft_since: dict[str, int] = {}
 
     # ------------------------------------------------------------------ the stream
 
@@ -258,6 +271,9 @@ class Replication:
         self.down_since = None
         self.next_cron = None
         self.sync_master = None
+        self.link = None  # the old process's sockets died with it (TcpNet.host_crashed)
+        self.streams = {}
+        self.obuf_soft_since = {}
 
     def new_history(self, replid: str, offset: int) -> None:
         """Start (or load) a history at ``offset`` with an empty backlog (``loadDataFromDisk``)."""

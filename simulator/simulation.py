@@ -1,30 +1,30 @@
 """The one facade the CLI, the TUI and the tests drive: build, run, inject, rewind.
 
-Rewind uses periodic checkpoints (deep copies of the model, sharing the
-append-only trace) plus deterministic replay: restoring the last checkpoint at or
+Rewind uses periodic checkpoints (the model pickled, sharing the append-only trace:
+simulator/checkpoints.py; in a forked child in the TUI, :meth:`Simulation.checkpoint_in_background`)
+plus deterministic replay: restoring the last checkpoint at or
 before ``t`` and running forward re-applies each recorded injection after exactly
 the same number of engine events as the first time, so the same seed gives the
 same past. Injecting after a rewind forks the timeline: the injections recorded
 after that moment are dropped (RaftScope's ``F``).
 
 A headless run never rewinds: built with ``checkpoint_ms=None`` the simulation takes no
-checkpoint at all (not even the one at time 0; a deep copy of a 100-node cluster costs
-as much as seconds of its simulated time) and :meth:`Simulation.rewind` refuses.
+checkpoint at all (not even the one at time 0; a pickle of a 100-node cluster costs
+as much as a second or two of its simulated time) and :meth:`Simulation.rewind` refuses.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from simulator.actions import ACTIONS
 from simulator.bus_trace import BusTap
+from simulator.checkpoints import FORKED, INLINE, CheckpointLost, Snapshot
 from simulator.cluster import ClusterError, DataPlane, NodeSpec, standard_topology
 from simulator.engine import Engine
 from simulator.kill_share import choose_masters
-from simulator.links.link import DEFER_KEY, DeferredCopies
 from simulator.standalone import cluster_class
 from simulator.trace import Trace
 from simulator.views import Views
@@ -32,9 +32,9 @@ from simulator.views import Views
 DEFAULT_CHECKPOINT_MS = 5_000
 CHECKPOINT_MS_PER_NODE = 100
 """With the default interval, a cluster of more than 50 nodes checkpoints every
-``100 ms × nodes`` instead (10 s at 100 nodes, 100 s at 1,000): a deep copy costs about
-as much as 20 simulated seconds of the same cluster (both grow as nodes²), so copies
-stay under about half of the time, and a rewind replays at most that much."""
+``100 ms × nodes`` instead (10 s at 100 nodes, 100 s at 1,000): a checkpoint taken in
+this process costs about as much as a few simulated seconds of the same cluster (both
+grow as nodes²), and a rewind replays at most that much."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +52,7 @@ class Checkpoint:
     t: int
     trace_len: int
     injections: int
-    state: dict[str, Any]
+    snapshot: Snapshot
 
 
 class RewindError(ValueError):
@@ -113,6 +113,9 @@ class Simulation:
             raise ValueError(f"checkpoint_ms must be positive or None, not {checkpoint_ms}")
         self.checkpoint_ms: int = checkpoint_ms or 0
         self._checkpoints: list[Checkpoint] = []
+        self._next_checkpoint = 0  # the next checkpoint time due (simulated ms)
+        self.checkpoint_mode = INLINE  # or FORKED (checkpoint_in_background)
+        self.checkpoints_skipped = 0  # due while a forked child still wrote the last one
         self._actions: dict[str, ActionHandler] = {}
         self.extras: dict[str, Any] = {}  # model objects owned by add-ons (e.g. a scenario driver)
         self.views = Views(self)  # the read-only seam UIs use (simulator/views/)
@@ -128,15 +131,17 @@ class Simulation:
     def step(self) -> bool:
         """Run one event (or apply one recorded injection that is due)."""
         engine = self.engine
-        if self._due_injection():
-            return True
-        next_time = engine.peek()
-        if next_time is None:
-            return False
-        self._checkpoint_until(next_time)
-        if self._due_injection():
-            return True
-        return engine.step()
+        while True:
+            if self._due_injection():
+                return True
+            next_time = engine.peek()
+            if next_time is None:
+                return False
+            if not self.rewindable or self._next_checkpoint > next_time:
+                return engine.step()
+            # Checkpoints due first; they run the events up to their time (maybe the one
+            # peeked), so look again: two checkpoint times can fall between two events.
+            self._checkpoint_until(next_time)
 
     def run_until(self, t: int) -> None:
         """Advance to simulated time ``t`` (ms), taking checkpoints and replaying injections."""
@@ -198,47 +203,61 @@ class Simulation:
         return True
 
     def _checkpoint_until(self, t: float) -> None:
-        """Take the checkpoints due at or before ``t`` (every ``checkpoint_ms`` of simulated time)."""
+        """Take the checkpoints due at or before ``t`` (every ``checkpoint_ms`` of simulated
+        time; one due while a forked child still writes the last is skipped: a rewind
+        then replays a little further)."""
         if not self.rewindable:
             return
-        while True:
-            boundary = self._checkpoints[-1].t + self.checkpoint_ms
-            if boundary > t:
-                return
-            self.engine.run_until(boundary)
-            self._take_checkpoint()
+        while self._next_checkpoint <= t:
+            self.engine.run_until(self._next_checkpoint)
+            if self._checkpoints[-1].snapshot.busy:
+                self.checkpoints_skipped += 1
+                self._next_checkpoint += self.checkpoint_ms
+            else:
+                self._take_checkpoint()
 
     # ------------------------------------------------------------------ checkpoints and rewind
+
+    def checkpoint_in_background(self, on: bool = True) -> None:
+        """Pickle each checkpoint in a forked child while this process plays on (what the
+        TUI does, so a key never waits for one), instead of in this process inside the
+        step that reaches its time (the default); simulator/checkpoints.py. Rewind gives
+        the same past either way."""
+        self.checkpoint_mode = FORKED if on else INLINE
 
     def _take_checkpoint(self) -> None:
         if not self.rewindable:
             return
         if self._checkpoints and self._checkpoints[-1].t == self.engine.now:
             return
-        state = self._copy_model(
-            {"engine": self.engine, "cluster": self.cluster, "extras": self.extras}
-        )
+        state = {"engine": self.engine, "cluster": self.cluster, "extras": self.extras}
+        snapshot = Snapshot.take(state, self._shared(), self.checkpoint_mode)
         self._checkpoints.append(
-            Checkpoint(self.engine.now, len(self.trace), self._replayed, state)
+            Checkpoint(self.engine.now, len(self.trace), self._replayed, snapshot)
         )
+        self._next_checkpoint = self.engine.now + self.checkpoint_ms
 
-    def _copy_model(self, state: dict[str, Any]) -> dict[str, Any]:
-        # The simulation itself and the trace are shared, never copied. Sockets leave
-        # their other end and their process to a second pass (no deep recursion).
-        deferred = DeferredCopies()
-        memo: dict[int, Any] = {id(self): self, id(self.trace): self.trace, DEFER_KEY: deferred}
-        copied: dict[str, Any] = copy.deepcopy(state, memo)
-        deferred.resolve(memo)
-        return copied
+    def _shared(self) -> dict[str, object]:
+        """What a checkpoint refers to and never copies: this object and the trace."""
+        return {"simulation": self, "trace": self.trace}
 
     def restart_checkpoints(self) -> None:
         """Forget every checkpoint and take one now (after an add-on put its objects in
         ``extras`` or scheduled its events at build time, so rewinding to 0 keeps them)."""
-        self._checkpoints.clear()
+        self._drop_checkpoints(0)
         self._take_checkpoint()
+
+    def _drop_checkpoints(self, start: int) -> None:
+        for checkpoint in self._checkpoints[start:]:
+            checkpoint.snapshot.close()
+        del self._checkpoints[start:]
 
     def checkpoint_times(self) -> list[int]:
         return [c.t for c in self._checkpoints]
+
+    def checkpoint_bytes(self) -> int:
+        """Bytes the checkpoints keep (pickles; a forked child still writing counts 0)."""
+        return sum(c.snapshot.size() for c in self._checkpoints)
 
     def rewind(self, t: int) -> None:
         """Go back to simulated time ``t`` (0 ≤ t ≤ now), before any injection made at ``t``.
@@ -254,9 +273,17 @@ class Simulation:
         if t < 0 or t > self.engine.now:
             raise ValueError(f"can only rewind to 0..{self.engine.now} ms, not {t}")
         index = max(i for i, c in enumerate(self._checkpoints) if c.t <= t)
-        checkpoint = self._checkpoints[index]
-        del self._checkpoints[index + 1 :]
-        restored = self._copy_model(checkpoint.state)
+        while True:
+            checkpoint = self._checkpoints[index]
+            try:
+                restored = checkpoint.snapshot.restore(self._shared())
+                break
+            except CheckpointLost:
+                # A forked child failed to write it (the first checkpoint is always
+                # taken in this process): an earlier one and a longer replay instead.
+                index -= 1
+        self._drop_checkpoints(index + 1)
+        self._next_checkpoint = checkpoint.t + self.checkpoint_ms
         self.engine = restored["engine"]
         self.cluster = restored["cluster"]
         self.extras = restored["extras"]

@@ -232,6 +232,10 @@ KINDS: dict[str, TraceKind] = {
         _k("repl_timeout", _M, "replica", "master", "",
            "replicationCron: no data nor PING from the master for repl-timeout seconds",
            "{node} drops its silent master {target} (repl-timeout)", "log"),
+        _k("repl_replica_dropped", _M, "master", "replica", "reason bytes",
+           "the master frees a replica client: no REPLCONF ACK for repl-timeout seconds "
+           "(reason timeout) or over client-output-buffer-limit (output_buffer_limit)",
+           "{node} drops its replica {target} ({reason})", "log"),
         # ------------------------------------------------------------ bus links (§4.1, TCP)
         _k("link_connect", _L, "connecting node", "peer", "",
            "clusterNodeCronHandleReconnect starts a non-blocking connect (node->link)",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 from simulator.messages import HANDSHAKE, MASTER, NOADDR, PFAIL
+from simulator.node import cron_deadlines
 from simulator.node.cron_deadlines import NEVER, CronDeadlines, cron_deadline
 from simulator.node.peer import PeerView
 from tests.golden_traces import recorded, runs
@@ -23,6 +24,29 @@ def test_the_deadlines_miss_no_work_and_keep_the_trace(
 ) -> None:
     monkeypatch.setattr(CronDeadlines, "CRON_AUDIT", True)
     assert runs()[name]() == recorded()[name]
+
+
+@pytest.mark.parametrize("name", ["lesson/add-node-rebalance/seed1", "lesson/master-crash/seed1"])
+def test_running_out_of_heap_numbers_rescans_with_the_same_outcome(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Heap entries are ``deadline << SEQ_BITS | seq``; a node that has given out every
+    ``seq`` files new peers under 0 (no peer) and its next tick scans every peer and
+    renumbers them. With only 3 numbers, every node runs out at the build and again at
+    each later ``add_peer``: the audit and the trace must not notice."""
+    monkeypatch.setattr(CronDeadlines, "CRON_AUDIT", True)
+    monkeypatch.setattr(cron_deadlines, "_SEQ_LIMIT", 3)
+    out_of_numbers = 0
+    add_peer = CronDeadlines.add_peer
+
+    def counting(self: CronDeadlines, peer: PeerView) -> None:
+        nonlocal out_of_numbers
+        add_peer(self, peer)
+        out_of_numbers += peer.seq == 0
+
+    monkeypatch.setattr(CronDeadlines, "add_peer", counting)
+    assert runs()[name]() == recorded()[name]
+    assert out_of_numbers > 0
 
 
 def _peer(flags: int = MASTER) -> PeerView:

@@ -79,7 +79,9 @@ def test_minority_master_loses_exactly_the_writes_it_acked_while_isolated() -> N
     assert {dp.current_value(k) for k in keys} == {f"before{i}" for i in range(10)}
 
 
-def test_a_replica_cut_off_for_a_while_catches_up_by_partial_resync() -> None:
+def test_a_replica_cut_off_for_a_second_catches_up_without_a_resync() -> None:
+    """§20.4: the stream waits in the master's socket and arrives after the heal; the
+    link never dropped (a second is far under repl-timeout), so there is no PSYNC."""
     sim, dp = cluster()
     writer = add_client(dp, "w", keys="k{i}", key_count=200, writes=1.0)
     writer.set_workload(rate=300)
@@ -90,7 +92,7 @@ def test_a_replica_cut_off_for_a_while_catches_up_by_partial_resync() -> None:
     sim.run_for(500)
     writer.set_workload(rate=0)
     sim.run_for(100)
-    assert [(e["node"], e["mode"]) for e in sim.trace.of_kind("psync")] == [("n4", "partial")]
+    assert sim.trace.of_kind("psync") == []
     assert dp.data(sim.cluster.node("n4")).keys == dp.data(sim.cluster.node("n1")).keys
     assert dp.lost_writes() == []
 

@@ -4,13 +4,28 @@ the second measurement the reshard cost constants are checked against (issue 11 
 from __future__ import annotations
 
 import json
+import statistics
+from functools import cache
 from pathlib import Path
 
 import pytest
 
-from simulator.fidelity_rebalance import REAL_RUNS, rebalance_rows, rebalance_run
+from simulator.fidelity import Row
+from simulator.fidelity_rebalance import (
+    IDLE_HOST_RUNS_S,
+    REAL_RUNS,
+    rebalance_rows,
+    rebalance_run,
+)
 
 DATA = Path(__file__).parent / "data"
+
+
+@cache
+def rows() -> tuple[Row, ...]:
+    """``rcsim fidelity --part reshard``'s rebalance rows, one seed (rcsim's rebalance
+    draws nothing that changes its duration)."""
+    return tuple(rebalance_rows([1]))
 
 
 def test_the_real_figures_are_those_of_resharding_json() -> None:
@@ -28,6 +43,12 @@ def test_the_real_figures_are_those_of_resharding_json() -> None:
     assert tuple(moved) == REAL_RUNS
 
 
+def test_the_idle_host_figures_are_those_of_the_probe() -> None:
+    rounds = json.loads((DATA / "rebalance-probe-idle.json").read_text())["rounds"]
+    assert tuple(r["rebalance_wall_s"] for r in rounds) == IDLE_HOST_RUNS_S
+    assert all(r["slots_moved"] == REAL_RUNS[0][2] for r in rounds)
+
+
 @pytest.mark.parametrize(("masters", "added", "slots", "real_s"), REAL_RUNS)
 def test_rcsim_moves_as_many_slots_as_the_real_rebalance(
     masters: int, added: int, slots: int, real_s: float
@@ -38,9 +59,28 @@ def test_rcsim_moves_as_many_slots_as_the_real_rebalance(
 
 
 def test_the_rebalance_rows_are_checked_at_25_percent() -> None:
-    rows = rebalance_rows([1])
-    assert [r.real_median for r in rows] == [real for *_, real in REAL_RUNS]
-    assert all(r.tolerance == 0.25 and not r.range_allowed for r in rows)
+    table = rows()
+    assert [r.real_median for r in table[:3]] == [real * 1000 for *_, real in REAL_RUNS]
+    assert table[3].real_median == statistics.median(IDLE_HOST_RUNS_S) * 1000
+    assert table[3].sim_median == table[0].sim_median  # the same rcsim runs
+    assert all(r.tolerance == 0.25 and not r.range_allowed for r in table)
     # The per-slot cost grows with the number of masters: one SETSLOT NODE per master.
-    per_slot = [r.sim_median / slots for r, (_, _, slots, _) in zip(rows, REAL_RUNS, strict=True)]  # type: ignore[operator]
+    per_slot = [
+        r.sim_median / slots for r, (_, _, slots, _) in zip(table[:3], REAL_RUNS, strict=True)
+    ]  # type: ignore[operator]
     assert per_slot[0] < per_slot[1] and per_slot[0] < per_slot[2]
+
+
+def test_the_rebalances_take_the_measured_time_within_25_percent() -> None:
+    """The SETSLOT costs by kind (simulator/dataplane/setslot_cost.py, §16.7) make up a
+    rebalance of nearly empty slots: without them rcsim took 0.19–0.25× the real time.
+    Within 25 %: 3+1 and 3+2 of resharding.json, and 3+1 on the idle host the costs were
+    measured on. Out: 4+1 (3280 slots, 3.02 s real, 0.92 ms a slot against 3+2's 0.77
+    with the same seven SETSLOTs a move; rcsim 0.66 ms for both, 0.72×: docs/fidelity.md).
+    The list of rows out of bounds is pinned, so a change in either direction shows."""
+    table = rows()
+    assert [r.experiment for r in table if not r.within_bounds] == [
+        "rebalance 4+1 masters, 3280 slots"
+    ]
+    ratios = [r.ratio for r in table]
+    assert all(ratio is not None and ratio > 0.7 for ratio in ratios), ratios

@@ -164,6 +164,7 @@ DATAPLANE_LAYERS = (
         "redis_cli",
         "redis_cli_fix",
         "migrate_cut",
+        "setslot_cost",
         "memory",
         "dicttable",
         "eviction",

@@ -79,19 +79,6 @@ def test_a_frozen_cycle_waits_for_a_new_model_then_goes(heap: Heap) -> None:
     assert ref() is None and heap.full == 2
 
 
-def test_a_new_checkpoint_is_frozen_without_a_collection(heap: Heap) -> None:
-    heap.settle(object())
-    heap.checkpointed(1)
-    frozen = gc.get_freeze_count()
-    checkpoint = [Cycle() for _ in range(50)]
-    heap.checkpointed(2)
-    assert gc.get_freeze_count() >= frozen + 50
-    assert all(gc.is_tracked(c) for c in checkpoint)
-    again = gc.get_freeze_count()
-    heap.checkpointed(2)  # no new checkpoint: nothing frozen
-    assert gc.get_freeze_count() == again
-
-
 def test_release_gives_back_the_frozen_objects_and_the_thresholds() -> None:
     before = gc.get_threshold()
     heap = Heap()

@@ -176,7 +176,14 @@ class RcsimApp(ViewKeys):
         self.heap.release()
 
     def _settle(self) -> None:
-        self.heap.settle(self.session.sim.engine)
+        sim = self.session.sim
+        self.heap.settle(sim.engine, len(sim.trace))
+
+    def settle_if_due(self) -> None:
+        """Settle now if the simulation made many new objects since the last settle
+        (tui/heap.py ``SETTLE_EVENTS``), not a quarter second later all at once."""
+        if self.live and self.heap.due(len(self.session.sim.trace)):
+            self._settle()
 
     def on_resize(self, event: events.Resize) -> None:
         self._layout_for(event.size.width, event.size.height)
@@ -197,6 +204,7 @@ class RcsimApp(ViewKeys):
     def tick(self, wall_delta: float) -> None:
         """Advance the simulation by ``wall_delta`` seconds of wall time at the current speed."""
         self.session.tick(wall_delta, self.budget_s)
+        self.settle_if_due()
         if not self.live:
             self.refresh_panes()
 
@@ -228,6 +236,7 @@ class RcsimApp(ViewKeys):
     def refresh_panes(self) -> None:
         """Fold the new trace events, then let every pane redraw what changed for it."""
         session = self.session
+        self.settle_if_due()  # after a key's long jump: with that key, before drawing
         session.sync()
         self._shown = self._stamp()
         self.frames += 1
@@ -240,7 +249,6 @@ class RcsimApp(ViewKeys):
             self.action_verdict()
         if self.heap.replaced(session.sim.engine):
             self._settle()  # a rewind: its dropped model collected now, with the key
-        self.heap.checkpointed(len(session.sim.checkpoint_times()))
 
     # ------------------------------------------------------------------ playback keys
 

@@ -4,10 +4,11 @@ Profiled with ``benchmarks/bench_tui_messages.py`` (issue 14, docs/benchmarks.md
 TUI's worst frames and keys, with or without the message view, were CPython's
 generation-2 collections, which scan every object the collector tracks: 150–220 ms at
 6 nodes after a few minutes of play, 800–900 ms at 100 nodes. Almost all of those
-objects live as long as the session: the rewind checkpoints (deep copies of the model,
-one every 5 s of simulated time), the trace's events, the live model and Textual's
-widgets; a full collection finds next to nothing among them (at most a few thousand
-objects of hundreds of thousands).
+objects live as long as the session: the trace's events, the live model and Textual's
+widgets (the rewind checkpoints were deep copies of the model, a million objects each at
+100 nodes; they are pickles now, one bytes object each or a file a forked child wrote:
+simulator/checkpoints.py); a full collection finds next to nothing among them (at most
+a few thousand objects of hundreds of thousands).
 
 :func:`gc.freeze` moves every tracked object to a permanent generation that no
 collection scans (what it is for: objects that live long). :meth:`Heap.settle`, called
@@ -16,10 +17,17 @@ last quarter second made: milliseconds) and freezes what survived, so an automat
 collection never scans the old heap again; automatic collections stop at generation 1
 meanwhile (:data:`NO_AUTOMATIC_FULL`). Frozen objects are still freed by reference
 counting when they are dropped; only garbage *cycles* among them would wait. A rewind
-drops such cycles (the live model it replaces, the checkpoints after the target), so the
-first settle after a rewind (or the first of all) unfreezes and collects the whole heap
-once: a one-time cost taken with the rewind key, which already copies a checkpoint and
-replays up to it. A new checkpoint is frozen as soon as the app sees it (:meth:`Heap.checkpointed`).
+drops such cycles (the live model it replaces), so the first settle after a rewind (or
+the first of all) unfreezes and collects the whole heap once: a one-time cost taken with
+the rewind key, which already unpickles a checkpoint and replays up to it.
+
+A settle's cost is the new objects it scans, and with the bus traced (the message view)
+a 100-node simulation makes about 200,000 long-lived objects per simulated second (each
+``bus_message`` event's gossip entries are lists). A quarter second of play at maximum
+speed, or a key's long jump, left for the next timed settle made one collection of
+40–55 ms inside a frame; the app also settles as soon as the trace grew by
+:data:`SETTLE_EVENTS` (:meth:`Heap.due`, checked after each tick and before each redraw),
+so no settle scans much more than that.
 :meth:`Heap.release` gives everything back to the collector when the app ends.
 """
 
@@ -32,7 +40,13 @@ NO_AUTOMATIC_FULL = 1_000_000_000
 """The generation-2 threshold while the app runs: automatic collections stop at
 generation 1 (young objects, a few thousand at most); :meth:`Heap.settle` makes the full
 ones, each over what the last quarter second left (without it, an automatic full collection
-would scan everything not frozen yet, e.g. a whole new checkpoint, several times)."""
+would scan everything not frozen yet several times)."""
+
+
+SETTLE_EVENTS = 2_000
+"""Trace events after which the app settles without waiting for its timer: at 100 nodes
+with every bus message traced, about 0.1 s of simulated time, ~20,000 new objects, a few
+ms to collect."""
 
 
 class Heap:
@@ -43,18 +57,23 @@ class Heap:
         self._thresholds: tuple[int, int, int] | None = None  # as they were before the app
         self.frozen = False
         self.settles = 0
-        self._checkpoints = 0  # how many rewind checkpoints the simulation had at the last look
         self.full = 0  # whole-heap collections (the first settle, then one per rewind)
         self.full_s = 0.0  # wall seconds the last whole-heap collection took
+        self._mark = 0  # the trace's length at the last settle
 
     def replaced(self, model: object) -> bool:
         """Whether ``model`` is not the one frozen last (a rewind restored a copy)."""
         return self.frozen and model is not self._model
 
-    def settle(self, model: object) -> float:
+    def due(self, mark: int) -> bool:
+        """Whether the trace (``mark``: its length now) grew by :data:`SETTLE_EVENTS`
+        since the last settle (or was cut back: a rewind)."""
+        return self.frozen and abs(mark - self._mark) >= SETTLE_EVENTS
+
+    def settle(self, model: object, mark: int = 0) -> float:
         """Collect what is not frozen and freeze the rest; the whole heap first when
-        ``model`` (the simulation's engine, replaced by every rewind) changed. Returns
-        the wall seconds it took."""
+        ``model`` (the simulation's engine, replaced by every rewind) changed. ``mark``:
+        the trace's length now (for :meth:`due`). Returns the wall seconds it took."""
         start = time.perf_counter()
         if self._thresholds is None:
             self._thresholds = gc.get_threshold()
@@ -68,21 +87,12 @@ class Heap:
         gc.collect()
         gc.freeze()
         self.frozen = True
+        self._mark = mark
         self.settles += 1
         took = time.perf_counter() - start
         if whole:
             self.full_s = took
         return took
-
-    def checkpointed(self, count: int) -> None:
-        """The simulation now keeps ``count`` checkpoints: a new one is frozen at once,
-        uncollected. A checkpoint is a fresh deep copy of the model (no garbage in it) and
-        by far the largest batch of new objects (about a million at 100 nodes; scanning
-        it once took 150–200 ms); what else is unfrozen then is at most one settle
-        interval's garbage, kept until the next whole-heap collection (a rewind)."""
-        if self.frozen and count > self._checkpoints:
-            gc.freeze()
-        self._checkpoints = count
 
     def release(self) -> None:
         """Hand every frozen object back to the collector (the app is ending)."""

@@ -173,6 +173,9 @@ class Session:
         cluster_spec: dict[str, object] | None = None,
     ) -> None:
         self.sim = sim
+        # Checkpoints pickled by a forked child, not inside the tick that reaches them:
+        # a 100-node one took 370–500 ms of CPU there, and a key waited for it.
+        sim.checkpoint_in_background()
         self.name = name
         self.scenario = scenario
         self.source_text = source_text  # the scenario file, for "save session"

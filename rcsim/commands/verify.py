@@ -18,7 +18,7 @@ from typing import Any
 from rcsim.commands import EXPECTATION_FAILED, OK, USAGE_ERROR, CommandError
 from rcsim.verify.compare import markdown, rows
 from rcsim.verify.firewall import unavailable_reason
-from rcsim.verify.playable import refusals, unobservable_expects
+from rcsim.verify.playable import played_differently, refusals, unobservable_expects
 from rcsim.verify.refresh import RefreshError, check, refresh
 from rcsim.verify.scenario_api import ScenarioError, load_scenario
 from rcsim.verify.server import ServerBinary, identify
@@ -154,13 +154,15 @@ def run(args: argparse.Namespace) -> int:
     out.write(f"{scenario.name}  ({scenario.source})\nserver: {binary.label}\n")
     for line in unobservable_expects(scenario):
         out.write(f"note: not observable for real, not compared: {line}\n")
+    for line in played_differently(scenario):
+        out.write(f"note: {line}\n")
     real = []
     for number in range(1, args.runs + 1):
         out.write(f"real run {number}/{args.runs} ...\n")
         out.flush()
         keep = Path(args.logs) / f"run{number}" if args.logs else None
         try:
-            real.append(real_run(scenario, binary, keep))
+            real.append(real_run(scenario, binary, keep, seed=number))
         except Exception as error:  # everything was undone; say what went wrong in one line
             message = f"real run {number}: {type(error).__name__}: {error}"
             raise CommandError(message, EXPECTATION_FAILED) from None

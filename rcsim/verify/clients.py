@@ -64,7 +64,13 @@ def outcome_of(reply: Any) -> str:
         "ASK": "ask",
         "TRYAGAIN": "tryagain",
         "CLUSTERDOWN": "clusterdown",
+        "CROSSSLOT": "crossslot",
+        "OOM": "oom",
     }.get(word, "error")
+
+
+FINAL = frozenset({"error", "crossslot", "oom"})
+"""Error replies a client never retries (rcsim's outcomes: CROSSSLOT, OOM, any other)."""
 
 
 class ClusterClient:
@@ -155,6 +161,7 @@ class ClusterClient:
                 outcome, reply = "clusterdown", RespError("CLUSTERDOWN no owner known")
             else:
                 node = self.names(address)
+                sent = time.monotonic()
                 try:
                     if asking:
                         reply = self._send(address, [("ASKING",), tuple(args)])[1]
@@ -173,6 +180,8 @@ class ClusterClient:
                 "slot": slot,
                 "outcome": outcome,
             }
+            if address is not None:  # the attempt's round trip (rcsim's latency_ms)
+                fields["latency_ms"] = round((time.monotonic() - sent) * 1000, 3)
             if asking:
                 fields["asking"] = True
             emit(node, fields)
@@ -191,7 +200,7 @@ class ClusterClient:
             if outcome == "tryagain":
                 time.sleep(TRYAGAIN_DELAY_MS / 1000)
                 continue
-            if outcome == "error" and not transport:
+            if outcome in FINAL and not transport:
                 return outcome, reply, node, replied  # a plain error reply is final
             errors += 1
             if errors > MAX_ERRORS:
@@ -303,6 +312,12 @@ class Workload(threading.Thread):
         finally:
             self.in_flight.discard(threading.current_thread())
 
+    def draw(self) -> tuple[Callable[..., None], tuple[Any, ...]]:
+        """The next command: (what its thread runs, its arguments)."""
+        key = self.keys.replace("{i}", str(self.random.randrange(self.key_count)))
+        write = self.random.random() < self.writes
+        return self._one, (write, key)
+
     def run(self) -> None:
         next_at = time.monotonic()
         while not self._stop_event.is_set():
@@ -315,12 +330,11 @@ class Workload(threading.Thread):
                 self._stop_event.wait(delay)
                 continue
             next_at += 1 / self.rate
-            key = self.keys.replace("{i}", str(self.random.randrange(self.key_count)))
-            write = self.random.random() < self.writes
+            target, args = self.draw()
             if len(self.in_flight) >= self.MAX_IN_FLIGHT:
                 self.skipped += 1
                 continue
-            thread = threading.Thread(target=self._one, args=(write, key), daemon=True)
+            thread = threading.Thread(target=target, args=args, daemon=True)
             self.in_flight.add(thread)
             thread.start()
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rcsim.verify import loadchecks
 from rcsim.verify.clusterview import CLUSTER_SLOTS, Snapshot, format_ranges
 from rcsim.verify.events import Event
 from rcsim.verify.scenario_api import event_matches, model
@@ -35,6 +36,8 @@ class World:
     delivered: Callable[[str | None, str | None], int] = lambda channel, subscriber: 0
     probe: Callable[[str, str], tuple[bool, bool] | None] = lambda node, key: None
     stale: Callable[[str], int | None] = lambda node: None
+    cache: Callable[[str | None, str], Any] = lambda client, metric: None
+    now: float = 0.0  # ms on the run's clock (the windows of requests / latency)
 
     def alive(self) -> list[str]:
         return [n for n, s in self.status.items() if s != "dead" and n in self.views]
@@ -224,6 +227,23 @@ def _stale_keys(world: World, c: model.StaleKeys, _start: int) -> Verdict:
     return passed, expected, f"{stale}"
 
 
+def _cache(world: World, c: model.CacheMetric, _start: int) -> Verdict:
+    """A cache-aside figure (rcsim.verify.cacheaside), worded as rcsim's check_cache."""
+    who = (
+        f"{c.client}'s"
+        if c.client
+        else ("the stale-read ledger's" if c.metric.startswith("stale") else "the database's")
+    )
+    low = c.minimum if c.minimum is not None else 0
+    bound = f"at least {low:g}" if c.maximum is None else f"between {low:g} and {c.maximum:g}"
+    expected = f"{who} {c.metric} {bound}"
+    value = world.cache(c.client, c.metric)
+    if value is None:
+        return False, expected, "no such figure (no cache-aside client, or none answered yet)"
+    passed = value >= low and (c.maximum is None or value <= c.maximum)
+    return passed, expected, f"{value:g}"
+
+
 CHECKERS: dict[type[model.Condition], Callable[[World, Any, int], Verdict]] = {
     model.ClusterState: _cluster_state,
     model.Role: _role,
@@ -238,6 +258,9 @@ CHECKERS: dict[type[model.Condition], Callable[[World, Any, int], Verdict]] = {
     model.Delivered: _delivered,
     model.Key: _key,
     model.StaleKeys: _stale_keys,
+    model.CacheMetric: _cache,
+    model.Requests: lambda w, c, _s: loadchecks.requests(w.events, w.now, c),
+    model.Latency: lambda w, c, _s: loadchecks.latency(w.events, w.now, c),
 }
 
 

@@ -15,7 +15,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from rcsim.verify import figures
+from rcsim.verify import figures, victims
+from rcsim.verify.cacheclients import cache_figures
 from rcsim.verify.conditions import World, check
 from rcsim.verify.events import Event
 from rcsim.verify.playable import unobservable
@@ -44,10 +45,11 @@ class RealRun:
 class Player:
     """Drives one :class:`RealCluster` through ``scenario``'s steps."""
 
-    def __init__(self, cluster: RealCluster, scenario: model.Scenario) -> None:
+    def __init__(self, cluster: RealCluster, scenario: model.Scenario, seed: int = 1) -> None:
         self.cluster = cluster
         self.scenario = scenario
         self.run = RealRun()
+        self.kill_draw = victims.stream(seed)  # rcsim's kill-masters stream of this seed
 
     # ------------------------------------------------------------------ the world
 
@@ -62,6 +64,8 @@ class Player:
             cluster.pubsub.deliveries.count,
             cluster.probe,
             cluster.stale,
+            cluster.caching.figure,
+            cluster.now(),
         )
 
     def _sleep_until(self, t_ms: float) -> None:
@@ -122,6 +126,7 @@ class Player:
                 figures.bus_figures_real(self.cluster.bus_at_start, self.cluster.bus_counters(), ms)
             )
         self.cluster.stop_clients()
+        self.run.figures.update(cache_figures(self.cluster.caching.metrics()))
         if self.cluster.with_stats:
             time.sleep(2 * WAIT_POLL_S)  # one more poll of INFO stats after the last command
             self.run.figures.update(figures.key_figures(self.scenario, self.cluster.counters()))
@@ -179,6 +184,9 @@ class Player:
             node = getattr(action, "node", None)
             if verb in FAULT_ACTIONS and isinstance(node, str):
                 self._fault(node, FAULT_ACTIONS[verb], t)
+            if isinstance(action, model.KillMasters):
+                self._kill_masters(action.share, t)
+                return
             fields = self._play(action)
             where = fields.pop("node", None)  # pub/sub: the node it went to
             if where is None:
@@ -200,6 +208,21 @@ class Player:
                     "loc": str(action.loc),
                 }
             )
+
+    def _kill_masters(self, share: float, t: float) -> None:
+        """rcsim's victims for this seed (rcsim.verify.victims), each killed as ``kill``
+        kills and recorded as rcsim records them: a fault and a ``crash`` each."""
+        world = self.world()
+        order = [spec.name for spec in self.scenario.cluster.nodes]
+        order += [n for n in self.cluster.nodes if n not in order]  # added nodes, in order
+        chosen = victims.victims(
+            victims.candidates(order, world.views, world.status), share, self.kill_draw
+        )
+        states = {n: world.views[n].state for n in world.alive()}
+        self.run.faults.extend(Fault(name, "crash", round(t), states) for name in chosen)
+        for name in chosen:
+            self.cluster.nodes[name].kill()
+            self.cluster.log.add(t, "crash", name)
 
     def _play(self, action: model.Action) -> dict[str, Any]:
         cluster = self.cluster

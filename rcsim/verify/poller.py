@@ -113,6 +113,23 @@ class Poller(threading.Thread):
     def stop(self) -> None:
         self._stop_event.set()
 
+    def poll_once(self, connection: Connection) -> None:
+        """One poll: CLUSTER NODES + CLUSTER INFO (+ INFO stats), recorded."""
+        sent = self.clock.now_ms()
+        commands: list[tuple[str | int | bytes, ...]] = [
+            ("CLUSTER", "NODES"),
+            ("CLUSTER", "INFO"),
+        ]
+        if self.stats:
+            commands.append(("INFO", "stats"))
+        replies = connection.pipeline(commands)
+        nodes, info = replies[0], replies[1]
+        t = (sent + self.clock.now_ms()) / 2
+        if self.stats and isinstance(replies[2], str):
+            self.observations.record_stats(t, self.node, replies[2])
+        if isinstance(nodes, str) and isinstance(info, str):
+            self.observations.record(t, self.node, snapshot(self.node, nodes, info, self.names))
+
     def run(self) -> None:
         connection: Connection | None = None
         next_poll = time.monotonic()
@@ -121,22 +138,7 @@ class Poller(threading.Thread):
                 if connection is None:
                     connection = self._connect()
                     connection.sock.settimeout(READ_TIMEOUT_S)
-                sent = self.clock.now_ms()
-                commands: list[tuple[str | int | bytes, ...]] = [
-                    ("CLUSTER", "NODES"),
-                    ("CLUSTER", "INFO"),
-                ]
-                if self.stats:
-                    commands.append(("INFO", "stats"))
-                replies = connection.pipeline(commands)
-                nodes, info = replies[0], replies[1]
-                t = (sent + self.clock.now_ms()) / 2
-                if self.stats and isinstance(replies[2], str):
-                    self.observations.record_stats(t, self.node, replies[2])
-                if isinstance(nodes, str) and isinstance(info, str):
-                    self.observations.record(
-                        t, self.node, snapshot(self.node, nodes, info, self.names)
-                    )
+                self.poll_once(connection)
             except (OSError, ConnectionError, ValueError):
                 if connection is not None:
                     connection.close()

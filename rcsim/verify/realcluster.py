@@ -21,7 +21,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from rcsim.verify import figures, keyspace, keystate
+from rcsim.verify import figures, keyspace, keystate, standalone
+from rcsim.verify.cacheclients import CachingClients
 from rcsim.verify.cleanup import Cleanup
 from rcsim.verify.clients import (
     EVICTED_BY,
@@ -37,6 +38,7 @@ from rcsim.verify.clusterview import parse_info
 from rcsim.verify.events import EventLog
 from rcsim.verify.firewall import Firewall
 from rcsim.verify.logevents import LogTail, parse_line
+from rcsim.verify.multikey import MultiWorkload
 from rcsim.verify.poller import Clock, Observations, Poller
 from rcsim.verify.pubsub import RealPubSub
 from rcsim.verify.resp import CLIENT_SOURCE, Connection, RespError
@@ -91,6 +93,7 @@ class RealCluster:
         self.acks_lock = threading.Lock()
         self.redis_cli = shutil.which("redis-cli") or "redis-cli"
         self.with_stats = keystate.needs_stats(scenario)
+        self.standalone = standalone.is_standalone(scenario)  # one instance (§28)
         self.bus_at_start: dict[str, dict[str, int]] = {}
         self.observer: keyspace.Observer | None = None
         cleanup.push("pollers", self.stop_pollers)
@@ -100,6 +103,9 @@ class RealCluster:
             self.running,
             FIRST_CLIENT_HOST + len(scenario.clients),
             cleanup,
+        )
+        self.caching = CachingClients(
+            scenario, self.now, self.log.add, self._owner_address, cleanup
         )
 
     # ------------------------------------------------------------------ building
@@ -131,8 +137,12 @@ class RealCluster:
         return node
 
     def _start_poller(self, node: NodeProcess) -> None:
-        poller = Poller(
-            node.name, node.connect, self.names, self.clock, self.observations, self.with_stats
+        poller = (
+            standalone.poller(self, node)
+            if self.standalone
+            else Poller(
+                node.name, node.connect, self.names, self.clock, self.observations, self.with_stats
+            )
         )
         self.pollers[node.name] = poller
         poller.start()
@@ -144,8 +154,17 @@ class RealCluster:
             poller.join(timeout=2)
 
     def create(self) -> None:
-        """Start every node and join them as redis-cli --cluster create does."""
+        """Start every node and join them as redis-cli --cluster create does (one
+        instance, ``topology: standalone``: rcsim.verify.standalone builds it)."""
         specs = self.scenario.cluster.nodes
+        if self.standalone:
+            standalone.build(self)
+        else:
+            self._join(specs)
+        if keyspace.needed_classes(self.scenario):
+            self._observe_keyspace()
+
+    def _join(self, specs: Sequence[model.NodeSpec]) -> None:
         for spec in specs:
             self.add_process(spec.name, self._settings(spec))
         for spec in specs:
@@ -162,8 +181,6 @@ class RealCluster:
                 master = self.nodes[spec.replica_of]
                 self.nodes[spec.name].call("CLUSTER", "REPLICATE", master.node_id)
         self._wait(self.healthy, "the cluster to be healthy")
-        if keyspace.needed_classes(self.scenario):
-            self._observe_keyspace()
 
     def _observe_keyspace(self) -> None:
         """Notifications of every node become key_expired / key_evicted / keyspace_event."""
@@ -325,6 +342,10 @@ class RealCluster:
     def running(self) -> list[str]:
         return [name for name, node in self.nodes.items() if node.status == "running"]
 
+    def _owner_address(self, slot: int) -> tuple[str, int] | None:
+        name = self.owner_of(slot)
+        return None if name is None else (self.nodes[name].host, self.nodes[name].port)
+
     def owner_of(self, slot: int) -> str | None:
         """The running master that claims ``slot`` in its own view (highest configEpoch)."""
         views = self.observations.views()
@@ -379,8 +400,7 @@ class RealCluster:
         """The scenario's workload clients, from time 0 (as rcsim starts them); with
         maxmemory, each has a connection to every node before maxmemory is set."""
         clients = [
-            ClusterClient(spec.name, client_host(k), self._seeds, self._node_at)
-            for k, spec in enumerate(self.scenario.clients)
+            self._client(spec.name, client_host(k)) for k, spec in enumerate(self.scenario.clients)
         ]
         if any(keystate.maxmemory_of(self._config(s)) for s in self.scenario.cluster.nodes):
             for client in clients:
@@ -404,13 +424,26 @@ class RealCluster:
             name = self.scenario.clients[0].name if self.scenario.clients else DEFAULT_CLIENT
         if name not in self.workloads and name == DEFAULT_CLIENT:
             spec = model.ClientSpec(name=name, rate=0.0, loc=self.scenario.cluster.loc)
-            client = ClusterClient(name, CLIENT_SOURCE, self._seeds, self._node_at)
-            self.workloads[name] = self._workload_of(client, spec)
+            self.workloads[name] = self._workload_of(self._client(name, CLIENT_SOURCE), spec)
         return self.workloads[name]
 
+    def _client(self, name: str, source: str) -> ClusterClient:
+        if self.standalone:
+            master = standalone.master_address(self.scenario)
+            return standalone.StandaloneClient(
+                name, source, self._seeds, self._node_at, master=master
+            )
+        return ClusterClient(name, source, self._seeds, self._node_at)
+
     def _workload_of(self, client: ClusterClient, spec: model.ClientSpec) -> Workload:
-        """A client's workload, sharing the run's write ledger and clock."""
-        return Workload(
+        """A client's workload, sharing the run's write ledger and clock (a caching
+        client's from rcsim.verify.cacheclients; with ``multi``, rcsim.verify.multikey's)."""
+        shared = (self.acks, self.in_flight, self.acks_lock, self.now, self._emit_request)
+        caching = self.caching.workload(client, spec, *shared)
+        if caching is not None:
+            return caching
+        extra = {"multi": spec.multi} if spec.multi else {}
+        return (MultiWorkload if spec.multi else Workload)(
             client,
             spec,
             self.acks,
@@ -418,6 +451,7 @@ class RealCluster:
             self.acks_lock,
             self.now,
             self._emit_request,
+            **extra,
         )
 
     def deadlines(self) -> list[tuple[str, float]]:

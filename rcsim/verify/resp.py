@@ -1,5 +1,10 @@
-"""A small RESP2 client: enough to poll and drive a real node, with error replies kept
-as the server sent them (``MOVED 42 127.0.0.21:7101``), which redis-py would reword."""
+"""A small RESP client: enough to poll and drive a real node, with error replies kept
+as the server sent them (``MOVED 42 127.0.0.21:7101``), which redis-py would reword.
+
+RESP2 by default; after ``HELLO 3`` the server speaks RESP3 (client-side caching,
+:mod:`rcsim.verify.tracking`): its push frames (``>``: an ``invalidate`` message) are
+read as :class:`Push`, maps (``%``) as dicts, and its null, boolean, double, big
+number, verbatim, set, attribute and blob-error types as Python values."""
 
 from __future__ import annotations
 
@@ -13,6 +18,11 @@ CLIENT_SOURCE = "127.0.0.1"
 
 class RespError(Exception):
     """An error reply (``-ERR ...``); ``str()`` is the reply text without the dash."""
+
+
+class Push(list[Any]):
+    """A RESP3 push frame (``>``): out-of-band data such as ``["invalidate", [keys]]``,
+    not the reply to a command."""
 
 
 class Connection:
@@ -84,6 +94,33 @@ class Connection:
         if kind == b"*":
             count = int(rest)
             return None if count < 0 else [self._read() for _ in range(count)]
+        return self._read_resp3(kind, rest, line)
+
+    def _read_resp3(self, kind: bytes, rest: bytes, line: bytes) -> Any:
+        """The types only a RESP3 connection (after ``HELLO 3``) receives."""
+        if kind == b">":
+            return Push(self._read() for _ in range(int(rest)))
+        if kind == b"%":
+            pairs = [(self._read(), self._read()) for _ in range(int(rest))]
+            return {str(k): v for k, v in pairs}
+        if kind == b"~":
+            return [self._read() for _ in range(int(rest))]
+        if kind == b"|":  # an attribute: metadata before the reply it describes
+            for _ in range(2 * int(rest)):
+                self._read()
+            return self._read()
+        if kind == b"_":
+            return None
+        if kind == b"#":
+            return rest == b"t"
+        if kind == b",":
+            return float(rest)
+        if kind == b"(":
+            return int(rest)
+        if kind == b"=":  # verbatim string: "txt:" then the text
+            return self._exact(int(rest)).decode(errors="replace")[4:]
+        if kind == b"!":
+            return RespError(self._exact(int(rest)).decode(errors="replace"))
         raise ConnectionError(f"unexpected reply from {self.host}:{self.port}: {line!r}")
 
 

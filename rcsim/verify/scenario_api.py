@@ -7,6 +7,7 @@ import here means a move touches this file only.
 from __future__ import annotations
 
 from simulator.harness.conditions import event_matches
+from simulator.harness.kill_draw import choose_masters, kill_stream
 from simulator.harness.report import MILESTONES, metrics
 from simulator.harness.report import milestones as milestones_of
 from simulator.harness.runner import FAULT_ACTIONS, Fault, run
@@ -19,7 +20,9 @@ __all__ = [
     "Fault",
     "ScenarioError",
     "bundled_names",
+    "choose_masters",
     "event_matches",
+    "kill_stream",
     "load_scenario",
     "metrics",
     "milestones_of",

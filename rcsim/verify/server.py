@@ -125,6 +125,7 @@ class NodeProcess:
         if uid is not None:  # its own uid: it must reach and write its directory
             workdir.chmod(0o711)
             os.chown(self.directory, uid, uid)
+        self.clustered = directive_value(settings.get("cluster-enabled", "yes")) != "no"
         self.config_path = self.directory / "redis.conf"
         self.config_path.write_text(config_text(self.host, self.port, self.directory, settings))
         self.cleanup = cleanup
@@ -168,6 +169,9 @@ class NodeProcess:
                 raise RuntimeError(f"{self.name}: no PING reply within {timeout:g}s")
             time.sleep(0.02)
         self.status = "running"
+        if not self.clustered:  # cluster-enabled no (rcsim.verify.standalone): no CLUSTER MYID
+            self.node_id = self.name
+            return
         while True:  # LOADING while the RDB/AOF loads (to PING too, or only to this)
             try:
                 self.node_id = str(self.call("CLUSTER", "MYID"))

@@ -24,8 +24,11 @@ def needs_firewall(scenario: model.Scenario) -> bool:
     )
 
 
-def real_run(scenario: model.Scenario, binary: ServerBinary, keep: Path | None = None) -> Measures:
-    """Play ``scenario`` once on a fresh real cluster; ``keep`` copies the node logs there."""
+def real_run(
+    scenario: model.Scenario, binary: ServerBinary, keep: Path | None = None, seed: int = 1
+) -> Measures:
+    """Play ``scenario`` once on a fresh real cluster; ``keep`` copies the node logs there.
+    ``seed`` names what rcsim draws from its seed (the victims of ``kill-masters``)."""
     cleanup = Cleanup()
     with cleanup.guard():
         workdir = Path(tempfile.mkdtemp(prefix="rcsim-verify-"))
@@ -39,7 +42,7 @@ def real_run(scenario: model.Scenario, binary: ServerBinary, keep: Path | None =
         cluster.create()
         cluster.start_clock()
         cluster.start_clients()
-        run = Player(cluster, scenario).play()
+        run = Player(cluster, scenario, seed).play()
         if keep is not None:
             keep.mkdir(parents=True, exist_ok=True)
             for name, node in cluster.nodes.items():

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rcsim.verify.cacheclients import cache_figures
 from rcsim.verify.clusterview import Snapshot, snapshot
 from rcsim.verify.figures import (
     bus_figures_sim,
@@ -75,7 +76,7 @@ def measure(scenario: model.Scenario, seed: int) -> Measures:
         errors=list(driver.errors),
         lost_writes=int(figures["lost_writes"]) if scenario.clients else None,
         requests={k: v for k, v in sorted(figures["requests"].items()) if v},
-        figures=sim_figures(scenario, sim, results, figures["bus"]),
+        figures={**sim_figures(scenario, sim, results, figures["bus"]), **cache_figures(figures)},
     )
 
 

@@ -8,7 +8,7 @@ upwards, not even under ``TYPE_CHECKING`` or inside a function):
    (``getNodeByQuery``), ``standalone_route`` (the same without a cluster), ``service``
    (one thread per node), ``pubsub``, ``ledger``, ``persistence``, ``redis_cli`` and
    ``redis_cli_fix`` (redis-cli's planners), ``migrate_cut`` (MIGRATE's timing behind a
-   cut), ``stale_reads`` (the stale-read ledger), ``backing_db`` (the database behind a
+   cut), ``setslot_cost`` (what each command of a slot move costs), ``stale_reads`` (the stale-read ledger), ``backing_db`` (the database behind a
    cache, on the engine's clock): pure algorithms on plain values, no cluster.
 2. **state** — ``model``: :class:`~simulator.dataplane.model.ClusterData` and each node's
    ``NodeData`` (keyspace, replication stream, persistence, pub/sub delivery, ledger,

@@ -28,6 +28,7 @@ from simulator.dataplane.outcomes import NAMES as OUTCOME_NAMES
 from simulator.dataplane.persistence import Persistence, ReplInfo
 from simulator.dataplane.pubsub import PubSubRegistry, Push
 from simulator.dataplane.service import ServiceModel
+from simulator.dataplane.setslot_cost import COMMAND_RTT_MS, KEY_COST_MS
 from simulator.dataplane.stream import resp_size
 from simulator.messages import Message, MsgType, ReplChunk
 from simulator.node import RUNNING, Node
@@ -57,20 +58,6 @@ class NodeData(Keyspace):
         self.busy = False  # a blocking MIGRATE is running: requests wait for it (§16.2)
         self.blocked: list[tuple[str, Any, int]] = []
         self.migrate_sockets: dict[str, int] = {}  # MIGRATE's cached sockets: target -> last use
-
-
-COMMAND_RTT_MS = 0.0199
-"""One command round trip on loopback (redis-cli to a node, or a node to a node)."""
-
-KEY_COST_MS = 0.0106
-"""What one key adds to a MIGRATE: dump, RESTORE-ASKING on the target, delete.
-
-Both come from the two measured reshards (tests/data/resharding.json, 100 slots of 300
-keys). A slot move is 5 SETSLOTs, ``B + 1`` GETKEYSINSLOTs and ``B`` MIGRATEs of two
-round trips each (redis-cli to the source, the source to the target), plus the keys:
-with pipeline 10 (B = 30) ``96 c + 300 k = 5.081 ms``, with pipeline 1 (B = 300)
-``906 c + 300 k = 21.201 ms``, so ``c = 19.9 µs`` and ``k = 10.6 µs``. Simplified: one
-CPU cost for everything, no contention with other load on the same two cores."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,7 +352,7 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         self.cluster.engine.schedule(phase + 1, self._server_cron, node.name, data.generation)
 
     def _server_cron(self, name: str, generation: int) -> None:
-        """Once a second: RDB save points (§21.1) and REPLCONF ACK to the master (§20.1)."""
+        """Once a second: RDB save points (§21.1)."""
         node = self.cluster.nodes.get(name)
         if node is None or self.data(node).generation != generation:
             return
@@ -374,16 +361,7 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
             return
         data = self.data(node)
         data.persistence.maybe_snapshot(self.now, self.saved_repl_info(node))
-        master = self.cluster.nodes.get(node.master_name or "")
-        if (
-            master is not None
-            and not node.is_master
-            and node.repl.link_up
-            and node.repl.sync_master is None
-            and master.alive
-            and self.cluster.network.reachable(name, master.name)
-        ):
-            master.repl.acks[name] = (node.repl.offset, self.now)
+        # REPLCONF ACK: replicationCron sends it on the TCP link (cluster_replication.py).
 
     # ------------------------------------------------------------------ bus hooks
 

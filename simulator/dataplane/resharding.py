@@ -6,9 +6,12 @@ as engine events at exact (fractional) times. Slot moves follow
 GETKEYSINSLOT/MIGRATE batches of ``pipeline`` keys, SETSLOT NODE on the target, the
 source, then the other masters.
 
-Costs (``command_cost_ms`` c, ``key_cost_ms`` k; derived in
-:data:`simulator.dataplane.model.COMMAND_RTT_MS`): every command is one round trip c.
-A MIGRATE of n keys is two: redis-cli's, and inside it the source's own exchange with
+Costs (§16.7, :mod:`simulator.dataplane.setslot_cost`): each SETSLOT costs its measured
+kind (IMPORTING, MIGRATING, NODE on the importing node, the source or another master:
+the node saves nodes.conf before it replies), a GETKEYSINSLOT its measured round trip;
+the rest (``command_cost_ms`` c, ``key_cost_ms`` k, fitted with those in place) is one
+round trip c per command. A MIGRATE of n keys is two: redis-cli's, and inside it the
+source's own exchange with
 the target, during which the source is **blocked** (§16.2, MIGRATE is synchronous) for
 ``c + n·k``. Client requests reaching the source then wait, and are served when the
 batch is gone, so a request for a key of that batch gets ``ASK``. This interleaving,
@@ -43,6 +46,11 @@ from simulator.dataplane.model import ClusterData, NodeData
 from simulator.dataplane.redis_cli import MIGRATE_PIPELINE, Master, Step, move_slot_steps
 from simulator.dataplane.routing import Session, get_node_by_query, parse_command
 from simulator.dataplane.server import View
+from simulator.dataplane.setslot_cost import (
+    CALIBRATION_GETKEYSINSLOT_MS,
+    setslot_cost_ms,
+    setslot_kind,
+)
 from simulator.node import PAUSED, RUNNING, Node
 from simulator.replication import ExpireOp, StreamOp
 
@@ -181,7 +189,9 @@ class Job:
         self.steps.popleft()
         node = self._node(step.node)
         if command == "SETSLOT":
+            kind = setslot_kind(step.arg, self._part(node, step), step.slot in node.importing)
             reply = node.cluster_setslot(step.slot, step.arg, step.peer)
+            cost = setslot_cost_ms(kind, reply == "OK", cost)
             dp.emit(
                 "setslot", node.name, step.peer or None, slot=step.slot, arg=step.arg, reply=reply
             )
@@ -201,16 +211,26 @@ class Job:
             raise JobError(f"unsupported step {command}")
         return cost
 
+    def _part(self, node: Node, step: Step) -> str:
+        """The node's part in the slot's move (§16.7): the target, the source (the move's,
+        or for fix the slot's owner), or another master."""
+        if step.peer == node.name:
+            return "target"
+        if self.current is not None:
+            return "source" if node.name == self.current[1] else "other"
+        return "source" if node.slots[step.slot] == node.index else "other"
+
     def _migrate_batch(self, step: Step) -> float | None:
         """One GETKEYSINSLOT + MIGRATE round of ``clusterManagerMigrateKeysInSlot``:
-        the key list now; the MIGRATE reaches the source one and a half round trips later."""
+        the key list now; the MIGRATE reaches the source after GETKEYSINSLOT's measured
+        round trip and half of one more."""
         dp = self.dp
         source = self._node(step.node)
         keys = dp.data(source).keys_in_slot(step.slot, step.count or self.pipeline)
         if not keys:
             self.steps.popleft()  # GETKEYSINSLOT returned nothing: the loop ends
-            return dp.command_cost_ms
-        start = self.clock + dp.command_cost_ms * 1.5  # GETKEYSINSLOT, then MIGRATE arrives
+            return CALIBRATION_GETKEYSINSLOT_MS
+        start = self.clock + CALIBRATION_GETKEYSINSLOT_MS + dp.command_cost_ms * 0.5
         dp.cluster.engine.schedule_at(start, self._migrate_block, step, keys)
         return None
 

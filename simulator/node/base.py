@@ -21,7 +21,6 @@ from simulator.messages import (
     PFAIL,
     SLAVE,
     MsgType,
-    ReplChunk,
 )
 from simulator.node.constants import (
     CRON_PERIOD_MS,
@@ -98,7 +97,6 @@ class NodeBase:
         # and the stream its lateness is drawn from (its own, so other draws are unchanged).
         self.cron_due = 0.0
         self.cron_rng = host.engine.rng(f"cron:{name}")
-        self.inbox: list[ReplChunk] = []  # replication input buffered while paused
         self.sent = [0] * len(MsgType)
         self.received = [0] * len(MsgType)
         self._bus_tx = host.bus_stats.node(index).count  # bus traffic (simulator/bus_stats.py)

@@ -157,22 +157,23 @@ class BusOutput(ManualFailover):
         wanted = max(3, total // 10)
         wanted = min(wanted, fresh)
         entries: list[GossipEntry] = []
-        chosen: set[str] = set()
+        chosen = bytearray(total)  # by table position: one peer per position
         attempts = wanted * 3
         random = self.rng.random  # dictGetRandomKey: uniform over the node table
         origin = self.host.unix_origin_ms  # gossip times are unix seconds (§6.3)
+        origin_s = origin // 1000  # a ping_sent of 0
         me = self.me
         slot_counts = self.slot_counts
         new = tuple.__new__
         append = entries.append
         not_myself = ~MYSELF
-        add = chosen.add
         count = 0
         # The hottest loop of a big cluster: one test of the flags for the common peer
         # (``me`` has MYSELF), and the entry built inline (``clusterSetGossipEntry``).
         while fresh > 0 and count < wanted and attempts > 0:
             attempts -= 1
-            peer = peers[int(random() * total)]
+            pos = int(random() * total)
+            peer = peers[pos]
             flags = peer.flags
             if flags & _RARE:
                 if peer is me or flags & PFAIL:
@@ -183,16 +184,16 @@ class BusOutput(ManualFailover):
             if not peer.link and not slot_counts.get(peer.index):
                 fresh -= 1
                 continue
-            name = peer.name
-            if name in chosen:
+            if chosen[pos]:
                 continue
-            add(name)
+            chosen[pos] = 1
+            ping_sent = peer.ping_sent
             append(
                 new(
                     GossipEntry,
                     (
-                        name,
-                        (peer.ping_sent + origin) // 1000,
+                        peer.name,
+                        (ping_sent + origin) // 1000 if ping_sent else origin_s,
                         (peer.pong_received + origin) // 1000,
                         flags & not_myself,
                     ),

@@ -5,8 +5,9 @@ needs anything: a peer needs work only when its link is missing, its handshake i
 older than ``max(NT, 1 s)``, its pong is older than NT/2 with no ping pending, or a
 pending ping is older than NT/2 (link refresh) or NT (PFAIL). Each of these is a
 deadline computed from the peer's fields, so each node keeps a heap of
-``(deadline, seq, peer)`` and a tick visits only the peers whose deadline has come, in
-the order of the node table (``seq`` is the order :meth:`add_peer` added them), with
+``deadline << SEQ_BITS | seq`` integers and a tick visits only the peers whose deadline
+has come, in the order of the node table (``seq`` is the order :meth:`add_peer` added
+them, and finds the peer in ``_cron_by_seq``), with
 exactly the per-peer code of the full scan. A simulated cluster is then O(work) per
 tick instead of O(nodes), and does the same thing at the same tick as Redis's scan.
 
@@ -37,6 +38,13 @@ from simulator.node.migration import ReplicaMigration
 from simulator.node.peer import PeerView
 
 NEVER = 1 << 62  # a deadline that never comes (a NOADDR peer: the cron skips it)
+# A heap entry is one int, ``deadline << SEQ_BITS | seq``: ordered as (deadline, seq)
+# tuples were, but untracked by the collector (a 300-node cluster files ~90,000 of them)
+# and compared without a tuple's element-by-element protocol. When ``seq`` would
+# overflow, the next tick rescans every peer and renumbers them.
+SEQ_BITS = 24
+_SEQ_MASK = (1 << SEQ_BITS) - 1
+_SEQ_LIMIT = _SEQ_MASK  # the last number add_peer gives (tests lower it)
 
 _by_seq = attrgetter("seq")
 
@@ -72,7 +80,8 @@ class CronDeadlines(ReplicaMigration):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._cron_heap: list[tuple[int, int, PeerView]] = []
+        self._cron_heap: list[int] = []  # deadline << SEQ_BITS | seq
+        self._cron_by_seq: list[PeerView | None] = [None]  # seq -> peer (None: removed)
         self._cron_seq = 1
         self._cron_full = True  # the next tick scans every peer and re-files them
         self._cron_nt = -1
@@ -88,12 +97,18 @@ class CronDeadlines(ReplicaMigration):
         due = peer.due
         if (due is None or deadline < due) and deadline != NEVER and peer is not self.me:
             peer.due = deadline
-            heappush(self._cron_heap, (deadline, peer.seq, peer))
+            heappush(self._cron_heap, deadline << SEQ_BITS | peer.seq)
 
     def add_peer(self, peer: PeerView) -> None:
         super().add_peer(peer)
-        peer.seq = self._cron_seq
-        self._cron_seq += 1
+        seq = self._cron_seq
+        if seq <= _SEQ_LIMIT:
+            self._cron_seq = seq + 1
+            self._cron_by_seq.append(peer)
+        else:  # out of numbers: the next tick scans every peer and renumbers them all
+            self._cron_full = True
+            seq = 0  # filed under seq 0, which names no peer, until then
+        peer.seq = seq
         peer.due = None
         self._cron_watch(peer)
         if peer.flags & PFAIL:
@@ -105,6 +120,8 @@ class CronDeadlines(ReplicaMigration):
         super().remove_peer(name)
         if peer is not None:
             peer.due = None  # its heap entries are stale from now on
+            if peer.seq:
+                self._cron_by_seq[peer.seq] = None
             self._pfail_watch.pop(peer, None)
         self._orphan_watch = None
 
@@ -136,6 +153,7 @@ class CronDeadlines(ReplicaMigration):
             self._cron_nt = nt
             self._cron_table = table
             self._cron_heap = []
+            self._cron_by_seq = [None, *table]
             for seq, peer in enumerate(table, 1):
                 peer.seq = seq
                 peer.due = None
@@ -144,23 +162,27 @@ class CronDeadlines(ReplicaMigration):
             self._orphan_watch = None
             return list(table)
         heap = self._cron_heap
+        by_seq = self._cron_by_seq
         due: list[PeerView] = []
-        while heap and heap[0][0] <= now:
-            deadline, seq, peer = heappop(heap)
-            if peer.due != deadline:
+        limit = (now + 1) << SEQ_BITS  # the entries below it are due: deadline <= now
+        while heap and heap[0] < limit:
+            key = heappop(heap)
+            seq = key & _SEQ_MASK
+            filed = by_seq[seq]
+            if filed is None or filed.due != key >> SEQ_BITS:
                 continue  # a stale entry: the peer was re-filed or removed
             # Most deadlines that come are moot: gossip refreshed the pong time since
             # (only a ping of our own is spared by it). File those again at once.
-            actual = cron_deadline(peer, nt)
+            actual = cron_deadline(filed, nt)
             if actual > now:
                 if actual == NEVER:
-                    peer.due = None
+                    filed.due = None
                 else:
-                    peer.due = actual
-                    heappush(heap, (actual, seq, peer))
+                    filed.due = actual
+                    heappush(heap, actual << SEQ_BITS | seq)
                 continue
-            peer.due = None
-            due.append(peer)
+            filed.due = None
+            due.append(filed)
         mf_slave = self.mf.slave if (self.mf.end and self.me.flags & MASTER) else None
         if mf_slave is not None:
             slave = self.peers.get(mf_slave)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from simulator.messages import MASTER, NOFAILOVER, SLAVE, ReplChunk
+from simulator.messages import MASTER, NOFAILOVER, SLAVE
 from simulator.node.constants import CRASHED, PAUSED, RUNNING, STOPPED
 from simulator.node.links import LinkEvents
 from simulator.node.nodes_conf import NodesConf
@@ -136,13 +136,11 @@ class Node(LinkEvents):
         """SIGKILL (or power loss): the process is gone with its timers and buffered input."""
         self.status = CRASHED
         self.stop_timers()
-        self.inbox.clear()
 
     def shutdown(self) -> None:
         """Graceful SHUTDOWN: the process exits (the host saved what it had to first)."""
         self.status = STOPPED
         self.stop_timers()
-        self.inbox.clear()
 
     def halt(self) -> None:
         """The process stops for good (``--cluster del-node`` shuts it down)."""
@@ -154,16 +152,10 @@ class Node(LinkEvents):
         self.status = PAUSED
         self.stop_timers()
 
-    def sigcont(self) -> list[ReplChunk]:
-        """SIGCONT: running again; returns the replication input buffered while paused,
-        oldest first (the bus's is the TCP model's)."""
+    def sigcont(self) -> None:
+        """SIGCONT: running again; what arrived meanwhile (bus and replication alike)
+        waits in the TCP model's buffers (``TcpNet.host_resumed``)."""
         self.status = RUNNING
-        inbox, self.inbox = self.inbox, []
-        return inbox
-
-    def buffer(self, item: ReplChunk) -> None:
-        """Input that arrives while I am paused waits in the socket buffers."""
-        self.inbox.append(item)
 
     def on_peer_process_gone(self, name: str) -> None:
         """Peer ``name``'s process died: my replication link drops if it was my master

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from simulator.cluster import Cluster
 from simulator.links.link import Link
-from simulator.messages import Message, ReplChunk
+from simulator.messages import Message, ReplAck, ReplChunk
 
 
 class PendingSource(Protocol):
@@ -37,6 +37,8 @@ def _deliver(args: tuple[Any, ...]) -> str:
     src, dst, message = args[0], args[1], args[2]
     if isinstance(message, ReplChunk):
         return f"replication data from {src} reaches {dst}"
+    if isinstance(message, ReplAck):
+        return f"{src}'s REPLCONF ACK reaches {dst}"
     if isinstance(message, Message):
         return f"{src}'s {message.type.name} message reaches {dst}"
     return f"a message from {src} reaches {dst}"

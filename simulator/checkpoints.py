@@ -1,0 +1,282 @@
+"""Rewind checkpoints: the model pickled, in this process or in a forked child.
+
+A checkpoint is the model (engine, cluster, add-ons' ``extras``) at one moment, kept so
+:meth:`simulator.simulation.Simulation.rewind` can restore it and replay forward. It was
+a ``copy.deepcopy`` of the model: about a million objects at 100 nodes, 370–500 ms of CPU
+inside the TUI tick that crossed it (so a key waited that long) and as many live objects
+kept per checkpoint. Now it is a pickle of the same objects:
+
+- **in this process** (:data:`INLINE`, the default): ``pickle`` writes the model to
+  bytes, about half a deep copy's CPU and one bytes object instead of a million objects
+  per checkpoint (docs/benchmarks.md has the figures);
+- **in the background** (:data:`FORKED`, what the TUI uses): the simulation forks
+  (``os.fork``: the child is the model at this moment, copy-on-write, for a few ms of the
+  parent's time), the child pickles and compresses it into an anonymous temporary file
+  and exits, while the parent plays on. A checkpoint whose child has not finished when
+  the next is due makes the simulation skip that one (:attr:`Snapshot.busy`); a rewind
+  waits for the child it needs. A child that failed (it writes why into the file) is
+  dropped (:class:`CheckpointLost`): the rewind restores an earlier checkpoint and
+  replays further, so the past is still exact, only slower to reach.
+
+Restoring unpickles a fresh model each time. The simulation itself and its trace are
+*shared*, never pickled (the trace is append-only and the rewind truncates it): they are
+pickled as references (``persistent_id``) and resolved to the live objects on load,
+which is what the deep copy's memo did. Everything else in the model must pickle; an
+object that does not (a lambda in an add-on, say) makes that checkpoint fall back to the
+deep copy (:data:`DEEP_COPY`), so a rewind still works, at the old cost.
+
+The pickler recurses through the object graph (node, socket, peer's socket, peer node,
+…, across the whole cluster): it runs in a thread with a large stack and a raised
+recursion limit (:data:`STACK_BYTES`), so a 1,000-node model does not overflow it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import gc
+import io
+import os
+import pickle
+import signal
+import sys
+import tempfile
+import threading
+import warnings
+import zlib
+from collections.abc import Callable
+from typing import IO, Any
+
+from simulator.links.link import DEFER_KEY, DeferredCopies
+
+INLINE = "inline"
+FORKED = "forked"
+DEEP_COPY = "deep-copy"
+
+STACK_BYTES = 512 << 20
+"""The pickling thread's stack (virtual: only the pages it touches are used). A pickle of
+a 100-node model nests a few thousand objects deep; C frames of about 100–300 bytes
+each."""
+RECURSION_LIMIT = 1_000_000
+"""Python's recursion limit while pickling (the pickler counts its C recursion against it)."""
+COMPRESS_LEVEL = 1
+"""zlib level of a forked child's pickle: 100 nodes' 17 MB become about a fifth of it, in
+the child's time (the parent keeps every checkpoint's bytes in a temporary file)."""
+FORK_AVAILABLE = hasattr(os, "fork") and sys.platform != "win32"
+
+_OK = b"\x00"  # a forked child's file starts with it when the pickle follows
+
+Shared = dict[str, object]
+"""Objects a checkpoint refers to but never copies, by name (the simulation, the trace)."""
+
+
+class _Pickler(pickle.Pickler):
+    def __init__(self, file: IO[bytes], shared: Shared) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._names = {id(obj): name for name, obj in shared.items()}
+
+    def persistent_id(self, obj: object) -> str | None:
+        return self._names.get(id(obj))
+
+
+class _Unpickler(pickle.Unpickler):
+    def __init__(self, file: IO[bytes], shared: Shared) -> None:
+        super().__init__(file)
+        self._shared = shared
+
+    def persistent_load(self, pid: object) -> object:
+        return self._shared[str(pid)]
+
+
+def dumps(state: object, shared: Shared) -> bytes:
+    """``state`` pickled, with the ``shared`` objects as references (see the module
+    docstring); in a thread with a large stack. Raises what the pickler raised."""
+    out = io.BytesIO()
+    _in_big_stack(lambda: _Pickler(out, shared).dump(state))
+    return out.getvalue()
+
+
+def loads(data: bytes, shared: Shared) -> Any:
+    return _Unpickler(io.BytesIO(data), shared).load()
+
+
+def _in_big_stack(work: Callable[[], None]) -> None:
+    """Run ``work`` in a thread with :data:`STACK_BYTES` of stack, re-raising its error."""
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            work()
+        except BaseException as error:  # handed to the caller's thread
+            failure.append(error)
+
+    limit = sys.getrecursionlimit()
+    size = threading.stack_size()
+    sys.setrecursionlimit(max(limit, RECURSION_LIMIT))
+    try:
+        threading.stack_size(STACK_BYTES)
+        thread = threading.Thread(target=run, name="rcsim-checkpoint")
+        threading.stack_size(size)
+        thread.start()
+        thread.join()
+    finally:
+        sys.setrecursionlimit(limit)
+    if failure:
+        raise failure[0]
+
+
+def _quiet_child() -> None:
+    """In a forked child: no collections (short-lived; they would copy every page), and
+    no Python signal handlers or wakeup fd of the parent's (the TUI's event loop shares
+    that fd: a signal the child caught would reach the parent's loop as its own)."""
+    gc.disable()
+    with contextlib.suppress(ValueError):  # not the main thread: none was set here
+        signal.set_wakeup_fd(-1)
+    for number in signal.valid_signals():
+        with contextlib.suppress(OSError, ValueError):
+            if callable(signal.getsignal(number)):
+                signal.signal(number, signal.SIG_DFL)
+
+
+def deep_copy(state: dict[str, Any], shared: Shared) -> dict[str, Any]:
+    """The old way, kept for a model that does not pickle: a deep copy sharing ``shared``.
+    Sockets leave their other end and their process to a second pass (no deep recursion)."""
+    deferred = DeferredCopies()
+    memo: dict[int, Any] = {id(obj): obj for obj in shared.values()}
+    memo[DEFER_KEY] = deferred
+    copied: dict[str, Any] = copy.deepcopy(state, memo)
+    deferred.resolve(memo)
+    return copied
+
+
+class Snapshot:
+    """One checkpoint's model: pickled bytes, a forked child writing them, or a deep copy."""
+
+    __slots__ = ("_copy", "_data", "_file", "_pid", "kind")
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._data: bytes | None = None  # INLINE
+        self._copy: dict[str, Any] | None = None  # DEEP_COPY
+        self._file: IO[bytes] | None = None  # FORKED: where the child writes
+        self._pid = 0  # FORKED: the child while it runs (0: reaped)
+
+    # ------------------------------------------------------------------ taking
+
+    @classmethod
+    def take(cls, state: dict[str, Any], shared: Shared, mode: str) -> Snapshot:
+        """The model ``state`` now, as ``mode`` (:data:`INLINE` or :data:`FORKED`) says;
+        :data:`FORKED` falls back to :data:`INLINE` where there is no ``fork``, and
+        either falls back to :data:`DEEP_COPY` when the model does not pickle."""
+        if mode == FORKED and FORK_AVAILABLE:
+            return cls._forked(state, shared)
+        snapshot = cls(INLINE)
+        try:
+            snapshot._data = dumps(state, shared)
+        except (pickle.PicklingError, TypeError, AttributeError, RecursionError):
+            snapshot.kind = DEEP_COPY
+            snapshot._copy = deep_copy(state, shared)
+        return snapshot
+
+    @classmethod
+    def _forked(cls, state: dict[str, Any], shared: Shared) -> Snapshot:
+        snapshot = cls(FORKED)
+        file = tempfile.TemporaryFile(prefix="rcsim-checkpoint-")  # noqa: SIM115 (kept open: the snapshot owns it)
+        with warnings.catch_warnings():
+            # Python 3.12+ warns that forking a process with threads (the TUI's input
+            # thread) may deadlock the child if it needs a lock another thread held;
+            # the child only pickles, compresses and writes (no import, no Textual).
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+        if pid == 0:  # the child: pickle, write, exit; never return into the caller
+            code = 1
+            try:
+                _quiet_child()
+                data = zlib.compress(dumps(state, shared), COMPRESS_LEVEL)
+                file.write(_OK + data)
+                code = 0
+            except BaseException as error:
+                file.write(f"{type(error).__name__}: {error}".encode())
+            finally:
+                file.flush()
+                os._exit(code)
+        snapshot._file = file
+        snapshot._pid = pid
+        return snapshot
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def busy(self) -> bool:
+        """A forked child still writing this checkpoint."""
+        if not self._pid:
+            return False
+        try:
+            pid, _ = os.waitpid(self._pid, os.WNOHANG)
+        except ChildProcessError:  # reaped by someone else: it ended; the file tells how
+            pid = self._pid
+        if pid == 0:
+            return True
+        self._pid = 0
+        return False
+
+    def _wait(self) -> None:
+        if self._pid:
+            with contextlib.suppress(ChildProcessError):  # reaped by someone else
+                os.waitpid(self._pid, 0)
+            self._pid = 0
+
+    # ------------------------------------------------------------------ restoring
+
+    def restore(self, shared: Shared) -> dict[str, Any]:
+        """A fresh copy of the model (waits for a forked child still writing it). Raises
+        :class:`CheckpointLost` when a forked child could not write it."""
+        if self.kind == DEEP_COPY:
+            assert self._copy is not None
+            return deep_copy(self._copy, shared)
+        if self.kind == INLINE:
+            assert self._data is not None
+            restored: dict[str, Any] = loads(self._data, shared)
+            return restored
+        self._wait()
+        if self._file is None:
+            raise CheckpointLost("its file was closed")
+        self._file.seek(0)
+        data = self._file.read()
+        if not data.startswith(_OK):
+            raise CheckpointLost(data.decode(errors="replace") or "the child wrote nothing")
+        try:
+            pickled = zlib.decompress(data[len(_OK) :])
+        except zlib.error as error:
+            raise CheckpointLost(f"its file is incomplete ({error})") from None
+        restored = loads(pickled, shared)
+        return restored
+
+    def size(self) -> int:
+        """Bytes kept for it (0 for a deep copy, which is objects, or a child still writing)."""
+        if self.kind == INLINE:
+            return len(self._data or b"")
+        if self.kind == FORKED and self._file is not None and not self.busy:
+            return os.fstat(self._file.fileno()).st_size
+        return 0
+
+    def close(self) -> None:
+        """Drop it: stop a child still writing (the result is not wanted) and free the file."""
+        if self._pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._pid, signal.SIGKILL)
+            self._wait()
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        self._data = None
+        self._copy = None
+
+    def __del__(self) -> None:
+        if self._pid:  # never leave a zombie behind
+            with contextlib.suppress(Exception):  # at interpreter exit ``os`` may be gone
+                self.close()
+
+
+class CheckpointLost(Exception):
+    """A forked child did not write its checkpoint (it failed or was killed)."""
