@@ -88,6 +88,8 @@ class RcsimApp(ViewKeys):
         Binding("slash", "lookup", "key lookup", show=False),
         Binding("L", "lost_writes", "list the lost writes", show=False),
         Binding("c", "toggle_raw", "CLUSTER NODES view", show=False),
+        Binding("N", "node_filter", "filter the topology by name or condition", show=False),
+        Binding("A", "show_all", "a big cluster's topology: every node / collapsed", show=False),
         Binding("M", "bus_view", "message view: the bus messages, time running down", show=False),
         Binding("G", "graph_view", "the cluster as a graph (topology table again)", show=False),
         Binding("S", "save", "save session as YAML", show=False),
@@ -99,8 +101,8 @@ class RcsimApp(ViewKeys):
         Binding("v", "verdict", "the lesson's verdict, every check", show=False),
         Binding("H", "captions", "caption history: every caption so far", show=False),
         Binding("T", "timeline", "timeline: the run so far as a picture", show=False),
-        Binding("pageup", "log_page(1)", "event log: page up", show=False),
-        Binding("pagedown", "log_page(-1)", "event log: page down", show=False),
+        Binding("pageup", "page(1)", "event log (node view's peers, focused): page up", show=False),
+        Binding("pagedown", "page(-1)", "event log (node view's peers): page down", show=False),
         Binding("home", "log_oldest", "event log: oldest", show=False),
         Binding("end", "log_follow", "event log: follow the newest", show=False),
     ]
@@ -585,10 +587,6 @@ class RcsimApp(ViewKeys):
     def action_timeline(self) -> None:
         width = min(int(self.size.width * 0.96), 170) - 5  # #timeline-box, inside its border
         self.push_screen(TimelineScreen(session_timeline(self.session, width)))
-
-    def action_log_page(self, direction: int) -> None:
-        log = self.query_one("#log", panes.LogPane)
-        log.scroll_by(direction * log.page)
 
     def action_log_oldest(self) -> None:
         self.query_one("#log", panes.LogPane).oldest()

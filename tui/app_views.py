@@ -12,6 +12,8 @@ from textual.app import App
 from textual.reactive import reactive
 
 from tui import panes, render
+from tui.modals import PromptScreen
+from tui.render_overview import NodeFilter
 
 if TYPE_CHECKING:
     from tui.model import Session
@@ -75,7 +77,7 @@ class ViewKeys(App[None]):
         elif pane == "strip":
             self.action_slot(delta)
         else:
-            order = [name for name, _ in self.session.sim.views.order()]
+            order = self.query_one("#topology", panes.TopologyPane).navigable()
             if order:
                 index = order.index(self.selected) if self.selected in order else 0
                 self.selected = order[(index + delta) % len(order)]
@@ -130,3 +132,46 @@ class ViewKeys(App[None]):
             self.query_one("#graph" if self.graph_view else "#topology", panes.SimPane).focus()
         self._refocus()
         self.query_one("#graph", panes.SimPane).redraw()
+
+    # ------------------------------------------------------------------ big clusters
+
+    def action_node_filter(self) -> None:
+        """``N``: list only the nodes that match (a name, part of one, a glob, or a
+        condition: fail, pfail, crashed, …); the selection jumps to the first match."""
+        topology = self.query_one("#topology", panes.TopologyPane)
+        current = topology.node_filter
+
+        def done(value: str | None) -> None:
+            if value is None:
+                return
+            topology.node_filter = NodeFilter.parse(value)
+            matches = topology.navigable()
+            exact = [name for name in matches if name.lower() == value.strip().lower()]
+            if exact or (matches and self.selected not in matches):
+                self.selected = (exact or matches)[0]
+            if self.graph_view:
+                self.action_graph_view()  # the filtered list is the topology table
+
+        self.push_screen(
+            PromptScreen(
+                "Filter the topology (empty: every node)",
+                "" if current is None else current.text,
+                "names, parts of names, globs (n1?) or conditions: ok fail pfail crashed "
+                "paused stopped partitioned state:fail master replica changed notable",
+            ),
+            done,
+        )
+
+    def action_show_all(self) -> None:
+        """``A``: a big cluster's topology with every node, or collapsed again."""
+        topology = self.query_one("#topology", panes.TopologyPane)
+        topology.show_all = not topology.show_all
+
+    def action_page(self, direction: int) -> None:
+        """PageUp/PageDown: the focused node view's peer table, else the event log."""
+        focused = self.focused
+        if isinstance(focused, panes.NodeViewPane) and not self.raw_view:
+            focused.scroll_peers(-direction * focused.max_peers)
+        else:
+            log = self.query_one("#log", panes.LogPane)
+            log.scroll_by(direction * log.page)

@@ -188,37 +188,45 @@ def topology(
     counts = dict(truth.slot_counts)
     narrow = width is not None and 0 < width < 50  # drop the offset column, keep the flags
     text = Text(no_wrap=True, overflow="ellipsis")
-    text.append(
-        "    node  role    slots ep flags\n"
-        if narrow
-        else "    node  role    slots ep offset flags\n",
-        "dim",
-    )
+    text.append(topology_heading(narrow), "dim")
     for node in rows:
-        mark = "▶" if node.name == selected else " "
-        glyph, colour = owner_style(node.index)
-        line = Text()
-        line.append(mark, "bold reverse" if node.name == selected else "")
-        if node.depth:
-            line.append(" └")
-        else:
-            line.append(" ")
-            line.append(glyph, colour)
-        line.append(f" {node.name:<5}", "bold" if node.is_master else "")
-        role = "master" if node.is_master else "replica"
-        line.append(f"{role:<7}", "cyan" if node.is_master else "dim")
-        slots = f"{counts.get(node.name, 0):>6}" if node.is_master else " " * 6
-        line.append(f"{slots} {node.config_epoch:>2}")
-        if not narrow:
-            line.append(f" {node.repl_offset:>6}")
-        for word, style in node_flags(node):
-            line.append(" ")
-            line.append(word, style)
-        text.append_text(line)
+        text.append_text(topology_row(node, counts, selected, narrow))
         text.append("\n")
     if text.plain.endswith("\n"):
         text.right_crop(1)
     return text
+
+
+def topology_heading(narrow: bool) -> str:
+    return (
+        "    node  role    slots ep flags\n"
+        if narrow
+        else "    node  role    slots ep offset flags\n"
+    )
+
+
+def topology_row(node: NodeRow, counts: dict[str, int], selected: str | None, narrow: bool) -> Text:
+    """One node of the topology: mark, owner glyph, name, role, slots, epoch, flags."""
+    mark = "▶" if node.name == selected else " "
+    glyph, colour = owner_style(node.index)
+    line = Text()
+    line.append(mark, "bold reverse" if node.name == selected else "")
+    if node.depth:
+        line.append(" └")
+    else:
+        line.append(" ")
+        line.append(glyph, colour)
+    line.append(f" {node.name:<5}", "bold" if node.is_master else "")
+    role = "master" if node.is_master else "replica"
+    line.append(f"{role:<7}", "cyan" if node.is_master else "dim")
+    slots = f"{counts.get(node.name, 0):>6}" if node.is_master else " " * 6
+    line.append(f"{slots} {node.config_epoch:>2}")
+    if not narrow:
+        line.append(f" {node.repl_offset:>6}")
+    for word, style in node_flags(node):
+        line.append(" ")
+        line.append(word, style)
+    return line
 
 
 # --------------------------------------------------------------------------- node view
@@ -255,10 +263,12 @@ def node_view(
     truth: TruthView,
     raw_text: str | None = None,
     max_peers: int = 40,
+    first: int = -1,
 ) -> RenderableType:
     """A node's own view: its state and epochs, its peer table (the first ``max_peers``
     rows of ``node.peers``), how its slot map differs from the truth; or ``raw_text``
-    (its CLUSTER NODES) when given."""
+    (its CLUSTER NODES) when given. ``first`` >= 0: a big cluster's table, flagged
+    peers first, ``node.peers`` starting at row ``first`` (it scrolls)."""
     if node is None:
         return Text("no node selected (j/k in the topology pane)")
     if raw_text is not None:
@@ -308,7 +318,14 @@ def node_view(
             )
             rows.append(reports, "yellow")
         rows.append("\n")
-    if len(node.peers) > max_peers:
+    if first >= 0:
+        shown = min(len(node.peers), max_peers)
+        rows.append(
+            f"peers {first + 1}–{first + shown} of {node.peer_table - 1}, flagged first"
+            " (PgUp/PgDn, wheel)\n",
+            "dim",
+        )
+    elif len(node.peers) > max_peers:
         rows.append(f"… {node.peer_table - 1 - max_peers} more peers\n", "dim")
     diffs = slot_differences(node, truth)
     tail = Text()

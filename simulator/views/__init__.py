@@ -5,7 +5,8 @@ node's own view of the cluster (``NodeView``), the truth (``TruthView``), the to
 rows, the latest election (``ElectionView``), the clients' counters (``ClientView``),
 the lesson's checks (``LessonView``), a key's placement (``KeyView``), the writes at
 risk and lost (``WriteRiskView``, ``LostWriteRow``), what a node sent on the bus
-(``BusView``, in ``NodeView.bus``). Each is a frozen
+(``BusView``, in ``NodeView.bus``), every node's condition at a glance for a big
+cluster (``Overview``, ``NodeState``). Each is a frozen
 slotted dataclass built on request, so nothing a UI holds can change the model, and a
 pane can compare the view it drew with a new one to skip a redraw. Only this package
 reads the cluster's and the nodes' attributes for UIs: those ``docs/architecture.md``
@@ -34,6 +35,7 @@ from simulator.views.cache import CacheClientRow
 from simulator.views.elections import ElectionLog
 from simulator.views.local_caches import LocalCacheRow
 from simulator.views.memory import MemoryRow
+from simulator.views.overview import NodeState, Overview
 from simulator.views.shapes import (
     CandidateView,
     CheckView,
@@ -78,7 +80,9 @@ __all__ = [
     "MessageQuery",
     "MessageWindow",
     "NodeRow",
+    "NodeState",
     "NodeView",
+    "Overview",
     "PeerRow",
     "SettingRow",
     "SettingsView",

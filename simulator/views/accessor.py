@@ -10,7 +10,6 @@ from typing import Any, Protocol
 from simulator.cluster import Cluster
 from simulator.config import DIRECTIVES
 from simulator.introspection import cluster_nodes
-from simulator.messages import FAIL, PFAIL
 from simulator.node import Node, PeerView
 from simulator.slots import NO_OWNER, hashed_part, key_hash_slot
 from simulator.trace import Trace
@@ -20,6 +19,14 @@ from simulator.views.cache import cache_rows
 from simulator.views.elections import ElectionLog
 from simulator.views.local_caches import LocalCacheRow, local_cache_rows
 from simulator.views.memory import memory_row
+from simulator.views.overview import (
+    FlagLog,
+    Overview,
+    observers_flagging,
+    overview,
+    peer_rows,
+    peer_rows_flagged_first,
+)
 from simulator.views.pending import next_event
 from simulator.views.shapes import (
     CheckView,
@@ -83,6 +90,8 @@ class Views:
         self._truth_of: Cluster | None = None  # held, so its id cannot be reused meanwhile
         self._elections = ElectionLog()
         self._bus = BusLog()
+        self._flags = FlagLog()
+        self._overview: tuple[Cluster, int, int, Overview] | None = None
 
     @property
     def _cluster(self) -> Cluster:
@@ -97,20 +106,24 @@ class Views:
     def live_names(self) -> tuple[str, ...]:
         return tuple(n.name for n in self._cluster.live_nodes())
 
-    def node(self, name: str | None, *, peers: int = 0) -> NodeView | None:
-        """``name``'s own view with the first ``peers`` rows of its peer table (a pane
-        asks for what fits); None if there is no such node."""
+    def node(
+        self,
+        name: str | None,
+        *,
+        peers: int = 0,
+        peers_from: int = 0,
+        flagged_first: bool = False,
+    ) -> NodeView | None:
+        """``name``'s own view with ``peers`` rows of its peer table from row
+        ``peers_from`` (a pane asks for what fits; ``flagged_first``: the peers it flags
+        PFAIL/FAIL or holds reports about come first); None if there is no such node."""
         node = self._cluster.nodes.get(name or "")
         if node is None:
             return None
         rows: list[PeerRow] = []
         if peers > 0:
-            for peer in node.peers.values():
-                if peer.name == node.name:
-                    continue
-                if len(rows) == peers:
-                    break
-                rows.append(_peer_row(peer))
+            pick = peer_rows_flagged_first if flagged_first else peer_rows
+            rows = [_peer_row(peer) for peer in pick(node, peers_from, peers)]
         return NodeView(
             now=self._sim.now,
             name=node.name,
@@ -159,16 +172,23 @@ class Views:
     def topology(self, placed: Iterable[tuple[str, int]] | None = None) -> tuple[NodeRow, ...]:
         """Rows for ``placed`` ((name, depth) pairs, e.g. the slice of :meth:`order` a
         pane shows; default every node) with the flags the others hold for each: each
-        row costs O(nodes), so a pane asks only for the rows it draws."""
+        row costs O(nodes) when the trace ever named the node PFAIL/FAIL (else nobody
+        flags it: simulator/views/overview.py), so a pane asks only for the rows it draws."""
         cluster = self._cluster
         partitioned = self.truth().partitioned()
         rows = []
         nodes = cluster.nodes
         if placed is None:
             placed = self.order()
+        flags = self._flags
+        flags.feed(self._sim.trace.events)
+        running = sum(1 for n in nodes.values() if n.status == "running")
         for name, depth in placed:
             node = nodes[name]
-            fail, pfail, total = _observers_flagging(cluster, node.name)
+            if name in flags.suspects:
+                fail, pfail, total = observers_flagging(cluster, node.name)
+            else:
+                fail, pfail, total = 0, 0, running - (node.status == "running")
             rows.append(
                 NodeRow(
                     name=node.name,
@@ -188,6 +208,21 @@ class Views:
                 )
             )
         return tuple(rows)
+
+    def overview(self) -> Overview:
+        """Every node's one-word condition in topology order, for a big cluster's
+        collapsed topology (simulator/views/overview.py: only the nodes the trace ever
+        named PFAIL/FAIL are counted observer by observer). Cached per moment."""
+        sim = self._sim
+        cluster = sim.cluster
+        cached = self._overview
+        if cached is not None and cached[:3] == (cluster, sim.now, len(sim.trace)):
+            return cached[3]
+        self._flags.feed(sim.trace.events)
+        partitioned = self.truth().partitioned()
+        view = overview(cluster, _topology_order(cluster), self._flags, partitioned, sim.now)
+        self._overview = (cluster, sim.now, len(sim.trace), view)
+        return view
 
     def slot_moves(self) -> tuple[SlotMove, ...]:
         """Every MIGRATING/IMPORTING slot, node by node (its migrating, then importing)."""
@@ -424,23 +459,6 @@ def _peer_row(peer: PeerView) -> PeerRow:
         ping_sent=peer.ping_sent,
         pong_received=peer.pong_received,
     )
-
-
-def _observers_flagging(cluster: Cluster, name: str) -> tuple[int, int, int]:
-    """(observers with FAIL, with PFAIL, running observers) for node ``name``."""
-    fail = pfail = total = 0
-    for other in cluster.nodes.values():
-        if other.name == name or other.status != "running":
-            continue
-        total += 1
-        peer = other.peers.get(name)
-        if peer is None:
-            continue
-        if peer.flags & FAIL:
-            fail += 1
-        elif peer.flags & PFAIL:
-            pfail += 1
-    return fail, pfail, total
 
 
 def _topology_order(cluster: Cluster) -> list[tuple[Node, int]]:

@@ -131,11 +131,11 @@ class NodeDiffPane(NodeViewPane):
         self._change: BeliefChange | None = None
 
     def data(self) -> NodeData:
-        node, truth, raw, max_peers, column = super().data()
+        node, truth, raw, max_peers, column, first = super().data()
         self._change = None if raw else self.tracker.see(node)
         if self._change is not None:
             max_peers -= 1  # the change line takes a row
-        return node, truth, raw, max_peers, column
+        return node, truth, raw, max_peers, column, first
 
     def draw(self, data: NodeData) -> RenderableType:
         drawn = super().draw(data)

@@ -1,0 +1,270 @@
+"""The TUI at 300 and 1,000 nodes (issue 12): frame time and key latency with the
+collapsed topology, its filter and the node view's scrolled peer table.
+
+Workload: a bare cluster (M masters with one replica each, NT 2 s, bus messages traced
+as the TUI always does); n1 is killed at 500 ms and the cluster run to ``WATCH_MS``
+(300 nodes: 3.5 s, so the others flag n1 PFAIL; 1,000 nodes: 1 s, n1 crashed but not
+flagged yet — the 1,000-node simulation needs minutes of CPU per simulated second with
+NT 2 s, far more than the TUI). The session is built once per size; each run opens a
+fresh app on it (headless, ``App.run_test``, 120×40, its timers live) and goes on from
+where the last run left the simulation.
+
+Per run:
+
+- **frame**: ``FRAMES`` redraws of every shown pane (``refresh_panes``) and Textual's
+  paint, the simulation moved ``STEP_MS`` before each (wall and process CPU time).
+- **keys** while playing at maximum speed (``KEYS`` presses, ~0.15 s apart): ``j``
+  (the next node: topology and node view redraw), ``pagedown`` with the node view
+  focused (its peer table scrolls) and the filter's ``enter`` (``N``, ``fail``,
+  enter; then cleared): wall time from posting the key to the app having handled it,
+  and the process's CPU time over the same interval.
+- **frames while playing**: every ``refresh_panes`` the frame timer ran meanwhile
+  (without the paint), and the longest simulation slice (``Session.tick``), which a
+  key may have to wait for.
+
+Sizes and runs: ``RCSIM_BENCH_TUI_SIZES`` (masters, default ``150,500``) and
+``RCSIM_BENCH_TUI_RUNS`` (default ``5,3``: five runs at 300 nodes, three at 1,000).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+
+from textual import events
+
+from benchmarks.common import table
+from tui.app import RcsimApp
+from tui.launch import cluster_session
+from tui.model import Session
+from tui.panes import NodeViewPane, TopologyPane
+from tui.render_overview import NodeFilter
+
+FRAMES = 8
+KEYS = 18  # six of each kind
+STEP_MS = {150: 20, 500: 5}
+WATCH_MS = {150: 3500, 500: 1000}
+KEY_TARGET_MS = 100
+FRAME_TARGET_MS = 50
+
+Samples = dict[str, list[float]]
+
+
+def _sizes() -> list[tuple[int, int]]:
+    masters = [int(m) for m in os.environ.get("RCSIM_BENCH_TUI_SIZES", "150,500").split(",")]
+    runs = [int(r) for r in os.environ.get("RCSIM_BENCH_TUI_RUNS", "5,3").split(",")]
+    return [(m, runs[min(i, len(runs) - 1)]) for i, m in enumerate(masters)]
+
+
+def _add(samples: Samples, name: str, wall: float, cpu: float) -> None:
+    samples.setdefault(name, []).append(wall)
+    samples.setdefault(name + "_cpu", []).append(cpu)
+
+
+async def _press(
+    app: RcsimApp, key: str, moved: Callable[[], object], samples: Samples, name: str
+) -> None:
+    before = moved()
+    start, cpu = time.perf_counter(), time.process_time()
+    app.post_message(events.Key(key, key if len(key) == 1 else None))
+    while moved() == before:
+        await asyncio.sleep(0.001)
+    _add(samples, name, time.perf_counter() - start, time.process_time() - cpu)
+
+
+async def _measure(app: RcsimApp, step_ms: int) -> Samples:
+    samples: Samples = {}
+    start, cpu = time.perf_counter(), time.process_time()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        _add(samples, "startup", time.perf_counter() - start, time.process_time() - cpu)
+        for _ in range(FRAMES):
+            app.session.sim.run_for(step_ms)
+            start, cpu = time.perf_counter(), time.process_time()
+            app.refresh_panes()
+            await pilot.pause()
+            _add(samples, "frame", time.perf_counter() - start, time.process_time() - cpu)
+        _time_play(app, samples)
+        topology = app.query_one("#topology", TopologyPane)
+        nodeview = app.query_one("#nodeview", NodeViewPane)
+        app.session.playing = True
+        app.session.speed = 0.0  # max
+        sim_start, wall_start = app.session.now, time.perf_counter()
+        for i in range(KEYS):
+            await asyncio.sleep(0.15)  # let a few ticks and frames run between keys
+            kind = i % 3
+            if kind == 0:
+                topology.focus()
+                await _press(app, "j", lambda: app.selected, samples, "key_j")
+            elif kind == 1:
+                nodeview.focus()
+                await _press(app, "pagedown", lambda: nodeview.first, samples, "key_page")
+            else:
+                await pilot.press("N", *"fail")
+                await _press(app, "enter", lambda: topology.node_filter, samples, "key_filter")
+                topology.node_filter = None
+        samples["rate"] = [
+            (app.session.now - sim_start) / 1000 / (time.perf_counter() - wall_start)
+        ]
+        app.session.playing = False
+        assert topology.node_filter is None or isinstance(topology.node_filter, NodeFilter)
+    return samples
+
+
+def _time_play(app: RcsimApp, samples: Samples) -> None:
+    """Time every frame the frame timer draws and every simulation slice from now on."""
+    refresh = app.refresh_panes
+    tick = app.session.tick
+
+    def timed_refresh() -> None:
+        start, cpu = time.perf_counter(), time.process_time()
+        refresh()
+        _add(samples, "play_frame", time.perf_counter() - start, time.process_time() - cpu)
+
+    def timed_tick(wall_delta: float, budget: float) -> bool:
+        start = time.perf_counter()
+        moved = tick(wall_delta, budget)
+        samples.setdefault("tick", []).append(time.perf_counter() - start)
+        return moved
+
+    app.refresh_panes = timed_refresh  # type: ignore[method-assign]
+    app.session.tick = timed_tick  # type: ignore[method-assign]
+
+
+def session_for(masters: int) -> tuple[Session, float]:
+    """The cluster with n1 killed at 500 ms, run to ``WATCH_MS`` (and its CPU time)."""
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 50_000))  # checkpoint deep copies
+    cpu = time.process_time()
+    session = cluster_session(masters, 1, seed=1, playing=False)
+    session.sim.run_until(500)
+    session.inject("kill", node="n1")
+    session.sim.run_until(WATCH_MS.get(masters, 1000))
+    return session, time.process_time() - cpu
+
+
+def _ms(values: list[float]) -> str:
+    return f"{statistics.median(values) * 1000:.1f} / {max(values) * 1000:.1f}"
+
+
+def _per_run(runs: list[Samples], name: str) -> str:
+    return " ".join(f"{max(r[name]) * 1000:.0f}" for r in runs if r.get(name))
+
+
+def main() -> str:
+    rows = []
+    for masters, count in _sizes():
+        session, build = session_for(masters)
+        load_before = os.getloadavg()[0]
+        runs = [
+            asyncio.run(_measure(RcsimApp(session, live=True), STEP_MS.get(masters, 5)))
+            for _ in range(count)
+        ]
+        load_after = os.getloadavg()[0]
+
+        def every(name: str, runs: list[Samples] = runs) -> list[float]:
+            return [v for r in runs for v in r.get(name, [])] or [0.0]
+
+        keys = [*every("key_j"), *every("key_page"), *every("key_filter")]
+        keys_cpu = [*every("key_j_cpu"), *every("key_page_cpu"), *every("key_filter_cpu")]
+        rows.append(
+            [
+                f"{masters * 2} ({count} runs)",
+                f"{build:.0f} s",
+                _ms(every("frame_cpu")),
+                _ms(every("frame")),
+                _ms(every("play_frame_cpu")),
+                _ms(keys_cpu),
+                f"{statistics.median(keys) * 1000:.0f}; "
+                + " ".join(
+                    f"{max(r['key_j'] + r['key_page'] + r['key_filter']) * 1000:.0f}" for r in runs
+                ),
+                f"j {_ms(every('key_j_cpu'))} · PgDn {_ms(every('key_page_cpu'))}"
+                f" · filter {_ms(every('key_filter_cpu'))}",
+                _per_run(runs, "frame"),
+                _per_run(runs, "tick"),
+                f"{statistics.median(every('startup_cpu')):.1f} s",
+                f"{statistics.median(every('rate')):.3f}×",
+                f"{load_before:.1f} → {load_after:.1f}",
+            ]
+        )
+    lines = [
+        "## TUI at 300 and 1,000 nodes: the collapsed topology",
+        "",
+        f"(`bench_tui_big`; headless app 120×40; n1 killed at 500 ms; {FRAMES} frames and "
+        f"{KEYS} keys per run while playing at maximum speed; targets: keys within "
+        f"{KEY_TARGET_MS} ms, frames within {FRAME_TARGET_MS} ms. Times in ms unless "
+        "said; median / worst.)",
+        "",
+        table(
+            [
+                "nodes",
+                "build + run to the watch time (CPU)",
+                "frame CPU",
+                "frame wall",
+                "frame CPU while playing (no paint)",
+                "key CPU",
+                "key wall: median; worst per run",
+                "key CPU by key",
+                "worst frame per run (wall)",
+                "longest simulation slice per run (wall)",
+                "app start (CPU, whole-heap collection)",
+                "simulated s per wall s at max",
+                "load average (1 min)",
+            ],
+            rows,
+        ),
+    ]
+    return "\n".join(lines)
+
+
+async def _paused_keys(app: RcsimApp, presses: int = 12) -> Samples:
+    """Each key's own cost: the app live but paused (no simulation slice to wait for),
+    the repaint included; and one frame's redraw without paint after 5 ms more."""
+    samples: Samples = {}
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await asyncio.sleep(0.5)
+        topology = app.query_one("#topology", TopologyPane)
+        nodeview = app.query_one("#nodeview", NodeViewPane)
+        for _ in range(presses):
+            topology.focus()
+            await _press(app, "j", lambda: app.selected, samples, "j")
+            nodeview.focus()
+            await _press(app, "pagedown", lambda: nodeview.first, samples, "PgDn")
+            await pilot.press("N", *"n1")
+            start, cpu = time.perf_counter(), time.process_time()
+            await pilot.press("enter")
+            await pilot.pause()
+            _add(samples, "filter", time.perf_counter() - start, time.process_time() - cpu)
+            topology.node_filter = None
+            app.session.sim.run_for(5)
+            start, cpu = time.perf_counter(), time.process_time()
+            app.refresh_panes()
+            _add(samples, "redraw", time.perf_counter() - start, time.process_time() - cpu)
+            await pilot.pause()
+    return samples
+
+
+def paused(masters: int, watch_ms: int) -> str:
+    """``python -m benchmarks.bench_tui_big --paused MASTERS WATCH_MS``."""
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 50_000))
+    session = cluster_session(masters, 1, seed=1, playing=False)
+    session.sim.run_until(min(500, watch_ms))
+    session.inject("kill", node="n1")
+    session.sim.run_until(watch_ms)
+    samples = asyncio.run(_paused_keys(RcsimApp(session, live=True)))
+    return "\n".join(
+        f"{name}: CPU {_ms(samples[name + '_cpu'])} ms, wall {_ms(samples[name])} ms"
+        for name in ("j", "PgDn", "filter", "redraw")
+    )
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--paused"]:
+        print(paused(int(sys.argv[2]), int(sys.argv[3])))
+    else:
+        print(main())
