@@ -7,9 +7,11 @@ each), so the duration is the per-slot cost: the SETSLOTs (one SETSLOT NODE per 
 each saving nodes.conf before it replies) and GETKEYSINSLOT, charged by kind as measured
 on an idle host (:mod:`simulator.dataplane.setslot_cost`). This is the check, on a
 different measurement, of the reshard constants fitted on the two 100-slot reshards
-(``COMMAND_RTT_MS``, ``KEY_COST_MS``, fitted with the SETSLOT costs in place). A fourth
-row compares the 3+1 run with the same rebalance re-measured on the idle host the
-SETSLOT costs come from (``rebalance-probe-idle.json``, 3 rounds). Simplified: the empty
+(``COMMAND_RTT_MS``, ``KEY_COST_MS``, fitted with the SETSLOT costs in place). Three more
+rows compare the same rcsim runs with the three shapes re-measured on an idle host
+(``rebalance-probe-idle.json``: 3 rounds of 3+1; ``rebalance-shapes-idle.json``: 3 rounds
+of each shape): resharding.json has one run of each, and its 4+1 run (3.02 s) is 1.46×
+the idle host's 4+1 median. Simplified: the empty
 masters are part of the converged start state (add-node's handshake is done), no client
 runs, redis-cli's start-up and cluster check (10 ms in the real runs that moved nothing)
 are not timed.
@@ -41,6 +43,20 @@ IDLE_HOST_RUNS_S: tuple[float, ...] = (2.155, 2.44, 2.326)
 """``rebalance_wall_s`` of the 3 rounds of tests/data/rebalance-probe-idle.json: the 3+1
 rebalance of :data:`REAL_RUNS`' first row, on the idle host of the SETSLOT costs."""
 
+IDLE_SHAPES_S: dict[tuple[int, int], tuple[float, ...]] = {
+    (3, 1): (2.251, 2.381, 2.39),
+    (3, 2): (4.179, 4.164, 4.13),
+    (4, 1): (2.065, 2.039, 2.392),
+}
+"""``rebalance_wall_s`` of tests/data/rebalance-shapes-idle.json (``rebalance_shapes_probe.py``),
+by (initial masters, added empty masters): each shape of :data:`REAL_RUNS`, 3 rounds."""
+
+
+def idle_runs(masters: int, added: int) -> tuple[float, ...]:
+    """Every idle-host run of one shape (the 3+1 probe's rounds pooled with the shapes')."""
+    extra = IDLE_HOST_RUNS_S if (masters, added) == (3, 1) else ()
+    return (*extra, *IDLE_SHAPES_S[(masters, added)])
+
 
 def rebalance_run(masters: int, added: int, seed: int = 1) -> tuple[int, float | None]:
     """Slots moved and the rebalance's duration in seconds (``None`` if it did not end)."""
@@ -62,8 +78,8 @@ def rebalance_run(masters: int, added: int, seed: int = 1) -> tuple[int, float |
 
 
 def rebalance_rows(seeds: Sequence[int]) -> list[Row]:
-    """The three measured rebalances, ``len(seeds)`` re-runs each, bounds 25 %; then the
-    first of them against its idle-host re-measurement (the same rcsim runs); in ms."""
+    """The three measured rebalances, ``len(seeds)`` re-runs each, bounds 25 %; then each
+    against its idle-host re-measurement (the same rcsim runs); in ms."""
     rows: list[Row] = []
     for masters, added, slots, real_s in REAL_RUNS:
         runs = [rebalance_run(masters, added, seed) for seed in seeds]
@@ -82,19 +98,19 @@ def rebalance_rows(seeds: Sequence[int]) -> list[Row]:
                 range_allowed=False,
             )
         )
-    masters, added, slots, _ = REAL_RUNS[0]
-    idle = statistics.median(IDLE_HOST_RUNS_S)
-    rows.append(
-        Row(
-            f"rebalance {masters}+{added} masters, {slots} slots, idle host",
-            "rebalance_wall_ms",
-            idle * 1000,
-            min(IDLE_HOST_RUNS_S) * 1000,
-            max(IDLE_HOST_RUNS_S) * 1000,
-            rows[0].sim_median,
-            len(seeds),
-            tolerance=TOLERANCE,
-            range_allowed=False,
+    for row, (masters, added, slots, _) in zip(list(rows), REAL_RUNS, strict=True):
+        idle = idle_runs(masters, added)
+        rows.append(
+            Row(
+                f"rebalance {masters}+{added} masters, {slots} slots, idle host",
+                "rebalance_wall_ms",
+                statistics.median(idle) * 1000,
+                min(idle) * 1000,
+                max(idle) * 1000,
+                row.sim_median,
+                len(seeds),
+                tolerance=TOLERANCE,
+                range_allowed=False,
+            )
         )
-    )
     return rows

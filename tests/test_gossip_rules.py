@@ -82,5 +82,5 @@ def test_the_lesson_reaches_fail_once_its_cluster_gossips_as_redis_7_0() -> None
 
 
 def test_rcsim_verify_refuses_an_older_gossip_rule() -> None:
-    (reason,) = refusals(load_scenario("big-cluster-reports"), None)
-    assert "'behaviour: gossip: redis-3.0-rc1' is an older Redis's rule" in reason
+    reasons = refusals(load_scenario("big-cluster-reports"), None)
+    assert any("'behaviour: gossip: redis-3.0-rc1' is an older Redis's rule" in r for r in reasons)

@@ -117,6 +117,7 @@ class StandInCluster:
     observations: Any = None
     log: EventLog = field(default_factory=lambda: EventLog({}))
     pubsub: Any = None
+    caching: Any = None
     t: float = 1000.0
 
     def __post_init__(self) -> None:
@@ -136,6 +137,13 @@ class StandInCluster:
             deliveries = Deliveries()
 
         self.pubsub = PubSub()
+
+        class Caching:  # no caching clients (rcsim/verify/cacheclients.py)
+            @staticmethod
+            def figure(_client: str | None, _metric: str) -> None:
+                return None
+
+        self.caching = Caching()
 
     def refresh_events(self) -> None:
         pass
