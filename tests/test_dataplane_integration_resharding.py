@@ -332,6 +332,8 @@ def test_rcsim_fidelity_reshard_prints_both_runs_next_to_real_redis(
         "rebalance 3+2 masters, 6556 slots",
         "rebalance 4+1 masters, 3280 slots",
         "rebalance 3+1 masters, 4096 slots, idle host",
+        "rebalance 3+2 masters, 6556 slots, idle host",
+        "rebalance 4+1 masters, 3280 slots, idle host",
     ]
     assert main(["fidelity", "--part", "reshard", "--seeds", "0"]) == 2
     assert "--seeds must be between 1 and 1000" in capsys.readouterr().err
