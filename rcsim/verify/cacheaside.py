@@ -58,6 +58,7 @@ from simulator.harness.reference import (
     derive_seed,
     encode,
     episode_row,
+    figure_of,
     percentile,
 )
 
@@ -146,14 +147,7 @@ class RealCachePlane:
 
     def figure(self, client: str | None, metric: str) -> Any:
         """One figure now, as rcsim's ``cache_figure`` reads it."""
-        figures = self.metrics()
-        if client is not None:
-            return figures["clients"].get(client, {}).get(metric)
-        if metric in ("stale_reads", "stale_open"):
-            return figures[metric]
-        if metric == "stale_keys":
-            return len(figures["stale_keys"])
-        return figures["database"].get(metric)
+        return figure_of(self.metrics(), client, metric)
 
 
 class CacheAsideWorkload(Workload):

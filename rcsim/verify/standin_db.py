@@ -158,17 +158,7 @@ class StandInDB:
     def stats(self) -> dict[str, Any]:
         """The database's counters, as rcsim's ``metrics.cache.database``."""
         with self.lock:
-            stats = self.db.stats
-            per_second = dict(stats.reads_per_s)
-            return {
-                "reads": stats.reads,
-                "writes": stats.writes,
-                "refused": stats.refused,
-                "max_queue": stats.max_queue,
-                "queue": self.db.queued(),
-                "peak_reads_per_s": max(per_second.values(), default=0),
-                "reads_per_s": {str(s): per_second[s] for s in sorted(per_second)},
-            }
+            return self.db.summary()
 
     def by_client(self, client: str) -> tuple[int, int]:
         """(reads, writes) served to ``client``."""

@@ -119,6 +119,21 @@ class BackingDB:
     def queued(self) -> int:
         return len(self.waiting)
 
+    def summary(self) -> dict[str, Any]:
+        """The counters as ``metrics.cache.database`` reports them (rcsim's run report and
+        rcsim verify's stand-in both print this row)."""
+        stats = self.stats
+        per_second = stats.reads_per_s
+        return {
+            "reads": stats.reads,
+            "writes": stats.writes,
+            "refused": stats.refused,
+            "max_queue": stats.max_queue,
+            "queue": self.queued(),
+            "peak_reads_per_s": max(per_second.values(), default=0),
+            "reads_per_s": {str(s): per_second[s] for s in sorted(per_second)},
+        }
+
     def submit(self, op: str, key: str, client: str, answer: Answer, *args: Any) -> None:
         """Send one query now; ``answer(DbAnswer, *args)`` runs when it is served or
         refused."""

@@ -147,19 +147,9 @@ class CachePlane:
 
     def metrics(self) -> dict[str, Any]:
         """The run's cache figures (``rcsim run --report``'s ``metrics.cache``)."""
-        stats = self.db.stats
         now = self.dp.now
-        per_second = stats.reads_per_s
         return {
-            "database": {
-                "reads": stats.reads,
-                "writes": stats.writes,
-                "refused": stats.refused,
-                "max_queue": stats.max_queue,
-                "queue": self.db.queued(),
-                "peak_reads_per_s": max(per_second.values(), default=0),
-                "reads_per_s": {str(s): per_second[s] for s in sorted(per_second)},
-            },
+            "database": self.db.summary(),
             "clients": {name: c.summary() for name, c in self.clients.items()},
             "stale_reads": len(self.ledger),
             "stale_keys": self.ledger.keys(),

@@ -16,7 +16,12 @@ def cache_figure(sim: Simulation, client: str | None, metric: str) -> Any:
     plane = sim.extras.get("cache")
     if plane is None:
         return None
-    figures = plane.metrics()
+    return figure_of(plane.metrics(), client, metric)
+
+
+def figure_of(figures: dict[str, Any], client: str | None, metric: str) -> Any:
+    """One figure of a ``metrics.cache`` dict: a client's, the stale-read ledger's, or the
+    database's (rcsim verify reads its real run's figures with it too)."""
     if client is not None:
         return figures["clients"].get(client, {}).get(metric)
     if metric in ("stale_reads", "stale_open"):

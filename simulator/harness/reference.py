@@ -27,6 +27,7 @@ from simulator.dataplane.ledger import WriteLedger
 from simulator.dataplane.local_cache import CacheOptions, LocalCache
 from simulator.dataplane.stale_reads import StaleReadLedger, episode_row
 from simulator.engine import derive_seed
+from simulator.harness.cache_checks import figure_of
 from simulator.introspection import cluster_info, cluster_nodes
 
 __all__ = [
@@ -55,5 +56,6 @@ __all__ = [
     "derive_seed",
     "encode",
     "episode_row",
+    "figure_of",
     "percentile",
 ]

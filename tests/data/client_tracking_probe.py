@@ -162,7 +162,11 @@ class Servers:
             f"logfile {d}/log",
         ]
         if cluster:
-            conf += ["cluster-enabled yes", "cluster-node-timeout 2000", f"cluster-config-file {d}/nodes.conf"]
+            conf += [
+                "cluster-enabled yes",
+                "cluster-node-timeout 2000",
+                f"cluster-config-file {d}/nodes.conf",
+            ]
         conf += extra or []
         (d / "redis.conf").write_text("\n".join(conf) + "\n")
         self.procs[port] = subprocess.Popen(["redis-server", str(d / "redis.conf")])
@@ -293,7 +297,12 @@ def standalone(s: Servers) -> dict[str, Any]:
         lim.call("GET", f"lim:{i}")
     time.sleep(0.3)  # serverCron runs trackingLimitUsedSlots too
     pushes = lim.drain(0.5)
-    evicted = sorted(k for p in pushes if isinstance(p, list) and p and p[0] == "invalidate" for k in (p[1] or []))
+    evicted = sorted(
+        k
+        for p in pushes
+        if isinstance(p, list) and p and p[0] == "invalidate"
+        for k in (p[1] or [])
+    )
     out["tracking_table_max_keys"] = {
         "max_keys": 10,
         "keys_read": 20,
@@ -412,7 +421,15 @@ def make_cluster(s: Servers, ports: list[int]) -> None:
     for p in ports:
         s.start(p, cluster=True)
     subprocess.run(
-        ["redis-cli", "--cluster", "create", *[f"{HOST}:{p}" for p in ports], "--cluster-replicas", "1", "--cluster-yes"],
+        [
+            "redis-cli",
+            "--cluster",
+            "create",
+            *[f"{HOST}:{p}" for p in ports],
+            "--cluster-replicas",
+            "1",
+            "--cluster-yes",
+        ],
         check=True,
         capture_output=True,
     )
@@ -508,7 +525,11 @@ def cluster_runs(s: Servers) -> dict[str, Any]:
     # (b) a slot migrated away: MIGRATE deletes the key on the source and signals it
     key3 = "mig:{c}"
     src = owner_port(probe, key3)
-    dst = next(p for p in ports if p != src and "role:master" in Conn(p, resp3=False).call("INFO", "replication"))
+    dst = next(
+        p
+        for p in ports
+        if p != src and "role:master" in Conn(p, resp3=False).call("INFO", "replication")
+    )
     slot = probe.call("CLUSTER", "KEYSLOT", key3)
     ws = Conn(src)
     ws.call("SET", key3, "v1")
@@ -553,7 +574,11 @@ def cluster_runs(s: Servers) -> dict[str, Any]:
     # deletes the slot's keys with delKeysInSlot (clusterUpdateSlotsConfigWith's dirty slots)
     key5 = "upd:{e}"
     lp = owner_port(probe, key5)
-    wp = next(p for p in ports if p != lp and "role:master" in Conn(p, resp3=False).call("INFO", "replication"))
+    wp = next(
+        p
+        for p in ports
+        if p != lp and "role:master" in Conn(p, resp3=False).call("INFO", "replication")
+    )
     slot5 = probe.call("CLUSTER", "KEYSLOT", key5)
     wl = Conn(lp)
     wl.call("SET", key5, "v1")
@@ -594,7 +619,9 @@ def main() -> int:
     if not shutil.which("redis-server"):
         print("redis-server not found", file=sys.stderr)
         return 1
-    version = subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout.strip()
+    version = subprocess.run(
+        ["redis-server", "--version"], capture_output=True, text=True
+    ).stdout.strip()
     s = Servers()
     try:
         data: dict[str, Any] = {

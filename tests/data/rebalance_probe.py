@@ -14,7 +14,6 @@ Servers are stopped by PID.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -22,7 +21,7 @@ import sys
 import tempfile
 import time
 
-from setslot_cost_probe import Conn, summary
+from setslot_cost_probe import Conn, start_servers, summary
 
 PORTS = [7630, 7631, 7632, 7633]
 ROUNDS = 3
@@ -34,17 +33,7 @@ def one_round() -> dict[str, object]:
     tmp = tempfile.mkdtemp(prefix="rebalance-")
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        for p in PORTS:
-            d = os.path.join(tmp, str(p))
-            os.makedirs(d)
-            conf = os.path.join(d, "redis.conf")
-            with open(conf, "w") as fh:
-                fh.write(
-                    f"port {p}\nbind 127.0.0.1\ncluster-enabled yes\n"
-                    f'cluster-node-timeout 5000\nsave ""\nappendonly no\ndir {d}\n'
-                    f"logfile {d}/log\n"
-                )
-            procs.append(subprocess.Popen(["redis-server", conf]))
+        start_servers(PORTS, tmp, procs)
         time.sleep(0.5)
         subprocess.run(
             [

@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 
-from setslot_cost_probe import Conn
+from setslot_cost_probe import Conn, start_servers
 
 FIRST_PORT = 7640
 SHAPES = [(3, 1), (3, 2), (4, 1)]
@@ -43,17 +43,7 @@ def one_round(masters: int, empty: int) -> dict[str, object]:
     tmp = tempfile.mkdtemp(prefix="rebalance-shapes-")
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        for p in ports:
-            d = os.path.join(tmp, str(p))
-            os.makedirs(d)
-            conf = os.path.join(d, "redis.conf")
-            with open(conf, "w") as fh:
-                fh.write(
-                    f"port {p}\nbind 127.0.0.1\ncluster-enabled yes\n"
-                    f'cluster-node-timeout 5000\nsave ""\nappendonly no\ndir {d}\n'
-                    f"logfile {d}/log\n"
-                )
-            procs.append(subprocess.Popen(["redis-server", conf]))
+        start_servers(ports, tmp, procs)
         time.sleep(0.5)
         subprocess.run(
             ["redis-cli", "--cluster", "create"]

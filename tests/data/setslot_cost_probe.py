@@ -81,21 +81,28 @@ def summary(xs: list[float]) -> dict[str, float | int]:
     }
 
 
+def start_servers(ports: list[int], tmp: str, procs: list[subprocess.Popen[bytes]]) -> None:
+    """One cluster-enabled redis-server per port on 127.0.0.1 (node-timeout 5000, no
+    persistence), each in its own directory under ``tmp``; appended to ``procs`` so the
+    caller's ``finally`` stops every one started, even if a later one fails."""
+    for p in ports:
+        d = os.path.join(tmp, str(p))
+        os.makedirs(d)
+        conf = os.path.join(d, "redis.conf")
+        with open(conf, "w") as fh:
+            fh.write(
+                f"port {p}\nbind 127.0.0.1\ncluster-enabled yes\n"
+                f'cluster-node-timeout 5000\nsave ""\nappendonly no\ndir {d}\n'
+                f"logfile {d}/log\n"
+            )
+        procs.append(subprocess.Popen(["redis-server", conf]))
+
+
 def one_run() -> dict[str, object]:
     tmp = tempfile.mkdtemp(prefix="setslot-")
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        for p in PORTS:
-            d = os.path.join(tmp, str(p))
-            os.makedirs(d)
-            conf = os.path.join(d, "redis.conf")
-            with open(conf, "w") as fh:
-                fh.write(
-                    f"port {p}\nbind 127.0.0.1\ncluster-enabled yes\n"
-                    f'cluster-node-timeout 5000\nsave ""\nappendonly no\ndir {d}\n'
-                    f"logfile {d}/log\n"
-                )
-            procs.append(subprocess.Popen(["redis-server", conf]))
+        start_servers(PORTS, tmp, procs)
         time.sleep(0.5)
         subprocess.run(
             [
