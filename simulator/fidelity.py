@@ -405,13 +405,13 @@ def format_table(rows: Sequence[Row]) -> str:
         "|---|---|---|---|---|---|",
     ]
     for row in rows:
-        # Times of a few ms (log lines) keep their tenth of a ms.
-        f = ".1f" if row.abs_tolerance_ms and abs(row.real_max) < 10 else ".0f"
+        # Times of a few ms (log lines) keep their tenth of a ms, and show no ratio.
+        near_zero = bool(row.abs_tolerance_ms) and abs(row.real_max) < 10
+        f = ".1f" if near_zero else ".0f"
         sim = "—" if row.sim_median is None else f"{row.sim_median:{f}}"
         if row.sim_min is not None and row.sim_max is not None:
             sim += f" [{row.sim_min:{f}}–{row.sim_max:{f}}]"
-        # A ratio of times near zero says nothing: rows bounded in ms show none.
-        ratio = "—" if row.ratio is None or row.abs_tolerance_ms else f"{row.ratio:.2f}"
+        ratio = "—" if row.ratio is None or near_zero else f"{row.ratio:.2f}"
         lines.append(
             f"| {row.experiment} | {row.metric} | {row.real_median:{f}} [{row.real_min:{f}}–{row.real_max:{f}}] "
             f"| {sim} | {ratio} | {'yes' if row.within_bounds else 'NO'} |"
