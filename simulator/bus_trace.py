@@ -49,7 +49,7 @@ def message_fields(message: Message, sent: int) -> dict[str, Any]:
     if message.gossip:
         known = _FLAG_TEXT  # cached words: the hot path of a 100-node bus
         fields["gossip"] = [
-            [e.name, known.get(e.flags) or flag_words(e.flags)] for e in message.gossip
+            [name, known.get(flags) or flag_words(flags)] for name, _, _, flags in message.gossip
         ]
     if message.channel:
         fields["channel"] = message.channel

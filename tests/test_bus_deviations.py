@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from simulator.cluster import NodeSpec
 from simulator.dataplane import install
-from simulator.messages import FAIL, MIGRATE_TO, NOFAILOVER, PFAIL, MsgType
+from simulator.messages import FAIL, MIGRATE_TO, NOFAILOVER, PFAIL, GossipEntry, MsgType
 from simulator.simulation import Simulation
 
 NT = 1000
@@ -86,10 +86,10 @@ def test_the_gossip_section_appends_at_most_stats_pfail_nodes_pfail_entries() ->
     for name in ("n2", "n3", "n5"):
         n1.peers[name].flags |= PFAIL
     n1.stats_pfail_nodes = 1  # the last cron counted one
-    entries = n1._gossip()
+    entries = [GossipEntry._make(e) for e in n1._gossip()]
     assert sum(1 for e in entries if e.flags & PFAIL) == 1
     n1.stats_pfail_nodes = 3
-    assert sum(1 for e in n1._gossip() if e.flags & PFAIL) == 3
+    assert sum(1 for e in n1._gossip() if GossipEntry._make(e).flags & PFAIL) == 3
 
 
 def test_publish_and_spublish_are_postponed_during_the_manual_failover_write_pause() -> None:

@@ -143,7 +143,7 @@ def test_gossip_carries_max_3_or_n_over_10_entries_plus_every_pfail_node() -> No
     assert len(node._gossip()) == max(3, 40 // 10)
     node.peers["n7"].flags |= PFAIL
     node.stats_pfail_nodes = 1
-    entries = node._gossip()
+    entries = [GossipEntry._make(e) for e in node._gossip()]
     assert [e.name for e in entries].count("n7") == 1
     assert len(entries) == 5
 

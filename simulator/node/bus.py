@@ -7,6 +7,7 @@ request came in on; both are TCP connections (:mod:`simulator.links`).
 
 from __future__ import annotations
 
+from itertools import repeat
 from typing import Any
 
 from simulator.links import Link
@@ -18,7 +19,7 @@ from simulator.messages import (
     NOADDR,
     PFAIL,
     SLAVE,
-    GossipEntry,
+    GossipFields,
     Message,
     MsgType,
 )
@@ -49,6 +50,8 @@ assert Message._fields == (
     "payload",
 )
 _RARE = MYSELF | PFAIL | HANDSHAKE | NOADDR  # peers the gossip builder looks at twice
+_NOT_MYSELF = ~MYSELF
+_PING = MsgType.PING  # a local: an enum member read from its class costs ~10x a global
 
 
 class BusOutput(ManualFailover):
@@ -78,7 +81,7 @@ class BusOutput(ManualFailover):
         )
 
     def _heartbeat(
-        self, mtype: MsgType, gossip: tuple[GossipEntry, ...], reply: bool = False
+        self, mtype: MsgType, gossip: tuple[GossipFields, ...], reply: bool = False
     ) -> Message:
         """:meth:`_header` of a PING, PONG or MEET with its gossip section, inlined: the
         same fields (``config_epoch``, ``claimed_bits`` and ``claim_fingerprint`` read
@@ -142,13 +145,22 @@ class BusOutput(ManualFailover):
     def send_ping(self, peer: PeerView, mtype: MsgType = MsgType.PING) -> None:
         """``clusterSendPing``: header plus gossip about max(3, N/10) nodes and every PFAIL node (§7)."""
         now = self.engine.now
-        if mtype == MsgType.PING:
+        if mtype == _PING:
             if peer.ping_sent == 0:
                 peer.ping_sent = now
                 self._cron_watch(peer)  # a pong from the future may have filed it later
         self._send(peer.name, self._heartbeat(mtype, self._gossip()))
 
-    def _gossip(self) -> tuple[GossipEntry, ...]:
+    def _gossip(self) -> tuple[GossipFields, ...]:
+        """The gossip section of a PING/PONG/MEET (``clusterSendPing``, §7.1): max(3, N/10)
+        entries drawn at random from the node table (``dictGetRandomKey``), at most
+        3 × wanted draws, then every PFAIL node (as many as the last cron counted).
+
+        The hottest loop of a big cluster (with :meth:`Gossip._process_gossip`). An entry
+        is a plain tuple in :class:`~simulator.messages.GossipEntry`'s field order
+        (building the named tuple cost ~4× as much); the draws run in a ``for`` over the
+        3 × wanted attempts, leaving as soon as ``wanted`` entries are in or no fresh node
+        is left, which is exactly when Redis's ``while`` stops: same draws, same entries."""
         if self.gossip_rule is not None:  # an older Redis's rule (cluster.behaviour.gossip)
             return legacy_gossip(self, self.gossip_rule)
         peers = self._peer_list
@@ -156,51 +168,51 @@ class BusOutput(ManualFailover):
         fresh = total - 2
         wanted = max(3, total // 10)
         wanted = min(wanted, fresh)
-        entries: list[GossipEntry] = []
-        chosen = bytearray(total)  # by table position: one peer per position
-        attempts = wanted * 3
-        random = self.rng.random  # dictGetRandomKey: uniform over the node table
-        origin = self.host.unix_origin_ms  # gossip times are unix seconds (§6.3)
-        origin_s = origin // 1000  # a ping_sent of 0
-        me = self.me
-        slot_counts = self.slot_counts
-        new = tuple.__new__
-        append = entries.append
-        not_myself = ~MYSELF
-        count = 0
-        # The hottest loop of a big cluster: one test of the flags for the common peer
-        # (``me`` has MYSELF), and the entry built inline (``clusterSetGossipEntry``).
-        while fresh > 0 and count < wanted and attempts > 0:
-            attempts -= 1
-            pos = int(random() * total)
-            peer = peers[pos]
-            flags = peer.flags
-            if flags & _RARE:
-                if peer is me or flags & PFAIL:
-                    continue
-                if flags & (HANDSHAKE | NOADDR):
+        entries: list[GossipFields] = []
+        if wanted > 0:  # i.e. fresh > 0: Redis's while loop runs at all
+            chosen = bytearray(total)  # by table position: one peer per position
+            random = self.rng.random  # dictGetRandomKey: uniform over the node table
+            origin = self.host.unix_origin_ms  # gossip times are unix seconds (§6.3)
+            origin_s = origin // 1000  # a ping_sent of 0
+            me = self.me
+            slot_counts = self.slot_counts
+            append = entries.append
+            left = wanted
+            for _ in repeat(None, wanted * 3):
+                pos = int(random() * total)
+                peer = peers[pos]
+                flags = peer.flags
+                if flags & _RARE:  # one test for the common peer (``me`` has MYSELF)
+                    if peer is me or flags & PFAIL:
+                        continue
+                    if flags & (HANDSHAKE | NOADDR):
+                        fresh -= 1
+                        if not fresh:
+                            break
+                        continue
+                    flags &= _NOT_MYSELF
+                if not peer.link and not slot_counts.get(peer.index):
                     fresh -= 1
+                    if not fresh:
+                        break
                     continue
-            if not peer.link and not slot_counts.get(peer.index):
-                fresh -= 1
-                continue
-            if chosen[pos]:
-                continue
-            chosen[pos] = 1
-            ping_sent = peer.ping_sent
-            append(
-                new(
-                    GossipEntry,
+                if chosen[pos]:
+                    continue
+                chosen[pos] = 1
+                ping_sent = peer.ping_sent
+                # clusterSetGossipEntry, inline (flags without MYSELF: see above).
+                append(
                     (
                         peer.name,
                         (ping_sent + origin) // 1000 if ping_sent else origin_s,
                         (peer.pong_received + origin) // 1000,
-                        flags & not_myself,
-                    ),
+                        flags,
+                    )
                 )
-            )
-            count += 1
-            fresh -= 1
+                left -= 1
+                fresh -= 1
+                if not left or not fresh:
+                    break
         # At most stats_pfail_nodes PFAIL entries (as counted by the last cron run).
         pfail_wanted = self.stats_pfail_nodes
         if pfail_wanted > 0:
@@ -212,10 +224,10 @@ class BusOutput(ManualFailover):
                         break
         return tuple(entries)
 
-    def _gossip_entry(self, peer: PeerView) -> GossipEntry:
+    def _gossip_entry(self, peer: PeerView) -> GossipFields:
         """``clusterSetGossipEntry``: times travel in whole unix seconds (§6.3)."""
         origin = self.host.unix_origin_ms
-        return GossipEntry(
+        return (
             peer.name,
             (peer.ping_sent + origin) // 1000,
             (peer.pong_received + origin) // 1000,

@@ -37,7 +37,7 @@ _shared_ms = _SHARED_MS.setdefault
 
 _FAILING = FAIL | PFAIL
 
-_PING, _PONG, _MEET = MsgType.PING, MsgType.PONG, MsgType.MEET
+_PING, _PONG, _MEET = MsgType.PING, MsgType.PONG, MsgType.MEET  # MsgType.X is slow (~10x a global)
 _LAST_HEARTBEAT = _MEET  # PING 0, PONG 1, MEET 2: the heartbeat types
 assert (MsgType.PING, MsgType.PONG) == (0, 1) and _LAST_HEARTBEAT == 2
 
@@ -105,12 +105,12 @@ class Gossip(Cron):
     ) -> None:
         """The PING/PONG/MEET part of ``clusterProcessPacket`` (§10.1)."""
         mtype = msg.type
-        if sender is None and mtype == MsgType.MEET:
+        if sender is None and mtype == _MEET:
             sender = self._add_handshake_peer(msg.sender)
             self._process_gossip(msg, None, now)
         if mtype == _PING or mtype == _MEET:
             # The PONG travels back on the connection the PING came in on (unknown senders too).
-            reply = self._heartbeat(MsgType.PONG, self._gossip(), True)
+            reply = self._heartbeat(_PONG, self._gossip(), True)
             self._reply(link, msg.sender, reply)
         if sender is None:
             return
@@ -137,9 +137,11 @@ class Gossip(Cron):
                 self._clear_node_failure_if_needed(sender, now)
 
         # Role switch (step 6).
+        sender_master: PeerView | None
         if msg.master is None:
             if not sender.flags & MASTER:  # else clusterSetNodeAsMaster does nothing
                 self._set_node_as_master(sender)
+            sender_master = sender if sender.flags & MASTER else self.peers.get(sender.master or "")
         else:
             master = self.peers.get(msg.master)
             if sender.flags & MASTER:
@@ -152,11 +154,10 @@ class Gossip(Cron):
                     self._remove_replica(self.peers[sender.master], sender.name)
                 self._add_replica(master, sender.name)
                 sender.master = master.name
+            # The sender is a replica now; its master's view is the one just looked up.
+            sender_master = master if master is not None else self.peers.get(sender.master or "")
 
         # Slot configuration (steps 7-9).
-        sender_master: PeerView | None = (
-            sender if sender.flags & MASTER else self.peers.get(sender.master or "")
-        )
         dirty = (
             sender_master is not None
             and self._fingerprint.get(sender_master.index, 0) != msg.claim_fp
@@ -226,9 +227,10 @@ class Gossip(Cron):
                         reports.pop(reporter, None)
                     if reports and self._count_reports(node, now):
                         continue
-                if node.ping_sent == 0:
+                if not node.ping_sent:
                     pong = pong_s * 1000 - origin
-                    if pong <= horizon and pong > node.pong_received:
+                    # Not newer: ~70 % of the entries of a converged cluster, tested first.
+                    if pong > node.pong_received and pong <= horizon:
                         node.pong_received = _shared_ms(pong, pong)
             elif sender is not None and not eflags & NOADDR and self.host.knows(name):
                 if self.host.is_blacklisted(self, name):

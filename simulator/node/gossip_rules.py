@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from simulator.messages import FAIL, HANDSHAKE, NOADDR, PFAIL, GossipEntry
+from simulator.messages import FAIL, HANDSHAKE, NOADDR, PFAIL, GossipFields
 
 REDIS_7_0 = "redis-7.0"
 REDIS_3_0 = "redis-3.0"
@@ -38,7 +38,7 @@ RC1_MAX_DRAWS = (
 )
 
 
-def legacy_gossip(node: Any, rule: str) -> tuple[GossipEntry, ...]:
+def legacy_gossip(node: Any, rule: str) -> tuple[GossipFields, ...]:
     """The gossip section ``node`` (a :class:`~simulator.node.bus.BusOutput`) builds
     under the older ``rule``."""
     peers = node._peer_list
@@ -52,7 +52,7 @@ def legacy_gossip(node: Any, rule: str) -> tuple[GossipEntry, ...]:
         wanted = min(max(3, total // 10), fresh)
         draws = wanted * 3
         biased = wanted - 1  # while maxiterations > wanted*2 (it is decremented first)
-    entries: list[GossipEntry] = []
+    entries: list[GossipFields] = []
     chosen: set[str] = set()
     random = node.rng.random
     me = node.me
