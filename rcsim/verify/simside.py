@@ -5,10 +5,17 @@ counted from the step's start, which is rebuilt from the runner's timing rules a
 moments the waits ended; the final roles and slot owners are read from each live node's
 ``CLUSTER NODES`` text (simulator.introspection) with the same parser as the real
 nodes' replies, so both sides are read by one piece of code.
+
+The run starts as verify's real cluster does (rcsim/verify/realcluster.py): built by
+MEET, polled until healthy every :data:`HEALTH_POLL_MS`, the scenario's clock starting
+then (:mod:`simulator.harness.fresh`), with the nodes' crons as far apart as the real
+processes' starts (:func:`start_spread_ms`). Times read from the trace are counted from
+that moment. A ``standalone`` topology has no cluster to form and starts as rcsim runs it.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from rcsim.verify.cacheclients import cache_figures
@@ -21,9 +28,41 @@ from rcsim.verify.figures import (
     stale_figures,
 )
 from rcsim.verify.measure import Measures, final_state, wait_times
-from rcsim.verify.scenario_api import metrics, model, run
+from rcsim.verify.scenario_api import metrics, model, run, run_fresh
 from simulator.harness import reference as introspection
 from simulator.simulation import Simulation
+
+HEALTH_POLL_MS = 50
+"""RealCluster._wait checks "healthy" every 0.05 s."""
+
+START_GAP_MS = 30
+"""How far apart verify starts its redis-server processes: each once the previous one
+answers PING (NodeProcess.start, 20 ms between PINGs). Measured on this host, 4 rounds
+of 6 servers: 21-40 ms apart (docs/fidelity.md). A calibration of the harness, not of
+Redis: a process's cron runs every 100 ms from its start, so this sets the phases."""
+
+CRON_PERIOD_MS = 100
+
+
+def start_spread_ms(scenario: model.Scenario) -> int:
+    """The span of the real nodes' cron phases: (N - 1) starts ``START_GAP_MS`` apart,
+    at most one cron period. rcsim draws each node's phase in it (the start order is
+    not kept: a simplification)."""
+    nodes = len(scenario.cluster.nodes)
+    return max(1, min(CRON_PERIOD_MS, START_GAP_MS * (nodes - 1)))
+
+
+def run_as_verify_starts(scenario: model.Scenario, seed: int) -> tuple[Simulation, int]:
+    """The run and the engine time of the scenario's 0."""
+    if scenario.cluster.topology == "standalone":
+        return run(scenario, seed), 0
+    sim = run_fresh(
+        scenario,
+        seed,
+        cron_phase_spread_ms=start_spread_ms(scenario),
+        health_poll_ms=HEALTH_POLL_MS,
+    )
+    return sim, int(sim.extras["driver"].origin)
 
 
 def step_starts(scenario: model.Scenario, results: list[Any]) -> dict[int, float]:
@@ -63,14 +102,15 @@ def snapshots(sim: Simulation) -> tuple[dict[str, Snapshot], dict[str, str]]:
 
 def measure(scenario: model.Scenario, seed: int) -> Measures:
     """One rcsim run of ``scenario`` with ``seed``, measured."""
-    sim = run(scenario, seed)
+    sim, origin = run_as_verify_starts(scenario, seed)
     driver = sim.extras["driver"]
-    results = [r.as_dict() for r in driver.results]
+    results = [{**r.as_dict(), "at": r.at - origin} for r in driver.results]
+    shifted = [replace(r, at=r.at - origin) for r in driver.results]
     views, status = snapshots(sim)
     figures = metrics(sim, driver)
     return Measures(
-        failovers=figures["failovers"],
-        waits=wait_times(scenario, results, step_starts(scenario, driver.results)),
+        failovers=[{**f, "at": f["at"] - origin} for f in figures["failovers"]],
+        waits=wait_times(scenario, results, step_starts(scenario, shifted)),
         final=final_state(views, status),
         results=[{**r, "observable": True} for r in results],
         errors=list(driver.errors),
