@@ -9,7 +9,7 @@ nodes' replies, so both sides are read by one piece of code.
 The run starts as verify's real cluster does (rcsim/verify/realcluster.py): built by
 MEET, polled until healthy every :data:`HEALTH_POLL_MS`, the scenario's clock starting
 then (:mod:`simulator.harness.fresh`), with the nodes' crons as far apart as the real
-processes' starts (:func:`start_spread_ms`). Times read from the trace are counted from
+processes' starts (:data:`START_GAP_MS`). Times read from the trace are counted from
 that moment. A ``standalone`` topology has no cluster to form and starts as rcsim runs it.
 """
 
@@ -35,33 +35,20 @@ from simulator.simulation import Simulation
 HEALTH_POLL_MS = 50
 """RealCluster._wait checks "healthy" every 0.05 s."""
 
-START_GAP_MS = 30
-"""How far apart verify starts its redis-server processes: each once the previous one
-answers PING (NodeProcess.start, 20 ms between PINGs). Measured on this host, 4 rounds
-of 6 servers: 21-40 ms apart (docs/fidelity.md). A calibration of the harness, not of
-Redis: a process's cron runs every 100 ms from its start, so this sets the phases."""
-
-CRON_PERIOD_MS = 100
-
-
-def start_spread_ms(scenario: model.Scenario) -> int:
-    """The span of the real nodes' cron phases: (N - 1) starts ``START_GAP_MS`` apart,
-    at most one cron period. rcsim draws each node's phase in it (the start order is
-    not kept: a simplification)."""
-    nodes = len(scenario.cluster.nodes)
-    return max(1, min(CRON_PERIOD_MS, START_GAP_MS * (nodes - 1)))
+START_GAP_MS = (21, 40)
+"""How far apart verify starts its redis-server processes, one after another in the
+scenario's node order, each once the previous one answers PING (NodeProcess.start, 20
+ms between PINGs). Measured on this host, 4 rounds of 6 servers: 21-40 ms apart
+(docs/fidelity.md); rcsim draws each gap in that range. A calibration of the harness,
+not of Redis: a process's cron runs every 100 ms from its start, so this sets the
+phases."""
 
 
 def run_as_verify_starts(scenario: model.Scenario, seed: int) -> tuple[Simulation, int]:
     """The run and the engine time of the scenario's 0."""
     if scenario.cluster.topology == "standalone":
         return run(scenario, seed), 0
-    sim = run_fresh(
-        scenario,
-        seed,
-        cron_phase_spread_ms=start_spread_ms(scenario),
-        health_poll_ms=HEALTH_POLL_MS,
-    )
+    sim = run_fresh(scenario, seed, start_gap_ms=START_GAP_MS, health_poll_ms=HEALTH_POLL_MS)
     return sim, int(sim.extras["driver"].origin)
 
 

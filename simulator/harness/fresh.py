@@ -24,6 +24,7 @@ from simulator.harness.runner import (
     run_to_end,
     start_scenario,
 )
+from simulator.node.cron import CRON_PERIOD_MS
 from simulator.scenario import model
 from simulator.simulation import Simulation
 
@@ -35,17 +36,38 @@ class FreshStartError(RuntimeError):
     """The MEET-built cluster never became healthy."""
 
 
+def stagger_starts(sim: Simulation, gap_ms: tuple[int, int]) -> None:
+    """Each process started ``gap_ms`` (drawn in that range) after the one before it, in
+    creation order, the first at a random point of the 100 ms grid: a cron runs every
+    100 ms from its process's start, so this sets each node's phase. Done before anything
+    ran, so it is the same as having started them so (stream ``fresh-start``).
+    Simplified: every process is there from time 0 (the MEETs, in the real harness sent
+    once all answer PING, are sent at 0)."""
+    rng = sim.engine.rng("fresh-start")
+    at = rng.randrange(CRON_PERIOD_MS)
+    for node in sim.cluster.nodes.values():
+        node.stop_timers()
+        node.phase = at % CRON_PERIOD_MS
+        # clusterCron's ``static iteration`` counts from the process start (the random
+        # ping every 10th, §6.2): one started a period later is a tick behind.
+        node.iteration = -(at // CRON_PERIOD_MS)
+        node.start()
+        at += rng.randint(*gap_ms)
+
+
 def build_fresh(
     scenario: model.Scenario,
     seed: int | None,
     *,
-    cron_phase_spread_ms: int,
+    start_gap_ms: tuple[int, int],
     health_poll_ms: int,
     until: int | None = None,
 ) -> Simulation:
-    """The scenario's cluster built by MEET, run until healthy (checked every
-    ``health_poll_ms``), with the scenario scheduled from that moment."""
-    sim = new_simulation(scenario, seed, NO_CHECKPOINTS, cron_phase_spread_ms, converged=False)
+    """The scenario's cluster built by MEET from processes started ``start_gap_ms`` apart
+    (:func:`stagger_starts`), run until healthy (checked every ``health_poll_ms``), with
+    the scenario scheduled from that moment."""
+    sim = new_simulation(scenario, seed, NO_CHECKPOINTS, CRON_PERIOD_MS, converged=False)
+    stagger_starts(sim, start_gap_ms)
     if not run_until_true(sim, lambda: healthy(sim), HEALTHY_LIMIT_MS, slice_ms=health_poll_ms):
         raise FreshStartError(
             f"{scenario.name}: the cluster built by MEET was not healthy within "
@@ -62,12 +84,10 @@ def run_fresh(
     scenario: model.Scenario,
     seed: int | None = None,
     *,
-    cron_phase_spread_ms: int,
+    start_gap_ms: tuple[int, int],
     health_poll_ms: int,
 ) -> Simulation:
     """:func:`build_fresh`, run to the end (headless, no checkpoints)."""
-    sim = build_fresh(
-        scenario, seed, cron_phase_spread_ms=cron_phase_spread_ms, health_poll_ms=health_poll_ms
-    )
+    sim = build_fresh(scenario, seed, start_gap_ms=start_gap_ms, health_poll_ms=health_poll_ms)
     run_to_end(sim)
     return sim
