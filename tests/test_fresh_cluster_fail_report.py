@@ -8,8 +8,9 @@ flag was set (§7.1). The report crosses on the next exchange, one NT/2 cycle la
 ``rcsim verify`` builds its real cluster that way (rcsim/verify/realcluster.py: processes
 started one after another, MEET, healthy polled every 50 ms, the clock's 0 then), and the
 real no-replica runs show it (FAIL 1013–1024 ms after the first PFAIL in 4 of 5 runs).
-rcsim shows it too when started the same way, and verify's rcsim side now starts so
-(simulator/harness/fresh.py); its converged start (pong ages drawn per peer) does not."""
+rcsim shows it too when started the same way (simulator/harness/fresh.py, verify's
+``measure(..., fresh=True)``); its converged start (pong ages drawn per peer), still
+verify's default, does not."""
 
 from __future__ import annotations
 
@@ -79,10 +80,12 @@ def test_verifys_rcsim_side_counts_time_from_the_healthy_moment_of_a_fresh_clust
     assert metrics(sim, driver)["bus"]["seconds"] == 2.5
 
 
-def test_verifys_rcsim_side_flags_no_replicas_master_fail_as_the_real_runs_do() -> None:
+def test_verifys_fresh_rcsim_side_flags_no_replicas_master_fail_as_the_real_runs_do() -> None:
     """verify's no-replica row: first FAIL 3870 [3121–3961] ms after the kill on Redis;
-    rcsim's converged start gave 2825 (20 seeds)."""
-    failovers = [measure(NO_REPLICA, seed).failovers[0] for seed in range(1, 6)]
+    rcsim's converged start gives 2825 (20 seeds), the fresh start 3879 (seeds 1-5)."""
+    converged = measure(NO_REPLICA, 1).failovers[0]
+    assert converged["first_fail"] < 3121 and converged["at"] == 2000
+    failovers = [measure(NO_REPLICA, seed, fresh=True).failovers[0] for seed in range(1, 6)]
     assert all(failover["at"] == 2000 for failover in failovers)
     assert 3121 <= statistics.median(f["first_fail"] for f in failovers) <= 3961, failovers
 
