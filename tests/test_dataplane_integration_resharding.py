@@ -5,6 +5,8 @@ mid-move and ``fix``, rebalance, and TRYAGAIN/CROSSSLOT for multi-key commands."
 from __future__ import annotations
 
 import json
+import math
+import random
 from collections import defaultdict
 from pathlib import Path
 
@@ -17,7 +19,13 @@ from simulator.dataplane.actions import add_client
 from simulator.dataplane.model import ClusterData
 from simulator.dataplane.redis_cli import apply_moves, rebalance_plan
 from simulator.dataplane.resharding import Job, masters_table
-from simulator.fidelity_reshard import ReshardRun, slot_tags
+from simulator.fidelity_reshard import (
+    MOVED_SLOTS,
+    ReshardRun,
+    max_per_cell_interval,
+    poisson_interval,
+    slot_tags,
+)
 from simulator.fidelity_reshard import run_job as finish_job
 from simulator.simulation import ActionError, Simulation
 
@@ -153,6 +161,49 @@ def test_pipeline_1_means_many_more_asks_as_measured(
     real_10 = RUNS["default (10)"]["client_counts"]["ASK"]
     assert real_asks > 4 * real_10
     assert outcomes["ask"] > 4 * reshard_10.dp.outcomes["ask"]
+
+
+def _poisson_draw(rng: random.Random, mean: float) -> int:
+    """Knuth's method: fine for the small means of one slot's ASKs."""
+    limit, k, product = math.exp(-mean), 0, rng.random()
+    while product > limit:
+        k += 1
+        product *= rng.random()
+    return k
+
+
+def test_the_most_asks_in_one_slot_is_the_largest_of_100_poisson_counts() -> None:
+    """The real pipeline-10 run's 11 ASKs fell in 11 slots, but 11 ASKs spread over 100
+    equally open slots share a slot with probability 1 - Π(1 - i/100) = 0.43: the most in
+    one slot is the largest of 100 chance counts, so its bound is that maximum's 95 %
+    range over the plausible totals (the total's own Poisson interval), checked here by
+    drawing such runs."""
+    ten, one = RUNS["default (10)"], RUNS[1]
+    assert max_per_cell_interval(ten["client_counts"]["ASK"], MOVED_SLOTS) == (1, 3)
+    assert max_per_cell_interval(one["client_counts"]["ASK"], MOVED_SLOTS) == (3, 6)
+    distinct = math.prod(1 - i / 100 for i in range(11))
+    assert 0.55 < distinct < 0.6  # max 1 and max 2 are both ordinary outcomes of 11 ASKs
+    rng = random.Random(7)
+    for count, (low, high) in ((11, (1, 3)), (94, (3, 6))):
+        low_total, high_total = poisson_interval(count)
+        at_low = [max(_poisson_draw(rng, low_total / 100) for _ in range(100)) for _ in range(2000)]
+        at_high = [
+            max(_poisson_draw(rng, high_total / 100) for _ in range(100)) for _ in range(2000)
+        ]
+        # Each end is the quantile: at most 2.5 % beyond it, more than 2.5 % at or beyond it.
+        assert sum(m < low for m in at_low) <= 0.035 * len(at_low)
+        assert sum(m > high for m in at_high) <= 0.035 * len(at_high)
+        assert sum(m >= high for m in at_high) > 0.025 * len(at_high)
+
+
+def test_rcsims_most_asks_in_one_slot_fall_in_the_chance_range(
+    reshard_10: ReshardRun, reshard_1: ReshardRun
+) -> None:
+    """Seed 1: 2 in one slot with pipeline 10 (real 1, range 1–3), 5 with pipeline 1
+    (real 4, range 3–6)."""
+    for run, real in ((reshard_10, RUNS["default (10)"]), (reshard_1, RUNS[1])):
+        low, high = max_per_cell_interval(real["client_counts"]["ASK"], MOVED_SLOTS)
+        assert low <= max(run.asks_per_slot().values()) <= high
 
 
 def assert_fix_closes_slot_0(sim: Simulation, dp: ClusterData, keys: list[str]) -> None:

@@ -7,6 +7,7 @@ import here means a move touches this file only.
 from __future__ import annotations
 
 from simulator.harness.conditions import event_matches
+from simulator.harness.fresh import run_fresh
 from simulator.harness.kill_draw import choose_masters, kill_stream
 from simulator.harness.report import MILESTONES, metrics
 from simulator.harness.report import milestones as milestones_of
@@ -29,6 +30,7 @@ __all__ = [
     "model",
     "parse_scenario",
     "run",
+    "run_fresh",
 ]
 """``milestones_of(events, fault)`` is report.py's own milestone reader: the real run's
 events use rcsim's trace vocabulary (see :mod:`rcsim.verify.events`), so both sides are

@@ -225,8 +225,8 @@ def metrics(sim: Simulation, driver: ScenarioDriver) -> dict[str, Any]:
         **lost_writes_detail(sim),
         "requests": requests_by_outcome(sim),
         "failovers": [milestones(events, fault) for fault in driver.faults],
-        "bus": bus_stats.report(sim.cluster.bus_stats, sim.cluster.names, sim.now),
-        **_service(sim),
+        "bus": bus_stats.report(sim.cluster.bus_stats, sim.cluster.names, sim.now - driver.origin),
+        **_service(sim, sim.now - driver.origin),
         **local_caches(sim),
         **cache_metrics(sim),
     }
@@ -239,10 +239,10 @@ def cache_metrics(sim: Simulation) -> dict[str, Any]:
     return {} if plane is None else {"cache": plane.metrics()}
 
 
-def _service(sim: Simulation) -> dict[str, Any]:
+def _service(sim: Simulation, elapsed_ms: int) -> dict[str, Any]:
     """With ``cluster.service`` (§28.4): each node's commands, busy share and longest queue."""
     model = getattr(sim.extras.get("dataplane"), "service", None)
-    return {} if model is None else {"service": model.report(sim.now)}
+    return {} if model is None else {"service": model.report(elapsed_ms)}
 
 
 def local_caches(sim: Simulation) -> dict[str, Any]:

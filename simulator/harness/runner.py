@@ -162,18 +162,26 @@ class ScenarioDriver:
     simulation's checkpoints, so a rewind rolls the results back too.
     """
 
-    def __init__(self, sim: Simulation, scenario: model.Scenario, until: int | None = None) -> None:
+    def __init__(
+        self,
+        sim: Simulation,
+        scenario: model.Scenario,
+        until: int | None = None,
+        origin: int = 0,
+    ) -> None:
         self.sim = sim
+        self.origin = origin  # the engine time of the scenario's 0 (harness/fresh.py)
         self._frozen = _Frozen(scenario)
         self.results: list[Result] = []
         self.faults: list[Fault] = []
         self.errors: list[str] = []
         self.next_step = 0  # index of the first step not yet started
         self.current: int | None = None  # the step in progress
-        self.step_start = 0
-        self.previous_start = 0
+        self.step_start = origin
+        self.previous_start = origin
         self.wait_deadline = 0
-        self.end_time: int | None = until if until is not None else scenario.run_until
+        end = until if until is not None else scenario.run_until
+        self.end_time: int | None = None if end is None else end + origin
         self.done = False
         self._final_timer: Any = None
 
@@ -195,7 +203,7 @@ class ScenarioDriver:
         injections = self.scenario.injections
         first = 0
         while first < len(injections):
-            at = injections[first].at or 0
+            at = (injections[first].at or 0) + self.origin
             last = first
             while last + 1 < len(injections) and injections[last + 1].at == at:
                 last += 1
@@ -207,13 +215,13 @@ class ScenarioDriver:
         engine = self.sim.engine
         if self.next_step >= len(steps):
             if self.end_time is None:
-                last = max((i.at or 0 for i in self.scenario.injections), default=0)
+                last = max((i.at or 0 for i in self.scenario.injections), default=0) + self.origin
                 self.end_time = max(engine.now, last) + model.Scenario.DEFAULT_TAIL_MS
                 self._final_timer = engine.schedule_at(self.end_time, self._final)
             return
         step = steps[self.next_step]
         if step.at is not None:
-            when = step.at
+            when = step.at + self.origin
         elif step.after is not None:
             when = self.previous_start + step.after
         else:
@@ -409,9 +417,24 @@ def build(
     Simulation) and ``install(sim, scenario)`` (registers its actions with
     ``sim.register_action`` and sets ``sim.extras["dataplane"]``, starts the clients).
     """
+    sim = new_simulation(
+        scenario, seed, checkpoint_ms, cron_phase_spread_ms, scenario.cluster.start != "meet"
+    )
+    start_scenario(sim, scenario, until)
+    return sim
+
+
+def new_simulation(
+    scenario: model.Scenario,
+    seed: int | None,
+    checkpoint_ms: int | None,
+    cron_phase_spread_ms: int,
+    converged: bool,
+) -> Simulation:
+    """The scenario's cluster, network and data plane hooks, nothing started yet."""
     latency = scenario.network.latency or (0.0, 0.0)
     make_dataplane = _dataplane_hook("make_dataplane")
-    sim = Simulation(
+    return Simulation(
         cluster_specs(scenario.cluster),
         config=dict(scenario.cluster.config),
         seed=scenario.seed if seed is None else seed,
@@ -420,18 +443,24 @@ def build(
         checkpoint_ms=checkpoint_ms,
         cron_phase_spread_ms=cron_phase_spread_ms,
         dataplane=None if make_dataplane is None else make_dataplane(scenario),
-        converged=scenario.cluster.start != "meet",
+        converged=converged,
         gossip_rule=None if scenario.cluster.gossip == "redis-7.0" else scenario.cluster.gossip,
         topology=scenario.cluster.topology,
     )
+
+
+def start_scenario(
+    sim: Simulation, scenario: model.Scenario, until: int | None, origin: int = 0
+) -> None:
+    """Install the data plane (its clients start now) and schedule the steps, the
+    scenario's time 0 being the engine's ``origin``."""
     install = _dataplane_hook("install")
     if install is not None:
         install(sim, scenario)
-    driver = ScenarioDriver(sim, scenario, until)
+    driver = ScenarioDriver(sim, scenario, until, origin)
     sim.extras["driver"] = driver
     driver.start()
     sim.restart_checkpoints()
-    return sim
 
 
 def driver_of(sim: Simulation) -> ScenarioDriver:

@@ -1,0 +1,102 @@
+"""Why verify's no-replica row differs (docs/fidelity.md, "What rcsim does not
+reproduce"): in a cluster just built by MEET, each node pings all its peers in the same
+cron tick, so the tick that flags a dead master PFAIL also sends the PING to the other
+master, and that PING carries no report: ``clusterSendPing`` appends
+``stats_pfail_nodes`` PFAIL entries, counted at the top of ``clusterCron`` before the
+flag was set (§7.1). The report crosses on the next exchange, one NT/2 cycle later.
+
+``rcsim verify`` builds its real cluster that way (rcsim/verify/realcluster.py: processes
+started one after another, MEET, healthy polled every 50 ms, the clock's 0 then), and the
+real no-replica runs show it (FAIL 1013–1024 ms after the first PFAIL in 4 of 5 runs).
+rcsim shows it too when started the same way (simulator/harness/fresh.py, verify's
+``measure(..., fresh=True)``); its converged start (pong ages drawn per peer), still
+verify's default, does not."""
+
+from __future__ import annotations
+
+import itertools
+import statistics
+
+from rcsim.verify.scenario_api import load_scenario
+from rcsim.verify.simside import HEALTH_POLL_MS, START_GAP_MS, measure
+from simulator.fidelity import healthy, run_until_true
+from simulator.harness.fresh import build_fresh, stagger_starts
+from simulator.harness.report import metrics
+from simulator.simulation import Simulation
+
+NT = 2000
+KILL_AFTER_HEALTHY_MS = 2000  # no-replica.yaml: kill n1 at 2 s
+NO_REPLICA = load_scenario("scenarios/no-replica.yaml")
+
+
+def pfail_to_fail_ms(seed: int, converged: bool) -> tuple[int, int]:
+    """First PFAIL and first FAIL of n1, in ms after its kill 2 s into the run (after
+    healthy for a MEET-built cluster, after the converged start otherwise)."""
+    sim = Simulation(
+        masters=3,
+        replicas=0,
+        config={"cluster-node-timeout": NT},
+        seed=seed,
+        converged=converged,
+        checkpoint_ms=None,
+    )
+    if not converged:
+        stagger_starts(sim, START_GAP_MS)
+        assert run_until_true(sim, lambda: healthy(sim), 60_000, slice_ms=HEALTH_POLL_MS)
+    sim.run_for(KILL_AFTER_HEALTHY_MS)
+    killed_at = sim.now
+    sim.cluster.kill("n1")
+    sim.run_for(4 * NT)
+    first: dict[str, int] = {}
+    for event in sim.trace.events:
+        if event["t"] >= killed_at and event["kind"] in ("pfail", "fail"):
+            first.setdefault(event["kind"], event["t"] - killed_at)
+    return first["pfail"], first["fail"]
+
+
+def test_a_fresh_cluster_reports_pfail_one_ping_cycle_late() -> None:
+    """Real re-measure: 4 of 5 runs 1013-1024 ms, the other earlier (where the kill falls
+    in the cycle decides it). rcsim seeds 1-5: 4 of 5 one cycle late."""
+    fresh = [pfail_to_fail_ms(seed, converged=False) for seed in range(1, 6)]
+    late = [NT / 2 - 100 <= fail - pfail <= NT / 2 + 100 for pfail, fail in fresh]
+    assert sum(late) >= 4, fresh
+    # The real runs: first FAIL 3870 [3121–3961] ms after the kill.
+    assert 3300 <= statistics.median(fail for _, fail in fresh) <= 4000, fresh
+    converged = [pfail_to_fail_ms(seed, converged=True) for seed in range(1, 6)]
+    assert statistics.median(fail - pfail for pfail, fail in converged) < NT / 2 - 200, converged
+
+
+def test_verifys_rcsim_side_counts_time_from_the_healthy_moment_of_a_fresh_cluster() -> None:
+    """The scenario's 0 is when the MEET-built cluster turned healthy (polled every 50 ms,
+    as the real side polls); the kill at 2 s is 2000 ms after it; the bus counters start
+    there, as the real side reads them at its time 0."""
+    sim = build_fresh(NO_REPLICA, 1, start_gap_ms=START_GAP_MS, health_poll_ms=HEALTH_POLL_MS)
+    driver = sim.extras["driver"]
+    assert driver.origin > 0 and driver.origin % HEALTH_POLL_MS == 0
+    assert healthy(sim) and sim.now == driver.origin
+    assert metrics(sim, driver)["bus"]["total"]["sent"] == 0
+    sim.run_until(driver.origin + 2500)
+    assert [(f.node, f.t - driver.origin) for f in driver.faults] == [("n1", 2000)]
+    assert metrics(sim, driver)["bus"]["seconds"] == 2.5
+
+
+def test_verifys_fresh_rcsim_side_flags_no_replicas_master_fail_as_the_real_runs_do() -> None:
+    """verify's no-replica row: first FAIL 3870 [3121–3961] ms after the kill on Redis;
+    rcsim's converged start gives 2825 (20 seeds), the fresh start 3879 (seeds 1-5)."""
+    converged = measure(NO_REPLICA, 1).failovers[0]
+    assert converged["first_fail"] < 3121 and converged["at"] == 2000
+    failovers = [measure(NO_REPLICA, seed, fresh=True).failovers[0] for seed in range(1, 6)]
+    assert all(failover["at"] == 2000 for failover in failovers)
+    assert 3121 <= statistics.median(f["first_fail"] for f in failovers) <= 3961, failovers
+
+
+def test_the_crons_run_as_far_apart_as_verify_starts_its_processes() -> None:
+    """Each process 21-40 ms after the one before it, in creation order, so each cron's
+    phase is the previous one's plus that gap, modulo the 100 ms period."""
+    sim = Simulation(masters=3, replicas=1, seed=4, converged=False, checkpoint_ms=None)
+    stagger_starts(sim, START_GAP_MS)
+    phases = [node.phase for node in sim.cluster.nodes.values()]
+    gaps = [(b - a) % 100 for a, b in itertools.pairwise(phases)]
+    assert all(21 <= gap <= 40 for gap in gaps), phases
+    first_ticks = sorted(node.cron_due for node in sim.cluster.nodes.values())
+    assert len(set(first_ticks)) == 6 and first_ticks[-1] - first_ticks[0] < 100
