@@ -13,6 +13,7 @@ from textual.reactive import reactive
 
 from tui import panes, render
 from tui.modals import PromptScreen
+from tui.model import MAX_SPEED
 from tui.render_overview import NodeFilter
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ PANES = (
     "log",
 )
 STORY = ("election", "clients", "expect")  # the middle row
+CHAIN_S = 0.001  # at maximum speed, the pause between one tick and the next
 
 
 class ViewKeys(App[None]):
@@ -38,9 +40,41 @@ class ViewKeys(App[None]):
     if TYPE_CHECKING:
         session: Session
 
-    selected: reactive[str | None] = reactive(None, init=False)
-    cursor: reactive[int] = reactive(0, init=False)
-    raw_view: reactive[bool] = reactive(False, init=False)
+        def settle_if_due(self) -> None: ...
+
+        def _timer_tick(self) -> None: ...
+
+        live: bool
+
+    _chained = False  # a tick is queued right after the last (maximum speed)
+
+    selected: reactive[str | None] = reactive(None, init=False, repaint=False)
+    cursor: reactive[int] = reactive(0, init=False, repaint=False)
+    raw_view: reactive[bool] = reactive(False, init=False, repaint=False)
+
+    def after_slice(self) -> None:
+        """After each simulation slice (a tick): fold what it traced into what the panes
+        read (the log's facts, the elections, the flags, the message index while the
+        view is shown), then settle the heap if due (tui/heap.py). At 100 nodes a
+        frame used to fold every event since the last frame itself: ~18,000 bus
+        messages after a second's ping burst, 15–20 ms of its CPU. Folded here, each
+        slice folds its own (a few ms within its 20 ms budget's worth of simulation) and
+        the frame draws the same content from already folded logs."""
+        self.session.fold(bus=bool(self.screen_stack) and self.bus_view)
+        self.settle_if_due()
+        session = self.session
+        if self.live and session.playing and session.speed == MAX_SPEED and not self._chained:
+            self._chained = True
+            self.set_timer(CHAIN_S, self._chained_tick)
+
+    def _chained_tick(self) -> None:
+        """At maximum speed the next tick follows as soon as the loop has answered
+        what waits (keys, frames, the settle), not at the tick timer's next beat: the
+        simulation fills the loop's idle time (at 100 nodes the tick timer alone gave it
+        40 %: ~8x real time), and a key still waits for at most one tick's budget."""
+        self._chained = False
+        if self.is_running and self.screen_stack:  # not while the app ends
+            self._timer_tick()
 
     @property
     def compact(self) -> bool:
