@@ -13,7 +13,6 @@ from textual.reactive import reactive
 
 from tui import panes, render
 from tui.modals import PromptScreen
-from tui.model import MAX_SPEED
 from tui.render_overview import NodeFilter
 
 if TYPE_CHECKING:
@@ -31,7 +30,6 @@ PANES = (
     "log",
 )
 STORY = ("election", "clients", "expect")  # the middle row
-CHAIN_S = 0.001  # at maximum speed, the pause between one tick and the next
 
 
 class ViewKeys(App[None]):
@@ -41,12 +39,6 @@ class ViewKeys(App[None]):
         session: Session
 
         def settle_if_due(self) -> None: ...
-
-        def _timer_tick(self) -> None: ...
-
-        live: bool
-
-    _chained = False  # a tick is queued right after the last (maximum speed)
 
     selected: reactive[str | None] = reactive(None, init=False, repaint=False)
     cursor: reactive[int] = reactive(0, init=False, repaint=False)
@@ -62,19 +54,6 @@ class ViewKeys(App[None]):
         the frame draws the same content from already folded logs."""
         self.session.fold(bus=bool(self.screen_stack) and self.bus_view)
         self.settle_if_due()
-        session = self.session
-        if self.live and session.playing and session.speed == MAX_SPEED and not self._chained:
-            self._chained = True
-            self.set_timer(CHAIN_S, self._chained_tick)
-
-    def _chained_tick(self) -> None:
-        """At maximum speed the next tick follows as soon as the loop has answered
-        what waits (keys, frames, the settle), not at the tick timer's next beat: the
-        simulation fills the loop's idle time (at 100 nodes the tick timer alone gave it
-        40 %: ~8x real time), and a key still waits for at most one tick's budget."""
-        self._chained = False
-        if self.is_running and self.screen_stack:  # not while the app ends
-            self._timer_tick()
 
     @property
     def compact(self) -> bool:

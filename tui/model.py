@@ -82,7 +82,7 @@ class TraceFacts:
         self.caption_t: int | None = None
         self.outcomes: Counter[str] = Counter()
         self.notable_times: list[int] = []
-        self.changes = 0  # bumped whenever a feed changed the facts (panes compare it)
+        self.changes = 0  # bumped whenever a feed changed the log (the log pane compares it)
         self.appended = 0  # log lines ever appended (the deque drops the oldest)
         self.captions: list[tuple[int, str]] = []  # every caption so far, for the history
         self.checks_seen = 0  # the lesson's check results already in the log
@@ -119,7 +119,7 @@ class TraceFacts:
         if verdict and not self.verdict_logged:
             self.verdict_logged = True
             self._append(LogLine(results[-1].at if results else 0, verdict, "info", "verdict"))
-        changed = new or rewound or self.appended != appended
+        changed = rewound or self.appended != appended  # the log's lines (the log pane)
         self.changes = changes + 1 if changed else changes
         return new
 
