@@ -57,14 +57,16 @@ Timed = tuple[list[float], list[float]]  # wall seconds, CPU seconds of this pro
 
 def _advance(app: RcsimApp, ms: int) -> None:
     """Move the simulation ``ms`` forward the way the app's ticks do: slices of at most
-    its budget, each followed by its settle check (``RcsimApp.tick``). One synchronous
-    ``run_for`` instead would leave every object it made for the next frame's settle to
-    scan: at 100 nodes the once-a-second burst of pings (16,000 bus messages within
-    100 ms of simulated time) made that one collection 50–65 ms, in a frame."""
+    its budget, each followed by what follows a tick (``RcsimApp.tick``: the slice's
+    events folded into the views, the settle check). One synchronous ``run_for``
+    instead would leave every object it made for the next frame's settle to scan, and
+    every event it traced for the next frame to fold: at 100 nodes the once-a-second
+    burst of pings (18,000 bus messages within 100 ms of simulated time) made that one
+    collection 50–65 ms, in a frame."""
     target = app.session.now + ms
     while app.session.now < target:
         app.session.advance_to(target, BUDGET_S)
-        app.settle_if_due()
+        app.after_slice()
 
 
 async def _frames(app: RcsimApp, pilot: object) -> Timed:

@@ -107,7 +107,7 @@ class RcsimApp(ViewKeys):
         Binding("end", "log_follow", "event log: follow the newest", show=False),
     ]
 
-    version: reactive[int] = reactive(0, init=False)  # bumped when the simulation moved
+    version: reactive[int] = reactive(0, init=False, repaint=False)  # sim moved (panes repaint)
 
     def __init__(
         self,
@@ -204,7 +204,7 @@ class RcsimApp(ViewKeys):
     def tick(self, wall_delta: float) -> None:
         """Advance the simulation by ``wall_delta`` seconds of wall time at the current speed."""
         self.session.tick(wall_delta, self.budget_s)
-        self.settle_if_due()
+        self.after_slice()
         if not self.live:
             self.refresh_panes()
 

@@ -38,9 +38,22 @@ class ViewKeys(App[None]):
     if TYPE_CHECKING:
         session: Session
 
-    selected: reactive[str | None] = reactive(None, init=False)
-    cursor: reactive[int] = reactive(0, init=False)
-    raw_view: reactive[bool] = reactive(False, init=False)
+        def settle_if_due(self) -> None: ...
+
+    selected: reactive[str | None] = reactive(None, init=False, repaint=False)
+    cursor: reactive[int] = reactive(0, init=False, repaint=False)
+    raw_view: reactive[bool] = reactive(False, init=False, repaint=False)
+
+    def after_slice(self) -> None:
+        """After each simulation slice (a tick): fold what it traced into what the panes
+        read (the log's facts, the elections, the flags, the message index while the
+        view is shown), then settle the heap if due (tui/heap.py). At 100 nodes a
+        frame used to fold every event since the last frame itself: ~18,000 bus
+        messages after a second's ping burst, 15–20 ms of its CPU. Folded here, each
+        slice folds its own (a few ms within its 20 ms budget's worth of simulation) and
+        the frame draws the same content from already folded logs."""
+        self.session.fold(bus=bool(self.screen_stack) and self.bus_view)
+        self.settle_if_due()
 
     @property
     def compact(self) -> bool:

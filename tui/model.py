@@ -11,15 +11,20 @@ exactly.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import compress
+from operator import not_
 
 from simulator.scenario import Scenario
 from simulator.simulation import ActionError, Injection, Simulation
 from simulator.trace import TraceEvent, is_notable
+from simulator.trace_kinds import ROUTINE
 from simulator.views import REQUEST_OUTCOMES, LessonDriver
+from simulator.views.scan import KIND
 from simulator.views.shapes import CheckResult
 from tui.hints import hint
 from tui.words import LOGGED, check_line, check_text, describe, fork_line, level, verdict_line
@@ -28,6 +33,8 @@ MAX_SPEED = 0.0  # sentinel: as fast as the per-tick budget allows
 SPEEDS: tuple[float, ...] = (0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, MAX_SPEED)
 DEFAULT_SPEED = 1.0
 MAX_SPEED_CAP = 10_000.0  # "max" still has a target; the wall budget is what limits it
+SLICE_S = 0.004  # wall time one slice of a budgeted advance aims at (_run_slices)
+MAX_SLICE_MS = 4  # simulated ms: a quiet stretch must not grow a slice over a burst
 LOG_LIMIT = 2000
 NOTABLE_LIMIT_MS = 60_000  # "next notable event" looks at most this far ahead
 
@@ -40,6 +47,9 @@ BREAKPOINTS: dict[str, str] = {
 }
 
 OUTCOMES = REQUEST_OUTCOMES  # the registry's, in its order
+SKIPPED = ROUTINE - LOGGED - {"request", "caption"}
+"""Kinds :meth:`TraceFacts._one` does nothing with: routine (never notable), not logged,
+neither a request nor a caption."""
 
 
 def speed_label(speed: float) -> str:
@@ -72,7 +82,7 @@ class TraceFacts:
         self.caption_t: int | None = None
         self.outcomes: Counter[str] = Counter()
         self.notable_times: list[int] = []
-        self.changes = 0  # bumped whenever a feed changed the facts (panes compare it)
+        self.changes = 0  # bumped whenever a feed changed the log (the log pane compares it)
         self.appended = 0  # log lines ever appended (the deque drops the oldest)
         self.captions: list[tuple[int, str]] = []  # every caption so far, for the history
         self.checks_seen = 0  # the lesson's check results already in the log
@@ -99,14 +109,17 @@ class TraceFacts:
         new = events[self.seen :]
         self.seen = len(events)
         self.last = events[-1] if events else None
-        for event in new:
+        # Only the kinds :meth:`_one` reads (at 100 nodes nearly every new event is a
+        # routine bus message); the checks and forks made before a skipped event are
+        # logged before the next read one all the same, in the same order.
+        for event in compress(new, map(not_, map(SKIPPED.__contains__, map(KIND, new)))):
             self._extras(results, forks, event["t"])
             self._one(event)
         self._extras(results, forks, None if now is None else now + 1)
         if verdict and not self.verdict_logged:
             self.verdict_logged = True
             self._append(LogLine(results[-1].at if results else 0, verdict, "info", "verdict"))
-        changed = new or rewound or self.appended != appended
+        changed = rewound or self.appended != appended  # the log's lines (the log pane)
         self.changes = changes + 1 if changed else changes
         return new
 
@@ -198,6 +211,7 @@ class Session:
         self._samples: deque[tuple[int, dict[str, int]]] = deque()
         self.horizon = 0  # the furthest time reached on this timeline (a rewind goes below it)
         self.clock: Callable[[], float] = time.perf_counter  # pacing only, never results
+        self._slice_ms = 1  # simulated ms per slice of a budgeted advance (_run_slices)
         self._observe_driver()
 
     # ------------------------------------------------------------------ reading
@@ -218,14 +232,23 @@ class Session:
         driver = self.driver
         return 0 if driver is None else sum(1 for r in driver.results if not r.passed)
 
-    def sync(self) -> list[TraceEvent]:
-        """Fold new trace events into the facts (rebuilds after a rewind)."""
+    def fold(self, *, bus: bool = False) -> list[TraceEvent]:
+        """Fold new trace events into the facts (rebuilds after a rewind) and into the
+        views' incremental logs (the message index too when ``bus``: the view is shown).
+        The app calls it after every simulation slice, so a frame folds only what came
+        after the last one (tui/app_views.py ``after_slice``)."""
         driver = self.driver
         results = () if driver is None else driver.results
         verdict = verdict_line(results) if driver is not None and driver.done else None
         new = self.facts.feed(
             self.sim.trace.events, results, self.fork_marks, verdict, self.sim.now
         )
+        self.sim.views.fold(bus=bus)
+        return new
+
+    def sync(self) -> list[TraceEvent]:
+        """Fold new trace events into the facts (rebuilds after a rewind)."""
+        new = self.fold()
         samples = self._samples
         if samples and samples[-1][0] > self.now:
             samples.clear()  # rewound
@@ -292,6 +315,11 @@ class Session:
         sim = self.sim
         deadline = None if budget is None else self.clock() + budget
         checks = bool(self.breakpoints)
+        if not checks and deadline is not None:
+            self._run_slices(target, deadline)
+            pending = sim.engine.peek()
+            if pending is not None and pending < target:
+                return False  # out of time
         count = 0
         while True:
             next_time = sim.engine.peek()
@@ -314,6 +342,35 @@ class Session:
         self.clean = True
         self._observe_driver()
         return not (checks and self._slow_breakpoints())
+
+    def _run_slices(self, target: int, deadline: float) -> None:
+        """Run whole milliseconds before ``target`` in slices (``Simulation.run_until``,
+        the engine's own loop) until ``deadline``: about twice as fast per event as
+        stepping one event at a time, which only breakpoints need (checked after each
+        event). A slice spans ``_slice_ms``, doubled while one takes under a quarter of
+        ``SLICE_S`` and halved over ``SLICE_S``, at most ``MAX_SLICE_MS``, so the deadline
+        is overrun by about one slice (at least one millisecond's events; a slice grown
+        long over a quiet stretch that met the once-a-second burst of pings at 100 nodes
+        held a key for 130 ms of CPU)."""
+        sim = self.sim
+        engine = sim.engine
+        clock = self.clock
+        while True:
+            next_time = engine.peek()
+            if next_time is None or next_time >= target:
+                return
+            start = clock()
+            sim.run_until(min(target - 1, math.ceil(next_time) + self._slice_ms - 1))
+            self.clean = False
+            now = clock()
+            spent = now - start
+            if spent < SLICE_S / 4:
+                self._slice_ms = min(self._slice_ms * 2, MAX_SLICE_MS)
+            elif spent > SLICE_S:
+                self._slice_ms = max(1, self._slice_ms // 2)
+            if now > deadline:
+                self._observe_driver()
+                return
 
     def step_event(self) -> None:
         """Run exactly one engine event (or one due injection)."""

@@ -88,6 +88,8 @@ class Views:
         self._sim = sim
         self._truth: TruthView | None = None
         self._truth_of: Cluster | None = None  # held, so its id cannot be reused meanwhile
+        self._truth_inputs: object = None  # what the cached truth was computed from
+        self._truth_count = 0  # truths computed (their keys differ)
         self._elections = ElectionLog()
         self._bus = BusLog()
         self._flags = FlagLog()
@@ -239,25 +241,37 @@ class Views:
         """``CLUSTER NODES`` as ``name`` would print it (raises :class:`UnknownNode`)."""
         return cluster_nodes(self._cluster, name)
 
+    def fold(self, *, bus: bool = False) -> None:
+        """Fold the trace's new events into the incremental logs the views read (the
+        overview's flags, the elections; the message index when ``bus``) now, so the
+        next view asked for folds only what comes after (a UI calls it between frames)."""
+        events = self._sim.trace.events
+        self._flags.feed(events)
+        self._elections.feed(events)
+        if bus:
+            self._bus.feed(events)
+
     # ------------------------------------------------------------------ truth
 
     def truth(self) -> TruthView:
-        """The truth, cached: ownership changes come with trace events (promoted, role,
-        slot moves); the coarse time term catches the rest within half a second."""
+        """The truth, cached while what it is computed from is unchanged: each node's
+        status, role, configEpoch and slot bitset, and the network's groups and cuts
+        (:func:`_truth_inputs`, O(nodes) to compare; the table itself is O(slots))."""
         sim = self._sim
         cluster = sim.cluster
-        key = (id(cluster), sim.now // 500, len(sim.trace))
+        inputs = _truth_inputs(cluster)
         cached = self._truth
-        if cached is not None and cached.key == key and self._truth_of is cluster:
+        if cached is not None and self._truth_of is cluster and self._truth_inputs == inputs:
             return cached
         owners = cluster.truth_table()
         index = cluster.index
         described = cluster.network.describe()
         counts = Counter(owners)
+        self._truth_count += 1
         self._truth = TruthView(
             owners=owners,
             indices=array("H", [NO_OWNER if o is None else index[o] for o in owners]),
-            key=key,
+            key=(id(cluster), self._truth_count, sim.now),
             names=tuple(cluster.names),
             slot_counts=tuple((o, n) for o, n in counts.items() if o is not None),
             uncovered=counts.get(None, 0),
@@ -266,6 +280,7 @@ class Views:
             cuts=_name_lists(described, "cuts"),
         )
         self._truth_of = cluster
+        self._truth_inputs = inputs
         return self._truth
 
     # ------------------------------------------------------------------ bus messages
@@ -477,6 +492,17 @@ def _topology_order(cluster: Cluster) -> list[tuple[Node, int]]:
             placed.add(node.name)
     order.extend((n, 0) for n in nodes if n.name not in placed)
     return order
+
+
+def _truth_inputs(cluster: Cluster) -> tuple[object, ...]:
+    """Everything :meth:`Views.truth` reads: the node names, each node's status, role,
+    configEpoch and own slot bitset (an int compared at C speed), the network's groups
+    and cuts. Equal inputs, equal truth."""
+    nodes = tuple(
+        (node.name, node.status, node.is_master, node.me.config_epoch, node.slot_bits(node.index))
+        for node in cluster.nodes.values()
+    )
+    return nodes, cluster.network.describe(), tuple(cluster.names)
 
 
 def _name_lists(described: dict[str, object], key: str) -> tuple[tuple[str, ...], ...]:

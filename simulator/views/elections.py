@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from simulator.trace import TraceEvent
+from simulator.views.scan import of_kinds
 from simulator.views.shapes import CandidateView
 
 ELECTION_KINDS = frozenset(
@@ -64,10 +65,8 @@ class ElectionLog:
         below what was folded (a rewind replays new event objects)."""
         if self.seen and (len(events) < self.seen or events[self.seen - 1] is not self.last):
             self.__init__()  # type: ignore[misc]
-        for index in range(self.seen, len(events)):
-            event = events[index]
-            if event["kind"] in ELECTION_KINDS:
-                self._one(event)
+        for event in of_kinds(events, self.seen, ELECTION_KINDS):
+            self._one(event)
         self.seen = len(events)
         self.last = events[-1] if events else None
 

@@ -26,6 +26,7 @@ from simulator.cluster import Cluster
 from simulator.messages import FAIL, PFAIL
 from simulator.node import Node, PeerView
 from simulator.trace import TraceEvent
+from simulator.views.scan import of_kinds
 
 FLAG_KINDS = frozenset(("pfail", "fail"))
 ROLE_KINDS = frozenset(("role", "promoted"))
@@ -131,8 +132,7 @@ class FlagLog:
         if self.seen and (len(events) < self.seen or events[self.seen - 1] is not self.last):
             self.__init__()  # type: ignore[misc]
         suspects, roles = self.suspects, self.role_changed
-        for index in range(self.seen, len(events)):
-            event = events[index]
+        for event in of_kinds(events, self.seen, FLAG_KINDS | ROLE_KINDS):
             kind = event["kind"]
             if kind in FLAG_KINDS:
                 target = event.get("target")

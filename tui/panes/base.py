@@ -36,7 +36,7 @@ class SimPane(Static, Generic[T], can_focus=True):
     LAYOUT: ClassVar[bool] = False  # whether an update may change the pane's size
     HIDDEN_WHEN_COMPACT: ClassVar[bool] = False
 
-    version: reactive[int] = reactive(0, init=False)
+    version: reactive[int] = reactive(0, init=False, repaint=False)  # redraw() repaints
 
     def __init__(self, session: Session, *, id: str, classes: str = "pane") -> None:
         super().__init__(id=id, classes=classes)
@@ -64,7 +64,13 @@ class SimPane(Static, Generic[T], can_focus=True):
         if data == self._drawn:
             return
         self._drawn = data
-        self.update(self.draw(data), layout=self.LAYOUT)
+        drawn = self.draw(data)
+        self.update(drawn, layout=self.LAYOUT and self.resized_by(drawn))
+
+    def resized_by(self, drawn: RenderableType) -> bool:
+        """Whether showing ``drawn`` may change the pane's size (a ``LAYOUT`` pane's
+        update then lays the screen out again); by default always."""
+        return True
 
     def watch_version(self) -> None:
         self.redraw()
