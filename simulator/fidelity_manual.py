@@ -7,7 +7,7 @@ signal; ``method``: the writes "just before the command"). Each poller thread po
 *relative to the command*, run after run, instead of at a random one. The raw runs show
 it: the first poll that shows a change, taken modulo 20 ms (``P mod 20``, signed), is
 
-- for the old master, whose change comes 30–160 ms after the command (DEFAULT and
+- for the old master, whose change comes 29–156 ms after the command (DEFAULT and
   FORCE, 20 runs): −5.0 to −2.0 ms, median −3.6, in every run;
 - for the replica whose promotion comes 8–100 ms after the command (FORCE, 10 runs):
   −4.4 to +2.1, median −1.2; the masters' pollers ran a few ms ahead of the replicas'
