@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from simulator.messages import FAIL, MASTER, PFAIL, SLAVE
+from simulator.messages import FAIL, MASTER, PFAIL
 from simulator.node import RUNNING, Node
 from simulator.simulation import Simulation
 
@@ -220,63 +220,6 @@ def offset_lag(seed: int, nt: int = 2000) -> dict[str, Any]:
     }
 
 
-# ---------------------------------------------------------------------------- manual failover
-
-
-def manual_failover(mode: str, nt: int, seed: int, hung: bool = False) -> dict[str, float | None]:
-    """``manual-failover.json``: CLUSTER FAILOVER on a replica of a healthy (or hung) master."""
-    sim = _new_sim(3, 1, nt, seed)
-    old_master = f"n{seed % 3 + 1}"
-    replica = next(spec.name for spec in sim.specs if spec.replica_of == old_master)
-    times: dict[str, int] = {}
-    sees_new: dict[str, int] = {}
-    sees_old_as_replica: dict[str, int] = {}
-    everyone = list(sim.cluster.nodes)
-
-    def observe(name: str, node: Node, now: int) -> None:
-        if name == replica and node.is_master:
-            _first(times, "replica_self_master", now)
-        if name == old_master and not node.is_master:
-            _first(times, "old_master_self_replica", now)
-        new_view = node.peers.get(replica)
-        if new_view is not None and new_view.flags & MASTER:
-            sees_new.setdefault(name, now)
-        old_view = node.peers.get(old_master)
-        if old_view is not None and old_view.flags & SLAVE:
-            sees_old_as_replica.setdefault(name, now)
-
-    start = _warm_up(sim, nt)
-    Pollers(sim, everyone, observe)
-    sim.run_until(start)
-    if hung:
-        sim.inject("pause", node=old_master)
-    sim.inject("failover", node=replica, mode=mode)
-    limit = start + (8000 if hung else max(10 * nt, 10_000))
-    observed = [n for n in everyone if not (hung and n == old_master)]
-
-    def done() -> bool:
-        if hung:
-            return "replica_self_master" in times or sim.trace.first("mf_timeout") is not None
-        return len(sees_old_as_replica) == len(everyone) and len(sees_new) == len(everyone)
-
-    run_until_true(sim, done, limit)
-    result: dict[str, float | None] = {
-        k: times[k] - start if k in times else None
-        for k in ("replica_self_master", "old_master_self_replica")
-    }
-    result["all_see_new_master"] = (
-        max(sees_new[n] for n in observed) - start if all(n in sees_new for n in observed) else None
-    )
-    result["all_see_old_master_as_replica"] = (
-        max(sees_old_as_replica.values()) - start
-        if len(sees_old_as_replica) == len(everyone)
-        else None
-    )
-    timeout = sim.trace.first("mf_timeout", node=replica)
-    result["mf_timeout"] = timeout["t"] - start if timeout else None
-    return result
-
-
 # ---------------------------------------------------------------------------- partitions (SIGSTOP)
 
 
@@ -427,31 +370,6 @@ def _row(
     return Row(
         experiment, metric, real["median"], real["min"], real["max"], median(values), len(values)
     )
-
-
-def manual_failover_rows(seeds: Sequence[int]) -> list[Row]:
-    """Part A of ``manual-failover.json``: healthy master, each mode, NT 2000 and 15000."""
-    rows: list[Row] = []
-    for key, metrics in real_data()["manual_failover"].items():
-        nt_text, mode = key.split("-")
-        nt = int(nt_text.removeprefix("nt"))
-        runs = [manual_failover(mode.lower(), nt, seed) for seed in seeds]
-        for metric, real in metrics.items():
-            row = _row(f"manual {mode} NT={nt}", metric, real, [r[metric] for r in runs])
-            if row is not None:
-                rows.append(row)
-    hung = real_data()["manual_failover_hung"]
-    for mode in ("FORCE", "TAKEOVER"):
-        runs = [manual_failover(mode.lower(), 15000, seed, hung=True) for seed in seeds]
-        row = _row(
-            f"manual {mode} hung master",
-            "replica_self_master",
-            hung[mode]["replica_self_master"],
-            [r["replica_self_master"] for r in runs],
-        )
-        if row is not None:
-            rows.append(row)
-    return rows
 
 
 def majority_stopped_rows(seeds: Sequence[int]) -> list[Row]:

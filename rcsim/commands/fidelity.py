@@ -53,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
         fidelity_evict,
         fidelity_expiry,
         fidelity_heal,
+        fidelity_manual,
         fidelity_partition,
         fidelity_reshard,
     )
@@ -70,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
             "Automatic failover in a converged cluster (failover-converged.json)",
             fidelity_converged.converged_rows,
         ),
-        "manual": ("Manual failover (manual-failover.json)", fidelity.manual_failover_rows),
+        "manual": ("Manual failover (manual-failover.json)", fidelity_manual.manual_failover_rows),
         "partition": (
             "SIGSTOP partitions (partition-behaviour.json)",
             fidelity_partition.partition_rows,

@@ -8,7 +8,7 @@ and replica migration.
 from __future__ import annotations
 
 from simulator.messages import FAIL, HANDSHAKE, MASTER, NOADDR, PFAIL, SLAVE
-from simulator.node.constants import CALIBRATION_CRON_OVERHEAD_MS, CRON_PERIOD_MS
+from simulator.node.constants import CALIBRATION_CRON_OVERHEAD_MS, CRON_PERIOD_MS, RUNNING
 from simulator.node.cron_deadlines import CronDeadlines
 from simulator.node.peer import PeerView
 
@@ -189,13 +189,25 @@ class Cron(CronDeadlines):
         if todo_failover and self.me.flags & SLAVE:
             self._handle_slave_failover()
             if self._todo_failover and self.mf.end and self.me.flags & SLAVE:
-                # A manual failover's election was just scheduled for now and the PONG
-                # it broadcast is waiting to be written, so the event loop passes again
-                # at once and that pass's clusterBeforeSleep starts it (§12).
-                self._todo_failover = False
-                self._handle_slave_failover()
+                self._manual_election_next_pass()  # §12.1
         if todo_state:
             self.update_state()
+
+    def _manual_election_next_pass(self) -> None:
+        """A manual failover's election was just scheduled for now
+        (``clusterHandleSlaveFailover`` flags ``CLUSTER_TODO_HANDLE_FAILOVER`` and
+        returns): it starts in the next pass's ``clusterBeforeSleep``, which comes at
+        once because something waits to be written, the PONG answering the paused
+        master's PING (§12.1). That PONG goes out first, so on the link to the old master
+        the AUTH_REQUEST finds it unacknowledged and Nagle holds it for the old master's
+        delayed ACK (§4.5). The flag stays set: an earlier pass (a poll, a packet)
+        starts it as well."""
+        self.engine.schedule_at(self.engine.now, self._manual_election_pass)
+
+    def _manual_election_pass(self) -> None:
+        """That next pass; a process stopped meanwhile runs it when it is woken again."""
+        if self.status == RUNNING and self._todo_failover:
+            self._before_sleep()
 
     def wake(self) -> None:
         """One event-loop iteration without a bus packet (a client command, a poll)."""
