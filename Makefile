@@ -22,7 +22,9 @@ RUN_FLAGS := $(if $(filter-out 0 no false,$(RESP)),--resp$(if $(BASE_PORT), --ba
 run: $(STAMP)
 	$(BIN)/rcsim start $(LESSON) $(RUN_FLAGS)
 
-# The whole suite on every core (pytest-xdist): ~17 min in one process on 2 cores.
+# The whole suite on every core (pytest-xdist; pyproject.toml's addopts add `--dist loadgroup
+# --no-loadscope-reorder`: the tests reading one shared lesson run share a worker, see
+# tests/shared_runs.py, and the longest groups go out first, tests/conftest.py).
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto
 

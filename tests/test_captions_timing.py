@@ -24,6 +24,7 @@ import pytest
 from simulator.harness import runner
 from simulator.harness.conditions import event_matches
 from simulator.scenario import list_bundled, load_scenario, model
+from tests.shared_runs import group, lesson_run, on_group
 
 MAX_DELAY_MS = runner.WAIT_POLL_MS
 """A waiting step's caption comes at most one poll period after its event."""
@@ -125,15 +126,14 @@ def _became_true(events: Sequence[Event], c: model.Condition, shown: int) -> int
     return found
 
 
-def _cases() -> list[tuple[str, int]]:
-    return [(name, seed) for name, _ in list_bundled() for seed in SEEDS]
+def _cases() -> list[Any]:
+    return [on_group(group(name, seed), name, seed) for name, _ in list_bundled() for seed in SEEDS]
 
 
 @pytest.mark.parametrize(("lesson", "seed"), _cases())
 def test_captions_come_with_their_events(lesson: str, seed: int) -> None:
     scenario = load_scenario(lesson)
-    sim = runner.run(scenario, seed)
-    events: list[Event] = list(sim.trace.events)
+    events: list[Event] = lesson_run(lesson, seed).events()  # runner.run(scenario, seed)
     shown: dict[int, list[int]] = {}
     for event in events:
         if event["kind"] == "caption":
@@ -164,10 +164,10 @@ def test_every_bundled_lesson_is_listed() -> None:
     assert sorted(NARRATION) == sorted(name for name, _ in list_bundled())
 
 
+@pytest.mark.xdist_group(group("live-resharding", 1))
 def test_live_resharding_shows_asks_for_a_while() -> None:
     """At 1× speed a learner sees the ASK caption while ASKs happen, for over a second."""
-    sim = runner.run(load_scenario("live-resharding"), 1)
-    events = sim.trace.events
+    events = lesson_run("live-resharding", 1).events()
     asks = [e["t"] for e in events if e["kind"] == "request" and e.get("outcome") == "ask"]
     captions = [e for e in events if e["kind"] == "caption"]
     ask_caption = next(e["t"] for e in captions if "-ASK" in e["text"])

@@ -4,26 +4,76 @@ With ``CRON_AUDIT`` on, every tick of every node checks that no peer it left out
 work (reconnect, handshake expiry, the NT/2 ping, the link refresh, PFAIL) and that the
 PFAIL count and the orphaned-master count equal those of Redis's full scan. The golden
 traces check that the outcome is byte-identical; this checks the reason, over every
-golden run (lessons, failover and partition fidelity runs, resharding).
+golden run (lessons, failover and partition fidelity runs, resharding). The audited runs
+are the ones the golden test reads (tests/shared_runs.py), made once.
 """
 
 from __future__ import annotations
 
 import pytest
 
+from simulator.harness.runner import run
 from simulator.messages import HANDSHAKE, MASTER, NOADDR, PFAIL
 from simulator.node import cron_deadlines
 from simulator.node.cron_deadlines import NEVER, CronDeadlines, cron_deadline
 from simulator.node.peer import PeerView
-from tests.golden_traces import recorded, runs
+from simulator.scenario import load_scenario
+from tests.golden_traces import digest, recorded, runs
+from tests.shared_runs import cron_audit, golden_run, group, on_group
 
 
-@pytest.mark.parametrize("name", sorted(runs()))
-def test_the_deadlines_miss_no_work_and_keep_the_trace(
+@pytest.mark.parametrize("name", [on_group(group(golden=name), name) for name in sorted(runs())])
+def test_the_deadlines_miss_no_work_and_keep_the_trace(name: str) -> None:
+    shared = golden_run(name)  # made with the audit on, as the golden test reads it
+    assert shared.audit_failure is None
+    assert shared.digest == recorded()[name]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "lesson/master-crash/seed2",
+        "lesson/replica-migration/seed2",
+        "fidelity/failover/3+1/nt1000/SIGKILL/seed1",
+    ],
+)
+def test_without_the_audit_the_trace_is_the_recorded_one(
     name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(CronDeadlines, "CRON_AUDIT", True)
+    """The golden digests are read from audited runs (tests/shared_runs.py), the audit's
+    bookkeeping put back after each check. Runs without the audit, as ``rcsim`` makes
+    them, must give the same digests (and would show an audit that changes the run)."""
+    monkeypatch.setattr(CronDeadlines, "CRON_AUDIT", False)
     assert runs()[name]() == recorded()[name]
+
+
+def test_the_shared_runs_audit_reads_only() -> None:
+    """Under :func:`tests.shared_runs.cron_audit` each check leaves ``_pfail_watch`` and
+    ``_orphan_watch`` as they were, though the audit's own checks change them."""
+    touched = 0
+    audit = CronDeadlines._cron_audit
+
+    def touching(self: CronDeadlines, due: list[PeerView], now: int, nt: int) -> None:
+        nonlocal touched
+        before = (list(self._pfail_watch), self._orphan_watch)
+        audit(self, due, now, nt)
+        touched += (list(self._pfail_watch), self._orphan_watch) != before
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(CronDeadlines, "_cron_audit", touching)
+        with cron_audit():
+            read_only = CronDeadlines._cron_audit
+
+            def checked(self: CronDeadlines, due: list[PeerView], now: int, nt: int) -> None:
+                before = (list(self._pfail_watch), self._orphan_watch)
+                read_only(self, due, now, nt)
+                assert list(self._pfail_watch) == before[0]
+                assert self._orphan_watch is before[1]
+
+            patch.setattr(CronDeadlines, "_cron_audit", checked)
+            sim = run(load_scenario("replica-migration"), 2)
+    assert touched > 0, "the audit no longer changes the watches: cron_audit can go simpler"
+    assert digest(sim.trace.events) == recorded()["lesson/replica-migration/seed2"]
 
 
 @pytest.mark.parametrize("name", ["lesson/add-node-rebalance/seed1", "lesson/master-crash/seed1"])

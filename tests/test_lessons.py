@@ -4,26 +4,27 @@ from __future__ import annotations
 
 import pytest
 
-from simulator.harness.runner import driver_of, run
 from simulator.scenario import load_scenario
 from simulator.scenario.bundled import bundled_names
+from tests.shared_runs import group, lesson_run, on_group
 
 LESSONS = bundled_names()
+SEEDS = {name: load_scenario(name).seed for name in LESSONS}
+"""Each lesson's own seed (``seed:`` in its file): the run ``rcsim run LESSON`` makes."""
 
 
 def test_default_lesson_is_bundled() -> None:
     assert "master-crash" in LESSONS
 
 
-@pytest.mark.parametrize("name", LESSONS)
+@pytest.mark.parametrize("name", [on_group(group(n, SEEDS[n]), n) for n in LESSONS])
 def test_bundled_lesson_passes_headless(name: str) -> None:
-    scenario = load_scenario(name)
-    driver = driver_of(run(scenario))
-    failures = [f"{r.loc}: {r.expected}; seen {r.observed}" for r in driver.results if not r.passed]
+    played = lesson_run(name, SEEDS[name])  # runner.run(load_scenario(name)), shared
+    failures = [f"{r.loc}: {r.expected}; seen {r.observed}" for r in played.results if not r.passed]
     assert failures == []
-    assert driver.errors == []
-    assert driver.not_reached() == []
-    assert driver.results, "a lesson must check something"
+    assert played.errors == ()
+    assert played.not_reached == ()
+    assert played.results, "a lesson must check something"
 
 
 @pytest.mark.parametrize("name", LESSONS)

@@ -11,6 +11,7 @@ import pytest
 
 from simulator.trace import ROUTINE_KINDS, is_notable
 from simulator.trace_kinds import KINDS, LOGGED, NOTABLE, ROUTINE
+from tests.shared_runs import ALL_LESSONS_SEED, group, lesson_run
 from tui import words
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -37,13 +38,11 @@ def documented() -> dict[str, str]:
 @cache
 def emitted() -> dict[str, set[frozenset[str]]]:
     """Every kind and key set the bundled lessons emit (seed 1)."""
-    from simulator.harness.runner import run
-    from simulator.scenario import load_scenario
     from simulator.scenario.bundled import bundled_names
 
     seen: dict[str, set[frozenset[str]]] = {}
     for name in bundled_names():
-        for event in run(load_scenario(name), 1).trace.events:
+        for event in lesson_run(name, ALL_LESSONS_SEED).events():
             keys = frozenset(event) - {"t", "kind"}
             seen.setdefault(event["kind"], set()).add(keys)
     return seen
@@ -61,6 +60,7 @@ def test_every_documented_kind_is_registered() -> None:
     assert sorted(set(documented()) - set(KINDS)) == []
 
 
+@pytest.mark.xdist_group(group(seed=ALL_LESSONS_SEED))
 def test_every_emitted_kind_and_field_is_registered() -> None:
     for kind, key_sets in sorted(emitted().items()):
         assert kind in KINDS, f"unregistered kind emitted: {kind}"

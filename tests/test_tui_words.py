@@ -15,10 +15,9 @@ from typing import Any
 
 import pytest
 
-from simulator.harness.runner import run
-from simulator.scenario import load_scenario
 from simulator.scenario.bundled import bundled_names
 from simulator.trace_kinds import KINDS
+from tests.shared_runs import ALL_LESSONS_SEED, group, lesson_run
 from tests.test_tui_app import goto
 from tui import render
 from tui.app import RcsimApp
@@ -54,7 +53,7 @@ def emitted() -> dict[str, list[dict[str, Any]]]:
     """One event per kind and field shape (which fields, of which types) the lessons emit."""
     shapes: dict[str, dict[tuple[tuple[str, str], ...], dict[str, Any]]] = {}
     for name in bundled_names():
-        for event in run(load_scenario(name), 1).trace.events:
+        for event in lesson_run(name, ALL_LESSONS_SEED).events():
             shape = tuple(sorted((k, type(v).__name__) for k, v in event.items()))
             shapes.setdefault(event["kind"], {}).setdefault(shape, event)
     return {kind: list(found.values()) for kind, found in shapes.items()}
@@ -68,6 +67,7 @@ def samples(kind: str) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.xdist_group(group(seed=ALL_LESSONS_SEED))  # every lesson's run at seed 1
 def test_every_trace_kind_has_a_plain_sentence(kind: str) -> None:
     for event in samples(kind):
         sentence = describe(event)
