@@ -226,6 +226,9 @@ class Session:
         new = self.facts.feed(
             self.sim.trace.events, results, self.fork_marks, verdict, self.sim.now
         )
+        # Old heartbeats to disk once a big cluster's bus trace grows (after the facts
+        # read them: simulator/views/bus_spill.py); a no-op below 20,000 new events.
+        self.sim.views.spill_bus()
         samples = self._samples
         if samples and samples[-1][0] > self.now:
             samples.clear()  # rewound
