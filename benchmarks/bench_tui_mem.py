@@ -100,11 +100,11 @@ def _tui(path: str, seconds: int, spill: bool) -> dict[str, object]:
             await pilot.pause()
 
     asyncio.run(play())
-    events = session.sim.trace.events
+    spill_bus = getattr(session.sim.views, "spill_bus", None)  # None: a tree before it
     return {
         "reached_ms": session.now,
-        "events": len(events),
-        "spilled": session.sim.views.spill_bus(),
+        "events": len(session.sim.trace.events),
+        "spilled": spill_bus() if spill_bus is not None else 0,
     }
 
 
