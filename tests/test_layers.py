@@ -132,6 +132,7 @@ PUBLIC_API = (
     "simulator.fidelity",
     "simulator.fidelity_converged",
     "simulator.fidelity_heal",
+    "simulator.fidelity_partition",
     "simulator.fidelity_evict",
     "simulator.fidelity_reshard",
     "simulator.fidelity_expiry",

@@ -53,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
         fidelity_evict,
         fidelity_expiry,
         fidelity_heal,
+        fidelity_partition,
         fidelity_reshard,
     )
 
@@ -70,7 +71,10 @@ def run(args: argparse.Namespace) -> int:
             fidelity_converged.converged_rows,
         ),
         "manual": ("Manual failover (manual-failover.json)", fidelity.manual_failover_rows),
-        "partition": ("SIGSTOP partitions (partition-behaviour.json)", fidelity.partition_rows),
+        "partition": (
+            "SIGSTOP partitions (partition-behaviour.json)",
+            fidelity_partition.partition_rows,
+        ),
         "heal": ("After a partition heals (partition-heal.json)", fidelity_heal.heal_rows),
         "reshard": (
             "Reshard under load (resharding.json); for ASK counts [low–high] is the Poisson"

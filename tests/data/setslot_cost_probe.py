@@ -81,10 +81,15 @@ def summary(xs: list[float]) -> dict[str, float | int]:
     }
 
 
-def start_servers(ports: list[int], tmp: str, procs: list[subprocess.Popen[bytes]]) -> None:
-    """One cluster-enabled redis-server per port on 127.0.0.1 (node-timeout 5000, no
-    persistence), each in its own directory under ``tmp``; appended to ``procs`` so the
-    caller's ``finally`` stops every one started, even if a later one fails."""
+def start_servers(
+    ports: list[int],
+    tmp: str,
+    procs: list[subprocess.Popen[bytes]],
+    node_timeout: int = 5000,
+) -> None:
+    """One cluster-enabled redis-server per port on 127.0.0.1 (node-timeout 5000 unless
+    given, no persistence), each in its own directory under ``tmp``; appended to ``procs``
+    so the caller's ``finally`` stops every one started, even if a later one fails."""
     for p in ports:
         d = os.path.join(tmp, str(p))
         os.makedirs(d)
@@ -92,7 +97,7 @@ def start_servers(ports: list[int], tmp: str, procs: list[subprocess.Popen[bytes
         with open(conf, "w") as fh:
             fh.write(
                 f"port {p}\nbind 127.0.0.1\ncluster-enabled yes\n"
-                f'cluster-node-timeout 5000\nsave ""\nappendonly no\ndir {d}\n'
+                f'cluster-node-timeout {node_timeout}\nsave ""\nappendonly no\ndir {d}\n'
                 f"logfile {d}/log\n"
             )
         procs.append(subprocess.Popen(["redis-server", conf]))
