@@ -8,17 +8,23 @@ kept per checkpoint. Now it is a pickle of the same objects:
 
 - **in this process** (:data:`INLINE`, the default): ``pickle`` writes the model to
   bytes, about half a deep copy's CPU and one bytes object instead of a million objects
-  per checkpoint (docs/benchmarks.md has the figures);
+  per checkpoint (docs/benchmarks.md has the figures), compressed as it is written
+  (:data:`COMPRESS_LEVEL`): a 1,000-node model's pickle is 1.13 GB, which the TUI kept
+  (its first checkpoint, at 0 ms, is taken in this process) on top of two transient
+  copies (the ``BytesIO`` and its ``getvalue()``): 4.3 GB of RSS before it played a
+  millisecond (issue 12); compressed as the pickler writes, no uncompressed copy exists;
 - **in the background** (:data:`FORKED`, what the TUI uses): the simulation forks
   (``os.fork``: the child is the model at this moment, copy-on-write, for a few ms of the
   parent's time), the child pickles and compresses it into an anonymous temporary file
-  and exits, while the parent plays on. A checkpoint whose child has not finished when
+  (streamed, as above) and exits, while the parent plays on. The parent keeps no copy:
+  the file is on disk, and the pages the parent writes while the child runs are copied
+  for the child's sake only (they are freed when it exits). A checkpoint whose child has not finished when
   the next is due makes the simulation skip that one (:attr:`Snapshot.busy`); a rewind
   waits for the child it needs. A child that failed (it writes why into the file) is
   dropped (:class:`CheckpointLost`): the rewind restores an earlier checkpoint and
   replays further, so the past is still exact, only slower to reach.
 
-Restoring unpickles a fresh model each time. The simulation itself and its trace are
+Restoring unpickles a fresh model each time, decompressing as the unpickler reads. The simulation itself and its trace are
 *shared*, never pickled (the trace is append-only and the rewind truncates it): they are
 pickled as references (``persistent_id``) and resolved to the live objects on load,
 which is what the deep copy's memo did. Everything else in the model must pickle; an
@@ -60,11 +66,14 @@ each."""
 RECURSION_LIMIT = 1_000_000
 """Python's recursion limit while pickling (the pickler counts its C recursion against it)."""
 COMPRESS_LEVEL = 1
-"""zlib level of a forked child's pickle: 100 nodes' 17 MB become about a fifth of it, in
-the child's time (the parent keeps every checkpoint's bytes in a temporary file)."""
+"""zlib level of every pickle: 100 nodes' 17 MB become about a fifth of it (a forked
+child's in its own time; an inline one's in this process, about 10 % more CPU)."""
+READ_BYTES = 1 << 20
+"""Compressed bytes read at a time while restoring."""
 FORK_AVAILABLE = hasattr(os, "fork") and sys.platform != "win32"
 
 _OK = b"\x00"  # a forked child's file starts with it when the pickle follows
+_WRITING = b"\x01"  # ... and with this while it writes (a child that died leaves it)
 
 Shared = dict[str, object]
 """Objects a checkpoint refers to but never copies, by name (the simulation, the trace)."""
@@ -98,6 +107,62 @@ def dumps(state: object, shared: Shared) -> bytes:
 
 def loads(data: bytes, shared: Shared) -> Any:
     return _Unpickler(io.BytesIO(data), shared).load()
+
+
+class _Deflate:
+    """What the pickler writes, compressed and handed to ``out`` (no uncompressed copy)."""
+
+    def __init__(self, out: Callable[[bytes], object]) -> None:
+        self._zlib = zlib.compressobj(COMPRESS_LEVEL)
+        self._out = out
+
+    def write(self, data: bytes) -> int:
+        chunk = self._zlib.compress(data)
+        if chunk:
+            self._out(chunk)
+        return len(data)
+
+    def finish(self) -> None:
+        self._out(self._zlib.flush())
+
+
+class _Inflate(io.RawIOBase):
+    """Reads back what :class:`_Deflate` wrote (from ``source``), decompressed as asked."""
+
+    def __init__(self, source: IO[bytes]) -> None:
+        self._source = source
+        self._zlib = zlib.decompressobj()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        inflater = self._zlib
+        while True:
+            data = inflater.unconsumed_tail or (
+                b"" if inflater.eof else self._source.read(READ_BYTES)
+            )
+            if not data:
+                if not inflater.eof:
+                    raise zlib.error("the compressed pickle ends early")
+                return 0
+            out = inflater.decompress(data, len(view))
+            if out:
+                view[: len(out)] = out
+                return len(out)
+
+
+def dump_compressed(state: object, shared: Shared, out: Callable[[bytes], object]) -> None:
+    """``state`` pickled (see :func:`dumps`) and compressed, handed to ``out`` in pieces."""
+    deflate = _Deflate(out)
+    _in_big_stack(lambda: _Pickler(deflate, shared).dump(state))  # type: ignore[arg-type]
+    deflate.finish()
+
+
+def load_compressed(source: IO[bytes], shared: Shared) -> Any:
+    """What :func:`dump_compressed` wrote, read from ``source``."""
+    return _Unpickler(io.BufferedReader(_Inflate(source), 1 << 16), shared).load()
 
 
 def _in_big_stack(work: Callable[[], None]) -> None:
@@ -172,7 +237,9 @@ class Snapshot:
             return cls._forked(state, shared)
         snapshot = cls(INLINE)
         try:
-            snapshot._data = dumps(state, shared)
+            parts: list[bytes] = []
+            dump_compressed(state, shared, parts.append)
+            snapshot._data = b"".join(parts)
         except (pickle.PicklingError, TypeError, AttributeError, RecursionError):
             snapshot.kind = DEEP_COPY
             snapshot._copy = deep_copy(state, shared)
@@ -192,10 +259,15 @@ class Snapshot:
             code = 1
             try:
                 _quiet_child()
-                data = zlib.compress(dumps(state, shared), COMPRESS_LEVEL)
-                file.write(_OK + data)
+                file.write(_WRITING)
+                dump_compressed(state, shared, file.write)
+                file.flush()
+                file.seek(0)
+                file.write(_OK)
                 code = 0
             except BaseException as error:
+                file.seek(0)
+                file.truncate()
                 file.write(f"{type(error).__name__}: {error}".encode())
             finally:
                 file.flush()
@@ -236,20 +308,25 @@ class Snapshot:
             return deep_copy(self._copy, shared)
         if self.kind == INLINE:
             assert self._data is not None
-            restored: dict[str, Any] = loads(self._data, shared)
+            restored: dict[str, Any] = load_compressed(io.BytesIO(self._data), shared)
             return restored
         self._wait()
-        if self._file is None:
+        file = self._file
+        if file is None:
             raise CheckpointLost("its file was closed")
-        self._file.seek(0)
-        data = self._file.read()
-        if not data.startswith(_OK):
-            raise CheckpointLost(data.decode(errors="replace") or "the child wrote nothing")
+        file.seek(0)
+        head = file.read(len(_OK))
+        if head != _OK:
+            why = (head + file.read()).decode(errors="replace")
+            raise CheckpointLost(
+                "the child died while writing"
+                if head == _WRITING
+                else why or "the child wrote nothing"
+            )
         try:
-            pickled = zlib.decompress(data[len(_OK) :])
-        except zlib.error as error:
+            restored = load_compressed(file, shared)
+        except (zlib.error, EOFError, pickle.UnpicklingError) as error:
             raise CheckpointLost(f"its file is incomplete ({error})") from None
-        restored = loads(pickled, shared)
         return restored
 
     def size(self) -> int:

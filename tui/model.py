@@ -244,6 +244,10 @@ class Session:
             self.sim.trace.events, results, self.fork_marks, verdict, self.sim.now
         )
         self.sim.views.fold(bus=bus)
+        # Old heartbeats to disk once a big cluster's bus trace grows (after the facts
+        # and the views read them: simulator/views/bus_spill.py); a no-op below 20,000
+        # new events.
+        self.sim.views.spill_bus()
         return new
 
     def sync(self) -> list[TraceEvent]:

@@ -136,4 +136,5 @@ def export_trace(session: Session, path: Path) -> int:
     seed, scenario, source, sha256 of the lesson file)."""
     header = trace_header(session.scenario, session.sim.seed, session.name)
     with path.open("w", encoding="utf-8", newline="\n") as stream:
-        return write_jsonl(session.sim.trace.events, stream, header)
+        # every event, the heartbeats a long session spilled to disk read back
+        return write_jsonl(session.sim.views.whole_trace(), stream, header)

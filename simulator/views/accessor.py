@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
 from simulator.cluster import Cluster
@@ -12,8 +12,9 @@ from simulator.config import DIRECTIVES
 from simulator.introspection import cluster_nodes
 from simulator.node import Node, PeerView
 from simulator.slots import NO_OWNER, hashed_part, key_hash_slot
-from simulator.trace import Trace
+from simulator.trace import Trace, TraceEvent
 from simulator.views.bus import BusLog, MessageQuery, MessageWindow
+from simulator.views.bus_spill import BusSpill
 from simulator.views.bus_traffic import bus_view
 from simulator.views.cache import cache_rows
 from simulator.views.elections import ElectionLog
@@ -92,6 +93,7 @@ class Views:
         self._truth_count = 0  # truths computed (their keys differ)
         self._elections = ElectionLog()
         self._bus = BusLog()
+        self._spill = BusSpill()
         self._flags = FlagLog()
         self._overview: tuple[Cluster, int, int, Overview] | None = None
 
@@ -289,6 +291,28 @@ class Views:
         """The bus messages of ``query`` (simulator/views/bus.py), from the trace."""
         self._bus.feed(self._sim.trace.events)
         return self._bus.window(query)
+
+    def spill_bus(self) -> int:
+        """Move the heartbeats no message view reads out of memory (a long session of a
+        big cluster: simulator/views/bus_spill.py); returns how many are spilled in all.
+        Cheap until the trace grew by ``spill.every`` events. The folds that notice a rewind
+        by the last event they read are fed first (stubs replace old events in place)."""
+        spill = self._spill
+        events = self._sim.trace.events
+        if 0 <= len(events) - spill.checked < spill.every:
+            return spill.spilled
+        self._flags.feed(events)
+        self._elections.feed(events)
+        self._bus.feed(events)
+        spill.compact(self._bus, events)
+        return spill.spilled
+
+    def whole_trace(self) -> Iterator[TraceEvent]:
+        """The trace's events with every spilled heartbeat read back (for an export)."""
+        events = self._sim.trace.events
+        self._bus.feed(events)  # notices a rewind's cut, which the spill follows
+        self._spill.follow_cut(self._bus)
+        return self._spill.events(events)
 
     # ------------------------------------------------------------------ election
 
