@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import statistics
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -39,6 +39,8 @@ class Pollers:
     lies within a few ms of a multiple of 20 ms after the signal; docs/fidelity.md,
     "The harness's poll grid"), which matters for a milestone a fixed few ms after a
     second signal (SIGCONT, restart) sent at a known lateness after the grid.
+    ``offsets`` shifts a node's polls by whole ms off that grid (the manual-failover
+    harness's pollers each kept their own phase: :func:`simulator.fidelity_manual.locked_pollers`).
     """
 
     def __init__(
@@ -47,12 +49,15 @@ class Pollers:
         nodes: Iterable[str],
         observe: Observation,
         grid_at: int | None = None,
+        offsets: Mapping[str, int] | None = None,
     ) -> None:
         self.sim = sim
         self.observe = observe
         if grid_at is not None:
-            first = sim.engine.now + (grid_at - sim.engine.now) % POLL_PERIOD_MS
+            now = sim.engine.now
             for name in nodes:
+                shift = 0 if offsets is None else offsets.get(name, 0)
+                first = now + (grid_at + shift - now) % POLL_PERIOD_MS
                 sim.engine.schedule_at(first, self.poll, name)
             return
         rng = sim.engine.rng("pollers")

@@ -44,7 +44,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from simulator.fidelity import (
-    POLL_PERIOD_MS,
     Observation,
     Pollers,
     Row,
@@ -72,26 +71,23 @@ CALIBRATION_COMMAND_ARRIVAL_MS = 1
 the 30 healthy-master runs of manual-failover.json)."""
 
 
-class LockedPollers(Pollers):
-    """Pollers whose 20 ms period keeps one phase relative to the command at ``signal``."""
-
-    def __init__(
-        self,
-        sim: Simulation,
-        nodes: Iterable[str],
-        observe: Observation,
-        signal: int,
-        roles: dict[str, str],
-    ) -> None:
-        self.sim = sim
-        self.observe = observe
-        rng = sim.engine.rng("pollers")
-        now = sim.engine.now
-        for name in nodes:
-            low, high = CALIBRATION_MANUAL_POLL_PHASE_MS[roles[name]]
-            phase = rng.randint(low, high)
-            first = now + (signal + phase - now) % POLL_PERIOD_MS
-            sim.engine.schedule(first - now, self.poll, name)
+def locked_pollers(
+    sim: Simulation,
+    nodes: Iterable[str],
+    observe: Observation,
+    signal: int,
+    roles: dict[str, str],
+) -> Pollers:
+    """Pollers whose 20 ms period keeps one phase relative to the command at ``signal``,
+    drawn per run from the polled node's role window
+    (:data:`CALIBRATION_MANUAL_POLL_PHASE_MS`)."""
+    rng = sim.engine.rng("pollers")
+    names = list(nodes)
+    offsets = {}
+    for name in names:
+        low, high = CALIBRATION_MANUAL_POLL_PHASE_MS[roles[name]]
+        offsets[name] = rng.randint(low, high)
+    return Pollers(sim, names, observe, grid_at=signal, offsets=offsets)
 
 
 def manual_failover(mode: str, nt: int, seed: int, hung: bool = False) -> dict[str, float | None]:
@@ -99,7 +95,7 @@ def manual_failover(mode: str, nt: int, seed: int, hung: bool = False) -> dict[s
 
     Times are from the harness's send of the command (``start``); the command reaches
     the replica :data:`CALIBRATION_COMMAND_ARRIVAL_MS` later, and the pollers keep the
-    real harness's phase relative to it (:class:`LockedPollers`)."""
+    real harness's phase relative to it (:func:`locked_pollers`)."""
     sim = _new_sim(3, 1, nt, seed)
     old_master = f"n{seed % 3 + 1}"
     replica = next(spec.name for spec in sim.specs if spec.replica_of == old_master)
@@ -122,7 +118,7 @@ def manual_failover(mode: str, nt: int, seed: int, hung: bool = False) -> dict[s
 
     start = _warm_up(sim, nt)
     roles = {spec.name: "replica" if spec.replica_of else "master" for spec in sim.specs}
-    LockedPollers(sim, everyone, observe, start, roles)
+    locked_pollers(sim, everyone, observe, start, roles)
     sim.run_until(start)
     if hung:  # SIGSTOP "just before the command"
         sim.inject("pause", node=old_master)

@@ -17,7 +17,7 @@ from simulator import fidelity, fidelity_manual
 from simulator.fidelity_manual import (
     CALIBRATION_COMMAND_ARRIVAL_MS,
     CALIBRATION_MANUAL_POLL_PHASE_MS,
-    LockedPollers,
+    locked_pollers,
 )
 from simulator.node import Node
 
@@ -77,7 +77,7 @@ def test_locked_pollers_poll_at_their_window_phase_every_run() -> None:
     def observe(name: str, node: Node, now: int) -> None:
         polls.setdefault(name, []).append(now)
 
-    LockedPollers(sim, list(sim.cluster.nodes), observe, start, roles)
+    locked_pollers(sim, list(sim.cluster.nodes), observe, start, roles)
     sim.run_until(start + 100)
     assert set(polls) == set(sim.cluster.nodes)
     for name, times in polls.items():
