@@ -20,21 +20,14 @@ from dataclasses import dataclass
 
 from rich.text import Text
 
-from simulator.views import NodeRow, NodeState, Overview, TruthView
+from simulator.views import CONDITIONS, NodeRow, NodeState, Overview, TruthView
 from tui import render
 
 COLLAPSE_ABOVE = 40  # nodes; a lesson's 6-12 nodes are always listed in full
 
 # Filter words that name a condition or a role rather than a node.
 STATE_WORDS = (
-    "ok",
-    "crashed",
-    "stopped",
-    "paused",
-    "partitioned",
-    "fail",
-    "pfail",
-    "state:fail",
+    *CONDITIONS,  # the overview's condition words (simulator/views/overview.py)
     "master",
     "replica",
     "changed",  # a role change in the last 10 s

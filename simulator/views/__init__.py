@@ -35,7 +35,7 @@ from simulator.views.cache import CacheClientRow
 from simulator.views.elections import ElectionLog
 from simulator.views.local_caches import LocalCacheRow
 from simulator.views.memory import MemoryRow
-from simulator.views.overview import NodeState, Overview
+from simulator.views.overview import CONDITIONS, NodeState, Overview
 from simulator.views.shapes import (
     CandidateView,
     CheckView,
@@ -56,6 +56,7 @@ from simulator.views.shapes import (
 from simulator.views.writes import LostWriteRow, WriteRiskView
 
 __all__ = [
+    "CONDITIONS",
     "MIGRATE_PIPELINE",
     "REQUEST_OUTCOMES",
     "TYPE_ORDER",
