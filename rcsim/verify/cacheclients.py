@@ -22,7 +22,6 @@ from typing import Any
 from rcsim.verify.cacheaside import CacheAsideWorkload, RealCachePlane
 from rcsim.verify.cleanup import Cleanup
 from rcsim.verify.clients import Address, ClusterClient, Workload
-from rcsim.verify.fastrouting import FastRefreshClient
 from rcsim.verify.tracking import LocalCacheWorkload, LogEvent, OwnerReader, TrackingClient
 from simulator.harness.reference import CacheOptions
 from simulator.views.local_caches import local_cache_rows
@@ -92,7 +91,7 @@ class CachingClients:
         """The workload of a caching client (None: a plain one); ``shared`` is the rest
         of :class:`Workload`'s arguments (the run's ledger, clock and request log)."""
         if spec.cache is not None and self.plane is not None:
-            routed = FastRefreshClient(client.name, client.source, client.seeds, client.names)
+            routed = ClusterClient(client.name, client.source, client.seeds, client.names)
             return CacheAsideWorkload(routed, spec, self.plane, *shared)
         if spec.local_cache is not None and self.truth is not None:
             local = spec.local_cache

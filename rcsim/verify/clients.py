@@ -73,6 +73,22 @@ FINAL = frozenset({"error", "crossslot", "oom"})
 """Error replies a client never retries (rcsim's outcomes: CROSSSLOT, OOM, any other)."""
 
 
+SLOT_COUNT = 16384
+
+
+def slot_table(reply: list[list[object]]) -> list[Address | None]:
+    """The slot -> master address table of a ``CLUSTER SLOTS`` reply, filled range by range
+    (a cache-aside client in an outage refreshes hundreds of times a second: a loop over
+    16,384 slots each time would hold the interpreter for seconds on a loaded host)."""
+    table: list[Address | None] = [None] * SLOT_COUNT
+    for low, high, master, *_ in reply:
+        assert isinstance(master, list)
+        address = (str(master[0]), int(str(master[1])))
+        first, last = int(str(low)), int(str(high))
+        table[first : last + 1] = [address] * (last - first + 1)
+    return table
+
+
 class ClusterClient:
     """A cluster-aware client bound to ``source``: a shared slot map and a pool of idle
     connections per node, so several commands can be in flight at once (open loop)."""
@@ -129,20 +145,20 @@ class ClusterClient:
         return replies
 
     def refresh(self) -> None:
-        """The slot map from the first node that answers ``CLUSTER SLOTS``."""
+        """The slot map from the first node that answers ``CLUSTER SLOTS`` (§15)."""
         for address in self.seeds():
             try:
                 reply = self._send(address, [("CLUSTER", "SLOTS")])[0]
             except (OSError, ConnectionError):
                 continue
-            if isinstance(reply, RespError):
+            if isinstance(reply, RespError) or not isinstance(reply, list):
                 continue
-            table: list[Address | None] = [None] * 16384
-            for low, high, master, *_ in reply:
-                for slot in range(int(low), int(high) + 1):
-                    table[slot] = (str(master[0]), int(master[1]))
-            self.slots = table
+            before, self.slots = self.slots, slot_table(reply)
+            self.refreshed(before)
             return
+
+    def refreshed(self, before: list[Address | None]) -> None:
+        """Called after each new map with the old one (a subclass compares them)."""
 
     def execute(self, emit: Emit, *args: str) -> tuple[str, Any, str, float]:
         """Run one single-key command: (outcome, reply, node that answered last, monotonic

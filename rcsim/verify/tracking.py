@@ -38,9 +38,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from rcsim.verify.clients import Address, Emit, Workload
+from rcsim.verify.clients import Address, ClusterClient, Emit, Workload
 from rcsim.verify.draws import RcsimDraws
-from rcsim.verify.fastrouting import FastRefreshClient
 from rcsim.verify.resp import Connection, Push, RespError, encode
 from simulator.harness.reference import CacheOptions, LocalCache
 from simulator.slots import key_hash_slot
@@ -152,7 +151,7 @@ class TrackingConnection(Connection):
         super().close()
 
 
-class TrackingClient(FastRefreshClient):
+class TrackingClient(ClusterClient):
     """A cluster-aware client (§15 routing) whose connections track (§27.1)."""
 
     def __init__(
