@@ -14,14 +14,13 @@ Servers are stopped by PID.
 from __future__ import annotations
 
 import json
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-from setslot_cost_probe import Conn, start_servers, summary
+from setslot_cost_probe import Conn, start_servers, stop_servers, summary
 
 PORTS = [7630, 7631, 7632, 7633]
 ROUNDS = 3
@@ -123,11 +122,7 @@ def one_round() -> dict[str, object]:
             "empty_move_samples": [round(x, 4) for x in totals],
         }
     finally:
-        for pr in procs:
-            pr.terminate()
-        for pr in procs:
-            pr.wait(timeout=10)
-        shutil.rmtree(tmp, ignore_errors=True)
+        stop_servers(procs, tmp)
 
 
 def main() -> None:

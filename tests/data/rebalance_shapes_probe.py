@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-from setslot_cost_probe import Conn, start_servers
+from setslot_cost_probe import Conn, start_servers, stop_servers
 
 FIRST_PORT = 7640
 SHAPES = [(3, 1), (3, 2), (4, 1)]
@@ -93,11 +92,7 @@ def one_round(masters: int, empty: int) -> dict[str, object]:
             "ms_per_slot": round(wall_s * 1000.0 / max(moved, 1), 4),
         }
     finally:
-        for pr in procs:
-            pr.terminate()
-        for pr in procs:
-            pr.wait(timeout=10)
-        shutil.rmtree(tmp, ignore_errors=True)
+        stop_servers(procs, tmp)
 
 
 def main() -> None:

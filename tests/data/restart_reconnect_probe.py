@@ -21,14 +21,13 @@ import json
 import os
 import random
 import re
-import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
 
-from setslot_cost_probe import Conn, start_servers
+from setslot_cost_probe import Conn, start_servers, stop_servers
 
 PORTS = [7700, 7701, 7702]
 NODE_TIMEOUT = 2000
@@ -102,11 +101,7 @@ def one_run(rng: random.Random) -> dict[str, object]:
             },
         }
     finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.terminate()
-                proc.wait()
-        shutil.rmtree(tmp, ignore_errors=True)
+        stop_servers(procs, tmp)
 
 
 def main() -> None:

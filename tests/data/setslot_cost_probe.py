@@ -103,6 +103,17 @@ def start_servers(
         procs.append(subprocess.Popen(["redis-server", conf]))
 
 
+def stop_servers(procs: list[subprocess.Popen[bytes]], tmp: str) -> None:
+    """Stop every server :func:`start_servers` started (by its PID: SIGTERM, then wait)
+    and remove their directories."""
+    for pr in procs:
+        if pr.poll() is None:
+            pr.terminate()
+    for pr in procs:
+        pr.wait(timeout=10)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
 def one_run() -> dict[str, object]:
     tmp = tempfile.mkdtemp(prefix="setslot-")
     procs: list[subprocess.Popen[bytes]] = []
@@ -176,11 +187,7 @@ def one_run() -> dict[str, object]:
             "samples": {k: [round(x, 4) for x in v] for k, v in res.items()},
         }
     finally:
-        for pr in procs:
-            pr.terminate()
-        for pr in procs:
-            pr.wait(timeout=10)
-        shutil.rmtree(tmp, ignore_errors=True)
+        stop_servers(procs, tmp)
 
 
 def main() -> None:
