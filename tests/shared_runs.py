@@ -9,14 +9,12 @@ bundled lessons (and the golden fidelity runs). :func:`lesson_run` and
 events (handed out as copies: a test cannot change another's input), the driver's
 results. Each test still asserts its own property of the run.
 
-**The audit reads only.** :func:`cron_audit` wraps ``CronDeadlines._cron_audit`` so that
-the two bookkeeping fields its checks may touch (``_count_pfail`` drops stale entries of
-``_pfail_watch``, ``_orphaned_masters`` fills ``_orphan_watch`` when it is ``None``) are
-put back as they were, so an audited run does exactly what the run without it does and
-the golden digests can be read from it. A failed audit (its ``AssertionError``) is kept
-as :attr:`LessonRun.audit_failure` (the cron test fails on it) and the run is made again
-without the audit for the others. ``tests/test_cron_deadlines.py`` also checks a few
-runs without the audit against the recorded digests directly.
+**The audit reads only** (``CronDeadlines._cron_audit`` puts back the two bookkeeping
+fields its counts touch), so an audited run does exactly what the run without it does
+and the golden digests can be read from it. A failed audit (:class:`AuditFailure`) is
+kept as :attr:`LessonRun.audit_failure` (the cron test fails on it) and the run is made
+again without the audit for the others. ``tests/test_cron_deadlines.py`` also checks a
+few runs without the audit against the recorded digests directly.
 
 **Where they run.** The cache lives in one process, so the tests sharing a run must run
 in the same one: under pytest-xdist (``make test``: ``-n auto``, with ``--dist
@@ -54,24 +52,19 @@ class AuditFailure(Exception):
 
 @contextmanager
 def cron_audit() -> Iterator[None]:
-    """``CRON_AUDIT`` on, with the audit's two bookkeeping side effects undone after each
-    check (see the module's docstring); a failed check raises :class:`AuditFailure`."""
+    """``CRON_AUDIT`` on (the audit reads only: ``CronDeadlines._cron_audit``); a failed
+    check raises :class:`AuditFailure`, so a run can tell it from its own assertions."""
     audit = CronDeadlines._cron_audit
 
-    def read_only(self: CronDeadlines, due: list[PeerView], now: int, nt: int) -> None:
-        orphans = self._orphan_watch
-        pfail = dict(self._pfail_watch)  # the same entries in the same order
+    def reporting(self: CronDeadlines, due: list[PeerView], now: int, nt: int) -> None:
         try:
             audit(self, due, now, nt)
         except AssertionError as error:
             raise AuditFailure(str(error)) from error
-        finally:
-            self._orphan_watch = orphans
-            self._pfail_watch = pfail
 
     saved = CronDeadlines.__dict__["CRON_AUDIT"]
     CronDeadlines.CRON_AUDIT = True
-    CronDeadlines._cron_audit = read_only  # type: ignore[method-assign]
+    CronDeadlines._cron_audit = reporting  # type: ignore[method-assign]
     try:
         yield
     finally:

@@ -10,6 +10,8 @@ are the ones the golden test reads (tests/shared_runs.py), made once.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from simulator.harness.runner import run
@@ -19,7 +21,7 @@ from simulator.node.cron_deadlines import NEVER, CronDeadlines, cron_deadline
 from simulator.node.peer import PeerView
 from simulator.scenario import load_scenario
 from tests.golden_traces import digest, recorded, runs
-from tests.shared_runs import cron_audit, golden_run, group, on_group
+from tests.shared_runs import golden_run, group, on_group
 
 
 @pytest.mark.parametrize("name", [on_group(group(golden=name), name) for name in sorted(runs())])
@@ -40,39 +42,52 @@ def test_the_deadlines_miss_no_work_and_keep_the_trace(name: str) -> None:
 def test_without_the_audit_the_trace_is_the_recorded_one(
     name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The golden digests are read from audited runs (tests/shared_runs.py), the audit's
-    bookkeeping put back after each check. Runs without the audit, as ``rcsim`` makes
+    """The golden digests are read from audited runs (tests/shared_runs.py; the audit
+    reads only). Runs without the audit, as ``rcsim`` makes
     them, must give the same digests (and would show an audit that changes the run)."""
     monkeypatch.setattr(CronDeadlines, "CRON_AUDIT", False)
     assert runs()[name]() == recorded()[name]
 
 
-def test_the_shared_runs_audit_reads_only() -> None:
-    """Under :func:`tests.shared_runs.cron_audit` each check leaves ``_pfail_watch`` and
-    ``_orphan_watch`` as they were, though the audit's own checks change them."""
+def test_the_audit_reads_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each audit check leaves ``_pfail_watch`` and ``_orphan_watch`` as they were, though
+    the counts it compares change them (so without the restore the audit would change
+    the run), and the audited run gives the recorded digest."""
     touched = 0
+    inside = False
+    count_pfail = CronDeadlines._count_pfail
+    orphaned = CronDeadlines._orphaned_masters
+
+    def noting(method: Any) -> Any:
+        def wrapper(self: CronDeadlines) -> int:
+            nonlocal touched
+            before = (list(self._pfail_watch), self._orphan_watch)
+            result = method(self)
+            after = (list(self._pfail_watch), self._orphan_watch)
+            touched += inside and after != before
+            return int(result)
+
+        return wrapper
+
     audit = CronDeadlines._cron_audit
 
-    def touching(self: CronDeadlines, due: list[PeerView], now: int, nt: int) -> None:
-        nonlocal touched
+    def checked(self: CronDeadlines, due: list[PeerView], now: int, nt: int) -> None:
+        nonlocal inside
         before = (list(self._pfail_watch), self._orphan_watch)
-        audit(self, due, now, nt)
-        touched += (list(self._pfail_watch), self._orphan_watch) != before
+        inside = True
+        try:
+            audit(self, due, now, nt)
+        finally:
+            inside = False
+        assert list(self._pfail_watch) == before[0]
+        assert self._orphan_watch is before[1]
 
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(CronDeadlines, "_cron_audit", touching)
-        with cron_audit():
-            read_only = CronDeadlines._cron_audit
-
-            def checked(self: CronDeadlines, due: list[PeerView], now: int, nt: int) -> None:
-                before = (list(self._pfail_watch), self._orphan_watch)
-                read_only(self, due, now, nt)
-                assert list(self._pfail_watch) == before[0]
-                assert self._orphan_watch is before[1]
-
-            patch.setattr(CronDeadlines, "_cron_audit", checked)
-            sim = run(load_scenario("replica-migration"), 2)
-    assert touched > 0, "the audit no longer changes the watches: cron_audit can go simpler"
+    monkeypatch.setattr(CronDeadlines, "CRON_AUDIT", True)
+    monkeypatch.setattr(CronDeadlines, "_count_pfail", noting(count_pfail))
+    monkeypatch.setattr(CronDeadlines, "_orphaned_masters", noting(orphaned))
+    monkeypatch.setattr(CronDeadlines, "_cron_audit", checked)
+    sim = run(load_scenario("replica-migration"), 2)
+    assert touched > 0, "the audit's counts no longer change the watches: drop the restore"
     assert digest(sim.trace.events) == recorded()["lesson/replica-migration/seed2"]
 
 

@@ -263,7 +263,21 @@ class CronDeadlines(ReplicaMigration):
     # ------------------------------------------------------------------ the audit (tests)
 
     def _cron_audit(self, due: list[PeerView], now: int, nt: int) -> None:
-        """Fail if a peer left out of ``due`` needs work this tick, or an aggregate is off."""
+        """Fail if a peer left out of ``due`` needs work this tick, or an aggregate is off.
+
+        Reads only: the two counts it compares prune ``_pfail_watch`` and fill
+        ``_orphan_watch`` as a side effect, so both are put back afterwards and an audited
+        run does exactly what the run without the audit does (the golden digests are read
+        from audited runs: tests/shared_runs.py)."""
+        pfail_watch = dict(self._pfail_watch)  # the same entries in the same order
+        orphan_watch = self._orphan_watch
+        try:
+            self._audit_checks(due, now, nt)
+        finally:
+            self._pfail_watch = pfail_watch
+            self._orphan_watch = orphan_watch
+
+    def _audit_checks(self, due: list[PeerView], now: int, nt: int) -> None:
         half = nt // 2
         chosen = set(map(id, due))
         for peer in self._peer_list:
