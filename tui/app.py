@@ -555,7 +555,7 @@ class RcsimApp(ViewKeys):
 
     def help_rows(self) -> list[tuple[str, str]]:
         rows: list[tuple[str, str]] = []
-        for binding in [*self.BINDINGS, *panes.MessagesPane.BINDINGS]:
+        for binding in [*self.BINDINGS, *panes.MessagesPane.BINDINGS, *panes.LogPane.BINDINGS]:
             assert isinstance(binding, Binding)
             keys = ", ".join(
                 self.get_key_display(Binding(k, binding.action)) for k in binding.key.split(",")

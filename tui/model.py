@@ -24,9 +24,11 @@ from simulator.simulation import ActionError, Injection, Simulation
 from simulator.trace import TraceEvent, is_notable
 from simulator.trace_kinds import ROUTINE
 from simulator.views import REQUEST_OUTCOMES, LessonDriver
+from simulator.views.log_groups import GROUPED_KINDS, VerdictFold, VerdictGroup
 from simulator.views.scan import KIND
 from simulator.views.shapes import CheckResult
 from tui.hints import hint
+from tui.log_words import GROUP_ABOVE, group_line
 from tui.words import LOGGED, check_line, check_text, describe, fork_line, level, verdict_line
 
 MAX_SPEED = 0.0  # sentinel: as fast as the per-tick budget allows
@@ -64,6 +66,7 @@ class LogLine:
     text: str
     level: str
     kind: str
+    group: VerdictGroup | None = None  # a big cluster's wave of verdicts (tui/log_words.py)
 
 
 class TraceFacts:
@@ -74,10 +77,13 @@ class TraceFacts:
     below what was folded) it is rebuilt from the start.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, grouped: bool = False) -> None:
         self.seen = 0
         self.last: TraceEvent | None = None  # events[seen - 1], to notice a rewound trace
         self.log: deque[LogLine] = deque(maxlen=LOG_LIMIT)
+        # A big cluster's waves of identical verdicts, a line each (tui/log_words.py).
+        self.verdicts = VerdictFold() if grouped else None
+        self._wave_lines: dict[VerdictGroup, LogLine] = {}
         self.caption: str = ""
         self.caption_t: int | None = None
         self.outcomes: Counter[str] = Counter()
@@ -103,9 +109,9 @@ class TraceFacts:
         seen = self.seen
         rewound = bool(seen) and (len(events) < seen or events[seen - 1] is not self.last)
         if rewound or len(results) < self.checks_seen or len(forks) < self.forks_seen:
-            self.__init__()  # type: ignore[misc]
+            self.__init__(self.verdicts is not None)  # type: ignore[misc]
             rewound = True
-        appended = self.appended
+        appended, joined = self.appended, self.verdicts.joined if self.verdicts else 0
         new = events[self.seen :]
         self.seen = len(events)
         self.last = events[-1] if events else None
@@ -119,7 +125,8 @@ class TraceFacts:
         if verdict and not self.verdict_logged:
             self.verdict_logged = True
             self._append(LogLine(results[-1].at if results else 0, verdict, "info", "verdict"))
-        changed = rewound or self.appended != appended  # the log's lines (the log pane)
+        grown = self.verdicts is not None and self.verdicts.joined != joined  # a wave's line
+        changed = rewound or self.appended != appended or grown  # the log's lines (its pane)
         self.changes = changes + 1 if changed else changes
         return new
 
@@ -164,11 +171,23 @@ class TraceFacts:
             self.caption = str(event.get("text", ""))
             self.caption_t = t
             self.captions.append((t, self.caption))
-        if kind in LOGGED:
+        if kind in GROUPED_KINDS and self.verdicts is not None:
+            self._join(self.verdicts, event)
+        elif kind in LOGGED:
             self._append(LogLine(t, describe(event), level(event), kind))
             why = hint(event)
             if why:
                 self._append(LogLine(t, why, "alert", "hint"))
+
+    def _join(self, verdicts: VerdictFold, event: TraceEvent) -> None:
+        """A big cluster's verdict: a new wave's line, or its wave's line grown."""
+        group, new = verdicts.join(event)
+        if new:
+            line = LogLine(event["t"], describe(event), level(event), event["kind"], group)
+            self._wave_lines[group] = line
+            self._append(line)
+        else:
+            self._wave_lines[group].text = group_line(group)
 
 
 class Session:
@@ -203,7 +222,7 @@ class Session:
         self._fail_open: set[str] = set()  # nodes in a FAIL episode (the breakpoint fires once)
         self._done_seen = False
         self.clean = True
-        self.facts = TraceFacts()
+        self.facts = TraceFacts(grouped=len(sim.views.names()) > GROUP_ABOVE)
         self.facts.feed(sim.trace.events)
         self._reset_watermarks()
         self.saved: list[Injection] = []  # sim.injections as last saved (S)

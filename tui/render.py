@@ -25,7 +25,7 @@ from simulator.views import (
     NodeView,
     TruthView,
 )
-from tui.model import LogLine, Session, speed_label
+from tui.model import Session, speed_label
 from tui.render_slots import (  # re-exported: the panes and tests call render.<name>
     OWNER_COLOURS as OWNER_COLOURS,
 )
@@ -506,38 +506,6 @@ def verdict(view: LessonView | None) -> Text:
     for check in view.checks:
         text.append("\n")
         text.append_text(check_row(check))
-    return text
-
-
-# --------------------------------------------------------------------------- event log
-
-
-LOG_MARKS = {"caption": "── ", "fork": "⑂ ", "verdict": "══ "}
-
-
-def event_log(log: Sequence[LogLine], lines: int, offset: int = 0, width: int = 200) -> Text:
-    """The newest ``lines`` rows of the log ending ``offset`` entries before its end;
-    each entry wrapped to ``width`` under its time (nothing is cut off)."""
-    end = len(log) - offset
-    rows: list[tuple[str, str]] = []  # (row, style), newest last
-    index = end - 1
-    while index >= 0 and len(rows) < lines:
-        line = log[index]
-        style = "bold" if line.kind in LOG_MARKS else LEVEL_STYLE.get(line.level, "")
-        body = wrap(LOG_MARKS.get(line.kind, "") + line.text, width - 10, 0)
-        stamp = f"{seconds(line.t):>9} "
-        entry = [(stamp + body[0], style)] + [(" " * 10 + row, style) for row in body[1:]]
-        rows[:0] = entry
-        index -= 1
-    rows = rows[-lines:] if lines > 0 else rows
-    text = Text(no_wrap=True, overflow="ellipsis")
-    for number, (row, style) in enumerate(rows):
-        if number:
-            text.append("\n")
-        text.append(row[:10], "dim")
-        text.append(row[10:], style)
-    if not rows:
-        text.append("nothing has happened yet", "dim")
     return text
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.cells import cell_len
 from rich.console import RenderableType
 from rich.text import Text
+from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 
 from simulator.views import ClientView, ElectionView, LessonView
-from tui import render
+from tui import render, render_log
 from tui.model import OUTCOMES, Session
 from tui.panes.base import SimPane
 
@@ -16,7 +19,7 @@ HeaderData = tuple[int, bool, float, int, str | None, str, str | None]
 CaptionData = tuple[int, int | None, int, int]
 ClientsData = tuple[ClientView, tuple[tuple[str, float], ...]]
 ExpectData = tuple[LessonView | None, int]
-LogData = tuple[int, int, int, int]
+LogData = tuple[int, int, int, int, bool]
 ALL_CHECKS = 10_000  # the verdict and the pane read every check, not the newest few
 CAPTION_ROWS = 5
 CAPTION_ROWS_COMPACT = 4
@@ -113,10 +116,15 @@ class ExpectationsPane(SimPane[ExpectData]):
 
 class LogPane(SimPane[LogData]):
     """The explained event log, newest last. It follows the newest lines until scrolled;
-    scrolled, it holds still and its subtitle counts the newer lines below."""
+    scrolled, it holds still and its subtitle counts the newer lines below. A big
+    cluster's waves of verdicts are a line each; ``enter`` (focused) lists who said it."""
 
     TITLE = "event log"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "expand", "event log (focused): who said a grouped line", show=False),
+    ]
     scrolled: reactive[int] = reactive(0, init=False)  # entries below the view
+    expanded: reactive[bool] = reactive(False, init=False)  # waves list their nodes
 
     def __init__(self, session: Session, *, id: str, classes: str = "pane") -> None:
         super().__init__(session, id=id, classes=classes)
@@ -125,6 +133,12 @@ class LogPane(SimPane[LogData]):
 
     def watch_scrolled(self) -> None:
         self.redraw()
+
+    def watch_expanded(self) -> None:
+        self.redraw()
+
+    def action_expand(self) -> None:
+        self.expanded = not self.expanded
 
     @property
     def page(self) -> int:
@@ -156,8 +170,9 @@ class LogPane(SimPane[LogData]):
             "following" if not below else f"scrolled: {below} newer below (End follows)"
         )
         size = self.content_size
-        return self.session.facts.changes, below, max(1, size.height), max(20, size.width)
+        height, width = max(1, size.height), max(20, size.width)
+        return self.session.facts.changes, below, height, width, self.expanded
 
     def draw(self, data: LogData) -> RenderableType:
-        _, offset, lines, width = data
-        return render.event_log(self.session.facts.log, lines, offset, width)
+        _, offset, lines, width, expanded = data
+        return render_log.event_log(self.session.facts.log, lines, offset, width, expanded)
