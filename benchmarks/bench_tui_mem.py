@@ -40,6 +40,7 @@ CAP_BYTES = 5_000_000_000
 NT_MS = 2000
 KILL_MS = 2000
 SIZES = "150:20,500:4"
+PROGRESS_S = 30.0  # wall seconds between a playing child's progress lines
 
 
 def scenario_text(masters: int, seconds: int) -> str:
@@ -57,6 +58,19 @@ def scenario_text(masters: int, seconds: int) -> str:
         f"  - at: {seconds}s\n"
         "    caption: the end of the benchmark\n"
     )
+
+
+def _progress(now_ms: int) -> None:
+    """A line on stderr: how far the session is, its RSS and peak so far (the last one is
+    what ``measure`` reports if the child is stopped)."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        fields = dict(line.split(":", 1) for line in status if line.startswith("Vm"))
+    rss, hwm = (int(fields.get(k, "0 kB").split()[0]) / 1024 for k in ("VmRSS", "VmHWM"))
+    sys.stderr.write(
+        f"PROGRESS reached {now_ms} ms: RSS {rss:,.0f} MiB, peak {hwm:,.0f} MiB, "
+        f"CPU {time.process_time():.0f} s\n"
+    )
+    sys.stderr.flush()
 
 
 def _peak_mib() -> float:
@@ -95,8 +109,12 @@ def _tui(path: str, seconds: int, spill: bool) -> dict[str, object]:
             await pilot.press("M")  # the message view: its index is built as it plays
             session.speed = MAX_SPEED
             session.playing = True
+            said = time.perf_counter()
             while session.now < target and session.playing:
                 await asyncio.sleep(0.05)
+                if time.perf_counter() - said > PROGRESS_S:  # a long run says how far it is
+                    said = time.perf_counter()
+                    _progress(session.now)
             session.playing = False
             await pilot.pause()
 
