@@ -65,18 +65,48 @@ def _add(samples: Samples, name: str, wall: float, cpu: float) -> None:
     samples.setdefault(name + "_cpu", []).append(cpu)
 
 
+Span = tuple[str, float, float]  # (what ran, wall start, wall end)
+
+
 async def _press(
-    app: RcsimApp, key: str, moved: Callable[[], object], samples: Samples, name: str
+    app: RcsimApp,
+    key: str,
+    moved: Callable[[], object],
+    samples: Samples,
+    name: str,
+    waits: list[Span] | None = None,
 ) -> None:
     before = moved()
     start, cpu = time.perf_counter(), time.process_time()
     app.post_message(events.Key(key, key if len(key) == 1 else None))
     while moved() == before:
         await asyncio.sleep(0.001)
-    _add(samples, name, time.perf_counter() - start, time.process_time() - cpu)
+    end = time.perf_counter()
+    _add(samples, name, end - start, time.process_time() - cpu)
+    if waits is not None:
+        waits.append((name, start, end))
 
 
-async def _measure(app: RcsimApp, step_ms: int) -> Samples:
+def _worst_key(waits: list[Span], spans: list[Span]) -> str:
+    """What ran while the slowest key waited, by wall ms: the simulation's slices
+    (``tick``: the engine), the folds after them (``fold``, the spill in it apart:
+    ``spill``), the heap settles, the frames' redraws (``frame``, the fold in them
+    included); the rest is Textual (the key's own handling, the paint) and the loop."""
+    if not waits:
+        return "-"
+    key, start, end = max(waits, key=lambda w: w[2] - w[1])
+    spent: dict[str, float] = {}
+    count: dict[str, int] = {}
+    for what, a, b in spans:
+        overlap = min(b, end) - max(a, start)
+        if overlap > 0:
+            spent[what] = spent.get(what, 0.0) + overlap
+            count[what] = count.get(what, 0) + 1
+    parts = [f"{w} {spent[w] * 1000:.0f}" + (f"×{count[w]}" if count[w] > 1 else "") for w in spent]
+    return f"{key.removeprefix('key_')} {(end - start) * 1000:.0f}: " + " ".join(parts)
+
+
+async def _measure(app: RcsimApp, step_ms: int, worst_keys: list[str]) -> Samples:
     samples: Samples = {}
     start, cpu = time.perf_counter(), time.process_time()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -88,7 +118,9 @@ async def _measure(app: RcsimApp, step_ms: int) -> Samples:
             app.refresh_panes()
             await pilot.pause()
             _add(samples, "frame", time.perf_counter() - start, time.process_time() - cpu)
-        _time_play(app, samples)
+        spans: list[Span] = []
+        waits: list[Span] = []
+        _time_play(app, samples, spans)
         topology = app.query_one("#topology", TopologyPane)
         nodeview = app.query_one("#nodeview", NodeViewPane)
         app.session.playing = True
@@ -99,40 +131,63 @@ async def _measure(app: RcsimApp, step_ms: int) -> Samples:
             kind = i % 3
             if kind == 0:
                 topology.focus()
-                await _press(app, "j", lambda: app.selected, samples, "key_j")
+                await _press(app, "j", lambda: app.selected, samples, "key_j", waits)
             elif kind == 1:
                 nodeview.focus()
-                await _press(app, "pagedown", lambda: nodeview.first, samples, "key_page")
+                await _press(app, "pagedown", lambda: nodeview.first, samples, "key_page", waits)
             else:
                 await pilot.press("N", *"fail")
-                await _press(app, "enter", lambda: topology.node_filter, samples, "key_filter")
+                await _press(
+                    app, "enter", lambda: topology.node_filter, samples, "key_filter", waits
+                )
                 topology.node_filter = None
         samples["rate"] = [
             (app.session.now - sim_start) / 1000 / (time.perf_counter() - wall_start)
         ]
         app.session.playing = False
+        worst_keys.append(_worst_key(waits, spans))
         assert topology.node_filter is None or isinstance(topology.node_filter, NodeFilter)
     return samples
 
 
-def _time_play(app: RcsimApp, samples: Samples) -> None:
-    """Time every frame the frame timer draws and every simulation slice from now on."""
+def _time_play(app: RcsimApp, samples: Samples, spans: list[Span]) -> None:
+    """Time every frame the frame timer draws and every simulation slice from now on;
+    ``spans`` gets those and every fold, spill and heap settle (what a key waits for)."""
     refresh = app.refresh_panes
     tick = app.session.tick
+    fold = app.session.fold
+    settle = app.heap.settle
+    spill = app.session.sim.views.spill_bus
 
     def timed_refresh() -> None:
         start, cpu = time.perf_counter(), time.process_time()
         refresh()
-        _add(samples, "play_frame", time.perf_counter() - start, time.process_time() - cpu)
+        end = time.perf_counter()
+        _add(samples, "play_frame", end - start, time.process_time() - cpu)
+        spans.append(("frame", start, end))
 
     def timed_tick(wall_delta: float, budget: float) -> bool:
         start = time.perf_counter()
         moved = tick(wall_delta, budget)
-        samples.setdefault("tick", []).append(time.perf_counter() - start)
+        end = time.perf_counter()
+        samples.setdefault("tick", []).append(end - start)
+        spans.append(("tick", start, end))
         return moved
+
+    def timed(name: str, call: Callable[..., object]) -> Callable[..., object]:
+        def run(*args: object, **kwargs: object) -> object:
+            start = time.perf_counter()
+            result = call(*args, **kwargs)
+            spans.append((name, start, time.perf_counter()))
+            return result
+
+        return run
 
     app.refresh_panes = timed_refresh  # type: ignore[method-assign]
     app.session.tick = timed_tick  # type: ignore[method-assign]
+    app.session.fold = timed("fold", fold)  # type: ignore[method-assign,assignment]
+    app.heap.settle = timed("settle", settle)  # type: ignore[method-assign,assignment]
+    app.session.sim.views.spill_bus = timed("spill", spill)  # type: ignore[method-assign,assignment]
 
 
 def session_for(masters: int) -> tuple[Session, float]:
@@ -159,10 +214,12 @@ def main() -> str:
     for masters, count in _sizes():
         session, build = session_for(masters)
         load_before = os.getloadavg()[0]
+        worst_keys: list[str] = []
         runs = [
-            asyncio.run(_measure(RcsimApp(session, live=True), STEP_MS.get(masters, 5)))
+            asyncio.run(_measure(RcsimApp(session, live=True), STEP_MS.get(masters, 5), worst_keys))
             for _ in range(count)
         ]
+        session_cpu = time.process_time()
         load_after = os.getloadavg()[0]
 
         def every(name: str, runs: list[Samples] = runs) -> list[float]:
@@ -189,6 +246,8 @@ def main() -> str:
                 f"{statistics.median(every('startup_cpu')):.1f} s",
                 f"{statistics.median(every('rate')):.3f}×",
                 f"{load_before:.1f} → {load_after:.1f}",
+                " / ".join(worst_keys),
+                f"{session_cpu / 60:.1f} min",
             ]
         )
     lines = [
@@ -214,6 +273,8 @@ def main() -> str:
                 "app start (CPU, whole-heap collection)",
                 "simulated s per wall s at max",
                 "load average (1 min)",
+                "worst key per run: what ran while it waited (wall ms)",
+                "process CPU so far",
             ],
             rows,
         ),

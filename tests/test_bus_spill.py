@@ -126,3 +126,31 @@ def test_a_rewind_below_the_spilled_heartbeats_cuts_the_spill_and_replays_the_sa
 def test_the_spill_never_keeps_fewer_than_a_window_scans() -> None:
     with pytest.raises(ValueError, match="SCAN_LIMIT"):
         bus_spill.BusSpill(keep=SCAN - 1)
+
+
+def test_a_look_spills_a_step_at_most_and_the_next_ones_catch_up(
+    reference: tuple[list[str], list[MessageWindow], list[str]],
+) -> None:
+    """A look spills ``step`` heartbeats at most, so no fold stops the TUI for long; a
+    look left behind is followed by one at every fold, each spilling at least what the
+    trace grew meanwhile, until none is left: the same windows, log and export."""
+    trace, windows, log = reference
+    session = _session(spill=True)
+    views = session.sim.views
+    views._spill = bus_spill.BusSpill(keep=2 * SCAN, every=0, step=7)
+    spill, sim = views._spill, session.sim
+    _play(session, spill=True, until=500)  # n1 killed at 500 ms, as in the reference
+    steps = []
+    while sim.now < END_MS:
+        sim.run_until(sim.now + 20)
+        before, checked, behind = spill.spilled, spill.checked, spill.behind
+        session.sync()  # one look (Session.fold)
+        grew = len(sim.trace.events) - checked if behind else 0
+        steps.append((spill.spilled - before, grew))
+    assert all(spilled <= max(7, grew) for spilled, grew in steps)
+    assert max(spilled for spilled, _ in steps) > 7  # behind: it caught up faster
+    while spill.behind:
+        session.sync()
+    assert _windows(session) == windows
+    assert [line.text for line in session.facts.log] == log
+    assert _whole(session) == trace

@@ -295,11 +295,12 @@ class Views:
     def spill_bus(self) -> int:
         """Move the heartbeats no message view reads out of memory (a long session of a
         big cluster: simulator/views/bus_spill.py); returns how many are spilled in all.
-        Cheap until the trace grew by ``spill.every`` events. The folds that notice a rewind
-        by the last event they read are fed first (stubs replace old events in place)."""
+        Cheap until the trace grew by ``spill.every`` events (or a look left some for the
+        next: ``spill.step``). The folds that notice a rewind by the last event they read
+        are fed first (stubs replace old events in place)."""
         spill = self._spill
         events = self._sim.trace.events
-        if 0 <= len(events) - spill.checked < spill.every:
+        if not spill.behind and 0 <= len(events) - spill.checked < spill.every:
             return spill.spilled
         self._flags.feed(events)
         self._elections.feed(events)

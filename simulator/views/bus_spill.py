@@ -43,10 +43,15 @@ from simulator.views.bus import HEARTBEAT_TYPES, SCAN_LIMIT, BusLog
 KEEP = 2 * SCAN_LIMIT
 """Bus messages kept whole: the newest ``KEEP`` of all, and the newest ``KEEP`` notable ones
 (PFAIL reports among them); a message view's window reads at most ``SCAN_LIMIT`` of each."""
-CHUNK = 20_000
-"""Spilled events written (and compressed) together."""
+CHUNK = 2_000
+"""Spilled events written (and compressed) together (a 1,000-node heartbeat marshals to
+about 1 KB: one chunk is a few ms of ``zlib``, inside the fold that fills it)."""
 EVERY = 20_000
 """Trace events appended between two looks for heartbeats to spill."""
+STEP = 2_000
+"""Heartbeats one look spills at most; the rest at the next fold's look. A look that
+spilled 20,000 at once stopped the TUI (and a key) for ~0.1 s at 100 nodes and far more
+at 1,000 (issue 12); spilled in steps, every fold costs a few ms."""
 STUB = "spilled"
 
 
@@ -116,11 +121,13 @@ class _Stream:
 class BusSpill:
     """The heartbeats a :class:`BusLog` indexed, spilled once they are old enough."""
 
-    def __init__(self, keep: int = KEEP, every: int = EVERY) -> None:
+    def __init__(self, keep: int = KEEP, every: int = EVERY, step: int = STEP) -> None:
         if keep < SCAN_LIMIT:
             raise ValueError(f"keep must be at least SCAN_LIMIT ({SCAN_LIMIT}), not {keep}")
         self.keep = keep
         self.every = every  # trace events appended between two looks (Views.spill_bus)
+        self.step = step  # heartbeats one look spills at most
+        self.behind = False  # the last look stopped at ``step``: look again at the next fold
         self._plain = _Stream()  # heartbeats without a PFAIL report, in trace order
         self._reports = _Stream()  # heartbeats with one, in trace order
         self._plain_k = 0  # BusLog entries below it were looked at for plain heartbeats
@@ -161,32 +168,39 @@ class BusSpill:
             log.cut_to = None
 
     def compact(self, log: BusLog, events: list[TraceEvent]) -> int:
-        """Spill what ``log`` (fed up to the end of ``events``) indexed and is old enough;
-        returns how many heartbeats it spilled."""
+        """Spill what ``log`` (fed up to the end of ``events``) indexed and is old enough,
+        at most ``step`` heartbeats, or as many as the trace grew since the last look if
+        that one was ``behind`` too (so the backlog never grows); ``behind`` says whether
+        more are due. Returns how many it spilled."""
         self.follow_cut(log)
+        # Behind: at least as many as the trace grew since the last look (never further).
+        grew = len(events) - self.checked if self.behind else 0
         self.checked = len(events)
         before = self.spilled
+        limit = before + max(self.step, grew)
         positions, objects, notable = log.positions, log.objects, log.notable
         # plain heartbeats: older than the newest ``keep`` messages
         stop = len(positions) - self.keep
         k = self._plain_k
         i = bisect_left(notable, k)
-        while k < stop:
+        while k < stop and self.spilled < limit:
             if i < len(notable) and notable[i] == k:
                 i += 1  # notable: below
             else:
                 self._spill(self._plain, positions[k], k, objects, events)
             k += 1
         self._plain_k = max(k, self._plain_k)
+        self.behind = k < stop
         # heartbeats with a report: older than the newest ``keep`` notable messages
         stop = len(notable) - self.keep
         i = self._notable_i
-        while i < stop:
+        while i < stop and self.spilled < limit:
             k = notable[i]
             if objects[k]["type"] in HEARTBEAT_TYPES:
                 self._spill(self._reports, positions[k], k, objects, events)
             i += 1
         self._notable_i = max(i, self._notable_i)
+        self.behind = self.behind or i < stop
         return self.spilled - before
 
     def _spill(
