@@ -153,6 +153,9 @@ async def _measure(app: RcsimApp, step_ms: int, worst_keys: list[str]) -> Sample
 def _time_play(app: RcsimApp, samples: Samples, spans: list[Span]) -> None:
     """Time every frame the frame timer draws and every simulation slice from now on;
     ``spans`` gets those and every fold, spill and heap settle (what a key waits for)."""
+    for owner, name in ((app.session, "tick"), (app.session, "fold")):
+        vars(owner).pop(name, None)  # the last run's wrappers (the session is shared)
+    vars(app.session.sim.views).pop("spill_bus", None)
     refresh = app.refresh_panes
     tick = app.session.tick
     fold = app.session.fold

@@ -37,7 +37,8 @@ DEFAULT_SPEED = 1.0
 MAX_SPEED_CAP = 10_000.0  # "max" still has a target; the wall budget is what limits it
 SLICE_S = 0.004  # wall time one slice of a budgeted advance aims at (_run_slices)
 MAX_SLICE_MS = 4  # simulated ms: a quiet stretch must not grow a slice over a burst
-DENSE_S = 0.016  # a millisecond that took longer is stepped event by event next (_run_slices)
+DENSE_S = 0.016  # a slice that took longer: step event by event for a while (_run_slices)
+DENSE_HOLD_MS = 1000  # simulated ms stepped after such a slice (a ping period at NT 2 s)
 LOG_LIMIT = 2000
 NOTABLE_LIMIT_MS = 60_000  # "next notable event" looks at most this far ahead
 
@@ -232,7 +233,7 @@ class Session:
         self.horizon = 0  # the furthest time reached on this timeline (a rewind goes below it)
         self.clock: Callable[[], float] = time.perf_counter  # pacing only, never results
         self._slice_ms = 1  # simulated ms per slice of a budgeted advance (_run_slices)
-        self._dense = False  # milliseconds are stepped event by event (_run_slices)
+        self._dense_until = -1  # milliseconds before it are stepped event by event
         self._observe_driver()
 
     # ------------------------------------------------------------------ reading
@@ -376,7 +377,9 @@ class Session:
         ``SLICE_S`` and halved over ``SLICE_S``, at most ``MAX_SLICE_MS``, so the deadline
         is overrun by about one slice (at least one millisecond's events; a slice grown
         long over a quiet stretch that met the once-a-second burst of pings at 100 nodes
-        held a key for 130 ms of CPU)."""
+        held a key for 130 ms of CPU). A slice over ``DENSE_S`` (a big cluster's busy
+        milliseconds) makes the next ``DENSE_HOLD_MS`` stepped, so the deadline cuts
+        inside a millisecond (:meth:`_step_millisecond`)."""
         sim = self.sim
         engine = sim.engine
         clock = self.clock
@@ -394,15 +397,20 @@ class Session:
             self.clean = False
             now = clock()
             spent = now - start
-            if self._slice_ms == 1:
-                self._dense = spent > DENSE_S
-            if spent < SLICE_S / 4:
+            if spent > DENSE_S:  # busy: one millisecond per slice, stepped, for a while
+                self._slice_ms, self._dense_until = 1, sim.now + DENSE_HOLD_MS
+            elif spent < SLICE_S / 4:
                 self._slice_ms = min(self._slice_ms * 2, MAX_SLICE_MS)
             elif spent > SLICE_S:
                 self._slice_ms = max(1, self._slice_ms // 2)
             if now > deadline:
                 self._observe_driver()
                 return
+
+    @property
+    def _dense(self) -> bool:
+        """Whether a budgeted advance steps each millisecond event by event."""
+        return self.sim.now < self._dense_until
 
     def _step_millisecond(self, target: int, deadline: float) -> bool:
         """The next millisecond's events one by one, the clock read every 16, so the
