@@ -379,13 +379,15 @@ def test_rcsim_fidelity_reshard_prints_both_runs_next_to_real_redis(
     assert all("| 100 [100–100] | 100 |" in r for r in moved)
     rebalances = [line for line in out.splitlines() if line.startswith("| rebalance")]
     assert [r.split("|")[1].strip() for r in rebalances] == [
-        "rebalance 3+1 masters, 4096 slots",
-        "rebalance 3+2 masters, 6556 slots",
-        "rebalance 4+1 masters, 3280 slots",
         "rebalance 3+1 masters, 4096 slots, idle host",
         "rebalance 3+2 masters, 6556 slots, idle host",
         "rebalance 4+1 masters, 3280 slots, idle host",
+        "rebalance 3+1 masters, 4096 slots, one run, host load not recorded",
+        "rebalance 3+2 masters, 6556 slots, one run, host load not recorded",
+        "rebalance 4+1 masters, 3280 slots, one run, host load not recorded",
     ]
+    assert all(r.endswith("| yes |") for r in rebalances[:3])
+    assert rebalances[5].endswith("| 0.74 | reference (no) |")
     assert main(["fidelity", "--part", "reshard", "--seeds", "0"]) == 2
     assert "--seeds must be between 1 and 1000" in capsys.readouterr().err
 
