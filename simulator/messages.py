@@ -10,7 +10,14 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import NamedTuple
 
-# Node flags (src/cluster.h CLUSTER_NODE_*), same bit values as Redis.
+# Node flags (src/cluster.h CLUSTER_NODE_*), the bit values of Redis except that MEET
+# and MIGRATE_TO trade places (Redis: MEET 128, MIGRATE_TO 256). Every master with a
+# replica carries MIGRATE_TO, so with Redis's values its flags are 257, an int CPython
+# makes afresh at each write: a 300-node cluster held 45,000 distinct int objects for
+# four flag values, one cache miss for each gossip entry that read one. With MIGRATE_TO
+# at 128 the common flags are all below 257, the small ints CPython shares (~5 % of a
+# 300-node run, docs/benchmarks.md, Round 5). The values never leave the process (CLUSTER
+# NODES and the views print names), so nothing else can tell.
 MASTER = 1
 SLAVE = 2
 PFAIL = 4
@@ -18,8 +25,8 @@ FAIL = 8
 MYSELF = 16
 HANDSHAKE = 32
 NOADDR = 64
-MEET = 128
-MIGRATE_TO = 256
+MIGRATE_TO = 128
+MEET = 256
 NOFAILOVER = 512
 
 # Print order of CLUSTER NODES flags (src/cluster.c redisNodeFlagsTable, §2.2).

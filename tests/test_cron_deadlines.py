@@ -95,7 +95,7 @@ def test_the_audit_reads_only(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_running_out_of_heap_numbers_rescans_with_the_same_outcome(
     name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Heap entries are ``deadline << SEQ_BITS | seq``; a node that has given out every
+    """Calendar entries are ``deadline << SEQ_BITS | seq``; a node that has given out every
     ``seq`` files new peers under 0 (no peer) and its next tick scans every peer and
     renumbers them. With only 3 numbers, every node runs out at the build and again at
     each later ``add_peer``: the audit and the trace must not notice."""

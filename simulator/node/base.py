@@ -71,6 +71,12 @@ class NodeBase:
             self.me.flags |= NOFAILOVER
         self.peers: dict[str, PeerView] = {name: self.me}
         self._peer_list: list[PeerView] = [self.me]
+        # My views by global node index (None: no view), one slot more than the cluster
+        # has nodes, the last always None: the gossip receiver finds an entry's view by
+        # the cluster's one name directory (``host.index``, shared by every node, so
+        # it stays in the cache) instead of my own ``peers`` dict (§7.3).
+        self._by_index: list[PeerView | None] = []
+        self._index_view(self.me)
         # My outbound bus links (``node->link``), connecting or established, by peer name;
         # ``peer.link`` says whether one exists. Inbound links are the TCP model's.
         self.links: dict[str, Link] = {}
@@ -192,7 +198,16 @@ class NodeBase:
         """``clusterAddNode``."""
         self.peers[peer.name] = peer
         self._peer_list.append(peer)
+        self._index_view(peer)
         peer.ctime = self.engine.now
+
+    def _index_view(self, peer: PeerView) -> None:
+        """Put ``peer`` in :attr:`_by_index` (its table takes it in)."""
+        by_index = self._by_index
+        size = max(len(self.host.names), peer.index + 1) + 1
+        if len(by_index) < size:
+            by_index.extend([None] * (size - len(by_index)))
+        by_index[peer.index] = peer
 
     def _set_node_as_master(self, peer: PeerView) -> None:
         """``clusterSetNodeAsMaster``."""

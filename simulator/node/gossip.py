@@ -204,17 +204,23 @@ class Gossip(Cron):
         """``clusterProcessGossipSection`` (§7.3)."""
         sender_is_master = sender is not None and bool(sender.flags & MASTER)
         reporter = sender.name if sender is not None else ""
-        peers, me = self.peers, self.me
-        get = peers.get
+        me = self.me
+        host = self.host
+        # An entry's view by its global index (NodeBase._by_index: the cluster's shared
+        # name directory, then my list; an unknown name reads the last slot, None).
+        by_index = self._by_index
+        if len(by_index) <= len(host.names):
+            by_index.extend([None] * (len(host.names) + 1 - len(by_index)))
+        index = host.index.get
         horizon = now + 500
         if len(_SHARED_MS) > _SHARED_MS_MAX:
             _SHARED_MS.clear()
-        origin = self.host.unix_origin_ms  # §6.3
+        origin = host.unix_origin_ms  # §6.3
         # Entries unpacked in the loop header (the hottest loop of a big cluster, with
         # the builder's): a name, ping_sent and pong_received in seconds, the flags.
         # An entry saying FAIL/PFAIL is a report (from a master) and never a pong time.
         for name, _ping_s, pong_s, eflags in msg.gossip:
-            node = get(name)
+            node = by_index[index(name, -1)]
             if node is not None:
                 if eflags & _FAILING:
                     if sender_is_master and node is not me:

@@ -52,6 +52,7 @@ class NodesConfFile(ClusterCommands):
         now = self.engine.now
         self.peers = {}
         self._peer_list = []
+        self._by_index = []
         max_epoch = saved.current_epoch
         for name, peer in saved.peers.items():
             peer = copy.copy(peer)
@@ -68,6 +69,7 @@ class NodesConfFile(ClusterCommands):
             max_epoch = max(max_epoch, peer.config_epoch)
             self.peers[name] = peer
             self._peer_list.append(peer)
+            self._index_view(peer)
             if name == self.name:
                 self.me = peer
                 peer.flags |= MYSELF

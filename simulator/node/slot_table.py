@@ -21,6 +21,7 @@ class SlotBindings(NodeBase):
         (their ``slaveof`` becomes NULL) and removes it from its master's replicas."""
         peer = self.peers.pop(name)
         self._peer_list.remove(peer)
+        self._by_index[peer.index] = None
         link = self.links.pop(name, None)  # freeClusterNode frees its link
         if link is not None:
             link.close("node_removed")
