@@ -64,7 +64,7 @@ def test_a_key_posted_during_a_slice_ends_the_tick_after_that_slice() -> None:
 
     async def body(app: RcsimApp) -> None:
         await pacing.fill(app, 0.05)
-        assert calls[0] == 3  # no slice after the one the key came in
+        assert calls[0] == 3  # no slice after the one the key came in, nor while it held
         assert app.session.playing
 
     _run(app, body)

@@ -6,17 +6,22 @@ whole budget, so the budget could not grow without keys waiting longer (35 ms pl
 100 nodes at ~23× real time but held keys for up to 119 ms), and the loop idled for the
 rest of the period (the app busy ~47 % of the wall time at ``max`` speed, 12.8× real time).
 
-Here a tick that has more to run than one slice (``max`` speed, or a speed the cluster
-cannot keep up with) runs slices of about ``SLICE_BUDGET_S`` of wall time each (the
-session's adaptive slices, capped at ``MAX_SLICE_MS`` simulated ms: tui/model.py) for up
-to ``FILL_S`` of the period, and after every slice folds it for the panes
-(``after_slice``) and gives the event loop a turn (``await asyncio.sleep(0)``): the
-frame timer, Textual's paint and the widgets' queues run there, between slices, and a
-key from the terminal's input thread reaches the app's queue. The tick ends at once
-when a message waits for the app (a key, a resize, a click), so the key's handling runs
-without slices between its steps and waits at most the one slice in progress; the next
-tick comes at the timer's next period. It ends too when the learner paused, changed the
-speed or rewound (a key handled in a turn the loop gave) or a breakpoint stopped it.
+Here a tick runs the simulation in slices of about ``SLICE_BUDGET_S`` of wall time
+(``Session.advance_to`` with that budget: the session's adaptive slices, at most
+``MAX_SLICE_MS`` simulated ms each, tui/model.py), folds each for the panes
+(``after_slice``) and gives the event loop a turn after it (``await asyncio.sleep(0)``):
+the frame timer, Textual's paint and the widgets' queues run there, between slices, and
+a key from the terminal's input thread (``call_soon_threadsafe``) reaches the app's
+queue. A slower speed's tick ends at its target (or after ``FILL_S`` when the cluster
+cannot keep up); at ``max`` speed the slices go on, ``FILL_S`` of them, a ``GAP_S``
+pause, and on, so the simulation has ~90 % of the loop instead of 40 %.
+
+The tick ends as soon as a message waits for the app (a key, a click, a resize), so a
+key waits at most for the slice in progress; it then holds ``HOLD_S`` before returning,
+so the key's handling and the repaint it asks for (Textual paints at most 60 times a
+second) run without slices between their steps, and the timer's next period starts the
+next tick. It ends too when the learner paused, changed the speed or went back (a key
+handled in one of the loop's turns) or a breakpoint stopped it.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from tui.model import MAX_SPEED, MAX_SPEED_CAP, Session
 FILL_S = 0.045  # wall time of slices between two pauses
 GAP_S = 0.005  # the pause: the loop idles (a timer's work, the paint) before the next fill
 SLICE_BUDGET_S = 0.004  # wall time per slice: what a key may wait for
+HOLD_S = 0.02  # after input: no slice until the key is handled and painted (60 fps)
 
 
 class Player(Protocol):
@@ -72,7 +78,9 @@ async def fill(app: Player, wall_delta: float) -> None:
     while True:
         reached = session.advance_to(target, SLICE_BUDGET_S)
         app.after_slice()
-        if reached or not session.playing or input_waiting(app):
+        if input_waiting(app):
+            break
+        if reached or not session.playing:
             return
         if clock() < deadline:
             await asyncio.sleep(0)  # the frame, the paint, the input thread's keys
@@ -82,11 +90,13 @@ async def fill(app: Player, wall_delta: float) -> None:
             await asyncio.sleep(GAP_S)
             deadline = clock() + FILL_S
             target = target_of(app, 1.0)
+        if input_waiting(app):
+            break
         if (
-            input_waiting(app)
-            or not session.playing
+            not session.playing
             or sim.engine is not engine
             or session.sim is not sim
             or session.speed != speed
         ):
             return
+    await asyncio.sleep(HOLD_S)  # the key's handling and its repaint run alone
