@@ -27,6 +27,7 @@ from simulator.fidelity_reshard import (
     slot_tags,
 )
 from simulator.fidelity_reshard import run_job as finish_job
+from simulator.fidelity_reshard_client import moved_lag_ms
 from simulator.simulation import ActionError, Simulation
 
 DATA = json.loads((Path(__file__).parent / "data" / "resharding.json").read_text())
@@ -143,10 +144,12 @@ def test_pipeline_1_means_many_more_asks_as_measured(
 ) -> None:
     """Real, --cluster-pipeline 1: 100 MOVED, 94 ASK in 58 slots, at most 4 in one slot.
 
-    rcsim is about 30 % high (seed 1: 126 in 72 slots): the real client, a Python thread
-    on the same two cores as redis-cli and both nodes, slowed during the move, and rcsim
-    does not model CPU contention (docs/data-plane.md). The bounds allow that, and no
-    more; the ASK rate per slot must still be over 4 times pipeline 10's (real: 8.5)."""
+    The real client, a Python thread on the same two cores as redis-cli and both nodes,
+    slowed during the move; the experiment's client does too, by a harness calibration
+    fitted on pipeline 10's MOVED lag (simulator/fidelity_reshard_client.py), which
+    leaves rcsim ~20 % low here (median of 10 seeds 75; docs/fidelity.md). The bounds
+    allow that, and no more; the ASK rate per slot must still be over 4 times pipeline
+    10's (real: 8.5)."""
     run = reshard_1
     real = RUNS[1]
     outcomes = run.dp.requests_by_outcome()
@@ -369,8 +372,8 @@ def test_rcsim_fidelity_reshard_prints_both_runs_next_to_real_redis(
     code = main(["fidelity", "--part", "reshard", "--seeds", "1"])
     out = capsys.readouterr().out
     rows = [line for line in out.splitlines() if line.startswith("| reshard")]
-    assert len(rows) == 10
-    assert code in (0, 1)  # 1 when a row is out of bounds (pipeline 1's ASK count, +30 %)
+    assert len(rows) == 11
+    assert code in (0, 1)  # 1 when a row is out of bounds (pipeline 1's ASK count, -20 %)
     ask_10 = next(r for r in rows if "pipeline10 | ASK |" in r)
     assert "11 [5–20]" in ask_10  # the Poisson interval (one seed's count is chance)
     walls = [r for r in rows if "| reshard_wall_ms |" in r]
@@ -379,13 +382,15 @@ def test_rcsim_fidelity_reshard_prints_both_runs_next_to_real_redis(
     assert all("| 100 [100–100] | 100 |" in r for r in moved)
     rebalances = [line for line in out.splitlines() if line.startswith("| rebalance")]
     assert [r.split("|")[1].strip() for r in rebalances] == [
-        "rebalance 3+1 masters, 4096 slots",
-        "rebalance 3+2 masters, 6556 slots",
-        "rebalance 4+1 masters, 3280 slots",
         "rebalance 3+1 masters, 4096 slots, idle host",
         "rebalance 3+2 masters, 6556 slots, idle host",
         "rebalance 4+1 masters, 3280 slots, idle host",
+        "rebalance 3+1 masters, 4096 slots, one run, host load not recorded",
+        "rebalance 3+2 masters, 6556 slots, one run, host load not recorded",
+        "rebalance 4+1 masters, 3280 slots, one run, host load not recorded",
     ]
+    assert all(r.endswith("| yes |") for r in rebalances[:3])
+    assert rebalances[5].endswith("| 0.74 | reference (no) |")
     assert main(["fidelity", "--part", "reshard", "--seeds", "0"]) == 2
     assert "--seeds must be between 1 and 1000" in capsys.readouterr().err
 
@@ -418,21 +423,16 @@ def test_a_request_reaching_a_source_blocked_in_migrate_waits_and_then_gets_ask(
 
 
 def test_the_real_client_slowed_during_the_move() -> None:
-    """Why rcsim sees more ASKs than the real runs (docs/fidelity.md): the real client's
-    first request to each slot after its move (its MOVED) came ~25 ms after the move with
-    pipeline 10, over three times the 7.5 ms its pre-reshard rate to one hot slot implies.
-    The move times are the least-squares line of MOVED time against slot number; the lag
-    is measured from that line's lower envelope."""
+    """Why the reshard experiment's client is slowed while redis-cli moves slots
+    (``CALIBRATION_CLIENT_RATE_IN_MOVES``, fitted on this statistic; docs/fidelity.md):
+    the real client's first request to each slot after its move (its MOVED) came ~25 ms
+    after the move with pipeline 10, over three times the 7.5 ms its pre-reshard rate to
+    one hot slot implies. The move times are the least-squares line of MOVED time
+    against slot number; the lag is measured from that line's lower envelope
+    (:func:`simulator.fidelity_reshard_client.moved_lag_ms`)."""
     run = RUNS["default (10)"]
     moved = {e[2]: e[0] for e in run["redirect_events"] if e[1] == "MOVED"}
-    slots = sorted(moved)
-    mean_slot = sum(slots) / len(slots)
-    mean_t = sum(moved.values()) / len(slots)
-    slope = sum((s - mean_slot) * (moved[s] - mean_t) for s in slots) / sum(
-        (s - mean_slot) ** 2 for s in slots
-    )
-    residuals = [moved[s] - (mean_t + slope * (s - mean_slot)) for s in slots]
-    lag = sum(r - min(residuals) for r in residuals) / len(residuals)
+    lag = moved_lag_ms(moved)
     before = run["client_ops_before_reshard"] / run["reshard_started_at_client_ms"]  # ops/ms
     per_hot_slot = before * 0.8 / 200
     assert 20 <= lag <= 30

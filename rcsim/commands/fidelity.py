@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
             continue
         title, build = builders[part]
         rows = fidelity_plots.expiry_rows_drawn(plot, seeds) if plot else build(seeds)
-        all_ok = all_ok and all(r.within_bounds for r in rows)
+        all_ok = all_ok and all(r.passes for r in rows)
         unit = {
             "reshard": "",
             "heal": ", times in ms after the heal, bounds 25 %",

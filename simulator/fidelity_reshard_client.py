@@ -1,0 +1,83 @@
+"""The reshard experiment's measuring client while redis-cli moves slots (harness, §16.3).
+
+``resharding.json`` was measured on one 2-core host shared by the client thread,
+redis-cli and the three servers. During the moves the real client ran slower than in
+the second before them, which rcsim's one-thread client (``closed_loop``, started at the
+real pre-reshard rate) does not do by itself: rcsim has no CPU-contention model. That
+slowdown is a property of the *measurement's harness*, not of Redis, so it lives here,
+in the fidelity experiment, and nowhere in the model or in user scenarios.
+
+It is one calibration, :data:`CALIBRATION_CLIENT_RATE_IN_MOVES`: the share of its
+pre-reshard rate the client's own side runs at from redis-cli's first command to its
+last (the time the client spends waiting on a server is the model's, unchanged). It is
+fitted on one statistic only, :func:`moved_lag_ms` of pipeline 10's MOVED replies (how
+long after its move the client first reached a slot), and checked on what it was not
+fitted to: both reshards' ASK counts, the slots with an ASK, the most in one slot and
+both durations (docs/fidelity.md, "The measuring client during the moves").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from simulator.dataplane.clients import Client
+    from simulator.dataplane.resharding import Job
+    from simulator.simulation import Simulation
+    from simulator.trace import TraceEvent
+
+CALIBRATION_CLIENT_RATE_IN_MOVES = 0.65
+"""The measuring client's own-side rate during redis-cli's moves, as a share of its rate
+in the second before them. Fitted on pipeline 10's MOVED lag only (real 25.04 ms,
+:func:`moved_lag_ms` of ``resharding.json``'s ``redirect_events``; ``MOVED_lag_ms`` in
+``simulator/data/real_redis_medians.json``): of the shares 0.50, 0.55, ... 1.00, the one
+whose rcsim median over seeds 0-29 comes nearest, 25.01 ms (0.70 gives 25.10, 0.75
+16.1, 1.00 14.9: table in docs/fidelity.md)."""
+
+
+def moved_lag_ms(first_moved: Mapping[int, float]) -> float:
+    """How long after its move the client first reached a slot, on average: the mean of
+    each slot's first-MOVED time above the lower envelope of the least-squares line of
+    those times against slot number (the slots move one after another at a steady pace,
+    so the line's lowest point marks a slot reached at once). ``first_moved``: slot →
+    time of its MOVED reply, ms (at least two slots)."""
+    slots = sorted(first_moved)
+    if len(slots) < 2:
+        raise ValueError("moved_lag_ms needs the MOVED times of at least two slots")
+    mean_slot = sum(slots) / len(slots)
+    mean_t = sum(first_moved[s] for s in slots) / len(slots)
+    slope = sum((s - mean_slot) * (first_moved[s] - mean_t) for s in slots) / sum(
+        (s - mean_slot) ** 2 for s in slots
+    )
+    residuals = [first_moved[s] - (mean_t + slope * (s - mean_slot)) for s in slots]
+    low = min(residuals)
+    return sum(r - low for r in residuals) / len(residuals)
+
+
+def first_moved_times(events: list[TraceEvent]) -> dict[int, float]:
+    """slot → time of the first MOVED reply a client got for it, from ``request`` events."""
+    times: dict[int, float] = {}
+    for e in events:
+        if e["kind"] == "request" and e["outcome"] == "moved":
+            times.setdefault(e["slot"], float(e["t"]))
+    return times
+
+
+def slow_during_job(sim: Simulation, client: Client, share: float, job: Job) -> None:
+    """Run ``client`` at ``share`` of its rate until redis-cli's ``job`` is done (its
+    ``reshard_done`` event), then at its rate again from that instant on (a closed-loop
+    client takes the new rate from its next command). The listener stays subscribed but
+    does nothing after that (unsubscribing inside ``Trace.emit``'s loop would skip the
+    next listener)."""
+    rate = client.rate
+    client.set_workload(rate=rate * share)
+    restored = False
+
+    def restore(event: TraceEvent) -> None:
+        nonlocal restored
+        if not restored and event["kind"] == "reshard_done" and job.done:
+            restored = True
+            client.set_workload(rate=rate)
+
+    sim.trace.subscribe(restore)
