@@ -11,10 +11,14 @@ speed for ``PLAY_S`` seconds of wall time and counts the simulated time it advan
   machine at its load.
 - **per CPU second**: simulated seconds per CPU second of the app's process (simulation,
   frames, Textual, the heap's settles; not the forked checkpoints' children): the wall
-  rate of a machine where the app gets a whole core, which at maximum speed it uses
-  (ticks follow each other: tui/app_views.py ``after_slice``).
-- **in ticks**: the share of that CPU spent simulating (``Session.tick``); the rest is
-  frames and the event loop.
+  rate of a machine where the app gets a whole core.
+- **in ticks**: the share of that CPU spent simulating (``Session.advance_to``, what a
+  tick's slices call: tui/pacing.py); the rest is folding, frames and the event loop.
+- **idle**: the share of the wall time the event loop waited in its selector with nothing
+  to run (the timers' pauses: the loop's own idle, not the other processes' load).
+- **quiet-host estimate**: simulated seconds per (CPU + idle) second: what × real time
+  would be on a host where the app is never kept waiting for a CPU (an estimate from
+  this run; it errs low under load, where a tick's fixed wall time holds less CPU).
 - **headless**: the same session's simulation run directly (``Simulation.run_until``,
   bus traced), simulated seconds per CPU second: the ceiling.
 
@@ -43,37 +47,58 @@ def _settings() -> tuple[int, int, float]:
     return int(raw[0]), int(raw[1]), float(raw[2])
 
 
+def _idle_meter() -> list[float]:
+    """Seconds the running loop's selector waits from now on (``[0]``): its idle time."""
+    selector = asyncio.get_running_loop()._selector  # type: ignore[attr-defined]
+    select = selector.select
+    idle = [0.0]
+
+    def timed(timeout: float | None = None) -> object:
+        start = time.perf_counter()
+        try:
+            return select(timeout)
+        finally:
+            idle[0] += time.perf_counter() - start
+
+    selector.select = timed
+    return idle
+
+
 async def _play(app: RcsimApp, seconds: float) -> dict[str, float]:
     session = app.session
-    tick = session.tick
+    advance = session.advance_to
     ticks = [0.0]
 
-    def timed_tick(wall_delta: float, budget: float) -> bool:
+    def timed_advance(target: int, budget: float | None = None) -> bool:
         start = time.process_time()
-        moved = tick(wall_delta, budget)
+        reached = advance(target, budget)
         ticks[0] += time.process_time() - start
-        return moved
+        return reached
 
-    session.tick = timed_tick  # type: ignore[method-assign]
+    session.advance_to = timed_advance  # type: ignore[method-assign]
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         frames = app.frames
         session.playing = True
         session.speed = MAX_SPEED
+        idle = _idle_meter()
         start, wall, cpu = session.now, time.perf_counter(), time.process_time()
         await asyncio.sleep(seconds)
+        waited = idle[0]
         sim = (session.now - start) / 1000
         wall = time.perf_counter() - wall
         cpu = time.process_time() - cpu
         session.playing = False
         frames = app.frames - frames
-    session.tick = tick  # type: ignore[method-assign]
+    session.advance_to = advance  # type: ignore[method-assign]
     return {
         "wall": sim / wall,
         "cpu": sim / cpu,
         "ticks": ticks[0] / cpu,
         "frames": frames / wall,
         "used": cpu / wall,
+        "idle": waited / wall,
+        "quiet": sim / (cpu + waited),
     }
 
 
@@ -108,6 +133,8 @@ def main() -> str:
         " ".join(f"{r['cpu']:.1f}" for r in runs),
         figures("ticks", unit="", digits=2),
         figures("used", unit="", digits=2),
+        figures("idle", unit="", digits=2),
+        figures("quiet"),
         figures("frames", unit="/s"),
         " / ".join(f"{h:.1f}×" for h in headless),
         f"{load_before:.1f} → {load_after:.1f}",
@@ -127,6 +154,8 @@ def main() -> str:
                 "per run",
                 "CPU share in ticks",
                 "CPU used per wall s",
+                "idle per wall s",
+                "quiet-host estimate (× real time)",
                 "frames",
                 "headless, before / after (per CPU s)",
                 "load average (1 min)",

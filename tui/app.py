@@ -25,7 +25,7 @@ from textual.widgets import Footer
 from simulator.scenario import parse_duration
 from simulator.simulation import ActionError
 from simulator.slots import CLUSTER_SLOTS
-from tui import dialogs, panes, render
+from tui import dialogs, pacing, panes, render
 from tui.app_views import ViewKeys
 from tui.heap import Heap
 from tui.modals import BreakpointScreen, ChoiceScreen, HelpScreen, LookupScreen, PromptScreen
@@ -195,11 +195,10 @@ class RcsimApp(ViewKeys):
 
     # ------------------------------------------------------------------ time
 
-    def _timer_tick(self) -> None:
+    async def _timer_tick(self) -> None:
         now = time.perf_counter()
-        delta = min(now - self._last_wall, 0.25)
-        self._last_wall = now
-        self.tick(delta)
+        delta, self._last_wall = min(now - self._last_wall, 0.25), now
+        await pacing.fill(self, delta)  # slices, yielding to keys between them
 
     def tick(self, wall_delta: float) -> None:
         """Advance the simulation by ``wall_delta`` seconds of wall time at the current speed."""
