@@ -13,9 +13,9 @@ from rich.text import Text
 from tests.test_tui_big import at, big_app, drive
 from tui.app import RcsimApp
 from tui.launch import scenario_session
-from tui.model import LogLine
 from tui.panes import LogPane
 from tui.render_log import event_log
+from tui.trace_facts import LogLine
 
 
 def log_text(app: RcsimApp) -> str:

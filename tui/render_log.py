@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from rich.text import Text
 
 from tui.log_words import group_members
-from tui.model import LogLine
 from tui.render import LEVEL_STYLE, wrap
+from tui.trace_facts import LogLine
 from tui.words import seconds
 
 LOG_MARKS = {"caption": "── ", "fork": "⑂ ", "verdict": "══ "}
