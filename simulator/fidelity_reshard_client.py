@@ -67,17 +67,13 @@ def first_moved_times(events: list[TraceEvent]) -> dict[int, float]:
 def slow_during_job(sim: Simulation, client: Client, share: float, job: Job) -> None:
     """Run ``client`` at ``share`` of its rate until redis-cli's ``job`` is done (its
     ``reshard_done`` event), then at its rate again from that instant on (a closed-loop
-    client takes the new rate from its next command). The listener stays subscribed but
-    does nothing after that (unsubscribing inside ``Trace.emit``'s loop would skip the
-    next listener)."""
+    client takes the new rate from its next command)."""
     rate = client.rate
     client.set_workload(rate=rate * share)
-    restored = False
 
     def restore(event: TraceEvent) -> None:
-        nonlocal restored
-        if not restored and event["kind"] == "reshard_done" and job.done:
-            restored = True
+        if event["kind"] == "reshard_done" and job.done:
             client.set_workload(rate=rate)
+            sim.trace.unsubscribe(restore)
 
     sim.trace.subscribe(restore)

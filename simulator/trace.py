@@ -53,7 +53,12 @@ class Trace:
         self._listeners.append(listener)
 
     def unsubscribe(self, listener: Listener) -> None:
-        self._listeners.remove(listener)
+        """Stop calling ``listener``; safe from inside a listener: the list is replaced,
+        not changed in place, so an :meth:`emit` in progress still calls every listener
+        that was subscribed when it began (removing in place would skip the next one)."""
+        listeners = list(self._listeners)
+        listeners.remove(listener)
+        self._listeners = listeners
 
     def truncate(self, length: int) -> None:
         """Drop every event after the first ``length`` (used when rewinding)."""
