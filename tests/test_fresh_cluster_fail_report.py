@@ -18,7 +18,7 @@ import itertools
 import statistics
 
 from rcsim.verify.scenario_api import load_scenario
-from rcsim.verify.simside import HEALTH_POLL_MS, START_GAP_MS, measure
+from rcsim.verify.simside import HEALTH_POLL_MS, MEET_AFTER_MS, START_GAP_MS, measure
 from simulator.fidelity import healthy, run_until_true
 from simulator.harness.fresh import build_fresh, stagger_starts
 from simulator.harness.report import metrics
@@ -100,3 +100,21 @@ def test_the_crons_run_as_far_apart_as_verify_starts_its_processes() -> None:
     assert all(21 <= gap <= 40 for gap in gaps), phases
     first_ticks = sorted(node.cron_due for node in sim.cluster.nodes.values())
     assert len(set(first_ticks)) == 6 and first_ticks[-1] - first_ticks[0] < 100
+
+
+def test_every_process_starts_before_the_meets_as_verify_starts_them() -> None:
+    """Verify's real side sends the MEETs 3-13 ms after the last process answered PING
+    (MEET_AFTER_MS), the processes 21-40 ms apart before that: at rcsim's 0 (the MEETs)
+    each has been running, its cron ticking from its start, its first clusterUpdateState
+    call (the master's writable delay, §14) 1 ms in."""
+    sim = Simulation(masters=3, replicas=1, seed=4, converged=False, checkpoint_ms=None)
+    stagger_starts(sim, START_GAP_MS, MEET_AFTER_MS)
+    nodes = list(sim.cluster.nodes.values())
+    starts = [node.first_call_time - 1 for node in nodes]
+    assert all(s < 0 for s in starts) and starts == sorted(starts), starts
+    assert MEET_AFTER_MS[0] <= -starts[-1] <= MEET_AFTER_MS[1]
+    assert all(21 <= b - a <= 40 for a, b in itertools.pairwise(starts)), starts
+    for node, start in zip(nodes, starts, strict=True):
+        assert node.phase == start % 100
+        assert node.iteration == -(start // 100) > 0  # ticks it ran before 0
+        assert node.cron_due == float(node.phase or 100)  # its grid goes on after 0
