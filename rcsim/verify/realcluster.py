@@ -34,7 +34,7 @@ from rcsim.verify.clients import (
     lost_count,
     read_owned,
 )
-from rcsim.verify.clusterview import parse_info
+from rcsim.verify.clusterview import parse_info, views_healthy
 from rcsim.verify.events import EventLog
 from rcsim.verify.firewall import Firewall
 from rcsim.verify.logevents import LogTail, parse_line
@@ -45,7 +45,6 @@ from rcsim.verify.resp import CLIENT_SOURCE, Connection, RespError
 from rcsim.verify.scenario_api import model
 from rcsim.verify.server import FIRST_UID, NodeProcess, ServerBinary, directive_value
 from rcsim.verify.slotmove import Endpoint, move_slots
-from rcsim.verify.startlag import views_healthy
 
 HEALTHY_TIMEOUT_S = 60.0
 DEFAULT_CLIENT = "app"

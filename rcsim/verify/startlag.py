@@ -39,37 +39,14 @@ from pathlib import Path
 from typing import Any
 
 from rcsim.verify.cleanup import Cleanup
-from rcsim.verify.clusterview import Snapshot
+from rcsim.verify.clusterview import Snapshot, views_healthy
 from rcsim.verify.logevents import LINE, log_time_ms
 from rcsim.verify.poller import POLL_MS, Sample
+from rcsim.verify.realcluster import RealCluster
 from rcsim.verify.scenario_api import load_scenario, model
 from rcsim.verify.server import ServerBinary, identify
 
-ALLOWED_FLAGS = frozenset({"master", "replica", "myself"})
 SYNC_DONE = "MASTER <-> REPLICA sync: Finished with success"
-
-
-def views_healthy(
-    views: Mapping[str, Snapshot], running: Sequence[str], names: Mapping[str, str]
-) -> bool:
-    """The view part of ``RealCluster.healthy``: every running node answered, is ``ok``,
-    knows exactly the running nodes with clean flags and connected links, and all agree on
-    the slot table and the roles."""
-    if any(n not in views for n in running):
-        return False
-    tables = set()
-    for name in running:
-        view = views[name]
-        if view.state != "ok" or set(view.peers) != set(running):
-            return False
-        for line in view.peers.values():
-            if line.flags - ALLOWED_FLAGS or line.link != "connected":
-                return False
-        roles = tuple(
-            (n, p.is_master, names.get(p.master_id or "", "")) for n, p in view.peers.items()
-        )
-        tables.add((view.slot_table(), roles))
-    return len(tables) == 1
 
 
 def views_healthy_since(
@@ -136,7 +113,6 @@ def timed_cluster(
 ) -> Any:
     """A ``RealCluster`` that also notes, on its building clock, when each process answered
     PING (its start) and when each command of the join was sent (MEET, REPLICATE...)."""
-    from rcsim.verify.realcluster import RealCluster  # the real runner, only when measuring
 
     class TimedCluster(RealCluster):
         timeline: list[tuple[float, str, str]]
