@@ -7,13 +7,13 @@ moments the waits ended; the final roles and slot owners are read from each live
 nodes' replies, so both sides are read by one piece of code.
 
 By default the run starts converged, as ``rcsim run`` starts it. With ``fresh=True`` it
-starts as verify's real cluster does (rcsim/verify/realcluster.py): built by MEET, polled
-until healthy every :data:`HEALTH_POLL_MS`, the scenario's clock starting then
-(:mod:`simulator.harness.fresh`), the nodes' crons as far apart as the real processes'
-starts (:data:`START_GAP_MS`); times read from the trace are then counted from that
-moment. Not the default yet: it brings no-replica's FAIL row in but moves a dozen
-sub-second rows out, because rcsim's healthy moment is locked to the ping cycle more
-tightly than the real side's time 0 (docs/fidelity.md, "What rcsim does not reproduce").
+starts as verify's real cluster does (rcsim/verify/realcluster.py): its processes started
+:data:`START_GAP_MS` apart, the last :data:`MEET_AFTER_MS` before the MEETs, built by
+MEET, run until healthy, the scenario's clock starting a lag after it drawn from the real
+side's (:data:`CALIBRATION_VERIFY_START_LAG_MS`, :mod:`simulator.harness.fresh`); times
+read from the trace are then counted from that moment. Not the default: over the kept
+reports it brings 5 rows in (no-replica's FAIL among them) and takes 9 out
+(docs/fidelity.md, "What rcsim does not reproduce", no-replica).
 A ``standalone`` topology has no cluster to form and always starts as rcsim runs it.
 """
 

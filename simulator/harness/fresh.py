@@ -9,10 +9,12 @@ them in the same cron tick, and a PFAIL report crosses one NT/2 cycle later than
 cluster that has run for a while (§7.1; docs/fidelity.md, "What rcsim does not
 reproduce").
 
-:func:`run_fresh` builds the cluster by MEET, runs it until the same "healthy" the real
-harness waits for, polled as often, and starts the scenario there: its time 0 is that
-moment (``ScenarioDriver.origin``); the data plane and its clients start then, and the
-bus counters restart then, as the real side reads them at its time 0.
+:func:`run_fresh` builds the cluster by MEET from processes started before the MEETs
+(:func:`stagger_starts`), runs it until the same "healthy" the real harness waits for, and
+starts the scenario there or a drawn lag later (:class:`StartLag`, measured on the real
+side): its time 0 is that moment (``ScenarioDriver.origin``); the data plane and its
+clients start then, and the bus counters restart then, as the real side reads them at its
+time 0.
 """
 
 from __future__ import annotations
