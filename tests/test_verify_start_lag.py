@@ -7,6 +7,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+from rcsim.verify import freshcheck
 from rcsim.verify.clusterview import snapshot
 from rcsim.verify.poller import POLL_MS, Sample
 from rcsim.verify.scenario_api import load_scenario
@@ -140,3 +143,21 @@ def test_same_seed_same_fresh_start_and_same_trace() -> None:
     a.run_until(first + 4000)
     b.run_until(again + 4000)
     assert a.trace.events == b.trace.events
+
+
+def test_freshcheck_refreshes_a_report_from_a_fresh_cluster_and_lists_what_moved(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``python -m rcsim.verify.freshcheck``, the check docs/fidelity.md quotes: no-replica's
+    FAIL row and its wait come in (real 3870 [3121-3961]); a refused report is skipped
+    with its reason."""
+    kept = Path(__file__).parent / "data" / "verify-reports"
+    assert freshcheck.main([str(kept / "no-replica.json"), str(kept / "mass-failure.json")]) == 0
+    out, err = capsys.readouterr()
+    assert "  IN  n1 crash: first FAIL: real [3121, 3870, 3961]" in out
+    assert "  IN  step 2 wait_for flag (line 17)" in out
+    assert "mass-failure.json: skipped: " in err and "refused" in err
+    old = [{"label": "a", "in_bounds": True, "rcsim": [1, 2, 3]}]
+    new = [{"label": "a", "in_bounds": False, "real": [5], "rcsim": [7, 8, 9]}]
+    assert freshcheck.changes(old, new) == ["  OUT a: real [5], rcsim 2.0 -> 8.0"]
+    assert freshcheck.changes(old, old) == []
