@@ -14,9 +14,10 @@ them, from the settle timer, or at the start of the redraw itself.
 
 - the redraw marks a paint *pending* (:meth:`FramePath.drawn`) and asks Textual to call
   back after the screen's next refresh (``call_after_refresh``: after the paint, or at
-  once when nothing needed one); the tick awaits :meth:`FramePath.clear` before each
-  slice, so no slice runs in the gap (bounded by :data:`PAINT_WAIT_S` should the
-  callback never come: the app closing);
+  idle when nothing needed one; asked twice in a row, because a callback queued just
+  after a paint can run in that paint's batch, before the redraw's own paint); the tick
+  awaits :meth:`FramePath.clear` before each slice, so no slice runs in the gap
+  (bounded by :data:`PAINT_WAIT_S` should the callback never come: the app closing);
 - a heap settle is never run directly: :meth:`FramePath.settle_soon` queues it with
   ``call_after_refresh`` too, so it runs in a turn of its own after whatever paint is
   pending (a frame's or a key's), never inside a redraw or between a redraw and its
