@@ -106,17 +106,19 @@ def test_no_settle_or_slice_runs_between_a_redraw_and_its_paint(
 
 
 class _Textual:
-    """A stand-in for the app's ``call_after_refresh``: callbacks queued during a round
-    run in the next round (as Textual's screen copies its list before running it)."""
+    """A stand-in for the app's screen and its ``call_after_refresh``: callbacks queued
+    during a round run in the next round."""
 
-    def __init__(self, accept: bool = True) -> None:
+    def __init__(self) -> None:
         self.queued: list[Callable[[], object]] = []
-        self.accept = accept
+
+    @property
+    def screen(self) -> _Textual:
+        return self
 
     def call_after_refresh(self, callback: Callable[[], object]) -> bool:
-        if self.accept:
-            self.queued.append(callback)
-        return self.accept
+        self.queued.append(callback)
+        return True
 
     def round(self) -> None:
         batch, self.queued = self.queued, []
@@ -124,30 +126,36 @@ class _Textual:
             callback()
 
 
-def test_a_settle_asked_for_while_a_paint_is_pending_runs_after_it() -> None:
+def test_a_settle_waits_for_the_pending_paint_then_runs_in_a_turn_of_its_own() -> None:
     textual = _Textual()
     settled: list[bool] = []
     path = FramePath(textual, lambda: settled.append(path.pending))
     path.settle_soon()
-    path.drawn()  # a redraw after the settle was queued, before its round
-    assert path.pending
-    textual.round()  # the round after the paint before: the redraw is not painted yet
-    assert path.pending and settled == []
-    textual.round()  # after the redraw's paint
-    assert not path.pending
-    textual.round()  # the settle, queued again behind the paint, in a round of its own
-    assert settled == [False]  # it ran once, with no paint pending
+    path.drawn()  # a redraw after the settle was queued, before its turn
+    textual.round()  # the settle's turn: the redraw is not painted yet
+    assert path.pending and settled == [] and textual.queued == []
+    textual.round()  # the screen idle again before the paint (the widgets still busy)
+    assert settled == []
+    path.painted()
+    assert not path.pending and settled == []  # not inside the paint
+    textual.round()  # after it
+    assert settled == [False]
     path.settle_soon()
     path.settle_soon()  # one queued at a time
     textual.round()
     assert settled == [False, False] and textual.queued == []
+    path.drawn()
+    path.settle_soon()  # asked for while a paint is pending: after it
+    textual.round()
+    assert settled == [False, False]
+    path.painted()
+    textual.round()
+    assert settled == [False, False, False]
 
 
-def test_a_tick_waits_for_a_pending_paint_but_not_for_a_lost_one(
+def test_a_tick_waits_for_a_pending_paint_but_not_for_one_that_never_comes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(frame_path, "PAINT_WAIT_S", 0.05)
-
     async def main() -> None:
         textual = _Textual()
         path = FramePath(textual, lambda: None)
@@ -156,18 +164,15 @@ def test_a_tick_waits_for_a_pending_paint_but_not_for_a_lost_one(
         await asyncio.sleep(0)
         textual.round()
         await asyncio.sleep(0)
-        assert not waiter.done()  # one round is not the paint yet
-        textual.round()
+        assert not waiter.done()  # the screen's idle moments are not the paint
+        path.painted()
         await asyncio.wait_for(waiter, 1.0)
         assert path.waits == 1
 
-        lost = FramePath(_Textual(), lambda: None)
-        lost.drawn()  # its callbacks never run (the app closing)
-        await asyncio.wait_for(lost.clear(), 1.0)  # released after PAINT_WAIT_S
-        assert not lost.pending
-
-        closed = FramePath(_Textual(accept=False), lambda: None)
-        closed.drawn()  # nothing can be queued: nothing pending
-        assert not closed.pending
+        monkeypatch.setattr(frame_path, "PAINT_WAIT_S", 0.05)
+        unchanged = FramePath(_Textual(), lambda: None)
+        unchanged.drawn()  # a redraw that changed nothing on screen: no paint
+        await asyncio.wait_for(unchanged.clear(), 1.0)  # released after PAINT_WAIT_S
+        assert not unchanged.pending
 
     asyncio.run(main())

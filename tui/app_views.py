@@ -6,8 +6,9 @@ message view ``M``, the cluster as a graph ``G``). A base of :class:`tui.app.Rcs
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from rich.console import RenderableType
 from textual.app import App
 from textual.reactive import reactive
 
@@ -16,6 +17,8 @@ from tui.modals import PromptScreen
 from tui.render_overview import NodeFilter
 
 if TYPE_CHECKING:
+    from textual.screen import Screen
+
     from tui.frame_path import FramePath
     from tui.heap import Heap
     from tui.model import Session
@@ -64,6 +67,12 @@ class ViewKeys(App[None]):
         after the screen's next refresh, in a turn of its own (tui/frame_path.py)."""
         if self.live and self.heap.due(len(self.session.sim.trace)):
             self.frame_path.settle_soon()
+
+    def _display(self, screen: Screen[Any], renderable: RenderableType | None) -> None:
+        """Textual's paint (every compositor update goes through here): the redraw that
+        waited for it is on screen (tui/frame_path.py)."""
+        super()._display(screen, renderable)
+        self.frame_path.painted()
 
     def frame_drawn(self) -> None:
         """The end of a redraw (``refresh_panes``): its paint is pending, so no slice
