@@ -109,7 +109,8 @@ def _worst_key(waits: list[Span], spans: list[Span]) -> str:
     """What ran while the slowest key waited, by wall ms: the simulation's slices
     (``tick``: the engine), the folds after them (``fold``, the spill in it apart:
     ``spill``), the heap settles, the frames' redraws (``frame``, the fold in them
-    included); the rest is Textual (the key's own handling, the paint) and the loop."""
+    included); the rest is Textual (the key's own handling, the paint) and the loop.
+    Also used for the slowest frame → paint (``waits``: those intervals)."""
     if not waits:
         return "-"
     key, start, end = max(waits, key=lambda w: w[2] - w[1])
@@ -152,22 +153,28 @@ def _painted(start: float, paints: list[Paint], until: float = math.inf) -> Pain
 
 def _frames_to_paint(
     samples: Samples, spans: list[Span], paints: list[Paint], cpu_at: dict[float, float]
-) -> None:
+) -> str:
     """Per redraw while playing: its start to the next paint (wall, and the process CPU
-    over it); the settles and slices that ran in that gap."""
+    over it); the settles and slices that ran in that gap. Returns what ran in the
+    slowest (``_worst_key``'s words: its own redraw is ``frame``)."""
     frames = [(a, b) for what, a, b in spans if what == "frame"]
+    painted: list[Span] = []
     for i, (start, _) in enumerate(frames):
         until = frames[i + 1][0] if i + 1 < len(frames) else math.inf
         paint = _painted(start, paints, until)
         if paint is None:
             continue  # nothing changed on screen: no paint
         _add(samples, "play_paint", paint[0] - start, paint[1] - cpu_at[start])
+        painted.append(("frame", start, paint[0]))
         for what in ("settle", "tick"):
             inside = sum(1 for w, a, b in spans if w == what and b > start and a < paint[0])
             samples.setdefault(f"{what}_in_frame", []).append(inside)
+    return _worst_key(painted, spans)
 
 
-async def _measure(app: RcsimApp, step_ms: int, worst_keys: list[str]) -> Samples:
+async def _measure(
+    app: RcsimApp, step_ms: int, worst_keys: list[str], worst_frames: list[str]
+) -> Samples:
     samples: Samples = {}
     start, cpu = time.perf_counter(), time.process_time()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -212,7 +219,7 @@ async def _measure(app: RcsimApp, step_ms: int, worst_keys: list[str]) -> Sample
         ]
         app.session.playing = False
         worst_keys.append(_worst_key(waits, spans))
-        _frames_to_paint(samples, spans, paints, cpu_at)
+        worst_frames.append(_frames_to_paint(samples, spans, paints, cpu_at))
         assert topology.node_filter is None or isinstance(topology.node_filter, NodeFilter)
     return samples
 
@@ -289,8 +296,10 @@ def main() -> str:
         session, build = session_for(masters)
         load_before = os.getloadavg()[0]
         worst_keys: list[str] = []
+        worst_frames: list[str] = []
+        step = STEP_MS.get(masters, 5)
         runs = [
-            asyncio.run(_measure(RcsimApp(session, live=True), STEP_MS.get(masters, 5), worst_keys))
+            asyncio.run(_measure(RcsimApp(session, live=True), step, worst_keys, worst_frames))
             for _ in range(count)
         ]
         session_cpu = time.process_time()
@@ -327,6 +336,7 @@ def main() -> str:
                 f"{statistics.median(every('rate')):.3f}×",
                 f"{load_before:.1f} → {load_after:.1f}",
                 " / ".join(worst_keys),
+                " / ".join(worst_frames),
                 f"{session_cpu / 60:.1f} min",
             ]
         )
@@ -360,6 +370,7 @@ def main() -> str:
                 "simulated s per wall s at max",
                 "load average (1 min)",
                 "worst key per run: what ran while it waited (wall ms)",
+                "worst frame → paint per run, playing: what ran in it (wall ms)",
                 "process CPU so far",
             ],
             rows,
