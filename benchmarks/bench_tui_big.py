@@ -25,7 +25,7 @@ Per run:
   end of the next paint, wall time and the process's CPU over that interval (whatever
   ran in it: the redraw, other tasks' turns, the paint); and how many heap settles
   and simulation slices ran between a redraw's start and its paint (tui/frame_path.py
-  keeps both out: 0 expected).
+  keeps both out: 0 expected); for each run's slowest, what ran in it (as for the keys).
 - **keys** while playing at maximum speed (``KEYS`` presses, ~0.15 s apart): ``j``
   (the next node: topology and node view redraw), ``pagedown`` with the node view
   focused (its peer table scrolls) and the filter's ``enter`` (``N``, ``fail``,

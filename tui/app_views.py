@@ -6,7 +6,7 @@ message view ``M``, the cluster as a graph ``G``). A base of :class:`tui.app.Rcs
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.console import RenderableType
 from textual.app import App
@@ -68,7 +68,7 @@ class ViewKeys(App[None]):
         if self.live and self.heap.due(len(self.session.sim.trace)):
             self.frame_path.settle_soon()
 
-    def _display(self, screen: Screen[Any], renderable: RenderableType | None) -> None:
+    def _display(self, screen: Screen[object], renderable: RenderableType | None) -> None:
         """Textual's paint (every compositor update goes through here): the redraw that
         waited for it is on screen (tui/frame_path.py)."""
         super()._display(screen, renderable)
