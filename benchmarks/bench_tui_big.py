@@ -12,15 +12,28 @@ where the last run left the simulation.
 Per run:
 
 - **frame**: ``FRAMES`` redraws of every shown pane (``refresh_panes``) and Textual's
-  paint, the simulation moved ``STEP_MS`` before each (wall and process CPU time).
+  paint, the simulation moved ``STEP_MS`` before each (wall and process CPU time), up
+  to the app being idle (``pilot.pause()``: at least one 20 ms sleep of the harness,
+  and whatever the app's timers and queued callbacks run meanwhile: the fold of the
+  ``STEP_MS`` the benchmark simulated in one call, a heap settle of everything it
+  made). Not a frame a learner sees while playing (the app simulates in slices, each
+  folded); kept to compare with earlier figures. **frame → paint** is the same frames
+  from the redraw's start to the end of Textual's next paint (the compositor's update
+  handed to the driver; a terminal's write is not included, the app is headless).
+- **frames while playing** (what the learner sees): every redraw the app made while
+  playing at maximum speed (the frame timer's and the keys'), from its start to the
+  end of the next paint, wall time and the process's CPU over that interval (whatever
+  ran in it: the redraw, other tasks' turns, the paint); and how many heap settles
+  and simulation slices ran between a redraw's start and its paint (tui/frame_path.py
+  keeps both out: 0 expected); for each run's slowest, what ran in it (as for the keys).
 - **keys** while playing at maximum speed (``KEYS`` presses, ~0.15 s apart): ``j``
   (the next node: topology and node view redraw), ``pagedown`` with the node view
   focused (its peer table scrolls) and the filter's ``enter`` (``N``, ``fail``,
   enter; then cleared): wall time from posting the key to the app having handled it,
   and the process's CPU time over the same interval.
-- **frames while playing**: every ``refresh_panes`` the frame timer ran meanwhile
-  (without the paint), and the longest simulation slice (``Session.tick``), which a
-  key may have to wait for.
+- **redraws while playing**: every ``refresh_panes`` meanwhile (without the paint),
+  and the longest simulation slice (``Session.advance_to``), which a key may have to
+  wait for.
 
 Sizes and runs: ``RCSIM_BENCH_TUI_SIZES`` (masters, default ``150,500``) and
 ``RCSIM_BENCH_TUI_RUNS`` (default ``5,3``: five runs at 300 nodes, three at 1,000).
@@ -29,13 +42,18 @@ Sizes and runs: ``RCSIM_BENCH_TUI_SIZES`` (masters, default ``150,500``) and
 from __future__ import annotations
 
 import asyncio
+import bisect
+import math
 import os
 import statistics
 import sys
 import time
 from collections.abc import Callable
+from typing import Any
 
+from rich.console import RenderableType
 from textual import events
+from textual.screen import Screen
 
 from benchmarks.common import table
 from tui.app import RcsimApp
@@ -91,7 +109,8 @@ def _worst_key(waits: list[Span], spans: list[Span]) -> str:
     """What ran while the slowest key waited, by wall ms: the simulation's slices
     (``tick``: the engine), the folds after them (``fold``, the spill in it apart:
     ``spill``), the heap settles, the frames' redraws (``frame``, the fold in them
-    included); the rest is Textual (the key's own handling, the paint) and the loop."""
+    included); the rest is Textual (the key's own handling, the paint) and the loop.
+    Also used for the slowest frame → paint (``waits``: those intervals)."""
     if not waits:
         return "-"
     key, start, end = max(waits, key=lambda w: w[2] - w[1])
@@ -106,21 +125,75 @@ def _worst_key(waits: list[Span], spans: list[Span]) -> str:
     return f"{key.removeprefix('key_')} {(end - start) * 1000:.0f}: " + " ".join(parts)
 
 
-async def _measure(app: RcsimApp, step_ms: int, worst_keys: list[str]) -> Samples:
+Paint = tuple[float, float]  # (wall end of the paint, process CPU then)
+
+
+def _time_paints(app: RcsimApp) -> list[Paint]:
+    """Record the end of every paint of the app's screen (the compositor's update
+    handed to ``App._display``; headless, so nothing is written)."""
+    paints: list[Paint] = []
+    display = app._display
+
+    def timed_display(screen: Screen[Any], renderable: RenderableType | None) -> None:
+        display(screen, renderable)
+        if renderable is not None:
+            paints.append((time.perf_counter(), time.process_time()))
+
+    app._display = timed_display  # type: ignore[method-assign]
+    return paints
+
+
+def _painted(start: float, paints: list[Paint], until: float = math.inf) -> Paint | None:
+    """The first paint after ``start`` (before ``until``: the next redraw)."""
+    index = bisect.bisect_left(paints, (start, 0.0))
+    if index < len(paints) and paints[index][0] < until:
+        return paints[index]
+    return None
+
+
+def _frames_to_paint(
+    samples: Samples, spans: list[Span], paints: list[Paint], cpu_at: dict[float, float]
+) -> str:
+    """Per redraw while playing: its start to the next paint (wall, and the process CPU
+    over it); the settles and slices that ran in that gap. Returns what ran in the
+    slowest (``_worst_key``'s words: its own redraw is ``frame``)."""
+    frames = [(a, b) for what, a, b in spans if what == "frame"]
+    painted: list[Span] = []
+    for i, (start, _) in enumerate(frames):
+        until = frames[i + 1][0] if i + 1 < len(frames) else math.inf
+        paint = _painted(start, paints, until)
+        if paint is None:
+            continue  # nothing changed on screen: no paint
+        _add(samples, "play_paint", paint[0] - start, paint[1] - cpu_at[start])
+        painted.append(("frame", start, paint[0]))
+        for what in ("settle", "tick"):
+            inside = sum(1 for w, a, b in spans if w == what and b > start and a < paint[0])
+            samples.setdefault(f"{what}_in_frame", []).append(inside)
+    return _worst_key(painted, spans)
+
+
+async def _measure(
+    app: RcsimApp, step_ms: int, worst_keys: list[str], worst_frames: list[str]
+) -> Samples:
     samples: Samples = {}
     start, cpu = time.perf_counter(), time.process_time()
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         _add(samples, "startup", time.perf_counter() - start, time.process_time() - cpu)
+        paints = _time_paints(app)
         for _ in range(FRAMES):
             app.session.sim.run_for(step_ms)
             start, cpu = time.perf_counter(), time.process_time()
             app.refresh_panes()
             await pilot.pause()
             _add(samples, "frame", time.perf_counter() - start, time.process_time() - cpu)
+            paint = _painted(start, paints)
+            if paint is not None:
+                _add(samples, "frame_paint", paint[0] - start, paint[1] - cpu)
         spans: list[Span] = []
+        cpu_at: dict[float, float] = {}
         waits: list[Span] = []
-        _time_play(app, samples, spans)
+        _time_play(app, samples, spans, cpu_at)
         topology = app.query_one("#topology", TopologyPane)
         nodeview = app.query_one("#nodeview", NodeViewPane)
         app.session.playing = True
@@ -146,36 +219,41 @@ async def _measure(app: RcsimApp, step_ms: int, worst_keys: list[str]) -> Sample
         ]
         app.session.playing = False
         worst_keys.append(_worst_key(waits, spans))
+        worst_frames.append(_frames_to_paint(samples, spans, paints, cpu_at))
         assert topology.node_filter is None or isinstance(topology.node_filter, NodeFilter)
     return samples
 
 
-def _time_play(app: RcsimApp, samples: Samples, spans: list[Span]) -> None:
-    """Time every frame the frame timer draws and every simulation slice from now on;
-    ``spans`` gets those and every fold, spill and heap settle (what a key waits for)."""
-    for owner, name in ((app.session, "tick"), (app.session, "fold")):
+def _time_play(
+    app: RcsimApp, samples: Samples, spans: list[Span], cpu_at: dict[float, float]
+) -> None:
+    """Time every redraw (the frame timer's and the keys') and every simulation slice
+    from now on; ``spans`` gets those and every fold, spill and heap settle (what a key
+    waits for); ``cpu_at`` the process CPU at each redraw's start."""
+    for owner, name in ((app.session, "advance_to"), (app.session, "fold")):
         vars(owner).pop(name, None)  # the last run's wrappers (the session is shared)
     vars(app.session.sim.views).pop("spill_bus", None)
     refresh = app.refresh_panes
-    tick = app.session.tick
+    advance = app.session.advance_to
     fold = app.session.fold
     settle = app.heap.settle
     spill = app.session.sim.views.spill_bus
 
     def timed_refresh() -> None:
         start, cpu = time.perf_counter(), time.process_time()
+        cpu_at[start] = cpu
         refresh()
         end = time.perf_counter()
         _add(samples, "play_frame", end - start, time.process_time() - cpu)
         spans.append(("frame", start, end))
 
-    def timed_tick(wall_delta: float, budget: float) -> bool:
+    def timed_advance(target: int, budget: float | None = None) -> bool:
         start = time.perf_counter()
-        moved = tick(wall_delta, budget)
+        reached = advance(target, budget)
         end = time.perf_counter()
         samples.setdefault("tick", []).append(end - start)
         spans.append(("tick", start, end))
-        return moved
+        return reached
 
     def timed(name: str, call: Callable[..., object]) -> Callable[..., object]:
         def run(*args: object, **kwargs: object) -> object:
@@ -187,7 +265,7 @@ def _time_play(app: RcsimApp, samples: Samples, spans: list[Span]) -> None:
         return run
 
     app.refresh_panes = timed_refresh  # type: ignore[method-assign]
-    app.session.tick = timed_tick  # type: ignore[method-assign]
+    app.session.advance_to = timed_advance  # type: ignore[method-assign]
     app.session.fold = timed("fold", fold)  # type: ignore[method-assign,assignment]
     app.heap.settle = timed("settle", settle)  # type: ignore[method-assign,assignment]
     app.session.sim.views.spill_bus = timed("spill", spill)  # type: ignore[method-assign,assignment]
@@ -218,8 +296,10 @@ def main() -> str:
         session, build = session_for(masters)
         load_before = os.getloadavg()[0]
         worst_keys: list[str] = []
+        worst_frames: list[str] = []
+        step = STEP_MS.get(masters, 5)
         runs = [
-            asyncio.run(_measure(RcsimApp(session, live=True), STEP_MS.get(masters, 5), worst_keys))
+            asyncio.run(_measure(RcsimApp(session, live=True), step, worst_keys, worst_frames))
             for _ in range(count)
         ]
         session_cpu = time.process_time()
@@ -236,6 +316,12 @@ def main() -> str:
                 f"{build:.0f} s",
                 _ms(every("frame_cpu")),
                 _ms(every("frame")),
+                _ms(every("frame_paint")),
+                f"{_ms(every('play_paint'))}; CPU {_ms(every('play_paint_cpu'))}",
+                _per_run(runs, "play_paint"),
+                f"{len(every('settle_in_frame'))}; "
+                f"{sum(1 for v in every('settle_in_frame') if v)}; "
+                f"{sum(1 for v in every('tick_in_frame') if v)}",
                 _ms(every("play_frame_cpu")),
                 _ms(keys_cpu),
                 f"{statistics.median(keys) * 1000:.0f}; "
@@ -250,6 +336,7 @@ def main() -> str:
                 f"{statistics.median(every('rate')):.3f}×",
                 f"{load_before:.1f} → {load_after:.1f}",
                 " / ".join(worst_keys),
+                " / ".join(worst_frames),
                 f"{session_cpu / 60:.1f} min",
             ]
         )
@@ -258,8 +345,10 @@ def main() -> str:
         "",
         f"(`bench_tui_big`; headless app 120×40; n1 killed at 500 ms; {FRAMES} frames and "
         f"{KEYS} keys per run while playing at maximum speed; targets: keys within "
-        f"{KEY_TARGET_MS} ms, frames within {FRAME_TARGET_MS} ms. Times in ms unless "
-        "said; median / worst.)",
+        f"{KEY_TARGET_MS} ms, frames within {FRAME_TARGET_MS} ms of their start to their "
+        "paint. Times in ms unless said; median / worst. *frame* is the benchmark's "
+        "redraw after a synchronous simulation, up to the app being idle; *frame → "
+        "paint* a redraw's start to the end of Textual's paint: module docstring.)",
         "",
         table(
             [
@@ -267,16 +356,21 @@ def main() -> str:
                 "build + run to the watch time (CPU)",
                 "frame CPU",
                 "frame wall",
+                "frame → paint, the same frames (wall)",
+                "**frame → paint while playing** (wall; CPU)",
+                "worst frame → paint per run, playing (wall)",
+                "frames painted while playing; with a settle inside; with a slice inside",
                 "frame CPU while playing (no paint)",
                 "key CPU",
                 "key wall: median; worst per run",
                 "key CPU by key",
-                "worst frame per run (wall)",
+                "worst frame per run (wall, the benchmark's frames)",
                 "longest simulation slice per run (wall)",
                 "app start (CPU, whole-heap collection)",
                 "simulated s per wall s at max",
                 "load average (1 min)",
                 "worst key per run: what ran while it waited (wall ms)",
+                "worst frame → paint per run, playing: what ran in it (wall ms)",
                 "process CPU so far",
             ],
             rows,

@@ -57,8 +57,9 @@ Timed = tuple[list[float], list[float]]  # wall seconds, CPU seconds of this pro
 
 def _advance(app: RcsimApp, ms: int) -> None:
     """Move the simulation ``ms`` forward the way the app's ticks do: slices of at most
-    its budget, each followed by what follows a tick (``RcsimApp.tick``: the slice's
-    events folded into the views, the settle check). One synchronous ``run_for``
+    its budget, each followed by what follows one in the app's tick (tui/pacing.py: the
+    slice's events folded into the views, a heap settle queued when due; it runs in the
+    loop's next turns, tui/frame_path.py). One synchronous ``run_for``
     instead would leave every object it made for the next frame's settle to scan, and
     every event it traced for the next frame to fold: at 100 nodes the once-a-second
     burst of pings (18,000 bus messages within 100 ms of simulated time) made that one
@@ -67,12 +68,14 @@ def _advance(app: RcsimApp, ms: int) -> None:
     while app.session.now < target:
         app.session.advance_to(target, BUDGET_S)
         app.after_slice()
+        app.settle_if_due()
 
 
 async def _frames(app: RcsimApp, pilot: object) -> Timed:
     frames: Timed = ([], [])
     for _ in range(FRAMES):
         _advance(app, 100)  # new messages every frame
+        await pilot.pause()  # type: ignore[attr-defined]  # the settle it queued, between frames
         start, cpu = time.perf_counter(), time.process_time()
         app.refresh_panes()
         await pilot.pause()  # type: ignore[attr-defined]

@@ -27,6 +27,7 @@ from simulator.simulation import ActionError
 from simulator.slots import CLUSTER_SLOTS
 from tui import dialogs, pacing, panes, render
 from tui.app_views import ViewKeys
+from tui.frame_path import FramePath
 from tui.heap import Heap
 from tui.modals import BreakpointScreen, ChoiceScreen, HelpScreen, LookupScreen, PromptScreen
 from tui.model import BREAKPOINTS, MAX_SPEED, Session
@@ -130,6 +131,7 @@ class RcsimApp(ViewKeys):
         self.frames = 0
         self._next_frame = 0.0
         self.heap = Heap()  # live only: keeps full collections out of frames (tui/heap.py)
+        self.frame_path = FramePath(self, self._settle)  # nothing long before a paint
         if session.driver is not None:
             session.set_breakpoints(session.breakpoints | {"end"})  # pause on the verdict
 
@@ -167,10 +169,8 @@ class RcsimApp(ViewKeys):
             self._last_wall = time.perf_counter()
             self.set_interval(self.tick_s, self._timer_tick)
             self.set_interval(FRAME_S, self._frame)
-            self.set_interval(SETTLE_S, self._settle)
-        self.refresh_panes()
-        if self.live:
-            self._settle()  # the first: the whole heap once, at start
+            self.set_interval(SETTLE_S, self.frame_path.settle_soon)
+        self.refresh_panes()  # and after its paint the first settle: the whole heap once
 
     def on_unmount(self) -> None:
         self.heap.release()
@@ -178,12 +178,6 @@ class RcsimApp(ViewKeys):
     def _settle(self) -> None:
         sim = self.session.sim
         self.heap.settle(sim.engine, len(sim.trace))
-
-    def settle_if_due(self) -> None:
-        """Settle now if the simulation made many new objects since the last settle
-        (tui/heap.py ``SETTLE_EVENTS``), not a quarter second later all at once."""
-        if self.live and self.heap.due(len(self.session.sim.trace)):
-            self._settle()
 
     def on_resize(self, event: events.Resize) -> None:
         self._layout_for(event.size.width, event.size.height)
@@ -235,7 +229,6 @@ class RcsimApp(ViewKeys):
     def refresh_panes(self) -> None:
         """Fold the new trace events, then let every pane redraw what changed for it."""
         session = self.session
-        self.settle_if_due()  # after a key's long jump: with that key, before drawing
         session.sync()
         self._shown = self._stamp()
         self.frames += 1
@@ -246,8 +239,7 @@ class RcsimApp(ViewKeys):
         if session.verdict_due:
             session.verdict_due = False
             self.action_verdict()
-        if self.heap.replaced(session.sim.engine):
-            self._settle()  # a rewind: its dropped model collected now, with the key
+        self.frame_drawn()  # its paint next; a settle due (a rewind's too) after it
 
     # ------------------------------------------------------------------ playback keys
 

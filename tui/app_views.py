@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rich.console import RenderableType
 from textual.app import App
 from textual.reactive import reactive
 
@@ -16,6 +17,10 @@ from tui.modals import PromptScreen
 from tui.render_overview import NodeFilter
 
 if TYPE_CHECKING:
+    from textual.screen import Screen
+
+    from tui.frame_path import FramePath
+    from tui.heap import Heap
     from tui.model import Session
 
 PANES = (
@@ -37,8 +42,9 @@ class ViewKeys(App[None]):
 
     if TYPE_CHECKING:
         session: Session
-
-        def settle_if_due(self) -> None: ...
+        live: bool
+        heap: Heap
+        frame_path: FramePath
 
     selected: reactive[str | None] = reactive(None, init=False, repaint=False)
     cursor: reactive[int] = reactive(0, init=False, repaint=False)
@@ -47,13 +53,36 @@ class ViewKeys(App[None]):
     def after_slice(self) -> None:
         """After each simulation slice (a tick): fold what it traced into what the panes
         read (the log's facts, the elections, the flags, the message index while the
-        view is shown), then settle the heap if due (tui/heap.py). At 100 nodes a
-        frame used to fold every event since the last frame itself: ~18,000 bus
-        messages after a second's ping burst, 15–20 ms of its CPU. Folded here, each
-        slice folds its own (a few ms within its 20 ms budget's worth of simulation) and
-        the frame draws the same content from already folded logs."""
+        view is shown). At 100 nodes a frame used to fold every event since the last
+        frame itself: ~18,000 bus messages after a second's ping burst, 15–20 ms of its
+        CPU. Folded here, each slice folds its own (a few ms within its 20 ms budget's
+        worth of simulation) and the frame draws the same content from already folded
+        logs. The heap is not settled here: the tick asks for that between slices
+        (:meth:`settle_if_due`), and it runs in a turn of its own."""
         self.session.fold(bus=bool(self.screen_stack) and self.bus_view)
-        self.settle_if_due()
+
+    def settle_if_due(self) -> None:
+        """Queue a heap settle if the simulation made many new objects since the last
+        (tui/heap.py ``SETTLE_EVENTS``), not a quarter second later all at once; it runs
+        after the screen's next refresh, in a turn of its own (tui/frame_path.py)."""
+        if self.live and self.heap.due(len(self.session.sim.trace)):
+            self.frame_path.settle_soon()
+
+    def _display(self, screen: Screen[object], renderable: RenderableType | None) -> None:
+        """Textual's paint (every compositor update goes through here): the redraw that
+        waited for it is on screen (tui/frame_path.py)."""
+        super()._display(screen, renderable)
+        self.frame_path.painted()
+
+    def frame_drawn(self) -> None:
+        """The end of a redraw (``refresh_panes``): its paint is pending, so no slice
+        runs until it is done; a settle due now (the first of all: the whole heap; one
+        after a rewind, which replaced the model; one after a key's long jump) is
+        queued after that paint instead of delaying it."""
+        self.frame_path.drawn()
+        heap, sim = self.heap, self.session.sim
+        if self.live and (not heap.frozen or heap.replaced(sim.engine) or heap.due(len(sim.trace))):
+            self.frame_path.settle_soon()
 
     @property
     def compact(self) -> bool:

@@ -26,8 +26,14 @@ a 100-node simulation makes about 200,000 long-lived objects per simulated secon
 ``bus_message`` event's gossip entries are lists). A quarter second of play at maximum
 speed, or a key's long jump, left for the next timed settle made one collection of
 40–55 ms inside a frame; the app also settles as soon as the trace grew by
-:data:`SETTLE_EVENTS` (:meth:`Heap.due`, checked after each tick and before each redraw),
-so no settle scans much more than that.
+:data:`SETTLE_EVENTS` (:meth:`Heap.due`, checked between a tick's slices and after each
+redraw), so no settle scans much more than that.
+
+No settle runs inside a frame: the app never calls :meth:`Heap.settle` directly but
+queues it after the screen's next refresh, in a turn of the event loop of its own
+(tui/frame_path.py), so the timer's, the trace growth's, the first and a rewind's all
+come after the paint pending then (at 300 nodes a settle is 10–25 ms, the first or a
+rewind's whole-heap collection 1–2 s).
 :meth:`Heap.release` gives everything back to the collector when the app ends.
 """
 

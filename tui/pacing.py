@@ -22,6 +22,11 @@ so the key's handling and the repaint it asks for (Textual paints at most 60 tim
 second) run without slices between their steps, and the timer's next period starts the
 next tick. It ends too when the learner paused, changed the speed or went back (a key
 handled in one of the loop's turns) or a breakpoint stopped it.
+
+A frame comes first (tui/frame_path.py): once the panes were redrawn, no slice runs
+until Textual has painted them (``FramePath.clear`` before each slice), and the heap
+settle the slices make due is queued to run after that paint, in a turn of its own
+(``settle_if_due``), never inside the tick's turn.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import asyncio
 import time
 from typing import Protocol
 
+from tui.frame_path import FramePath
 from tui.model import MAX_SPEED, MAX_SPEED_CAP, Session
 
 FILL_S = 0.045  # wall time of slices between two pauses
@@ -42,11 +48,14 @@ class Player(Protocol):
     """What a tick needs of the app (tui/app.py ``RcsimApp``)."""
 
     session: Session
+    frame_path: FramePath
 
     @property
     def message_queue_size(self) -> int: ...
 
     def after_slice(self) -> None: ...
+
+    def settle_if_due(self) -> None: ...
 
 
 def target_of(app: Player, wall_delta: float) -> int:
@@ -65,8 +74,10 @@ def input_waiting(app: Player) -> bool:
 async def fill(app: Player, wall_delta: float) -> None:
     """Advance toward ``wall_delta × speed`` in slices, yielding the event loop after
     each, pausing ``GAP_S`` after every ``FILL_S`` at ``max`` speed (a slower speed's
-    target ends its tick first), and stopping as soon as input waits (module docstring)."""
+    target ends its tick first), and stopping as soon as input waits (module docstring).
+    No slice runs while a redraw waits for its paint."""
     session = app.session
+    await app.frame_path.clear()  # a frame drawn before this tick: painted first
     if not session.playing:
         return
     session.stepped = None
@@ -90,6 +101,8 @@ async def fill(app: Player, wall_delta: float) -> None:
             await asyncio.sleep(GAP_S)
             deadline = clock() + FILL_S
             target = target_of(app, 1.0)
+        app.settle_if_due()  # queued: after the next paint, in a turn of its own
+        await app.frame_path.clear()  # a frame drawn in those turns: painted first
         if input_waiting(app):
             break
         if (
