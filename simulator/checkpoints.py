@@ -298,6 +298,22 @@ class Snapshot:
                 os.waitpid(self._pid, 0)
             self._pid = 0
 
+    def kept(self, state: dict[str, Any], shared: Shared) -> Snapshot:
+        """This checkpoint, known good: a forked one is waited for and, if its child did
+        not write it (a model that does not pickle, a killed child), replaced by one taken
+        in this process (:data:`INLINE`, or the deep copy), ``state`` being the same model,
+        unmoved. For a checkpoint that must not be lost: the first one."""
+        if self.kind != FORKED:
+            return self
+        self._wait()
+        file = self._file
+        if file is not None:
+            file.seek(0)
+            if file.read(len(_OK)) == _OK:
+                return self
+        self.close()
+        return Snapshot.take(state, shared, INLINE)
+
     # ------------------------------------------------------------------ restoring
 
     def restore(self, shared: Shared) -> dict[str, Any]:
