@@ -153,11 +153,11 @@ async def _measure(app: RcsimApp, step_ms: int, worst_keys: list[str]) -> Sample
 def _time_play(app: RcsimApp, samples: Samples, spans: list[Span]) -> None:
     """Time every frame the frame timer draws and every simulation slice from now on;
     ``spans`` gets those and every fold, spill and heap settle (what a key waits for)."""
-    for owner, name in ((app.session, "tick"), (app.session, "fold")):
+    for owner, name in ((app.session, "tick"), (app.session, "fold"), (app.session, "advance_to")):
         vars(owner).pop(name, None)  # the last run's wrappers (the session is shared)
     vars(app.session.sim.views).pop("spill_bus", None)
     refresh = app.refresh_panes
-    tick = app.session.tick
+    advance_to = app.session.advance_to
     fold = app.session.fold
     settle = app.heap.settle
     spill = app.session.sim.views.spill_bus
@@ -169,13 +169,14 @@ def _time_play(app: RcsimApp, samples: Samples, spans: list[Span]) -> None:
         _add(samples, "play_frame", end - start, time.process_time() - cpu)
         spans.append(("frame", start, end))
 
-    def timed_tick(wall_delta: float, budget: float) -> bool:
+    def timed_advance(target: int, budget: float | None = None) -> bool:
+        # every slice: a live tick's (tui/pacing.py fill) and Session.tick's
         start = time.perf_counter()
-        moved = tick(wall_delta, budget)
+        reached = advance_to(target, budget)
         end = time.perf_counter()
         samples.setdefault("tick", []).append(end - start)
         spans.append(("tick", start, end))
-        return moved
+        return reached
 
     def timed(name: str, call: Callable[..., object]) -> Callable[..., object]:
         def run(*args: object, **kwargs: object) -> object:
@@ -187,7 +188,7 @@ def _time_play(app: RcsimApp, samples: Samples, spans: list[Span]) -> None:
         return run
 
     app.refresh_panes = timed_refresh  # type: ignore[method-assign]
-    app.session.tick = timed_tick  # type: ignore[method-assign]
+    app.session.advance_to = timed_advance  # type: ignore[method-assign]
     app.session.fold = timed("fold", fold)  # type: ignore[method-assign,assignment]
     app.heap.settle = timed("settle", settle)  # type: ignore[method-assign,assignment]
     app.session.sim.views.spill_bus = timed("spill", spill)  # type: ignore[method-assign,assignment]
