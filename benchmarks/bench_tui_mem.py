@@ -21,7 +21,8 @@ dies instead of taking the machine down), which prints its own peak RSS (``VmHWM
 
 Sizes: ``RCSIM_BENCH_TUI_MEM`` (``masters:seconds,...``, default ``150:20,500:4``).
 ``python -m benchmarks.bench_tui_mem [--no-spill]``; ``--growth MASTERS SECONDS
-[no-spill]`` prints the RSS of the TUI's model (no Textual) every 500 simulated ms.
+[no-spill|headless]`` prints the RSS of the TUI's model (no Textual; ``headless``: the
+model ``rcsim run`` plays, no bus trace, no checkpoints) every 500 simulated ms.
 """
 
 from __future__ import annotations
@@ -231,28 +232,40 @@ def main(no_spill: bool = False) -> str:
     return "\n".join(lines)
 
 
-def growth(masters: int, seconds: float, spill: bool = True) -> str:
-    """``--growth MASTERS SECONDS [no-spill]``: the TUI's model of a bare cluster
-    (``cluster_session``: bus trace on, NT 2 s, no Textual) run in 500 ms slices, each
-    followed by the sync a frame makes (which spills); RSS after each slice. Run it under
-    a cap: ``prlimit --as=5000000000 python -m benchmarks.bench_tui_mem --growth 100 5``."""
+def growth(masters: int, seconds: float, spill: bool = True, headless: bool = False) -> str:
+    """``--growth MASTERS SECONDS [no-spill|headless]``: the TUI's model of a bare cluster
+    (``cluster_session``: bus trace on, forked checkpoints, NT 2 s, no Textual) run in
+    500 ms slices, each followed by the sync a frame makes (which spills, a few looks
+    until it caught up); RSS and peak after each slice. ``headless``: the model a
+    ``rcsim run`` plays instead (no bus trace, no checkpoints). Run it under a cap:
+    ``prlimit --as=5000000000 python -m benchmarks.bench_tui_mem --growth 100 5``."""
+    from simulator.simulation import Simulation
     from tui.launch import cluster_session
 
-    session = cluster_session(masters, 1, seed=1, playing=False)
-    views = session.sim.views
+    if headless:
+        config = {"cluster-node-timeout": NT_MS}
+        sim = Simulation(masters=masters, replicas=1, config=config, seed=1, checkpoint_ms=None)
+        session = None
+    else:
+        session = cluster_session(masters, 1, seed=1, playing=False)
+        sim = session.sim
+    views = sim.views
     if not spill and hasattr(views, "_spill"):
         views._spill = type(views._spill)(keep=10**12)  # a benchmark's switch
     lines = [f"built: RSS {_rss_mib():.0f} MiB, peak {_peak_mib():.0f} MiB"]
     t = 0
     while t < seconds * 1000:
         t += 500
-        session.sim.run_until(t)
-        session.sync()
-        events = len(session.sim.trace.events)
-        spilled = views.spill_bus() if hasattr(views, "spill_bus") else 0
+        sim.run_until(t)
+        while session is not None:  # a frame's looks, until the spill caught up
+            session.sync()
+            if not getattr(getattr(views, "_spill", None), "behind", False):
+                break
+        events = len(sim.trace.events)
+        spilled = views.spill_bus() if session is not None and hasattr(views, "spill_bus") else 0
         lines.append(
-            f"{t / 1000:g} s: RSS {_rss_mib():.0f} MiB, {events:,} trace events, "
-            f"{spilled:,} spilled, CPU {time.process_time():.1f} s"
+            f"{t / 1000:g} s: RSS {_rss_mib():.0f} MiB, peak {_peak_mib():.0f} MiB, "
+            f"{events:,} trace events, {spilled:,} spilled, CPU {time.process_time():.1f} s"
         )
     return "\n".join(lines)
 
@@ -269,6 +282,14 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
         child(sys.argv[2:])
     elif sys.argv[1:2] == ["--growth"]:
-        print(growth(int(sys.argv[2]), float(sys.argv[3]), spill=sys.argv[4:5] != ["no-spill"]))
+        flag = sys.argv[4:5]
+        print(
+            growth(
+                int(sys.argv[2]),
+                float(sys.argv[3]),
+                spill=flag != ["no-spill"],
+                headless=flag == ["headless"],
+            )
+        )
     else:
         print(main(no_spill="--no-spill" in sys.argv[1:]))

@@ -120,7 +120,10 @@ class Simulation:
         self.extras: dict[str, Any] = {}  # model objects owned by add-ons (e.g. a scenario driver)
         self.views = Views(self)  # the read-only seam UIs use (simulator/views/)
         self.bus_trace = False  # bus_message events (set_bus_trace)
-        self._take_checkpoint()
+        # The first checkpoint is taken when the model first moves (or is rewound, or
+        # its checkpoints are asked for), not here: a TUI turns on forked checkpoints
+        # after building, and a 1,000-node model pickled in this process cost ~2 GiB
+        # of RSS for the session's whole life (_first_checkpoint).
 
     # ------------------------------------------------------------------ time
 
@@ -130,6 +133,7 @@ class Simulation:
 
     def step(self) -> bool:
         """Run one event (or apply one recorded injection that is due)."""
+        self._first_checkpoint()
         engine = self.engine
         while True:
             if self._due_injection():
@@ -150,6 +154,7 @@ class Simulation:
     def _run_to(self, t: int, inclusive: bool) -> None:
         if t < self.engine.now:
             raise ValueError(f"cannot run back to {t} ms (now {self.engine.now} ms); use rewind")
+        self._first_checkpoint()
         while self._replayed < len(self.injections) and (
             self.injections[self._replayed].t < t
             or (inclusive and self.injections[self._replayed].t == t)
@@ -224,6 +229,23 @@ class Simulation:
         step that reaches its time (the default); simulator/checkpoints.py. Rewind gives
         the same past either way."""
         self.checkpoint_mode = FORKED if on else INLINE
+        self._first_checkpoint()
+
+    def _first_checkpoint(self) -> None:
+        """Take the first checkpoint if it is still due (at build, or after
+        :meth:`restart_checkpoints`): before the model moves, so it is the model as built.
+        Forked (the TUI), this process waits for the child and checks what it wrote:
+        every rewind falls back on the first checkpoint, so it must not be lost (a model
+        that does not pickle gets the deep copy instead, as in this process). Forked, the
+        pickler's memo and the temporaries it keeps alive (about 1.5 GiB at 1,000 nodes)
+        live in the child and die with it; in this process they left the heap that much
+        larger for the whole session (issue 12, docs/benchmarks.md)."""
+        if not self.rewindable or self._checkpoints:
+            return
+        self._take_checkpoint()
+        first = self._checkpoints[0]
+        state = {"engine": self.engine, "cluster": self.cluster, "extras": self.extras}
+        first.snapshot = first.snapshot.kept(state, self._shared())
 
     def _take_checkpoint(self) -> None:
         if not self.rewindable:
@@ -242,10 +264,11 @@ class Simulation:
         return {"simulation": self, "trace": self.trace}
 
     def restart_checkpoints(self) -> None:
-        """Forget every checkpoint and take one now (after an add-on put its objects in
-        ``extras`` or scheduled its events at build time, so rewinding to 0 keeps them)."""
+        """Forget every checkpoint; the next one is the model as it is now (after an
+        add-on put its objects in ``extras`` or scheduled its events at build time, so
+        rewinding to 0 keeps them), taken before it moves (:meth:`_first_checkpoint`)."""
         self._drop_checkpoints(0)
-        self._take_checkpoint()
+        self._next_checkpoint = self.engine.now
 
     def _drop_checkpoints(self, start: int) -> None:
         for checkpoint in self._checkpoints[start:]:
@@ -253,10 +276,12 @@ class Simulation:
         del self._checkpoints[start:]
 
     def checkpoint_times(self) -> list[int]:
+        self._first_checkpoint()
         return [c.t for c in self._checkpoints]
 
     def checkpoint_bytes(self) -> int:
         """Bytes the checkpoints keep (pickles; a forked child still writing counts 0)."""
+        self._first_checkpoint()
         return sum(c.snapshot.size() for c in self._checkpoints)
 
     def rewind(self, t: int) -> None:
@@ -272,6 +297,7 @@ class Simulation:
             )
         if t < 0 or t > self.engine.now:
             raise ValueError(f"can only rewind to 0..{self.engine.now} ms, not {t}")
+        self._first_checkpoint()
         index = max(i for i, c in enumerate(self._checkpoints) if c.t <= t)
         while True:
             checkpoint = self._checkpoints[index]
@@ -279,8 +305,8 @@ class Simulation:
                 restored = checkpoint.snapshot.restore(self._shared())
                 break
             except CheckpointLost:
-                # A forked child failed to write it (the first checkpoint is always
-                # taken in this process): an earlier one and a longer replay instead.
+                # A forked child failed to write it (the first checkpoint is checked
+                # when taken, _first_checkpoint): an earlier one and a longer replay.
                 index -= 1
         self._drop_checkpoints(index + 1)
         self._next_checkpoint = checkpoint.t + self.checkpoint_ms
@@ -321,6 +347,7 @@ class Simulation:
     def inject(self, action: str, **args: Any) -> Any:
         """Apply ``action`` now and record it; after a rewind this forks the timeline."""
         del self.injections[self._replayed :]
+        self._first_checkpoint()
         result = self._apply(action, args)
         self.injections.append(
             Injection(self.engine.now, self.engine.events_run, action, dict(args))

@@ -128,16 +128,24 @@ def test_the_spill_never_keeps_fewer_than_a_window_scans() -> None:
         bus_spill.BusSpill(keep=SCAN - 1)
 
 
+@pytest.mark.parametrize(
+    ("step", "entries", "most"), [(7, 10**9, 7), (10**9, 1, 1)], ids=["heartbeats", "entries"]
+)
 def test_a_look_spills_a_step_at_most_and_the_next_ones_catch_up(
     reference: tuple[list[str], list[MessageWindow], list[str]],
+    step: int,
+    entries: int,
+    most: int,
 ) -> None:
-    """A look spills ``step`` heartbeats at most, so no fold stops the TUI for long; a
-    look left behind is followed by one at every fold, each spilling at least what the
-    trace grew meanwhile, until none is left: the same windows, log and export."""
+    """A look spills ``step`` heartbeats at most, and stops once they held ``entries``
+    gossip entries (every heartbeat carries one at least: with 1, one heartbeat a look),
+    so no fold stops the TUI for long at any size; a look left behind is followed
+    by one at every fold, each spilling at least what the trace grew meanwhile, until
+    none is left: the same windows, log and export."""
     trace, windows, log = reference
     session = _session(spill=True)
     views = session.sim.views
-    views._spill = bus_spill.BusSpill(keep=2 * SCAN, every=0, step=7)
+    views._spill = bus_spill.BusSpill(keep=2 * SCAN, every=0, step=step, entries=entries)
     spill, sim = views._spill, session.sim
     _play(session, spill=True, until=500)  # n1 killed at 500 ms, as in the reference
     steps = []
@@ -147,8 +155,8 @@ def test_a_look_spills_a_step_at_most_and_the_next_ones_catch_up(
         session.sync()  # one look (Session.fold)
         grew = len(sim.trace.events) - checked if behind else 0
         steps.append((spill.spilled - before, grew))
-    assert all(spilled <= max(7, grew) for spilled, grew in steps)
-    assert max(spilled for spilled, _ in steps) > 7  # behind: it caught up faster
+    assert all(spilled <= max(most, grew) for spilled, grew in steps)
+    assert max(spilled for spilled, _ in steps) > most  # behind: it caught up faster
     while spill.behind:
         session.sync()
     assert _windows(session) == windows

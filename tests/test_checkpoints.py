@@ -131,3 +131,64 @@ def test_stepping_over_two_checkpoint_times_between_two_events_takes_both(
     sim.run_until(7000)
     events = _lines(sim)
     assert events == straight[: len(events)]
+
+
+@needs_fork
+def test_in_the_background_the_first_checkpoint_is_forked_and_checked() -> None:
+    """The first checkpoint waits for the model's mode (a TUI turns forked checkpoints on
+    after building) and is taken by a child, so this process never pickles the model (a
+    1,000-node pickle's memo left ~2 GiB in the TUI's heap); it is waited for and good,
+    because every rewind falls back on it."""
+    sim = Simulation(masters=3, replicas=1, seed=11, config=NT, checkpoint_ms=1000)
+    assert sim._checkpoints == []  # nothing taken while building
+    sim.checkpoint_in_background()
+    first = sim._checkpoints[0]
+    assert (first.t, first.snapshot.kind, first.snapshot.busy) == (0, FORKED, False)
+    assert first.snapshot.size() > 1000
+    sim.run_until(1500)
+    sim.rewind(200)  # from the first checkpoint
+    sim.run_until(1500)
+    assert _lines(sim) == _lines(_run_to(1500))
+
+
+@needs_fork
+def test_a_first_checkpoint_whose_child_did_not_finish_is_taken_again_in_this_process() -> None:
+    sim = Simulation(masters=3, replicas=1, seed=11, config=NT, checkpoint_ms=1000)
+    state = {"engine": sim.engine, "cluster": sim.cluster, "extras": sim.extras}
+    shared: dict[str, object] = {"simulation": sim, "trace": sim.trace}
+    good = Snapshot.take(state, shared, FORKED)
+    assert good.kept(state, shared) is good
+    lost = Snapshot.take(state, shared, FORKED)
+    lost._wait()
+    assert lost._file is not None
+    lost._file.seek(0)
+    lost._file.write(b"\x01")  # what a child killed while writing leaves
+    kept = lost.kept(state, shared)
+    assert kept.kind == INLINE and lost._file is None
+    restored = kept.restore(shared)
+    assert restored["cluster"] is not sim.cluster and restored["engine"].now == 0
+
+
+def test_restarted_checkpoints_start_from_the_model_as_it_is_before_it_moves(
+    straight: list[str],
+) -> None:
+    """restart_checkpoints (after an add-on changed the model at build time) takes the
+    new first checkpoint when the model first moves: rewinding to its time keeps what was
+    done to the model before, and replays the same past."""
+    sim = Simulation(masters=3, replicas=1, seed=11, config=NT, checkpoint_ms=1000)
+    sim.run_until(300)
+    sim.restart_checkpoints()
+    assert sim.checkpoint_times() == [300]
+    sim.run_until(2500)
+    sim.inject("kill", node="n1")
+    sim.run_until(4000)
+    sim.rewind(300)
+    sim.run_until(4000)
+    events = _lines(sim)
+    assert events == straight[: len(events)] and sim.now == 4000
+
+
+def _run_to(t: int) -> Simulation:
+    sim = Simulation(masters=3, replicas=1, seed=11, config=NT, checkpoint_ms=None)
+    sim.run_until(t)
+    return sim

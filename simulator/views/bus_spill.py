@@ -52,6 +52,12 @@ STEP = 2_000
 """Heartbeats one look spills at most; the rest at the next fold's look. A look that
 spilled 20,000 at once stopped the TUI (and a key) for ~0.1 s at 100 nodes and far more
 at 1,000 (issue 12); spilled in steps, every fold costs a few ms."""
+STEP_ENTRIES = 60_000
+"""Gossip entries one look spills at most (besides :data:`STEP` heartbeats): a heartbeat
+costs about its gossip section (the stub's scan of it, ``marshal``, ``zlib``), ~30
+entries at 300 nodes (2,000 heartbeats, ~20 ms a look) but ~100 at 1,000, where 2,000
+heartbeats made every look while behind 100–300 ms of wall time, inside the fold a key
+waited for (issue 12): so a look spills about the same work at any size."""
 STUB = "spilled"
 
 
@@ -121,12 +127,16 @@ class _Stream:
 class BusSpill:
     """The heartbeats a :class:`BusLog` indexed, spilled once they are old enough."""
 
-    def __init__(self, keep: int = KEEP, every: int = EVERY, step: int = STEP) -> None:
+    def __init__(
+        self, keep: int = KEEP, every: int = EVERY, step: int = STEP, entries: int = STEP_ENTRIES
+    ) -> None:
         if keep < SCAN_LIMIT:
             raise ValueError(f"keep must be at least SCAN_LIMIT ({SCAN_LIMIT}), not {keep}")
         self.keep = keep
         self.every = every  # trace events appended between two looks (Views.spill_bus)
         self.step = step  # heartbeats one look spills at most
+        self.entries = entries  # ... and gossip entries
+        self._budget = 0  # gossip entries the current look may still spill
         self.behind = False  # the last look stopped at ``step``: look again at the next fold
         self._plain = _Stream()  # heartbeats without a PFAIL report, in trace order
         self._reports = _Stream()  # heartbeats with one, in trace order
@@ -169,21 +179,24 @@ class BusSpill:
 
     def compact(self, log: BusLog, events: list[TraceEvent]) -> int:
         """Spill what ``log`` (fed up to the end of ``events``) indexed and is old enough,
-        at most ``step`` heartbeats, or as many as the trace grew since the last look if
-        that one was ``behind`` too (so the backlog never grows); ``behind`` says whether
-        more are due. Returns how many it spilled."""
+        at most ``step`` heartbeats holding ``entries`` gossip entries, or as many
+        heartbeats as the trace grew since the last look if that one was ``behind`` too
+        (so the backlog never grows); ``behind`` says whether more are due. Returns how
+        many it spilled."""
         self.follow_cut(log)
         # Behind: at least as many as the trace grew since the last look (never further).
         grew = len(events) - self.checked if self.behind else 0
         self.checked = len(events)
         before = self.spilled
         limit = before + max(self.step, grew)
+        self._budget = self.entries
+        floor = before + grew  # spilled whatever the entries say (the backlog's growth)
         positions, objects, notable = log.positions, log.objects, log.notable
         # plain heartbeats: older than the newest ``keep`` messages
         stop = len(positions) - self.keep
         k = self._plain_k
         i = bisect_left(notable, k)
-        while k < stop and self.spilled < limit:
+        while k < stop and self.spilled < limit and (self._budget > 0 or self.spilled < floor):
             if i < len(notable) and notable[i] == k:
                 i += 1  # notable: below
             else:
@@ -194,7 +207,7 @@ class BusSpill:
         # heartbeats with a report: older than the newest ``keep`` notable messages
         stop = len(notable) - self.keep
         i = self._notable_i
-        while i < stop and self.spilled < limit:
+        while i < stop and self.spilled < limit and (self._budget > 0 or self.spilled < floor):
             k = notable[i]
             if objects[k]["type"] in HEARTBEAT_TYPES:
                 self._spill(self._reports, positions[k], k, objects, events)
@@ -215,6 +228,7 @@ class BusSpill:
         if is_stub(event):
             return
         stream.add(index, event)
+        self._budget -= len(event.get("gossip", ()))
         stub = self._stub(event)
         events[index] = stub
         objects[k] = stub
