@@ -28,6 +28,7 @@ class Network:
         self.latency_ms: tuple[float, float] = (0.0, 0.0)
         self.loss: float = 0.0
         self._last_arrival: dict[tuple[str, str], int] = {}
+        self._latest_arrival = 0  # the latest arrival ever remembered in _last_arrival
 
     # ------------------------------------------------------------------ faults
 
@@ -87,12 +88,21 @@ class Network:
             return None
         low, high = self.latency_ms
         latency = round(low if low == high else self._rng.uniform(low, high))
+        if latency == 0 and now >= self._latest_arrival:
+            # Nothing remembered arrives after now, and whatever is sent later arrives
+            # at its own send time or after: already in order, nothing to remember. (The
+            # default, no latency: without this every bus packet made a fresh key tuple,
+            # which re-tracked the N(N-1)-entry dict for the collector; the TUI's heap
+            # settle then walked all of it, ~30 ms at 1,000 nodes, tui/heap.py.)
+            return 0
         arrival = now + latency
         key = (src, dst)
         last = self._last_arrival.get(key, 0)
         if arrival < last:
             arrival = last  # in order on one connection
         self._last_arrival[key] = arrival
+        if arrival > self._latest_arrival:
+            self._latest_arrival = arrival
         return arrival - now
 
     def graph(self, endpoints: Iterable[str]) -> nx.DiGraph:
