@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from simulator.native import mypyc_attr
+
 # A process, as the kernel of its host treats it.
 RUNNING = "running"
 PAUSED = "paused"  # SIGSTOP: the kernel completes handshakes and buffers, nothing answers
@@ -30,6 +32,7 @@ Latency = Callable[[str, str], int | None]  # one packet's delay, None when it i
 Emit = Callable[..., Any]  # emit(kind, node, target, **fields)
 
 
+@mypyc_attr(native_class=False)  # a frozen dataclass: copies as in pure Python
 @dataclass(frozen=True)
 class LinuxTcp:
     """The Linux constants the model follows."""

@@ -23,6 +23,7 @@ from simulator.messages import (
     Message,
     MsgType,
 )
+from simulator.native import mypyc_attr
 from simulator.node.gossip_rules import legacy_gossip
 from simulator.node.manual_failover import ManualFailover
 from simulator.node.peer import PeerView
@@ -54,6 +55,7 @@ _NOT_MYSELF = ~MYSELF
 _PING = MsgType.PING  # a local: an enum member read from its class costs ~10x a global
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class BusOutput(ManualFailover):
     """Building and sending bus packets (§4.2, §7)."""
 

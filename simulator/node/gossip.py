@@ -22,6 +22,7 @@ from simulator.messages import (
     Message,
     MsgType,
 )
+from simulator.native import mypyc_attr
 from simulator.node.constants import MF_PAUSE_MULT, MF_TIMEOUT_MS
 from simulator.node.cron import Cron
 from simulator.node.peer import PeerView, add_fail_report
@@ -42,6 +43,7 @@ _LAST_HEARTBEAT = _MEET  # PING 0, PONG 1, MEET 2: the heartbeat types
 assert (MsgType.PING, MsgType.PONG) == (0, 1) and _LAST_HEARTBEAT == 2
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Gossip(Cron):
     """Processing bus packets: the heartbeat header, gossip entries, and each message type."""
 
