@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench verify verify-docs verify-refresh clean
+.PHONY: run test lint bench fast verify verify-docs verify-refresh clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+
+# The engine's hot modules compiled with mypyc (part of mypy, the dev extra; needs gcc and
+# Python's headers) into build/fast/, out of the source tree. Runs use them only with
+# RCSIM_COMPILED=1 and only while they match the sources (simulator/compiled.py).
+fast: $(STAMP)
+	$(BIN)/python -m simulator.compiled_build
 
 # Real clusters, not part of `make test` or CI: `rcsim verify` on every bundled lesson and
 # on docs/fidelity.md's own settings (scenarios/fidelity/*.yaml); those that cannot be

@@ -5,10 +5,15 @@
 once per tree per pair, each in a fresh process with that tree on ``PYTHONPATH``, and
 prints each side's ratio to real time and B/A per pair (docs/benchmarks.md, Round 3).
 Alternating the trees in one run is what makes the ratio meaningful on a shared host.
+
+A tree written ``TREE:compiled`` runs with ``RCSIM_COMPILED=1`` (its ``make fast`` build,
+``TREE/build/fast``; docs/benchmarks.md, Round 6), e.g. ``. .:compiled``: the same sources
+pure and compiled. A compiled side that ran pure Python (no current build) is an error.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -23,21 +28,39 @@ Cluster(engine, Trace(), standard_topology(m, 1), {})
 engine.run_until(2000)
 t = time.process_time()
 engine.run_until(2000 + s * 1000)
-print(s / (time.process_time() - t))
+ratio = s / (time.process_time() - t)
+try:
+    from simulator.compiled import running_compiled
+except ImportError:  # a tree from before Round 6
+    def running_compiled(): return False
+print(ratio, running_compiled())
 """
 
 
-def ratio(tree: str, masters: str, seconds: str) -> float:
-    """Simulated seconds per CPU second of one run of ``tree``."""
+def ratio(spec: str, masters: str, seconds: str) -> float:
+    """Simulated seconds per CPU second of one run of ``spec`` (``TREE[:compiled]``)."""
+    tree, _, mode = spec.partition(":")
+    tree = os.path.abspath(tree)
+    env = {"PYTHONPATH": tree}
+    if mode == "compiled":
+        env.update({"RCSIM_COMPILED": "1", "RCSIM_COMPILED_DIR": os.path.join(tree, "build/fast")})
+    elif mode:
+        raise SystemExit(f"ab_pairs: {spec}: unknown mode {mode!r} (TREE or TREE:compiled)")
     result = subprocess.run(
         [sys.executable, "-c", CHILD, masters, seconds],
         cwd=tree,
-        env={"PYTHONPATH": tree},
+        env=env,
         capture_output=True,
         text=True,
         check=True,
     )
-    return float(result.stdout)
+    value, compiled = result.stdout.split()
+    if (compiled == "True") != (mode == "compiled"):
+        raise SystemExit(
+            f"ab_pairs: {spec} ran {'compiled' if compiled == 'True' else 'pure'}: "
+            f"{result.stderr.strip()}"
+        )
+    return float(value)
 
 
 def main(argv: list[str]) -> int:

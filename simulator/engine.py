@@ -32,7 +32,13 @@ from collections.abc import Callable
 from heapq import heappop, heappush
 from typing import Any, ParamSpec
 
+from simulator.native import mypyc_attr
+
 Callback = Callable[..., Any]
+Time = int | float
+"""A simulated time: a whole millisecond is an ``int``, a fraction a ``float``. Not plain
+``float``: mypyc (``make fast``) stores a ``float``-typed value as a C double, so a whole
+millisecond would come back as ``5.0`` and print differently."""
 _P = ParamSpec("_P")
 
 
@@ -79,12 +85,13 @@ def without_gc(build: Callable[_P, None]) -> Callable[_P, None]:
     return paused
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Timer:
     """A scheduled event; :meth:`cancel` it to drop it without running."""
 
     __slots__ = ("args", "callback", "cancelled", "time")
 
-    def __init__(self, time: float, callback: Callback, args: tuple[Any, ...]) -> None:
+    def __init__(self, time: Time, callback: Callback, args: tuple[Any, ...]) -> None:
         self.time = time
         self.callback = callback
         self.args = args
@@ -112,10 +119,10 @@ class Engine:
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
         self.now = 0
-        self.instant: float = 0
+        self.instant: Time = 0
         self.events_run = 0
-        self._times: list[float] = []  # heap of distinct pending times
-        self._buckets: dict[float, deque[Timer]] = {}  # time -> its events, FIFO
+        self._times: list[Time] = []  # heap of distinct pending times
+        self._buckets: dict[Time, deque[Timer]] = {}  # time -> its events, FIFO
         self._streams: dict[str, random.Random] = {}
 
     # ------------------------------------------------------------------ randomness
@@ -148,7 +155,7 @@ class Engine:
             heappush(self._times, time_ms)
         return timer
 
-    def schedule_at(self, time_ms: float, callback: Callback, *args: Any) -> Timer:
+    def schedule_at(self, time_ms: Time, callback: Callback, *args: Any) -> Timer:
         """Run ``callback(*args)`` at absolute time ``time_ms``, which may be fractional.
 
         A time earlier than :attr:`instant` but inside the current millisecond means
@@ -177,7 +184,7 @@ class Engine:
             bucket.appendleft(timer)
         return timer
 
-    def _insert(self, time_ms: float, timer: Timer) -> None:
+    def _insert(self, time_ms: Time, timer: Timer) -> None:
         """Queue ``timer`` at ``time_ms``, after the events already there."""
         try:
             self._buckets[time_ms].append(timer)
@@ -193,7 +200,7 @@ class Engine:
 
     # ------------------------------------------------------------------ running
 
-    def peek(self) -> float | None:
+    def peek(self) -> Time | None:
         """Time of the next pending (non-cancelled) event, or ``None`` if there is none."""
         times = self._times
         buckets = self._buckets

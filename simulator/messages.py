@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 # Node flags (src/cluster.h CLUSTER_NODE_*), the bit values of Redis except that MEET
 # and MIGRATE_TO trade places (Redis: MEET 128, MIGRATE_TO 256). Every master with a
@@ -18,16 +18,16 @@ from typing import NamedTuple
 # at 128 the common flags are all below 257, the small ints CPython shares (~5 % of a
 # 300-node run, docs/benchmarks.md, Round 5). The values never leave the process (CLUSTER
 # NODES and the views print names), so nothing else can tell.
-MASTER = 1
-SLAVE = 2
-PFAIL = 4
-FAIL = 8
-MYSELF = 16
-HANDSHAKE = 32
-NOADDR = 64
-MIGRATE_TO = 128
-MEET = 256
-NOFAILOVER = 512
+MASTER: Final = 1
+SLAVE: Final = 2
+PFAIL: Final = 4
+FAIL: Final = 8
+MYSELF: Final = 16
+HANDSHAKE: Final = 32
+NOADDR: Final = 64
+MIGRATE_TO: Final = 128
+MEET: Final = 256
+NOFAILOVER: Final = 512
 
 # Print order of CLUSTER NODES flags (src/cluster.c redisNodeFlagsTable, §2.2).
 FLAG_NAMES: tuple[tuple[int, str], ...] = (
@@ -42,8 +42,8 @@ FLAG_NAMES: tuple[tuple[int, str], ...] = (
 )
 
 # mflags[0] bits (§4.2).
-MF_PAUSED = 1
-MF_FORCEACK = 2
+MF_PAUSED: Final = 1
+MF_FORCEACK: Final = 2
 
 
 class MsgType(IntEnum):

@@ -17,7 +17,10 @@ from collections.abc import Iterable
 
 import networkx as nx
 
+from simulator.native import mypyc_attr
 
+
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Network:
     """Who can reach whom, and how long a message takes."""
 

@@ -10,13 +10,14 @@ import struct
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 import crcmod.predefined
 
-CLUSTER_SLOTS = 16384
+CLUSTER_SLOTS: Final = 16384
 """Number of hash slots (src/cluster.h ``CLUSTER_SLOTS``)."""
 
-SLOT_MASK = 0x3FFF
+SLOT_MASK: Final = 0x3FFF
 
 # CRC16-XMODEM: poly 0x1021, init 0, no reflection, xorout 0 (src/crc16.c). crcmod's
 # predefined "xmodem" is exactly that; its "crc-16" is a different (reflected) CRC.
@@ -167,7 +168,7 @@ def count_slots(text: str) -> int:
 
 # --------------------------------------------------------------------------- owner table
 
-NO_OWNER = 0xFFFF
+NO_OWNER: Final = 0xFFFF
 
 
 class SlotTable:

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from simulator.engine import Engine, Timer
 from simulator.links.linux import BUS, CLOSED, CONNECTING, CRASHED, ESTABLISHED, LinuxTcp
+from simulator.native import mypyc_attr
 
 
 class Stack(Protocol):
@@ -98,6 +99,7 @@ tuple instead of two lists per socket (a 1,000-node cluster has 2 million socket
 almost all idle). A list is made when a message is written, dropped when it empties."""
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class _Segment:
     """One message in a send queue; ``sent`` is its first transmission (-1: not yet)."""
 
@@ -109,6 +111,7 @@ class _Segment:
         self.sent = -1
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class _Keepalive:
     """SO_KEEPALIVE state of a socket that turned it on (:meth:`Link.keepalive`): most
     sockets never do (a 2,000-node cluster holds 8 million; the converged start state's
@@ -126,6 +129,40 @@ class _Keepalive:
 _DEFERRED = frozenset({"peer", "handler"})
 
 
+# Link's fields, named once for __slots__ and __deepcopy__ (a class compiled by mypyc
+# has no readable __slots__).
+_LINK_SLOTS = (
+    "_ack_due",
+    "_delack",
+    "_epoch",
+    "_in_flight",
+    "_ka",
+    "_last_arrival",
+    "_lrcv",
+    "_nagle",
+    "_pingpong",
+    "_queue",
+    "_queued_bytes",
+    "_rto",
+    "_rto_base",
+    "_stalled",
+    "_timer",
+    "_unacked",
+    "ctime",
+    "freed",
+    "handler",
+    "local",
+    "outbound",
+    "peer",
+    "remote",
+    "service",
+    "stack",
+    "state",
+    "syn_retries",
+)
+
+
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Link:
     """One end of a TCP connection: the socket a node writes to and reads from.
 
@@ -136,35 +173,7 @@ class Link:
     of the error); ``state`` is the kernel's.
     """
 
-    __slots__ = (
-        "_ack_due",
-        "_delack",
-        "_epoch",
-        "_in_flight",
-        "_ka",
-        "_last_arrival",
-        "_lrcv",
-        "_nagle",
-        "_pingpong",
-        "_queue",
-        "_queued_bytes",
-        "_rto",
-        "_rto_base",
-        "_stalled",
-        "_timer",
-        "_unacked",
-        "ctime",
-        "freed",
-        "handler",
-        "local",
-        "outbound",
-        "peer",
-        "remote",
-        "service",
-        "stack",
-        "state",
-        "syn_retries",
-    )
+    __slots__ = _LINK_SLOTS
 
     def __init__(
         self,
@@ -224,7 +233,7 @@ class Link:
         new = Link.__new__(Link)
         memo[id(self)] = new
         deferred: DeferredCopies | None = memo.get(DEFER_KEY)
-        for name in Link.__slots__:
+        for name in _LINK_SLOTS:
             value = getattr(self, name)
             if value is not None and value.__class__ not in _ATOMIC:
                 if deferred is not None and name in _DEFERRED and id(value) not in memo:

@@ -9,20 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
+
+from simulator.native import mypyc_attr
 
 # A process, as the kernel of its host treats it.
-RUNNING = "running"
-PAUSED = "paused"  # SIGSTOP: the kernel completes handshakes and buffers, nothing answers
-CRASHED = "crashed"  # no process: the port is closed, the kernel answers RST
+RUNNING: Final = "running"
+PAUSED: Final = "paused"  # SIGSTOP: the kernel completes handshakes and buffers, nothing answers
+CRASHED: Final = "crashed"  # no process: the port is closed, the kernel answers RST
 
 # The port a connection goes to: the cluster bus (port + 10000), or another one.
-BUS = "bus"
+BUS: Final = "bus"
 
 # A socket.
-CONNECTING = "connecting"
-ESTABLISHED = "established"
-CLOSED = "closed"
+CONNECTING: Final = "connecting"
+ESTABLISHED: Final = "established"
+CLOSED: Final = "closed"
 
 Reachable = Callable[[str, str], bool]  # a packet from src reaches dst now
 ProcessState = Callable[[str], str]  # RUNNING, PAUSED or CRASHED
@@ -30,6 +32,7 @@ Latency = Callable[[str, str], int | None]  # one packet's delay, None when it i
 Emit = Callable[..., Any]  # emit(kind, node, target, **fields)
 
 
+@mypyc_attr(native_class=False)  # a frozen dataclass: copies as in pure Python
 @dataclass(frozen=True)
 class LinuxTcp:
     """The Linux constants the model follows."""

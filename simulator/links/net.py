@@ -39,8 +39,10 @@ from simulator.links.linux import (
     ProcessState,
     Reachable,
 )
+from simulator.native import mypyc_attr
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class TcpNet:
     """Every host's TCP stack, over the network the callables describe.
 

@@ -22,6 +22,7 @@ from simulator.messages import (
     SLAVE,
     MsgType,
 )
+from simulator.native import mypyc_attr
 from simulator.node.constants import (
     CRON_PERIOD_MS,
     MAX_REJOIN_DELAY_MS,
@@ -37,6 +38,7 @@ from simulator.replication import Replication
 from simulator.slots import CLUSTER_SLOTS, NO_OWNER, SlotTable
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class NodeBase:
     """A Redis node with cluster-enabled yes, as seen from inside its own process."""
 

@@ -8,7 +8,7 @@ request came in on; both are TCP connections (:mod:`simulator.links`).
 from __future__ import annotations
 
 from itertools import repeat
-from typing import Any
+from typing import Any, Final
 
 from simulator.links import Link
 from simulator.messages import (
@@ -23,6 +23,7 @@ from simulator.messages import (
     Message,
     MsgType,
 )
+from simulator.native import mypyc_attr
 from simulator.node.gossip_rules import legacy_gossip
 from simulator.node.manual_failover import ManualFailover
 from simulator.node.peer import PeerView
@@ -49,11 +50,12 @@ assert Message._fields == (
     "channel",
     "payload",
 )
-_RARE = MYSELF | PFAIL | HANDSHAKE | NOADDR  # peers the gossip builder looks at twice
-_NOT_MYSELF = ~MYSELF
+_RARE: Final = MYSELF | PFAIL | HANDSHAKE | NOADDR  # peers the gossip builder looks at twice
+_NOT_MYSELF: Final = ~MYSELF
 _PING = MsgType.PING  # a local: an enum member read from its class costs ~10x a global
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class BusOutput(ManualFailover):
     """Building and sending bus packets (§4.2, §7)."""
 

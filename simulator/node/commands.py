@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from simulator.messages import FAIL, HANDSHAKE, MASTER, MEET, SLAVE, MsgType
+from simulator.native import mypyc_attr
 from simulator.node.constants import MF_TIMEOUT_MS
 from simulator.node.gossip import Gossip
 from simulator.node.peer import PeerView
 from simulator.slots import CLUSTER_SLOTS, NO_OWNER
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class ClusterCommands(Gossip):
     """Operator and redis-cli commands (§5, §12, §16, §18)."""
 

@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
-CRON_PERIOD_MS = 100
+from typing import Final
+
+CRON_PERIOD_MS: Final = 100
 # clusterCron does not run every 100.0 ms: ``processTimeEvents`` (ae.c) re-arms serverCron
 # 100 ms after it *returns*, and ``aeApiPoll`` (ae_epoll.c) rounds the wait up to a whole
 # millisecond, so each period is 100 ms + serverCron's run time + 0-1 ms (§6). The fixed
 # part (run time, timer slack) is a calibration: 10 ticks measured 1007.1 ms on 7.0.15
 # (docs/fidelity.md, "cron lateness"); the rounding part is drawn per tick.
-CALIBRATION_CRON_OVERHEAD_MS = 0.2
-FAIL_REPORT_VALIDITY_MULT = 2
-FAIL_UNDO_TIME_MULT = 2
-MF_TIMEOUT_MS = 5000
-MF_PAUSE_MULT = 2
-SLAVE_MIGRATION_DELAY_MS = 5000
-MIN_REJOIN_DELAY_MS = 500
-MAX_REJOIN_DELAY_MS = 5000
-WRITABLE_DELAY_MS = 2000
-REPL_PING_BYTES = 14  # "*1\r\n$4\r\nPING\r\n" in the replication stream
+CALIBRATION_CRON_OVERHEAD_MS: Final = 0.2
+FAIL_REPORT_VALIDITY_MULT: Final = 2
+FAIL_UNDO_TIME_MULT: Final = 2
+MF_TIMEOUT_MS: Final = 5000
+MF_PAUSE_MULT: Final = 2
+SLAVE_MIGRATION_DELAY_MS: Final = 5000
+MIN_REJOIN_DELAY_MS: Final = 500
+MAX_REJOIN_DELAY_MS: Final = 5000
+WRITABLE_DELAY_MS: Final = 2000
+REPL_PING_BYTES: Final = 14  # "*1\r\n$4\r\nPING\r\n" in the replication stream
 
 # The process, as the operating system sees it.
-RUNNING = "running"
-PAUSED = "paused"  # SIGSTOP
-CRASHED = "crashed"  # SIGKILL or power loss
-STOPPED = "stopped"  # graceful SHUTDOWN, or removed by del-node
+RUNNING: Final = "running"
+PAUSED: Final = "paused"  # SIGSTOP
+CRASHED: Final = "crashed"  # SIGKILL or power loss
+STOPPED: Final = "stopped"  # graceful SHUTDOWN, or removed by del-node

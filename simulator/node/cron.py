@@ -8,11 +8,13 @@ and replica migration.
 from __future__ import annotations
 
 from simulator.messages import FAIL, HANDSHAKE, MASTER, NOADDR, PFAIL, SLAVE
+from simulator.native import mypyc_attr
 from simulator.node.constants import CALIBRATION_CRON_OVERHEAD_MS, CRON_PERIOD_MS, RUNNING
 from simulator.node.cron_deadlines import CronDeadlines
 from simulator.node.peer import PeerView
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Cron(CronDeadlines):
     """The node's timer and its event-loop hooks."""
 

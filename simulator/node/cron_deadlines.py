@@ -38,19 +38,23 @@ A bucket costs one append to file and one read to take out.
 from __future__ import annotations
 
 from operator import attrgetter
-from typing import Any
+from typing import ClassVar, Final
 
+from simulator.config import NodeConfig
 from simulator.messages import FAIL, HANDSHAKE, MASTER, MIGRATE_TO, NOADDR, PFAIL, SLAVE
+from simulator.native import mypyc_attr
+from simulator.node.constants import CRON_PERIOD_MS
+from simulator.node.host import NodeHost
 from simulator.node.migration import ReplicaMigration
 from simulator.node.peer import PeerView
 
-NEVER = 1 << 62  # a deadline that never comes (a NOADDR peer: the cron skips it)
+NEVER: Final = 1 << 62  # a deadline that never comes (a NOADDR peer: the cron skips it)
 # An entry is a peer's ``seq`` (its number in ``_cron_by_seq``); the deadline is the
 # peer's ``due``, and an entry is stale unless ``due`` is in the entry's bucket. The seq
 # ints are shared by every node (:func:`_shared_seq`): a list of them allocates nothing
 # per entry and reads ints that stay in the cache. When the numbers run out, the next
 # tick rescans every peer and renumbers them.
-BUCKET_SHIFT = 7  # a calendar bucket holds 128 ms of deadlines (a tick is ~100 ms)
+BUCKET_SHIFT: Final = 7  # a calendar bucket holds 128 ms of deadlines (a tick is ~100 ms)
 _SEQ_LIMIT = (1 << 24) - 1  # the last number add_peer gives (tests lower it)
 _SEQ_INTS: list[int] = []  # n -> one int object n, shared by every node's table
 
@@ -68,7 +72,7 @@ def _shared_seq(n: int) -> int:
 _by_seq = attrgetter("seq")
 # Flags that take a peer off the common path of :func:`cron_deadline` (an established
 # link, no ping pending: the deadline is the NT/2 ping), which the hot loops inline.
-_SLOW = NOADDR | HANDSHAKE
+_SLOW: Final = NOADDR | HANDSHAKE
 
 
 def cron_deadline(peer: PeerView, nt: int) -> int:
@@ -95,13 +99,26 @@ def cron_deadline(peer: PeerView, nt: int) -> int:
     return deadline
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class CronDeadlines(ReplicaMigration):
     """The calendar of peer deadlines and the aggregates the cron reads each tick."""
 
-    CRON_AUDIT = False  # tests: check every tick that the deadlines missed no work
+    # tests: check every tick that the deadlines missed no work. A ClassVar, so mypyc
+    # (make fast) reads it from the class and a test setting it on the class is obeyed.
+    CRON_AUDIT: ClassVar[bool] = False
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        host: NodeHost,
+        name: str,
+        index: int,
+        node_id: str,
+        port: int,
+        config: NodeConfig,
+        phase_spread_ms: int = CRON_PERIOD_MS,
+    ) -> None:
+        # Named, not *args/**kwargs: mypyc (make fast) mis-forwards those through super().
+        super().__init__(host, name, index, node_id, port, config, phase_spread_ms)
         # The calendar: deadline >> BUCKET_SHIFT -> entries (seq of a peer filed there);
         # no bucket below _cron_cursor (the one the last tick left partly due) is used.
         self._cron_cal: dict[int, list[int]] = {}

@@ -7,11 +7,13 @@ message receiver is with the other packets in :mod:`simulator.node.gossip`.
 from __future__ import annotations
 
 from simulator.messages import FAIL, MASTER, PFAIL, SLAVE, MsgType
+from simulator.native import mypyc_attr
 from simulator.node.bus import BusOutput
 from simulator.node.constants import FAIL_REPORT_VALIDITY_MULT, FAIL_UNDO_TIME_MULT
 from simulator.node.peer import PeerView
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class FailureDetection(BusOutput):
     """``clusterNodeFailureReportsCount``, ``markNodeAsFailingIfNeeded``, ``clearNodeFailureIfNeeded``."""
 

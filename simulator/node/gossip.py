@@ -7,6 +7,8 @@ UPDATE to slot configuration, MFSTART to manual failover, PUBLISH to the data pl
 
 from __future__ import annotations
 
+from typing import Final
+
 from simulator.links import Link
 from simulator.messages import (
     FAIL,
@@ -22,6 +24,7 @@ from simulator.messages import (
     Message,
     MsgType,
 )
+from simulator.native import mypyc_attr
 from simulator.node.constants import MF_PAUSE_MULT, MF_TIMEOUT_MS
 from simulator.node.cron import Cron
 from simulator.node.peer import PeerView, add_fail_report
@@ -32,16 +35,17 @@ from simulator.slots import NO_OWNER
 # write keeps the ones the gossip loops read hot in the cache (ints are immutable).
 # Emptied when it grows past _SHARED_MS_MAX (a long sweep: many origins, many seconds).
 _SHARED_MS: dict[int, int] = {}
-_SHARED_MS_MAX = 1 << 16
+_SHARED_MS_MAX: Final = 1 << 16
 _shared_ms = _SHARED_MS.setdefault
 
-_FAILING = FAIL | PFAIL
+_FAILING: Final = FAIL | PFAIL
 
 _PING, _PONG, _MEET = MsgType.PING, MsgType.PONG, MsgType.MEET  # MsgType.X is slow (~10x a global)
 _LAST_HEARTBEAT = _MEET  # PING 0, PONG 1, MEET 2: the heartbeat types
 assert (MsgType.PING, MsgType.PONG) == (0, 1) and _LAST_HEARTBEAT == 2
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Gossip(Cron):
     """Processing bus packets: the heartbeat header, gossip entries, and each message type."""
 

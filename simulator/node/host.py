@@ -45,8 +45,12 @@ class NodeHost(Protocol):
     node class (the package has no cycle); the host receives the calling node.
     """
 
-    engine: Clock
-    trace: TraceSink
+    # Read-only here (a property is covariant): the cluster holds an Engine and a Trace.
+    @property
+    def engine(self) -> Clock: ...
+    @property
+    def trace(self) -> TraceSink: ...
+
     names: list[str]  # global node index -> name
     index: dict[str, int]  # name -> global node index
     zobrist: list[int]  # one random key per slot, for claim fingerprints

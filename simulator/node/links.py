@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from simulator.links import Link
 from simulator.messages import MEET, Message, MsgType
+from simulator.native import mypyc_attr
 from simulator.node.nodes_conf import NodesConfFile
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class LinkEvents(NodesConfFile):
     """The :class:`~simulator.links.LinkHandler` of a node."""
 

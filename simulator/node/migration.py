@@ -6,11 +6,13 @@ A replica of the master with the most working replicas moves to an orphaned mast
 from __future__ import annotations
 
 from simulator.messages import FAIL, MASTER, MIGRATE_TO, PFAIL
+from simulator.native import mypyc_attr
 from simulator.node.constants import SLAVE_MIGRATION_DELAY_MS
 from simulator.node.election import Elections
 from simulator.node.peer import PeerView
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class ReplicaMigration(Elections):
     """Moving a spare replica to a master left without one."""
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from simulator.messages import MASTER, NOFAILOVER, SLAVE
+from simulator.native import mypyc_attr
 from simulator.node.constants import CRASHED, PAUSED, RUNNING, STOPPED
 from simulator.node.links import LinkEvents
 from simulator.node.nodes_conf import NodesConf
@@ -32,6 +33,7 @@ def _shared(value: int) -> int:
     return _SHARED_TIMES.setdefault(value, value) if len(_SHARED_TIMES) < 1 << 16 else value
 
 
+@mypyc_attr(native_class=False)  # a frozen dataclass: copies as in pure Python
 @dataclass(frozen=True, slots=True)
 class SeedPeer:
     """One node of a converged start, as every node will know it."""
@@ -45,13 +47,16 @@ class SeedPeer:
     nofailover: bool
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Node(LinkEvents):
     """A Redis node with cluster-enabled yes, as seen from inside its own process.
 
     Built in layers, one per section of src/cluster.c (see :mod:`simulator.node`).
     """
 
-    cluster_enabled = True  # simulator/standalone.py's StandaloneNode: cluster-enabled no
+    cluster_enabled: ClassVar[bool] = (
+        True  # simulator/standalone.py's StandaloneNode: cluster-enabled no
+    )
 
     # ------------------------------------------------------------------ start
 

@@ -12,11 +12,13 @@ import copy
 from dataclasses import dataclass
 
 from simulator.messages import FAIL, HANDSHAKE, MASTER, MYSELF, NOFAILOVER, SLAVE
+from simulator.native import mypyc_attr
 from simulator.node.commands import ClusterCommands
 from simulator.node.peer import NO_REPORTS, PeerView
 from simulator.slots import SlotTable
 
 
+@mypyc_attr(native_class=False)  # a frozen dataclass: copies as in pure Python
 @dataclass(frozen=True)
 class NodesConf:
     """One saved ``nodes.conf``: the node table, slot bindings and epochs."""
@@ -30,6 +32,7 @@ class NodesConf:
     last_vote_epoch: int
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class NodesConfFile(ClusterCommands):
     """Saving and loading my cluster configuration."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, NoReturn
 
 from simulator.messages import FAIL, MASTER, PFAIL
+from simulator.native import mypyc_attr
 
 
 class _NoReports(dict[str, int]):
@@ -18,7 +19,10 @@ class _NoReports(dict[str, int]):
     def _frozen(self, *_args: object, **_kwargs: object) -> NoReturn:
         raise TypeError("NO_REPORTS is shared: give the peer a dict of its own first")
 
-    __setitem__ = setdefault = update = __ior__ = _frozen
+    __setitem__ = _frozen  # one name a line: mypyc refuses `a = b = c` in a class body
+    setdefault = _frozen
+    update = _frozen
+    __ior__ = _frozen
 
     def __copy__(self) -> _NoReports:
         return self
@@ -45,6 +49,7 @@ def add_fail_report(peer: PeerView, reporter: str, now: int) -> None:
         peer.fail_reports = {reporter: now}
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class PeerView:
     """What one node believes about another (``clusterNode``, §2.1). One per observer."""
 

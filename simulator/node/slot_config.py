@@ -6,12 +6,14 @@ Also ``clusterSetMaster`` (a node that loses its slots to another follows it).
 from __future__ import annotations
 
 from simulator.messages import MASTER, MIGRATE_TO, SLAVE, Message, MsgType
+from simulator.native import mypyc_attr
 from simulator.node.failure import FailureDetection
 from simulator.node.peer import PeerView
 from simulator.node.slotmap import bytes_to_slots
 from simulator.slots import NO_OWNER
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class SlotConfig(FailureDetection):
     """Who owns a slot when two claims disagree: the higher configEpoch wins (§10.2)."""
 

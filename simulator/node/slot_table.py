@@ -7,11 +7,13 @@ heartbeat's claimed slots with my table costs O(1) (§10.1 step 7).
 from __future__ import annotations
 
 from simulator.messages import MASTER, MIGRATE_TO, SLAVE
+from simulator.native import mypyc_attr
 from simulator.node.base import NodeBase
 from simulator.node.slotmap import bits_to_slots, table_bits
 from simulator.slots import NO_OWNER, SlotTable
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class SlotBindings(NodeBase):
     """The slot→owner table of my view, and ``clusterDelNode`` (which unbinds a node's slots)."""
 
