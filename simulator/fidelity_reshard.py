@@ -104,7 +104,7 @@ class ReshardRun:
         pipeline: int,
         seed: int = 1,
         client_share: float = CALIBRATION_CLIENT_RATE_IN_MOVES,
-        client_jitter: bool = False,
+        client_jitter: bool = True,
     ) -> None:
         self.real: dict[str, Any] = real_data()["resharding"][f"pipeline{pipeline}"]
         self.sim, self.dp = loaded_cluster(self.real["client_ops_per_s_before"], seed)

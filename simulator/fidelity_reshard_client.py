@@ -37,13 +37,15 @@ if TYPE_CHECKING:
     from simulator.simulation import Simulation
     from simulator.trace import TraceEvent
 
-CALIBRATION_CLIENT_RATE_IN_MOVES = 0.65
+CALIBRATION_CLIENT_RATE_IN_MOVES = 0.60
 """The measuring client's own-side rate during redis-cli's moves, as a share of its rate
 in the second before them. Fitted on pipeline 10's MOVED lag only (real 25.04 ms,
 :func:`moved_lag_ms` of ``resharding.json``'s ``redirect_events``; ``MOVED_lag_ms`` in
-``simulator/data/real_redis_medians.json``): of the shares 0.50, 0.55, ... 1.00, the one
-whose rcsim median over seeds 0-29 comes nearest, 25.01 ms (0.70 gives 25.10, 0.75
-16.1, 1.00 14.9: table in docs/fidelity.md)."""
+``simulator/data/real_redis_medians.json``), with the client's jitter
+(:data:`CALIBRATION_CLIENT_OWN_TIME_FACTORS`) in place: of the shares 0.50, 0.55, ...
+1.00 and the hundredths between the two that bracket the real lag, the one whose rcsim
+median over seeds 0-29 comes nearest, 24.82 ms (0.55 gives 25.68, 0.65 22.62, 1.00
+14.88: table in docs/fidelity.md; 0.65 before the jitter, when the lag was a step)."""
 
 
 def _own_time_factors() -> tuple[float, ...]:

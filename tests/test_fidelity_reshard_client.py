@@ -193,9 +193,11 @@ def reshard_table() -> tuple[Row, ...]:
 def test_the_reshard_rows_with_the_slowed_client() -> None:
     """The check on what the calibration was not fitted to: both durations, MOVED, both
     ASK counts, the slots with an ASK and the most in one slot. Pipeline 1's ASK count
-    moved from 116 (+23 %, above its Poisson 95 % interval 76-115) to 75, one below it;
-    not tuned on it (docs/fidelity.md). The list of rows out of bounds is pinned, so a
-    change in either direction shows."""
+    moved from 116 (+23 %, above its Poisson 95 % interval 76-115) to 75 with the client
+    slowed and exact (the fit on the step), and to 66 with its measured jitter and the
+    share refitted on pipeline 10's MOVED lag; not tuned on it (docs/fidelity.md: the real
+    op counts say the client lost less of its rate in that run). The list of rows out of
+    bounds is pinned, so a change in either direction shows."""
     table = reshard_table()
     assert [(r.experiment.rsplit(", ", 1)[1], r.metric) for r in table] == [
         ("pipeline10", "reshard_wall_ms"),
@@ -213,7 +215,7 @@ def test_the_reshard_rows_with_the_slowed_client() -> None:
     out = [(r.experiment.rsplit(", ", 1)[1], r.metric) for r in table if not r.within_bounds]
     assert out == [("pipeline1", "ASK")]
     ask_1 = next(r for r in table if r.experiment.endswith("pipeline1") and r.metric == "ASK")
-    assert ask_1.sim_median is not None and ask_1.real_min - 5 <= ask_1.sim_median < 94
+    assert ask_1.sim_median is not None and 60 <= ask_1.sim_median < ask_1.real_min
 
 
 def test_the_fit_reads_only_the_moved_lag_and_marks_the_nearest_share() -> None:
