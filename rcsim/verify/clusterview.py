@@ -9,7 +9,7 @@ store changes only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 CLUSTER_SLOTS = 16384
@@ -178,3 +178,29 @@ def format_ranges(slots: list[int] | tuple[int, ...]) -> str:
         start = previous = slot
     parts.append(str(start) if start == previous else f"{start}-{previous}")
     return " ".join(parts)
+
+
+ALLOWED_FLAGS = frozenset({"master", "replica", "myself"})
+
+
+def views_healthy(
+    views: Mapping[str, Snapshot], running: Sequence[str], names: Mapping[str, str]
+) -> bool:
+    """The view part of ``RealCluster.healthy``: every running node answered, is ``ok``,
+    knows exactly the running nodes with clean flags and connected links, and all agree on
+    the slot table and the roles."""
+    if any(n not in views for n in running):
+        return False
+    tables = set()
+    for name in running:
+        view = views[name]
+        if view.state != "ok" or set(view.peers) != set(running):
+            return False
+        for line in view.peers.values():
+            if line.flags - ALLOWED_FLAGS or line.link != "connected":
+                return False
+        roles = tuple(
+            (n, p.is_master, names.get(p.master_id or "", "")) for n, p in view.peers.items()
+        )
+        tables.add((view.slot_table(), roles))
+    return len(tables) == 1

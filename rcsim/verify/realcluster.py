@@ -34,7 +34,7 @@ from rcsim.verify.clients import (
     lost_count,
     read_owned,
 )
-from rcsim.verify.clusterview import parse_info
+from rcsim.verify.clusterview import parse_info, views_healthy
 from rcsim.verify.events import EventLog
 from rcsim.verify.firewall import Firewall
 from rcsim.verify.logevents import LogTail, parse_line
@@ -50,7 +50,6 @@ HEALTHY_TIMEOUT_S = 60.0
 DEFAULT_CLIENT = "app"
 """The client of a write/read step without ``client`` (simulator/dataplane/actions.py's
 DEFAULT_CLIENT; tests/test_verify_keyspace.py checks they agree)."""
-ALLOWED_FLAGS = frozenset({"master", "replica", "myself"})
 
 
 def slot_ranges(slots: Sequence[int]) -> list[tuple[int, int]]:
@@ -283,22 +282,7 @@ class RealCluster:
     def healthy(self) -> bool:
         views = self.observations.views()
         running = [n for n, p in self.nodes.items() if p.status == "running"]
-        if any(n not in views for n in running):
-            return False
-        tables = set()
-        for name in running:
-            view = views[name]
-            if view.state != "ok" or set(view.peers) != set(running):
-                return False
-            for line in view.peers.values():
-                if line.flags - ALLOWED_FLAGS or line.link != "connected":
-                    return False
-            roles = tuple(
-                (n, p.is_master, self.names.get(p.master_id or "", ""))
-                for n, p in view.peers.items()
-            )
-            tables.add((view.slot_table(), roles))
-        if len(tables) != 1:
+        if not views_healthy(views, running, self.names):
             return False
         for name in running:
             if views[name].role() == "replica":

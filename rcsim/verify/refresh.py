@@ -109,11 +109,16 @@ def merge(
 
 
 def refresh(
-    scenario: model.Scenario, report: Mapping[str, Any], seeds: Sequence[int], where: str
+    scenario: model.Scenario,
+    report: Mapping[str, Any],
+    seeds: Sequence[int],
+    where: str,
+    fresh: bool = False,
 ) -> tuple[dict[str, Any], list[Row]]:
-    """The report with its rcsim side re-run over ``seeds``; and its new table."""
+    """The report with its rcsim side re-run over ``seeds`` (``fresh``: from a fresh
+    cluster, rcsim.verify.simside); and its new table."""
     check(scenario, report, where)
-    sim = [measure(scenario, seed) for seed in seeds]
+    sim = [measure(scenario, seed, fresh) for seed in seeds]
     real = real_measures(report)
     if real is not None:
         table = rows(real, sim)

@@ -7,7 +7,7 @@ import here means a move touches this file only.
 from __future__ import annotations
 
 from simulator.harness.conditions import event_matches
-from simulator.harness.fresh import run_fresh
+from simulator.harness.fresh import StartLag, run_fresh
 from simulator.harness.kill_draw import choose_masters, kill_stream
 from simulator.harness.report import MILESTONES, metrics
 from simulator.harness.report import milestones as milestones_of
@@ -20,6 +20,7 @@ __all__ = [
     "MILESTONES",
     "Fault",
     "ScenarioError",
+    "StartLag",
     "bundled_names",
     "choose_masters",
     "event_matches",

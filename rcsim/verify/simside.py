@@ -7,13 +7,13 @@ moments the waits ended; the final roles and slot owners are read from each live
 nodes' replies, so both sides are read by one piece of code.
 
 By default the run starts converged, as ``rcsim run`` starts it. With ``fresh=True`` it
-starts as verify's real cluster does (rcsim/verify/realcluster.py): built by MEET, polled
-until healthy every :data:`HEALTH_POLL_MS`, the scenario's clock starting then
-(:mod:`simulator.harness.fresh`), the nodes' crons as far apart as the real processes'
-starts (:data:`START_GAP_MS`); times read from the trace are then counted from that
-moment. Not the default yet: it brings no-replica's FAIL row in but moves a dozen
-sub-second rows out, because rcsim's healthy moment is locked to the ping cycle more
-tightly than the real side's time 0 (docs/fidelity.md, "What rcsim does not reproduce").
+starts as verify's real cluster does (rcsim/verify/realcluster.py): its processes started
+:data:`START_GAP_MS` apart, the last :data:`MEET_AFTER_MS` before the MEETs, built by
+MEET, run until healthy, the scenario's clock starting a lag after it drawn from the real
+side's (:data:`CALIBRATION_VERIFY_START_LAG_MS`, :mod:`simulator.harness.fresh`); times
+read from the trace are then counted from that moment. Not the default: over the kept
+reports it brings 5 rows in (no-replica's FAIL among them) and takes 9 out
+(docs/fidelity.md, "What rcsim does not reproduce", no-replica).
 A ``standalone`` topology has no cluster to form and always starts as rcsim runs it.
 """
 
@@ -32,7 +32,7 @@ from rcsim.verify.figures import (
     stale_figures,
 )
 from rcsim.verify.measure import Measures, final_state, wait_times
-from rcsim.verify.scenario_api import metrics, model, run, run_fresh
+from rcsim.verify.scenario_api import StartLag, metrics, model, run, run_fresh
 from simulator.harness import reference as introspection
 from simulator.simulation import Simulation
 
@@ -48,13 +48,111 @@ not of Redis: a process's cron runs every 100 ms from its start, so this sets th
 phases."""
 
 
+MEET_AFTER_MS = (3, 13)
+"""How long after the last process answered PING verify's real side sends the first MEET
+(its ADDSLOTSRANGE and SET-CONFIG-EPOCH calls in between): 2.5-13.2 ms over 35 builds of
+3-6 nodes (tests/data/verify-start-lag.json, each sample's ``timeline``). With
+START_GAP_MS it places every process's start before the MEETs, as on the real side. A
+calibration of the harness."""
+
+CALIBRATION_VERIFY_START_LAG_MS: tuple[tuple[int, float], ...] = (
+    (3, 26.2),
+    (3, 11.6),
+    (3, 45.9),
+    (6, 30.2),
+    (6, 35.1),
+    (6, 3.6),
+    (6, 25.0),
+    (6, 10.4),
+    (6, 1.6),
+    (6, 22.6),
+    (6, 46.7),
+    (6, 29.2),
+    (4, 2.4),
+    (4, 33.0),
+    (4, 18.3),
+    (6, 32.1),
+    (6, 34.3),
+    (6, 29.0),
+    (6, 48.9),
+    (6, 1.8),
+    (6, 4.6),
+    (6, 13.0),
+    (6, 3.8),
+    (6, 5.6),
+    (30, 560.5),
+    (30, 384.2),
+    (30, 847.0),
+    (3, 21.7),
+    (3, 49.1),
+    (3, 45.5),
+    (6, 8.4),
+    (6, 1.6),
+    (6, 19.4),
+    (6, 38.2),
+    (6, 40.8),
+    (6, 10.4),
+    (6, 40.7),
+    (6, 48.9),
+    (6, 1.2),
+    (4, 1.9),
+    (4, 7.9),
+    (4, 45.0),
+    (6, 32.9),
+    (6, 24.3),
+    (6, 36.5),
+    (6, 16.0),
+    (6, 30.7),
+    (6, 18.2),
+    (6, 19.6),
+    (6, 18.5),
+    (6, 51.3),
+    (6, 32.1),
+    (3, 29.4),
+    (3, 17.0),
+    (3, 20.5),
+    (3, 40.8),
+    (4, 28.0),
+    (4, 40.3),
+    (6, 27.8),
+    (6, 16.6),
+    (6, 47.0),
+    (6, 40.9),
+)
+"""(cluster nodes, ms) pairs: how long after its real cluster turned healthy ``rcsim verify``
+started the scenario's clock, measured on this host (tests/data/verify-start-lag.json,
+``python -m rcsim.verify.startlag``; tests/test_verify_start_lag.py checks they agree). A
+calibration of the harness, not of Redis: the 50 ms health loop, the INFO round trips of
+its last check, the keyspace observer's start and the bus counters of an idle scenario."""
+
+START_POLL_STAMP_MS = 20
+"""rcsim/verify/poller.py's POLL_MS: a view change is stamped by the poll that saw it, up
+to one poll period after it happened (the measured lag counts from that stamp)."""
+
+
+def start_lag(scenario: model.Scenario) -> StartLag:
+    """The measured lags of the cluster size nearest the scenario's (the lag grows with the
+    nodes the last health check and the bus counters ask)."""
+    nodes = len(scenario.cluster.nodes)
+    nearest = min(CALIBRATION_VERIFY_START_LAG_MS, key=lambda s: (abs(s[0] - nodes), s[0]))[0]
+    samples = [lag for size, lag in CALIBRATION_VERIFY_START_LAG_MS if size == nearest]
+    return StartLag(tuple(samples), START_POLL_STAMP_MS)
+
+
 def run_as_verify_starts(
     scenario: model.Scenario, seed: int, fresh: bool = False
 ) -> tuple[Simulation, int]:
     """The run and the engine time of the scenario's 0."""
     if not fresh or scenario.cluster.topology == "standalone":
         return run(scenario, seed), 0
-    sim = run_fresh(scenario, seed, start_gap_ms=START_GAP_MS, health_poll_ms=HEALTH_POLL_MS)
+    sim = run_fresh(
+        scenario,
+        seed,
+        start_gap_ms=START_GAP_MS,
+        health_poll_ms=HEALTH_POLL_MS,
+        start_lag=start_lag(scenario),
+        meet_after_ms=MEET_AFTER_MS,
+    )
     return sim, int(sim.extras["driver"].origin)
 
 

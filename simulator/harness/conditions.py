@@ -365,9 +365,13 @@ def _requests(sim: Simulation, c: model.Requests, _start: int) -> Check:
 
 
 def _event(sim: Simulation, c: model.Event, start: int) -> Check:
-    """Without ``within``: the whole trace so far; with it: [start, start + within]."""
+    """Without ``within``: the whole trace so far (from the scenario's 0); with it:
+    [start, start + within]."""
     what = _describe_event(c)
     events: Sequence[TraceEvent] = sim.trace.events
+    origin = getattr(sim.extras.get("driver"), "origin", 0)
+    if origin:  # a fresh start (harness/fresh.py): what built the cluster is not the run's
+        events = [e for e in events if e["t"] >= origin]
     if c.within is not None:
         end = start + c.within
         matches = [e for e in events if start <= e["t"] <= end and event_matches(e, c)]

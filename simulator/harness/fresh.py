@@ -9,13 +9,18 @@ them in the same cron tick, and a PFAIL report crosses one NT/2 cycle later than
 cluster that has run for a while (§7.1; docs/fidelity.md, "What rcsim does not
 reproduce").
 
-:func:`run_fresh` builds the cluster by MEET, runs it until the same "healthy" the real
-harness waits for, polled as often, and starts the scenario there: its time 0 is that
-moment (``ScenarioDriver.origin``); the data plane and its clients start then, and the
-bus counters restart then, as the real side reads them at its time 0.
+:func:`run_fresh` builds the cluster by MEET from processes started before the MEETs
+(:func:`stagger_starts`), runs it until the same "healthy" the real harness waits for, and
+starts the scenario there or a drawn lag later (:class:`StartLag`, measured on the real
+side): its time 0 is that moment (``ScenarioDriver.origin``); the data plane and its
+clients start then, and the bus counters restart then, as the real side reads them at its
+time 0.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from simulator.fidelity import healthy, run_until_true
 from simulator.harness.runner import (
@@ -32,27 +37,66 @@ HEALTHY_LIMIT_MS = 60_000
 """rcsim/verify/realcluster.py's HEALTHY_TIMEOUT_S."""
 
 
+@dataclass(frozen=True, slots=True)
+class StartLag:
+    """How late the harness starts the scenario's clock after the cluster turned healthy:
+    a lag drawn from ``samples_ms`` (measured, each equally likely), plus, when the last
+    thing to turn healthy is a node's view rather than a replica's link, up to
+    ``stamp_ms`` more (the poll that saw the view came that much after the change)."""
+
+    samples_ms: Sequence[float]
+    stamp_ms: int
+
+    def draw(self, sim: Simulation, view_last: bool) -> int:
+        """One lag in whole ms, from the seed (stream ``fresh-start-lag``)."""
+        rng = sim.engine.rng("fresh-start-lag")
+        stamp = rng.uniform(0, self.stamp_ms) if view_last else 0.0
+        return round(stamp + rng.choice(list(self.samples_ms)))
+
+
 class FreshStartError(RuntimeError):
     """The MEET-built cluster never became healthy."""
 
 
-def stagger_starts(sim: Simulation, gap_ms: tuple[int, int]) -> None:
+def stagger_starts(
+    sim: Simulation, gap_ms: tuple[int, int], meet_after_ms: tuple[int, int] = (0, 0)
+) -> None:
     """Each process started ``gap_ms`` (drawn in that range) after the one before it, in
-    creation order, the first at a random point of the 100 ms grid: a cron runs every
-    100 ms from its process's start, so this sets each node's phase. Done before anything
-    ran, so it is the same as having started them so (stream ``fresh-start``).
-    Simplified: every process is there from time 0 (the MEETs, in the real harness sent
-    once all answer PING, are sent at 0)."""
+    creation order, and the MEETs sent ``meet_after_ms`` (drawn) after the last one
+    answered: the MEETs are at time 0 (the cluster sends them as it is built), so every
+    process started before 0. Done before anything ran, so it is the same as having
+    started them so (stream ``fresh-start``). Each process's start sets what counts from
+    it in Redis: its cron's phase (``serverCron`` every 100 ms from the start), clusterCron's
+    ``static iteration`` (the random ping every 10th, §6.2) and ``clusterUpdateState``'s
+    first call (the writable delay of a master, §14), made by its first cron, 1 ms in.
+    Simplified: a process does nothing before 0 (it has no peer to talk to then).
+    With ``meet_after_ms`` (0, 0) the last process starts at 0 and the first one at a
+    random point of the 100 ms grid before it."""
     rng = sim.engine.rng("fresh-start")
-    at = rng.randrange(CRON_PERIOD_MS)
-    for node in sim.cluster.nodes.values():
+    nodes = list(sim.cluster.nodes.values())
+    if meet_after_ms == (0, 0):
+        at = rng.randrange(CRON_PERIOD_MS)
+        starts = []
+        for _ in nodes:
+            starts.append(at)
+            at += rng.randint(*gap_ms)
+        # the old rule: the first at 0-99 ms, the others after it (tests/test_fresh*)
+    else:
+        at = -rng.randint(*meet_after_ms)
+        starts = [at]
+        for _ in nodes[1:]:
+            at -= rng.randint(*gap_ms)
+            starts.append(at)
+        starts.reverse()
+    for node, start in zip(nodes, starts, strict=True):
         node.stop_timers()
-        node.phase = at % CRON_PERIOD_MS
-        # clusterCron's ``static iteration`` counts from the process start (the random
-        # ping every 10th, §6.2): one started a period later is a tick behind.
-        node.iteration = -(at // CRON_PERIOD_MS)
+        node.phase = start % CRON_PERIOD_MS
+        # clusterCron's ``static iteration`` counts its runs from the process start: one
+        # started a period later is a tick behind, one started before 0 ticks ahead.
+        node.iteration = -(start // CRON_PERIOD_MS)
+        if start < 0:
+            node.first_call_time = start + 1
         node.start()
-        at += rng.randint(*gap_ms)
 
 
 def build_fresh(
@@ -61,18 +105,27 @@ def build_fresh(
     *,
     start_gap_ms: tuple[int, int],
     health_poll_ms: int,
+    start_lag: StartLag | None = None,
+    meet_after_ms: tuple[int, int] = (0, 0),
     until: int | None = None,
 ) -> Simulation:
     """The scenario's cluster built by MEET from processes started ``start_gap_ms`` apart
     (:func:`stagger_starts`), run until healthy (checked every ``health_poll_ms``), with
-    the scenario scheduled from that moment."""
+    the scenario scheduled from that moment; with ``start_lag``, healthy is found to the
+    ms and the scenario starts a drawn lag after it (:meth:`StartLag.draw`)."""
     sim = new_simulation(scenario, seed, NO_CHECKPOINTS, CRON_PERIOD_MS, converged=False)
-    stagger_starts(sim, start_gap_ms)
-    if not run_until_true(sim, lambda: healthy(sim), HEALTHY_LIMIT_MS, slice_ms=health_poll_ms):
+    stagger_starts(sim, start_gap_ms, meet_after_ms)
+    poll_ms = 1 if start_lag is not None else health_poll_ms
+    if not run_until_true(sim, lambda: healthy(sim), HEALTHY_LIMIT_MS, slice_ms=poll_ms):
         raise FreshStartError(
             f"{scenario.name}: the cluster built by MEET was not healthy within "
             f"{HEALTHY_LIMIT_MS // 1000} s (seed {sim.seed})"
         )
+    if start_lag is not None:
+        # With replicas the last to turn healthy is a replica's link (its full sync ends
+        # seconds after the views agree), which the real side reads from the log, exactly.
+        replicas = any(not node.is_master for node in sim.cluster.nodes.values())
+        sim.run_until(sim.now + start_lag.draw(sim, view_last=not replicas))
     for traffic in sim.cluster.bus_stats.nodes:  # in place: nodes hold its count methods
         traffic.sent[:] = [0] * len(traffic.sent)
         traffic.bytes[:] = [0] * len(traffic.bytes)
@@ -86,8 +139,17 @@ def run_fresh(
     *,
     start_gap_ms: tuple[int, int],
     health_poll_ms: int,
+    start_lag: StartLag | None = None,
+    meet_after_ms: tuple[int, int] = (0, 0),
 ) -> Simulation:
     """:func:`build_fresh`, run to the end (headless, no checkpoints)."""
-    sim = build_fresh(scenario, seed, start_gap_ms=start_gap_ms, health_poll_ms=health_poll_ms)
+    sim = build_fresh(
+        scenario,
+        seed,
+        start_gap_ms=start_gap_ms,
+        health_poll_ms=health_poll_ms,
+        start_lag=start_lag,
+        meet_after_ms=meet_after_ms,
+    )
     run_to_end(sim)
     return sim
