@@ -10,7 +10,8 @@ to the second, with ``--cluster-pipeline`` 10 (the default) or 1.
 What is compared: the redirections the client saw (MOVED, ASK, in how many slots, the
 most in one slot) and how long the reshard took. The client's rate is the rate the real
 one reached in the second before the reshard (33.2k and 30.0k ops/s), and a share of it
-while redis-cli moves slots (the harness's shared host: :mod:`simulator.fidelity_reshard_client`).
+while redis-cli moves slots, with the per-command spread of a real client on such a host
+from the reshard on (the harness's shared host: :mod:`simulator.fidelity_reshard_client`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from simulator.fidelity_rebalance import rebalance_rows
 from simulator.fidelity_reshard_client import (
     CALIBRATION_CLIENT_RATE_IN_MOVES,
     first_moved_times,
+    jitter,
     moved_lag_ms,
     slow_during_job,
 )
@@ -98,10 +100,16 @@ class ReshardRun:
     """One re-run: 100 slots from n1 to n2 while the client runs."""
 
     def __init__(
-        self, pipeline: int, seed: int = 1, client_share: float = CALIBRATION_CLIENT_RATE_IN_MOVES
+        self,
+        pipeline: int,
+        seed: int = 1,
+        client_share: float = CALIBRATION_CLIENT_RATE_IN_MOVES,
+        client_jitter: bool = True,
     ) -> None:
         self.real: dict[str, Any] = real_data()["resharding"][f"pipeline{pipeline}"]
         self.sim, self.dp = loaded_cluster(self.real["client_ops_per_s_before"], seed)
+        if client_jitter:  # the real client's per-command spread, from the reshard on
+            jitter(self.sim, self.dp.clients["app"])
         started = self.sim.now
         self.job: Job = self.sim.inject(
             "reshard", source="n1", target="n2", count=MOVED_SLOTS, pipeline=pipeline

@@ -14,11 +14,21 @@ fitted on one statistic only, :func:`moved_lag_ms` of pipeline 10's MOVED replie
 long after its move the client first reached a slot), and checked on what it was not
 fitted to: both reshards' ASK counts, the slots with an ASK, the most in one slot and
 both durations (docs/fidelity.md, "The measuring client during the moves").
+
+Nor is a real client's time per command exact: with ``ReshardRun``'s ``client_jitter``,
+:func:`jitter` draws it, command by command, from
+:data:`CALIBRATION_CLIENT_OWN_TIME_FACTORS`, the spread of a real one-thread client's
+per-command time on the same kind of host (measured, not fitted). Without it rcsim's
+client locks onto redis-cli's MIGRATE-batch cycle and the MOVED lag is a step in the
+share, not a slope (docs/fidelity.md).
 """
 
 from __future__ import annotations
 
+import json
+import statistics
 from collections.abc import Mapping
+from importlib import resources
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -27,13 +37,51 @@ if TYPE_CHECKING:
     from simulator.simulation import Simulation
     from simulator.trace import TraceEvent
 
-CALIBRATION_CLIENT_RATE_IN_MOVES = 0.65
+CALIBRATION_CLIENT_RATE_IN_MOVES = 0.60
 """The measuring client's own-side rate during redis-cli's moves, as a share of its rate
 in the second before them. Fitted on pipeline 10's MOVED lag only (real 25.04 ms,
 :func:`moved_lag_ms` of ``resharding.json``'s ``redirect_events``; ``MOVED_lag_ms`` in
-``simulator/data/real_redis_medians.json``): of the shares 0.50, 0.55, ... 1.00, the one
-whose rcsim median over seeds 0-29 comes nearest, 25.01 ms (0.70 gives 25.10, 0.75
-16.1, 1.00 14.9: table in docs/fidelity.md)."""
+``simulator/data/real_redis_medians.json``), with the client's jitter
+(:data:`CALIBRATION_CLIENT_OWN_TIME_FACTORS`) in place: of the shares 0.50, 0.55, ...
+1.00 and the hundredths between the two that bracket the real lag, the one whose rcsim
+median over seeds 0-29 comes nearest, 24.82 ms (0.55 gives 25.68, 0.65 22.62, 1.00
+14.88: table in docs/fidelity.md; 0.65 before the jitter, when the lag was a step)."""
+
+
+def _own_time_factors() -> tuple[float, ...]:
+    text = resources.files("simulator").joinpath("data/real_redis_client_own_time.json")
+    runs: list[list[float]] = json.loads(text.read_text())["runs"]
+    return tuple(sample / statistics.fmean(run) for run in runs for sample in run)
+
+
+CALIBRATION_CLIENT_OWN_TIME_FACTORS = _own_time_factors()
+"""The measuring client's own time per command as multiples of its mean, one per real
+command: the 600 client-side round trips of ``CLUSTER GETKEYSINSLOT`` on an empty slot
+(next to no server work) that ``tests/data/setslot-cost-idle.json`` holds, from a
+one-thread raw RESP client over loopback on a 2-core host shared with other work, each
+divided by its run's mean (packaged as ``simulator/data/real_redis_client_own_time.json``).
+Their median is 0.93, their 10th-90th percentiles 0.82-1.17, the largest 4.5: a client
+on a shared host is mostly a little faster than its mean and now and then descheduled.
+A measurement, not a fit; its mean is 1, so the client's rate stays the one it is set
+to. Simplified: the whole round trip's spread is put on the client's own side (the
+server's part of an empty GETKEYSINSLOT is a few microseconds), and draws are
+independent (the real stalls may come in runs)."""
+
+
+def jitter(
+    sim: Simulation,
+    client: Client,
+    factors: tuple[float, ...] = CALIBRATION_CLIENT_OWN_TIME_FACTORS,
+) -> None:
+    """Give ``client`` a per-command own time of ``1000/rate`` ms times a factor drawn
+    from ``factors`` for each command, from the seeded stream ``<client>:own-time``
+    (its own stream: the keys the client picks are the ones it picks without jitter)."""
+    rng = sim.engine.rng(f"{client.name}:own-time")
+
+    def own_time(period: float) -> float:
+        return period * factors[rng.randrange(len(factors))]
+
+    client.own_time = own_time
 
 
 def moved_lag_ms(first_moved: Mapping[int, float]) -> float:

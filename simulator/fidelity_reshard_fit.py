@@ -1,44 +1,74 @@
 """The fit of ``CALIBRATION_CLIENT_RATE_IN_MOVES``, re-run (harness, docs/fidelity.md).
 
 ``python -m simulator.fidelity_reshard_fit`` prints pipeline 10's median MOVED lag over
-seeds 0-29 for each share of the grid and marks the one nearest the real lag (~1 s a
-run, 330 runs). The only statistic it reads is the MOVED lag: the ASK counts, the slots
-with an ASK and the durations are the calibration's check, never its fit.
+seeds 0-29 for each share of the coarse grid, then for each hundredth between the two
+coarse shares whose lags bracket the real one, and marks the share nearest the real lag
+(~2 s a run, ~450 runs on two processes). The only statistic it reads is the MOVED lag:
+the ASK counts, the slots with an ASK and the durations are the calibration's check,
+never its fit. The client has its measured per-command jitter
+(``CALIBRATION_CLIENT_OWN_TIME_FACTORS``), so the lag falls smoothly with the share and
+the fine grid is worth running.
 """
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 
 from simulator.fidelity import real_data
 from simulator.fidelity_reshard import ReshardRun
 
 FIT_SHARES = tuple(round(0.5 + 0.05 * i, 2) for i in range(11))
-"""The grid the calibration was chosen from: 0.50, 0.55 ... 1.00."""
+"""The coarse grid: 0.50, 0.55 ... 1.00."""
 
 FIT_SEEDS = range(30)
 
 
-def median_lags(shares: Sequence[float], seeds: Sequence[int]) -> dict[float, float]:
+def lag(share: float, seed: int) -> float:
+    """rcsim's pipeline-10 MOVED lag (ms) with the client at ``share`` in the moves."""
+    return ReshardRun(10, seed, client_share=share).moved_lag_ms()
+
+
+def median_lags(
+    shares: Sequence[float], seeds: Sequence[int], workers: int = 2
+) -> dict[float, float]:
     """share → rcsim's median pipeline-10 MOVED lag (ms) over ``seeds``."""
+    pairs = [(share, seed) for share in shares for seed in seeds]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        lags = list(pool.map(lag, [p[0] for p in pairs], [p[1] for p in pairs]))
     return {
-        share: statistics.median(
-            ReshardRun(10, seed, client_share=share).moved_lag_ms() for seed in seeds
-        )
-        for share in shares
+        share: statistics.median(lags[i * len(seeds) : (i + 1) * len(seeds)])
+        for i, share in enumerate(shares)
     }
 
 
-def fit(shares: Sequence[float] = FIT_SHARES, seeds: Sequence[int] = FIT_SEEDS) -> list[str]:
-    """The fit's table, the share nearest the real lag marked."""
+def fine_shares(lags: dict[float, float], real: float) -> list[float]:
+    """The hundredths strictly between the two neighbouring coarse shares whose lags lie
+    on either side of ``real`` (none if no pair does)."""
+    shares = sorted(lags)
+    for low, high in itertools.pairwise(shares):
+        if min(lags[low], lags[high]) <= real <= max(lags[low], lags[high]):
+            steps = round((high - low) * 100)
+            return [round(low + i / 100, 2) for i in range(1, steps)]
+    return []
+
+
+def fit(
+    shares: Sequence[float] = FIT_SHARES, seeds: Sequence[int] = FIT_SEEDS, refine: bool = True
+) -> list[str]:
+    """The fit's table (coarse grid, then the fine one), the share nearest the real lag
+    marked."""
     real = real_data()["resharding"]["pipeline10"]["MOVED_lag_ms"]
     lags = median_lags(shares, seeds)
-    best = min(shares, key=lambda share: abs(lags[share] - real))
+    if refine:
+        lags |= median_lags(fine_shares(lags, real), seeds)
+    best = min(sorted(lags), key=lambda share: abs(lags[share] - real))
     lines = [f"pipeline 10's MOVED lag, real {real} ms; rcsim median over {len(seeds)} seeds:"]
     lines += [
         f"  share {share:.2f}: {lags[share]:.2f} ms{'  <- nearest' if share == best else ''}"
-        for share in shares
+        for share in sorted(lags)
     ]
     return lines
 

@@ -27,6 +27,7 @@ paused node holds requests until SIGCONT.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol, TypeAlias
 
 from simulator.dataplane import client_tracking, outcomes, service
@@ -174,6 +175,7 @@ class Client:
             LocalCache(local_cache) if local_cache is not None else None
         )  # client-side caching
         self.aside: Workload | None = None  # cache-aside logic draws the workload instead
+        self.own_time: Callable[[float], float] | None = None  # harness: period -> this one's
         self.refresh()
         client_tracking.start(dp, self)
 
@@ -386,14 +388,16 @@ class Client:
     def _schedule_next(self) -> None:
         """Open loop: the next start on the rate's grid. Closed loop: one thread spends
         ``1000/rate`` ms on its side of every command (build, send, parse), so the next
-        one starts that long after the reply; a reply that waited delays it."""
+        one starts that long after the reply (or :attr:`own_time` of it: a harness's
+        per-command jitter, unset in scenarios); a reply that waited delays it."""
         if self.rate <= 0:
             self.running = False
             return
         engine = self.dp.cluster.engine
         period = 1000.0 / self.rate
         if self.closed_loop:
-            self.next_due = engine.instant + period
+            own = period if self.own_time is None else self.own_time(period)
+            self.next_due = engine.instant + own
         else:
             self.next_due = max(self.next_due + period, float(engine.instant))
         engine.schedule_at(self.next_due, self._next_op, self.generation)
