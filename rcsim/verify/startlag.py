@@ -203,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     binary = identify(shutil.which(args.server) or args.server)
     command = (
-        "flock /tmp/rcsim-verify.lock .venv/bin/python -m rcsim.verify.startlag "
+        ".venv/bin/python -m rcsim.verify.startlag "
         + " ".join(str(s) for s in args.scenarios)
         + f" --runs {args.runs} --out {args.out}"
     )
