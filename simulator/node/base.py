@@ -117,6 +117,14 @@ class NodeBase:
         self._todo_state = False
         self._todo_failover = False
         self.data: Any = None  # the data plane's per-node state
+        self._init_layer()
+
+    def _init_layer(self) -> None:
+        """Each layer's own state, after the base's: a layer overrides this and calls
+        ``super()._init_layer()`` first (lower layers first, as constructors chained with
+        ``super().__init__`` did). A hook without arguments, so no layer restates the
+        constructor's signature (mypyc, ``make fast``, mis-forwards ``*args`` through
+        ``super().__init__``)."""
 
     # ------------------------------------------------------------------ public view
 

@@ -40,11 +40,8 @@ from __future__ import annotations
 from operator import attrgetter
 from typing import ClassVar, Final
 
-from simulator.config import NodeConfig
 from simulator.messages import FAIL, HANDSHAKE, MASTER, MIGRATE_TO, NOADDR, PFAIL, SLAVE
 from simulator.native import mypyc_attr
-from simulator.node.constants import CRON_PERIOD_MS
-from simulator.node.host import NodeHost
 from simulator.node.migration import ReplicaMigration
 from simulator.node.peer import PeerView
 
@@ -107,18 +104,8 @@ class CronDeadlines(ReplicaMigration):
     # (make fast) reads it from the class and a test setting it on the class is obeyed.
     CRON_AUDIT: ClassVar[bool] = False
 
-    def __init__(
-        self,
-        host: NodeHost,
-        name: str,
-        index: int,
-        node_id: str,
-        port: int,
-        config: NodeConfig,
-        phase_spread_ms: int = CRON_PERIOD_MS,
-    ) -> None:
-        # Named, not *args/**kwargs: mypyc (make fast) mis-forwards those through super().
-        super().__init__(host, name, index, node_id, port, config, phase_spread_ms)
+    def _init_layer(self) -> None:
+        super()._init_layer()
         # The calendar: deadline >> BUCKET_SHIFT -> entries (seq of a peer filed there);
         # no bucket below _cron_cursor (the one the last tick left partly due) is used.
         self._cron_cal: dict[int, list[int]] = {}

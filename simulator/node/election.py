@@ -8,11 +8,8 @@ its master (``clusterFailoverReplaceYourMaster``). Masters vote in
 
 from __future__ import annotations
 
-from simulator.config import NodeConfig
 from simulator.messages import FAIL, MASTER, MF_FORCEACK, NOFAILOVER, SLAVE, Message, MsgType
 from simulator.native import mypyc_attr
-from simulator.node.constants import CRON_PERIOD_MS
-from simulator.node.host import NodeHost
 from simulator.node.peer import PeerView
 from simulator.node.slot_config import SlotConfig
 from simulator.node.slotmap import bits_to_slots
@@ -44,18 +41,8 @@ class ElectionState:
 class Elections(SlotConfig):
     """The replica's side of an election, and the master's vote."""
 
-    def __init__(
-        self,
-        host: NodeHost,
-        name: str,
-        index: int,
-        node_id: str,
-        port: int,
-        config: NodeConfig,
-        phase_spread_ms: int = CRON_PERIOD_MS,
-    ) -> None:
-        # Named, not *args/**kwargs: mypyc (make fast) mis-forwards those through super().
-        super().__init__(host, name, index, node_id, port, config, phase_spread_ms)
+    def _init_layer(self) -> None:
+        super()._init_layer()
         self.election = ElectionState()
 
     def slave_rank(self) -> int:

@@ -6,10 +6,7 @@ master pausing its clients) in :mod:`simulator.node.gossip`, with the other pack
 
 from __future__ import annotations
 
-from simulator.config import NodeConfig
 from simulator.native import mypyc_attr
-from simulator.node.constants import CRON_PERIOD_MS
-from simulator.node.host import NodeHost
 from simulator.node.slot_table import SlotBindings
 
 
@@ -29,18 +26,8 @@ class ManualFailoverState:
 class ManualFailover(SlotBindings):
     """``resetManualFailover``, ``manualFailoverCheckTimeout``, ``clusterHandleManualFailover``."""
 
-    def __init__(
-        self,
-        host: NodeHost,
-        name: str,
-        index: int,
-        node_id: str,
-        port: int,
-        config: NodeConfig,
-        phase_spread_ms: int = CRON_PERIOD_MS,
-    ) -> None:
-        # Named, not *args/**kwargs: mypyc (make fast) mis-forwards those through super().
-        super().__init__(host, name, index, node_id, port, config, phase_spread_ms)
+    def _init_layer(self) -> None:
+        super()._init_layer()
         self.mf = ManualFailoverState()
 
     def _reset_mf_fields(self) -> None:
