@@ -27,10 +27,14 @@ from simulator.dataplane.actions import add_client
 from simulator.fidelity import Row, median, real_data
 from simulator.fidelity_rebalance import rebalance_rows
 from simulator.fidelity_reshard_client import (
-    CALIBRATION_CLIENT_RATE_IN_MOVES,
+    calibrated_share,
+    exponential_mean_interval,
     first_moved_times,
     jitter,
+    moved_excess_ms,
     moved_lag_ms,
+    ops_per_ms_in_moves,
+    real_ops_per_ms_in_moves,
     slow_during_job,
 )
 from simulator.simulation import Simulation
@@ -103,19 +107,22 @@ class ReshardRun:
         self,
         pipeline: int,
         seed: int = 1,
-        client_share: float = CALIBRATION_CLIENT_RATE_IN_MOVES,
+        client_share: float | None = None,
         client_jitter: bool = True,
     ) -> None:
+        """``client_share``: the client's share of its rate in the moves, by default the
+        run's calibration (:func:`~simulator.fidelity_reshard_client.calibrated_share`)."""
         self.real: dict[str, Any] = real_data()["resharding"][f"pipeline{pipeline}"]
         self.sim, self.dp = loaded_cluster(self.real["client_ops_per_s_before"], seed)
         if client_jitter:  # the real client's per-command spread, from the reshard on
             jitter(self.sim, self.dp.clients["app"])
-        started = self.sim.now
+        started = self.started = self.sim.now
         self.job: Job = self.sim.inject(
             "reshard", source="n1", target="n2", count=MOVED_SLOTS, pipeline=pipeline
         )
         # The real client slowed while redis-cli ran (the harness's shared host, not Redis).
-        slow_during_job(self.sim, self.dp.clients["app"], client_share, self.job)
+        share = calibrated_share(pipeline) if client_share is None else client_share
+        slow_during_job(self.sim, self.dp.clients["app"], share, self.job)
         run_job(self.sim, self.job)
         done = self.sim.trace.of_kind("reshard_done")
         self.duration_ms: int | None = done[-1]["t"] - started if done else None
@@ -127,6 +134,17 @@ class ReshardRun:
     def moved_lag_ms(self) -> float:
         """:func:`~simulator.fidelity_reshard_client.moved_lag_ms` of this run's MOVED replies."""
         return moved_lag_ms(first_moved_times(self.sim.trace.events))
+
+    def moved_excess_ms(self) -> float:
+        """:func:`~simulator.fidelity_reshard_client.moved_excess_ms` of this run."""
+        return moved_excess_ms([(e["t"], e["outcome"], e["slot"]) for e in self.redirects()])[0]
+
+    def ops_per_ms_in_moves(self) -> float:
+        """The client's completed requests a ms while redis-cli ran (its own count)."""
+        if self.duration_ms is None:
+            raise ValueError("the reshard did not finish")
+        end = self.started + self.duration_ms
+        return ops_per_ms_in_moves(self.sim.trace.events, "app", self.started, end)
 
     def asks_per_slot(self) -> dict[int, int]:
         counts: dict[int, int] = defaultdict(int)
@@ -142,6 +160,8 @@ class ReshardRun:
             "reshard_wall_ms": self.duration_ms,
             "MOVED": outcomes["moved"],
             "MOVED_lag_ms": self.moved_lag_ms(),
+            "client_ops_per_ms_in_moves": self.ops_per_ms_in_moves(),
+            "MOVED_excess_ms": self.moved_excess_ms(),
             "ASK": outcomes["ask"],
             "slots_with_ASK": len(per_slot),
             "max_ASK_per_slot": max(per_slot.values(), default=0),
@@ -198,12 +218,29 @@ def max_per_cell_interval(count: int, cells: int, level: float = 0.95) -> tuple[
     return quantile(low_total, tail), quantile(high_total, 1 - tail)
 
 
-METRICS = ("reshard_wall_ms", "MOVED", "MOVED_lag_ms", "ASK", "slots_with_ASK", "max_ASK_per_slot")
+METRICS = (
+    "reshard_wall_ms",
+    "MOVED",
+    "MOVED_lag_ms",
+    "client_ops_per_ms_in_moves",
+    "MOVED_excess_ms",
+    "ASK",
+    "slots_with_ASK",
+    "max_ASK_per_slot",
+)
 """The rows of each reshard. ``MOVED_lag_ms`` (how long after its move the client first
 reached a slot, :func:`~simulator.fidelity_reshard_client.moved_lag_ms`) is the statistic
 ``CALIBRATION_CLIENT_RATE_IN_MOVES`` was fitted on, pipeline 10's only: with pipeline 1
 the real redis-cli's pace varied (its MOVED times bend away from a line, so the
-statistic measures that, 119 ms, not the client); the other rows are its check."""
+statistic measures that, 119 ms, not the client). ``client_ops_per_ms_in_moves`` (the
+client's requests a ms while redis-cli ran, from the real op counts with
+``HARNESS_TAIL_MS``) is what ``CALIBRATION_CLIENT_RATE_IN_MOVES_PIPELINE_1`` was fitted
+on, and pipeline 10's check; ``MOVED_excess_ms`` (the client's wait for a slot once a
+later one had moved, :func:`~simulator.fidelity_reshard_client.moved_excess_ms`, bounded
+by the 95 % interval of the real mean of that many exponential waits) and the
+redirection rows check both."""
+
+OPS_IN_MOVES = "client_ops_per_ms_in_moves"
 
 COUNTED = ("ASK", "slots_with_ASK")
 """Metrics that are counts of chance encounters: bounded by their Poisson interval.
@@ -228,11 +265,13 @@ def reshard_run_rows(key: str, seeds: Sequence[int]) -> list[Row]:
     runs = [ReshardRun(real["pipeline"], seed).metrics() for seed in seeds]
     rows: list[Row] = []
     for metric in METRICS:
-        if metric not in real:
+        if metric not in real and metric != OPS_IN_MOVES:
             continue  # MOVED_lag_ms: pipeline 10 only (the calibration's fit)
-        value = real[metric]
+        value = real_ops_per_ms_in_moves(real) if metric == OPS_IN_MOVES else real[metric]
         if metric in COUNTED:
-            low, high = poisson_interval(value)
+            low, high = poisson_interval(real[metric])
+        elif metric == "MOVED_excess_ms":
+            low, high = exponential_mean_interval(value, real["MOVED_excess_count"])
         elif metric == "max_ASK_per_slot":
             low, high = max_per_cell_interval(real["ASK"], MOVED_SLOTS)
         else:

@@ -26,8 +26,9 @@ share, not a slope (docs/fidelity.md).
 from __future__ import annotations
 
 import json
+import math
 import statistics
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from typing import TYPE_CHECKING
 
@@ -46,6 +47,109 @@ in the second before them. Fitted on pipeline 10's MOVED lag only (real 25.04 ms
 1.00 and the hundredths between the two that bracket the real lag, the one whose rcsim
 median over seeds 0-29 comes nearest, 24.82 ms (0.55 gives 25.68, 0.65 22.62, 1.00
 14.88: table in docs/fidelity.md; 0.65 before the jitter, when the lag was a step)."""
+
+
+CALIBRATION_CLIENT_RATE_IN_MOVES_PIPELINE_1 = 0.75
+"""The same share for the run with ``--cluster-pipeline 1``, fitted on that run's own
+measurement of the client in the moves: the requests a ms :func:`real_ops_per_ms_in_moves`
+gives from its op counts (20.2), matched by rcsim's median over seeds 0-9
+(:func:`ops_per_ms_in_moves`; ``python -m simulator.fidelity_reshard_fit --pipeline 1``).
+Pipeline 10's share does not carry over: the slowdown is the shared host's, and the
+real op counts and MOVED replies both say the client lost less of its rate while
+redis-cli moved keys one by one (docs/fidelity.md). Checked on what it was not fitted
+to: the ASK count, the slots with an ASK, the most in one slot, and the MOVED replies'
+timing (:func:`moved_excess_ms`)."""
+
+HARNESS_TAIL_MS = 1000.0
+"""How long the real client ran on after redis-cli returned: assumed to be the second
+it ran before (tests/data/README.md: "After 1 s the harness runs redis-cli"), since
+``resharding.json`` holds only the whole run's op count. Checked on pipeline 10: with
+it the real client made 10.9 requests a ms in that run's moves, rcsim's client at the
+share fitted on the MOVED lag alone 11.2 (a tail of 0.9 s would give 17.4)."""
+
+
+def calibrated_share(pipeline: int) -> float:
+    """The calibrated share of the client's rate in the moves for a measured run."""
+    return (
+        CALIBRATION_CLIENT_RATE_IN_MOVES_PIPELINE_1
+        if pipeline == 1
+        else CALIBRATION_CLIENT_RATE_IN_MOVES
+    )
+
+
+def real_ops_per_ms_in_moves(real: Mapping[str, float]) -> float:
+    """The real client's requests a ms from redis-cli's start to its end: the requests
+    after the start less :data:`HARNESS_TAIL_MS` at the pre-reshard rate, over the
+    reshard's duration (``real``: a run of ``real_redis_medians.json``'s
+    ``resharding``)."""
+    tail = HARNESS_TAIL_MS * real["client_ops_per_s_before"] / 1000
+    return (real["client_ops_after_start"] - tail) / real["reshard_wall_ms"]
+
+
+def ops_per_ms_in_moves(
+    events: Sequence[TraceEvent], client: str, start: float, end: float
+) -> float:
+    """rcsim's side of :func:`real_ops_per_ms_in_moves`: the requests ``client`` completed
+    (its ``ok`` replies) from ``start`` to ``end``, a ms."""
+    done = sum(
+        1
+        for e in events
+        if e["kind"] == "request"
+        and e["client"] == client
+        and e["outcome"] == "ok"
+        and start <= e["t"] <= end
+    )
+    return done / (end - start)
+
+
+def moved_excess_ms(redirects: Sequence[tuple[float, str, int]]) -> tuple[float, int]:
+    """How long the client took to reach a slot once it had surely moved: for each moved
+    slot but the last, the wait from the first redirection of any later slot (redis-cli
+    moves one slot at a time, so the slot was done by then) to the slot's own first
+    MOVED, where that came later; their mean (ms) and how many. A request stream to a
+    slot with no memory makes each such wait exponential with the mean gap between the
+    client's requests to one slot, whatever redis-cli's pace, so this reads the client's
+    rate in the moves from the redirections alone, without :func:`moved_lag_ms`'s line.
+    ``redirects``: ``(t_ms, "moved" | "ask", slot)`` in any order."""
+    moved: dict[int, float] = {}
+    first: dict[int, float] = {}
+    for t, kind, slot in sorted(redirects):
+        if kind.lower() == "moved":
+            moved.setdefault(slot, t)
+        first.setdefault(slot, t)
+    slots = sorted(first)
+    waits: list[float] = []
+    for i, slot in enumerate(slots[:-1]):
+        surely_moved = min(first[later] for later in slots[i + 1 :])
+        if slot in moved and moved[slot] > surely_moved:
+            waits.append(moved[slot] - surely_moved)
+    if not waits:
+        raise ValueError("moved_excess_ms needs a slot reached after a later one")
+    return statistics.fmean(waits), len(waits)
+
+
+def exponential_mean_interval(mean: float, count: int, level: float = 0.95) -> tuple[float, float]:
+    """Where the true mean of exponential waits lies, given ``count`` of them averaging
+    ``mean``: their sum is Gamma(count); its quantiles found from the Poisson
+    distribution function (P(Gamma(n) <= x) = P(Poisson(x) >= n))."""
+    tail = (1 - level) / 2
+
+    def gamma_quantile(share: float) -> float:
+        low, high = 0.0, 10.0 * (count + 10)
+        for _ in range(100):
+            mid = (low + high) / 2
+            term = below = math.exp(-mid)
+            for i in range(1, count):
+                term *= mid / i
+                below += term
+            if 1 - below < share:
+                low = mid
+            else:
+                high = mid
+        return (low + high) / 2
+
+    total = mean * count
+    return total / gamma_quantile(1 - tail), total / gamma_quantile(tail)
 
 
 def _own_time_factors() -> tuple[float, ...]:

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import itertools
 import statistics
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 
 from simulator.fidelity import real_data
 from simulator.fidelity_reshard import ReshardRun
+from simulator.fidelity_reshard_client import real_ops_per_ms_in_moves
 
 FIT_SHARES = tuple(round(0.5 + 0.05 * i, 2) for i in range(11))
 """The coarse grid: 0.50, 0.55 ... 1.00."""
@@ -26,18 +28,31 @@ FIT_SHARES = tuple(round(0.5 + 0.05 * i, 2) for i in range(11))
 FIT_SEEDS = range(30)
 
 
+FIT_SEEDS_PIPELINE_1 = range(10)
+"""Pipeline 1's statistic is a rate over ~40,000 requests, not the mean of ~30 waits:
+its seeds agree within a few per cent, so ten do (docs/fidelity.md)."""
+
+
 def lag(share: float, seed: int) -> float:
     """rcsim's pipeline-10 MOVED lag (ms) with the client at ``share`` in the moves."""
     return ReshardRun(10, seed, client_share=share).moved_lag_ms()
 
 
+def ops_in_moves(share: float, seed: int) -> float:
+    """rcsim's pipeline-1 client requests a ms in the moves with the client at ``share``."""
+    return ReshardRun(1, seed, client_share=share).ops_per_ms_in_moves()
+
+
 def median_lags(
-    shares: Sequence[float], seeds: Sequence[int], workers: int = 2
+    shares: Sequence[float],
+    seeds: Sequence[int],
+    workers: int = 2,
+    statistic: Callable[[float, int], float] = lag,
 ) -> dict[float, float]:
-    """share → rcsim's median pipeline-10 MOVED lag (ms) over ``seeds``."""
+    """share → rcsim's median of ``statistic`` (pipeline 10's MOVED lag) over ``seeds``."""
     pairs = [(share, seed) for share in shares for seed in seeds]
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        lags = list(pool.map(lag, [p[0] for p in pairs], [p[1] for p in pairs]))
+        lags = list(pool.map(statistic, [p[0] for p in pairs], [p[1] for p in pairs]))
     return {
         share: statistics.median(lags[i * len(seeds) : (i + 1) * len(seeds)])
         for i, share in enumerate(shares)
@@ -73,5 +88,29 @@ def fit(
     return lines
 
 
+def fit_pipeline_1(
+    shares: Sequence[float] = FIT_SHARES,
+    seeds: Sequence[int] = FIT_SEEDS_PIPELINE_1,
+    refine: bool = True,
+) -> list[str]:
+    """The fit of ``CALIBRATION_CLIENT_RATE_IN_MOVES_PIPELINE_1``: as :func:`fit`, on the
+    one statistic of pipeline 1's client it reads, the requests a ms in the moves
+    (``real_ops_per_ms_in_moves``); never the ASK count or the redirections."""
+    real = round(real_ops_per_ms_in_moves(real_data()["resharding"]["pipeline1"]), 2)
+    rates = median_lags(shares, seeds, statistic=ops_in_moves)
+    if refine:
+        rates |= median_lags(fine_shares(rates, real), seeds, statistic=ops_in_moves)
+    best = min(sorted(rates), key=lambda share: abs(rates[share] - real))
+    lines = [
+        f"pipeline 1's client requests a ms in the moves, real {real}; "
+        f"rcsim median over {len(seeds)} seeds:"
+    ]
+    lines += [
+        f"  share {share:.2f}: {rates[share]:.2f}{'  <- nearest' if share == best else ''}"
+        for share in sorted(rates)
+    ]
+    return lines
+
+
 if __name__ == "__main__":
-    print("\n".join(fit()))
+    print("\n".join(fit_pipeline_1() if sys.argv[1:] == ["--pipeline", "1"] else fit()))
