@@ -82,6 +82,7 @@ def measure(base: str, masters: int, seconds: int, targets: list[str]) -> tuple[
             sims[i].run_until(until)
             totals[new] += time.process_time() - start
     use(swaps, True)
+    gc.unfreeze()
     return totals[0], totals[1]
 
 
