@@ -7,6 +7,8 @@ and replica migration.
 
 from __future__ import annotations
 
+from math import floor
+
 from simulator.messages import FAIL, HANDSHAKE, MASTER, NOADDR, PFAIL, SLAVE
 from simulator.native import mypyc_attr
 from simulator.node.constants import CALIBRATION_CRON_OVERHEAD_MS, CRON_PERIOD_MS, RUNNING
@@ -92,7 +94,7 @@ class Cron(CronDeadlines):
             random = self.rng.random
             total = len(peers)
             for _ in range(5):
-                peer = peers[int(random() * total)]
+                peer = peers[floor(random() * total)]  # = int(...): BusOutput._gossip
                 if not peer.link or peer.ping_sent != 0 or peer is me or peer.flags & HANDSHAKE:
                     continue
                 if oldest is None or peer.pong_received < oldest.pong_received:
