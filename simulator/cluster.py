@@ -74,19 +74,25 @@ class DataPlane:
     def on_replication_connected(self, replica: Node, master: Node) -> None:
         """A replica (re)connected to its master: partial or full resync (§20.1). With no
         data, a process with no replication history (offset 0: restarted with nothing
-        to load) needs a full sync of ``repl-diskless-sync-delay``; others are partial."""
+        to load) needs a full sync, started on the master's ``replicationCron`` once it
+        waited ``repl-diskless-sync-delay`` whole seconds (§20.5); others are partial."""
         repl = replica.repl
         if repl.offset == 0 and master.repl.offset > 0:
             repl.transfer()
             repl.sync_master = master.name
             repl.sync_id += 1
-            delay = master.config.get("repl-diskless-sync-delay") * 1000
-            self.cluster.engine.schedule(
-                delay, self._finish_sync, replica.name, master.name, repl.sync_id
-            )
+            self.cluster.wait_full_sync(replica, master)
             return
         repl.resync(master.repl.offset)
         repl.connected(self.cluster.engine.now)
+
+    def begin_full_sync(self, replica: Node, master: Node) -> int:
+        """The master's RDB child starts streaming to ``replica`` (§20.5); returns how
+        long the transfer takes. With no data it is done in the same millisecond."""
+        self.cluster.engine.schedule(
+            0, self._finish_sync, replica.name, master.name, replica.repl.sync_id
+        )
+        return 0
 
     def _finish_sync(self, name: str, master_name: str, sync_id: int) -> None:
         """The RDB is loaded: the link is up, unless the sync was cancelled meanwhile."""
