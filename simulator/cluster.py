@@ -175,6 +175,9 @@ class Cluster(ReplicationWire):
         # The unix clock's milliseconds at t=0 (§6.3): a real run starts at any moment of
         # a second, and gossip carries pong times in whole unix seconds.
         self.unix_origin_ms = engine.rng("unix-clock").randrange(1000)
+        # Replicas the builder has yet to REPLICATE (replica -> master): redis-cli's
+        # once-a-second poll does it unless a harness takes the plan over (take_replicate_plan).
+        self.replicate_plan: dict[str, str] = {}
         check_specs(specs)
         for spec in specs:
             node = self._create_node(spec.name, spec.config)
@@ -245,18 +248,32 @@ class Cluster(ReplicationWire):
             self.nodes[spec.name].meet(first)
         for spec in specs:
             if spec.role == "replica" and spec.replica_of is not None:
-                self.engine.schedule(1000, self._replicate_when_known, spec.name, spec.replica_of)
+                self._plan_replicate(spec.name, spec.replica_of)
+
+    def _plan_replicate(self, name: str, master: str) -> None:
+        self.replicate_plan[name] = master
+        self.engine.schedule(1000, self._replicate_when_known, name, master)
 
     def _replicate_when_known(self, name: str, master: str) -> None:
         """redis-cli polls once a second until the replica knows its master, then REPLICATEs."""
+        if self.replicate_plan.get(name) != master:
+            return  # done, or taken over by a harness (take_replicate_plan)
         node = self.nodes.get(name)
         if node is None or not node.alive:
             return
         peer = node.peers.get(master)
         if peer is not None and peer.flags & MASTER and not peer.flags & HANDSHAKE:
+            del self.replicate_plan[name]
             node.replicate(master)
         else:
             self.engine.schedule(1000, self._replicate_when_known, name, master)
+
+    def take_replicate_plan(self) -> dict[str, str]:
+        """The REPLICATEs the builder has yet to send (replica -> master), withdrawn from
+        redis-cli's poll: a harness that builds the cluster its own way sends them
+        (``rcsim verify``'s real side, simulator/harness/fresh.py)."""
+        plan, self.replicate_plan = self.replicate_plan, {}
+        return plan
 
     # ------------------------------------------------------------------ lookup
 
@@ -454,7 +471,7 @@ class Cluster(ReplicationWire):
             self.engine.now, "node_added", name, via=existing.name, replica_of=replica_of
         )
         if replica_of is not None:
-            self.engine.schedule(1000, self._replicate_when_known, name, replica_of)
+            self._plan_replicate(name, replica_of)
         return node
 
     def del_node(self, name: str) -> None:
