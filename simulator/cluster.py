@@ -74,19 +74,25 @@ class DataPlane:
     def on_replication_connected(self, replica: Node, master: Node) -> None:
         """A replica (re)connected to its master: partial or full resync (§20.1). With no
         data, a process with no replication history (offset 0: restarted with nothing
-        to load) needs a full sync of ``repl-diskless-sync-delay``; others are partial."""
+        to load) needs a full sync, started on the master's ``replicationCron`` once it
+        waited ``repl-diskless-sync-delay`` whole seconds (§20.5); others are partial."""
         repl = replica.repl
         if repl.offset == 0 and master.repl.offset > 0:
             repl.transfer()
             repl.sync_master = master.name
             repl.sync_id += 1
-            delay = master.config.get("repl-diskless-sync-delay") * 1000
-            self.cluster.engine.schedule(
-                delay, self._finish_sync, replica.name, master.name, repl.sync_id
-            )
+            self.cluster.wait_full_sync(replica, master)
             return
         repl.resync(master.repl.offset)
         repl.connected(self.cluster.engine.now)
+
+    def begin_full_sync(self, replica: Node, master: Node) -> int:
+        """The master's RDB child starts streaming to ``replica`` (§20.5); returns how
+        long the transfer takes. With no data it is done in the same millisecond."""
+        self.cluster.engine.schedule(
+            0, self._finish_sync, replica.name, master.name, replica.repl.sync_id
+        )
+        return 0
 
     def _finish_sync(self, name: str, master_name: str, sync_id: int) -> None:
         """The RDB is loaded: the link is up, unless the sync was cancelled meanwhile."""
@@ -169,6 +175,9 @@ class Cluster(ReplicationWire):
         # The unix clock's milliseconds at t=0 (§6.3): a real run starts at any moment of
         # a second, and gossip carries pong times in whole unix seconds.
         self.unix_origin_ms = engine.rng("unix-clock").randrange(1000)
+        # Replicas the builder has yet to REPLICATE (replica -> master): redis-cli's
+        # once-a-second poll does it unless a harness takes the plan over (take_replicate_plan).
+        self.replicate_plan: dict[str, str] = {}
         check_specs(specs)
         for spec in specs:
             node = self._create_node(spec.name, spec.config)
@@ -239,18 +248,32 @@ class Cluster(ReplicationWire):
             self.nodes[spec.name].meet(first)
         for spec in specs:
             if spec.role == "replica" and spec.replica_of is not None:
-                self.engine.schedule(1000, self._replicate_when_known, spec.name, spec.replica_of)
+                self._plan_replicate(spec.name, spec.replica_of)
+
+    def _plan_replicate(self, name: str, master: str) -> None:
+        self.replicate_plan[name] = master
+        self.engine.schedule(1000, self._replicate_when_known, name, master)
 
     def _replicate_when_known(self, name: str, master: str) -> None:
         """redis-cli polls once a second until the replica knows its master, then REPLICATEs."""
+        if self.replicate_plan.get(name) != master:
+            return  # done, or taken over by a harness (take_replicate_plan)
         node = self.nodes.get(name)
         if node is None or not node.alive:
             return
         peer = node.peers.get(master)
         if peer is not None and peer.flags & MASTER and not peer.flags & HANDSHAKE:
+            del self.replicate_plan[name]
             node.replicate(master)
         else:
             self.engine.schedule(1000, self._replicate_when_known, name, master)
+
+    def take_replicate_plan(self) -> dict[str, str]:
+        """The REPLICATEs the builder has yet to send (replica -> master), withdrawn from
+        redis-cli's poll: a harness that builds the cluster its own way sends them
+        (``rcsim verify``'s real side, simulator/harness/fresh.py)."""
+        plan, self.replicate_plan = self.replicate_plan, {}
+        return plan
 
     # ------------------------------------------------------------------ lookup
 
@@ -448,7 +471,7 @@ class Cluster(ReplicationWire):
             self.engine.now, "node_added", name, via=existing.name, replica_of=replica_of
         )
         if replica_of is not None:
-            self.engine.schedule(1000, self._replicate_when_known, name, replica_of)
+            self._plan_replicate(name, replica_of)
         return node
 
     def del_node(self, name: str) -> None:

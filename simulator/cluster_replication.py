@@ -19,7 +19,12 @@ from simulator.links import CLOSED, Link, TcpNet
 from simulator.messages import ReplAck, ReplChunk
 from simulator.network import Network
 from simulator.node import REPL_PING_BYTES, RUNNING, Node
-from simulator.replication import REPL_CONNECT, REPL_TRANSFER
+from simulator.replication import (
+    REPL_CONNECT,
+    REPL_TRANSFER,
+    repl_cron_runs,
+    whole_seconds_idle,
+)
 from simulator.trace import Trace
 
 REPL = "repl"
@@ -40,6 +45,8 @@ class ReplicationHooks(Protocol):
     def apply_replication(self, replica: Node, chunk: ReplChunk) -> None: ...
 
     def on_replication_connected(self, replica: Node, master: Node) -> None: ...
+
+    def begin_full_sync(self, replica: Node, master: Node) -> int: ...
 
     def on_promoted(self, node: Node, old_master: str) -> None: ...
 
@@ -85,6 +92,7 @@ class ReplicationWire:
     nodes: dict[str, Node]
     dataplane: ReplicationHooks
     repl_sockets: ReplicationSockets
+    unix_origin_ms: int
     # client-output-buffer-limit for the replica class: (hard, soft, soft seconds).
     replica_obuf_limit: tuple[int, int, int] = (
         REPLICA_OBUF_HARD_BYTES,
@@ -199,8 +207,11 @@ class ReplicationWire:
         master = node
         now = self.engine.now
         repl = master.repl
-        if repl.streams and repl.cron_due(now):
-            self._master_timeouts(master, now)
+        if repl_cron_runs(master.iteration):  # once a second, from my start (§20.5)
+            if repl.streams:
+                self._master_timeouts(master, now)
+            if repl.waiting:
+                self._start_pending_fork(master, now)
         due = repl.next_ping
         if due is not None and now < due:
             return
@@ -227,6 +238,64 @@ class ReplicationWire:
                 continue
             self.trace.emit(now, "repl_replica_dropped", master.name, name, reason="timeout")
             self._drop_stream(master, name, "repl_timeout")
+
+    # ------------------------------------------------------------------ full syncs (§20.5)
+
+    def wait_full_sync(self, replica: Node, master: Node) -> None:
+        """``syncCommand`` answered FULLRESYNC (the replica is in ``REPL_TRANSFER`` with
+        its ``sync_id``): with ``repl-diskless-sync-delay`` 0 and no RDB child running the
+        master forks at once; otherwise the replica waits for the ``replicationCron``
+        that finds it idle that many whole seconds (``WAIT_BGSAVE_START``, "Delay next
+        BGSAVE for diskless SYNC"; a replica that arrives while a socket-target child
+        runs waits for the next one)."""
+        now = self.engine.now
+        repl = master.repl
+        repl.waiting[replica.name] = (now, replica.repl.sync_id)
+        if master.config.get("repl-diskless-sync-delay") == 0 and now >= repl.child_until:
+            self._start_pending_fork(master, now)
+
+    def _start_pending_fork(self, master: Node, now: int) -> None:
+        """``replicationStartPendingFork``: ``shouldStartChildReplication`` holds when no
+        child runs and the longest-waiting replica has waited at least
+        ``repl-diskless-sync-delay`` whole seconds; then one RDB child serves every waiting
+        replica (``startBgsaveForReplication``)."""
+        repl = master.repl
+        waiting = {
+            name: since
+            for name, (since, sync_id) in repl.waiting.items()
+            if self._still_waiting(master, name, sync_id)
+        }
+        repl.waiting = {name: repl.waiting[name] for name in waiting}
+        if not waiting or now < repl.child_until:
+            return
+        delay_s = master.config.get("repl-diskless-sync-delay")
+        idle = max(
+            whole_seconds_idle(self.unix_origin_ms, since, now) for since in waiting.values()
+        )
+        if idle < delay_s:
+            return
+        repl.waiting = {}
+        child_ms = 0
+        for name in waiting:
+            replica = self.nodes[name]
+            transfer_ms = self.dataplane.begin_full_sync(replica, master)
+            child_ms = max(child_ms, transfer_ms)
+            self.trace.emit(
+                now, "rdb_transfer", master.name, name,
+                waited_ms=now - waiting[name], transfer_ms=transfer_ms,
+            )  # fmt: skip
+        repl.child_until = now + child_ms
+
+    def _still_waiting(self, master: Node, name: str, sync_id: int) -> bool:
+        """The replica's full sync with ``master`` is the one that asked (not cancelled,
+        restarted or superseded meanwhile)."""
+        replica = self.nodes.get(name)
+        return (
+            replica is not None
+            and replica.repl.state == REPL_TRANSFER
+            and replica.repl.sync_master == master.name
+            and replica.repl.sync_id == sync_id
+        )
 
     def _replica_cron(self, replica: Node) -> None:
         """The replica's half of ``replicationCron`` (replication.c, once a second)."""

@@ -69,6 +69,26 @@ def full_sync_transfer_ms(keys: dict[str, tuple[str, int]]) -> int:
 REPL_CRON_MS = 1000
 """``replicationCron`` runs once a second (``run_with_period(1000)`` in serverCron, 7.0)."""
 
+REPL_CRON_TICKS = 10
+"""``run_with_period(1000)`` at ``hz`` 10: serverCron calls ``replicationCron`` when
+``server.cronloops % 10 == 0``, i.e. on its 1st, 11th, 21st... run since the process
+started (cronloops counts from 0 and is incremented at the end of each run). clusterCron
+runs in every serverCron run and counts them in its ``iteration`` (1 on the first run),
+so replicationCron runs on the 100 ms ticks whose iteration is 1 modulo 10: a 1 s grid
+phased from the process's start (§20.5)."""
+
+
+def repl_cron_runs(iteration: int) -> bool:
+    """Whether the cron run numbered ``iteration`` (1 = the process's first) runs
+    ``replicationCron`` (§20.5, ``run_with_period(1000)``)."""
+    return iteration % REPL_CRON_TICKS == 1
+
+
+def whole_seconds_idle(unix_origin_ms: int, since: int, now: int) -> int:
+    """``server.unixtime - slave->lastinteraction``: both in whole unix seconds, so a
+    wait that began late in a second counts that second whole (§20.5)."""
+    return (unix_origin_ms + now) // 1000 - (unix_origin_ms + since) // 1000
+
 
 class Replication:
     """``master_repl_offset``, the link to my master, the replication IDs, the backlog,
@@ -78,6 +98,7 @@ class Replication:
         "acks",
         "backlog",
         "backlog_from",
+        "child_until",
         "down_since",
         "fresh",
         "last_interaction",
@@ -94,6 +115,7 @@ class Replication:
         "streams",
         "sync_id",
         "sync_master",
+        "waiting",
     )
 
     def __init__(self) -> None:
@@ -127,6 +149,11 @@ class Replication:
         self.streams: dict[str, Link] = {}
         # replica -> when its output buffer went over the soft limit (client-output-buffer-limit)
         self.obuf_soft_since: dict[str, int] = {}
+        # A master's full syncs (§20.5): replica -> (its PSYNC's time, the replica's
+        # sync_id) for each replica in ``SLAVE_STATE_WAIT_BGSAVE_START``, in arrival
+        # order; and when the RDB child serving the last ones ends (-1: none ran yet).
+        self.waiting: dict[str, tuple[int, int]] = {}
+        self.child_until = -1
 
     # ------------------------------------------------------------------ the stream
 
@@ -198,6 +225,7 @@ class Replication:
             self.down_since = now
         self.state = REPL_CONNECT
         self.sync_master = None
+        self.waiting = {}  # disconnectSlaves: my own replicas' clients are freed
 
     def unset_master(self) -> None:
         """``replicationUnsetMaster``: I am a master; ``repl_down_since`` is reset to 0."""
@@ -274,6 +302,8 @@ class Replication:
         self.link = None  # the old process's sockets died with it (TcpNet.host_crashed)
         self.streams = {}
         self.obuf_soft_since = {}
+        self.waiting = {}
+        self.child_until = -1
 
     def new_history(self, replid: str, offset: int) -> None:
         """Start (or load) a history at ``offset`` with an empty backlog (``loadDataFromDisk``)."""

@@ -43,6 +43,7 @@ class StandaloneNode(Node):
         tick = max(self.cron_due, engine.now)
         self.cron_due = tick + CRON_PERIOD_MS
         self.cron_timer = engine.schedule_at(int(self.cron_due), self.cron)
+        self.iteration += 1  # serverCron's cronloops: replicationCron's 1 s grid (§20.5)
         self.host.replication_cron(self)
 
     def cluster_failover(self, mode: str) -> str:

@@ -236,6 +236,11 @@ KINDS: dict[str, TraceKind] = {
            "the master frees a replica client: no REPLCONF ACK for repl-timeout seconds "
            "(reason timeout) or over client-output-buffer-limit (output_buffer_limit)",
            "{node} drops its replica {target} ({reason})", "log"),
+        _k("rdb_transfer", _M, "master", "replica", "waited_ms transfer_ms",
+           "replicationStartPendingFork: the master's RDB child starts a full sync, on the "
+           "replicationCron that found the replica waiting repl-diskless-sync-delay whole "
+           "seconds (at once with delay 0)",
+           "{node} starts sending its dataset to {target}", "log"),
         # ------------------------------------------------------------ bus links (§4.1, TCP)
         _k("link_connect", _L, "connecting node", "peer", "",
            "clusterNodeCronHandleReconnect starts a non-blocking connect (node->link)",
@@ -263,7 +268,7 @@ KINDS: dict[str, TraceKind] = {
            "MIGRATE's target is behind a cut: the source blocks (serves nothing) until a "
            "retransmission gets through or the timeout runs out",
            "{node} blocks in MIGRATE: {target} is unreachable", "timeline", "alert"),
-        _k("psync", _P, "replica", "master", "mode offset delay_ms",
+        _k("psync", _P, "replica", "master", "mode offset",
            "the replica asked its master for a partial or full resync",
            "{node} asks {target} for a {mode} resync (offset {offset})"),
         _k("full_sync", _P, "replica", "master", "keys offset",

@@ -1,6 +1,7 @@
 """The replication link as replication.c runs it (issue 11 §2), one test per rule:
 ``repl_state``, ``repl_down_since``, INFO replication's link fields, the data age an
-election reads, replicationCron's period, repl-timeout and the full sync's duration."""
+election reads, replicationCron's period, repl-timeout, the full sync's duration and
+the master's once-a-second replicationCron that starts it (§20.5)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from simulator.replication import (
     REPL_TRANSFER,
     Replication,
     full_sync_transfer_ms,
+    whole_seconds_idle,
 )
 from simulator.simulation import Simulation
 
@@ -162,5 +164,74 @@ def test_a_full_sync_takes_time_from_the_dataset_size() -> None:
     dp.populate({k: v for k, (v, _) in keys.items()})
     n1_restarted_as_replica_of_n4(sim)
     full = events(sim, "psync", node="n1", mode="full")[-1]
+    started = events(sim, "rdb_transfer", node="n4", target="n1")[-1]
     n4_keys = dp.data(sim.cluster.node("n4")).keys
-    assert full["delay_ms"] == full_sync_transfer_ms(n4_keys) > 0
+    # delay 0: the master forks at once (syncCommand), the transfer is the dataset's
+    assert started["t"] == full["t"] and started["waited_ms"] == 0
+    assert started["transfer_ms"] == full_sync_transfer_ms(n4_keys) > 0
+
+
+def _grid_and_transfer(
+    sim: Simulation, master: str, replica: str, until: int
+) -> tuple[list[int], dict[str, Any]]:
+    """Step ``sim``: the times the master's cron ran ``replicationCron`` (§20.5: its
+    iteration is 1 modulo 10), and the first ``rdb_transfer`` to ``replica``."""
+    grid: list[int] = []
+    node = sim.cluster.node(master)
+    last = node.iteration
+    while sim.now < until:
+        sim.step()
+        node = sim.cluster.node(master)
+        if node.iteration != last:
+            last = node.iteration
+            if node.iteration % 10 == 1:
+                grid.append(sim.now)
+        started = events(sim, "rdb_transfer", node=master, target=replica)
+        if started:
+            return grid, started[0]
+    raise AssertionError(f"no full sync of {replica} started before {until}")
+
+
+def test_a_full_sync_starts_on_the_masters_once_a_second_replication_cron() -> None:
+    """``replicationStartPendingFork`` / ``shouldStartChildReplication`` (§20.5): a
+    replica that needs a full sync waits for the master's ``replicationCron``, which runs
+    on a 1 s grid phased from the master's start (``run_with_period(1000)``), and the
+    first run that finds it idle ``repl-diskless-sync-delay`` whole unix seconds starts
+    it: not a flat delay after the PSYNC."""
+    offsets = set()
+    for seed, kill_at in ((1, 3000), (2, 3337), (3, 4761), (4, 5123)):
+        sim = sim_of(seed=seed, data=False)
+        origin = sim.cluster.unix_origin_ms
+        sim.run_until(kill_at)
+        sim.inject("kill", node="n4")
+        sim.run_for(200)
+        sim.inject("restart", node="n4")  # a new process, offset 0: a full sync
+        psync_at = sim.now
+        grid, started = _grid_and_transfer(sim, "n1", "n4", psync_at + 8000)
+        assert started["t"] == grid[-1]  # on one of n1's replicationCron runs
+        assert all(950 <= b - a <= 1030 for a, b in pairwise(grid))  # ten ~100 ms ticks
+        assert whole_seconds_idle(origin, psync_at, started["t"]) >= 5
+        assert whole_seconds_idle(origin, psync_at, grid[-2]) < 5  # the run before: not yet
+        assert 4000 < started["waited_ms"] == started["t"] - psync_at <= 6000
+        offsets.add(started["waited_ms"] % 1000)
+        n4 = sim.cluster.node("n4")
+        assert sim.run_until_condition(lambda n4=n4: n4.repl.link_up, sim.now + 10)
+    assert len(offsets) > 1  # not a fixed wait after the PSYNC
+
+
+def test_a_paused_master_starts_no_full_sync_until_it_resumes() -> None:
+    """§20.5: the child is forked by the master's own cron, which a SIGSTOPped process
+    does not run; the first run after SIGCONT (overdue) starts it."""
+    sim = sim_of(seed=5, data=False)
+    sim.run_until(3000)
+    sim.inject("kill", node="n4")
+    sim.run_for(200)
+    sim.inject("restart", node="n4")
+    psync_at = sim.now
+    sim.inject("pause", node="n1")
+    sim.run_until(psync_at + 9000)
+    assert events(sim, "rdb_transfer", node="n1") == []
+    sim.inject("resume", node="n1")
+    sim.run_for(1100)
+    started = events(sim, "rdb_transfer", node="n1", target="n4")
+    assert started and started[0]["t"] - psync_at >= 9000

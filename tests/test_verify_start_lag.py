@@ -23,7 +23,7 @@ from rcsim.verify.simside import (
 from rcsim.verify.startlag import start_lag_ms, sync_done_ms, views_healthy_since
 from simulator.fidelity import healthy
 from simulator.harness import reference
-from simulator.harness.fresh import build_fresh, stagger_starts
+from simulator.harness.fresh import build_fresh, replicate_when_all_known, stagger_starts
 from simulator.harness.runner import NO_CHECKPOINTS, new_simulation
 from simulator.node.cron import CRON_PERIOD_MS
 from simulator.simulation import Simulation
@@ -119,6 +119,7 @@ def origin_and_healthy(seed: int) -> tuple[int, int, Simulation]:
     )
     twin = new_simulation(MASTER_CRASH, seed, NO_CHECKPOINTS, CRON_PERIOD_MS, converged=False)
     stagger_starts(twin, START_GAP_MS)
+    replicate_when_all_known(twin, HEALTH_POLL_MS)
     while not healthy(twin):
         twin.run_until(twin.now + 1)
     return int(sim.extras["driver"].origin), twin.now, sim

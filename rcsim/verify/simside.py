@@ -9,10 +9,11 @@ nodes' replies, so both sides are read by one piece of code.
 By default the run starts converged, as ``rcsim run`` starts it. With ``fresh=True`` it
 starts as verify's real cluster does (rcsim/verify/realcluster.py): its processes started
 :data:`START_GAP_MS` apart, the last :data:`MEET_AFTER_MS` before the MEETs, built by
-MEET, run until healthy, the scenario's clock starting a lag after it drawn from the real
+MEET, its replicas REPLICATEd on the first :data:`HEALTH_POLL_MS` check that sees every
+node known (``RealCluster._join``), run until healthy, the scenario's clock starting a lag after it drawn from the real
 side's (:data:`CALIBRATION_VERIFY_START_LAG_MS`, :mod:`simulator.harness.fresh`); times
 read from the trace are then counted from that moment. Not the default: over the kept
-reports it brings 5 rows in (no-replica's FAIL among them) and takes 9 out
+reports it brings 3 rows in (no-replica's FAIL among them) and takes 2 out
 (docs/fidelity.md, "What rcsim does not reproduce", no-replica).
 A ``standalone`` topology has no cluster to form and always starts as rcsim runs it.
 """

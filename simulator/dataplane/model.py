@@ -256,17 +256,22 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         rd.sync_master = master.name
         self._sync_seq += 1
         rd.sync_id = self._sync_seq
-        delay = master.config.get("repl-diskless-sync-delay") * 1000
-        delay += full_sync_transfer_ms(self.data(master).keys)
-        self.emit("psync", replica.name, master.name, mode="full", offset=offset, delay_ms=delay)
+        self.emit("psync", replica.name, master.name, mode="full", offset=offset)
+        self.cluster.wait_full_sync(replica, master)  # the master's replicationCron (§20.5)
+
+    def begin_full_sync(self, replica: Node, master: Node) -> int:
+        """The master's RDB child starts streaming to ``replica`` (§20.5): the dataset
+        arrives and is loaded :func:`full_sync_transfer_ms` later."""
+        delay = full_sync_transfer_ms(self.data(master).keys)
         self.cluster.engine.schedule(
             delay,
             self._finish_full_sync,
             replica.name,
             master.name,
             self.data(replica).generation,
-            rd.sync_id,
+            replica.repl.sync_id,
         )
+        return delay
 
     def _finish_full_sync(self, name: str, master_name: str, generation: int, sync_id: int) -> None:
         replica = self.cluster.nodes.get(name)

@@ -2,7 +2,7 @@
 
 ``rcsim verify`` starts each real redis-server once the previous one answers PING, joins
 them as ``redis-cli --cluster create`` does (ADDSLOTS, SET-CONFIG-EPOCH, MEET, then
-REPLICATE; §17.2), polls until the cluster is healthy and only then starts the scenario's
+REPLICATE as soon as its 50 ms loop sees every node known; §17.2), polls until the cluster is healthy and only then starts the scenario's
 clock (rcsim/verify/realcluster.py). A cluster that young is not the converged start
 (pong ages drawn per peer, §17.2): each node met its peers together, so it pings all of
 them in the same cron tick, and a PFAIL report crosses one NT/2 cycle later than in a
@@ -29,6 +29,7 @@ from simulator.harness.runner import (
     run_to_end,
     start_scenario,
 )
+from simulator.messages import HANDSHAKE, NOADDR
 from simulator.node.cron import CRON_PERIOD_MS
 from simulator.scenario import model
 from simulator.simulation import Simulation
@@ -99,6 +100,37 @@ def stagger_starts(
         node.start()
 
 
+def all_known(sim: Simulation) -> bool:
+    """``RealCluster._all_know``: every node's view lists every node, none of them still
+    in handshake or without an address."""
+    nodes = sim.cluster.nodes
+    count = len(nodes)
+    return all(
+        len(node.peers) == count
+        and not any(peer.flags & (HANDSHAKE | NOADDR) for peer in node.peers.values())
+        for node in nodes.values()
+    )
+
+
+def replicate_when_all_known(sim: Simulation, poll_ms: int) -> None:
+    """``RealCluster._join``: after the MEETs (time 0) the real side checks every
+    ``poll_ms`` (its ``_wait`` loop, 50 ms) until every node knows every other, then sends
+    each replica's ``CLUSTER REPLICATE`` in the scenario's order, at once; not redis-cli's
+    once-a-second poll of :meth:`Cluster._replicate_when_known`, which the cluster's plan
+    is taken from. Simplified: the check reads the nodes' views as they are, where the
+    real side reads its 20 ms pollers' latest (up to 20 ms older)."""
+    plan = sim.cluster.take_replicate_plan()
+    if not plan:
+        return
+    if not run_until_true(sim, lambda: all_known(sim), HEALTHY_LIMIT_MS, slice_ms=poll_ms):
+        raise FreshStartError(
+            f"the cluster built by MEET did not know every node within "
+            f"{HEALTHY_LIMIT_MS // 1000} s (seed {sim.seed})"
+        )
+    for name, master in plan.items():
+        sim.cluster.node(name).replicate(master)
+
+
 def build_fresh(
     scenario: model.Scenario,
     seed: int | None,
@@ -110,11 +142,13 @@ def build_fresh(
     until: int | None = None,
 ) -> Simulation:
     """The scenario's cluster built by MEET from processes started ``start_gap_ms`` apart
-    (:func:`stagger_starts`), run until healthy (checked every ``health_poll_ms``), with
+    (:func:`stagger_starts`), its replicas REPLICATEd once every node knows every other
+    (:func:`replicate_when_all_known`, checked every ``health_poll_ms``), run until healthy (checked every ``health_poll_ms``), with
     the scenario scheduled from that moment; with ``start_lag``, healthy is found to the
     ms and the scenario starts a drawn lag after it (:meth:`StartLag.draw`)."""
     sim = new_simulation(scenario, seed, NO_CHECKPOINTS, CRON_PERIOD_MS, converged=False)
     stagger_starts(sim, start_gap_ms, meet_after_ms)
+    replicate_when_all_known(sim, health_poll_ms)
     poll_ms = 1 if start_lag is not None else health_poll_ms
     if not run_until_true(sim, lambda: healthy(sim), HEALTHY_LIMIT_MS, slice_ms=poll_ms):
         raise FreshStartError(
