@@ -71,6 +71,21 @@ def summary(series: Sequence[int]) -> dict[str, float]:
     }
 
 
+def ripple_period(series: Sequence[int], lags: range = range(3, 13)) -> tuple[int, float]:
+    """The lag (seconds) at which the series best correlates with itself, and that
+    correlation: storms every ~NT/2 give a lag near NT/2 with a high correlation."""
+    mean = statistics.fmean(series)
+    dev = [v - mean for v in series]
+    power = sum(d * d for d in dev) or 1.0
+    best = (lags[0], -2.0)
+    for lag in lags:
+        pairs = len(dev) - lag
+        corr = sum(dev[i] * dev[i + lag] for i in range(pairs)) / power * len(dev) / pairs
+        if corr > best[1]:
+            best = (lag, corr)
+    return best
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("masters", type=int)
@@ -91,6 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(" ".join(str(v) for v in series))
     print({k: round(v, 2) for k, v in summary(series[args.skip :]).items()})
+    lag, corr = ripple_period(series[args.skip :])
+    print(f"ripple: best lag {lag} s, autocorrelation {corr:.2f}")
     return 0
 
 
