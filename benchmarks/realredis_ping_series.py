@@ -14,7 +14,7 @@ between samples until it passes, and prints the JSON record: the cumulative samp
 their stamps, the sample at which the cluster was first healthy and the cluster's
 per-second series. Every server started is stopped by its PID at the end.
 
-    .venv/bin/python -m benchmarks.realredis_ping_series 15 90 --port 31000 > out.json
+    .venv/bin/python -m benchmarks.realredis_ping_series 15 90 --port 20000 > out.json
 """
 
 from __future__ import annotations
@@ -99,11 +99,14 @@ def measure(masters: int, seconds: int, nt: int, port: int) -> dict[str, Any]:
                     subprocess.Popen(["redis-server", str(folder / "redis.conf")], cwd=folder)
                 )
             for p in ports:
-                for _ in range(200):
+                deadline = time.monotonic() + 60
+                while True:
                     try:
                         conns.append(Connection("127.0.0.1", p, timeout=5.0))
                         break
                     except OSError:
+                        if time.monotonic() > deadline:
+                            raise
                         time.sleep(0.05)
             create_start = time.monotonic()
             subprocess.run(
@@ -158,7 +161,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("masters", type=int)
     parser.add_argument("seconds", type=int)
     parser.add_argument("--nt", type=int, default=15000)
-    parser.add_argument("--port", type=int, default=31000)
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=20000,
+        help="first port; ports and ports + 10000 stay below the ephemeral range",
+    )
     args = parser.parse_args(argv)
     version = subprocess.run(
         ["redis-server", "--version"], capture_output=True, text=True, check=True
