@@ -74,12 +74,12 @@ class ViewKeys(App[None]):
         """Textual's paint (every compositor update goes through here): the widgets it
         holds are on screen, and with them perhaps the redraw that waited for its paint
         (tui/frame_path.py). The screen's ``_dirty_widgets`` are those widgets (Textual
-        clears them just after; a private attribute: without it, any paint counts)."""
+        clears them just after; private, as is ``_repaint_required``: both read only here,
+        and tests/test_tui_frame_path.py fails if Textual changes them)."""
         super()._display(screen, renderable)
-        shown = getattr(screen, "_dirty_widgets", None)
         self.frame_path.painted(
-            () if shown is None else shown,
-            whole=shown is None or isinstance(renderable, LayoutUpdate),
+            screen._dirty_widgets,
+            whole=isinstance(renderable, LayoutUpdate),
             empty=renderable is None,
         )
 
@@ -87,19 +87,16 @@ class ViewKeys(App[None]):
         """The widgets whose repaint is yet to reach the screen (a redraw just changed
         them: Textual's ``_repaint_required``, cleared when the widget tells the screen);
         ``None`` when a modal screen is shown over the panes (its paints hold none of
-        them) or Textual has no such flag."""
+        them)."""
         stack = self.screen_stack
         if not stack or stack[-1] is not stack[0]:
             return None
         screen = stack[0]
-        due: list[Widget] = []
-        for widget in screen.walk_children(Widget):
-            flag = getattr(widget, "_repaint_required", None)
-            if flag is None:
-                return None
-            if flag and widget.display and widget.is_attached:
-                due.append(widget)
-        return due
+        return [
+            widget
+            for widget in screen.walk_children(Widget)
+            if widget._repaint_required and widget.display and widget.is_attached
+        ]
 
     def frame_drawn(self) -> None:
         """The end of a redraw (``refresh_panes``): the paint of what it changed is
