@@ -18,14 +18,22 @@ Per run:
   ``STEP_MS`` the benchmark simulated in one call, a heap settle of everything it
   made). Not a frame a learner sees while playing (the app simulates in slices, each
   folded); kept to compare with earlier figures. **frame → paint** is the same frames
-  from the redraw's start to the end of Textual's next paint (the compositor's update
-  handed to the driver; a terminal's write is not included, the app is headless).
+  from the redraw's start to the end of the Textual paint that showed it (the
+  compositor's update that held the last widget the redraw changed, handed to the
+  driver: tui/frame_path.py ``FramePath.paints``; a terminal's write is not included,
+  the app is headless).
 - **frames while playing** (what the learner sees): every redraw the app made while
   playing at maximum speed (the frame timer's and the keys'), from its start to the
-  end of the next paint, wall time and the process's CPU over that interval (whatever
-  ran in it: the redraw, other tasks' turns, the paint); and how many heap settles
-  and simulation slices ran between a redraw's start and its paint (tui/frame_path.py
-  keeps both out: 0 expected); for each run's slowest, what ran in it (as for the keys).
+  end of the paint that showed it, wall time and the process's CPU over that interval
+  (whatever ran in it: the redraw, other tasks' turns, the paint); and how many heap
+  settles and simulation slices ran between a redraw's start and its paint
+  (tui/frame_path.py keeps both out: 0 expected); for each run's slowest, what ran in
+  it (as for the keys). Also from its start to the first paint of anything (what
+  this column measured before 2026-12-02: a paint of another widget could end it).
+- **the longest slices**: each time a slice is the longest of its run so far, its wall
+  and CPU time, the trace events it made, the simulated ms it spanned, its page faults
+  and context switches, the garbage collections inside it and whether a forked
+  checkpoint child was writing (printed above the table).
 - **keys** while playing at maximum speed (``KEYS`` presses, ~0.15 s apart): ``j``
   (the next node: topology and node view redraw), ``pagedown`` with the node view
   focused (its peer table scrolls) and the filter's ``enter`` (``N``, ``fail``,
