@@ -156,26 +156,16 @@ class Simulation:
         as there): ``True`` when it reached ``t``, ``False`` when it stopped after ``limit``
         events, perhaps inside a millisecond, so a caller with a deadline can read the
         clock between two calls (the TUI's slices, tui/model.py). The engine's own loop
-        while no checkpoint or injection falls before ``t``; one event at a time (``step``)
-        when one does."""
+        while no checkpoint or injection falls at or before ``t``; when one does (once a
+        checkpoint interval, or a replayed injection), :meth:`run_until` whole."""
         if t < self.engine.now:
             raise ValueError(f"cannot run back to {t} ms (now {self.engine.now} ms); use rewind")
         self._first_checkpoint()
-        engine = self.engine
         injected = self._replayed < len(self.injections) and self.injections[self._replayed].t <= t
-        if not injected and (not self.rewindable or self._next_checkpoint > t):
-            return engine.run_events(t, limit)
-        for _ in range(limit):
-            next_time = engine.peek()
-            if next_time is None or next_time > t:
-                break
-            self.step()
-        else:
-            next_time = engine.peek()
-            if next_time is not None and next_time <= t:
-                return False
-        self.run_until(t)
-        return True
+        if injected or (self.rewindable and self._next_checkpoint <= t):
+            self.run_until(t)  # rare (a checkpoint time, a replayed injection): whole
+            return True
+        return self.engine.run_events(t, limit)
 
     def _run_to(self, t: int, inclusive: bool) -> None:
         if t < self.engine.now:
