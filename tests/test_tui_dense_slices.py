@@ -94,3 +94,21 @@ def test_a_slice_of_whole_milliseconds_is_cut_inside_one_by_its_deadline(
     reference = _session()
     reference.sim.run_until(1500)
     assert json.dumps(sim.trace.events) == json.dumps(reference.sim.trace.events)
+
+
+def test_a_slice_reaching_a_checkpoint_time_stops_at_its_end() -> None:
+    """``Simulation.run_events`` runs a stretch holding a checkpoint time whole, taking
+    the checkpoint, and no event after its end: the same trace as ``run_until``. (A first
+    version stepped there and ran one event past its end in ``bench_tui_speed`` at the
+    10 s checkpoint of 100 nodes; this small cluster does not reproduce that case.)"""
+    session = _session()
+    sim = session.sim
+    due = (sim.now // sim.checkpoint_ms + 1) * sim.checkpoint_ms
+    sim.run_until(due - 2)
+    assert sim.run_events(due, 10**6)  # events at due - 1, then the checkpoint time
+    pending = sim.engine.peek()
+    assert sim.now == due and (pending is None or pending > due)
+    assert due in sim.checkpoint_times()
+    reference = _session()
+    reference.sim.run_until(due)
+    assert json.dumps(sim.trace.events) == json.dumps(reference.sim.trace.events)
