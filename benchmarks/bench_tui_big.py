@@ -18,14 +18,22 @@ Per run:
   ``STEP_MS`` the benchmark simulated in one call, a heap settle of everything it
   made). Not a frame a learner sees while playing (the app simulates in slices, each
   folded); kept to compare with earlier figures. **frame → paint** is the same frames
-  from the redraw's start to the end of Textual's next paint (the compositor's update
-  handed to the driver; a terminal's write is not included, the app is headless).
+  from the redraw's start to the end of the Textual paint that showed it (the
+  compositor's update that held the last widget the redraw changed, handed to the
+  driver: tui/frame_path.py ``FramePath.paints``; a terminal's write is not included,
+  the app is headless).
 - **frames while playing** (what the learner sees): every redraw the app made while
   playing at maximum speed (the frame timer's and the keys'), from its start to the
-  end of the next paint, wall time and the process's CPU over that interval (whatever
-  ran in it: the redraw, other tasks' turns, the paint); and how many heap settles
-  and simulation slices ran between a redraw's start and its paint (tui/frame_path.py
-  keeps both out: 0 expected); for each run's slowest, what ran in it (as for the keys).
+  end of the paint that showed it, wall time and the process's CPU over that interval
+  (whatever ran in it: the redraw, other tasks' turns, the paint); and how many heap
+  settles and simulation slices ran between a redraw's start and its paint
+  (tui/frame_path.py keeps both out: 0 expected); for each run's slowest, what ran in
+  it (as for the keys). Also from its start to the first paint of anything (what
+  this column measured before 2026-12-02: a paint of another widget could end it).
+- **the longest slices**: each time a slice is the longest of its run so far, its wall
+  and CPU time, the trace events it made, the simulated ms it spanned, its page faults
+  and context switches, the garbage collections inside it and whether a forked
+  checkpoint child was writing (printed above the table).
 - **keys** while playing at maximum speed (``KEYS`` presses, ~0.15 s apart): ``j``
   (the next node: topology and node view redraw), ``pagedown`` with the node view
   focused (its peer table scrolls) and the filter's ``enter`` (``N``, ``fail``,
@@ -43,8 +51,10 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import gc
 import math
 import os
+import resource
 import statistics
 import sys
 import time
@@ -128,19 +138,25 @@ def _worst_key(waits: list[Span], spans: list[Span]) -> str:
 Paint = tuple[float, float]  # (wall end of the paint, process CPU then)
 
 
-def _time_paints(app: RcsimApp) -> list[Paint]:
+def _time_paints(app: RcsimApp) -> tuple[list[Paint], list[Paint]]:
     """Record the end of every paint of the app's screen (the compositor's update
-    handed to ``App._display``; headless, so nothing is written)."""
+    handed to ``App._display``; headless, so nothing is written), and of those that
+    painted a redraw's last changed widget (tui/frame_path.py ``FramePath.paints``)."""
     paints: list[Paint] = []
+    own: list[Paint] = []
     display = app._display
 
     def timed_display(screen: Screen[Any], renderable: RenderableType | None) -> None:
+        before = app.frame_path.paints
         display(screen, renderable)
-        if renderable is not None:
-            paints.append((time.perf_counter(), time.process_time()))
+        if renderable is not None or app.frame_path.paints > before:
+            paint = (time.perf_counter(), time.process_time())
+            paints.append(paint)
+            if app.frame_path.paints > before:
+                own.append(paint)
 
     app._display = timed_display  # type: ignore[method-assign]
-    return paints
+    return paints, own
 
 
 def _painted(start: float, paints: list[Paint], until: float = math.inf) -> Paint | None:
@@ -152,18 +168,27 @@ def _painted(start: float, paints: list[Paint], until: float = math.inf) -> Pain
 
 
 def _frames_to_paint(
-    samples: Samples, spans: list[Span], paints: list[Paint], cpu_at: dict[float, float]
+    samples: Samples,
+    spans: list[Span],
+    paints: tuple[list[Paint], list[Paint]],
+    cpu_at: dict[float, float],
 ) -> str:
-    """Per redraw while playing: its start to the next paint (wall, and the process CPU
-    over it); the settles and slices that ran in that gap. Returns what ran in the
+    """Per redraw while playing: its start to the paint that showed it (wall, and the
+    process CPU over it; a redraw whose widgets were painted with the next redraw's is
+    left out: that one counts); the settles and slices that ran in that gap; and to the
+    first paint of anything (what this column measured before). Returns what ran in the
     slowest (``_worst_key``'s words: its own redraw is ``frame``)."""
+    paints, own = paints
     frames = [(a, b) for what, a, b in spans if what == "frame"]
     painted: list[Span] = []
     for i, (start, _) in enumerate(frames):
+        first = _painted(start, paints)
+        if first is not None:
+            samples.setdefault("play_first_paint", []).append(first[0] - start)
         until = frames[i + 1][0] if i + 1 < len(frames) else math.inf
-        paint = _painted(start, paints, until)
+        paint = _painted(start, own, until)
         if paint is None:
-            continue  # nothing changed on screen: no paint
+            continue  # nothing changed on screen, or painted with the next redraw's
         _add(samples, "play_paint", paint[0] - start, paint[1] - cpu_at[start])
         painted.append(("frame", start, paint[0]))
         for what in ("settle", "tick"):
@@ -187,7 +212,7 @@ async def _measure(
             app.refresh_panes()
             await pilot.pause()
             _add(samples, "frame", time.perf_counter() - start, time.process_time() - cpu)
-            paint = _painted(start, paints)
+            paint = _painted(start, paints[1])
             if paint is not None:
                 _add(samples, "frame_paint", paint[0] - start, paint[1] - cpu)
         spans: list[Span] = []
@@ -230,6 +255,8 @@ def _time_play(
     """Time every redraw (the frame timer's and the keys') and every simulation slice
     from now on; ``spans`` gets those and every fold, spill and heap settle (what a key
     waits for); ``cpu_at`` the process CPU at each redraw's start."""
+    slowest: list[float] = [0.0]  # the longest slice so far (wall s)
+    collected = _time_collections()
     for owner, name in ((app.session, "advance_to"), (app.session, "fold")):
         vars(owner).pop(name, None)  # the last run's wrappers (the session is shared)
     vars(app.session.sim.views).pop("spill_bus", None)
@@ -247,12 +274,31 @@ def _time_play(
         _add(samples, "play_frame", end - start, time.process_time() - cpu)
         spans.append(("frame", start, end))
 
+    sim = app.session.sim
+
     def timed_advance(target: int, budget: float | None = None) -> bool:
-        start = time.perf_counter()
+        before = resource.getrusage(resource.RUSAGE_SELF)
+        collections = len(collected)
+        events, now = len(sim.trace), sim.now
+        child = _child_busy(app)
+        start, cpu = time.perf_counter(), time.process_time()
         reached = advance(target, budget)
         end = time.perf_counter()
         samples.setdefault("tick", []).append(end - start)
         spans.append(("tick", start, end))
+        if end - start > slowest[0]:
+            slowest[0] = end - start
+            after = resource.getrusage(resource.RUSAGE_SELF)
+            gcs = collected[collections:]
+            slices.append(
+                f"{(end - start) * 1000:.0f} ms wall, {(time.process_time() - cpu) * 1000:.0f}"
+                f" CPU, {len(sim.trace) - events} trace events, {now}→{sim.now} ms,"
+                f" minor faults {after.ru_minflt - before.ru_minflt},"
+                f" major {after.ru_majflt - before.ru_majflt},"
+                f" switches {after.ru_nvcsw - before.ru_nvcsw}+{after.ru_nivcsw - before.ru_nivcsw},"
+                f" gc {' '.join(f'g{g} {d * 1000:.0f}ms' for g, d in gcs) or 'none'},"
+                f" checkpoint child {'writing' if child else 'none'}"
+            )
         return reached
 
     def timed(name: str, call: Callable[..., object]) -> Callable[..., object]:
@@ -269,6 +315,36 @@ def _time_play(
     app.session.fold = timed("fold", fold)  # type: ignore[method-assign,assignment]
     app.heap.settle = timed("settle", settle)  # type: ignore[method-assign,assignment]
     app.session.sim.views.spill_bus = timed("spill", spill)  # type: ignore[method-assign,assignment]
+
+
+slices: list[str] = []
+"""What ran in each new longest slice (printed at the end): the CPU, the trace events,
+the page faults and context switches, the garbage collections inside it and whether a
+forked checkpoint child was still writing (its copy-on-write faults land in the slices)."""
+
+
+def _time_collections() -> list[tuple[int, float]]:
+    """Every garbage collection from now on: (generation, wall seconds)."""
+    collected: list[tuple[int, float]] = []
+    started = [0.0]
+    for callback in list(gc.callbacks):
+        if getattr(callback, "bench_tui_big", False):
+            gc.callbacks.remove(callback)
+
+    def timed(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            collected.append((info["generation"], time.perf_counter() - started[0]))
+
+    timed.bench_tui_big = True  # type: ignore[attr-defined]
+    gc.callbacks.append(timed)
+    return collected
+
+
+def _child_busy(app: RcsimApp) -> bool:
+    """A forked checkpoint child is still writing (simulator/checkpoints.py)."""
+    return any(c.snapshot.busy for c in app.session.sim._checkpoints)
 
 
 def session_for(masters: int) -> tuple[Session, float]:
@@ -318,6 +394,7 @@ def main() -> str:
                 _ms(every("frame")),
                 _ms(every("frame_paint")),
                 f"{_ms(every('play_paint'))}; CPU {_ms(every('play_paint_cpu'))}",
+                _ms(every("play_first_paint")),
                 _per_run(runs, "play_paint"),
                 f"{len(every('settle_in_frame'))}; "
                 f"{sum(1 for v in every('settle_in_frame') if v)}; "
@@ -341,6 +418,8 @@ def main() -> str:
             ]
         )
     lines = [
+        "longest slices, each new longest as it came: " + " | ".join(slices),
+        "",
         "## TUI at 300 and 1,000 nodes: the collapsed topology",
         "",
         f"(`bench_tui_big`; headless app 120×40; n1 killed at 500 ms; {FRAMES} frames and "
@@ -357,7 +436,8 @@ def main() -> str:
                 "frame CPU",
                 "frame wall",
                 "frame → paint, the same frames (wall)",
-                "**frame → paint while playing** (wall; CPU)",
+                "**frame → its paint while playing** (wall; CPU)",
+                "frame → the first paint of anything, playing (wall)",
                 "worst frame → paint per run, playing (wall)",
                 "frames painted while playing; with a settle inside; with a slice inside",
                 "frame CPU while playing (no paint)",

@@ -279,6 +279,38 @@ class Engine:
         self.now = self.instant = until
         return True
 
+    def run_events(self, until: int, limit: int) -> bool:
+        """:meth:`run_until` ``(until)`` but at most ``limit`` events: ``True`` when every
+        event at or before ``until`` ran (``now == until``), ``False`` when it stopped after
+        ``limit`` of them, perhaps inside a millisecond (a caller with a deadline reads
+        the clock between two calls: one millisecond of a 1,000-node cluster can hold
+        20,000 events, seconds of CPU, issue 12)."""
+        if until < self.now:
+            raise ValueError(f"cannot run back to {until} ms, now is {self.now} ms")
+        times = self._times
+        buckets = self._buckets
+        run = 0
+        while times and times[0] <= until:
+            time = times[0]
+            bucket = buckets[time]
+            self.instant = time
+            self.now = int(time)
+            popleft = bucket.popleft
+            while bucket:
+                if run >= limit:
+                    self.events_run += run
+                    return False
+                timer = popleft()
+                if timer.cancelled:
+                    continue
+                run += 1
+                timer.callback(*timer.args)
+            heappop(times)
+            del buckets[time]
+        self.events_run += run
+        self.now = self.instant = until
+        return True
+
     def _run_until_predicate(self, predicate: Callable[[], bool], limit_ms: int | None) -> bool:
         if predicate():
             return True

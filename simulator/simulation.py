@@ -151,6 +151,22 @@ class Simulation:
         """Advance to simulated time ``t`` (ms), taking checkpoints and replaying injections."""
         self._run_to(t, inclusive=True)
 
+    def run_events(self, t: int, limit: int) -> bool:
+        """:meth:`run_until` ``(t)`` but at most ``limit`` events (checkpoints and injections
+        as there): ``True`` when it reached ``t``, ``False`` when it stopped after ``limit``
+        events, perhaps inside a millisecond, so a caller with a deadline can read the
+        clock between two calls (the TUI's slices, tui/model.py). The engine's own loop
+        while no checkpoint or injection falls at or before ``t``; when one does (once a
+        checkpoint interval, or a replayed injection), :meth:`run_until` whole."""
+        if t < self.engine.now:
+            raise ValueError(f"cannot run back to {t} ms (now {self.engine.now} ms); use rewind")
+        self._first_checkpoint()
+        injected = self._replayed < len(self.injections) and self.injections[self._replayed].t <= t
+        if injected or (self.rewindable and self._next_checkpoint <= t):
+            self.run_until(t)  # rare (a checkpoint time, a replayed injection): whole
+            return True
+        return self.engine.run_events(t, limit)
+
     def _run_to(self, t: int, inclusive: bool) -> None:
         if t < self.engine.now:
             raise ValueError(f"cannot run back to {t} ms (now {self.engine.now} ms); use rewind")

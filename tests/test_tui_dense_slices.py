@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from tui import model
 from tui.launch import cluster_session
 from tui.model import DENSE_S, Session
 
@@ -62,3 +65,50 @@ def test_quick_milliseconds_run_whole_as_before() -> None:
     sim.step = counted  # type: ignore[method-assign]
     assert session.advance_to(1000, budget=10.0)
     assert not session._dense and sim.now == 1000 and steps == []  # the engine's own loop
+
+
+def test_a_slice_of_whole_milliseconds_is_cut_inside_one_by_its_deadline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Before any slow millisecond (the session not stepping yet), a slice still stops
+    within ``CUT_EVENTS`` events of its deadline, inside a millisecond if need be: a
+    1,000-node burst of 19,698 trace events in 2 ms ran as one slice, 3.5 s of CPU, a
+    key waiting for all of it (docs/benchmarks.md). The same trace as a run without
+    slices."""
+    monkeypatch.setattr(model, "CUT_EVENTS", 2)
+    session = _session()
+    sim = session.sim
+    session.clock = Clock(1.0)  # the deadline passed at the first reading after the start
+    cut_whole = 0  # stopped inside a millisecond while not stepping event by event
+    while sim.now < 1500:
+        before, dense = sim.engine.events_run, session._dense
+        session.advance_to(1500, budget=0.5)
+        ran = sim.engine.events_run - before
+        assert ran > 0
+        pending = sim.engine.peek()
+        if not dense and pending is not None and pending <= sim.now:
+            assert ran <= 2
+            cut_whole += 1
+        session._dense_until = -1  # never step: the engine's own loop every time
+    assert cut_whole > 10
+    reference = _session()
+    reference.sim.run_until(1500)
+    assert json.dumps(sim.trace.events) == json.dumps(reference.sim.trace.events)
+
+
+def test_a_slice_reaching_a_checkpoint_time_stops_at_its_end() -> None:
+    """``Simulation.run_events`` runs a stretch holding a checkpoint time whole, taking
+    the checkpoint, and no event after its end: the same trace as ``run_until``. (A first
+    version stepped there and ran one event past its end in ``bench_tui_speed`` at the
+    10 s checkpoint of 100 nodes; this small cluster does not reproduce that case.)"""
+    session = _session()
+    sim = session.sim
+    due = (sim.now // sim.checkpoint_ms + 1) * sim.checkpoint_ms
+    sim.run_until(due - 2)
+    assert sim.run_events(due, 10**6)  # events at due - 1, then the checkpoint time
+    pending = sim.engine.peek()
+    assert sim.now == due and (pending is None or pending > due)
+    assert due in sim.checkpoint_times()
+    reference = _session()
+    reference.sim.run_until(due)
+    assert json.dumps(sim.trace.events) == json.dumps(reference.sim.trace.events)

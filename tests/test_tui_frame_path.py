@@ -176,3 +176,80 @@ def test_a_tick_waits_for_a_pending_paint_but_not_for_one_that_never_comes(
         assert not unchanged.pending
 
     asyncio.run(main())
+
+
+def test_a_frame_is_painted_by_its_own_paint_not_by_another_widgets() -> None:
+    """The screen paints whatever widgets have told it they changed: a paint of a widget
+    changed before the redraw can come while the redraw's panes are still on their way
+    to the screen. That paint does not release the redraw's pending paint (it did: the
+    tick then ran slices before the frame was on screen, docs/benchmarks.md); the
+    panes' own paint does."""
+    session = cluster_session(3, 1, seed=1, playing=False)
+    session.sim.run_until(1000)
+    app = RcsimApp(session, live=False)
+    seen: dict[str, object] = {}
+
+    async def main() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            screen = app.screen
+            paints: list[set[str]] = []
+            display = app._display
+
+            def logged_display(shown: Screen[Any], renderable: RenderableType | None) -> None:
+                if renderable is not None:
+                    paints.append({str(w.id) for w in shown._dirty_widgets})
+                display(shown, renderable)
+
+            app._display = logged_display  # type: ignore[method-assign]
+            caption = app.query_one("#caption")
+            caption.refresh()  # changed before the redraw: told the screen first
+            for _ in range(100):
+                if caption in screen._dirty_widgets:
+                    break
+                await asyncio.sleep(0)
+            assert caption in screen._dirty_widgets
+            session.sim.run_for(200)
+            before = app.frame_path.paints
+            app.refresh_panes()
+            seen["pending after the redraw"] = app.frame_path.pending
+            screen._on_timer_update()  # the update timer fires first: the caption's paint
+            seen["first paint"] = paints[-1] if paints else None
+            seen["pending after it"] = app.frame_path.pending
+            await pilot.pause()
+            seen["pending after the panes' paint"] = app.frame_path.pending
+            seen["frames painted"] = app.frame_path.paints - before
+
+    asyncio.run(main())
+    assert seen == {
+        "pending after the redraw": True,
+        "first paint": {"caption"},
+        "pending after it": True,
+        "pending after the panes' paint": False,
+        "frames painted": 1,
+    }
+
+
+def test_a_pending_paint_waits_for_every_widget_the_redraw_changed() -> None:
+    path = FramePath(_Textual(), lambda: None)
+    topology, log, header = object(), object(), object()
+    path.drawn([topology, log])
+    path.painted([header])  # another widget's paint
+    assert path.pending
+    path.painted([topology], empty=True)  # composed but not visible: crossed off
+    assert path.pending
+    path.drawn([header])  # a second redraw before the first was painted: both wait
+    path.painted([header])
+    assert path.pending
+    path.painted([log])
+    assert not path.pending and path.paints == 1
+    path.drawn([])  # a redraw that changed nothing: no paint to wait for
+    assert not path.pending
+    path.drawn([log])
+    path.painted([], whole=True)  # a whole-screen update holds every widget
+    assert not path.pending and path.paints == 2
+    path.drawn(None)  # the redraw's widgets unknown (a modal screen over the panes)
+    path.painted([header], empty=True)  # nothing written: not the paint
+    assert path.pending
+    path.painted([header])
+    assert not path.pending and path.paints == 3

@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rich.console import RenderableType
+from textual._compositor import LayoutUpdate
 from textual.app import App
 from textual.reactive import reactive
+from textual.widget import Widget
 
 from tui import panes, render
 from tui.modals import PromptScreen
@@ -69,17 +71,39 @@ class ViewKeys(App[None]):
             self.frame_path.settle_soon()
 
     def _display(self, screen: Screen[object], renderable: RenderableType | None) -> None:
-        """Textual's paint (every compositor update goes through here): the redraw that
-        waited for it is on screen (tui/frame_path.py)."""
+        """Textual's paint (every compositor update goes through here): the widgets it
+        holds are on screen, and with them perhaps the redraw that waited for its paint
+        (tui/frame_path.py). The screen's ``_dirty_widgets`` are those widgets (Textual
+        clears them just after; private, as is ``_repaint_required``: both read only here,
+        and tests/test_tui_frame_path.py fails if Textual changes them)."""
         super()._display(screen, renderable)
-        self.frame_path.painted()
+        self.frame_path.painted(
+            screen._dirty_widgets,
+            whole=isinstance(renderable, LayoutUpdate),
+            empty=renderable is None,
+        )
+
+    def _repaints_due(self) -> list[Widget] | None:
+        """The widgets whose repaint is yet to reach the screen (a redraw just changed
+        them: Textual's ``_repaint_required``, cleared when the widget tells the screen);
+        ``None`` when a modal screen is shown over the panes (its paints hold none of
+        them)."""
+        stack = self.screen_stack
+        if not stack or stack[-1] is not stack[0]:
+            return None
+        screen = stack[0]
+        return [
+            widget
+            for widget in screen.walk_children(Widget)
+            if widget._repaint_required and widget.display and widget.is_attached
+        ]
 
     def frame_drawn(self) -> None:
-        """The end of a redraw (``refresh_panes``): its paint is pending, so no slice
-        runs until it is done; a settle due now (the first of all: the whole heap; one
-        after a rewind, which replaced the model; one after a key's long jump) is
-        queued after that paint instead of delaying it."""
-        self.frame_path.drawn()
+        """The end of a redraw (``refresh_panes``): the paint of what it changed is
+        pending, so no slice runs until it is done; a settle due now (the first of all:
+        the whole heap; one after a rewind, which replaced the model; one after a key's
+        long jump) is queued after that paint instead of delaying it."""
+        self.frame_path.drawn(self._repaints_due())
         heap, sim = self.heap, self.session.sim
         if self.live and (not heap.frozen or heap.replaced(sim.engine) or heap.due(len(sim.trace))):
             self.frame_path.settle_soon()

@@ -12,14 +12,23 @@ of them, from the settle timer, or at the start of the redraw itself.
 
 :class:`FramePath` keeps that gap clear:
 
-- the redraw marks a paint *pending* (:meth:`FramePath.drawn`) until the screen's next
-  paint (:meth:`FramePath.painted`, called from the app's ``_display``, where Textual
-  hands every compositor update to the terminal) or until :data:`PAINT_WAIT_S` passed
-  (a redraw that changed nothing on screen is never painted); the tick awaits
+- the redraw marks a paint *pending* (:meth:`FramePath.drawn`) until the screen has
+  painted every widget the redraw changed (:meth:`FramePath.painted`, called from the
+  app's ``_display``, where Textual hands every compositor update to the terminal, with
+  the widgets that update holds) or until :data:`PAINT_WAIT_S` passed; the tick awaits
   :meth:`FramePath.clear` before each slice, so no slice runs in the gap. (Textual's
   ``call_after_refresh`` alone cannot say when the paint was: it runs its callbacks at
   the screen's first idle moment, which can come before the widgets have reported what
   the redraw changed.)
+- *its* paint, not the next one: a widget tells the screen what changed in a turn of
+  its own, and the screen's update timer paints whatever widgets have told it so far,
+  so the first paint after a redraw can be another widget's (one changed before the
+  redraw, the header's clock) while the redraw's panes are still on their way. Released
+  by that paint, the pending paint let the tick run slices and their folds before the
+  frame reached the screen: the 300-node frame of 75 ms (three slices inside, each
+  folded with a spill look of 28 ms; docs/benchmarks.md). So the redraw names the
+  widgets it changed (:meth:`FramePath.drawn`), each paint crosses off those it holds,
+  and the frame is painted when none is left (or a whole-screen update came).
 - a heap settle is never run directly: :meth:`FramePath.settle_soon` queues it with the
   screen's ``call_after_refresh``, so it runs in a turn of its own, and when a paint is
   pending then, it waits for that paint and is queued again after it: never inside a
@@ -31,7 +40,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Protocol
 
 from textual.app import ScreenStackError
@@ -64,24 +73,52 @@ class FramePath:
         self._painted = asyncio.Event()
         self._painted.set()
         self._since = 0.0  # the last redraw not painted yet
+        self._waiting: set[object] | None = None  # its changed widgets not painted yet
         self._settle_queued = False  # a settle is queued with call_after_refresh
         self._settle_waiting = False  # a settle waits for the pending paint
         self.waits = 0  # slices that waited for a paint
         self.settles = 0
+        self.paints = 0  # redraws painted (a paint that crossed off the last widget)
 
     @property
     def pending(self) -> bool:
         """A redraw waits for its paint (for at most :data:`PAINT_WAIT_S`)."""
         return not self._painted.is_set() and time.perf_counter() - self._since < PAINT_WAIT_S
 
-    def drawn(self) -> None:
-        """The panes were redrawn: their paint is pending."""
+    def drawn(self, changed: Collection[object] | None = None) -> None:
+        """The panes were redrawn: the paint of the widgets it ``changed`` is pending
+        (with those of an earlier redraw not painted yet). ``None``: not known (the
+        panes are under a modal screen, whose paints hold none of them), so whichever
+        paint comes next; none changed: nothing to paint, nothing pending."""
+        if changed is not None and not changed:
+            return
+        if not self.pending or changed is None or self._waiting is None:
+            self._waiting = None if changed is None else set(changed)
+        else:
+            self._waiting.update(changed)
         self._since = time.perf_counter()
         self._painted.clear()
 
-    def painted(self) -> None:
-        """The screen was painted (Textual's compositor update handed to the driver);
-        a settle that waited for it is queued after it."""
+    def painted(
+        self, shown: Collection[object] = (), *, whole: bool = False, empty: bool = False
+    ) -> None:
+        """The screen painted the widgets ``shown`` (Textual's compositor update handed
+        to the driver; ``whole``: the whole screen; ``empty``: none of them visible, so
+        nothing was written); once the pending redraw's widgets are all painted, a
+        settle that waited for it is queued after it."""
+        if self._painted.is_set():
+            return
+        waiting = self._waiting
+        if self.pending and not whole:
+            if waiting is None:
+                if empty:
+                    return  # the redraw's widgets unknown: a paint that wrote something
+            else:
+                waiting.difference_update(shown)
+                if waiting:
+                    return  # another widget's paint: the redraw's is still to come
+        self._waiting = None
+        self.paints += 1
         self._painted.set()
         if self._settle_waiting:
             self._settle_waiting = False

@@ -32,6 +32,12 @@ SLICE_S = 0.004  # wall time one slice of a budgeted advance aims at (_run_slice
 MAX_SLICE_MS = 4  # simulated ms: a quiet stretch must not grow a slice over a burst
 DENSE_S = 0.016  # a slice that took longer: step event by event for a while (_run_slices)
 DENSE_HOLD_MS = 1000  # simulated ms stepped after such a slice (a ping period at NT 2 s)
+CUT_EVENTS = 4
+"""Events a slice runs between two reads of the clock: a slice of whole milliseconds
+after quiet ones met a 1,000-node burst (19,698 trace events in 2 ms, 3.5 s of CPU)
+and held a key for seconds, the deadline read only at its end (issue 12). 16 events
+still overran a 4 ms slice by 77-79 ms of CPU at 300 nodes (an event there can be a
+cron over 300 peers, ~5 ms); a clock read is ~0.1 µs, a call of ``run_events`` ~2."""
 NOTABLE_LIMIT_MS = 60_000  # "next notable event" looks at most this far ahead
 
 BREAKPOINTS: dict[str, str] = {
@@ -229,14 +235,16 @@ class Session:
         return not (checks and self._slow_breakpoints())
 
     def _run_slices(self, target: int, deadline: float) -> None:
-        """Run whole milliseconds before ``target`` in slices (``Simulation.run_until``,
-        the engine's own loop) until ``deadline``: about twice as fast per event as
-        stepping one event at a time, which only breakpoints need (checked after each
+        """Run whole milliseconds before ``target`` in slices (``Simulation.run_events``,
+        the engine's own loop, the clock read every ``CUT_EVENTS`` events so the deadline
+        cuts inside a millisecond too) until ``deadline``: about twice as fast per event
+        as stepping one event at a time, which only breakpoints need (checked after each
         event). A slice spans ``_slice_ms``, doubled while one takes under a quarter of
         ``SLICE_S`` and halved over ``SLICE_S``, at most ``MAX_SLICE_MS``, so the deadline
-        is overrun by about one slice (at least one millisecond's events; a slice grown
-        long over a quiet stretch that met the once-a-second burst of pings at 100 nodes
-        held a key for 130 ms of CPU). A slice over ``DENSE_S`` (a big cluster's busy
+        is overrun by about ``CUT_EVENTS`` events (it was one slice, at least one
+        millisecond's events: a slice grown long over a quiet stretch that met the
+        once-a-second burst of pings at 100 nodes held a key for 130 ms of CPU, a 1,000-node
+        burst for seconds). A slice over ``DENSE_S`` (a big cluster's busy
         milliseconds) makes the next ``DENSE_HOLD_MS`` stepped, so the deadline cuts
         inside a millisecond (:meth:`_step_millisecond`)."""
         sim = self.sim
@@ -248,7 +256,12 @@ class Session:
                 return
             start = clock()
             if not self._dense:
-                sim.run_until(min(target - 1, math.ceil(next_time) + self._slice_ms - 1))
+                end = min(target - 1, math.ceil(next_time) + self._slice_ms - 1)
+                while not sim.run_events(end, CUT_EVENTS):  # the deadline cuts inside
+                    if clock() > deadline:
+                        self.clean = False
+                        self._observe_driver()
+                        return
             elif not self._step_millisecond(target, deadline):
                 self.clean = False
                 self._observe_driver()
@@ -272,7 +285,7 @@ class Session:
         return self.sim.now < self._dense_until
 
     def _step_millisecond(self, target: int, deadline: float) -> bool:
-        """The next millisecond's events one by one, the clock read every 16, so the
+        """The next millisecond's events one by one, the clock read every ``CUT_EVENTS``, so the
         ``deadline`` cuts inside it: a big cluster's busy millisecond (3,000-7,000 events,
         250-400 ms of CPU at 300 nodes, issue 12) held a key for all of it as one slice.
         Whether the millisecond was run to its end."""
@@ -284,7 +297,7 @@ class Session:
         while next_time is not None and next_time <= end:
             sim.step()
             count += 1
-            if count % 16 == 0 and clock() > deadline:
+            if count % CUT_EVENTS == 0 and clock() > deadline:
                 return False
             next_time = engine.peek()
         return True

@@ -296,15 +296,17 @@ class Views:
         """Move the heartbeats no message view reads out of memory (a long session of a
         big cluster: simulator/views/bus_spill.py); returns how many are spilled in all.
         Cheap until the trace grew by ``spill.every`` events (or a look left some for the
-        next: ``spill.step``). The folds that notice a rewind by the last event they read
+        next: ``spill.step``), but for the message index, fed with what is new. The folds that notice a rewind by the last event they read
         are fed first (stubs replace old events in place)."""
         spill = self._spill
         events = self._sim.trace.events
+        # The index the spill reads, fed at every call: what the slice since the last
+        # one traced (at 300 nodes fed only at a look, 20,000 events at once: ~40 ms).
+        self._bus.feed(events)
         if not spill.behind and 0 <= len(events) - spill.checked < spill.every:
             return spill.spilled
         self._flags.feed(events)
         self._elections.feed(events)
-        self._bus.feed(events)
         spill.compact(self._bus, events)
         return spill.spilled
 

@@ -43,21 +43,24 @@ from simulator.views.bus import HEARTBEAT_TYPES, SCAN_LIMIT, BusLog
 KEEP = 2 * SCAN_LIMIT
 """Bus messages kept whole: the newest ``KEEP`` of all, and the newest ``KEEP`` notable ones
 (PFAIL reports among them); a message view's window reads at most ``SCAN_LIMIT`` of each."""
-CHUNK = 2_000
-"""Spilled events written (and compressed) together (a 1,000-node heartbeat marshals to
-about 1 KB: one chunk is a few ms of ``zlib``, inside the fold that fills it)."""
+CHUNK = 256
+"""Spilled events written (and compressed) together: ``marshal`` and ``zlib`` cost about
+10 µs a 300-node heartbeat, so a chunk is ~2.5 ms of the fold that fills it (2,000 made
+one of ~20 ms; zlib's window is 32 KB, so the smaller chunks compress as well)."""
 EVERY = 20_000
-"""Trace events appended between two looks for heartbeats to spill."""
-STEP = 2_000
-"""Heartbeats one look spills at most; the rest at the next fold's look. A look that
-spilled 20,000 at once stopped the TUI (and a key) for ~0.1 s at 100 nodes and far more
-at 1,000 (issue 12); spilled in steps, every fold costs a few ms."""
-STEP_ENTRIES = 60_000
-"""Gossip entries one look spills at most (besides :data:`STEP` heartbeats): a heartbeat
-costs about its gossip section (the stub's scan of it, ``marshal``, ``zlib``), ~30
-entries at 300 nodes (2,000 heartbeats, ~20 ms a look) but ~100 at 1,000, where 2,000
-heartbeats made every look while behind 100–300 ms of wall time, inside the fold a key
-waited for (issue 12): so a look spills about the same work at any size."""
+"""Trace events appended between two looks for heartbeats to spill (the message index
+the look reads is fed at every fold: :meth:`simulator.views.accessor.Views.spill_bus`)."""
+STEP = 128
+"""Heartbeats one look spills at most, besides as many as the trace grew since the last
+look when that one was behind (so the backlog never grows, and shrinks by ``STEP`` a
+look). A look costs about 30 µs a 300-node heartbeat (its stub's scan of the gossip,
+``marshal``, ``zlib``): 2,000 a look (the earlier step) was 20–36 ms after every
+4 ms slice of a 300-node TUI while behind, what a key and a frame waited for (issue 12);
+128 is ~4 ms, about a slice."""
+STEP_ENTRIES = 4_000
+"""Gossip entries one look spills at most (besides the trace's growth, as for
+:data:`STEP`): a heartbeat costs about its gossip section, ~30 entries at 300 nodes but
+~100 at 1,000, so a look spills about the same work at any size (~4 ms)."""
 STUB = "spilled"
 
 
@@ -179,16 +182,17 @@ class BusSpill:
 
     def compact(self, log: BusLog, events: list[TraceEvent]) -> int:
         """Spill what ``log`` (fed up to the end of ``events``) indexed and is old enough,
-        at most ``step`` heartbeats holding ``entries`` gossip entries, or as many
-        heartbeats as the trace grew since the last look if that one was ``behind`` too
-        (so the backlog never grows); ``behind`` says whether more are due. Returns how
-        many it spilled."""
+        at most ``step`` heartbeats holding ``entries`` gossip entries, and as many
+        heartbeats more as the trace grew since the last look if that one was ``behind``
+        too (so the backlog never grows); ``behind`` says whether more are due. Returns
+        how many it spilled."""
         self.follow_cut(log)
-        # Behind: at least as many as the trace grew since the last look (never further).
+        # Behind: as many as the trace grew since the last look (never further), and
+        # ``step`` more (or ``entries``' worth): the backlog shrinks a little every look.
         grew = len(events) - self.checked if self.behind else 0
         self.checked = len(events)
         before = self.spilled
-        limit = before + max(self.step, grew)
+        limit = before + self.step + grew
         self._budget = self.entries
         floor = before + grew  # spilled whatever the entries say (the backlog's growth)
         positions, objects, notable = log.positions, log.objects, log.notable
