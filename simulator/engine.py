@@ -284,7 +284,12 @@ class Engine:
         event at or before ``until`` ran (``now == until``), ``False`` when it stopped after
         ``limit`` of them, perhaps inside a millisecond (a caller with a deadline reads
         the clock between two calls: one millisecond of a 1,000-node cluster can hold
-        20,000 events, seconds of CPU, issue 12)."""
+        20,000 events, seconds of CPU, issue 12).
+
+        Its loop restates :meth:`_run_until_time`'s on purpose: that one is the engine's
+        hottest loop (every headless run) and stays free of the per-event limit check.
+        Folding the two into one (``_run_until_time`` calling this with no limit) is the
+        simpler shape; measure it first with ``benchmarks.ab_inproc``."""
         if until < self.now:
             raise ValueError(f"cannot run back to {until} ms, now is {self.now} ms")
         times = self._times
