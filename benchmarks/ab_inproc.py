@@ -1,8 +1,10 @@
 """In-process A/B of a few functions: two identical simulations, the same simulated seconds.
 
-``.venv/bin/python -m benchmarks.ab_inproc BASE_TREE MASTERS SECONDS TARGET...`` builds
-the same ``MASTERS`` + ``MASTERS`` cluster twice in one process (same seed, so the same
-simulation), runs both to 2 s, then runs them second by second to ``2 + SECONDS`` s: in
+``.venv/bin/python -m benchmarks.ab_inproc [--warm W] BASE_TREE MASTERS SECONDS TARGET...``
+builds the same ``MASTERS`` + ``MASTERS`` cluster twice in one process (same seed, so the
+same simulation), runs both to ``W`` s (default 2; 60 or more for the steady state after
+the create-like start's ping bursts, docs/benchmarks.md Round 8), then runs them second by
+second to ``W + SECONDS`` s: in
 each simulated second one simulation runs with the *base* versions of the ``TARGET``
 functions (compiled from ``BASE_TREE``'s source of their module) and the other with this
 tree's, and the CPU time of each is added to its version's total. A ``TARGET`` is
@@ -59,8 +61,11 @@ def use(swaps: list[Swap], new: bool) -> None:
         setattr(owner, name, new_version if new else base_version)
 
 
-def measure(base: str, masters: int, seconds: int, targets: list[str]) -> tuple[float, float]:
-    """CPU seconds of the base versions and of this tree's over the same simulated span."""
+def measure(
+    base: str, masters: int, seconds: int, targets: list[str], warm: int = 2
+) -> tuple[float, float]:
+    """CPU seconds of the base versions and of this tree's over the same simulated span
+    (``seconds`` after ``warm``; the warm-up runs this tree's versions, untimed)."""
     swaps = load_swaps(base, targets)
     sims = []
     for _ in range(2):
@@ -70,10 +75,10 @@ def measure(base: str, masters: int, seconds: int, targets: list[str]) -> tuple[
     gc.collect()
     gc.freeze()  # both clusters out of the full passes (the second build unfroze the first)
     for engine in sims:
-        engine.run_until(2000)
+        engine.run_until(warm * 1000)
     totals = [0.0, 0.0]  # base, new
     for k in range(seconds):
-        until = 2000 + (k + 1) * 1000
+        until = (warm + k + 1) * 1000
         first = (k // 2) % 2  # which simulation runs first this second
         for i in (first, 1 - first):
             new = (i + k) % 2 == 1  # which version simulation i runs this second
@@ -87,10 +92,13 @@ def measure(base: str, masters: int, seconds: int, targets: list[str]) -> tuple[
 
 
 def main(argv: list[str]) -> int:
+    warm = 2
+    if argv[:1] == ["--warm"] and len(argv) > 1 and argv[1].isdigit():
+        warm, argv = int(argv[1]), argv[2:]
     if len(argv) < 4 or not (argv[1].isdigit() and argv[2].isdigit()):
         print(__doc__, file=sys.stderr)
         return 2
-    base_s, new_s = measure(argv[0], int(argv[1]), int(argv[2]), argv[3:])
+    base_s, new_s = measure(argv[0], int(argv[1]), int(argv[2]), argv[3:], warm)
     print(f"base {base_s:.3f} s, new {new_s:.3f} s of CPU: new is {base_s / new_s:.3f}x as fast")
     return 0
 

@@ -1,7 +1,9 @@
 """A/B pairs: two source trees' converged idle cluster, run alternately, CPU time.
 
-``.venv/bin/python -m benchmarks.ab_pairs MASTERS SECONDS TREE_A TREE_B PAIRS`` runs a
-``MASTERS`` + ``MASTERS`` cluster for ``SECONDS`` simulated seconds after a 2 s warm-up,
+``.venv/bin/python -m benchmarks.ab_pairs MASTERS SECONDS TREE_A TREE_B PAIRS [WARM]`` runs a
+``MASTERS`` + ``MASTERS`` cluster for ``SECONDS`` simulated seconds after a ``WARM`` s
+warm-up (default 2: the window holds the ping bursts that follow the create-like start;
+60 or more: the steady state of a converged idle cluster, docs/benchmarks.md Round 8),
 once per tree per pair, each in a fresh process with that tree on ``PYTHONPATH``, and
 prints each side's ratio to real time and B/A per pair (docs/benchmarks.md, Round 3).
 Alternating the trees in one run is what makes the ratio meaningful on a shared host.
@@ -22,12 +24,12 @@ import sys, time
 from simulator.cluster import Cluster, standard_topology
 from simulator.engine import Engine
 from simulator.trace import Trace
-m, s = int(sys.argv[1]), int(sys.argv[2])
+m, s, w = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 engine = Engine(1)
 Cluster(engine, Trace(), standard_topology(m, 1), {})
-engine.run_until(2000)
+engine.run_until(w * 1000)
 t = time.process_time()
-engine.run_until(2000 + s * 1000)
+engine.run_until(w * 1000 + s * 1000)
 ratio = s / (time.process_time() - t)
 try:
     from simulator.compiled import running_compiled
@@ -37,7 +39,7 @@ print(ratio, running_compiled())
 """
 
 
-def ratio(spec: str, masters: str, seconds: str) -> float:
+def ratio(spec: str, masters: str, seconds: str, warm: str = "2") -> float:
     """Simulated seconds per CPU second of one run of ``spec`` (``TREE[:compiled]``)."""
     tree, _, mode = spec.partition(":")
     tree = os.path.abspath(tree)
@@ -47,7 +49,7 @@ def ratio(spec: str, masters: str, seconds: str) -> float:
     elif mode:
         raise SystemExit(f"ab_pairs: {spec}: unknown mode {mode!r} (TREE or TREE:compiled)")
     result = subprocess.run(
-        [sys.executable, "-c", CHILD, masters, seconds],
+        [sys.executable, "-c", CHILD, masters, seconds, warm],
         cwd=tree,
         env=env,
         capture_output=True,
@@ -64,15 +66,16 @@ def ratio(spec: str, masters: str, seconds: str) -> float:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 5:
+    if len(argv) not in (5, 6):
         print(__doc__, file=sys.stderr)
         return 2
-    masters, seconds, tree_a, tree_b, pairs = argv
+    masters, seconds, tree_a, tree_b, pairs = argv[:5]
+    warm = argv[5] if len(argv) == 6 else "2"
     a_runs: list[float] = []
     b_runs: list[float] = []
     for _ in range(int(pairs)):
-        a_runs.append(ratio(tree_a, masters, seconds))
-        b_runs.append(ratio(tree_b, masters, seconds))
+        a_runs.append(ratio(tree_a, masters, seconds, warm))
+        b_runs.append(ratio(tree_b, masters, seconds, warm))
     print("A", a_runs, "B", b_runs, "B/A", [b / a for a, b in zip(a_runs, b_runs, strict=True)])
     return 0
 
