@@ -26,9 +26,9 @@ migration's "orphaned master" test looks only at masters that had no working rep
 when the roles last changed (any role change, removal, or :meth:`update_state`, which
 Redis runs after every FAIL, recomputes them).
 
-The calendar: entries go into buckets of ``2**BUCKET_SHIFT`` (32) ms of deadline (a dict
-from ``deadline >> BUCKET_SHIFT`` to a list), and a tick takes out every bucket up to the
-one holding ``now``, keeping that one's entries not yet due; a deadline already past when it
+The calendar: entries go into buckets of ``2**BUCKET_SHIFT`` ms of deadline (a dict from
+``deadline >> BUCKET_SHIFT`` to a list), and a tick takes out every bucket up to the one
+holding ``now``, keeping that one's entries not yet due; a deadline already past when it
 is filed goes into the next tick's first bucket, at its start. A binary heap did the same with
 a sift per entry, ~16 comparisons each reading an int object scattered in memory (a
 300-node cluster files ~90,000 of them): most of them cache misses, 8 % of an idle run.
@@ -51,12 +51,7 @@ NEVER: Final = 1 << 62  # a deadline that never comes (a NOADDR peer: the cron s
 # ints are shared by every node (:func:`_shared_seq`): a list of them allocates nothing
 # per entry and reads ints that stay in the cache. When the numbers run out, the next
 # tick rescans every peer and renumbers them.
-# A calendar bucket holds 32 ms of deadlines (a tick is ~100 ms, so a tick takes out ~3).
-# Not 128 ms: deadlines from gossip pong times (whole unix seconds, §6.3) fall on one
-# millisecond per second, so a tick landing in that millisecond's bucket before it kept
-# the whole cohort and read each of its views again at the next tick (300 nodes: 3.4
-# such re-reads a tick at 128 ms, 1.2 at 32 ms; docs/benchmarks.md Round 8).
-BUCKET_SHIFT: Final = 5
+BUCKET_SHIFT: Final = 7  # a calendar bucket holds 128 ms of deadlines (a tick is ~100 ms)
 _SEQ_LIMIT = (1 << 24) - 1  # the last number add_peer gives (tests lower it)
 _SEQ_INTS: list[int] = []  # n -> one int object n, shared by every node's table
 
