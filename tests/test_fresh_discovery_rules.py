@@ -65,3 +65,32 @@ def test_a_node_learned_from_gossip_gets_two_pings_on_the_tick_its_link_opens() 
             counts.append(len(pings))
     assert set(counts) <= {1, 2}, counts
     assert counts.count(2) >= 0.6 * len(counts), counts
+
+
+def test_the_pong_that_completes_a_handshake_has_no_sender() -> None:
+    """``getNodeFromLinkAndMsg`` cannot find a node still in handshake (its name is
+    random until this PONG renames it): the PONG completes the handshake and gives the
+    pong time, but its gossip section is not read (§5.4); the sender's next packet is."""
+    completed = 0
+    for seed in (1, 2, 3, 4):
+        sim = meet_built(seed, nt=2000)
+        events = sim.trace.events
+        for done in (e for e in events if e["kind"] == "handshake_done"):
+            node, peer, t = done["node"], done["target"], done["t"]
+            same_ms = [
+                e
+                for e in events
+                if e["kind"] == BUS_MESSAGE and e["t"] == t and e["node"] == peer
+                and e["target"] == node
+            ]  # fmt: skip
+            if any(e["type"] != "PONG" for e in same_ms):
+                continue  # another packet of the sender's in that ms could teach it
+            learned = [
+                e
+                for e in events
+                if e["kind"] == "node_discovered" and e["t"] == t and e["node"] == node
+                and e.get("via") == peer
+            ]  # fmt: skip
+            assert not learned, (seed, done, learned)
+            completed += 1
+    assert completed >= 20
