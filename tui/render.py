@@ -232,23 +232,35 @@ def topology_row(node: NodeRow, counts: dict[str, int], selected: str | None, na
 # --------------------------------------------------------------------------- node view
 
 
+DIFF_CHUNK = 256
+"""Slots compared at once (two array slices, C speed) before :func:`slot_differences`
+looks at the slots of a chunk that differs one by one: after a master's crash every
+node's map differs from the truth in that master's slots only, and the 16,384-slot
+loop took 5-9 ms of each redraw of the node view at 300 nodes (a frame, a key)."""
+
+
 def slot_differences(node: NodeView, truth: TruthView, limit: int = 6) -> list[str]:
     """Ranges where ``node``'s own slot map differs from the truth."""
-    if node.slot_table == truth.indices:
+    table, indices = node.slot_table, truth.indices
+    if table == indices:
         return []
     diffs: list[tuple[int, int, str | None, str | None]] = []
-    owners, table, names = truth.owners, node.slot_table, node.names
-    for slot in range(CLUSTER_SLOTS):
-        owner_index = table[slot]
-        believed = None if owner_index == NO_OWNER else names[owner_index]
-        actual = owners[slot]
-        if believed == actual:
-            continue
-        if diffs and diffs[-1][1] == slot - 1 and diffs[-1][2:] == (believed, actual):
-            first, _, b, a = diffs[-1]
-            diffs[-1] = (first, slot, b, a)
-        else:
-            diffs.append((slot, slot, believed, actual))
+    owners, names = truth.owners, node.names
+    for chunk in range(0, CLUSTER_SLOTS, DIFF_CHUNK):
+        end = chunk + DIFF_CHUNK
+        if table[chunk:end] == indices[chunk:end]:
+            continue  # owner indices equal: the same owners' names
+        for slot in range(chunk, end):
+            owner_index = table[slot]
+            believed = None if owner_index == NO_OWNER else names[owner_index]
+            actual = owners[slot]
+            if believed == actual:
+                continue
+            if diffs and diffs[-1][1] == slot - 1 and diffs[-1][2:] == (believed, actual):
+                first, _, b, a = diffs[-1]
+                diffs[-1] = (first, slot, b, a)
+            else:
+                diffs.append((slot, slot, believed, actual))
     lines = [
         f"{format_slot_ranges(range(a, b + 1))}: believes {bel or 'nobody'}, truth {act or 'nobody'}"
         for a, b, bel, act in diffs[:limit]
