@@ -9,6 +9,8 @@ import dataclasses
 from array import array
 from typing import Any
 
+from rich.console import Group
+from rich.text import Text
 from textual.widgets._footer import FooterKey
 
 from simulator.slots import CLUSTER_SLOTS, NO_OWNER
@@ -39,7 +41,7 @@ def _crashed_master() -> tuple[NodeView, TruthView]:
     session.inject("kill", node="n1")
     session.sim.run_until(600)
     views = session.sim.views
-    node = views.node("n2")
+    node = views.node("n2", peers=3)
     assert node is not None
     return node, views.truth()
 
@@ -144,3 +146,24 @@ def test_the_footer_is_not_recomposed_when_only_the_focus_or_a_modal_changed() -
 
 def _footer_labels(footer: SteadyFooter) -> str:
     return " ".join(str(key.render()) for key in footer.query(FooterKey))
+
+
+def test_a_peer_row_names_the_first_reports_and_counts_the_rest() -> None:
+    """A failed master's row in a 300-node cluster held ~300 reports (~3,000 characters
+    rendered, then cut at the pane's edge, in every paint); it names the first
+    ``REPORTS_SHOWN`` and says how many more. A small cluster's rows are unchanged."""
+    reports = tuple((f"n{i}", 1000 - i) for i in range(2, 300))
+    words = render.report_words(reports, 1500)
+    assert words.startswith("n2(0.5s) n3(0.5s)") and words.endswith(f" +{298 - 12} more")
+    assert len(words.split()) == render.REPORTS_SHOWN + 2
+    node, truth = _crashed_master()
+    row = dataclasses.replace(node.peers[0], fail_reports=reports) if node.peers else None
+    assert row is not None
+    drawn = render.node_view(dataclasses.replace(node, peers=(row,)), truth, max_peers=5)
+    assert isinstance(drawn, Group)
+    text = "\n".join(t.plain for t in drawn.renderables if isinstance(t, Text))
+    assert "+286 more" in text and "n299(" not in text
+    few = reports[:5]
+    assert render.report_words(few, 1500) == " ".join(
+        f"{who}({(1500 - when) / 1000:.1f}s)" for who, when in few
+    )

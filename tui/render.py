@@ -232,6 +232,20 @@ def topology_row(node: NodeRow, counts: dict[str, int], selected: str | None, na
 # --------------------------------------------------------------------------- node view
 
 
+REPORTS_SHOWN = 12
+"""Failure reports a peer row lists by name (then ``+N more``): the row is cut at the
+pane's edge (60-100 columns), and a 300-node cluster's row for a failed master held
+~300 reports, ~3,000 characters that Textual rendered and then cropped in every paint
+of the node view (3 ms of the paint's 5, and its redraw, at 300 nodes)."""
+
+
+def report_words(reports: Sequence[tuple[str, int]], now: int) -> str:
+    """``who(age)`` for the first :data:`REPORTS_SHOWN` reports, and how many more."""
+    words = " ".join(f"{who}({(now - when) / 1000:.1f}s)" for who, when in reports[:REPORTS_SHOWN])
+    more = len(reports) - REPORTS_SHOWN
+    return f"{words} +{more} more" if more > 0 else words
+
+
 DIFF_CHUNK = 256
 """Slots compared at once (two array slices, C speed) before :func:`slot_differences`
 looks at the slots of a chunk that differs one by one: after a master's crash every
@@ -325,10 +339,7 @@ def node_view(
         rows.append(f"{peer.flag_words:<17}", style)
         rows.append(f"{peer.config_epoch:>4} {peer.master or '-':<7}")
         if peer.fail_reports:
-            reports = " ".join(
-                f"{who}({(now - when) / 1000:.1f}s)" for who, when in peer.fail_reports
-            )
-            rows.append(reports, "yellow")
+            rows.append(report_words(peer.fail_reports, now), "yellow")
         rows.append("\n")
     if first >= 0:
         shown = min(len(node.peers), max_peers)
