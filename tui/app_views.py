@@ -7,7 +7,7 @@ message view ``M``, the cluster as a graph ``G``). A base of :class:`tui.app.Rcs
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.console import RenderableType
 from textual._compositor import LayoutUpdate
@@ -59,9 +59,8 @@ class ViewKeys(App[None]):
         ``input_waiting``). Textual's queue (``textual._queue.Queue``, private) keeps them
         in a deque ``values``; were that to change, each waiting message reads as
         ``None``, i.e. as input (tests/test_tui_pacing.py fails then)."""
-        queue: Any = self._message_queue  # textual._queue.Queue
-        waiting: Sequence[Message | None] | None = getattr(queue, "values", None)
-        return tuple(waiting) if waiting is not None else (None,) * queue.qsize()
+        waiting = vars(self._message_queue).get("values")
+        return tuple(waiting) if waiting is not None else (None,) * self.message_queue_size
 
     def after_slice(self) -> None:
         """After each simulation slice (a tick): fold what it traced into what the panes
