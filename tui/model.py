@@ -45,6 +45,10 @@ each node's cron pings all 299 peers at once about once a second (their pongs al
 older than NT/2 together), 290 pings with gossip, 12-16 ms of CPU for that one event
 (``benchmarks/tui_events.py``), so four events between two clock reads overran a 4 ms
 slice by up to 54 ms of CPU (docs/benchmarks.md, 2026-12-02)."""
+HEAVY_HOLD_MS = 100
+"""Simulated ms stepped after a heavy batch: one cron period, over which a storm's crons
+are spread (4,189-4,290 ms at 300 nodes); stepping costs more per event than the
+engine's loop, so light stretches after it go back to batches."""
 NOTABLE_LIMIT_MS = 60_000  # "next notable event" looks at most this far ahead
 
 BREAKPOINTS: dict[str, str] = {
@@ -253,8 +257,9 @@ class Session:
         once-a-second burst of pings at 100 nodes held a key for 130 ms of CPU, a 1,000-node
         burst for seconds). A slice over ``DENSE_S`` (a big cluster's busy
         milliseconds), or ``CUT_EVENTS`` events over ``HEAVY_S`` (a 300-node cron's ping
-        storm), makes the next ``DENSE_HOLD_MS`` stepped with the clock read after every
-        event, so the deadline is overrun by one event at most (:meth:`_step_millisecond`)."""
+        storm), makes the next ``DENSE_HOLD_MS`` (``HEAVY_HOLD_MS``) stepped with the clock
+        read after every event, so the deadline is overrun by one event at most
+        (:meth:`_step_millisecond`)."""
         sim = self.sim
         engine = sim.engine
         clock = self.clock
@@ -282,14 +287,14 @@ class Session:
         """Events up to ``end`` in the engine's loop, ``CUT_EVENTS`` at a time, the clock
         read between two batches: ``False`` when the ``deadline`` cut it; ``True`` when it
         reached ``end``, or stopped early because a batch took over ``HEAVY_S`` (then the
-        session steps event by event for ``DENSE_HOLD_MS``: :attr:`_dense`)."""
+        session steps event by event for ``HEAVY_HOLD_MS``: :attr:`_dense`)."""
         sim, clock = self.sim, self.clock
         last = clock()
         while True:
             done = sim.run_events(end, CUT_EVENTS)
             now = clock()
             if now - last > HEAVY_S:
-                self._dense_until = sim.now + DENSE_HOLD_MS
+                self._dense_until = max(self._dense_until, sim.now + HEAVY_HOLD_MS)
                 return True
             if done:
                 return True
