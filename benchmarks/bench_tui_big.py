@@ -93,7 +93,7 @@ def _add(samples: Samples, name: str, wall: float, cpu: float) -> None:
     samples.setdefault(name + "_cpu", []).append(cpu)
 
 
-Span = tuple[str, float, float]  # (what ran, wall start, wall end)
+Span = tuple[str, float, float, float]  # (what ran, wall start, wall end, its CPU s)
 
 
 async def _press(
@@ -110,29 +110,39 @@ async def _press(
     while moved() == before:
         await asyncio.sleep(0.001)
     end = time.perf_counter()
-    _add(samples, name, end - start, time.process_time() - cpu)
+    spent = time.process_time() - cpu
+    _add(samples, name, end - start, spent)
     if waits is not None:
-        waits.append((name, start, end))
+        waits.append((name, start, end, spent))
 
 
 def _worst_key(waits: list[Span], spans: list[Span]) -> str:
-    """What ran while the slowest key waited, by wall ms: the simulation's slices
+    """What ran while the slowest key waited, wall ms / CPU ms: the simulation's slices
     (``tick``: the engine), the folds after them (``fold``, the spill in it apart:
     ``spill``), the heap settles, the frames' redraws (``frame``, the fold in them
-    included); the rest is Textual (the key's own handling, the paint) and the loop.
-    Also used for the slowest frame → paint (``waits``: those intervals)."""
+    included), Textual's paints of the main screen (``paint``: the compositor's update
+    and its hand-over to the driver); the rest is Textual (the key's own handling, the
+    widgets' queues) and the loop. A span's CPU counts whole when it overlaps. Also used
+    for the slowest frame → paint (``waits``: those intervals)."""
     if not waits:
         return "-"
-    key, start, end = max(waits, key=lambda w: w[2] - w[1])
+    key, start, end, cpu = max(waits, key=lambda w: w[2] - w[1])
     spent: dict[str, float] = {}
+    spent_cpu: dict[str, float] = {}
     count: dict[str, int] = {}
-    for what, a, b in spans:
+    for what, a, b, c in spans:
         overlap = min(b, end) - max(a, start)
         if overlap > 0:
             spent[what] = spent.get(what, 0.0) + overlap
+            spent_cpu[what] = spent_cpu.get(what, 0.0) + c
             count[what] = count.get(what, 0) + 1
-    parts = [f"{w} {spent[w] * 1000:.0f}" + (f"×{count[w]}" if count[w] > 1 else "") for w in spent]
-    return f"{key.removeprefix('key_')} {(end - start) * 1000:.0f}: " + " ".join(parts)
+    parts = [
+        f"{w} {spent[w] * 1000:.0f}/{spent_cpu[w] * 1000:.0f}"
+        + (f"×{count[w]}" if count[w] > 1 else "")
+        for w in spent
+    ]
+    head = f"{key.removeprefix('key_')} {(end - start) * 1000:.0f}/{cpu * 1000:.0f}: "
+    return head + " ".join(parts)
 
 
 Paint = tuple[float, float]  # (wall end of the paint, process CPU then)
@@ -179,7 +189,7 @@ def _frames_to_paint(
     first paint of anything (what this column measured before). Returns what ran in the
     slowest (``_worst_key``'s words: its own redraw is ``frame``)."""
     paints, own = paints
-    frames = [(a, b) for what, a, b in spans if what == "frame"]
+    frames = [(a, b) for what, a, b, _ in spans if what == "frame"]
     painted: list[Span] = []
     for i, (start, _) in enumerate(frames):
         first = _painted(start, paints)
@@ -190,9 +200,9 @@ def _frames_to_paint(
         if paint is None:
             continue  # nothing changed on screen, or painted with the next redraw's
         _add(samples, "play_paint", paint[0] - start, paint[1] - cpu_at[start])
-        painted.append(("frame", start, paint[0]))
+        painted.append(("frame", start, paint[0], paint[1] - cpu_at[start]))
         for what in ("settle", "tick"):
-            inside = sum(1 for w, a, b in spans if w == what and b > start and a < paint[0])
+            inside = sum(1 for w, a, b, _ in spans if w == what and b > start and a < paint[0])
             samples.setdefault(f"{what}_in_frame", []).append(inside)
     return _worst_key(painted, spans)
 
@@ -270,9 +280,9 @@ def _time_play(
         start, cpu = time.perf_counter(), time.process_time()
         cpu_at[start] = cpu
         refresh()
-        end = time.perf_counter()
-        _add(samples, "play_frame", end - start, time.process_time() - cpu)
-        spans.append(("frame", start, end))
+        end, spent = time.perf_counter(), time.process_time() - cpu
+        _add(samples, "play_frame", end - start, spent)
+        spans.append(("frame", start, end, spent))
 
     sim = app.session.sim
 
@@ -283,9 +293,9 @@ def _time_play(
         child = _child_busy(app)
         start, cpu = time.perf_counter(), time.process_time()
         reached = advance(target, budget)
-        end = time.perf_counter()
-        samples.setdefault("tick", []).append(end - start)
-        spans.append(("tick", start, end))
+        end, spent = time.perf_counter(), time.process_time() - cpu
+        _add(samples, "tick", end - start, spent)
+        spans.append(("tick", start, end, spent))
         if end - start > slowest[0]:
             slowest[0] = end - start
             after = resource.getrusage(resource.RUSAGE_SELF)
@@ -303,9 +313,11 @@ def _time_play(
 
     def timed(name: str, call: Callable[..., object]) -> Callable[..., object]:
         def run(*args: object, **kwargs: object) -> object:
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             result = call(*args, **kwargs)
-            spans.append((name, start, time.perf_counter()))
+            end, spent = time.perf_counter(), time.process_time() - cpu
+            spans.append((name, start, end, spent))
+            _add(samples, name, end - start, spent)
             return result
 
         return run
@@ -315,6 +327,9 @@ def _time_play(
     app.session.fold = timed("fold", fold)  # type: ignore[method-assign,assignment]
     app.heap.settle = timed("settle", settle)  # type: ignore[method-assign,assignment]
     app.session.sim.views.spill_bus = timed("spill", spill)  # type: ignore[method-assign,assignment]
+    # Textual's paint: the panes' screen's update timer (a modal's paints are not timed).
+    timer = app.screen_stack[0]._update_timer
+    timer._callback = timed("paint", timer._callback)
 
 
 slices: list[str] = []
@@ -409,6 +424,9 @@ def main() -> str:
                 f" · filter {_ms(every('key_filter_cpu'))}",
                 _per_run(runs, "frame"),
                 _per_run(runs, "tick"),
+                _per_run(runs, "tick_cpu"),
+                f"paint {_ms(every('paint_cpu'))} · settle {_ms(every('settle_cpu'))}"
+                f" · fold {_ms(every('fold_cpu'))}",
                 f"{statistics.median(every('startup_cpu')):.1f} s",
                 f"{statistics.median(every('rate')):.3f}×",
                 f"{load_before:.1f} → {load_after:.1f}",
@@ -446,6 +464,8 @@ def main() -> str:
                 "key CPU by key",
                 "worst frame per run (wall, the benchmark's frames)",
                 "longest simulation slice per run (wall)",
+                "longest simulation slice per run (CPU)",
+                "CPU of Textual's paints, the heap settles, the folds while playing",
                 "app start (CPU, whole-heap collection)",
                 "simulated s per wall s at max",
                 "load average (1 min)",

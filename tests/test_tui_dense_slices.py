@@ -112,3 +112,31 @@ def test_a_slice_reaching_a_checkpoint_time_stops_at_its_end() -> None:
     reference = _session()
     reference.sim.run_until(due)
     assert json.dumps(sim.trace.events) == json.dumps(reference.sim.trace.events)
+
+
+def test_heavy_events_are_run_one_at_a_time_with_the_clock_read_after_each() -> None:
+    """A batch of ``CUT_EVENTS`` events that took over ``HEAVY_S`` (a 300-node cron
+    pinging 299 peers is 12-16 ms of CPU, four of them held a key for 54 ms) makes the
+    session step, the clock read after every event: a slice whose deadline has passed
+    at the first reading after its start runs exactly one event. The same trace."""
+    session = _session()
+    sim = session.sim
+    session.clock = Clock(model.HEAVY_S * 2)  # every batch looks heavy, no slice dense
+    session.advance_to(2000, budget=model.HEAVY_S * 3)
+    assert session._dense  # the first batch was heavy
+    singles = batches = 0
+    while sim.now < 900:
+        before, dense = sim.engine.events_run, session._dense
+        session.advance_to(2000, budget=model.HEAVY_S * 3)
+        ran = sim.engine.events_run - before
+        if dense:
+            assert ran == 1
+            singles += 1
+        else:  # HEAVY_HOLD_MS passed: one batch, found heavy again
+            assert ran <= model.CUT_EVENTS and session._dense
+            batches += 1
+    assert singles > 100 and singles > 10 * batches
+    sim.run_until(2000)
+    reference = _session()
+    reference.sim.run_until(2000)
+    assert json.dumps(sim.trace.events) == json.dumps(reference.sim.trace.events)

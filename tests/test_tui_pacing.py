@@ -91,6 +91,50 @@ def test_a_key_from_the_input_thread_ends_the_tick_after_one_turn_of_the_loop() 
     _run(app, body)
 
 
+def _move(x: int) -> events.MouseMove:
+    return events.MouseMove(None, x, 5, 1, 0, 0, False, False, False, screen_x=x, screen_y=5)
+
+
+def test_mouse_moves_do_not_end_the_tick() -> None:
+    """A pointer crossing the screen posts a move per cell; each ended the tick and held
+    it ``HOLD_S`` (the simulation all but stopped while the mouse moved). Moves from the
+    input thread during slices 1-4 leave the tick running until the learner's pause
+    (handled after slice 8)."""
+    app = _app()
+
+    def on_slice(n: int) -> None:
+        if n <= 4:
+            thread = threading.Thread(target=app.post_message, args=(_move(n),))
+            thread.start()
+            thread.join()
+        elif n == 8:
+            app.session.playing = False
+
+    calls = _counting(app, on_slice)
+
+    async def body(app: RcsimApp) -> None:
+        await pacing.fill(app, 0.05)
+        assert calls[0] == 8
+
+    _run(app, body)
+
+
+def test_waiting_messages_are_the_app_queue_s_own() -> None:
+    """``input_waiting`` reads the messages in Textual's queue (a private deque of its
+    ``asyncio.Queue``): posted and not yet handled, they are there, in order."""
+    app = _app()
+
+    async def body(app: RcsimApp) -> None:
+        move, key = _move(3), events.Key("j", "j")
+        app.post_message(move)
+        assert not pacing.input_waiting(app)
+        app.post_message(key)
+        assert list(app.waiting_messages())[-2:] == [move, key]
+        assert pacing.input_waiting(app)
+
+    _run(app, body)
+
+
 def test_the_loop_gets_a_turn_between_slices_and_a_pause_there_ends_the_tick() -> None:
     app = _app()
     turns: list[int] = []

@@ -20,13 +20,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.reactive import reactive
-from textual.widgets import Footer
 
 from simulator.scenario import parse_duration
 from simulator.simulation import ActionError
 from simulator.slots import CLUSTER_SLOTS
 from tui import dialogs, pacing, panes, render
 from tui.app_views import ViewKeys
+from tui.footer import SteadyFooter
 from tui.frame_path import FramePath
 from tui.heap import Heap
 from tui.modals import BreakpointScreen, ChoiceScreen, HelpScreen, LookupScreen, PromptScreen
@@ -160,7 +160,7 @@ class RcsimApp(ViewKeys):
             yield panes.ClientsPane(session, id="clients").data_bind(RcsimApp.version)
             yield panes.ExpectationsPane(session, id="expect").data_bind(RcsimApp.version)
         yield panes.LogPane(session, id="log").data_bind(RcsimApp.version)
-        yield Footer()
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#topology", panes.SimPane).focus()

@@ -6,11 +6,13 @@ message view ``M``, the cluster as a graph ``G``). A base of :class:`tui.app.Rcs
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rich.console import RenderableType
 from textual._compositor import LayoutUpdate
 from textual.app import App
+from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
@@ -51,6 +53,14 @@ class ViewKeys(App[None]):
     selected: reactive[str | None] = reactive(None, init=False, repaint=False)
     cursor: reactive[int] = reactive(0, init=False, repaint=False)
     raw_view: reactive[bool] = reactive(False, init=False, repaint=False)
+
+    def waiting_messages(self) -> Sequence[Message | None]:
+        """The messages waiting in the app's queue, oldest first (tui/pacing.py
+        ``input_waiting``). Textual's queue (``textual._queue.Queue``, private) keeps them
+        in a deque ``values``; were that to change, each waiting message reads as
+        ``None``, i.e. as input (tests/test_tui_pacing.py fails then)."""
+        waiting = vars(self._message_queue).get("values")
+        return tuple(waiting) if waiting is not None else (None,) * self.message_queue_size
 
     def after_slice(self) -> None:
         """After each simulation slice (a tick): fold what it traced into what the panes

@@ -33,11 +33,22 @@ MAX_SLICE_MS = 4  # simulated ms: a quiet stretch must not grow a slice over a b
 DENSE_S = 0.016  # a slice that took longer: step event by event for a while (_run_slices)
 DENSE_HOLD_MS = 1000  # simulated ms stepped after such a slice (a ping period at NT 2 s)
 CUT_EVENTS = 4
-"""Events a slice runs between two reads of the clock: a slice of whole milliseconds
-after quiet ones met a 1,000-node burst (19,698 trace events in 2 ms, 3.5 s of CPU)
-and held a key for seconds, the deadline read only at its end (issue 12). 16 events
-still overran a 4 ms slice by 77-79 ms of CPU at 300 nodes (an event there can be a
-cron over 300 peers, ~5 ms); a clock read is ~0.1 µs, a call of ``run_events`` ~2."""
+"""Events a slice runs between two reads of the clock while events are light: a slice
+of whole milliseconds after quiet ones met a 1,000-node burst (19,698 trace events in
+2 ms, 3.5 s of CPU) and held a key for seconds, the deadline read only at its end
+(issue 12). 16 events still overran a 4 ms slice by 77-79 ms of CPU at 300 nodes; a
+clock read is ~0.1 µs, a call of ``run_events`` ~2."""
+HEAVY_S = 0.002
+"""Wall time of ``CUT_EVENTS`` events above which the session steps event by event with
+the clock read after *every* event (:meth:`Session._run_slices`): at 300 nodes (NT 2 s)
+each node's cron pings all 299 peers at once about once a second (their pongs all turn
+older than NT/2 together), 290 pings with gossip, 12-16 ms of CPU for that one event
+(``benchmarks/tui_events.py``), so four events between two clock reads overran a 4 ms
+slice by up to 54 ms of CPU (docs/benchmarks.md, 2026-12-02)."""
+HEAVY_HOLD_MS = 100
+"""Simulated ms stepped after a heavy batch: one cron period, over which a storm's crons
+are spread (4,189-4,290 ms at 300 nodes); stepping costs more per event than the
+engine's loop, so light stretches after it go back to batches."""
 NOTABLE_LIMIT_MS = 60_000  # "next notable event" looks at most this far ahead
 
 BREAKPOINTS: dict[str, str] = {
@@ -245,8 +256,10 @@ class Session:
         millisecond's events: a slice grown long over a quiet stretch that met the
         once-a-second burst of pings at 100 nodes held a key for 130 ms of CPU, a 1,000-node
         burst for seconds). A slice over ``DENSE_S`` (a big cluster's busy
-        milliseconds) makes the next ``DENSE_HOLD_MS`` stepped, so the deadline cuts
-        inside a millisecond (:meth:`_step_millisecond`)."""
+        milliseconds), or ``CUT_EVENTS`` events over ``HEAVY_S`` (a 300-node cron's ping
+        storm), makes the next ``DENSE_HOLD_MS`` (``HEAVY_HOLD_MS``) stepped with the clock
+        read after every event, so the deadline is overrun by one event at most
+        (:meth:`_step_millisecond`)."""
         sim = self.sim
         engine = sim.engine
         clock = self.clock
@@ -255,29 +268,48 @@ class Session:
             if next_time is None or next_time >= target:
                 return
             start = clock()
-            if not self._dense:
+            if self._dense:
+                whole = self._step_millisecond(target, deadline)
+            else:
                 end = min(target - 1, math.ceil(next_time) + self._slice_ms - 1)
-                while not sim.run_events(end, CUT_EVENTS):  # the deadline cuts inside
-                    if clock() > deadline:
-                        self.clean = False
-                        self._observe_driver()
-                        return
-            elif not self._step_millisecond(target, deadline):
-                self.clean = False
+                whole = self._run_batches(end, deadline)
+            self.clean = False
+            if not whole:
                 self._observe_driver()
                 return
-            self.clean = False
             now = clock()
-            spent = now - start
-            if spent > DENSE_S:  # busy: one millisecond per slice, stepped, for a while
-                self._slice_ms, self._dense_until = 1, sim.now + DENSE_HOLD_MS
-            elif spent < SLICE_S / 4:
-                self._slice_ms = min(self._slice_ms * 2, MAX_SLICE_MS)
-            elif spent > SLICE_S:
-                self._slice_ms = max(1, self._slice_ms // 2)
+            self._adapt(now - start)
             if now > deadline:
                 self._observe_driver()
                 return
+
+    def _run_batches(self, end: int, deadline: float) -> bool:
+        """Events up to ``end`` in the engine's loop, ``CUT_EVENTS`` at a time, the clock
+        read between two batches: ``False`` when the ``deadline`` cut it; ``True`` when it
+        reached ``end``, or stopped early because a batch took over ``HEAVY_S`` (then the
+        session steps event by event for ``HEAVY_HOLD_MS``: :attr:`_dense`)."""
+        sim, clock = self.sim, self.clock
+        last = clock()
+        while True:
+            done = sim.run_events(end, CUT_EVENTS)
+            now = clock()
+            if now - last > HEAVY_S:
+                self._dense_until = max(self._dense_until, sim.now + HEAVY_HOLD_MS)
+                return True
+            if done:
+                return True
+            if now > deadline:
+                return False
+            last = now
+
+    def _adapt(self, spent: float) -> None:
+        """The next slice's span from how long this one took (wall s, :meth:`_run_slices`)."""
+        if spent > DENSE_S:  # busy: one millisecond per slice, stepped, for a while
+            self._slice_ms, self._dense_until = 1, self.sim.now + DENSE_HOLD_MS
+        elif spent < SLICE_S / 4:
+            self._slice_ms = min(self._slice_ms * 2, MAX_SLICE_MS)
+        elif spent > SLICE_S:
+            self._slice_ms = max(1, self._slice_ms // 2)
 
     @property
     def _dense(self) -> bool:
@@ -285,19 +317,19 @@ class Session:
         return self.sim.now < self._dense_until
 
     def _step_millisecond(self, target: int, deadline: float) -> bool:
-        """The next millisecond's events one by one, the clock read every ``CUT_EVENTS``, so the
-        ``deadline`` cuts inside it: a big cluster's busy millisecond (3,000-7,000 events,
-        250-400 ms of CPU at 300 nodes, issue 12) held a key for all of it as one slice.
-        Whether the millisecond was run to its end."""
+        """The next millisecond's events one by one, the clock read after each, so the
+        ``deadline`` cuts inside it after one event at most: a big cluster's busy
+        millisecond (3,000-7,000 events, 250-400 ms of CPU at 300 nodes, issue 12) held
+        a key for all of it as one slice, and four events between two clock reads still
+        could hold it for 54 ms of CPU (:data:`HEAVY_S`). A clock read is ~0.1 µs against
+        several µs for the step. Whether the millisecond was run to its end."""
         sim, engine, clock = self.sim, self.sim.engine, self.clock
         next_time = engine.peek()
         assert next_time is not None
         end = min(target - 1, math.ceil(next_time))  # what run_until(end) would run
-        count = 0
         while next_time is not None and next_time <= end:
             sim.step()
-            count += 1
-            if count % CUT_EVENTS == 0 and clock() > deadline:
+            if clock() > deadline:
                 return False
             next_time = engine.peek()
         return True

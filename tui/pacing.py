@@ -16,9 +16,9 @@ queue. A slower speed's tick ends at its target (or after ``FILL_S`` when the cl
 cannot keep up); at ``max`` speed the slices go on, ``FILL_S`` of them, a ``GAP_S``
 pause, and on, so the simulation has ~90 % of the loop instead of 40 %.
 
-The tick ends as soon as a message waits for the app (a key, a click, a resize), so a
-key waits at most for the slice in progress; it then holds ``HOLD_S`` before returning,
-so the key's handling and the repaint it asks for (Textual paints at most 60 times a
+The tick ends as soon as a message waits for the app (a key, a click, a resize; not a
+mouse move: ``NOT_INPUT``), so a key waits at most for the slice in progress; it then holds ``HOLD_S``
+before returning, so the key's handling and the repaint it asks for (Textual paints at most 60 times a
 second) run without slices between their steps, and the timer's next period starts the
 next tick. It ends too when the learner paused, changed the speed or went back (a key
 handled in one of the loop's turns) or a breakpoint stopped it.
@@ -33,7 +33,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from typing import Protocol
+
+from textual import events
+from textual.message import Message
+from textual.messages import InvokeLater
 
 from tui.frame_path import FramePath
 from tui.model import MAX_SPEED, MAX_SPEED_CAP, Session
@@ -53,6 +58,8 @@ class Player(Protocol):
     @property
     def message_queue_size(self) -> int: ...
 
+    def waiting_messages(self) -> Sequence[Message | None]: ...
+
     def after_slice(self) -> None: ...
 
     def settle_if_due(self) -> None: ...
@@ -66,9 +73,20 @@ def target_of(app: Player, wall_delta: float) -> int:
     return session.now + max(1, round(wall_delta * speed * 1000))
 
 
+NOT_INPUT = (events.MouseMove, InvokeLater)
+"""Messages that do not end a tick: a pointer's moves (a move per cell crossed; each
+ended the tick and held it ``HOLD_S``, so the simulation all but stopped while the
+mouse moved, issue 12) and the callbacks Textual queues for the app while it handles
+them (``call_later``: a hover's). Both are handled in the loop's turn after the slice,
+as any message is; only input needs the clean turn of ``HOLD_S``."""
+
+
 def input_waiting(app: Player) -> bool:
-    """A message waits for the app (a key, a click, a resize)."""
-    return app.message_queue_size > 0
+    """A message waits for the app (a key, a click, a resize), not only mouse moves and
+    Textual's queued callbacks (:data:`NOT_INPUT`)."""
+    if app.message_queue_size == 0:
+        return False
+    return any(not isinstance(message, NOT_INPUT) for message in app.waiting_messages())
 
 
 async def fill(app: Player, wall_delta: float) -> None:
