@@ -177,8 +177,18 @@ def _log_row(
 
 def partition_rows(seeds: Sequence[int]) -> list[Row]:
     """``partition-behaviour.json`` A, B, C and D."""
+    return (
+        majority_stopped_rows(seeds)
+        + hung_master_rows(seeds)
+        + restart_rows(seeds)
+        + full_coverage_rows(seeds)
+    )
+
+
+def hung_master_rows(seeds: Sequence[int]) -> list[Row]:
+    """B: a master without replica hung (SIGSTOP), resumed early or late."""
     data = real_data()["partition"]
-    rows = majority_stopped_rows(seeds)
+    rows: list[Row] = []
     # B's fail times come before the resume, and up to the first FAIL the early and late
     # runs were measured alike (fresh cluster, SIGSTOP; only when SIGCONT came after the
     # FAIL differs): their real runs are pooled per NT (B_before_resume_pooled, from
@@ -221,17 +231,19 @@ def partition_rows(seeds: Sequence[int]) -> list[Row]:
             )
             if row is not None:
                 rows.append(row)
-    rows.extend(restart_rows(seeds))
+    return rows
+
+
+def full_coverage_rows(seeds: Sequence[int]) -> list[Row]:
+    """D: a master without replica hung with cluster-require-full-coverage no."""
     runs_d = [single_master_stopped(2000, seed, "late", full_coverage=False) for seed in seeds]
     row = _row(
         "D full-coverage no NT=2000",
         "fail_first",
-        data["D_full_coverage_no"]["fail_first"],
+        real_data()["partition"]["D_full_coverage_no"]["fail_first"],
         [r["fail_first"] for r in runs_d],
     )
-    if row is not None:
-        rows.append(row)
-    return rows
+    return [] if row is None else [row]
 
 
 def restart_rows(seeds: Sequence[int]) -> list[Row]:

@@ -261,8 +261,15 @@ def reshard_rows(seeds: Sequence[int]) -> list[Row]:
 
 def reshard_run_rows(key: str, seeds: Sequence[int]) -> list[Row]:
     """One measured reshard (``pipeline10`` or ``pipeline1``), ``len(seeds)`` re-runs."""
+    pipeline = real_data()["resharding"][key]["pipeline"]
+    return rows_of_runs(key, [ReshardRun(pipeline, seed).metrics() for seed in seeds])
+
+
+def rows_of_runs(key: str, runs: Sequence[dict[str, float | None]]) -> list[Row]:
+    """The rows of measured reshard ``key`` from its re-runs' :meth:`ReshardRun.metrics`
+    (apart from :func:`reshard_run_rows` so that tests/test_fidelity_reshard_client.py
+    can build them from runs it also reads for other checks, made once)."""
     real = real_data()["resharding"][key]
-    runs = [ReshardRun(real["pipeline"], seed).metrics() for seed in seeds]
     rows: list[Row] = []
     for metric in METRICS:
         if metric not in real and metric != OPS_IN_MOVES:

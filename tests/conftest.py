@@ -9,9 +9,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 
 import pytest
+
+from simulator.scenario import load_scenario
+from simulator.scenario.bundled import bundled_names
 
 CRASH_CLUSTER = """\
 cluster:
@@ -49,14 +53,35 @@ def write_scenario(tmp_path: Path) -> Callable[[str, str], Path]:
 # tests using one module-scoped fixture (grouped here: spread over two workers, the
 # fixture, a fidelity table or a resharding run, was made once in each).
 #
-# The two workers end together only if the long units go out early: the longest groups
-# of shared runs first, then every other group, then the rest of the suite in its order.
-LONG_GROUPS = (
-    "run:lessons/seed1",  # every lesson at seed 1, mass-failure's 200 nodes included
-    "run:lesson/mass-failure/seed2",
-    "run:lesson/big-cluster-reports/seed2",
-    "run:lesson/validity-window/seed2",
-)
+# The two workers end together only if the long units go out early: the groups of shared
+# runs first, the longest first (:func:`run_cost`, derived from the lessons' files, so a
+# new big lesson goes first without anyone listing it), then every other group, then the
+# rest of the suite in its order.
+
+
+@cache
+def _lesson_cost(name: str) -> int:
+    """A lesson run's rough cost: nodes² × simulated ms (each node's cron visits and pings
+    its peers, so the work per simulated second grows as the square of the cluster). Only
+    the ranking matters: mass-failure (200 nodes, 90 s) is ~60 s of CPU, the 100- and
+    120-node lessons ~5-10 s, the 6-node ones well under 3 s (tests/shared_runs.py)."""
+    scenario = load_scenario(name)
+    # Without run_until a run ends 5 s after its last step: 10 s is guess enough here.
+    return len(scenario.cluster.nodes) ** 2 * (scenario.run_until or 10_000)
+
+
+def run_cost(group: str) -> int:
+    """The estimated cost of shared-run group ``group`` (:func:`tests.shared_runs.group`):
+    the lesson's, the sum of every lesson's for the group of all lessons at one seed, 0
+    for a golden fidelity run (a few seconds at most) and for any other group."""
+    kind, _, rest = group.partition(":")
+    if kind != "run":
+        return 0
+    if rest.startswith("lessons/seed"):
+        return sum(_lesson_cost(name) for name in bundled_names())
+    if rest.startswith("lesson/"):
+        return _lesson_cost(rest.split("/")[1])
+    return 0
 
 
 def _group_of(item: pytest.Item) -> str | None:
@@ -82,10 +107,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if _group_of(item) is None and (name := _module_fixture_group(item)) is not None:
             item.add_marker(pytest.mark.xdist_group(name))
 
-    def rank(item: pytest.Item) -> int:
+    costs = {name: run_cost(name) for item in items if (name := _group_of(item)) is not None}
+
+    def rank(item: pytest.Item) -> tuple[int, int]:
         name = _group_of(item)
         if name is None:
-            return len(LONG_GROUPS) + 1
-        return LONG_GROUPS.index(name) if name in LONG_GROUPS else len(LONG_GROUPS)
+            return (2, 0)
+        return (0, -costs[name]) if costs[name] else (1, 0)
 
     items.sort(key=rank)  # stable: each rank keeps the collection order

@@ -37,7 +37,13 @@ DATA = Path(__file__).parent / "data"
 
 
 def cluster(**config: object) -> tuple[Simulation, ClusterData]:
-    sim = Simulation(masters=3, replicas=1, seed=1, config={"cluster-node-timeout": 2000, **config})
+    sim = Simulation(
+        masters=3,
+        replicas=1,
+        seed=1,
+        config={"cluster-node-timeout": 2000, **config},
+        checkpoint_ms=None,  # never rewound here: a checkpoint is a pickle of the model
+    )
     dp = install(sim)
     sim.run_until(100)
     return sim, dp

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import random
 from concurrent.futures import ProcessPoolExecutor
-from functools import cache
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,7 @@ from simulator.dataplane import install
 from simulator.dataplane.actions import add_client
 from simulator.engine import derive_seed
 from simulator.fidelity import Row
-from simulator.fidelity_reshard import ReshardRun, reshard_run_rows
+from simulator.fidelity_reshard import ReshardRun, reshard_run_rows, rows_of_runs
 from simulator.fidelity_reshard_client import (
     CALIBRATION_CLIENT_OWN_TIME_FACTORS,
     CALIBRATION_CLIENT_RATE_IN_MOVES,
@@ -199,6 +199,10 @@ def _lag_and_rates(
         run = ReshardRun(10, seed, client_share=share)
     else:
         run = ReshardRun(10, seed, client_share=share, client_jitter=client_jitter)
+    return _lag_and_rates_of(run)
+
+
+def _lag_and_rates_of(run: ReshardRun) -> tuple[float, float, float, float]:
     started = run.sim.trace.of_kind("reshard_started")[0]["t"]
     done = run.sim.trace.of_kind("reshard_done")[0]["t"]
     requests = [e["t"] for e in run.sim.trace.of_kind("request")]
@@ -207,9 +211,53 @@ def _lag_and_rates(
     return run.moved_lag_ms(), during, after, run.dp.clients["app"].rate
 
 
-def test_the_client_runs_at_the_calibrated_share_only_while_redis_cli_moves() -> None:
-    _, during, after, rate = _lag_and_rates(CALIBRATION_CLIENT_RATE_IN_MOVES, 1)
-    _, during_full, after_full, rate_full = _lag_and_rates(1.0, 1)
+Spec = tuple[int, float, int]
+"""One re-run of the experiment, with the client's jitter: (pipeline, share, seed)."""
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What the tests read of one re-run: :func:`_lag_and_rates` and its table metrics."""
+
+    lag_and_rates: tuple[float, float, float, float]
+    metrics: dict[str, float | None]
+
+
+def _measure(pipeline: int, share: float, seed: int) -> Measured:
+    run = ReshardRun(pipeline, seed, client_share=share)
+    return Measured(_lag_and_rates_of(run), run.metrics())
+
+
+def _table_specs() -> dict[str, list[Spec]]:
+    """Per measured reshard, the re-runs ``rcsim fidelity --part reshard --seeds 10``
+    makes: the run's own calibrated share (``ReshardRun``'s default), seeds 0-9."""
+    real = fidelity.real_data()["resharding"]
+    specs: dict[str, list[Spec]] = {}
+    for key, run in real.items():
+        pipeline = run["pipeline"]
+        specs[key] = [(pipeline, calibrated_share(pipeline), seed) for seed in SEEDS]
+    return specs
+
+
+@pytest.fixture(scope="module")
+def measured() -> dict[Spec, Measured]:
+    """Every re-run the table, the lag medians and the rates below read, each made once:
+    the table's pipeline-10 runs are the calibrated share's lag runs (seeds 0-9), whose
+    seed 1 the rates test reads too; the unslowed client's 10 lag runs give that test its
+    other half. One pool for all of them, so neither process waits for the other's last
+    run between tests."""
+    specs = [spec for runs in _table_specs().values() for spec in runs]
+    specs += [(10, 1.0, seed) for seed in SEEDS]
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        found = pool.map(_measure, *zip(*specs, strict=True))
+        return dict(zip(specs, found, strict=True))
+
+
+def test_the_client_runs_at_the_calibrated_share_only_while_redis_cli_moves(
+    measured: dict[Spec, Measured],
+) -> None:
+    _, during, after, rate = measured[(10, CALIBRATION_CLIENT_RATE_IN_MOVES, 1)].lag_and_rates
+    _, during_full, after_full, rate_full = measured[(10, 1.0, 1)].lag_and_rates
     real = fidelity.real_data()["resharding"]["pipeline10"]["client_ops_per_s_before"]
     assert rate == rate_full == real  # restored at reshard_done
     assert during < 0.8 * during_full
@@ -230,35 +278,48 @@ def test_without_the_jitter_the_client_locks_onto_redis_clis_batches() -> None:
     assert 0.85 < low / high < 1.0
 
 
-@cache
-def _lags(share: float) -> tuple[float, ...]:
-    with ProcessPoolExecutor(max_workers=2) as pool:
-        return tuple(lag for lag, *_ in pool.map(_lag_and_rates, [share] * 10, SEEDS))
+def _lags(measured: dict[Spec, Measured], share: float) -> list[float]:
+    return [measured[(10, share, seed)].lag_and_rates[0] for seed in SEEDS]
 
 
-def test_the_calibrated_share_gives_the_real_moved_lag_and_the_unslowed_client_does_not() -> None:
+def test_the_calibrated_share_gives_the_real_moved_lag_and_the_unslowed_client_does_not(
+    measured: dict[Spec, Measured],
+) -> None:
     """The fit (over seeds 0-29 in docs/fidelity.md) seen on the table's 10 seeds: at the
     calibrated share the median lag is within 15 % of the real 25.0 ms; at the rate the
     client had before the reshard it is ~40 % short (a client reaching a slot ~0.7× as
     often as rcsim's, the observation that named the calibration)."""
     real = fidelity.real_data()["resharding"]["pipeline10"]["MOVED_lag_ms"]
-    calibrated = fidelity.median(list(_lags(CALIBRATION_CLIENT_RATE_IN_MOVES)))
-    unslowed = fidelity.median(list(_lags(1.0)))
+    calibrated = fidelity.median(_lags(measured, CALIBRATION_CLIENT_RATE_IN_MOVES))
+    unslowed = fidelity.median(_lags(measured, 1.0))
     assert calibrated is not None and unslowed is not None
     assert abs(calibrated - real) <= 0.15 * real
     assert unslowed < 0.7 * real
 
 
-@cache
-def reshard_table() -> tuple[Row, ...]:
-    """``rcsim fidelity --part reshard --seeds 10``'s reshard rows (not the rebalances)."""
-    keys = list(fidelity.real_data()["resharding"])
-    with ProcessPoolExecutor(max_workers=2) as pool:
-        parts = pool.map(reshard_run_rows, keys, [SEEDS] * len(keys))
-        return tuple(row for rows in parts for row in rows)
+def reshard_table(measured: dict[Spec, Measured]) -> tuple[Row, ...]:
+    """``rcsim fidelity --part reshard --seeds 10``'s reshard rows (not the rebalances),
+    from :func:`measured`'s runs (the next test checks they are ``reshard_run_rows``')."""
+    return tuple(
+        row
+        for key, specs in _table_specs().items()
+        for row in rows_of_runs(key, [measured[spec].metrics for spec in specs])
+    )
 
 
-def test_the_reshard_rows_with_the_slowed_client() -> None:
+def test_the_table_is_made_of_the_runs_reshard_run_rows_makes(
+    measured: dict[Spec, Measured],
+) -> None:
+    """What :func:`reshard_table` reads is what ``rcsim fidelity`` runs: the rows of one
+    seed of pipeline 10 (its calibrated share being ``ReshardRun``'s default) are the
+    same made either way."""
+    spec = (10, calibrated_share(10), 1)
+    assert reshard_run_rows("pipeline10", [1]) == rows_of_runs(
+        "pipeline10", [measured[spec].metrics]
+    )
+
+
+def test_the_reshard_rows_with_the_slowed_client(measured: dict[Spec, Measured]) -> None:
     """The check on what the calibrations were not fitted to: both durations, MOVED,
     each run's MOVED waits, pipeline 10's requests in the moves (the harness's tail),
     both ASK counts, the slots with an ASK and the most in one slot: every row in
@@ -266,7 +327,7 @@ def test_the_reshard_rows_with_the_slowed_client() -> None:
     95 % interval 76-115), then 75 and 66 with pipeline 10's share imposed on it (below
     the interval), and is in it with the share of its own run, fitted on its op count;
     never tuned on it (docs/fidelity.md)."""
-    table = reshard_table()
+    table = reshard_table(measured)
     assert [(r.experiment.rsplit(", ", 1)[1], r.metric) for r in table] == [
         ("pipeline10", "reshard_wall_ms"),
         ("pipeline10", "MOVED"),

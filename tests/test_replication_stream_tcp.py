@@ -24,7 +24,11 @@ NT = 15_000  # the default: n4 cut off from n1 alone never fails anything over
 
 def cluster(seed: int = 1, **config: Any) -> tuple[Simulation, ClusterData]:
     sim = Simulation(
-        masters=3, replicas=1, seed=seed, config={"cluster-node-timeout": NT, **config}
+        masters=3,
+        replicas=1,
+        seed=seed,
+        config={"cluster-node-timeout": NT, **config},
+        checkpoint_ms=None,  # never rewound here: a checkpoint is a pickle of the model
     )
     return sim, install(sim)
 
