@@ -1,6 +1,6 @@
 """In-process A/B of a few functions: two identical simulations, the same simulated seconds.
 
-``.venv/bin/python -m benchmarks.ab_inproc [--warm W] BASE_TREE MASTERS SECONDS TARGET...``
+``.venv/bin/python -m benchmarks.ab_inproc [--warm W] [--fixed base-first|new-first] BASE_TREE MASTERS SECONDS TARGET...``
 builds the same ``MASTERS`` + ``MASTERS`` cluster twice in one process (same seed, so the
 same simulation), runs both to ``W`` s (default 2; 60 or more for the steady state after
 the create-like start's ping bursts, docs/benchmarks.md Round 8), then runs them second by
@@ -19,6 +19,12 @@ which simulation runs which version, and which runs first, alternate every secon
 simulation built second is a few per cent faster, and the converged cluster's ping
 storms make seconds unequal). Only for changes confined to the named functions, and only
 in pure Python (it swaps them on the classes).
+
+``--fixed base-first|new-first`` (before the other arguments): each simulation keeps one
+version for the whole run, built, warmed up and timed with it (the run order still
+alternates every two seconds), for changes whose state the other version cannot read
+(e.g. calendar entries in a new format); the simulation built second runs a few per cent
+faster, so run it both ways (docs/benchmarks.md, Round 9).
 """
 
 from __future__ import annotations
@@ -62,26 +68,41 @@ def use(swaps: list[Swap], new: bool) -> None:
 
 
 def measure(
-    base: str, masters: int, seconds: int, targets: list[str], warm: int = 2
+    base: str,
+    masters: int,
+    seconds: int,
+    targets: list[str],
+    warm: int = 2,
+    fixed: str | None = None,
 ) -> tuple[float, float]:
     """CPU seconds of the base versions and of this tree's over the same simulated span
-    (``seconds`` after ``warm``; the warm-up runs this tree's versions, untimed)."""
+    (``seconds`` after ``warm``; the warm-up runs this tree's versions, untimed). With
+    ``fixed`` ("base-first" or "new-first"), simulation 0 runs one version and simulation
+    1 the other for the whole run, the first named built first."""
+    if fixed not in (None, "base-first", "new-first"):
+        raise ValueError(f"fixed: {fixed!r} (base-first or new-first)")
     swaps = load_swaps(base, targets)
+    versions = [fixed == "new-first", fixed == "base-first"]  # simulation -> new?
     sims = []
-    for _ in range(2):
+    for i in range(2):
+        if fixed:
+            use(swaps, versions[i])
         engine = Engine(1)
         Cluster(engine, Trace(), standard_topology(masters, 1), {})
         sims.append(engine)
     gc.collect()
     gc.freeze()  # both clusters out of the full passes (the second build unfroze the first)
-    for engine in sims:
+    for i, engine in enumerate(sims):
+        if fixed:
+            use(swaps, versions[i])
         engine.run_until(warm * 1000)
     totals = [0.0, 0.0]  # base, new
     for k in range(seconds):
         until = (warm + k + 1) * 1000
         first = (k // 2) % 2  # which simulation runs first this second
         for i in (first, 1 - first):
-            new = (i + k) % 2 == 1  # which version simulation i runs this second
+            # which version simulation i runs this second
+            new = versions[i] if fixed else (i + k) % 2 == 1
             use(swaps, new)
             start = time.process_time()
             sims[i].run_until(until)
@@ -93,12 +114,19 @@ def measure(
 
 def main(argv: list[str]) -> int:
     warm = 2
-    if argv[:1] == ["--warm"] and len(argv) > 1 and argv[1].isdigit():
-        warm, argv = int(argv[1]), argv[2:]
+    fixed: str | None = None
+    while len(argv) > 1 and argv[0] in ("--warm", "--fixed"):
+        if argv[0] == "--warm" and argv[1].isdigit():
+            warm = int(argv[1])
+        elif argv[0] == "--fixed" and argv[1] in ("base-first", "new-first"):
+            fixed = argv[1]
+        else:
+            break
+        argv = argv[2:]
     if len(argv) < 4 or not (argv[1].isdigit() and argv[2].isdigit()):
         print(__doc__, file=sys.stderr)
         return 2
-    base_s, new_s = measure(argv[0], int(argv[1]), int(argv[2]), argv[3:], warm)
+    base_s, new_s = measure(argv[0], int(argv[1]), int(argv[2]), argv[3:], warm, fixed)
     print(f"base {base_s:.3f} s, new {new_s:.3f} s of CPU: new is {base_s / new_s:.3f}x as fast")
     return 0
 
