@@ -373,6 +373,24 @@ def test_manual_failover_default_times_out_after_5s_with_a_hung_master() -> None
     assert events(sim, "promoted") == []
 
 
+def test_every_ping_stamps_ping_sent_so_a_manual_failover_master_never_flags_its_replica() -> None:
+    """``clusterSendPing`` sets ``ping_sent = now`` on every PING, pending or not (§6 step
+    3d): the master pings its ``mf_slave`` every tick for the failover's 5 s, so a replica
+    that stops answering is not PFAIL to it then, while the other masters (NT 1 s) flag it.
+    With a pending ping kept, the master would flag it NT after its first tick ping."""
+    sim = sim_of()
+    sim.run_until(3000)
+    assert sim.inject("failover", node="n4", mode="default") == "OK"
+    assert sim.run_until_condition(lambda: bool(events(sim, "mf_paused", node="n1")), 3050)
+    sim.inject("pause", node="n4")  # MFSTART delivered; the replica goes silent
+    paused = sim.now
+    sim.run_until(paused + 4500)  # within the master's mf_end (5 s)
+    assert events(sim, "pfail", node="n1", target="n4") == []
+    assert events(sim, "pfail", node="n2", target="n4")  # no manual failover there
+    master_view = sim.cluster.node("n1").peers["n4"]
+    assert 0 < sim.now - master_view.ping_sent <= 100  # stamped at the last tick
+
+
 def test_manual_failover_force_needs_votes_but_no_master() -> None:
     sim = sim_of(**{"cluster-node-timeout": 15000})
     sim.run_until(3000)

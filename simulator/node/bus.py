@@ -149,8 +149,12 @@ class BusOutput(ManualFailover):
         """``clusterSendPing``: header plus gossip about max(3, N/10) nodes and every PFAIL node (§7)."""
         now = self.engine.now
         if mtype == _PING:
-            if peer.ping_sent == 0:
-                peer.ping_sent = now
+            # Every PING stamps ping_sent, pending or not (``clusterSendPing``): the
+            # master's every-tick PING to its mf_slave pushes it on (§12). A later
+            # stamp only moves deadlines later, so only a first one is re-filed.
+            first = peer.ping_sent == 0
+            peer.ping_sent = now
+            if first:
                 self._cron_watch(peer)  # a pong from the future may have filed it later
         self._send(peer.name, self._heartbeat(mtype, self._gossip()))
 
