@@ -99,8 +99,12 @@ class TcpNet:
         ``handler`` or else to the one ``src`` attached for ``service``."""
         if handler is None:
             handler = self._handlers[(src, service)]
-        link = Link(self, src, dst, handler, outbound=True, service=service)
-        self._open.setdefault(src, []).append(link)
+        link = Link(self, src, dst, handler, True, service)
+        sockets = self._open.get(src)
+        if sockets is None:
+            self._open[src] = [link]
+        else:
+            sockets.append(link)
         if service == BUS and (src, dst) not in self._refused:
             self.emit("link_connect", src, dst)
         self._send_syn(link)
@@ -136,13 +140,14 @@ class TcpNet:
         two (a cancelled timer never runs or counts, so the run is the same)."""
         src, dst = link.local, link.remote
         engine = self.engine
-        there = self.path_delay(src, dst)
+        reachable, latency = self.reachable, self.latency  # path_delay, inlined twice
+        there = latency(src, dst) if reachable(src, dst) else None
         if there is None:  # DROPped or lost: retransmitted at the next RTO
             link._timer = engine.schedule(link._rto, self._syn_timeout, link)
             return
         # The peer's kernel answers even when the process is paused; a closed port, RST.
         refused = (dst, link.service) not in self._handlers or self.process_state(dst) == CRASHED
-        back = self.path_delay(dst, src)
+        back = latency(dst, src) if reachable(dst, src) else None
         if back is None:  # the answer is lost: the next SYN tries again
             link._timer = engine.schedule(link._rto, self._syn_timeout, link)
             return
