@@ -32,11 +32,14 @@ from simulator.node import (
     Node,
     NodesConf,
     SeedPeer,
+    bits_to_slots,
 )
 from simulator.slots import CLUSTER_SLOTS, SlotTable
 from simulator.topology import ClusterError, NodeSpec, UnknownNode, check_specs
 from simulator.topology import standard_topology as standard_topology  # re-exported
 from simulator.trace import Trace
+
+ALL_SLOTS = (1 << CLUSTER_SLOTS) - 1  # the bitset of every slot
 
 BASE_PORT = 7000
 BLACKLIST_TTL_MS = 60_000  # CLUSTER_BLACKLIST_TTL (§1.1)
@@ -529,8 +532,20 @@ class Cluster(ReplicationWire):
 
     def covered(self) -> bool:
         """All 16384 slots are bound to a master that is alive."""
-        table = self.truth_table()
-        return all(owner is not None for owner in table)
+        return not self.uncovered()
+
+    def uncovered(self) -> list[int]:
+        """The slots no live master claims (``None`` in :meth:`truth_table`), ascending.
+
+        From the masters' slot bitsets, without the table: a scenario waiting for
+        ``covered`` asks every 10 ms (the runner's ``WAIT_POLL_MS``), and the table of a
+        100-master cluster took ~3.4 ms to build (0.1 ms this way): in mass-failure,
+        waiting 85 s for ``covered``, about a quarter of the run's CPU."""
+        claimed = 0
+        for node in self.nodes.values():
+            if node.alive and node.is_master:
+                claimed |= node.my_slot_bits()
+        return bits_to_slots(~claimed & ALL_SLOTS)
 
     def masters(self) -> list[Node]:
         """Nodes that are masters in their own view."""

@@ -90,7 +90,9 @@ class Network:
         if self.loss and self._rng.random() < self.loss:
             return None
         low, high = self.latency_ms
-        latency = round(low if low == high else self._rng.uniform(low, high))
+        # random.uniform(low, high), inlined (the same expression, so the same float):
+        # every SYN and its answer draw here, two per connect, most of them refused.
+        latency = round(low if low == high else low + (high - low) * self._rng.random())
         if latency == 0 and now >= self._latest_arrival:
             # Nothing remembered arrives after now, and whatever is sent later arrives
             # at its own send time or after: already in order, nothing to remember. (The

@@ -191,8 +191,7 @@ def _disagreement(sim: Simulation) -> str:
 
 
 def _covered(sim: Simulation, c: model.Covered, _start: int) -> Check:
-    table = sim.cluster.truth_table()
-    missing = [slot for slot, owner in enumerate(table) if owner is None]
+    missing = sim.cluster.uncovered()
     expected = "every slot has a live owner" if c.value else "some slot has no live owner"
     observed = (
         "all 16384 slots are served"

@@ -363,15 +363,18 @@ class Link:
         """The socket is gone: timers stop, what it held is lost."""
         self.state = CLOSED
         self._epoch += 1
-        engine = self.stack.engine
-        engine.cancel(self._timer)
-        self._timer = None
-        engine.cancel(self._delack)
-        self._delack = None
+        timer = self._timer  # Engine.cancel, inlined: most sockets have no timer left
+        if timer is not None:
+            timer.cancelled = True
+            self._timer = None
+        timer = self._delack
+        if timer is not None:
+            timer.cancelled = True
+            self._delack = None
         self._ack_due = self._unacked = False
         ka = self._ka
-        if ka is not None:
-            engine.cancel(ka.timer)
+        if ka is not None and ka.timer is not None:
+            ka.timer.cancelled = True
             ka.timer = None
         self._queue = self._in_flight = _IDLE
         self._queued_bytes = 0

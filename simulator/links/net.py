@@ -41,6 +41,8 @@ from simulator.links.linux import (
 )
 from simulator.native import mypyc_attr
 
+_FREED_REASON = {"refused": "refused", "failed": "timeout"}  # link_freed's reason, by event
+
 
 @mypyc_attr(allow_interpreted_subclasses=True)
 class TcpNet:
@@ -97,8 +99,12 @@ class TcpNet:
         ``handler`` or else to the one ``src`` attached for ``service``."""
         if handler is None:
             handler = self._handlers[(src, service)]
-        link = Link(self, src, dst, handler, outbound=True, service=service)
-        self._open.setdefault(src, []).append(link)
+        link = Link(self, src, dst, handler, True, service)
+        sockets = self._open.get(src)
+        if sockets is None:
+            self._open[src] = [link]
+        else:
+            sockets.append(link)
         if service == BUS and (src, dst) not in self._refused:
             self.emit("link_connect", src, dst)
         self._send_syn(link)
@@ -123,17 +129,35 @@ class TcpNet:
         return link
 
     def _send_syn(self, link: Link) -> None:
-        link._timer = self.engine.schedule(link._rto, self._syn_timeout, link)
+        """Send (or retransmit) ``link``'s SYN; its answer, decided now, comes a round trip
+        later, and the RTO timer retransmits it if none comes first.
+
+        The timer is only scheduled when it could fire: an answer due before it ends the
+        connect (established, refused) or finds the link already discarded, which would
+        have cancelled the timer, so an answer due strictly before the RTO makes it moot.
+        A dead peer is reconnected every cron tick (``clusterCron``), and every connect
+        is refused a round trip later: without the moot timer each costs one event, not
+        two (a cancelled timer never runs or counts, so the run is the same)."""
         src, dst = link.local, link.remote
-        there = self.path_delay(src, dst)
-        if there is None:
-            return  # DROPped or lost: retransmitted at the next RTO
+        engine = self.engine
+        reachable, latency = self.reachable, self.latency  # path_delay, inlined twice
+        there = latency(src, dst) if reachable(src, dst) else None
+        if there is None:  # DROPped or lost: retransmitted at the next RTO
+            link._timer = engine.schedule(link._rto, self._syn_timeout, link)
+            return
         # The peer's kernel answers even when the process is paused; a closed port, RST.
-        listening = (dst, link.service) in self._handlers
-        answer = "accepted" if listening and self.process_state(dst) != CRASHED else "refused"
-        back = self.path_delay(dst, src)
-        if back is not None:  # else the answer is lost: the next SYN tries again
-            self.engine.schedule(there + back, self._syn_answered, link, answer, there + back)
+        refused = (dst, link.service) not in self._handlers or self.process_state(dst) == CRASHED
+        back = latency(dst, src) if reachable(dst, src) else None
+        if back is None:  # the answer is lost: the next SYN tries again
+            link._timer = engine.schedule(link._rto, self._syn_timeout, link)
+            return
+        rtt = there + back
+        if rtt >= link._rto:  # the timer comes first (or first in the same ms)
+            link._timer = engine.schedule(link._rto, self._syn_timeout, link)
+        if refused:
+            engine.schedule(rtt, self._syn_refused, link)
+        else:
+            engine.schedule(rtt, self._syn_accepted, link, rtt)
 
     def _syn_timeout(self, link: Link) -> None:
         """The SYN's RTO timer (``tcp_retransmit_timer`` in SYN_SENT): give up
@@ -151,13 +175,28 @@ class TcpNet:
             link._rto = min(link._rto * 2, params.rto_max_ms)
         self._send_syn(link)
 
-    def _syn_answered(self, link: Link, answer: str, rtt: int) -> None:
+    def _syn_refused(self, link: Link) -> None:
+        """RST to the SYN (a closed port): ``ECONNREFUSED``, the link is freed.
+
+        :meth:`notify` and :meth:`_dispatch` of ``refused``, inlined for a running
+        process with nothing buffered (a reconnect storm to dead peers is mostly this)."""
         if link.state != CONNECTING:
             return  # freed meanwhile, or a second answer to a retransmitted SYN
-        if answer == "refused":
-            link.discard()
+        link.discard()
+        host = link.local
+        if self.process_state(host) != RUNNING or host in self._held:
             self.notify(link, "refused", None)
             return
+        if link.freed:
+            return
+        link.freed = True
+        self.trace_freed(link, "refused")
+        link.handler.on_refused(link)
+
+    def _syn_accepted(self, link: Link, rtt: int) -> None:
+        """SYN-ACK: the connection is established at both ends."""
+        if link.state != CONNECTING:
+            return  # freed meanwhile, or a second answer to a retransmitted SYN
         self.engine.cancel(link._timer)
         link._timer = None
         acceptor = self._handlers[(link.remote, link.service)]
@@ -257,7 +296,7 @@ class TcpNet:
             handler.on_established(link)
         else:
             link.freed = True
-            self.trace_freed(link, {"refused": "refused", "failed": "timeout"}.get(what, str(arg)))
+            self.trace_freed(link, _FREED_REASON.get(what) or str(arg))
             if what == "refused":
                 handler.on_refused(link)
             elif what == "failed":

@@ -189,6 +189,10 @@ class NodeBase:
     def my_slots(self) -> list[int]:
         return bits_to_slots(self._owner_bits.get(self.index, 0))
 
+    def my_slot_bits(self) -> int:
+        """:meth:`my_slots` as a bitset (bit s = slot s)."""
+        return self._owner_bits.get(self.index, 0)
+
     def slots_of(self, name: str) -> list[int]:
         return self.slots.slots_of(self.host.index[name])
 

@@ -9,13 +9,21 @@ def bits_to_slots(bits: int) -> list[int]:
     """The slots set in a bitset (bit s = slot s), ascending."""
     if not bits:
         return []
-    text = format(bits, "b")[::-1]  # slot 0 first
+    # Slot s is character top - s of the binary text, which starts with a 1 (slot top):
+    # read it from its end, a run of slots at a time (a master's share, a resharded
+    # batch are ranges), without reversing it.
+    text = format(bits, "b")
+    top = len(text) - 1
     out: list[int] = []
-    start = text.find("1")
-    while start != -1:
-        out.append(start)
-        start = text.find("1", start + 1)
-    return out
+    extend = out.extend
+    rfind = text.rfind
+    end = rfind("1")
+    while True:
+        begin = rfind("0", 0, end)  # the run is characters begin + 1 .. end
+        extend(range(top - end, top - begin))
+        if begin <= 0:
+            return out
+        end = rfind("1", 0, begin)  # found: character 0 is a 1
 
 
 def bytes_to_slots(bitmap: bytes | bytearray) -> list[int]:
