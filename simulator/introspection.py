@@ -55,7 +55,7 @@ def node_line(cluster: Cluster, node: Node, peer: PeerView) -> str:
     if peer.flags & SLAVE and peer.master is not None and peer.master in node.peers:
         master_id = node.peers[peer.master].id
     ping = unix_ms(peer.ping_sent) if peer.ping_sent else 0
-    pong = unix_ms(peer.pong_received) if peer.pong_received else 0
+    pong = unix_ms(peer.pong_received)  # never answered (NEVER_PONGED): 0, the epoch
     link = "connected" if (peer.link or peer.flags & MYSELF) else "disconnected"
     parts = [
         peer.id,

@@ -215,18 +215,21 @@ def test_restarted_master_reports_ok_after_about_2s_and_the_others_at_once() -> 
 def test_manual_failover_force_and_takeover_promotion_times_match_real_redis() -> None:
     """FORCE waits for the next cron tick, TAKEOVER needs no vote; others learn by heartbeat.
 
+    FORCE's times start with a wait for the replica's next clusterCron, 0-100 ms whatever
+    NT is (real: 7-98 ms over 12 runs), so they are checked on FORCE's runs of every
+    setting pooled, by rank against the 12 (10 healthy) real runs, and the parts after the
+    election's start run by run within the usual bounds; the per-setting FORCE rows (5 and
+    2 real runs) are reference rows (docs/fidelity.md, "Manual FORCE: one wait, pooled").
     With DEFAULT the old master and the others learn the new master ~40 ms after it
     promoted itself: its PONG waits on Nagle for the AUTH_REQUEST's delayed ACK (§4.5).
     Other millisecond-level times are reported in docs/fidelity.md, not asserted.
     """
-    rows = fidelity_manual.manual_failover_rows(range(8))
-    checked = [
+    rows = fidelity_manual.manual_failover_rows(range(8), force_seeds=range(30))
+    pooled = [r for r in rows if r.experiment.startswith("manual FORCE NT 2000+15000")]
+    checked = pooled + [
         r
         for r in rows
-        if (
-            r.metric == "replica_self_master"
-            and ("FORCE" in r.experiment or "TAKEOVER" in r.experiment)
-        )
+        if (r.metric == "replica_self_master" and "TAKEOVER" in r.experiment)
         or (
             r.metric == "all_see_old_master_as_replica"
             and "NT=15000" in r.experiment
@@ -241,9 +244,16 @@ def test_manual_failover_force_and_takeover_promotion_times_match_real_redis() -
     # seeds (4474 ms against 3678 [2679-3699]) and is in with §4.5 (3642), but its median
     # moves in whole ~1 s random-ping rounds: an 8-seed median passes or fails by the
     # seeds' luck. docs/fidelity.md lists it under what rcsim does not reproduce.
-    assert len(checked) == 12
+    assert len(pooled) == 7 and len(checked) == 16
+    # Four pooled rows are judged by rank (they include the wait), three by the usual bounds.
+    assert sum(r.rank_p is not None for r in pooled) == 4
+    assert {r.runs for r in pooled} == {60, 90}  # healthy NT 2000+15000, and + hung
     misses = [r for r in checked if not r.within_bounds]
     assert misses == [], fidelity.format_table(misses)
+    # The per-setting FORCE rows of the wait-driven times are shown, not counted.
+    references = [r for r in rows if r.reference]
+    assert len(references) == 7
+    assert all("FORCE" in r.experiment for r in references)
 
 
 def test_manual_failover_default_never_promotes_with_a_hung_master_but_force_does() -> None:

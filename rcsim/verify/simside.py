@@ -13,8 +13,9 @@ MEET, its replicas REPLICATEd on the first :data:`HEALTH_POLL_MS` check that see
 node known (``RealCluster._join``), run until healthy, the scenario's clock starting a lag after it drawn from the real
 side's (:data:`CALIBRATION_VERIFY_START_LAG_MS`, :mod:`simulator.harness.fresh`); times
 read from the trace are then counted from that moment. Not the default: over the kept
-reports it brings 3 rows in (no-replica's FAIL among them) and takes 2 out
-(docs/fidelity.md, "What rcsim does not reproduce", no-replica).
+reports it brings 4 rows in (no-replica's FAIL among them) and takes 6 out (round 10,
+with the discovery rules of redis-rules §5.4 and §5.6; docs/fidelity.md, "What rcsim
+does not reproduce", no-replica).
 A ``standalone`` topology has no cluster to form and always starts as rcsim runs it.
 """
 

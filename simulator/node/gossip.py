@@ -55,8 +55,13 @@ class Gossip(Cron):
         self.received[mtype] += 1
         now = self.engine.now
         sender = self.peers.get(msg.sender)
-        if sender is not None and sender.flags & HANDSHAKE and mtype > _LAST_HEARTBEAT:
-            sender = None
+        # ``getNodeFromLinkAndMsg``: a node still in handshake has a random name in Redis,
+        # so looking the header's name up does not find it: its packets have no sender
+        # (§5.4). rcsim keeps the entry under its real name and passes it on as
+        # ``handshake`` for the one thing Redis does with it, completing the handshake.
+        handshake: PeerView | None = None
+        if sender is not None and sender.flags & HANDSHAKE:
+            handshake, sender = sender, None
         if sender is not None:
             sender.data_received = now
             if not sender.flags & HANDSHAKE:
@@ -77,7 +82,7 @@ class Gossip(Cron):
                     self._handle_manual_failover()
 
         if mtype <= _LAST_HEARTBEAT:  # PING, PONG, MEET
-            self._process_heartbeat(msg, sender, now, link)
+            self._process_heartbeat(msg, sender, now, link, handshake)
         elif mtype == MsgType.FAIL:
             if sender is not None and msg.about is not None:
                 failing = self.peers.get(msg.about)
@@ -105,29 +110,31 @@ class Gossip(Cron):
             self._before_sleep()
 
     def _process_heartbeat(
-        self, msg: Message, sender: PeerView | None, now: int, link: Link | None = None
+        self,
+        msg: Message,
+        sender: PeerView | None,
+        now: int,
+        link: Link | None = None,
+        handshake: PeerView | None = None,
     ) -> None:
-        """The PING/PONG/MEET part of ``clusterProcessPacket`` (§10.1)."""
+        """The PING/PONG/MEET part of ``clusterProcessPacket`` (§10.1); ``handshake``: my
+        entry for the sending address while it is still in handshake (§5.3, §5.4)."""
         mtype = msg.type
         if sender is None and mtype == _MEET:
-            sender = self._add_handshake_peer(msg.sender)
+            if handshake is None:  # (Redis would add a second entry for a second MEET)
+                self._add_handshake_peer(msg.sender)
             self._process_gossip(msg, None, now)
         if mtype == _PING or mtype == _MEET:
             # The PONG travels back on the connection the PING came in on (unknown senders too).
             reply = self._heartbeat(_PONG, self._gossip(), True)
             self._reply(link, msg.sender, reply)
-        if sender is None:
-            return
         # A PONG answering my PING on my own link (``!link->inbound``): not the PONG a
         # replica sends back for the PING its master sent on an inbound link (MFSTART).
         answer = mtype == _PONG and msg.reply and (link is None or link.outbound)
-        if sender.flags & HANDSHAKE:
-            if not answer:
-                return
-            # Handshake completed on my outbound link: learn the role from the header.
-            sender.flags &= ~HANDSHAKE
-            sender.flags |= MASTER if msg.master is None else SLAVE
-            self._emit("handshake_done", sender.name)
+        if sender is None:
+            if handshake is not None and answer:
+                self._complete_handshake(handshake, msg, now)
+            return
         sender.flags = (sender.flags & ~NOFAILOVER) | (msg.flags & NOFAILOVER)
         if answer:
             sender.pong_received = now
@@ -193,6 +200,20 @@ class Gossip(Cron):
 
         # Step 11: gossip.
         self._process_gossip(msg, sender, now)
+
+    def _complete_handshake(self, peer: PeerView, msg: Message, now: int) -> None:
+        """The PONG on my outbound link to a node in handshake (§5.4): Redis renames the
+        entry, clears HANDSHAKE, takes MASTER or SLAVE from the header's flags and the
+        pong time, and nothing else, as the packet had no sender (``getNodeFromLinkAndMsg``
+        found none): its slots, its master, its epochs and its gossip section are read
+        from the next packet it sends (the PING of its own connect, within a cron tick).
+        rcsim processed them in this PONG until round 10 (docs/fidelity.md, fresh start)."""
+        peer.flags &= ~HANDSHAKE
+        peer.flags |= MASTER if msg.master is None else SLAVE
+        self._emit("handshake_done", peer.name)
+        peer.pong_received = now
+        peer.ping_sent = 0
+        self._cron_watch(peer)  # the next NT/2 ping (simulator.node.cron_deadlines)
 
     def _add_handshake_peer(self, name: str) -> PeerView:
         """A MEET from an unknown node adds it in HANDSHAKE (§5.3).

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from simulator.messages import FAIL, HANDSHAKE, MASTER, MYSELF, NOFAILOVER, SLAVE
 from simulator.native import mypyc_attr
 from simulator.node.commands import ClusterCommands
-from simulator.node.peer import NO_REPORTS, PeerView
+from simulator.node.peer import NEVER_PONGED, NO_REPORTS, PeerView
 from simulator.slots import SlotTable
 
 
@@ -62,7 +62,8 @@ class NodesConfFile(ClusterCommands):
             peer.fail_reports = NO_REPORTS
             peer.link = name == self.name
             peer.ping_sent = now if peer.ping_sent else 0
-            peer.pong_received = now if peer.pong_received else 0
+            # clusterLoadConfig: a saved pong time other than 0 (never) becomes now.
+            peer.pong_received = now if peer.pong_received != NEVER_PONGED else NEVER_PONGED
             peer.data_received = 0
             peer.voted_time = PeerView(name, peer.id, peer.index, 0).voted_time
             if peer.flags & FAIL:

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+from typing import Any, Final, NoReturn
 
 from simulator.messages import FAIL, MASTER, PFAIL
 from simulator.native import mypyc_attr
+from simulator.replication import UNIX_BASE_MS
+
+NEVER_PONGED: Final = -UNIX_BASE_MS
+"""``pong_received`` of a node that never answered me: Redis's ``createClusterNode`` sets
+it to 0, the unix epoch (``mstime()`` counts from it), so ``clusterCron``'s "pong older
+than NT/2" holds for it at once and its first cron tick with a link pings it (§6 step 3c),
+and step 2's random ping takes it as the oldest. rcsim's clock starts at the run's 0,
+``UNIX_BASE_MS`` after the epoch: a 0 here would be a pong at the run's start, which
+withheld that ping for the run's first NT/2 (a MEET-built cluster discovered its nodes
+up to a second late, docs/fidelity.md, "fresh start")."""
 
 
 class _NoReports(dict[str, int]):
@@ -83,7 +93,7 @@ class PeerView:
         self.master: str | None = None
         self.replicas: tuple[str, ...] = ()  # immutable: the empty one is shared
         self.ping_sent = 0
-        self.pong_received = 0
+        self.pong_received = NEVER_PONGED
         self.data_received = 0
         self.repl_offset = 0
         self.repl_offset_time = 0
