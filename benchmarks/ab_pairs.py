@@ -8,6 +8,11 @@ once per tree per pair, each in a fresh process with that tree on ``PYTHONPATH``
 prints each side's ratio to real time and B/A per pair (docs/benchmarks.md, Round 3).
 Alternating the trees in one run is what makes the ratio meaningful on a shared host.
 
+With ``--traced`` (anywhere in the arguments) each side builds the cluster as the TUI does
+(``tui.launch.cluster_session``, NT 15 s: every bus message traced for the message view)
+and times ``Simulation.run_until``: the simulation a TUI tick runs (docs/benchmarks.md,
+Round 10).
+
 A tree written ``TREE:compiled`` runs with ``RCSIM_COMPILED=1`` (its ``make fast`` build,
 ``TREE/build/fast``; docs/benchmarks.md, Round 6), e.g. ``. .:compiled``: the same sources
 pure and compiled. A compiled side that ran pure Python (no current build) is an error.
@@ -38,8 +43,24 @@ except ImportError:  # a tree from before Round 6
 print(ratio, running_compiled())
 """
 
+TRACED_CHILD = """
+import sys, time
+from tui.launch import cluster_session
+m, s, w = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+session = cluster_session(m, 1, seed=1, node_timeout=15_000, playing=False)
+session.sim.run_until(w * 1000)
+t = time.process_time()
+session.sim.run_until(w * 1000 + s * 1000)
+ratio = s / (time.process_time() - t)
+try:
+    from simulator.compiled import running_compiled
+except ImportError:  # a tree from before Round 6
+    def running_compiled(): return False
+print(ratio, running_compiled())
+"""
 
-def ratio(spec: str, masters: str, seconds: str, warm: str = "2") -> float:
+
+def ratio(spec: str, masters: str, seconds: str, warm: str = "2", traced: bool = False) -> float:
     """Simulated seconds per CPU second of one run of ``spec`` (``TREE[:compiled]``)."""
     tree, _, mode = spec.partition(":")
     tree = os.path.abspath(tree)
@@ -49,7 +70,7 @@ def ratio(spec: str, masters: str, seconds: str, warm: str = "2") -> float:
     elif mode:
         raise SystemExit(f"ab_pairs: {spec}: unknown mode {mode!r} (TREE or TREE:compiled)")
     result = subprocess.run(
-        [sys.executable, "-c", CHILD, masters, seconds, warm],
+        [sys.executable, "-c", TRACED_CHILD if traced else CHILD, masters, seconds, warm],
         cwd=tree,
         env=env,
         capture_output=True,
@@ -66,6 +87,8 @@ def ratio(spec: str, masters: str, seconds: str, warm: str = "2") -> float:
 
 
 def main(argv: list[str]) -> int:
+    traced = "--traced" in argv
+    argv = [a for a in argv if a != "--traced"]
     if len(argv) not in (5, 6):
         print(__doc__, file=sys.stderr)
         return 2
@@ -74,8 +97,8 @@ def main(argv: list[str]) -> int:
     a_runs: list[float] = []
     b_runs: list[float] = []
     for _ in range(int(pairs)):
-        a_runs.append(ratio(tree_a, masters, seconds, warm))
-        b_runs.append(ratio(tree_b, masters, seconds, warm))
+        a_runs.append(ratio(tree_a, masters, seconds, warm, traced))
+        b_runs.append(ratio(tree_b, masters, seconds, warm, traced))
     print("A", a_runs, "B", b_runs, "B/A", [b / a for a, b in zip(a_runs, b_runs, strict=True)])
     return 0
 
