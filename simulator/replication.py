@@ -53,17 +53,37 @@ RDB_KEY_OVERHEAD_BYTES = 9
 """Bytes an RDB spends per string key besides the key and value: a type byte, two
 length prefixes and, typically, a few bytes of encoding (rdb.c, ``rdbSaveKeyValuePair``)."""
 
-RDB_BYTES_PER_MS = 100_000
-"""Calibration, not measured: a diskless full sync streams and loads the RDB at about
-100 MB/s on loopback. The real-redis data sets are too small to fit it (their syncs
-are dominated by the fixed costs), so only its order of magnitude is claimed."""
+CALIBRATION_FULL_SYNC_KEY_NS = 1_440
+"""Calibration: what a full sync costs per key besides its bytes (the child's encoding,
+the replica's parse and insert), 1.44 µs. Fitted together with
+:data:`CALIBRATION_RDB_BYTES_PER_MS` to real 7.0.15 diskless syncs on loopback, from the
+child's fork to the replica's "Finished with success", of 1-2 M keys of 10 B values and
+30-100 k keys of 1,000 B (``tests/data/full-sync-size.json`` ``fit``, medians of 3;
+``benchmarks/realredis_full_sync.py``); checked against its 100 B datasets (``check``:
+0.87-0.93 of the real durations) by tests/test_full_sync_cost.py."""
+
+CALIBRATION_RDB_BYTES_PER_MS = 190_000
+"""Calibration: the RDB's bytes a full sync streams and loads per ms besides the per-key
+cost (190 MB/s on loopback), fitted with :data:`CALIBRATION_FULL_SYNC_KEY_NS`. Replaces a
+100 MB/s that was never measured and, alone, was 0.2-1.8 of the real durations."""
+
+
+def rdb_transfer_ms(keys: int, size: int) -> int:
+    """How long a full sync of ``keys`` keys and an RDB of ``size`` bytes takes from the
+    child's fork until the replica has loaded it, whole ms (rounded up). Simplified: an
+    empty dataset costs 0, where Redis spends a few ms on the fork, the connection and
+    the replica's flush (4-5 ms for 1,000 keys against 1.6 here, docs/fidelity.md)."""
+    if not keys:
+        return 0
+    scaled = keys * CALIBRATION_FULL_SYNC_KEY_NS * CALIBRATION_RDB_BYTES_PER_MS + size * 1_000_000
+    return -(-scaled // (1_000_000 * CALIBRATION_RDB_BYTES_PER_MS))
 
 
 def full_sync_transfer_ms(keys: dict[str, tuple[str, int]]) -> int:
     """How long the RDB of a dataset takes to stream and load (after the
-    ``repl-diskless-sync-delay`` wait): its size over :data:`RDB_BYTES_PER_MS`."""
+    ``repl-diskless-sync-delay`` wait): :func:`rdb_transfer_ms` of its keys and size."""
     size = sum(len(k) + len(v) + RDB_KEY_OVERHEAD_BYTES for k, (v, _) in keys.items())
-    return -(-size // RDB_BYTES_PER_MS)
+    return rdb_transfer_ms(len(keys), size)
 
 
 REPL_CRON_MS = 1000

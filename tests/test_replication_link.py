@@ -11,13 +11,13 @@ from typing import Any
 from simulator.dataplane import install
 from simulator.introspection import info_replication
 from simulator.replication import (
-    RDB_BYTES_PER_MS,
     RDB_KEY_OVERHEAD_BYTES,
     REPL_CONNECT,
     REPL_CONNECTED,
     REPL_TRANSFER,
     Replication,
     full_sync_transfer_ms,
+    rdb_transfer_ms,
     whole_seconds_idle,
 )
 from simulator.simulation import Simulation
@@ -157,7 +157,7 @@ def test_repl_timeout_drops_a_master_silent_for_longer() -> None:
 def test_a_full_sync_takes_time_from_the_dataset_size() -> None:
     keys = {f"key{i:05d}": (20 * "v", i) for i in range(20_000)}
     size = sum(len(k) + len(v) + RDB_KEY_OVERHEAD_BYTES for k, (v, _) in keys.items())
-    assert full_sync_transfer_ms(keys) == -(-size // RDB_BYTES_PER_MS) == 8
+    assert full_sync_transfer_ms(keys) == rdb_transfer_ms(len(keys), size) == 33  # 28.8 + 3.9
     assert full_sync_transfer_ms({}) == 0
     sim = sim_of(**{"repl-diskless-sync-delay": 0})
     dp = sim.extras["dataplane"]
