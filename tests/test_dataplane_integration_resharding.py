@@ -324,6 +324,49 @@ def test_a_paused_source_holds_the_reshard_until_it_resumes() -> None:
     assert sorted(dp.data(sim.cluster.node("n2")).keys_in_slot(0)) == sorted(keys)
 
 
+def _paused_mid_move(seed: int = 8) -> tuple[Simulation, Job]:
+    sim = Simulation(masters=3, replicas=0, seed=seed, config={"cluster-node-timeout": 5000})
+    dp = install(sim)
+    dp.key_cost_ms = 1.0
+    for j in range(50):
+        sim.inject("write", key=f"{{{tag_for(0)}}}:{j}", value="v")
+    sim.run_for(50)
+    job = sim.inject("reshard", source="n1", target="n2", count=1)
+    sim.run_until_condition(lambda: bool(sim.trace.of_kind("migrate")), sim.now + 1000)
+    sim.inject("pause", node="n1")
+    return sim, job
+
+
+def test_a_paused_node_answers_redis_cli_when_it_resumes_not_on_a_poll() -> None:
+    """redis-cli blocks in its read with no timeout of its own (redis-rules §16.3): the
+    held command goes on in the event after SIGCONT, not on a 100 ms re-check (which
+    would have run 50 ms after this resume)."""
+    sim, job = _paused_mid_move()
+    paused_at = sim.now
+    sim.run_until(paused_at + 1050)
+    moves = len(sim.trace.of_kind("migrate"))
+    sim.inject("resume", node="n1")
+    resumed = sim.now
+    sim.run_until_condition(lambda: len(sim.trace.of_kind("migrate")) > moves, resumed + 1000)
+    # the batch's own 10 ms (10 keys at key_cost_ms 1.0), nothing more
+    assert sim.trace.of_kind("migrate")[moves]["t"] - resumed < 12
+    run_job(sim, job)
+    assert job.error is None and job.keys_moved == 50
+
+
+def test_a_paused_node_killed_fails_redis_cli_s_held_command_at_once() -> None:
+    """The process dies with redis-cli's command in its kernel buffer: the connection
+    resets and redis-cli stops on the error then, not on a later poll."""
+    sim, job = _paused_mid_move()
+    sim.run_for(1050)
+    sim.inject("kill", node="n1")
+    killed = sim.now
+    sim.run_for(10)
+    assert job.done and job.error is not None
+    done = sim.trace.of_kind("reshard_done")[-1]
+    assert not done["ok"] and done["t"] - killed < 1
+
+
 def test_rebalance_executes_redis_clis_plan() -> None:
     specs = [
         NodeSpec("n1", "master", tuple(range(0, 5481))),

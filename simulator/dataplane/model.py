@@ -56,6 +56,7 @@ class NodeData(Keyspace):
         self.power_loss = False
         self.held: list[tuple[str, Any, int]] = []  # (client, op, attempt) while paused
         self.busy = False  # a blocking MIGRATE is running: requests wait for it (§16.2)
+        self.resume_waiters: list[tuple[Callable[..., None], tuple[Any, ...]]] = []  # §16.2
         self.blocked: list[tuple[str, Any, int]] = []
         self.migrate_sockets: dict[str, int] = {}  # MIGRATE's cached sockets: target -> last use
 
@@ -439,6 +440,7 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
 
     def on_crash(self, node: Node, power_loss: bool) -> None:
         data = self.data(node)
+        self._wake(data)
         data.generation += 1
         data.migrate_sockets.clear()
         data.crash_time = self.now
@@ -497,8 +499,17 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
             self.sweep_losses(f"{node.name} restarted with only what persistence kept")
 
     def on_resume(self, node: Node) -> None:
-        if self.data(node).held:
+        data = self.data(node)
+        self._wake(data)
+        if data.held:
             self.request_path().process_held(self, node)
+
+    def _wake(self, data: NodeData) -> None:
+        """A paused process resumed or died: redis-cli's commands its kernel held
+        (resharding.py) get their answer, or their error, in the next event."""
+        waiters, data.resume_waiters = data.resume_waiters, []
+        for callback, args in waiters:
+            self.cluster.engine.schedule(0, callback, *args)
 
     def _refuse(self, node: str, client: str, op: Any, attempt: int) -> None:
         self.request_path().refuse(self, node, client, op, attempt)

@@ -30,6 +30,7 @@ block; a paused node makes the job wait for it (redis-cli would block on the soc
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from simulator.dataplane import expiry
@@ -54,7 +55,12 @@ from simulator.dataplane.setslot_cost import (
 from simulator.node import PAUSED, RUNNING, Node
 from simulator.replication import ExpireOp, StreamOp
 
-PAUSED_RETRY_MS = 100
+
+def when_resumed(dp: ClusterData, node: Node, callback: Callable[..., None], *args: Any) -> None:
+    """redis-cli's command to a SIGSTOPped node: the kernel holds it and redis-cli blocks in
+    its read (no timeout of its own), so the command goes on when the process resumes, or
+    fails when it dies (``ClusterData._wake``), not on a poll (redis-rules §16.2)."""
+    dp.data(node).resume_waiters.append((callback, args))
 
 
 class JobError(Exception):
@@ -139,7 +145,7 @@ class Job:
         step = self.steps[0]
         node = dp.cluster.nodes.get(step.node)
         if node is not None and node.status == PAUSED:
-            dp.cluster.engine.schedule(PAUSED_RETRY_MS, self._run)
+            when_resumed(dp, node, self._run)
             return
         self.clock = max(self.clock, dp.cluster.engine.instant)
         try:
@@ -264,7 +270,7 @@ class Job:
         dp = self.dp
         paused = dp.cluster.nodes.get(step.node)
         if paused is not None and paused.status == PAUSED:  # the kernel holds the command
-            dp.cluster.engine.schedule(PAUSED_RETRY_MS, self._migrate_block, step, keys)
+            when_resumed(dp, paused, self._migrate_block, step, keys)
             return
         try:
             source = self._node(step.node)
@@ -298,9 +304,7 @@ class Job:
         source = dp.cluster.nodes.get(step.node)
         if source is None or source.status != RUNNING or dp.data(source).generation != generation:
             if source is not None and source.status == PAUSED:
-                dp.cluster.engine.schedule(
-                    PAUSED_RETRY_MS, self._migrate_done, step, keys, generation
-                )
+                when_resumed(dp, source, self._migrate_done, step, keys, generation)
                 return
             self._finish(f"[ERR] Calling MIGRATE on {step.node}: I/O error")
             return
