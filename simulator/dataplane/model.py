@@ -83,7 +83,7 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
 
     def __init__(
         self,
-        apply_delay_ms: tuple[int, int] = (0, 1),
+        apply_delay_ms: tuple[int, int] = (0, 0),  # on arrival: tests/data/replica-lag.json
         key_cost_ms: float = KEY_COST_MS,
         command_cost_ms: float = COMMAND_RTT_MS,
     ) -> None:
