@@ -10,7 +10,7 @@ prefix).
 
 Run from the repository root::
 
-    python3 benchmarks/realredis_full_sync.py --reps 3 --out tests/data/full-sync-size.json
+    python3 -m benchmarks.realredis_full_sync --reps 3 --out tests/data/full-sync-size.json
 
 Method (also written into the JSON's ``method`` field): per dataset and repetition, a
 master ``redis-server`` on 127.0.0.1 with the real-redis harness's settings (``save ""``,
@@ -34,11 +34,10 @@ import datetime
 import json
 import os
 import re
-import shutil
-import socket
 import subprocess
-import tempfile
 import time
+
+from benchmarks.realredis_servers import servers
 
 PORT = 7390
 FIT = ((1_000_000, 10), (2_000_000, 10), (30_000, 1_000), (100_000, 1_000))
@@ -63,32 +62,6 @@ def command(port: int, *args: str) -> str:
     return out.stdout.strip()
 
 
-def start(directory: str, port: int, *extra: str) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [
-            "redis-server",
-            "--port", str(port),
-            "--bind", "127.0.0.1",
-            "--dir", directory,
-            "--logfile", os.path.join(directory, f"{port}.log"),
-            "--save", "",
-            "--appendonly", "no",
-            "--repl-diskless-sync", "yes",
-            "--repl-diskless-sync-delay", "0",
-            "--enable-debug-command", "yes",
-            *extra,
-        ]
-    )  # fmt: skip
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return process
-        time.sleep(0.02)
-    process.kill()
-    raise SystemExit(f"redis-server on port {port} did not start")
-
-
 def log_time(path: str, text: str) -> float:
     """The stamp (ms since the epoch, the host's clock) of the first log line with ``text``."""
     with open(path) as log:
@@ -101,41 +74,32 @@ def log_time(path: str, text: str) -> float:
 
 
 def one_sync(count: int, size: int) -> dict[str, float | int]:
-    directory = tempfile.mkdtemp(prefix="rcsim-full-sync-")
-    processes: list[subprocess.Popen[bytes]] = []
-    try:
-        processes.append(start(directory, PORT))
+    with servers("rcsim-full-sync-") as started:
+        sync = ("--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0")
+        started.start(PORT, *sync, "--enable-debug-command", "yes")
         command(PORT, "DEBUG", "POPULATE", str(count), "key", str(size))
         keys = int(command(PORT, "DBSIZE"))
-        used = int(re.search(r"used_memory:(\d+)", command(PORT, "INFO", "memory")).group(1))  # type: ignore[union-attr]
-        processes.append(start(directory, PORT + 1, "--replicaof", "127.0.0.1", str(PORT)))
+        memory = re.search(r"used_memory:(\d+)", command(PORT, "INFO", "memory"))
+        assert memory is not None
+        started.start(PORT + 1, *sync, "--replicaof", "127.0.0.1", str(PORT))
         deadline = time.monotonic() + 600
         while "master_link_status:up" not in command(PORT + 1, "INFO", "replication"):
             if time.monotonic() > deadline:
                 raise SystemExit(f"{count} keys of {size} B: the replica never synced")
             time.sleep(0.05)
-        master_log = os.path.join(directory, f"{PORT}.log")
-        replica_log = os.path.join(directory, f"{PORT + 1}.log")
-        started = log_time(master_log, "Starting BGSAVE for SYNC")
-        received = log_time(replica_log, "Flushing old data")
-        loaded = log_time(replica_log, "Done loading RDB")
-        finished = log_time(replica_log, "MASTER <-> REPLICA sync: Finished with success")
-        model_bytes = sum(len(f"key:{i}") + size + 9 for i in range(count))
+        started_at = log_time(started.log(PORT), "Starting BGSAVE for SYNC")
+        received = log_time(started.log(PORT + 1), "Flushing old data")
+        loaded = log_time(started.log(PORT + 1), "Done loading RDB")
+        finished = log_time(started.log(PORT + 1), "MASTER <-> REPLICA sync: Finished with success")
         return {
             "keys": keys,
             "value_bytes": size,
-            "model_rdb_bytes": model_bytes,
-            "used_memory": used,
-            "sync_ms": round(finished - started, 3),
-            "transfer_ms": round(received - started, 3),
+            "model_rdb_bytes": sum(len(f"key:{i}") + size + 9 for i in range(count)),
+            "used_memory": int(memory.group(1)),
+            "sync_ms": round(finished - started_at, 3),
+            "transfer_ms": round(received - started_at, 3),
             "load_ms": round(loaded - received, 3),
         }
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=30)
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 def main() -> None:

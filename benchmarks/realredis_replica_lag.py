@@ -4,7 +4,7 @@ Why: rcsim's ``ClusterData.apply_delay_ms`` (simulator/dataplane/model.py) was a
 unmeasured 0-1 ms (issue 11 §4). Produces ``tests/data/replica-lag.json``; not part of
 the suite (needs ``redis-server``), and ``python -m benchmarks`` does not run it.
 
-    .venv/bin/python benchmarks/realredis_replica_lag.py --out tests/data/replica-lag.json
+    .venv/bin/python -m benchmarks.realredis_replica_lag --out tests/data/replica-lag.json
 
 Method: a standalone master and its replica on 127.0.0.1 (ports 7450/7451, the
 real-redis harness's settings, started and stopped here by PID, a fresh temporary
@@ -21,27 +21,12 @@ import argparse
 import datetime
 import json
 import os
-import shutil
 import socket
 import statistics
 import subprocess
-import tempfile
 import time
 
-
-def start(directory: str, port: int, *extra: str) -> subprocess.Popen[bytes]:
-    """A redis-server with the harness's settings, once it accepts connections."""
-    process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", directory,
-         "--save", "", "--appendonly", "no", "--logfile", f"{directory}/{port}.log", *extra]
-    )  # fmt: skip
-    for _ in range(200):
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return process
-        time.sleep(0.02)
-    process.kill()
-    raise SystemExit(f"redis-server on port {port} did not start")
+from benchmarks.realredis_servers import servers
 
 
 class Conn:
@@ -64,11 +49,9 @@ class Conn:
 
 
 def measure(writes: int) -> dict[str, float | int]:
-    directory = tempfile.mkdtemp(prefix="rcsim-replica-lag-")
-    processes: list[subprocess.Popen[bytes]] = []
-    try:
-        processes.append(start(directory, 7450))
-        processes.append(start(directory, 7451, "--replicaof", "127.0.0.1", "7450"))
+    with servers("rcsim-replica-lag-") as started:
+        started.start(7450)
+        started.start(7451, "--replicaof", "127.0.0.1", "7450")
         replica = Conn(7451)
         while b"master_link_status:up" not in (replica.cmd(b"INFO", b"replication") or b""):
             time.sleep(0.05)
@@ -100,12 +83,6 @@ def measure(writes: int) -> dict[str, float | int]:
             "lag_ms_max": round(max(lags), 4),
             "seen_by_the_first_get": sum(1 for n in polls if n == 1),
         }
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=30)
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 def main() -> None:

@@ -1,0 +1,57 @@
+"""Real redis-server processes for the measuring scripts (``realredis_*``): on loopback
+only, with the real-redis harness's settings, started and stopped here by their PIDs in
+a scratch directory that goes with them. Not part of the test suite."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+class Servers:
+    """The processes of one measurement and their directory."""
+
+    def __init__(self, prefix: str) -> None:
+        self.directory = tempfile.mkdtemp(prefix=prefix)
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def log(self, port: int) -> str:
+        return os.path.join(self.directory, f"{port}.log")
+
+    def start(self, port: int, *extra: str) -> subprocess.Popen[bytes]:
+        """A redis-server on 127.0.0.1:``port`` (``save ""``, ``appendonly no``, its log
+        in the directory, then ``extra``), once it accepts connections."""
+        process = subprocess.Popen(
+            ["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+             "--dir", self.directory, "--logfile", self.log(port),
+             "--save", "", "--appendonly", "no", *extra]
+        )  # fmt: skip
+        self.processes.append(process)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    return process
+            time.sleep(0.02)
+        raise SystemExit(f"redis-server on port {port} did not start")
+
+
+@contextmanager
+def servers(prefix: str) -> Iterator[Servers]:
+    """Every process started in the block is terminated by PID and waited for, and the
+    directory removed, however the block ends."""
+    started = Servers(prefix)
+    try:
+        yield started
+    finally:
+        for process in started.processes:
+            process.terminate()
+        for process in started.processes:
+            process.wait(timeout=30)
+        shutil.rmtree(started.directory, ignore_errors=True)
