@@ -56,7 +56,7 @@ class NodeData(Keyspace):
         self.power_loss = False
         self.held: list[tuple[str, Any, int]] = []  # (client, op, attempt) while paused
         self.busy = False  # a blocking MIGRATE is running: requests wait for it (§16.2)
-        self.resume_waiters: list[tuple[Callable[..., None], tuple[Any, ...]]] = []  # §16.2
+        self.resume_waiters: list[tuple[Callable[..., None], tuple[Any, ...]]] = []  # §16.3
         self.blocked: list[tuple[str, Any, int]] = []
         self.migrate_sockets: dict[str, int] = {}  # MIGRATE's cached sockets: target -> last use
 

@@ -59,7 +59,7 @@ from simulator.replication import ExpireOp, StreamOp
 def when_resumed(dp: ClusterData, node: Node, callback: Callable[..., None], *args: Any) -> None:
     """redis-cli's command to a SIGSTOPped node: the kernel holds it and redis-cli blocks in
     its read (no timeout of its own), so the command goes on when the process resumes, or
-    fails when it dies (``ClusterData._wake``), not on a poll (redis-rules §16.2)."""
+    fails when it dies (``ClusterData._wake``), not on a poll (redis-rules §16.3)."""
     dp.data(node).resume_waiters.append((callback, args))
 
 
