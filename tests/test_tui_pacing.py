@@ -183,7 +183,14 @@ def test_at_max_speed_a_tick_plays_on_past_one_fill_pausing_between_fills() -> N
     calls = _counting(app, lambda n: times.append(asyncio.get_running_loop().time()))
 
     async def stop_later() -> None:
-        await asyncio.sleep(3 * (pacing.FILL_S + pacing.GAP_S))
+        """Pause once the tick has played two fills and more than three slices: by what
+        it did, not by a wall time, which a loaded host's slow slices overran (3 slices
+        in 3 fills' time once, on a CI run beside a test suite)."""
+        deadline = asyncio.get_running_loop().time() + 10
+        while asyncio.get_running_loop().time() < deadline and not (
+            len(times) > 3 and times[-1] - times[0] > 2 * pacing.FILL_S
+        ):
+            await asyncio.sleep(pacing.GAP_S / 5)
         app.session.playing = False
 
     async def body(app: RcsimApp) -> None:
