@@ -38,6 +38,7 @@ import subprocess
 import time
 
 from benchmarks.realredis_servers import servers
+from simulator.replication import RDB_KEY_OVERHEAD_BYTES
 
 PORT = 7390
 FIT = ((1_000_000, 10), (2_000_000, 10), (30_000, 1_000), (100_000, 1_000))
@@ -94,7 +95,9 @@ def one_sync(count: int, size: int) -> dict[str, float | int]:
         return {
             "keys": keys,
             "value_bytes": size,
-            "model_rdb_bytes": sum(len(f"key:{i}") + size + 9 for i in range(count)),
+            "model_rdb_bytes": sum(
+                len(f"key:{i}") + size + RDB_KEY_OVERHEAD_BYTES for i in range(count)
+            ),
             "used_memory": int(memory.group(1)),
             "sync_ms": round(finished - started_at, 3),
             "transfer_ms": round(received - started_at, 3),
@@ -120,7 +123,8 @@ def main() -> None:
         "host": f"{os.cpu_count()} CPUs, loopback, load {os.getloadavg()[0]:.1f} at the end",
         "measured": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "method": (__doc__ or "").split("field): ")[1],
-        "model_rdb_bytes": "sum over keys of len(key) + len(value) + 9 (rcsim's RDB size, "
+        "model_rdb_bytes": f"sum over keys of len(key) + len(value) + {RDB_KEY_OVERHEAD_BYTES} "
+        "(rcsim's RDB size, "
         "simulator/replication.py)",
         **runs,
     }
