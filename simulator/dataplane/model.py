@@ -22,10 +22,11 @@ from typing import Any, Generic, TypeVar
 
 from simulator.cluster import Cluster, DataPlane
 from simulator.dataplane import expiry
-from simulator.dataplane.keyspace import Keyspace, slot_of
+from simulator.dataplane.keyspace import slot_of
 from simulator.dataplane.ledger import WriteLedger, loss_row, write_row
+from simulator.dataplane.node_data import NodeData
 from simulator.dataplane.outcomes import NAMES as OUTCOME_NAMES
-from simulator.dataplane.persistence import Persistence, ReplInfo
+from simulator.dataplane.persistence import ReplInfo
 from simulator.dataplane.pubsub import PubSubRegistry, Push
 from simulator.dataplane.service import ServiceModel
 from simulator.dataplane.setslot_cost import COMMAND_RTT_MS, KEY_COST_MS
@@ -40,25 +41,6 @@ SERVER_CRON_MS = 1000
 
 ClientT = TypeVar("ClientT")
 JobT = TypeVar("JobT")
-
-
-class NodeData(Keyspace):
-    """One node's data: its :class:`Keyspace`, persistence, subscriptions and the
-    requests it holds (paused, or behind a blocking MIGRATE). Its replication state is
-    ``node.repl`` (:class:`~simulator.replication.Replication`)."""
-
-    def __init__(self, node: Node, now: int) -> None:
-        super().__init__()
-        self.pubsub = PubSubRegistry()
-        self.persistence = Persistence(node.config, now)
-        self.generation = 0  # bumped when the process dies: stale events check it
-        self.crash_time = 0
-        self.power_loss = False
-        self.held: list[tuple[str, Any, int]] = []  # (client, op, attempt) while paused
-        self.busy = False  # a blocking MIGRATE is running: requests wait for it (§16.2)
-        self.resume_waiters: list[tuple[Callable[..., None], tuple[Any, ...]]] = []  # §16.3
-        self.blocked: list[tuple[str, Any, int]] = []
-        self.migrate_sockets: dict[str, int] = {}  # MIGRATE's cached sockets: target -> last use
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,7 +43,8 @@ from simulator.dataplane.migrate_cut import (
     block_ms,
     retransmissions_ms,
 )
-from simulator.dataplane.model import ClusterData, NodeData
+from simulator.dataplane.model import ClusterData
+from simulator.dataplane.node_data import NodeData
 from simulator.dataplane.redis_cli import MIGRATE_PIPELINE, Master, Step, move_slot_steps
 from simulator.dataplane.routing import Session, get_node_by_query, parse_command
 from simulator.dataplane.server import View

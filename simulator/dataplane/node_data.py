@@ -1,0 +1,34 @@
+"""One node's data-plane state: :class:`NodeData`, kept in ``node.data``.
+
+Its keyspace, persistence, subscriptions and the requests it holds. The cluster-wide
+data plane that acts on it is :class:`~simulator.dataplane.model.ClusterData`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from simulator.dataplane.keyspace import Keyspace
+from simulator.dataplane.persistence import Persistence
+from simulator.dataplane.pubsub import PubSubRegistry
+from simulator.node import Node
+
+
+class NodeData(Keyspace):
+    """One node's data: its :class:`Keyspace`, persistence, subscriptions and the
+    requests it holds (paused, or behind a blocking MIGRATE). Its replication state is
+    ``node.repl`` (:class:`~simulator.replication.Replication`)."""
+
+    def __init__(self, node: Node, now: int) -> None:
+        super().__init__()
+        self.pubsub = PubSubRegistry()
+        self.persistence = Persistence(node.config, now)
+        self.generation = 0  # bumped when the process dies: stale events check it
+        self.crash_time = 0
+        self.power_loss = False
+        self.held: list[tuple[str, Any, int]] = []  # (client, op, attempt) while paused
+        self.busy = False  # a blocking MIGRATE is running: requests wait for it (§16.2)
+        self.resume_waiters: list[tuple[Callable[..., None], tuple[Any, ...]]] = []  # §16.3
+        self.blocked: list[tuple[str, Any, int]] = []
+        self.migrate_sockets: dict[str, int] = {}  # MIGRATE's cached sockets: target -> last use
