@@ -71,6 +71,9 @@ class DataPlane:
     def on_publish_message(self, node: Node, message: Message) -> None:
         """A PUBLISH / PUBLISHSHARD bus message reached ``node``."""
 
+    def on_writes_unpaused(self, node: Node) -> None:
+        """``node`` ended its manual failover's client pause (``unpauseClients``)."""
+
     def apply_replication(self, replica: Node, chunk: ReplChunk) -> None:
         """A replica applies a chunk of its master's stream."""
 
@@ -330,6 +333,9 @@ class Cluster(ReplicationWire):
 
     def on_publish_message(self, node: Node, message: Message) -> None:
         self.dataplane.on_publish_message(node, message)
+
+    def on_writes_unpaused(self, node: Node) -> None:
+        self.dataplane.on_writes_unpaused(node)
 
     def knows(self, name: str) -> bool:
         return name in self.nodes

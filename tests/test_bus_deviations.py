@@ -3,6 +3,8 @@ named after it."""
 
 from __future__ import annotations
 
+import pytest
+
 from simulator.cluster import NodeSpec
 from simulator.dataplane import install
 from simulator.messages import FAIL, MIGRATE_TO, NOFAILOVER, PFAIL, GossipEntry, MsgType
@@ -159,3 +161,25 @@ def test_a_default_cluster_failover_starts_its_election_in_the_pass_that_saw_off
         assert ready is not None and started is not None
         assert started["t"] == ready["t"]
         assert started["manual"] is True
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_writes_the_pause_held_run_again_in_the_pass_that_ended_it(seed: int) -> None:
+    """``resetManualFailover`` -> ``unpauseClients`` -> ``unblockPostponedClients``: the
+    postponed writes run again in the same event-loop pass (``beforeSleep``), not on a
+    later poll. The old master answers them MOVED in the millisecond it became a replica."""
+    sim = sim_of(seed=seed)
+    install(sim)
+    sim.run_until(1000)
+    sim.inject("failover", node="n4")
+    assert sim.run_until_condition(
+        lambda: bool(sim.trace.first("mf_paused", node="n1")), sim.now + 1000
+    )
+    ops = [sim.inject("write", key=f"{{b}}{i}", value="v") for i in range(3)]
+    assert sim.run_until_condition(lambda: all(op.done for op in ops), sim.now + 6000)
+    became_replica = next(
+        e["t"] for e in sim.trace.of_kind("role") if e["node"] == "n1" and e["t"] > 1000
+    )
+    answered = [e for e in sim.trace.of_kind("request") if e["node"] == "n1" and e["t"] > 1000]
+    assert [e["outcome"] for e in answered] == ["moved"] * 3
+    assert {e["t"] for e in answered} == {became_replica}

@@ -504,8 +504,9 @@ def process(dp: Plane, node: Node, client_name: str, op: Op, attempt: int) -> No
     if reply.outcome == HELD:
         data = dp.data(node)
         data.held.append((client_name, op, attempt))
-        if len(data.held) == 1:
-            dp.cluster.engine.schedule(PAUSE_POLL_MS, poll_paused, dp, node.name, data.generation)
+        if len(data.held) == 1:  # the pause's own end, if no reset ends it first (§12)
+            end = node.writes_paused_until
+            dp.cluster.engine.schedule_at(end, pause_ended, dp, node.name, data.generation)
         return
     if reply.outcome == BLOCKED:
         numreplicas, timeout = reply.value
@@ -535,15 +536,15 @@ def refuse(dp: Plane, node: str, client: str, op: Op, attempt: int) -> None:
     )
 
 
-def poll_paused(dp: Plane, node_name: str, generation: int) -> None:
-    """Re-process held writes once the client pause ended (§12)."""
+def pause_ended(dp: Plane, node_name: str, generation: int) -> None:
+    """Re-process held writes: the client pause ended (§12), by reaching its end here, or
+    by ``resetManualFailover`` (:meth:`ClusterData.on_writes_unpaused`). A write held
+    again (a new pause) waits for that pause's end."""
     node = dp.cluster.nodes.get(node_name)
     if node is None or dp.data(node).generation != generation:
         return
     if node.status == RUNNING and not node.writes_paused():
         process_held(dp, node)
-    elif dp.data(node).held:
-        dp.cluster.engine.schedule(PAUSE_POLL_MS, poll_paused, dp, node_name, generation)
 
 
 def process_held(dp: Plane, node: Node) -> None:
@@ -581,6 +582,8 @@ def wait_poll(
     )
 
 
-REQUEST_PATH = RequestPath(refuse=refuse, process_held=process_held, probe=probe)
+REQUEST_PATH = RequestPath(
+    refuse=refuse, process_held=process_held, pause_ended=pause_ended, probe=probe
+)
 """What :func:`simulator.dataplane.install` registers with the state layer
 (:attr:`ClusterData.requests`), which calls up through it and never imports this module."""

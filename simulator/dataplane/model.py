@@ -47,12 +47,13 @@ JobT = TypeVar("JobT")
 class RequestPath:
     """The request path of the layers above, which :func:`simulator.dataplane.install`
     registers (this layer never imports them): what a node's death or SIGCONT does to the
-    requests it holds (:mod:`~simulator.dataplane.clients`), and what a ``GET`` from a
+    requests it holds, or the end of a client pause (:mod:`~simulator.dataplane.clients`), and what a ``GET`` from a
     fresh connection would get (:func:`simulator.dataplane.server.probe`, for
     :meth:`ClusterData.lookup`). Plain module functions: a deep copy (a rewind) shares it."""
 
     refuse: Callable[[ClusterData[Any, Any], str, str, Any, int], None]
     process_held: Callable[[ClusterData[Any, Any], Node], None]
+    pause_ended: Callable[[ClusterData[Any, Any], str, int], None]
     probe: Callable[[ClusterData[Any, Any], Node, str], str]
 
     def __deepcopy__(self, memo: dict[int, Any]) -> RequestPath:
@@ -485,6 +486,15 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         self._wake(data)
         if data.held:
             self.request_path().process_held(self, node)
+
+    def on_writes_unpaused(self, node: Node) -> None:
+        """``unpauseClients`` unblocks the postponed clients and ``beforeSleep`` re-runs
+        their commands in the same event-loop pass (§12): the next event here, once the
+        packet that ended the pause has been processed. Most get MOVED to the winner."""
+        data = self.data(node)
+        if data.held:
+            release = self.request_path().pause_ended
+            self.cluster.engine.schedule(0, release, self, node.name, data.generation)
 
     def _wake(self, data: NodeData) -> None:
         """A paused process resumed or died: redis-cli's commands its kernel held

@@ -34,9 +34,11 @@ class ManualFailover(SlotBindings):
         self.mf = ManualFailoverState()
 
     def _reset_manual_failover(self) -> None:
-        """``resetManualFailover``: a master that paused writes for it unpauses them."""
+        """``resetManualFailover``: a master that paused writes for it unpauses them
+        (``unpauseClients``), and the writes the pause postponed run again at once (§12)."""
         if self.mf.slave is not None:
             self.writes_paused_until = 0
+            self.host.on_writes_unpaused(self)
         self._reset_mf_fields()
 
     def _manual_failover_check_timeout(self, now: int) -> None:

@@ -66,7 +66,7 @@ def describe_timer(callback: Any, args: tuple[Any, ...]) -> str:
         "_timeout": f"client {owner}'s command times out",
         "_next_op": f"client {owner} starts its next command",
         "deliver": f"a client's command reaches {args[1] if len(args) > 1 else 'a node'}",
-        "poll_paused": f"a client checks whether {args[1] if len(args) > 1 else 'a node'} is still paused",
+        "pause_ended": f"{args[1] if len(args) > 1 else 'a node'} runs the writes its client pause held",
         "_run": "redis-cli (reshard, rebalance or fix) takes its next step",
         "_migrate_block": "redis-cli sends a MIGRATE batch",
         "poll": f"the fidelity probe polls {first}",
