@@ -10,7 +10,8 @@ import pytest
 from simulator.cluster import ClusterError
 from simulator.dataplane import install
 from simulator.dataplane.actions import add_client
-from simulator.dataplane.clients import Client, Op
+from simulator.dataplane.client_op import Op
+from simulator.dataplane.clients import Client
 from simulator.dataplane.model import ClusterData
 from simulator.dataplane.standalone_route import ERR_READONLY
 from simulator.scenario import ScenarioError, parse_scenario

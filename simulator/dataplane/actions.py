@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from simulator.dataplane.cache_aside import EXTRAS_KEY as CACHE_EXTRAS
 from simulator.dataplane.cache_aside import attach_spec
-from simulator.dataplane.clients import REQUEST_PATH, Client, Op
+from simulator.dataplane.client_op import Op
+from simulator.dataplane.clients import REQUEST_PATH, Client
 from simulator.dataplane.local_cache import CacheOptions
 from simulator.dataplane.model import ClusterData
 from simulator.dataplane.redis_cli import (

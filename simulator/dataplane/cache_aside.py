@@ -40,7 +40,8 @@ from typing import Any
 
 from simulator.dataplane import outcomes
 from simulator.dataplane.backing_db import READ, WRITE, BackingDB, DbAnswer, DbConfig
-from simulator.dataplane.clients import Client, Op
+from simulator.dataplane.client_op import Op
+from simulator.dataplane.clients import Client
 from simulator.dataplane.stale_reads import StaleReadLedger, episode_row
 
 INVALIDATE = "invalidate"
