@@ -118,6 +118,12 @@ class DataPlane:
     def on_promoted(self, node: Node, old_master: str) -> None:
         """A replica became a master (new replication history, §11.5)."""
 
+    def on_replica_ack(self, master: Node) -> None:
+        """A replica's REPLCONF ACK reached ``master`` (WAIT may be satisfied, §20.3)."""
+
+    def on_set_master(self, node: Node) -> None:
+        """``replicationSetMaster`` on ``node``: its blocked clients are unblocked."""
+
     def on_crash(self, node: Node, power_loss: bool) -> None:
         """The process died (kill -9), or the whole host lost power."""
 

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from simulator.engine import Engine
 from simulator.links import CLOSED, Link, TcpNet
-from simulator.messages import ReplAck, ReplChunk
+from simulator.messages import GETACK, ReplAck, ReplChunk
 from simulator.network import Network
 from simulator.node import REPL_PING_BYTES, RUNNING, Node
 from simulator.replication import (
@@ -49,6 +49,10 @@ class ReplicationHooks(Protocol):
     def begin_full_sync(self, replica: Node, master: Node) -> int: ...
 
     def on_promoted(self, node: Node, old_master: str) -> None: ...
+
+    def on_replica_ack(self, master: Node) -> None: ...
+
+    def on_set_master(self, node: Node) -> None: ...
 
 
 class ReplicationSockets:
@@ -114,16 +118,21 @@ class ReplicationWire:
             if link.state == CLOSED:
                 self._drop_stream(master, name, None)
                 continue
-            replica = self.nodes.get(name)
-            if (
-                replica is not None
-                and replica.repl.state == REPL_TRANSFER
-                and replica.repl.link is link.peer
-            ):
+            if not self.replica_online(name, link):
                 continue  # full sync: the RDB's end state carries it (§20.1, simplified)
             link.send(chunk, nbytes)
             self._check_output_buffer(master, name, link)
         return offset
+
+    def replica_online(self, name: str, link: Link) -> bool:
+        """``SLAVE_STATE_ONLINE``: the replica on the master's end ``link`` is not in a
+        full sync on it (read from the replica's state, a shortcut for the master's)."""
+        replica = self.nodes.get(name)
+        return not (
+            replica is not None
+            and replica.repl.state == REPL_TRANSFER
+            and replica.repl.link is link.peer
+        )
 
     def _check_output_buffer(self, master: Node, name: str, link: Link) -> None:
         """``checkClientOutputBufferLimits`` for a replica client: the bytes its socket
@@ -158,7 +167,12 @@ class ReplicationWire:
         if replica.master_name != chunk.master or not repl.link_up:
             return
         repl.interaction(self.engine.now)
-        self.dataplane.apply_replication(replica, chunk)
+        if chunk.payload is GETACK:
+            # replconfCommand: the ACK goes out while GETACK runs, so its offset is the
+            # one before it (reploff counts a command once it ran; wait-getack.json).
+            self._send_ack(replica)
+        else:
+            self.dataplane.apply_replication(replica, chunk)
         repl.applied(chunk.offset)
 
     def _ack_arrived(self, link: Link, ack: ReplAck) -> None:
@@ -167,6 +181,7 @@ class ReplicationWire:
         if master is None or master.repl.streams.get(ack.replica) is not link:
             return
         master.repl.acks[ack.replica] = (ack.offset, self.engine.now)
+        self.dataplane.on_replica_ack(master)  # processClientsWaitingReplicas (WAIT)
 
     def _socket_lost(self, link: Link, reason: str) -> None:
         """An error on a replication socket (RST, FIN, ``tcp_retries2``): the client is
@@ -309,9 +324,14 @@ class ReplicationWire:
             repl.broken(now)
         if repl.state == REPL_CONNECT:
             self.replication_connect(replica)
-        link = repl.link
-        if link is not None and repl.link_up and repl.sync_master is None:
-            ack = ReplAck(replica.name, repl.offset)  # replicationSendAck
+        if repl.link_up and repl.sync_master is None:
+            self._send_ack(replica)
+
+    def _send_ack(self, replica: Node) -> None:
+        """``replicationSendAck``: REPLCONF ACK with the offset the replica processed."""
+        link = replica.repl.link
+        if link is not None:
+            ack = ReplAck(replica.name, replica.repl.offset)
             link.send(ack, ack.size)
 
     # ------------------------------------------------------------------ the link
@@ -352,8 +372,10 @@ class ReplicationWire:
         master.repl.streams[replica.name] = link.peer
 
     def replication_set_master(self, replica: Node, master: str) -> None:
-        """``replicationSetMaster``: free the old link, connect at once."""
+        """``replicationSetMaster``: free the old link, unblock the clients blocked on
+        this node (WAIT) with an error, connect at once."""
         self._close_master_link(replica, "set_master")
+        self.dataplane.on_set_master(replica)
         replica.repl.set_master(self.engine.now)
         self.replication_connect(replica)
 

@@ -137,11 +137,17 @@ class Message(NamedTuple):
 @dataclass(frozen=True, slots=True)
 class ReplChunk:
     """A piece of a master's replication stream (not a bus message): the master's
-    offset after it, and what the data plane needs to apply it (``None`` for PING)."""
+    offset after it, and what the data plane needs to apply it (``None`` for PING,
+    :data:`GETACK` for ``REPLCONF GETACK *``)."""
 
     master: str
     offset: int
     payload: object = None
+
+
+GETACK: Final = "REPLCONF GETACK *"
+"""The payload of the chunk a master sends when a client blocks in WAIT
+(``sendGetackToReplicas``): each replica answers it with a REPLCONF ACK at once."""
 
 
 @dataclass(frozen=True, slots=True)

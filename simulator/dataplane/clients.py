@@ -30,12 +30,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol, TypeAlias
 
-from simulator.dataplane import client_tracking, outcomes, service
+from simulator.dataplane import client_tracking, outcomes, replica_acks, service
 from simulator.dataplane.client_op import Op
 from simulator.dataplane.local_cache import CacheOptions, LocalCache
 from simulator.dataplane.model import ClusterData, RequestPath
 from simulator.dataplane.routing import Session
-from simulator.dataplane.server import BLOCKED, HELD, Reply, execute, probe
+from simulator.dataplane.server import BLOCKED, ERR_UNBLOCKED, HELD, Reply, execute, probe
 from simulator.node import CRASHED, PAUSED, RUNNING, STOPPED, Node
 from simulator.slots import CLUSTER_SLOTS, NO_OWNER
 
@@ -53,8 +53,6 @@ TRYAGAIN_DELAY_MS = 50
 ERROR_DELAY_MS = 250
 DEFAULT_TIMEOUT_MS = 1000
 REFRESH_MIN_MS = 100
-PAUSE_POLL_MS = 10
-"""How often a node with held writes checks whether the client pause ended."""
 
 READS = frozenset({"GET", "MGET", "EXISTS"})
 
@@ -101,7 +99,6 @@ class Client:
         self.replicas: dict[str, list[str]] = {}  # master -> replicas (CLUSTER SLOTS)
         self.refreshed_at: int | None = None
         self.sessions: dict[str, Session] = {}
-        self.last_offset: dict[str, int] = {}
         self.seq = 0
         self.done: list[Op] = []  # finished one-off commands (the workload's are not kept)
         self.running = False
@@ -236,8 +233,6 @@ class Client:
                 for key, value in op.values:
                     if value is not None or op.command == "DEL":
                         dp.ledger.record(key, value, now, op.node, self.name)
-                if reply.offset:
-                    self.last_offset[op.node] = reply.offset
             self._finish(op, outcomes.OK, reply.value)
         elif op.pinned is not None and outcome in (outcomes.MOVED, outcomes.ASK):
             self._finish(op, outcome, reply.text)  # sent to one node on purpose
@@ -445,10 +440,7 @@ def process(dp: Plane, node: Node, client_name: str, op: Op, attempt: int) -> No
             dp.cluster.engine.schedule_at(end, pause_ended, dp, node.name, data.generation)
         return
     if reply.outcome == BLOCKED:
-        numreplicas, timeout = reply.value
-        offset = client.last_offset.get(node.name, 0)
-        deadline = dp.now + (timeout if timeout > 0 else 10**9)
-        wait_poll(dp, node.name, client_name, op, attempt, offset, numreplicas, deadline)
+        block_wait(dp, node, client_name, op, attempt, reply)
         return
     answer(dp, node.name, client_name, op, attempt, reply)
 
@@ -494,32 +486,70 @@ def process_held(dp: Plane, node: Node) -> None:
         process(dp, node, client, op, attempt)
 
 
-def wait_poll(
-    dp: Plane,
-    node_name: str,
-    client: str,
-    op: Op,
-    attempt: int,
-    offset: int,
-    numreplicas: int,
-    deadline: int,
-) -> None:
-    """``WAIT``: reply once enough replicas processed the client's last write, or at the
-    timeout, with the count (§20.3)."""
+def block_wait(dp: Plane, node: Node, client: str, op: Op, attempt: int, reply: Reply) -> None:
+    """``waitCommand`` blocked the client: it waits for ACKs (asked for with a GETACK in
+    this pass) or for its timeout (§20.3, :mod:`.replica_acks`)."""
+    numreplicas, timeout, woff = reply.value
+    data = dp.data(node)
+    data.waiting.append((client, op, attempt, woff, numreplicas))
+    replica_acks.request_acks(dp, node)
+    if timeout > 0:
+        args = (dp, node.name, data.generation, op, attempt)
+        dp.cluster.engine.schedule(timeout, wait_timed_out, *args)
+
+
+def serve_waiting(dp: Plane, node: Node) -> None:
+    """``processClientsWaitingReplicas`` after an ACK: the WAITs it satisfies get their
+    count. On a node that became a replica, ``disconnectAllBlockedClients``: an error."""
+    data = dp.data(node)
+    waiting, data.waiting = data.waiting, []
+    for entry in waiting:
+        client, op, attempt, woff, numreplicas = entry
+        if not node.is_master:
+            answer(dp, node.name, client, op, attempt, Reply(outcomes.ERROR, ERR_UNBLOCKED))
+            continue
+        count = dp.acked_replicas(node, woff)
+        if count >= numreplicas:
+            answer(dp, node.name, client, op, attempt, Reply(outcomes.OK, str(count), count))
+        else:
+            data.waiting.append(entry)
+
+
+def wait_timed_out(dp: Plane, node_name: str, generation: int, op: Op, attempt: int) -> None:
+    """WAIT's timeout has passed; the node notices it on its next serverCron pass, which
+    is what wakes an idle Redis (wait-getack.json: 50 ms answered after 50-150 ms).
+    Simplified: a bus packet that wakes it sooner is not counted. A SIGSTOPped node
+    notices it once it runs again."""
     node = dp.cluster.nodes.get(node_name)
-    if node is None or node.status in (CRASHED, STOPPED):
+    if node is None or dp.data(node).generation != generation:
         return
-    count = dp.acked_replicas(node, offset)
-    if count >= numreplicas or dp.now >= deadline:
-        answer(dp, node_name, client, op, attempt, Reply(outcomes.OK, str(count), count))
+    args = (dp, node_name, generation, op, attempt)
+    if node.status != RUNNING:
+        dp.data(node).resume_waiters.append((answer_timed_out, args))  # its overdue cron
         return
-    dp.cluster.engine.schedule(
-        PAUSE_POLL_MS, wait_poll, dp, node_name, client, op, attempt, offset, numreplicas, deadline
-    )
+    dp.cluster.engine.schedule_at(max(int(node.cron_due), dp.now), answer_timed_out, *args)
+
+
+def answer_timed_out(dp: Plane, node_name: str, generation: int, op: Op, attempt: int) -> None:
+    """``replyToBlockedClientTimedOut``: the count of replicas that ACKed, so far."""
+    node = dp.cluster.nodes.get(node_name)
+    if node is None or dp.data(node).generation != generation:
+        return
+    data = dp.data(node)
+    for index, (client, waiting_op, waiting_attempt, woff, _) in enumerate(data.waiting):
+        if waiting_op is op and waiting_attempt == attempt:
+            del data.waiting[index]
+            count = dp.acked_replicas(node, woff)
+            answer(dp, node_name, client, op, attempt, Reply(outcomes.OK, str(count), count))
+            return
 
 
 REQUEST_PATH = RequestPath(
-    refuse=refuse, process_held=process_held, pause_ended=pause_ended, probe=probe
+    refuse=refuse,
+    process_held=process_held,
+    pause_ended=pause_ended,
+    serve_waiting=serve_waiting,
+    probe=probe,
 )
 """What :func:`simulator.dataplane.install` registers with the state layer
 (:attr:`ClusterData.requests`), which calls up through it and never imports this module."""

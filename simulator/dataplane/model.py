@@ -9,8 +9,8 @@ randomness comes from named engine streams.
 Simplifications (also in docs/data-plane.md): values are strings; a write is replicated
 as the resulting value (so replaying it is idempotent); a node that restarts gets a new
 replication ID (its replicas full-resync); while a full resync waits, the replica keeps
-serving its old data and ignores the stream (the snapshot covers it); replica ACKs
-reach the master at once, once a second.
+serving its old data and ignores the stream (the snapshot covers it). Replica ACKs
+travel on the replication link, once a second and on a GETACK (WAIT, replica_acks.py).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from simulator.cluster import Cluster, DataPlane
-from simulator.dataplane import expiry
+from simulator.dataplane import expiry, replica_acks
 from simulator.dataplane.keyspace import slot_of
 from simulator.dataplane.ledger import WriteLedger, loss_row, write_row
 from simulator.dataplane.node_data import NodeData
@@ -46,14 +46,15 @@ JobT = TypeVar("JobT")
 @dataclass(frozen=True, slots=True)
 class RequestPath:
     """The request path of the layers above, which :func:`simulator.dataplane.install`
-    registers (this layer never imports them): what a node's death or SIGCONT does to the
-    requests it holds, or the end of a client pause (:mod:`~simulator.dataplane.clients`), and what a ``GET`` from a
-    fresh connection would get (:func:`simulator.dataplane.server.probe`, for
+    registers (this layer never imports them): what a node's death, SIGCONT, the end of
+    a client pause or a replica's ACK does to the requests it holds
+    (:mod:`~simulator.dataplane.clients`), and what a ``GET`` from a fresh connection gets (:func:`simulator.dataplane.server.probe`, for
     :meth:`ClusterData.lookup`). Plain module functions: a deep copy (a rewind) shares it."""
 
     refuse: Callable[[ClusterData[Any, Any], str, str, Any, int], None]
     process_held: Callable[[ClusterData[Any, Any], Node], None]
     pause_ended: Callable[[ClusterData[Any, Any], str, int], None]
+    serve_waiting: Callable[[ClusterData[Any, Any], Node], None]
     probe: Callable[[ClusterData[Any, Any], Node, str], str]
 
     def __deepcopy__(self, memo: dict[int, Any]) -> RequestPath:
@@ -317,21 +318,18 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         return count
 
     def acked_replicas(self, master: Node, offset: int) -> int:
-        """WAIT's count: connected replicas that processed ``offset`` (GETACK answered)."""
-        count = 0
-        for name in master.me.replicas:
-            replica = self.cluster.nodes.get(name)
-            if (
-                replica is not None
-                and replica.status == RUNNING
-                and replica.master_name == master.name
-                and replica.repl.link_up
-                and replica.repl.sync_master is None
-                and replica.repl.offset >= offset
-                and self.cluster.network.reachable(name, master.name)
-            ):
-                count += 1
-        return count
+        """WAIT's count (``replicationCountAcksByOffset``, :mod:`.replica_acks`)."""
+        return replica_acks.acked_replicas(self, master, offset)
+
+    def on_replica_ack(self, master: Node) -> None:
+        """``processClientsWaitingReplicas``: the WAITs this ACK satisfies are answered."""
+        if self.data(master).waiting:
+            self.request_path().serve_waiting(self, master)
+
+    def on_set_master(self, node: Node) -> None:
+        """``disconnectAllBlockedClients``: its WAITs get an UNBLOCKED error (§20.3)."""
+        if self.data(node).waiting:
+            self.request_path().serve_waiting(self, node)
 
     # ------------------------------------------------------------------ the server cron
 
@@ -432,8 +430,9 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         node.repl.sync_master = None
         data.pubsub = PubSubRegistry()  # the subscribers' connections are gone
         data.tracking_crash()  # and the tracking clients'
-        held, data.held = data.held + data.blocked, []
-        data.blocked, data.busy = [], False
+        waiting = [(client, op, attempt) for client, op, attempt, _, _ in data.waiting]
+        held, data.held = data.held + data.blocked + waiting, []
+        data.blocked, data.busy, data.waiting, data.get_ack = [], False, [], False
         for client, op, attempt in held:
             self._refuse(node.name, client, op, attempt)
 
@@ -486,6 +485,7 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         self._wake(data)
         if data.held:
             self.request_path().process_held(self, node)
+        replica_acks.resume_acks(self, node)
 
     def on_writes_unpaused(self, node: Node) -> None:
         """``unpauseClients`` unblocks the postponed clients and ``beforeSleep`` re-runs
@@ -495,6 +495,7 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         if data.held:
             release = self.request_path().pause_ended
             self.cluster.engine.schedule(0, release, self, node.name, data.generation)
+        replica_acks.resume_acks(self, node)
 
     def _wake(self, data: NodeData) -> None:
         """A paused process resumed or died: redis-cli's commands its kernel held

@@ -31,4 +31,8 @@ class NodeData(Keyspace):
         self.busy = False  # a blocking MIGRATE is running: requests wait for it (§16.2)
         self.resume_waiters: list[tuple[Callable[..., None], tuple[Any, ...]]] = []  # §16.3
         self.blocked: list[tuple[str, Any, int]] = []
+        # WAIT (§20.3): (client, op, attempt, woff, numreplicas) blocked for ACKs, and
+        # whether a REPLCONF GETACK is due (``get_ack_from_slaves``)
+        self.waiting: list[tuple[str, Any, int, int, int]] = []
+        self.get_ack = False
         self.migrate_sockets: dict[str, int] = {}  # MIGRATE's cached sockets: target -> last use

@@ -176,10 +176,13 @@ class NodeView(Protocol):
 
 @dataclass(slots=True)
 class Session:
-    """The client flags routing depends on: ASKING (one-shot) and READONLY."""
+    """One client connection's state on one node: the flags routing depends on (ASKING,
+    one-shot, and READONLY) and ``woff``, the node's replication offset after the last
+    command it ran for this connection (``c->woff``, which WAIT waits for, §20.3)."""
 
     asking: bool = False
     readonly: bool = False
+    woff: int = 0
 
     def after_command(self, name: str) -> None:
         """Apply a command's effect on the flags once it was processed (served or not).

@@ -5,8 +5,9 @@ of the node; then, as in src/server.c, ``NOREPLICAS`` for writes (§20.3), then 
 client-pause check (a manual failover pauses writes, §12: the command is held and
 re-processed from scratch when the pause ends), then the command itself.
 
-Simplified: values are strings; SET takes only the expiry options (§26.1); WAIT's count is computed by the
-caller (it blocks); MIGRATE is only sent by the resharding executor.
+Simplified: values are strings; SET takes only the expiry options (§26.1); a blocked WAIT
+is held by the caller (:mod:`.clients`, :mod:`simulator.resp.commands`); MIGRATE is only
+sent by the resharding executor.
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ MAY_REPLICATE = frozenset({"PUBLISH", "SPUBLISH"})
 manual-failover pause, §12) postpones them too (``processCommand``)."""
 
 BLOCKED = "block"
-"""Not an outcome: WAIT blocks, the caller polls the replicas (§20.3)."""
+"""Not an outcome: WAIT blocks (``value``: numreplicas, timeout ms, woff) until enough
+replicas ACK ``woff`` or the timeout; the caller holds it (§20.3, replica_acks.py)."""
 
 SUBSCRIPTION_COMMANDS = frozenset(
     {"SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE"}
@@ -72,6 +74,9 @@ ERR_WAIT_REPLICA = (
     "replicas are just local and are not propagated."
 )
 ERR_NOT_INTEGER = "ERR value is not an integer or out of range"
+ERR_UNBLOCKED = (  # disconnectAllBlockedClients, when a master becomes a replica
+    "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,8 +188,16 @@ def execute(
     if (spec.write or request.name in MAY_REPLICATE) and node.writes_paused():
         return HOLD
     session.after_command(request.name)
+    woff = session.woff
     reply = _run(dp, node, client, request, route.slot)
+    session.woff = node.repl.offset  # processCommand: c->woff after every call()
     maxmemory.after_command(dp, node, request.name, request.argv[1:])
+    if reply.outcome == BLOCKED:  # waitCommand: first try without blocking at all
+        numreplicas, timeout = reply.value
+        count = dp.acked_replicas(node, woff)
+        if count >= numreplicas:
+            return Reply(outcomes.OK, str(count), count)
+        return Reply(BLOCKED, "", (numreplicas, timeout, woff))
     return reply
 
 

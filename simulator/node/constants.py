@@ -20,6 +20,7 @@ MIN_REJOIN_DELAY_MS: Final = 500
 MAX_REJOIN_DELAY_MS: Final = 5000
 WRITABLE_DELAY_MS: Final = 2000
 REPL_PING_BYTES: Final = 14  # "*1\r\n$4\r\nPING\r\n" in the replication stream
+GETACK_BYTES: Final = 37  # "*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n"; 37 on 7.0.15 (tests/data/wait-getack.json)
 
 # The process, as the operating system sees it.
 RUNNING: Final = "running"

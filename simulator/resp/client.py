@@ -40,7 +40,6 @@ class ClientState:
     channels: dict[str, None] = field(default_factory=dict)
     patterns: dict[str, None] = field(default_factory=dict)
     shard_channels: dict[str, None] = field(default_factory=dict)
-    last_offset: int = 0  # the node's replication offset after my last write (WAIT)
     last_command: str = "NULL"
     commands: int = 0
 
@@ -50,13 +49,15 @@ class ClientState:
         return bool(self.channels or self.patterns or self.shard_channels)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Blocked:
-    """WAIT numreplicas timeout: the client waits for ``offset`` to be acknowledged."""
+    """WAIT numreplicas timeout: the client waits for ``offset`` (its ``woff``) to be
+    ACKed; ``noticed_at``: the serverCron pass that notices the timeout, once it passed."""
 
     numreplicas: int
     deadline_ms: int | None
     offset: int
+    noticed_at: int | None = None
 
 
 @dataclass(slots=True)

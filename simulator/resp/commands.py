@@ -18,9 +18,16 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from simulator.dataplane import replica_acks
 from simulator.dataplane.expire_commands import lookup
 from simulator.dataplane.routing import parse_command
-from simulator.dataplane.server import ERR_NOREPLICAS, Reply, execute, route_on
+from simulator.dataplane.server import (
+    ERR_NOREPLICAS,
+    ERR_UNBLOCKED,
+    Reply,
+    execute,
+    route_on,
+)
 from simulator.dataplane.standalone_route import ERR_CLUSTER_DISABLED
 from simulator.resp import tracking_commands
 from simulator.resp.client import HELD, Blocked, ClientState, Outcome
@@ -34,7 +41,7 @@ from simulator.resp.command_table import (
 from simulator.resp.context import ERR_NOT_INTEGER, ERR_SYNTAX, Context
 from simulator.resp.context import error as _error
 from simulator.resp.context import reply as _reply
-from simulator.resp.protocol import OK, Push
+from simulator.resp.protocol import OK, Error, Push
 from simulator.resp.server_commands import HANDLERS
 from simulator.slots import key_hash_slot
 
@@ -98,9 +105,12 @@ def dispatch(ctx: Context, raw: Sequence[bytes]) -> Outcome:
     client.last_command = full
     client.commands += 1
     handler = _HANDLERS.get(name)
-    if handler is not None:
-        return handler(ctx, argv)
-    return _data(ctx, argv)
+    if handler is None:
+        return _data(ctx, argv)  # execute keeps the session's woff
+    outcome = handler(ctx, argv)
+    if not outcome.hold:
+        client.session.woff = ctx.node.repl.offset  # processCommand: c->woff after call()
+    return outcome
 
 
 # --------------------------------------------------------------------------- data plane
@@ -123,16 +133,13 @@ def _data(ctx: Context, argv: list[str], shown: str | None = None) -> Outcome:
         return HELD
     if argv[0].lower() not in FLAG_COMMANDS and reply.outcome != "block":
         _request_event(ctx, shown or argv[0].upper(), argv, reply.outcome, reply, asking)
-    if reply.outcome == "block":
-        numreplicas, timeout = reply.value
+    if reply.outcome == "block":  # WAIT, too few ACKs yet: ask for them (§20.3)
+        numreplicas, timeout, woff = reply.value
         deadline = None if timeout == 0 else ctx.now + timeout
-        blocked = Blocked(numreplicas, deadline, client.last_offset)
-        done = wait_reply(ctx, blocked)
-        return Outcome(blocked=blocked) if done is None else done
+        replica_acks.request_acks(dp, node)
+        return Outcome(blocked=Blocked(numreplicas, deadline, woff))
     if reply.outcome != "ok":
         return _error(ctx.ports.text(reply.text))
-    if reply.offset:
-        client.last_offset = reply.offset
     tracking_commands.remember(ctx, argv)  # CLIENT TRACKING: trackingRememberKeys
     name = argv[0].lower()
     if name in ("set", "mset", "readonly", "readwrite", "asking"):
@@ -186,14 +193,21 @@ def _subscriptions(client: ClientState, replies: list[tuple[str, str | None, int
 
 
 def wait_reply(ctx: Context, blocked: Blocked) -> Outcome | None:
-    """WAIT's reply once enough replicas acknowledged or the timeout passed, else None
-    (``processClientsWaitingReplicas``)."""
-    count = ctx.dp.acked_replicas(ctx.node, blocked.offset)
-    if count >= blocked.numreplicas or (
-        blocked.deadline_ms is not None and ctx.now >= blocked.deadline_ms
-    ):
+    """WAIT's reply once enough replicas ACKed (``processClientsWaitingReplicas``), or
+    at the node's first serverCron pass after the timeout, as for simulated clients
+    (``clients.wait_timed_out``); else None. On a node that became a replica meanwhile,
+    ``disconnectAllBlockedClients``: an error, and the connection closes."""
+    node = ctx.node
+    if not node.is_master:
+        return Outcome([Error(ERR_UNBLOCKED)], close=True)
+    count = ctx.dp.acked_replicas(node, blocked.offset)
+    if count >= blocked.numreplicas:
         return _reply(count)
-    return None
+    if blocked.deadline_ms is None or ctx.now < blocked.deadline_ms:
+        return None
+    if blocked.noticed_at is None:
+        blocked.noticed_at = max(int(node.cron_due), ctx.now)
+    return _reply(count) if ctx.now >= blocked.noticed_at else None
 
 
 def _set(ctx: Context, argv: list[str]) -> Outcome:

@@ -1,0 +1,166 @@
+"""WAIT as Redis 7.0.15 runs it (redis-rules §20.3): a blocked WAIT asks its replicas
+for an ACK with ``REPLCONF GETACK *`` and is answered when the ACK arrives, not on a
+poll. The figures the tests hold rcsim to are real: tests/data/wait-getack.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from simulator.dataplane import install
+from simulator.dataplane.client_op import Op
+from simulator.dataplane.model import ClusterData
+from simulator.resp.client import ClientState, PortMap
+from simulator.resp.commands import Context, dispatch, wait_reply
+from simulator.simulation import Simulation
+from simulator.slots import key_hash_slot
+
+REAL = json.loads((Path(__file__).parent / "data" / "wait-getack.json").read_text())
+GETACK = REAL["offset_growth_after_blocked_wait"][0]  # 37 bytes
+ONE_WAY = 2  # ms between any two endpoints, where a test sets it
+
+
+def cluster(seed: int = 1) -> tuple[Simulation, ClusterData[Any, Any]]:
+    sim = Simulation(masters=3, replicas=1, seed=seed, config={"cluster-node-timeout": 2000})
+    dp = install(sim)
+    sim.run_until(1500)  # past the first replication PINGs and ACKs
+    return sim, dp
+
+
+def key_on(sim: Simulation, master: str) -> str:
+    owners = sim.cluster.truth_table()
+    return next(f"k{i}" for i in range(10_000) if owners[key_hash_slot(f"k{i}")] == master)
+
+
+def finish(sim: Simulation, op: Op, within: int = 1000) -> None:
+    assert sim.run_until_condition(lambda: op.done, sim.now + within)
+
+
+def test_the_real_figures_are_what_the_rules_say() -> None:
+    assert REAL["redis"].startswith("Redis server v=7.0.15")
+    assert REAL["offset_growth_after_blocked_wait"] == [GETACK] == [37]
+    assert REAL["master_offset_minus_acked_offset"] == [GETACK]
+    assert REAL["offset_growth_after_unblocked_wait"] == [GETACK]
+    assert REAL["blocked_wait_ms"]["median"] < 1  # one loopback round trip
+    timeout = REAL["timeout_wait"]
+    assert (
+        timeout["timeout_ms"] < timeout["median"] <= timeout["max"] <= timeout["timeout_ms"] + 101
+    )
+
+
+def test_a_blocked_wait_is_answered_when_the_getack_s_ack_arrives_not_on_a_poll() -> None:
+    """``waitCommand`` blocks, ``beforeSleep`` sends GETACK, the replica ACKs at once,
+    ``processClientsWaitingReplicas`` answers: one round trip (real median 0.09 ms)."""
+    for seed in (1, 2, 3):
+        sim, _ = cluster(seed)
+        key = key_on(sim, "n1")
+        finish(sim, sim.inject("write", key=key, value="v", client="w"))
+        sim.cluster.network.latency_ms = (ONE_WAY, ONE_WAY)
+        write = sim.inject("write", key=key, value="v2", client="w")
+        wait = sim.inject("wait", client="w", numreplicas=1, timeout=1000, node="n1")
+        finish(sim, wait)
+        assert write.outcome == "ok" and wait.outcome == "ok" and wait.result == 1
+        # WAIT in, GETACK out behind the SET, ACK back, reply out: four one-way trips.
+        # (The old poll took the offset from the client's last reply, which the SET's
+        # had not reached yet: it answered in two, before the replica had the SET.)
+        assert sim.now - wait.sent_at == 4 * ONE_WAY
+
+
+def test_getack_costs_the_stream_37_bytes_and_the_ack_is_37_behind() -> None:
+    """``sendGetackToReplicas`` feeds ``REPLCONF GETACK *`` (37 bytes) to the stream;
+    the replica ACKs while running it, so the ACK excludes it (wait-getack.json)."""
+    sim, _ = cluster()
+    n1 = sim.cluster.node("n1")
+    write = sim.inject("write", key=key_on(sim, "n1"), value="v", client="w")
+    finish(sim, write)
+    after_write = n1.repl.offset
+    wait = sim.inject("wait", client="w", numreplicas=1, timeout=1000, node="n1")
+    finish(sim, wait)
+    assert n1.repl.offset - after_write == GETACK
+    replica = n1.me.replicas[0]
+    assert n1.repl.offset - n1.repl.acks[replica][0] == GETACK
+    assert sim.cluster.node(replica).repl.offset == n1.repl.offset
+
+
+def test_woff_moves_with_every_command_so_a_wait_after_a_read_blocks_again() -> None:
+    """``processCommand`` sets ``c->woff`` after every command: a GET after a WAIT
+    moves it past the first GETACK, so the next WAIT blocks for another (real: 37
+    more bytes). Right after a WAIT, with nothing between, WAIT 1 0 answers at once."""
+    sim, _ = cluster()
+    n1 = sim.cluster.node("n1")
+    key = key_on(sim, "n1")
+    finish(sim, sim.inject("write", key=key, value="v", client="w"))
+    finish(sim, sim.inject("wait", client="w", numreplicas=1, timeout=1000, node="n1"))
+    before = n1.repl.offset
+    again = sim.inject("wait", client="w", numreplicas=1, timeout=0, node="n1")
+    finish(sim, again)
+    assert again.result == 1 and n1.repl.offset == before  # no GETACK: ACKed already
+    finish(sim, sim.inject("read", key=key, client="w"))
+    third = sim.inject("wait", client="w", numreplicas=1, timeout=0, node="n1")
+    finish(sim, third)
+    assert third.result == 1 and n1.repl.offset - before == GETACK
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_a_wait_timeout_is_noticed_on_the_node_s_next_cron_pass(seed: int) -> None:
+    """An idle Redis sleeps until its serverCron (hz 10): a 50 ms WAIT with too few
+    replicas is answered 50-150 ms after it was sent (real: median 71-108, max 152)."""
+    sim, _ = cluster(seed)
+    n1 = sim.cluster.node("n1")
+    finish(sim, sim.inject("write", key=key_on(sim, "n1"), value="v", client="w"))
+    sim.run_for(int(seed * 23))  # a different cron phase per seed
+    wait = sim.inject("wait", client="w", numreplicas=2, timeout=50, node="n1")
+    sent = sim.now
+    sim.run_until(sent + 50)
+    cron_pass = int(n1.cron_due)
+    finish(sim, wait)
+    assert wait.result == 1
+    answered = sim.now
+    assert answered == cron_pass >= sent + 50
+    assert answered - sent <= 50 + 102
+
+
+def test_no_getack_goes_out_while_writes_are_paused_and_a_demoted_master_unblocks_wait() -> None:
+    """``beforeSleep`` sends no GETACK while clients are paused (a manual failover's
+    pause); when the master becomes a replica, ``replicationSetMaster`` calls
+    ``disconnectAllBlockedClients``: the WAIT gets the UNBLOCKED error."""
+    sim, _ = cluster()
+    n1 = sim.cluster.node("n1")
+    replica = n1.me.replicas[0]
+    key = key_on(sim, "n1")
+    finish(sim, sim.inject("write", key=key, value="v", client="w"))
+    sim.inject("failover", node=replica)
+    assert sim.run_until_condition(lambda: n1.writes_paused(), sim.now + 1000)
+    paused_offset = n1.repl.offset
+    wait = sim.inject("wait", client="w", numreplicas=2, timeout=0, node="n1")  # 1 replica
+    asked = False  # blocked, its GETACK due but held back
+    while n1.is_master:
+        assert n1.repl.offset == paused_offset  # the GETACK waits for the pause to end
+        asked = asked or (bool(n1.data.waiting) and n1.data.get_ack)
+        sim.run_for(1)
+        assert sim.now < 8000
+    assert asked
+    finish(sim, wait)
+    assert wait.outcome == "error" and "UNBLOCKED force unblock" in str(wait.result)
+
+
+def test_resp_wait_asks_for_acks_and_is_answered_when_they_arrive() -> None:
+    """The RESP front holds the same rules: WAIT blocks, a GETACK goes out, the ACK
+    answers it; on a replica it is refused, and a demoted master closes it."""
+    sim, _ = cluster()
+    key = key_on(sim, "n1")
+    state = ClientState(1, "resp:t:1", "127.0.0.1:50000", "127.0.0.1:7500", 0)
+    ctx = Context(sim, "n1", state, PortMap(7500), [state])
+    dispatch(ctx, [b"SET", key.encode(), b"v"])
+    n1 = sim.cluster.node("n1")
+    before = n1.repl.offset
+    outcome = dispatch(ctx, [b"WAIT", b"1", b"1000"])
+    assert outcome.blocked is not None and outcome.blocked.offset == before
+    assert wait_reply(ctx, outcome.blocked) is None
+    sim.run_for(3)
+    done = wait_reply(ctx, outcome.blocked)
+    assert done is not None and done.replies == [1]
+    assert n1.repl.offset - before == GETACK
