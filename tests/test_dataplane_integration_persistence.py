@@ -91,6 +91,23 @@ def test_rdb_restores_the_last_snapshot_either_way(power_loss: bool) -> None:
     assert survivors[-1] <= snapshot < WRITE_TIMES[len(survivors)]
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_save_points_are_checked_on_every_server_cron_pass(seed: int) -> None:
+    """``serverCron`` (``hz`` 10) checks ``dirty >= changes && unixtime - lastsave >
+    seconds`` on every pass: with ``save 1 1`` the BGSAVE starts on the first 100 ms pass
+    after the unix second that makes it true, not up to a second later (§21.1)."""
+    sim = Simulation(masters=3, replicas=0, seed=seed, config={"save": "1 1", "appendonly": False})
+    dp = install(sim)
+    sim.run_for(100)
+    sim.inject("write", key=n1_keys(1)[0], value="v")
+    sim.run_for(3000)
+    persistence = dp.data(sim.cluster.node("n1")).persistence
+    saved = persistence.last_snapshot_time
+    assert saved is not None
+    due = (0 // 1000 + 2) * 1000  # lastsave at 0: true once unixtime - 0 > 1 s
+    assert due <= saved < due + 100
+
+
 def test_graceful_shutdown_saves_an_rdb_when_save_points_exist() -> None:
     sim = Simulation(masters=3, replicas=0, seed=1, config={"save": "3600 1", "appendonly": False})
     dp = install(sim)

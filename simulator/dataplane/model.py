@@ -36,8 +36,9 @@ from simulator.node import RUNNING, Node
 from simulator.replication import ExpireOp, Op, StreamOp, full_sync_transfer_ms
 from simulator.slots import CLUSTER_SLOTS, hashed_part, key_hash_slot
 
-SERVER_CRON_MS = 1000
-"""Save-point checks and replica ACKs run once a second (replicationCron's ACK period)."""
+SERVER_CRON_MS = 100
+"""``serverCron`` runs ``hz`` (10) times a second and checks the save points on every
+pass (§21.1); the node's clusterCron runs in it too, on its own timer here."""
 
 ClientT = TypeVar("ClientT")
 JobT = TypeVar("JobT")
@@ -339,7 +340,7 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         self.cluster.engine.schedule(phase + 1, self._server_cron, node.name, data.generation)
 
     def _server_cron(self, name: str, generation: int) -> None:
-        """Once a second: RDB save points (§21.1)."""
+        """``serverCron``, every 100 ms: the RDB save points (§21.1)."""
         node = self.cluster.nodes.get(name)
         if node is None or self.data(node).generation != generation:
             return
