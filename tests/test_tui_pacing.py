@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+import pytest
 from textual import events
 
 from tui import pacing
@@ -95,12 +96,24 @@ def _move(x: int) -> events.MouseMove:
     return events.MouseMove(None, x, 5, 1, 0, 0, False, False, False, screen_x=x, screen_y=5)
 
 
-def test_mouse_moves_do_not_end_the_tick() -> None:
+def test_mouse_moves_do_not_end_the_tick(monkeypatch: pytest.MonkeyPatch) -> None:
     """A pointer crossing the screen posts a move per cell; each ended the tick and held
     it ``HOLD_S`` (the simulation all but stopped while the mouse moved). Moves from the
     input thread during slices 1-4 leave the tick running until the learner's pause
-    (handled after slice 8)."""
+    (handled after slice 8). On a loaded host another of Textual's messages can come
+    first (once, beside a benchmark: after slice 3): the tick may end for it, never for
+    moves alone."""
     app = _app()
+    ended_for: list[list[str]] = []
+    waiting = pacing.input_waiting
+
+    def recorded(app: RcsimApp) -> bool:
+        if waiting(app):
+            ended_for.append([type(m).__name__ for m in app.waiting_messages()])
+            return True
+        return False
+
+    monkeypatch.setattr(pacing, "input_waiting", recorded)
 
     def on_slice(n: int) -> None:
         if n <= 4:
@@ -114,7 +127,7 @@ def test_mouse_moves_do_not_end_the_tick() -> None:
 
     async def body(app: RcsimApp) -> None:
         await pacing.fill(app, 0.05)
-        assert calls[0] == 8
+        assert calls[0] == 8 or set(ended_for[-1]) - {"MouseMove"}
 
     _run(app, body)
 
