@@ -23,6 +23,7 @@ from simulator.simulation import Simulation
 from simulator.slots import key_hash_slot
 
 DATA = json.loads((Path(__file__).parent / "data" / "service-costs.json").read_text())
+CPU = json.loads((Path(__file__).parent / "data" / "service-cpu.json").read_text())["measured"]
 GET_US = CALIBRATION_OVERHEAD_US + CALIBRATION_CALL_US
 
 
@@ -65,6 +66,43 @@ def test_calibration_matches_the_measured_usec_per_call() -> None:
     assert abs(CALIBRATION_CALL_US - one_key) / one_key < 0.25
     per_key = (measured["mset_10_keys"]["usec_per_call"] - CALIBRATION_CALL_US) / 9
     assert abs(CALIBRATION_KEY_US - per_key) / per_key < 0.25
+
+
+def _cpu(workload: str) -> float:
+    return float(CPU[workload]["cpu_us_per_command_median"])
+
+
+def _per_extra_key(workload: str) -> float:
+    return (CPU[workload]["usec_per_call_median"] - CPU["get"]["usec_per_call_median"]) / 9
+
+
+def test_the_one_key_cost_against_the_real_server_cpu_per_command() -> None:
+    """A different measurement from the rates OVERHEAD_US came from: the real server's
+    own CPU time per GET and SET, 50 clients (tests/data/service-cpu.json). The model's
+    8 µs is 0.65 of it on this 2-core VM (every syscall dear; an earlier run gave 0.88),
+    within the band the docs state; one client (a pass per command) costs 3-5x more."""
+    real = (_cpu("get") + _cpu("set")) / 2
+    assert 0.5 <= GET_US / real <= 1.0
+    assert _cpu("get_1_client") > 2 * _cpu("get")
+
+
+def test_the_per_key_cost_against_mget_and_exists() -> None:
+    """KEY_US was fitted on MSET's ``usec_per_call``; checked on MGET's, a read of the
+    same ten keys (within 25 %), and EXISTS's, which builds no values (the model charges
+    it up to 1.5x too much: stated in docs/fidelity.md)."""
+    assert abs(CALIBRATION_KEY_US / _per_extra_key("mget_10_keys") - 1) < 0.25
+    assert 1.0 < CALIBRATION_KEY_US / _per_extra_key("exists_10_keys") < 1.6
+
+
+def test_the_per_subscriber_cost_lies_between_the_two_regimes_it_averages() -> None:
+    """RECEIVER_US per subscriber a PUBLISH reaches: with one publisher each message is
+    a write per subscriber (the real cost per subscriber is several µs); with 50, one
+    write per pass carries many messages (a fraction of a µs). The model's single
+    number lies between: the service model has no event-loop passes to batch by."""
+    base = _cpu("publish_0_subscribers")
+    batched = (_cpu("publish_100_subscribers") - base) / 100
+    one_by_one = (_cpu("publish_100_subscribers_1_client") - _cpu("get_1_client")) / 100
+    assert batched < CALIBRATION_RECEIVER_US < one_by_one
 
 
 def test_service_time_adds_to_latency() -> None:

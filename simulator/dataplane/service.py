@@ -29,8 +29,10 @@ dispatch, writing the reply (one ``read`` and one ``write`` system call per comm
 without pipelining). With :data:`CALIBRATION_CALL_US` a GET or SET takes 8 µs in all, a
 node's capacity 125,000 of them per second: the order of the non-pipelined SET/GET
 rates of redis-benchmark on one Redis thread shown on redis.io's benchmark page ("How
-fast is Redis?": about 70,000 to 180,000 per second depending on the machine). Not
-measured here: the 2-core host of tests/data/service-costs.json was too loaded."""
+fast is Redis?": about 70,000 to 180,000 per second depending on the machine). Checked
+against the real server's own CPU time per GET/SET from 50 connections
+(tests/data/service-cpu.json): 12.2-12.4 µs on this 2-core VM, so 0.65 of it (an
+earlier run that hour, not kept, gave 8.2-10.0 µs: the VM's system calls vary)."""
 
 CALIBRATION_CALL_US = 1.0
 """``call()`` of a one-key command (GET, SET, INCR, ...): INFO commandstats
@@ -39,14 +41,17 @@ CALIBRATION_CALL_US = 1.0
 CALIBRATION_KEY_US = 0.75
 """Each key of a multi-key command after the first (MSET, MGET, DEL, EXISTS): MSET of 10
 keys has ``usec_per_call`` 7.74 on Redis 7.0.15, (7.74 - 1.0) / 9 = 0.75 µs a key
-(tests/data/service-costs.json)."""
+(tests/data/service-costs.json). Checked on MGET (0.67 µs a key) and EXISTS (0.54: no
+values to build), tests/data/service-cpu.json."""
 
 CALIBRATION_RECEIVER_US = 1.5
 """Each subscriber a PUBLISH or SPUBLISH reaches on the node: 0.07 µs inside ``call()``
 (``usec_per_call`` 6.80 with 100 subscribers, 0.19 with none:
 tests/data/service-costs.json), plus the ``write`` of the message to the subscriber's
 socket in ``beforeSleep``, one system call per subscriber, taken as 1.5 µs like the
-command reply's share of :data:`CALIBRATION_OVERHEAD_US` (estimated, not measured)."""
+command reply's share of :data:`CALIBRATION_OVERHEAD_US`. Measured since
+(tests/data/service-cpu.json): 0.24 µs a subscriber with 50 publishers (one write a pass
+carries many messages), 4.7 µs with one; 1.5 lies between the two regimes."""
 
 
 def cost_us(argv: tuple[str, ...], receivers: int = 0) -> float:
