@@ -23,11 +23,10 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import subprocess
 import time
 
 from benchmarks.realredis_replica_lag import Conn
-from benchmarks.realredis_servers import servers
+from benchmarks.realredis_servers import emit, redis_version, servers
 
 PORT = 7461
 DATASETS = (
@@ -111,21 +110,15 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=2)
     parser.add_argument("--out", default="")
     args = parser.parse_args()
-    version = subprocess.run(
-        ["redis-server", "--version"], capture_output=True, text=True, check=True
-    ).stdout.strip()
     result = {
         "what": "active expiry's CPU per key on a real server whose cycles hit their limit",
-        "redis": version,
+        "redis": redis_version(),
         "date": datetime.date.today().isoformat(),
         "command": ".venv/bin/python -m benchmarks.realredis_expire_cpu "
         "--out tests/data/expire-cpu.json",
         "runs": measure(args.reps),
     }
-    text = json.dumps(result, indent=1) + "\n"
-    if args.out:
-        with open(args.out, "w") as handle:
-            handle.write(text)
+    emit(result, args.out, indent=1)
     summary = [
         {k: run[k] for k in run if k != "timeline"}
         for run in result["runs"]  # type: ignore[union-attr]

@@ -4,6 +4,7 @@ a scratch directory that goes with them. Not part of the test suite."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -40,6 +41,21 @@ class Servers:
                     return process
             time.sleep(0.02)
         raise SystemExit(f"redis-server on port {port} did not start")
+
+
+def redis_version() -> str:
+    """``redis-server --version``, for the result files."""
+    done = subprocess.run(["redis-server", "--version"], capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def emit(result: dict[str, object], out: str, indent: int = 2) -> str:
+    """The result as JSON, written to ``out`` when one is given; returns the text."""
+    text = json.dumps(result, indent=indent) + "\n"
+    if out:
+        with open(out, "w") as handle:
+            handle.write(text)
+    return text
 
 
 @contextmanager

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import os
 import select
 import socket
@@ -36,7 +35,7 @@ import subprocess
 import threading
 
 from benchmarks.realredis_replica_lag import Conn
-from benchmarks.realredis_servers import servers
+from benchmarks.realredis_servers import emit, redis_version, servers
 
 PORT = 7460
 KEYS = 100_000
@@ -149,12 +148,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="")
     args = parser.parse_args()
-    version = subprocess.run(
-        ["redis-server", "--version"], capture_output=True, text=True, check=True
-    ).stdout.strip()
     result = {
         "what": "CPU time per command of one real Redis thread (all of it, and inside call())",
-        "redis": version,
+        "redis": redis_version(),
         "date": datetime.date.today().isoformat(),
         "command": ".venv/bin/python -m benchmarks.realredis_service_cpu "
         "--out tests/data/service-cpu.json",
@@ -162,11 +158,7 @@ def main() -> None:
         "measured": measure(),
         "load_after": " ".join(f"{x:.2f}" for x in os.getloadavg()),
     }
-    text = json.dumps(result, indent=2) + "\n"
-    if args.out:
-        with open(args.out, "w") as handle:
-            handle.write(text)
-    print(text, end="")
+    print(emit(result, args.out), end="")
 
 
 if __name__ == "__main__":

@@ -23,14 +23,12 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import re
 import statistics
-import subprocess
 import time
 
 from benchmarks.realredis_replica_lag import Conn
-from benchmarks.realredis_servers import servers
+from benchmarks.realredis_servers import emit, redis_version, servers
 
 TIMEOUT_MS = 50
 
@@ -101,21 +99,14 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=500)
     parser.add_argument("--out", default="")
     args = parser.parse_args()
-    version = subprocess.run(
-        ["redis-server", "--version"], capture_output=True, text=True, check=True
-    ).stdout.strip()
     result = {
         "what": "WAIT on a real master with one replica over loopback",
-        "redis": version,
+        "redis": redis_version(),
         "date": datetime.date.today().isoformat(),
         "command": ".venv/bin/python -m benchmarks.realredis_wait --out tests/data/wait-getack.json",
         **measure(args.trials),
     }
-    text = json.dumps(result, indent=2) + "\n"
-    if args.out:
-        with open(args.out, "w") as handle:
-            handle.write(text)
-    print(text, end="")
+    print(emit(result, args.out), end="")
 
 
 if __name__ == "__main__":
