@@ -322,15 +322,13 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         """WAIT's count (``replicationCountAcksByOffset``, :mod:`.replica_acks`)."""
         return replica_acks.acked_replicas(self, master, offset)
 
-    def on_replica_ack(self, master: Node) -> None:
-        """``processClientsWaitingReplicas``: the WAITs this ACK satisfies are answered."""
-        if self.data(master).waiting:
-            self.request_path().serve_waiting(self, master)
-
-    def on_set_master(self, node: Node) -> None:
-        """``disconnectAllBlockedClients``: its WAITs get an UNBLOCKED error (§20.3)."""
+    def on_replica_ack(self, node: Node) -> None:
+        """``processClientsWaitingReplicas``: the WAITs this ACK satisfies are answered.
+        As ``on_set_master``, ``disconnectAllBlockedClients``: UNBLOCKED errors (§20.3)."""
         if self.data(node).waiting:
             self.request_path().serve_waiting(self, node)
+
+    on_set_master = on_replica_ack
 
     # ------------------------------------------------------------------ the server cron
 
