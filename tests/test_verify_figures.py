@@ -208,4 +208,4 @@ def test_the_kept_expire_cycle_report_holds_its_stale_and_expired_rows() -> None
     report = json.loads((KEPT / "expire-cycle.json").read_text(encoding="utf-8"))
     labels = {row["label"] for row in report["rows"]}
     assert {f"expired keys n{k}" for k in range(1, 7)} <= labels
-    assert "step 2 stale keys (line 33)" in labels
+    assert "step 2 stale keys (line 34)" in labels
