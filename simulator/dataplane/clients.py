@@ -510,16 +510,19 @@ def serve_waiting(dp: Plane, node: Node) -> None:
             continue
         count = dp.acked_replicas(node, woff)
         if count >= numreplicas:
-            answer(dp, node.name, client, op, attempt, Reply(outcomes.OK, str(count), count))
+            answer(dp, node.name, client, op, attempt, _count_reply(count))
         else:
             data.waiting.append(entry)
 
 
+def _count_reply(count: int) -> Reply:
+    """WAIT's answer: how many replicas ACKed the client's ``woff``."""
+    return Reply(outcomes.OK, str(count), count)
+
+
 def wait_timed_out(dp: Plane, node_name: str, generation: int, op: Op, attempt: int) -> None:
-    """WAIT's timeout has passed; the node notices it on its next serverCron pass, which
-    is what wakes an idle Redis (wait-getack.json: 50 ms answered after 50-150 ms).
-    Simplified: a bus packet that wakes it sooner is not counted. A SIGSTOPped node
-    notices it once it runs again."""
+    """WAIT's timeout has passed: answered when the node notices it
+    (:func:`.replica_acks.timeout_noticed_at`), a SIGSTOPped node once it runs again."""
     node = dp.cluster.nodes.get(node_name)
     if node is None or dp.data(node).generation != generation:
         return
@@ -527,7 +530,8 @@ def wait_timed_out(dp: Plane, node_name: str, generation: int, op: Op, attempt: 
     if node.status != RUNNING:
         dp.data(node).resume_waiters.append((answer_timed_out, args))  # its overdue cron
         return
-    dp.cluster.engine.schedule_at(max(int(node.cron_due), dp.now), answer_timed_out, *args)
+    noticed = replica_acks.timeout_noticed_at(node, dp.now)
+    dp.cluster.engine.schedule_at(noticed, answer_timed_out, *args)
 
 
 def answer_timed_out(dp: Plane, node_name: str, generation: int, op: Op, attempt: int) -> None:
@@ -539,8 +543,7 @@ def answer_timed_out(dp: Plane, node_name: str, generation: int, op: Op, attempt
     for index, (client, waiting_op, waiting_attempt, woff, _) in enumerate(data.waiting):
         if waiting_op is op and waiting_attempt == attempt:
             del data.waiting[index]
-            count = dp.acked_replicas(node, woff)
-            answer(dp, node_name, client, op, attempt, Reply(outcomes.OK, str(count), count))
+            answer(dp, node_name, client, op, attempt, _count_reply(dp.acked_replicas(node, woff)))
             return
 
 

@@ -21,6 +21,13 @@ import random
 from simulator.dataplane.memory import DICT_HT_INITIAL_SIZE
 
 
+def key_hash64(key: str, salt: bytes) -> int:
+    """A key's 64-bit bucket hash: keyed BLAKE2b standing for dict.c's seeded SipHash
+    (both act as random functions of the key; this one is deterministic)."""
+    digest = hashlib.blake2b(key.encode(), digest_size=8, key=salt).digest()
+    return int.from_bytes(digest, "little")
+
+
 class DictTable:
     """Keys in hash buckets (head of a chain first), for dict.c's sampling functions."""
 
@@ -42,8 +49,7 @@ class DictTable:
         return len(self.buckets)
 
     def _hash(self, key: str) -> int:
-        digest = hashlib.blake2b(key.encode(), digest_size=8, key=self.salt).digest()
-        return int.from_bytes(digest, "little")
+        return key_hash64(key, self.salt)
 
     def add(self, key: str) -> None:
         """``dictAdd``: expand if full, then insert at the head of the key's chain."""

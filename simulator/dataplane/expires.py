@@ -22,11 +22,12 @@ Simplifications (also in docs/redis-rules.md §26.2 and docs/fidelity.md):
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-DICT_HT_INITIAL_SIZE = 4
+from simulator.dataplane.dicttable import key_hash64
+from simulator.dataplane.memory import DICT_HT_INITIAL_SIZE
+
 HASHTABLE_MIN_FILL = 10  # percent: below it, the cron shrinks the table (htNeedsResize)
 
 ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP = 20
@@ -114,9 +115,7 @@ class ExpireTable:
         return self._mask + 1
 
     def _index(self, key: str) -> int:
-        """The key's bucket: a 64-bit keyed hash (as dict.c's SipHash) under the mask."""
-        digest = hashlib.blake2b(key.encode(), digest_size=8, key=self._salt).digest()
-        return int.from_bytes(digest, "little") & self._mask
+        return key_hash64(key, self._salt) & self._mask
 
     def set(self, key: str, when: int) -> None:
         """``setExpire``: add or change ``key``'s deadline."""

@@ -49,7 +49,8 @@ class RequestPath:
     """The request path of the layers above, which :func:`simulator.dataplane.install`
     registers (this layer never imports them): what a node's death, SIGCONT, the end of
     a client pause or a replica's ACK does to the requests it holds
-    (:mod:`~simulator.dataplane.clients`), and what a ``GET`` from a fresh connection gets (:func:`simulator.dataplane.server.probe`, for
+    (:mod:`~simulator.dataplane.clients`), and what a ``GET`` from a fresh connection
+    gets (:func:`simulator.dataplane.server.probe`, for
     :meth:`ClusterData.lookup`). Plain module functions: a deep copy (a rewind) shares it."""
 
     refuse: Callable[[ClusterData[Any, Any], str, str, Any, int], None]

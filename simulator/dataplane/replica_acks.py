@@ -41,6 +41,13 @@ def acked_replicas(dp: Plane, master: Node, offset: int) -> int:
     return count
 
 
+def timeout_noticed_at(node: Node, now: int) -> int:
+    """When a WAIT whose timeout has passed is answered: on the node's next serverCron
+    pass, which is what wakes an idle Redis (wait-getack.json: a 50 ms timeout answered
+    after 50-150 ms). Simplified: a bus packet that wakes it sooner does not count."""
+    return max(int(node.cron_due), now)
+
+
 def request_acks(dp: Plane, master: Node) -> None:
     """``replicationRequestAckFromSlaves``: one GETACK in this pass's ``beforeSleep``
     (the next event here), however many clients blocked in the pass."""

@@ -206,7 +206,7 @@ def wait_reply(ctx: Context, blocked: Blocked) -> Outcome | None:
     if blocked.deadline_ms is None or ctx.now < blocked.deadline_ms:
         return None
     if blocked.noticed_at is None:
-        blocked.noticed_at = max(int(node.cron_due), ctx.now)
+        blocked.noticed_at = replica_acks.timeout_noticed_at(node, ctx.now)
     return _reply(count) if ctx.now >= blocked.noticed_at else None
 
 
