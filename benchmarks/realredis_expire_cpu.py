@@ -25,8 +25,7 @@ import datetime
 import json
 import time
 
-from benchmarks.realredis_replica_lag import Conn
-from benchmarks.realredis_servers import emit, redis_version, servers
+from benchmarks.realredis_servers import Conn, emit, redis_version, servers
 
 PORT = 7461
 DATASETS = (

@@ -21,7 +21,6 @@ import argparse
 import datetime
 import json
 import os
-import socket
 import statistics
 import subprocess
 import time
@@ -29,33 +28,9 @@ import time
 from benchmarks.realredis_servers import servers
 
 
-class Conn:
-    """A raw RESP2 connection (no client library between the socket and the timing)."""
-
-    def __init__(self, port: int) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port))
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.replies = self.sock.makefile("rb")
-
-    def cmd(self, *args: bytes) -> bytes | None:
-        """Send one command; its reply (a bulk string's bytes, a status line, or None)."""
-        parts = b"".join(b"$%d\r\n%s\r\n" % (len(arg), arg) for arg in args)
-        self.sock.sendall(b"*%d\r\n" % len(args) + parts)
-        line = self.replies.readline()
-        if line[:1] != b"$":
-            return line.strip()
-        length = int(line[1:])
-        return None if length < 0 else self.replies.read(length + 2)[:-2]
-
-
 def measure(writes: int) -> dict[str, float | int]:
     with servers("rcsim-replica-lag-") as started:
-        started.start(7450)
-        started.start(7451, "--replicaof", "127.0.0.1", "7450")
-        replica = Conn(7451)
-        while b"master_link_status:up" not in (replica.cmd(b"INFO", b"replication") or b""):
-            time.sleep(0.05)
-        master = Conn(7450)
+        master, replica = started.master_and_replica(7450)
         began = time.perf_counter()
         for _ in range(2000):
             replica.cmd(b"GET", b"nokey")

@@ -15,6 +15,25 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 
+class Conn:
+    """A raw RESP2 connection (no client library between the socket and the timing)."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.replies = self.sock.makefile("rb")
+
+    def cmd(self, *args: bytes) -> bytes | None:
+        """Send one command; its reply (a bulk string's bytes, a status line, or None)."""
+        parts = b"".join(b"$%d\r\n%s\r\n" % (len(arg), arg) for arg in args)
+        self.sock.sendall(b"*%d\r\n" % len(args) + parts)
+        line = self.replies.readline()
+        if line[:1] != b"$":
+            return line.strip()
+        length = int(line[1:])
+        return None if length < 0 else self.replies.read(length + 2)[:-2]
+
+
 class Servers:
     """The processes of one measurement and their directory."""
 
@@ -41,6 +60,16 @@ class Servers:
                     return process
             time.sleep(0.02)
         raise SystemExit(f"redis-server on port {port} did not start")
+
+    def master_and_replica(self, port: int) -> tuple[Conn, Conn]:
+        """A master on ``port`` and its replica on ``port + 1``, connected to both once
+        the replica's link is up."""
+        self.start(port)
+        self.start(port + 1, "--replicaof", "127.0.0.1", str(port))
+        replica = Conn(port + 1)
+        while b"master_link_status:up" not in (replica.cmd(b"INFO", b"replication") or b""):
+            time.sleep(0.05)
+        return Conn(port), replica
 
 
 def redis_version() -> str:

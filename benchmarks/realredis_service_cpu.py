@@ -34,8 +34,7 @@ import statistics
 import subprocess
 import threading
 
-from benchmarks.realredis_replica_lag import Conn
-from benchmarks.realredis_servers import emit, redis_version, servers
+from benchmarks.realredis_servers import Conn, emit, redis_version, servers
 
 PORT = 7460
 KEYS = 100_000

@@ -27,8 +27,7 @@ import re
 import statistics
 import time
 
-from benchmarks.realredis_replica_lag import Conn
-from benchmarks.realredis_servers import emit, redis_version, servers
+from benchmarks.realredis_servers import Conn, emit, redis_version, servers
 
 TIMEOUT_MS = 50
 
@@ -45,12 +44,7 @@ def _acked(info: dict[str, str]) -> int:
 
 def measure(trials: int) -> dict[str, object]:
     with servers("rcsim-wait-") as started:
-        started.start(7452)
-        started.start(7453, "--replicaof", "127.0.0.1", "7452")
-        replica = Conn(7453)
-        while b"master_link_status:up" not in (replica.cmd(b"INFO", b"replication") or b""):
-            time.sleep(0.05)
-        master = Conn(7452)
+        master, _ = started.master_and_replica(7452)
         time.sleep(1.5)  # past the first replication PING and ACKs
         blocked_ms, growth, behind, again_ms, again_growth, timeout_ms = [], [], [], [], [], []
         for i in range(trials):
