@@ -25,8 +25,16 @@ class Conn:
 
     def cmd(self, *args: bytes) -> bytes | None:
         """Send one command; its reply (a bulk string's bytes, a status line, or None)."""
+        self.send(*args)
+        return self.reply()
+
+    def send(self, *args: bytes) -> None:
+        """Send one command without reading its reply (for a command that blocks)."""
         parts = b"".join(b"$%d\r\n%s\r\n" % (len(arg), arg) for arg in args)
         self.sock.sendall(b"*%d\r\n" % len(args) + parts)
+
+    def reply(self) -> bytes | None:
+        """The next reply on the connection, as :meth:`cmd` returns it."""
         line = self.replies.readline()
         if line[:1] != b"$":
             return line.strip()

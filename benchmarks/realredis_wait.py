@@ -17,6 +17,13 @@ master's ``INFO replication``: how far ``master_repl_offset`` moved past the off
 right after the SET, and what the replica's ACKed ``offset`` is. Then ``WAIT 1 0``
 again with no write in between (answered without blocking), and ``WAIT 2 T`` with
 only one replica (answered at its timeout), timed.
+
+Then what else wakes the loop (``beforeSleep`` runs ``handleBlockedClientsTimeout``
+after every pass, not only serverCron's): ``WAIT 2 T`` sent without reading its reply,
+a ``PING`` from a second connection ``WAKE_AFTER_MS`` after it, then the WAIT's reply,
+timed from the PING. Last, the replica is stopped (by PID) and ``WAIT 1 T`` asked of
+the master alone: does its GETACK still move ``master_repl_offset`` (fed to the backlog
+with no replica to send it to)?
 """
 
 from __future__ import annotations
@@ -24,12 +31,14 @@ from __future__ import annotations
 import argparse
 import datetime
 import re
+import select
 import statistics
 import time
 
 from benchmarks.realredis_servers import Conn, emit, redis_version, servers
 
 TIMEOUT_MS = 50
+WAKE_AFTER_MS = 60  # 10 ms past the timeout: most trials see no serverCron pass between
 
 
 def _info(conn: Conn) -> dict[str, str]:
@@ -67,6 +76,14 @@ def measure(trials: int) -> dict[str, object]:
                 assert master.cmd(b"WAIT", b"2", str(TIMEOUT_MS).encode()) == b":1"
                 timeout_ms.append((time.perf_counter() - began) * 1000)
             time.sleep(0.002)
+        woken = _woken_by_a_command(master, Conn(7452), max(trials // 10, 1))
+        before = int(_info(master)["master_repl_offset"])
+        started.processes[1].terminate()
+        started.processes[1].wait(timeout=30)
+        while "connected_slaves:0" not in "\n".join(f"{k}:{v}" for k, v in _info(master).items()):
+            time.sleep(0.05)
+        lone_reply = master.cmd(b"WAIT", b"1", str(TIMEOUT_MS).encode())
+        lone_growth = int(_info(master)["master_repl_offset"]) - before
     return {
         "trials": trials,
         "blocked_wait_ms": _summary(blocked_ms),
@@ -75,6 +92,39 @@ def measure(trials: int) -> dict[str, object]:
         "unblocked_wait_ms": _summary(again_ms),
         "offset_growth_after_unblocked_wait": sorted(set(again_growth)),
         "timeout_wait": {"timeout_ms": TIMEOUT_MS, **_summary(timeout_ms)},
+        "timeout_wait_woken_by_a_command": woken,
+        "wait_with_no_replica": {
+            "reply": (lone_reply or b"").decode(),
+            "offset_growth": lone_growth,
+        },
+    }
+
+
+def _woken_by_a_command(master: Conn, other: Conn, trials: int) -> dict[str, object]:
+    """``WAIT 2 TIMEOUT_MS`` (one replica), then a PING from ``other`` WAKE_AFTER_MS
+    after it: the WAIT's reply timed from the PING's send, for the trials in which it
+    had not come before the PING (a serverCron pass in between answers those)."""
+    after_ping, before_ping = [], 0
+    for i in range(trials):
+        sent = time.perf_counter()
+        master.send(b"WAIT", b"2", str(TIMEOUT_MS).encode())
+        time.sleep(max(0.0, sent + WAKE_AFTER_MS / 1000 - time.perf_counter()))
+        if select.select([master.sock], [], [], 0)[0]:
+            before_ping += 1
+            assert master.reply() == b":1"
+        else:
+            pinged = time.perf_counter()
+            other.send(b"PING")
+            assert master.reply() == b":1"
+            after_ping.append((time.perf_counter() - pinged) * 1000)
+            assert other.reply() == b"+PONG"
+        time.sleep(0.13 + (i % 7) / 100)  # another cron phase each trial
+    return {
+        "timeout_ms": TIMEOUT_MS,
+        "ping_after_ms": WAKE_AFTER_MS,
+        "trials": trials,
+        "answered_before_the_ping": before_ping,
+        "answered_after_the_ping_ms": _summary(after_ping),
     }
 
 

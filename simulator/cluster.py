@@ -74,6 +74,9 @@ class DataPlane:
     def on_writes_unpaused(self, node: Node) -> None:
         """``node`` ended its manual failover's client pause (``unpauseClients``)."""
 
+    def on_event_loop_pass(self, node: Node) -> None:
+        """``node`` read a packet or ran its cron while a blocked client's timeout is due."""
+
     def apply_replication(self, replica: Node, chunk: ReplChunk) -> None:
         """A replica applies a chunk of its master's stream."""
 
@@ -342,6 +345,9 @@ class Cluster(ReplicationWire):
 
     def on_writes_unpaused(self, node: Node) -> None:
         self.dataplane.on_writes_unpaused(node)
+
+    def on_event_loop_pass(self, node: Node) -> None:
+        self.dataplane.on_event_loop_pass(node)
 
     def knows(self, name: str) -> bool:
         return name in self.nodes

@@ -430,6 +430,8 @@ def process(dp: Plane, node: Node, client_name: str, op: Op, attempt: int) -> No
     if client.cache is not None:
         client_tracking.before_command(dp, node, client_name, client.cache)
     reply = execute(dp, node, client_name, op.argv, session)
+    if node.pass_watch:  # this command's pass: its beforeSleep checks the timeouts
+        event_loop_pass(dp, node)
     if client.cache is not None and reply.outcome == outcomes.OK:
         client_tracking.after_command(dp, node, client_name, op.command, op.argv[1:])
     if reply.outcome == HELD:
@@ -488,14 +490,14 @@ def process_held(dp: Plane, node: Node) -> None:
 
 def block_wait(dp: Plane, node: Node, client: str, op: Op, attempt: int, reply: Reply) -> None:
     """``waitCommand`` blocked the client: it waits for ACKs (asked for with a GETACK in
-    this pass) or for its timeout (§20.3, :mod:`.replica_acks`)."""
+    this pass) or for the first event-loop pass after its timeout (§20.3,
+    :mod:`.replica_acks`)."""
     numreplicas, timeout, woff = reply.value
-    data = dp.data(node)
-    data.waiting.append((client, op, attempt, woff, numreplicas))
+    deadline = dp.now + timeout if timeout > 0 else None
+    dp.data(node).waiting.append((client, op, attempt, woff, numreplicas, deadline))
     replica_acks.request_acks(dp, node)
-    if timeout > 0:
-        args = (dp, node.name, data.generation, op, attempt)
-        dp.cluster.engine.schedule(timeout, wait_timed_out, *args)
+    if deadline is not None:
+        replica_acks.add_timeout(dp, node, deadline)
 
 
 def serve_waiting(dp: Plane, node: Node) -> None:
@@ -504,7 +506,7 @@ def serve_waiting(dp: Plane, node: Node) -> None:
     data = dp.data(node)
     waiting, data.waiting = data.waiting, []
     for entry in waiting:
-        client, op, attempt, woff, numreplicas = entry
+        client, op, attempt, woff, numreplicas, _ = entry
         if not node.is_master:
             answer(dp, node.name, client, op, attempt, Reply(outcomes.ERROR, ERR_UNBLOCKED))
             continue
@@ -520,31 +522,22 @@ def _count_reply(count: int) -> Reply:
     return Reply(outcomes.OK, str(count), count)
 
 
-def wait_timed_out(dp: Plane, node_name: str, generation: int, op: Op, attempt: int) -> None:
-    """WAIT's timeout has passed: answered when the node notices it
-    (:func:`.replica_acks.timeout_noticed_at`), a SIGSTOPped node once it runs again."""
-    node = dp.cluster.nodes.get(node_name)
-    if node is None or dp.data(node).generation != generation:
-        return
-    args = (dp, node_name, generation, op, attempt)
-    if node.status != RUNNING:
-        dp.data(node).resume_waiters.append((answer_timed_out, args))  # its overdue cron
-        return
-    noticed = replica_acks.timeout_noticed_at(node, dp.now)
-    dp.cluster.engine.schedule_at(noticed, answer_timed_out, *args)
-
-
-def answer_timed_out(dp: Plane, node_name: str, generation: int, op: Op, attempt: int) -> None:
-    """``replyToBlockedClientTimedOut``: the count of replicas that ACKed, so far."""
-    node = dp.cluster.nodes.get(node_name)
-    if node is None or dp.data(node).generation != generation:
+def event_loop_pass(dp: Plane, node: Node) -> None:
+    """``handleBlockedClientsTimeout``, first in ``beforeSleep``: a WAIT whose timeout
+    has passed (``timeout < now``) gets ``replyToBlockedClientTimedOut``, the count of
+    replicas that ACKed so far. RESP clients' WAITs read ``last_pass``
+    (:func:`simulator.resp.commands.wait_reply`)."""
+    now = dp.now
+    if not replica_acks.timeouts_passed(dp, node, now):
         return
     data = dp.data(node)
-    for index, (client, waiting_op, waiting_attempt, woff, _) in enumerate(data.waiting):
-        if waiting_op is op and waiting_attempt == attempt:
-            del data.waiting[index]
-            answer(dp, node_name, client, op, attempt, _count_reply(dp.acked_replicas(node, woff)))
-            return
+    waiting, data.waiting = data.waiting, []
+    for entry in waiting:
+        client, op, attempt, woff, _, deadline = entry
+        if deadline is not None and deadline < now:
+            answer(dp, node.name, client, op, attempt, _count_reply(dp.acked_replicas(node, woff)))
+        else:
+            data.waiting.append(entry)
 
 
 REQUEST_PATH = RequestPath(
@@ -552,6 +545,7 @@ REQUEST_PATH = RequestPath(
     process_held=process_held,
     pause_ended=pause_ended,
     serve_waiting=serve_waiting,
+    event_loop_pass=event_loop_pass,
     probe=probe,
 )
 """What :func:`simulator.dataplane.install` registers with the state layer

@@ -57,6 +57,7 @@ class RequestPath:
     process_held: Callable[[ClusterData[Any, Any], Node], None]
     pause_ended: Callable[[ClusterData[Any, Any], str, int], None]
     serve_waiting: Callable[[ClusterData[Any, Any], Node], None]
+    event_loop_pass: Callable[[ClusterData[Any, Any], Node], None]
     probe: Callable[[ClusterData[Any, Any], Node, str], str]
 
     def __deepcopy__(self, memo: dict[int, Any]) -> RequestPath:
@@ -324,12 +325,19 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         return replica_acks.acked_replicas(self, master, offset)
 
     def on_replica_ack(self, node: Node) -> None:
-        """``processClientsWaitingReplicas``: the WAITs this ACK satisfies are answered.
+        """The ``beforeSleep`` after an ACK was read: timeouts first, then
+        ``processClientsWaitingReplicas`` answers the WAITs this ACK satisfies.
         As ``on_set_master``, ``disconnectAllBlockedClients``: UNBLOCKED errors (§20.3)."""
+        if node.pass_watch:
+            self.on_event_loop_pass(node)
         if self.data(node).waiting:
             self.request_path().serve_waiting(self, node)
 
     on_set_master = on_replica_ack
+
+    def on_event_loop_pass(self, node: Node) -> None:
+        """``handleBlockedClientsTimeout`` in a pass's ``beforeSleep`` (§20.3)."""
+        self.request_path().event_loop_pass(self, node)
 
     # ------------------------------------------------------------------ the server cron
 
@@ -430,9 +438,10 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         node.repl.sync_master = None
         data.pubsub = PubSubRegistry()  # the subscribers' connections are gone
         data.tracking_crash()  # and the tracking clients'
-        waiting = [(client, op, attempt) for client, op, attempt, _, _ in data.waiting]
+        waiting = [(client, op, attempt) for client, op, attempt, *_ in data.waiting]
         held, data.held = data.held + data.blocked + waiting, []
         data.blocked, data.busy, data.waiting, data.get_ack = [], False, [], False
+        data.timeouts, node.pass_watch = [], False
         for client, op, attempt in held:
             self._refuse(node.name, client, op, attempt)
 

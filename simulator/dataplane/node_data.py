@@ -31,8 +31,12 @@ class NodeData(Keyspace):
         self.busy = False  # a blocking MIGRATE is running: requests wait for it (§16.2)
         self.resume_waiters: list[tuple[Callable[..., None], tuple[Any, ...]]] = []  # §16.3
         self.blocked: list[tuple[str, Any, int]] = []
-        # WAIT (§20.3): (client, op, attempt, woff, numreplicas) blocked for ACKs, and
-        # whether a REPLCONF GETACK is due (``get_ack_from_slaves``)
-        self.waiting: list[tuple[str, Any, int, int, int]] = []
+        # WAIT (§20.3): (client, op, attempt, woff, numreplicas, deadline) blocked for
+        # ACKs, and whether a REPLCONF GETACK is due (``get_ack_from_slaves``)
+        self.waiting: list[tuple[str, Any, int, int, int, int | None]] = []
         self.get_ack = False
+        # ``clients_timeout_table``: the deadlines of blocked clients (simulated and
+        # RESP, a heap), and the last event-loop pass that checked it
+        self.timeouts: list[int] = []
+        self.last_pass = 0
         self.migrate_sockets: dict[str, int] = {}  # MIGRATE's cached sockets: target -> last use

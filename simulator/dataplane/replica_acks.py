@@ -15,6 +15,7 @@ clients and in :mod:`simulator.resp.commands` for RESP ones.
 
 from __future__ import annotations
 
+import heapq
 from typing import Any, Protocol
 
 from simulator.messages import GETACK
@@ -41,11 +42,30 @@ def acked_replicas(dp: Plane, master: Node, offset: int) -> int:
     return count
 
 
-def timeout_noticed_at(node: Node, now: int) -> int:
-    """When a WAIT whose timeout has passed is answered: on the node's next serverCron
-    pass, which is what wakes an idle Redis (wait-getack.json: a 50 ms timeout answered
-    after 50-150 ms). Simplified: a bus packet that wakes it sooner does not count."""
-    return max(int(node.cron_due), now)
+def add_timeout(dp: Plane, node: Node, deadline: int) -> None:
+    """``addClientToTimeoutTable``: from now on every event-loop pass of ``node`` checks
+    the table (``node.pass_watch``), whatever woke it: a bus packet, a command, an ACK
+    or the cron (wait-getack.json: a 50 ms WAIT was answered 0.2 ms after a PING from
+    another connection 60 ms after it; 50-150 ms after it with nothing but serverCron)."""
+    heapq.heappush(dp.data(node).timeouts, deadline)
+    node.pass_watch = True
+
+
+def timeouts_passed(dp: Plane, node: Node, now: int) -> bool:
+    """One pass's ``handleBlockedClientsTimeout`` over the table: records the pass (RESP
+    WAITs read it), drops the deadlines it passed (``timeout < now``) and says whether
+    any did. Simplified: a link's connect or accept is a pass in Redis, not here, and
+    the data plane's own serverCron timer (phased apart from clusterCron) is not one."""
+    data = dp.data(node)
+    data.last_pass = now
+    timeouts = data.timeouts
+    if not timeouts or timeouts[0] >= now:
+        node.pass_watch = bool(timeouts)
+        return False
+    while timeouts and timeouts[0] < now:
+        heapq.heappop(timeouts)
+    node.pass_watch = bool(timeouts)
+    return True
 
 
 def request_acks(dp: Plane, master: Node) -> None:
@@ -67,8 +87,10 @@ def resume_acks(dp: Plane, node: Node) -> None:
 def send_getack(dp: Plane, name: str, generation: int) -> None:
     """``beforeSleep``: ``if (get_ack_from_slaves && !paused) sendGetackToReplicas()``.
 
-    Simplified: fed only while a replica is connected (Redis also appends it to a
-    backlog that has none: the offset then moves by 37 bytes that no replica needs)."""
+    Fed to the stream with no replica connected too: ``replicationFeedSlaves`` writes it
+    to the backlog, so the offset moves by 37 bytes no replica needs (wait-getack.json:
+    ``WAIT 1 50`` on a master whose replica was stopped, +37). rcsim keeps every
+    master's backlog (Redis frees it after ``repl-backlog-ttl`` without replicas)."""
     node = dp.cluster.nodes.get(name)
     if node is None:
         return
@@ -80,5 +102,5 @@ def send_getack(dp: Plane, name: str, generation: int) -> None:
         dp.cluster.engine.schedule_at(end, send_getack, dp, name, generation)
         return
     data.get_ack = False
-    if node.is_master and node.repl.streams:
+    if node.is_master:
         dp.cluster.replication_stream(node, GETACK_BYTES, GETACK)

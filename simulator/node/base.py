@@ -117,6 +117,9 @@ class NodeBase:
         self._todo_state = False
         self._todo_failover = False
         self.data: Any = None  # the data plane's per-node state
+        # A blocked client's timeout is pending (WAIT, §20.3): every event-loop pass (a
+        # packet read, a cron tick) tells the host, as ``beforeSleep`` checks the table.
+        self.pass_watch = False
         self._init_layer()
 
     def _init_layer(self) -> None:

@@ -162,6 +162,8 @@ class Cron(CronDeadlines):
             self.update_state()
         if self._todo_failover or self._todo_state:
             self._before_sleep()
+        if self.pass_watch:
+            self.host.on_event_loop_pass(self)  # handleBlockedClientsTimeout (§20.3)
 
     def _connect(self, peer: PeerView, now: int) -> None:
         """Open my outbound link to ``peer`` (``clusterNodeCronHandleReconnect``).

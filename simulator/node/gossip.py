@@ -108,6 +108,8 @@ class Gossip(Cron):
                 self.host.on_publish_message(self, msg)
         if self._todo_failover or self._todo_state:
             self._before_sleep()
+        if self.pass_watch:
+            self.host.on_event_loop_pass(self)  # handleBlockedClientsTimeout (§20.3)
 
     def _process_heartbeat(
         self,

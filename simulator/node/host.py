@@ -104,3 +104,8 @@ class NodeHost(Protocol):
     def on_writes_unpaused(self, node: Any) -> None:
         """``unpauseClients``: the writes a manual failover's pause postponed run again."""
         ...
+
+    def on_event_loop_pass(self, node: Any) -> None:
+        """``beforeSleep`` after a pass that read a packet or ran the cron, while
+        ``node.pass_watch`` is set: blocked clients whose timeout passed are answered."""
+        ...

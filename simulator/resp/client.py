@@ -52,12 +52,11 @@ class ClientState:
 @dataclass(slots=True)
 class Blocked:
     """WAIT numreplicas timeout: the client waits for ``offset`` (its ``woff``) to be
-    ACKed; ``noticed_at``: the serverCron pass that notices the timeout, once it passed."""
+    ACKed, or for the node's first event-loop pass after ``deadline_ms``."""
 
     numreplicas: int
     deadline_ms: int | None
     offset: int
-    noticed_at: int | None = None
 
 
 @dataclass(slots=True)

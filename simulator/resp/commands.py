@@ -72,7 +72,15 @@ def decode(argv: Sequence[bytes]) -> list[str] | None:
 
 
 def dispatch(ctx: Context, raw: Sequence[bytes]) -> Outcome:
-    """Run one command (a non-empty argument list) from ``ctx.client`` on its node."""
+    """Run one command (a non-empty argument list) from ``ctx.client`` on its node; the
+    pass that read it then checks blocked clients' timeouts (``beforeSleep``, §20.3)."""
+    outcome = _dispatch(ctx, raw)
+    if ctx.node.pass_watch:
+        ctx.dp.on_event_loop_pass(ctx.node)
+    return outcome
+
+
+def _dispatch(ctx: Context, raw: Sequence[bytes]) -> Outcome:
     argv = decode(raw)
     if argv is None:
         return _error(ERR_UTF8)
@@ -137,6 +145,8 @@ def _data(ctx: Context, argv: list[str], shown: str | None = None) -> Outcome:
         numreplicas, timeout, woff = reply.value
         deadline = None if timeout == 0 else ctx.now + timeout
         replica_acks.request_acks(dp, node)
+        if deadline is not None:
+            replica_acks.add_timeout(dp, node, deadline)
         return Outcome(blocked=Blocked(numreplicas, deadline, woff))
     if reply.outcome != "ok":
         return _error(ctx.ports.text(reply.text))
@@ -194,8 +204,8 @@ def _subscriptions(client: ClientState, replies: list[tuple[str, str | None, int
 
 def wait_reply(ctx: Context, blocked: Blocked) -> Outcome | None:
     """WAIT's reply once enough replicas ACKed (``processClientsWaitingReplicas``), or
-    at the node's first serverCron pass after the timeout, as for simulated clients
-    (``clients.wait_timed_out``); else None. On a node that became a replica meanwhile,
+    once an event-loop pass of the node came after the timeout, as for simulated clients
+    (``clients.event_loop_pass``); else None. On a node that became a replica meanwhile,
     ``disconnectAllBlockedClients``: an error, and the connection closes."""
     node = ctx.node
     if not node.is_master:
@@ -203,11 +213,10 @@ def wait_reply(ctx: Context, blocked: Blocked) -> Outcome | None:
     count = ctx.dp.acked_replicas(node, blocked.offset)
     if count >= blocked.numreplicas:
         return _reply(count)
-    if blocked.deadline_ms is None or ctx.now < blocked.deadline_ms:
+    deadline = blocked.deadline_ms
+    if deadline is None or ctx.dp.data(node).last_pass <= deadline:
         return None
-    if blocked.noticed_at is None:
-        blocked.noticed_at = replica_acks.timeout_noticed_at(node, ctx.now)
-    return _reply(count) if ctx.now >= blocked.noticed_at else None
+    return _reply(count)
 
 
 def _set(ctx: Context, argv: list[str]) -> Outcome:

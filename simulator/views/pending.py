@@ -68,8 +68,6 @@ def describe_timer(callback: Any, args: tuple[Any, ...]) -> str:
         "deliver": f"a client's command reaches {args[1] if len(args) > 1 else 'a node'}",
         "pause_ended": f"{args[1] if len(args) > 1 else 'a node'} runs the writes its client pause held",
         "send_getack": f"{args[1] if len(args) > 1 else 'a master'} asks its replicas for an ACK (REPLCONF GETACK, for WAIT)",
-        "wait_timed_out": f"a WAIT on {args[1] if len(args) > 1 else 'a node'} reaches its timeout",
-        "answer_timed_out": f"{args[1] if len(args) > 1 else 'a node'} answers a WAIT that timed out",
         "_run": "redis-cli (reshard, rebalance or fix) takes its next step",
         "_migrate_block": "redis-cli sends a MIGRATE batch",
         "poll": f"the fidelity probe polls {first}",
