@@ -15,7 +15,15 @@ from typing import Any, ClassVar
 
 from simulator.messages import MASTER, NOFAILOVER, SLAVE
 from simulator.native import mypyc_attr
-from simulator.node.constants import CRASHED, PAUSED, RUNNING, STOPPED
+from simulator.node.constants import (
+    CALIBRATION_LINK_AGE_MS,
+    CALIBRATION_LINK_AGE_WITH_REPLICAS_MS,
+    CRASHED,
+    LINK_AGE_STEPS,
+    PAUSED,
+    RUNNING,
+    STOPPED,
+)
 from simulator.node.links import LinkEvents
 from simulator.node.nodes_conf import NodesConf
 from simulator.node.peer import PeerView
@@ -74,6 +82,8 @@ class Node(LinkEvents):
         self.current_epoch = len(seeds)
         by_name = {seed.name: seed for seed in seeds}
         mine = by_name[self.name]
+        synced = any(seed.replica_of is not None for seed in seeds)
+        young, old = CALIBRATION_LINK_AGE_WITH_REPLICAS_MS if synced else CALIBRATION_LINK_AGE_MS
         self.me.config_epoch = mine.config_epoch
         self.me.flags &= ~(MASTER | SLAVE)
         for seed in seeds:
@@ -84,7 +94,8 @@ class Node(LinkEvents):
                 self.add_peer(peer)
                 peer.link = True
                 self.links[seed.name] = self.host.preconnect(self.name, seed.name)
-                peer.link_ctime = _shared(-setup.randrange(1000, 5000))
+                step = setup.randrange(LINK_AGE_STEPS)
+                peer.link_ctime = _shared(-(young + step * (old - young) // LINK_AGE_STEPS))
                 peer.pong_received = _shared(-setup.randrange(nt // 2 + 1))
                 peer.data_received = peer.pong_received
                 peer.config_epoch = seed.config_epoch
