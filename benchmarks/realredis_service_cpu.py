@@ -3,7 +3,8 @@
 Why: rcsim's service model (``simulator/dataplane/service.py``) charges each command
 ``CALIBRATION_OVERHEAD_US`` outside ``call()`` (estimated from redis.io's benchmark page),
 ``CALIBRATION_CALL_US`` inside it, ``CALIBRATION_KEY_US`` per extra key (fitted on MSET
-alone) and ``CALIBRATION_RECEIVER_US`` per subscriber a PUBLISH reaches (estimated).
+alone) and what a subscriber a PUBLISH reaches costs (then one estimated number,
+now ``CALIBRATION_SUBSCRIBER_WRITE_US`` per pass, fitted here).
 None of the three estimated or fitted ones had been checked against another
 measurement (issue 11 §4). Produces ``tests/data/service-cpu.json``; not part of the
 suite (needs ``redis-server`` and ``redis-benchmark``).

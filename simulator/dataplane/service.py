@@ -12,9 +12,14 @@ With the model on, a request that reaches a running node is admitted to the node
 queue: it starts when the thread is free, takes :func:`cost_us` microseconds, and is
 executed (and its reply sent) when it finishes. The queue is FIFO in arrival order.
 
+A subscriber's socket write is paid once per event-loop pass (a pass reads every
+command that arrived by its start), so PUBLISHes queued together share it.
+
 Simplified: only client commands cost time (the cluster bus, replication, the active
 expire cycle and ``serverCron`` are free); a command's cost does not depend on value
-sizes; no I/O threads.
+sizes; a pass is charged nothing of its own (epoll, the other replies' writes are in
+:data:`CALIBRATION_OVERHEAD_US`); subscribers of two channels, or of a pattern, are
+written once per channel; no I/O threads.
 """
 
 from __future__ import annotations
@@ -44,19 +49,27 @@ keys has ``usec_per_call`` 7.74 on Redis 7.0.15, (7.74 - 1.0) / 9 = 0.75 µs a k
 (tests/data/service-costs.json). Checked on MGET (0.67 µs a key) and EXISTS (0.54: no
 values to build), tests/data/service-cpu.json."""
 
-CALIBRATION_RECEIVER_US = 1.5
-"""Each subscriber a PUBLISH or SPUBLISH reaches on the node: 0.07 µs inside ``call()``
-(``usec_per_call`` 6.80 with 100 subscribers, 0.19 with none:
-tests/data/service-costs.json), plus the ``write`` of the message to the subscriber's
-socket in ``beforeSleep``, one system call per subscriber, taken as 1.5 µs like the
-command reply's share of :data:`CALIBRATION_OVERHEAD_US`. Measured since
-(tests/data/service-cpu.json): 0.24 µs a subscriber with 50 publishers (one write a pass
-carries many messages), 4.7 µs with one; 1.5 lies between the two regimes."""
+CALIBRATION_RECEIVER_CALL_US = 0.12
+"""Each subscriber a PUBLISH or SPUBLISH reaches on the node, inside ``call()`` (the
+message appended to its reply buffer): ``usec_per_call`` with 100 subscribers less with
+none, over 100, is 0.116 µs with 50 publishers and 0.132 with one
+(tests/data/service-cpu.json); 0.066 in the earlier tests/data/service-costs.json."""
+
+CALIBRATION_SUBSCRIBER_WRITE_US = 4.6
+"""Writing a subscriber's pending messages to its socket: ``beforeSleep`` →
+``handleClientsWithPendingWrites`` makes one ``write`` per client with output per
+event-loop pass, however many messages the pass gave it. Fitted on one publisher, where
+every PUBLISH is a pass of its own: 4.73 µs of server CPU per subscriber reached, less
+:data:`CALIBRATION_RECEIVER_CALL_US` (tests/data/service-cpu.json). Checked on 50
+publishers, where one write carries a pass's worth of messages: real 0.24 µs per
+subscriber per message (tests/test_service_model.py)."""
 
 
-def cost_us(argv: tuple[str, ...], receivers: int = 0) -> float:
+def cost_us(argv: tuple[str, ...], receivers: int = 0, written: int | None = None) -> float:
     """The microseconds ``argv`` occupies a node's thread (before the scenario's scale);
-    ``receivers`` is how many subscribers a PUBLISH or SPUBLISH reaches on that node."""
+    ``receivers`` is how many subscribers a PUBLISH or SPUBLISH reaches on that node, and
+    ``written`` how many of them this command's pass writes to because of it (all of
+    them, unless an earlier command of the same pass published on the same channel)."""
     name = argv[0].upper() if argv else ""
     keys = 0
     if name in ("MGET", "DEL", "EXISTS"):
@@ -64,7 +77,10 @@ def cost_us(argv: tuple[str, ...], receivers: int = 0) -> float:
     elif name == "MSET":
         keys = (len(argv) - 1) // 2
     cost = CALIBRATION_OVERHEAD_US + CALIBRATION_CALL_US + CALIBRATION_KEY_US * max(0, keys - 1)
-    return cost + CALIBRATION_RECEIVER_US * receivers
+    writes = receivers if written is None else written
+    return (
+        cost + CALIBRATION_RECEIVER_CALL_US * receivers + CALIBRATION_SUBSCRIBER_WRITE_US * writes
+    )
 
 
 def receivers(registry: PubSubRegistry, argv: tuple[str, ...]) -> int:
@@ -83,6 +99,11 @@ class NodeQueue:
 
     generation: int = -1  # the process (NodeData.generation) the queue belongs to
     free_at: float = 0.0  # ms: when the command now last in the queue finishes
+    # The event-loop pass being formed: it reads what arrived by ``pass_start`` (the end
+    # of the pass before, or an idle thread's next arrival), and the channels it
+    # published on so far (their subscribers' write is already paid this pass).
+    pass_start: float = -1.0
+    pass_channels: set[tuple[str, str]] = field(default_factory=set)
     queued: int = 0  # admitted and not finished
     max_queued: int = 0
     served: int = 0
@@ -103,15 +124,26 @@ class ServiceModel:
             queue = self.queues[name] = NodeQueue(generation=generation)
         elif queue.generation != generation:  # what the dead process queued died with it
             queue.generation, queue.free_at, queue.queued = generation, 0.0, 0
+            queue.pass_start = -1.0
         return queue
 
     def admit(
         self, name: str, generation: int, now: float, argv: tuple[str, ...], receivers: int = 0
     ) -> float:
         """Put a command that reached node ``name`` at ``now`` (ms) in its queue; returns
-        when it finishes (ms)."""
+        when it finishes (ms). A command that arrives after the pass being formed started
+        reading opens the next one, which starts when the thread is free."""
         queue = self.queue(name, generation)
-        service_ms = cost_us(argv, receivers) * self.scale / 1000.0
+        if now > queue.pass_start:
+            queue.pass_start = max(now, queue.free_at)
+            queue.pass_channels.clear()
+        written = receivers
+        if receivers:
+            channel = (argv[0].upper(), argv[1])
+            if channel in queue.pass_channels:
+                written = 0
+            queue.pass_channels.add(channel)
+        service_ms = cost_us(argv, receivers, written) * self.scale / 1000.0
         queue.free_at = max(queue.free_at, now) + service_ms
         queue.busy_ms += service_ms
         queue.queued += 1
