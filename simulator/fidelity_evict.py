@@ -64,7 +64,9 @@ have been had the growth come during the reads."""
 CALIBRATION_ADD_GROWTH_BYTES_PER_KEY = 8
 """Non-key memory the real server gained per added key: in part A 5,550 added keys
 evicted 6,178 (``evicted_keys`` 6,536–6,538 less 358), 628 more than their own size
-explains; fitted so that rcsim's part A ends with as many evictions (docs/fidelity.md)."""
+explains; fitted so that rcsim's part A ends with as many evictions (docs/fidelity.md).
+The original harness's client, not the server's: with a raw RESP client each added key
+evicts ~1.01 keys (tests/data/eviction-growth.json, tests/test_eviction_growth.py)."""
 
 CALIBRATION_EXPIRE_GROWTH_BYTES_PER_KEY = 9
 """Non-key memory the real server gained per ``EXPIRE`` in part C beyond the TTL's own
@@ -90,12 +92,12 @@ class SimClock:
 class Server:
     """One node's keyspace and eviction state, driven command by command."""
 
-    def __init__(self, policy: str, samples: int, seed: int) -> None:
+    def __init__(self, policy: str, samples: int, seed: int, maxmemory: int = MAXMEMORY) -> None:
         rng = random.Random(derive_seed(seed, "eviction-fidelity"))
         # The test starts at a random point of the minute (the LFU clock) and second.
         self.clock = SimClock(rng.randrange(60_000))
         self.config = NodeConfig(
-            {"maxmemory": MAXMEMORY, "maxmemory-policy": policy, "maxmemory-samples": samples}
+            {"maxmemory": maxmemory, "maxmemory-policy": policy, "maxmemory-samples": samples}
         )
         self.keyspace = Keyspace()
         self.eviction = Eviction(self.config, self.clock, rng)
@@ -186,9 +188,20 @@ def survival_by_tenth(server: Server, first_set_max_id: int) -> list[float]:
     return shares
 
 
-def lru_test(policy: str, samples: int, added: int, seed: int) -> dict[str, Any]:
-    """Part A (and C with ``volatile-ttl``): one run of test-lru.rb."""
-    server = Server(policy, samples, seed)
+def lru_test(
+    policy: str,
+    samples: int,
+    added: int,
+    seed: int,
+    maxmemory: int = MAXMEMORY,
+    client_bytes: int = 0,
+    add_growth: int = CALIBRATION_ADD_GROWTH_BYTES_PER_KEY,
+) -> dict[str, Any]:
+    """Part A (and C with ``volatile-ttl``): one run of test-lru.rb. The check of
+    benchmarks/realredis_eviction_growth.py runs it at another ``maxmemory``, with its
+    raw client's footprint (``client_bytes`` against redis-py's) and growth per added key."""
+    server = Server(policy, samples, seed, maxmemory)
+    server.eviction.other_bytes += client_bytes
     inserted, first_set_max_id = fill(server)
     after_fill = server.eviction.evicted
     n = first_set_max_id
@@ -203,7 +216,7 @@ def lru_test(policy: str, samples: int, added: int, seed: int) -> dict[str, Any]
             server.tick(ACCESS_STEP_US)
             server.command("GET", str(key))
     evicted_before_add = server.eviction.evicted
-    add_keys(server, n + 1, added, CALIBRATION_ADD_GROWTH_BYTES_PER_KEY)
+    add_keys(server, n + 1, added, add_growth)
     return {
         "keys_inserted_before_first_eviction": inserted,
         "first_set_max_id": first_set_max_id,
