@@ -92,6 +92,25 @@ def _run(conn: Conn, expiring: int, lasting: int) -> dict[str, object]:
     }
 
 
+def idle_cycles(window_s: int = 30) -> list[dict[str, object]]:
+    """What the cycles cost when nothing is due: ``expire_cycle_cpu_milliseconds`` over
+    ``window_s`` with no volatile key, 4,000 and 400,000 (each a day ahead)."""
+    runs = []
+    with servers("rcsim-expire-idle-") as started:
+        started.start(PORT, "--enable-debug-command", "local")
+        conn = Conn(PORT)
+        for lasting in (0, 4_000, 400_000):
+            conn.cmd(b"FLUSHALL")
+            if lasting:
+                conn.cmd(b"DEBUG", b"POPULATE", str(lasting).encode())
+                _pexpireat(conn, 0, lasting, int(time.time() * 1000) + 86_400_000)
+            time.sleep(1)
+            conn.cmd(b"CONFIG", b"RESETSTAT")
+            time.sleep(window_s)
+            runs.append({"lasting": lasting, "window_s": window_s, **_stats(conn)})
+    return runs
+
+
 def measure(reps: int) -> list[dict[str, object]]:
     runs = []
     with servers("rcsim-expire-cpu-") as started:
@@ -108,7 +127,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=2)
     parser.add_argument("--out", default="")
+    parser.add_argument("--idle", action="store_true", help="only the cycles' idle cost")
     args = parser.parse_args()
+    if args.idle:
+        idle = {
+            "what": "the active expire cycles' CPU with nothing due",
+            "redis": redis_version(),
+            "date": datetime.date.today().isoformat(),
+            "command": ".venv/bin/python -m benchmarks.realredis_expire_cpu --idle "
+            f"--out {args.out}",
+            "runs": idle_cycles(),
+        }
+        print(emit(idle, args.out, indent=1), end="")
+        return
     result = {
         "what": "active expiry's CPU per key on a real server whose cycles hit their limit",
         "redis": redis_version(),
