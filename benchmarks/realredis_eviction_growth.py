@@ -25,11 +25,15 @@ each phase, ``used_memory`` empty and after the fill.
 from __future__ import annotations
 
 import argparse
-import datetime
-import os
 import time
 
-from benchmarks.realredis_servers import Conn, emit, redis_version, servers
+from benchmarks.realredis_servers import (
+    Conn,
+    emit,
+    load_average,
+    result_header,
+    servers,
+)
 
 PORT = 7463
 ADDED_SHARE = {"allkeys-lru": 5550 / 11756, "volatile-ttl": 2000 / 11756}
@@ -103,7 +107,7 @@ def main() -> None:
     parser.add_argument("--out", default="")
     args = parser.parse_args()
     runs = []
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    load = load_average()
     for maxmemory in args.maxmemory:
         for rep in range(1, args.reps + 1):
             for policy in ("allkeys-lru", "volatile-ttl"):
@@ -111,14 +115,14 @@ def main() -> None:
                 print(run, flush=True)
                 runs.append(run)
     result = {
-        "what": "parts A and C of eviction-expiry.json at another maxmemory",
-        "redis": redis_version(),
-        "date": datetime.date.today().isoformat(),
-        "command": ".venv/bin/python -m benchmarks.realredis_eviction_growth "
-        f"--maxmemory {' '.join(map(str, args.maxmemory))} --reps {args.reps} --out {args.out}",
+        **result_header(
+            "parts A and C of eviction-expiry.json at another maxmemory",
+            ".venv/bin/python -m benchmarks.realredis_eviction_growth "
+            f"--maxmemory {' '.join(map(str, args.maxmemory))} --reps {args.reps} --out {args.out}",
+        ),
         "load_before": load,
         "runs": runs,
-        "load_after": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "load_after": load_average(),
     }
     print(emit(result, args.out), end="")
 

@@ -21,11 +21,10 @@ CPU = sample_us x sampled + delete_us x expired, with sampled = expired / stale 
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import time
 
-from benchmarks.realredis_servers import Conn, emit, redis_version, servers
+from benchmarks.realredis_servers import Conn, emit, result_header, servers
 
 PORT = 7461
 DATASETS = (
@@ -131,21 +130,19 @@ def main() -> None:
     args = parser.parse_args()
     if args.idle:
         idle = {
-            "what": "the active expire cycles' CPU with nothing due",
-            "redis": redis_version(),
-            "date": datetime.date.today().isoformat(),
-            "command": ".venv/bin/python -m benchmarks.realredis_expire_cpu --idle "
-            f"--out {args.out}",
+            **result_header(
+                "the active expire cycles' CPU with nothing due",
+                f".venv/bin/python -m benchmarks.realredis_expire_cpu --idle --out {args.out}",
+            ),
             "runs": idle_cycles(),
         }
         print(emit(idle, args.out, indent=1), end="")
         return
     result = {
-        "what": "active expiry's CPU per key on a real server whose cycles hit their limit",
-        "redis": redis_version(),
-        "date": datetime.date.today().isoformat(),
-        "command": ".venv/bin/python -m benchmarks.realredis_expire_cpu "
-        "--out tests/data/expire-cpu.json",
+        **result_header(
+            "active expiry's CPU per key on a real server whose cycles hit their limit",
+            ".venv/bin/python -m benchmarks.realredis_expire_cpu --out tests/data/expire-cpu.json",
+        ),
         "runs": measure(args.reps),
     }
     emit(result, args.out, indent=1)

@@ -20,7 +20,6 @@ Not part of the suite (needs ``redis-server``); ``python -m benchmarks`` does no
 from __future__ import annotations
 
 import argparse
-import datetime
 import shutil
 import statistics
 import tempfile
@@ -28,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.realredis_servers import emit, redis_version
+from benchmarks.realredis_servers import emit, result_header
 from rcsim.verify.cleanup import Cleanup
 from rcsim.verify.realcluster import RealCluster
 from rcsim.verify.scenario_api import load_scenario, model
@@ -95,12 +94,12 @@ def main() -> None:
              "outbound_link_age_at_time0_ms": summary(every), "runs": runs}
         )  # fmt: skip
     report = {
-        "what": "ages of a real cluster's outbound bus links at rcsim verify's time 0",
-        "redis": redis_version(),
-        "date": datetime.date.today().isoformat(),
-        "command": ".venv/bin/python -m benchmarks.realredis_link_ages "
-        + " ".join(str(s) for s in args.scenarios)
-        + f" --runs {args.runs} --out {args.out}",
+        **result_header(
+            "ages of a real cluster's outbound bus links at rcsim verify's time 0",
+            ".venv/bin/python -m benchmarks.realredis_link_ages "
+            + " ".join(str(s) for s in args.scenarios)
+            + f" --runs {args.runs} --out {args.out}",
+        ),
         "scenarios": results,
     }
     print(emit(report, args.out, indent=1), end="")

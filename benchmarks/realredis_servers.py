@@ -4,6 +4,7 @@ a scratch directory that goes with them. Not part of the test suite."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import shutil
@@ -84,6 +85,22 @@ def redis_version() -> str:
     """``redis-server --version``, for the result files."""
     done = subprocess.run(["redis-server", "--version"], capture_output=True, text=True, check=True)
     return done.stdout.strip()
+
+
+def result_header(what: str, command: str) -> dict[str, object]:
+    """The fields every result file starts with: what it measured, the server's
+    version, the day, and the command that wrote it."""
+    return {
+        "what": what,
+        "redis": redis_version(),
+        "date": datetime.date.today().isoformat(),
+        "command": command,
+    }
+
+
+def load_average() -> str:
+    """The host's 1, 5 and 15 minute load averages, for a result file."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def emit(result: dict[str, object], out: str, indent: int = 2) -> str:

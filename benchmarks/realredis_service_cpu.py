@@ -27,15 +27,13 @@ commands and one socket write carries many messages to a subscriber. 3 runs each
 from __future__ import annotations
 
 import argparse
-import datetime
-import os
 import select
 import socket
 import statistics
 import subprocess
 import threading
 
-from benchmarks.realredis_servers import Conn, emit, redis_version, servers
+from benchmarks.realredis_servers import Conn, emit, load_average, result_header, servers
 
 PORT = 7460
 KEYS = 100_000
@@ -149,14 +147,13 @@ def main() -> None:
     parser.add_argument("--out", default="")
     args = parser.parse_args()
     result = {
-        "what": "CPU time per command of one real Redis thread (all of it, and inside call())",
-        "redis": redis_version(),
-        "date": datetime.date.today().isoformat(),
-        "command": ".venv/bin/python -m benchmarks.realredis_service_cpu "
-        "--out tests/data/service-cpu.json",
-        "load_before": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        **result_header(
+            "CPU time per command of one real Redis thread (all of it, and inside call())",
+            ".venv/bin/python -m benchmarks.realredis_service_cpu --out tests/data/service-cpu.json",
+        ),
+        "load_before": load_average(),
         "measured": measure(),
-        "load_after": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "load_after": load_average(),
     }
     print(emit(result, args.out), end="")
 

@@ -29,13 +29,12 @@ with no replica to send it to)?
 from __future__ import annotations
 
 import argparse
-import datetime
 import re
 import select
 import statistics
 import time
 
-from benchmarks.realredis_servers import Conn, emit, redis_version, servers
+from benchmarks.realredis_servers import Conn, emit, result_header, servers
 
 TIMEOUT_MS = 50
 WAKE_AFTER_MS = 60  # 10 ms past the timeout: most trials see no serverCron pass between
@@ -144,10 +143,10 @@ def main() -> None:
     parser.add_argument("--out", default="")
     args = parser.parse_args()
     result = {
-        "what": "WAIT on a real master with one replica over loopback",
-        "redis": redis_version(),
-        "date": datetime.date.today().isoformat(),
-        "command": ".venv/bin/python -m benchmarks.realredis_wait --out tests/data/wait-getack.json",
+        **result_header(
+            "WAIT on a real master with one replica over loopback",
+            ".venv/bin/python -m benchmarks.realredis_wait --out tests/data/wait-getack.json",
+        ),
         **measure(args.trials),
     }
     print(emit(result, args.out), end="")
