@@ -91,12 +91,13 @@ def _run(conn: Conn, expiring: int, lasting: int) -> dict[str, object]:
     }
 
 
-def idle_cycles(window_s: int = 30) -> list[dict[str, object]]:
+def idle_cycles(hz: int, window_s: int = 30) -> list[dict[str, object]]:
     """What the cycles cost when nothing is due: ``expire_cycle_cpu_milliseconds`` over
-    ``window_s`` with no volatile key, 4,000 and 400,000 (each a day ahead)."""
+    ``window_s`` with no volatile key, 4,000 and 400,000 (each a day ahead), ``hz``
+    slow cycles a second (each samples 20 keys and stops)."""
     runs = []
     with servers("rcsim-expire-idle-") as started:
-        started.start(PORT, "--enable-debug-command", "local")
+        started.start(PORT, "--enable-debug-command", "local", "--hz", str(hz))
         conn = Conn(PORT)
         for lasting in (0, 4_000, 400_000):
             conn.cmd(b"FLUSHALL")
@@ -106,7 +107,7 @@ def idle_cycles(window_s: int = 30) -> list[dict[str, object]]:
             time.sleep(1)
             conn.cmd(b"CONFIG", b"RESETSTAT")
             time.sleep(window_s)
-            runs.append({"lasting": lasting, "window_s": window_s, **_stats(conn)})
+            runs.append({"hz": hz, "lasting": lasting, "window_s": window_s, **_stats(conn)})
     return runs
 
 
@@ -134,7 +135,7 @@ def main() -> None:
                 "the active expire cycles' CPU with nothing due",
                 f".venv/bin/python -m benchmarks.realredis_expire_cpu --idle --out {args.out}",
             ),
-            "runs": idle_cycles(),
+            "runs": idle_cycles(10) + idle_cycles(100),
         }
         print(emit(idle, args.out, indent=1), end="")
         return
