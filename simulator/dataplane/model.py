@@ -305,20 +305,8 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         self.sweep_losses(f"{node.name} replaced {old_master} without it (failover)")
 
     def good_replicas(self, master: Node) -> int:
-        """Replicas whose last ACK is at most ``min-replicas-max-lag`` seconds old (§20.3)."""
-        lag = master.config.get("min-replicas-max-lag")
-        now_s = self.now // 1000
-        count = 0
-        for name, (_, t) in master.repl.acks.items():
-            replica = self.cluster.nodes.get(name)
-            if (
-                replica is not None
-                and replica.master_name == master.name
-                and replica.repl.link_up
-                and now_s - t // 1000 <= lag
-            ):
-                count += 1
-        return count
+        """``min-replicas-to-write``'s count (:mod:`.replica_acks`)."""
+        return replica_acks.good_replicas(self, master)
 
     def acked_replicas(self, master: Node, offset: int) -> int:
         """WAIT's count (``replicationCountAcksByOffset``, :mod:`.replica_acks`)."""

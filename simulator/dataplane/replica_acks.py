@@ -1,4 +1,5 @@
-"""WAIT's half in the node (§20.3): ``REPLCONF GETACK`` out, replicas' ACKs counted.
+"""WAIT's half in the node (§20.3): ``REPLCONF GETACK`` out, replicas' ACKs counted
+(and counted by age for ``min-replicas-to-write``).
 
 Redis 7.0.15 (``src/replication.c``, ``src/server.c``): ``waitCommand`` counts the
 replicas whose last ACK reached the client's ``woff`` (``replicationCountAcksByOffset``)
@@ -38,6 +39,24 @@ def acked_replicas(dp: Plane, master: Node, offset: int) -> int:
     for name, link in master.repl.streams.items():
         ack = acks.get(name)
         if ack is not None and ack[0] >= offset and dp.cluster.replica_online(name, link):
+            count += 1
+    return count
+
+
+def good_replicas(dp: Plane, master: Node) -> int:
+    """``refreshGoodSlavesCount``: replicas whose last ACK is at most
+    ``min-replicas-max-lag`` seconds old (§20.3)."""
+    lag = master.config.get("min-replicas-max-lag")
+    now_s = dp.cluster.engine.now // 1000
+    count = 0
+    for name, (_, t) in master.repl.acks.items():
+        replica = dp.cluster.nodes.get(name)
+        if (
+            replica is not None
+            and replica.master_name == master.name
+            and replica.repl.link_up
+            and now_s - t // 1000 <= lag
+        ):
             count += 1
     return count
 
