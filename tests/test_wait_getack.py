@@ -278,3 +278,40 @@ def test_a_resp_wait_past_its_timeout_is_answered_after_the_node_s_next_pass() -
     dispatch(Context(sim, "n1", other, PortMap(7500), [state, other]), [b"PING"])
     done = wait_reply(ctx, blocked)
     assert done is not None and done.replies == [1]
+
+
+def test_a_refused_reconnect_is_a_pass_that_answers_a_timed_out_wait() -> None:
+    """Every socket event ends in a ``beforeSleep``: n1 reconnects to a dead n2 on each
+    cron tick and the dead host's RST comes back a round trip later. A WAIT whose
+    timeout falls just after the tick is answered in the RST's pass, not on the next
+    tick (nor on a packet, none arriving in between in the case picked here)."""
+    sim, _ = cluster(1)
+    n1 = sim.cluster.node("n1")
+    packets = watch_packets(sim, "n1")
+    refusals: list[int] = []
+    refused = n1.on_refused
+
+    def on_refused(link: Any) -> None:
+        refusals.append(sim.now)
+        refused(link)
+
+    n1.on_refused = on_refused  # type: ignore[method-assign]
+    finish(sim, sim.inject("write", key=key_on(sim, "n1"), value="v", client="w"))
+    sim.cluster.network.latency_ms = (ONE_WAY, ONE_WAY)
+    sim.inject("kill", node="n2")
+    assert sim.run_until_condition(lambda: bool(refusals), sim.now + 5000)
+    for _ in range(50):  # a tick whose RST comes before any packet after the timeout
+        tick = int(n1.cron_due)
+        sim.run_until(tick - 20)
+        wait = sim.inject(
+            "wait", client="w", numreplicas=2, timeout=tick + 1 - (sim.now + ONE_WAY), node="n1"
+        )
+        deadline = tick + 1
+        answered = answered_at(sim, wait)
+        rst = next((t for t in refusals if t > deadline), None)
+        first_packet = next((t for t in packets if t > deadline), None)
+        if rst is not None and (first_packet is None or rst < first_packet) and rst < tick + 50:
+            assert answered == rst == tick + 2 * ONE_WAY
+            assert wait.result == 1
+            return
+    raise AssertionError("no tick had its RST before a packet")

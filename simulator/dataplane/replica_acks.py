@@ -63,8 +63,8 @@ def good_replicas(dp: Plane, master: Node) -> int:
 
 def add_timeout(dp: Plane, node: Node, deadline: int) -> None:
     """``addClientToTimeoutTable``: from now on every event-loop pass of ``node`` checks
-    the table (``node.pass_watch``), whatever woke it: a bus packet, a command, an ACK
-    or the cron (wait-getack.json: a 50 ms WAIT was answered 0.2 ms after a PING from
+    the table (``node.pass_watch``), whatever woke it: a bus packet or socket event, a
+    command, an ACK or the cron (wait-getack.json: a 50 ms WAIT was answered 0.2 ms after a PING from
     another connection 60 ms after it; 50-150 ms after it with nothing but serverCron)."""
     heapq.heappush(dp.data(node).timeouts, deadline)
     node.pass_watch = True
@@ -73,8 +73,8 @@ def add_timeout(dp: Plane, node: Node, deadline: int) -> None:
 def timeouts_passed(dp: Plane, node: Node, now: int) -> bool:
     """One pass's ``handleBlockedClientsTimeout`` over the table: records the pass (RESP
     WAITs read it), drops the deadlines it passed (``timeout < now``) and says whether
-    any did. Simplified: a link's connect or accept is a pass in Redis, not here, and
-    the data plane's own serverCron timer (phased apart from clusterCron) is not one."""
+    any did. Simplified: the data plane's own serverCron timer (phased apart from
+    clusterCron in rcsim, the same pass in Redis) is not one."""
     data = dp.data(node)
     data.last_pass = now
     timeouts = data.timeouts

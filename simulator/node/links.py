@@ -20,9 +20,12 @@ class LinkEvents(NodesConfFile):
     """The :class:`~simulator.links.LinkHandler` of a node."""
 
     def on_established(self, link: Link) -> None:
-        """``clusterLinkConnectHandler``: the connect completed; PING (or MEET) now.
+        """``clusterLinkConnectHandler``: the connect completed; PING (or MEET) now."""
+        self._connected(link)
+        self._event_loop_pass()
 
-        The ping sent here must not reset a ping already pending, or failure detection
+    def _connected(self, link: Link) -> None:
+        """The ping sent here must not reset a ping already pending, or failure detection
         would never time out a node whose links keep reconnecting."""
         if self.links.get(link.remote) is not link:
             return
@@ -40,14 +43,17 @@ class LinkEvents(NodesConfFile):
         """The connect met a closed port (``handleLinkIOError``): the link is freed;
         ``ping_sent`` stays, so a ping queued on it still counts (PFAIL after NT)."""
         self._lost(link)
+        self._event_loop_pass()
 
     def on_failed(self, link: Link) -> None:
         """The connect gave up after ``tcp_syn_retries`` (ETIMEDOUT): freed."""
         self._lost(link)
+        self._event_loop_pass()
 
     def on_error(self, link: Link, reason: str) -> None:
         """The connection broke (RST, EOF, a timeout): ``freeClusterLink``."""
         self._lost(link)
+        self._event_loop_pass()
 
     def on_accepted(self, link: Link) -> None:
         """``clusterAcceptHandler``: keepalive at 2·NT on the inbound link (``connKeepAlive``;
@@ -55,6 +61,12 @@ class LinkEvents(NodesConfFile):
         interval_s = self.config.node_timeout // 1000 * 2
         if interval_s > 0:
             link.keepalive(interval_s)
+        self._event_loop_pass()
+
+    def _event_loop_pass(self) -> None:
+        """The ``beforeSleep`` after a socket event: blocked clients' timeouts (§20.3)."""
+        if self.pass_watch:
+            self.host.on_event_loop_pass(self)
 
     def on_message(self, link: Link, message: object) -> None:
         """``clusterReadHandler``: a whole packet, processed at once."""
