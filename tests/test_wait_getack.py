@@ -110,18 +110,23 @@ def test_woff_moves_with_every_command_so_a_wait_after_a_read_blocks_again() -> 
     assert third.result == 1 and n1.repl.offset - before == GETACK
 
 
-def watch_packets(sim: Simulation, name: str) -> list[int]:
-    """The times bus packets reach ``name`` (its ``clusterProcessPacket`` calls), observed."""
+def watch(sim: Simulation, name: str, handler: str) -> list[int]:
+    """The times node ``name``'s ``handler`` runs (observed; the handler still runs)."""
     node = sim.cluster.node(name)
-    arrivals: list[int] = []
-    read = node.receive
+    times: list[int] = []
+    run = getattr(node, handler)
 
-    def receive(msg: Any, link: Any = None) -> None:
-        arrivals.append(sim.now)
-        read(msg, link)
+    def observed(*args: Any) -> None:
+        times.append(sim.now)
+        run(*args)
 
-    node.receive = receive  # type: ignore[method-assign]
-    return arrivals
+    setattr(node, handler, observed)
+    return times
+
+
+def watch_packets(sim: Simulation, name: str) -> list[int]:
+    """The times bus packets reach ``name`` (its ``clusterProcessPacket`` calls)."""
+    return watch(sim, name, "receive")
 
 
 def test_the_real_server_answers_a_timed_out_wait_in_whatever_pass_comes_next() -> None:
@@ -288,14 +293,7 @@ def test_a_refused_reconnect_is_a_pass_that_answers_a_timed_out_wait() -> None:
     sim, _ = cluster(1)
     n1 = sim.cluster.node("n1")
     packets = watch_packets(sim, "n1")
-    refusals: list[int] = []
-    refused = n1.on_refused
-
-    def on_refused(link: Any) -> None:
-        refusals.append(sim.now)
-        refused(link)
-
-    n1.on_refused = on_refused  # type: ignore[method-assign]
+    refusals = watch(sim, "n1", "on_refused")
     finish(sim, sim.inject("write", key=key_on(sim, "n1"), value="v", client="w"))
     sim.cluster.network.latency_ms = (ONE_WAY, ONE_WAY)
     sim.inject("kill", node="n2")

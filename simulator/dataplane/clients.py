@@ -493,11 +493,8 @@ def block_wait(dp: Plane, node: Node, client: str, op: Op, attempt: int, reply: 
     this pass) or for the first event-loop pass after its timeout (§20.3,
     :mod:`.replica_acks`)."""
     numreplicas, timeout, woff = reply.value
-    deadline = dp.now + timeout if timeout > 0 else None
+    deadline = replica_acks.block(dp, node, timeout)
     dp.data(node).waiting.append((client, op, attempt, woff, numreplicas, deadline))
-    replica_acks.request_acks(dp, node)
-    if deadline is not None:
-        replica_acks.add_timeout(dp, node, deadline)
 
 
 def serve_waiting(dp: Plane, node: Node) -> None:

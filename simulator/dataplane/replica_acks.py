@@ -61,13 +61,23 @@ def good_replicas(dp: Plane, master: Node) -> int:
     return count
 
 
-def add_timeout(dp: Plane, node: Node, deadline: int) -> None:
-    """``addClientToTimeoutTable``: from now on every event-loop pass of ``node`` checks
-    the table (``node.pass_watch``), whatever woke it: a bus packet or socket event, a
-    command, an ACK or the cron (wait-getack.json: a 50 ms WAIT was answered 0.2 ms after a PING from
-    another connection 60 ms after it; 50-150 ms after it with nothing but serverCron)."""
+def block(dp: Plane, node: Node, timeout: int) -> int | None:
+    """A WAIT blocks (``waitCommand``): ask for ACKs in this pass
+    (:func:`request_acks`) and, with a timeout, put its deadline in the table
+    (``addClientToTimeoutTable``); returns the deadline (None: it waits for ever).
+
+    From then on every event-loop pass of ``node`` checks the table
+    (``node.pass_watch``), whatever woke it: a bus packet or socket event, a command,
+    an ACK or the cron (wait-getack.json: a 50 ms WAIT was answered 0.2 ms after a
+    PING from another connection 60 ms after it; 50-150 ms after it with nothing but
+    serverCron)."""
+    request_acks(dp, node)
+    if timeout <= 0:
+        return None
+    deadline: int = dp.cluster.engine.now + timeout
     heapq.heappush(dp.data(node).timeouts, deadline)
     node.pass_watch = True
+    return deadline
 
 
 def timeouts_passed(dp: Plane, node: Node, now: int) -> bool:
@@ -78,13 +88,11 @@ def timeouts_passed(dp: Plane, node: Node, now: int) -> bool:
     data = dp.data(node)
     data.last_pass = now
     timeouts = data.timeouts
-    if not timeouts or timeouts[0] >= now:
-        node.pass_watch = bool(timeouts)
-        return False
+    passed = bool(timeouts) and timeouts[0] < now
     while timeouts and timeouts[0] < now:
         heapq.heappop(timeouts)
     node.pass_watch = bool(timeouts)
-    return True
+    return passed
 
 
 def request_acks(dp: Plane, master: Node) -> None:

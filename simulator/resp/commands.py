@@ -143,10 +143,7 @@ def _data(ctx: Context, argv: list[str], shown: str | None = None) -> Outcome:
         _request_event(ctx, shown or argv[0].upper(), argv, reply.outcome, reply, asking)
     if reply.outcome == "block":  # WAIT, too few ACKs yet: ask for them (§20.3)
         numreplicas, timeout, woff = reply.value
-        deadline = None if timeout == 0 else ctx.now + timeout
-        replica_acks.request_acks(dp, node)
-        if deadline is not None:
-            replica_acks.add_timeout(dp, node, deadline)
+        deadline = replica_acks.block(dp, node, timeout)
         return Outcome(blocked=Blocked(numreplicas, deadline, woff))
     if reply.outcome != "ok":
         return _error(ctx.ports.text(reply.text))
