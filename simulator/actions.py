@@ -145,7 +145,12 @@ ACTIONS: dict[str, ActionSpec] = {
             "redis-cli --cluster rebalance (§16.5)",
             owner="dataplane",
         ),
-        ActionSpec("fix", (), "redis-cli --cluster fix (§16.6)", owner="dataplane"),
+        ActionSpec(
+            "fix",
+            (Arg("with_unreachable_masters", "boolean"),),
+            "redis-cli --cluster fix (§16.6)",
+            owner="dataplane",
+        ),
         ActionSpec(
             "write",
             (

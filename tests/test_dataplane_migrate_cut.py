@@ -119,3 +119,22 @@ def test_the_retransmission_schedules_are_linuxs() -> None:
         1000, 2000, 3000, 4000, 5000, 7000, 11000, 19000, 35000, 67000
     ]  # fmt: skip
     assert retransmissions_ms(True, 7000)[:5] == [200, 600, 1400, 3000, 6200]
+
+
+def test_killing_the_blocked_source_ends_redis_clis_reshard_at_once() -> None:
+    """redis-cli waits in a blocking read for MIGRATE's reply; the source's death resets
+    that connection, so the reshard stops in the same instant (1-13 ms on Redis,
+    tests/data/verify-reports/open-slot.json), not at the next SYN retransmission."""
+    sim, dp = setup()
+    sim.inject("cut", **{"from": ["n1"], "to": ["n2"]})
+    sim.run_for(50)
+    job = move(sim, dp, SLOT)
+    sim.run_until_condition(lambda: sim.trace.first("migrate_blocked") is not None, 5000)
+    sim.run_for(400)  # between two retransmissions (1 s apart at first)
+    assert not job.done
+    killed_at = sim.now
+    sim.inject("kill", node="n1")
+    sim.run_for(1)
+    assert job.done and job.error == "[ERR] Calling MIGRATE on n1: I/O error"
+    done = sim.trace.first("reshard_done")
+    assert done is not None and done["t"] == killed_at and done["ok"] is False

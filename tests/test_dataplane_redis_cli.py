@@ -27,7 +27,12 @@ from simulator.dataplane.redis_cli import (
     reshard_all_sources,
     reshard_plan,
 )
-from simulator.dataplane.redis_cli_fix import fix_plan, fixed_masters
+from simulator.dataplane.redis_cli_fix import (
+    DISAGREE,
+    fix_plan,
+    fixed_masters,
+    unreachable_warning,
+)
 from simulator.slots import CLUSTER_SLOTS, create_allocation, format_slot_ranges
 
 DATA = json.loads((Path(__file__).parent / "data" / "resharding.json").read_text())
@@ -330,3 +335,37 @@ def test_fix_open_slot_without_any_owner_goes_to_the_first_master() -> None:
     assert plan.log[1] == "*** Configuring a as the slot owner"
     after = {m.name: m for m in fixed_masters(masters, plan)}
     assert 10 in after["a"].slots and check_cluster(list(after.values())) == []
+
+
+def test_fix_refuses_an_open_slot_with_unreachable_masters() -> None:
+    masters = [_open("a", "0-9"), _open("b", "10-16383", importing={5: "x"})]
+    refused = fix_plan(masters, unreachable=1)
+    assert refused.steps == () and refused.unfixed == (5,)
+    assert refused.error == unreachable_warning("open slots", 1) == refused.log[-1]
+    forced = fix_plan(masters, unreachable=1, with_unreachable_masters=True)
+    assert forced.error is None and forced.steps
+    assert check_cluster(fixed_masters(masters, forced)) == []
+
+
+def test_fix_refuses_the_coverage_pass_with_unreachable_masters() -> None:
+    masters = [_open("a", "0-99"), _open("b", "200-16383")]
+    refused = fix_plan(masters, unreachable=2)
+    assert refused.steps == () and refused.error == unreachable_warning("slots coverage", 2)
+    assert fix_plan(masters, unreachable=2, with_unreachable_masters=True).error is None
+
+
+def test_fix_exit_status_is_the_last_check_that_set_it() -> None:
+    """Nodes that disagree make redis-cli exit 1 when nothing is fixed after; a fixed
+    open slot or coverage pass sets the result back to success."""
+    clean = [_open("a", "0-9"), _open("b", "10-16383")]
+    assert fix_plan(clean, consistent=False).error == DISAGREE
+    assert fix_plan(clean).error is None
+    opened = [_open("a", "0-9"), _open("b", "10-16383", importing={5: "a"})]
+    assert fix_plan(opened, consistent=False).error is None
+    unhandled = [
+        _open("a", "0-4", migrating={5: "b"}),
+        _open("b", "5-16383", keys={5: 3}),
+        _open("c", "", importing={5: "a"}, keys={5: 1}),
+        _open("d", "", importing={5: "a"}, keys={5: 1}),
+    ]
+    assert fix_plan(unhandled).error is not None

@@ -213,3 +213,15 @@ def test_a_broken_cluster_does_not_make_every_node_name_an_error() -> None:
 def test_a_broken_client_does_not_make_its_uses_errors() -> None:
     text = BASE + "clients:\n  - name: app\n    rate: x\nsteps:\n  - write: {key: k, client: app}\n"
     assert errors_of(text) == ["x.yaml:7:11: expected a rate like 200/s or 30/m, got 'x'"]
+
+
+def test_fix_takes_true_or_the_unreachable_masters_option() -> None:
+    from simulator.scenario import Fix
+
+    text = BASE + "steps:\n  - fix: true\n  - fix: {with_unreachable_masters: true}\n"
+    steps = parse_scenario(text, "x.yaml").steps
+    fixes = [step.action for step in steps]
+    assert [type(a) for a in fixes] == [Fix, Fix]
+    assert [a.with_unreachable_masters for a in fixes if isinstance(a, Fix)] == [False, True]
+    errors = errors_of(BASE + "steps:\n  - fix: {with_unreachable: true}\n")
+    assert len(errors) == 1 and "x.yaml:6" in errors[0] and "with_unreachable" in errors[0]

@@ -86,9 +86,18 @@ def test_reshard_dialog_refuses_slots_the_source_does_not_serve() -> None:
     drive("master-crash", script)
 
 
+async def choose(pilot: Any, key: str, option: str) -> None:
+    """Open a choice with ``key`` and pick ``option`` by its first letter."""
+    await pilot.press(key)
+    await pilot.pause()
+    await pilot.press(option)
+    await pilot.pause()
+
+
 def test_a_reshard_to_a_node_not_yet_known_everywhere_is_explained_and_fix_runs() -> None:
     """add-node introduces n7 to n2 only; a reshard 200 ms later fails on n3 with
-    ``ERR Unknown node n7``; the log says why in plain words, and F runs fix."""
+    ``ERR Unknown node n7``; the log says why in plain words. F runs fix, which exits 1
+    while the nodes disagree (the log says why) and passes once gossip has spread n7."""
 
     async def script(app: RcsimApp, pilot: Any) -> None:
         await goto(pilot, "12s")
@@ -106,10 +115,16 @@ def test_a_reshard_to_a_node_not_yet_known_everywhere_is_explained_and_fix_runs(
         lines = log_lines(app)
         why = [line for line in lines if line.startswith("why it failed:")]
         assert why and "n3 does not know n7 yet" in why[-1]
-        assert "gossip" in why[-1] and "fix" in why[-1]
-        await pilot.press("F")
-        await goto(pilot, "13s")
-        assert events(app, "reshard_started")[-1]["job"] == "fix"
+        assert "gossip" in why[-1] and "wait" in why[-1]
+        await choose(pilot, "F", "f")  # n3 still maps the slots to n2: redis-cli exits 1
+        await goto(pilot, "12400ms")
+        done = events(app, "reshard_done")[-1]
+        assert (done["job"], done["ok"]) == ("fix", False)
+        why = [line for line in log_lines(app) if line.startswith("why it failed:")]
+        assert "do not agree" in why[-1] and "gossip" in why[-1]
+        await goto(pilot, "20s")  # gossip: n3 learns n7 and rebinds the slots
+        await choose(pilot, "F", "f")
+        await goto(pilot, "20100ms")
         assert events(app, "reshard_done")[-1]["ok"] is True
 
     drive("master-crash", script)

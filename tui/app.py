@@ -429,7 +429,23 @@ class RcsimApp(ViewKeys):
         self.inject("add-node", name=None, replica_of=None)
 
     def action_fix(self) -> None:
-        self.inject("fix")
+        def done(choice: str | None) -> None:
+            if choice:
+                self.inject("fix", with_unreachable_masters=choice == "unreachable")
+
+        self.push_screen(
+            ChoiceScreen(
+                "redis-cli --cluster fix",
+                [
+                    ("fix", "fix: refuses while a master cannot be reached (the default)"),
+                    (
+                        "unreachable",
+                        "unreachable masters too: --cluster-fix-with-unreachable-masters",
+                    ),
+                ],
+            ),
+            done,
+        )
 
     def action_rebalance(self) -> None:
         def done(choice: str | None) -> None:

@@ -97,6 +97,7 @@ class ChoiceScreen(ModalScreen[str | None]):
         character = event.character
         for value, _ in self.options:
             if character and value.startswith(character):
+                event.stop()  # the letter picks here; the app's binding must not see it
                 self.dismiss(value)
                 return
 

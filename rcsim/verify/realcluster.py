@@ -13,6 +13,7 @@ nodes on both sides.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import threading
@@ -47,6 +48,7 @@ from rcsim.verify.server import FIRST_UID, NodeProcess, ServerBinary, directive_
 from rcsim.verify.slotmove import Endpoint, move_slots
 
 HEALTHY_TIMEOUT_S = 60.0
+ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")  # redis-cli colours its log lines
 DEFAULT_CLIENT = "app"
 """The client of a write/read step without ``client`` (simulator/dataplane/actions.py's
 DEFAULT_CLIENT; tests/test_verify_keyspace.py checks they agree)."""
@@ -490,7 +492,10 @@ class RealCluster:
             if action.use_empty_masters:
                 args.append("--cluster-use-empty-masters")
             return [*args, "--cluster-pipeline", str(action.pipeline)]
-        return ["--cluster", "fix", entry, "--cluster-yes"]
+        args = ["--cluster", "fix", entry, "--cluster-yes"]
+        if isinstance(action, model.Fix) and action.with_unreachable_masters:
+            args.append("--cluster-fix-with-unreachable-masters")
+        return args
 
     def run_cli_job(self, job: str, args: list[str]) -> None:
         """Run redis-cli in the background; its end is a ``reshard_done`` event."""
@@ -505,7 +510,11 @@ class RealCluster:
 
         def wait() -> None:
             code = process.wait()
-            self.log.add(self.now(), "reshard_done", job=job, ok=code == 0, exit_code=code)
+            text = ANSI_COLOUR.sub("", output.read_text(errors="replace")) if code else ""
+            error = next((line for line in reversed(text.splitlines()) if line.strip()), None)
+            self.log.add(
+                self.now(), "reshard_done", job=job, ok=code == 0, exit_code=code, error=error
+            )
 
         threading.Thread(target=wait, name=f"redis-cli-{job}", daemon=True).start()
 

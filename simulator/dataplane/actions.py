@@ -26,7 +26,7 @@ from simulator.dataplane.redis_cli import (
     reshard_plan,
 )
 from simulator.dataplane.redis_cli_fix import fix_plan
-from simulator.dataplane.resharding import Job, masters_table
+from simulator.dataplane.resharding import Job, fix_table, masters_table
 from simulator.dataplane.service import ServiceModel
 
 if TYPE_CHECKING:
@@ -209,12 +209,20 @@ def rebalance(
     return job
 
 
-def fix(sim: Simulation) -> Job:
-    """``redis-cli --cluster fix`` (§16.6): close open slots, cover unassigned ones."""
+def fix(sim: Simulation, with_unreachable_masters: bool = False) -> Job:
+    """``redis-cli --cluster fix`` (§16.6): close open slots, cover unassigned ones; it
+    refuses (exit 1) while a master is unreachable, unless ``with_unreachable_masters``."""
     dp = dataplane_of(sim)
-    masters = masters_table(dp)
-    plan = fix_plan(masters, rng=dp.cluster.engine.rng("redis-cli-fix"))
-    job = Job(dp, "fix", steps=list(plan.steps), others=[m.name for m in masters])
+    masters, unreachable, consistent = fix_table(dp)
+    plan = fix_plan(
+        masters,
+        rng=dp.cluster.engine.rng("redis-cli-fix"),
+        unreachable=unreachable,
+        with_unreachable_masters=with_unreachable_masters,
+        consistent=consistent,
+    )
+    others = [m.name for m in masters]
+    job = Job(dp, "fix", steps=list(plan.steps), others=others, exit_error=plan.error)
     dp.jobs.append(job)
     job.start(steps=len(plan.steps), log=list(plan.log), unfixed=list(plan.unfixed))
     return job

@@ -18,13 +18,16 @@ from simulator.slots import CLUSTER_SLOTS
 class FixPlan:
     """What ``redis-cli --cluster fix`` would send, and its log lines.
 
-    ``unfixed`` lists slots redis-cli gives up on ("can't fix this slot yet");
-    redis-cli stops at the first one, so no step after it is planned.
+    ``unfixed`` lists slots redis-cli gives up on ("can't fix this slot yet", or the
+    refusal to fix with unreachable masters); redis-cli stops at the first one, so no
+    step after it is planned. ``error`` is what makes redis-cli exit 1, or ``None``
+    (``clusterManagerCheckCluster``'s result: the last check that set it wins).
     """
 
     steps: tuple[Step, ...]
     log: tuple[str, ...]
     unfixed: tuple[int, ...]
+    error: str | None = None
 
 
 class _Work:
@@ -168,8 +171,37 @@ def _unhandled(
     return False
 
 
-def fix_plan(masters: Sequence[Master], rng: random.Random | None = None) -> FixPlan:
+DISAGREE = "[ERR] Nodes don't agree about configuration!"
+
+
+def unreachable_warning(what: str, count: int) -> str:
+    """The warning ``clusterManagerFixOpenSlot`` / ``clusterManagerFixSlotsCoverage``
+    print before ``exit(1)`` when masters could not be loaded (§16.6)."""
+    return (
+        f"*** Fixing {what} with {count} unreachable masters is dangerous: redis-cli will "
+        "assume that slots about masters that are not reachable are not covered, and will "
+        "try to reassign them to the reachable nodes. This can cause data loss and is "
+        "rarely what you want to do. If you really want to proceed use the "
+        "--cluster-fix-with-unreachable-masters option."
+    )
+
+
+def fix_plan(
+    masters: Sequence[Master],
+    rng: random.Random | None = None,
+    *,
+    unreachable: int = 0,
+    with_unreachable_masters: bool = False,
+    consistent: bool = True,
+) -> FixPlan:
     """``redis-cli --cluster fix`` (§16.6): close open slots, then cover unassigned slots.
+
+    ``masters`` are the ones redis-cli could load; ``unreachable`` counts the masters it
+    could not (a refused connection, or flagged ``fail``/``noaddr`` by the entry node).
+    With any, each fixing pass refuses and redis-cli exits 1 unless
+    ``with_unreachable_masters`` (``--cluster-fix-with-unreachable-masters``).
+    ``consistent``: every loaded node maps slots to owners alike; when not, the exit
+    status is 1 unless a later pass fixed something.
 
     Open slots (any node migrating or importing them) are fixed first, then slots no
     master claims: no keys anywhere => a random master (``rng``; redis-cli re-seeds
@@ -177,21 +209,30 @@ def fix_plan(masters: Sequence[Master], rng: random.Random | None = None) -> Fix
     master: one pick per plan here; without ``rng`` the first master); keys on one
     master => that master; keys on several => the one with most keys (first on ties),
     the others' keys moved to it. Slots are handled in ascending order (redis-cli walks
-    a hash table; the order does not change the outcome). Unreachable masters and the
-    ``--cluster-search-multiple-owners`` pass are outside this model.
+    a hash table; the order does not change the outcome). The
+    ``--cluster-search-multiple-owners`` pass is outside this model.
     """
     masters_by_name(masters)
     nodes = [_Work(m) for m in masters]
     steps: list[Step] = []
-    log: list[str] = []
+    log: list[str] = [] if consistent else [DISAGREE]
+    error = None if consistent else DISAGREE
+    refuse = unreachable > 0 and not with_unreachable_masters
     open_slots = sorted({s for n in nodes for s in (*n.migrating, *n.importing)})
     for slot in open_slots:
+        if refuse:
+            log.append(unreachable_warning("open slots", unreachable))
+            return FixPlan(tuple(steps), tuple(log), (slot,), log[-1])
         if not _fix_open_slot(slot, nodes, steps, log):
-            return FixPlan(tuple(steps), tuple(log), (slot,))
+            return FixPlan(tuple(steps), tuple(log), (slot,), log[-1])
+        error = None
     covered = {s for n in nodes for s in n.slots}
     uncovered = [s for s in range(CLUSTER_SLOTS) if s not in covered]
     if not uncovered or not nodes:
-        return FixPlan(tuple(steps), tuple(log), ())
+        return FixPlan(tuple(steps), tuple(log), (), error)
+    if refuse:
+        log.append(unreachable_warning("slots coverage", unreachable))
+        return FixPlan(tuple(steps), tuple(log), (), log[-1])
     log.append(">>> Fixing slots coverage...")
     holders = {s: [n for n in nodes if n.count(s) > 0] for s in uncovered}
     none = [s for s in uncovered if not holders[s]]

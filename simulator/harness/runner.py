@@ -148,6 +148,8 @@ def action_call(action: model.Action) -> tuple[str, dict[str, Any]]:
             "use_empty_masters": action.use_empty_masters,
             "pipeline": action.pipeline,
         }
+    if isinstance(action, model.Fix) and action.with_unreachable_masters:
+        return name, {"with_unreachable_masters": True}
     return name, {}
 
 

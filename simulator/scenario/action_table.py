@@ -389,7 +389,26 @@ ACTIONS: dict[str, ActionDef] = {
             As("node", _NODE),
             _doc("del-node"),
         ),
-        ActionDef("fix", model.Fix, As("", Literal(True)), _doc("fix")),
+        ActionDef(
+            "fix",
+            model.Fix,
+            Union(
+                As("", Literal(True)),
+                Record(
+                    "fix",
+                    [
+                        Field(
+                            "with_unreachable_masters",
+                            Bool(),
+                            "--cluster-fix-with-unreachable-masters: fix even though some "
+                            "masters cannot be reached (redis-cli refuses otherwise)",
+                            default=False,
+                        ),
+                    ],
+                ),
+            ),
+            _doc("fix"),
+        ),
         ActionDef(
             "set-config",
             model.SetConfig,

@@ -233,7 +233,10 @@ class DelNode(Action):
 
 @dataclass(frozen=True, kw_only=True)
 class Fix(Action):
+    """``with_unreachable_masters``: ``--cluster-fix-with-unreachable-masters`` (§16.6)."""
+
     yaml_key: ClassVar[str] = "fix"
+    with_unreachable_masters: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,0 +1,133 @@
+"""``redis-cli --cluster fix`` with a master it cannot reach (redis-rules §16.6): it
+refuses, exit 1, unless ``--cluster-fix-with-unreachable-masters``. Checked on Redis
+7.0.15 by the open-slot lesson's verify report (tests/data/verify-reports/open-slot.json)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from simulator.dataplane import install
+from simulator.dataplane.model import ClusterData
+from simulator.dataplane.redis_cli_fix import DISAGREE, unreachable_warning
+from simulator.dataplane.resharding import Job, fix_table
+from simulator.simulation import Simulation
+
+SLOT = 100  # one of n1's slots, n4's once n4 replaced n1
+
+
+def failed_over(seed: int = 1) -> tuple[Simulation, ClusterData]:
+    """3 masters + 3 replicas, n1 killed and replaced by n4, every live node ok."""
+    sim = Simulation(masters=3, replicas=1, seed=seed, config={"cluster-node-timeout": 2000})
+    dp = install(sim)
+    sim.run_for(500)
+    sim.inject("kill", node="n1")
+    sim.run_until_condition(lambda: sim.cluster.node("n4").is_master, sim.now + 20_000)
+    sim.run_for(1000)
+    assert sim.cluster.node("n4").is_master
+    return sim, dp
+
+
+def run(sim: Simulation, job: Job) -> None:
+    deadline = sim.now + 20_000
+    while not job.done and sim.now < deadline:
+        sim.run_for(10)
+    assert job.done
+
+
+def test_a_dead_master_without_slots_still_counts_as_unreachable() -> None:
+    _, dp = failed_over()
+    masters, unreachable, consistent = fix_table(dp)
+    assert [m.name for m in masters] == ["n2", "n3", "n4"]  # the entry, n2, first
+    assert unreachable == 1 and consistent
+
+
+def test_a_dead_replica_is_not_an_unreachable_master() -> None:
+    sim, dp = failed_over()
+    sim.inject("kill", node="n5")
+    sim.run_for(100)
+    _, unreachable, _ = fix_table(dp)
+    assert unreachable == 1  # n1 only
+
+
+def test_a_live_master_the_entry_flags_fail_is_not_loaded() -> None:
+    """A partitioned master is alive, but the entry's CLUSTER NODES flags it ``fail``:
+    redis-cli skips it and counts it unreachable."""
+    sim = Simulation(masters=3, replicas=0, seed=3, config={"cluster-node-timeout": 2000})
+    dp = install(sim)
+    sim.run_for(500)
+    sim.inject("partition", groups=[["n3"], ["n1", "n2"]])
+    sim.run_for(8000)
+    masters, unreachable, consistent = fix_table(dp)
+    assert [m.name for m in masters] == ["n1", "n2"] and unreachable == 1
+    assert consistent  # n1 and n2 still map n3's slots to n3
+
+
+def test_fix_refuses_an_open_slot_while_a_master_is_unreachable() -> None:
+    sim, _ = failed_over()
+    n2 = sim.cluster.node("n2")
+    assert n2.cluster_setslot(SLOT, "IMPORTING", "n4") == "OK"
+    job = sim.inject("fix")
+    run(sim, job)
+    assert job.error is not None
+    assert job.error.startswith("*** Fixing open slots with 1 unreachable masters is dangerous")
+    assert n2.importing == {SLOT: "n4"}  # nothing touched
+    done = sim.trace.of_kind("reshard_done")[-1]
+    assert done["job"] == "fix" and done["ok"] is False and done["error"] == job.error
+
+
+def test_fix_with_unreachable_masters_closes_the_open_slot() -> None:
+    sim, _ = failed_over()
+    n2 = sim.cluster.node("n2")
+    n2.cluster_setslot(SLOT, "IMPORTING", "n4")
+    job = sim.inject("fix", with_unreachable_masters=True)
+    run(sim, job)
+    sim.run_for(500)
+    assert job.error is None and not n2.importing
+    assert sim.cluster.truth_owner(SLOT) == "n4" and sim.cluster.agree()
+
+
+def test_fix_with_nothing_open_succeeds_despite_an_unreachable_master() -> None:
+    """The refusal is in the fixing passes: with no open slot and every slot covered by a
+    loaded master there is nothing to refuse, and redis-cli exits 0."""
+    sim, _ = failed_over()
+    job = sim.inject("fix")
+    run(sim, job)
+    assert job.error is None
+
+
+def test_verify_passes_the_option_to_the_real_redis_cli() -> None:
+    from types import SimpleNamespace
+
+    from rcsim.verify.realcluster import RealCluster
+    from simulator.scenario import Fix, Loc
+
+    entry = SimpleNamespace(endpoint="127.0.0.1:7001")
+    cluster: Any = SimpleNamespace(any_running=lambda: entry)
+    loc = Loc("x.yaml", 1, 1)
+    plain = RealCluster.redis_cli_args(cluster, Fix(loc=loc))
+    forced = RealCluster.redis_cli_args(cluster, Fix(loc=loc, with_unreachable_masters=True))
+    assert plain == ["--cluster", "fix", "127.0.0.1:7001", "--cluster-yes"]
+    assert forced == [*plain, "--cluster-fix-with-unreachable-masters"]
+
+
+def test_the_tui_explains_a_refused_fix_and_the_way_out() -> None:
+    from tui.hints import hint
+
+    event: Any = {"kind": "reshard_done", "job": "fix", "ok": False}
+    why = hint({**event, "error": unreachable_warning("open slots", 1)})
+    assert why is not None and "cannot reach 1 master(s)" in why
+    assert "unreachable masters too" in why
+    why = hint({**event, "error": DISAGREE})
+    assert why is not None and "do not agree" in why
+
+
+def test_the_refusal_is_the_real_redis_clis_word_for_word() -> None:
+    """tests/data/redis-cli-start.json: 7.0.15's fix with a killed master and an open
+    slot exits 1 with this warning, in every run."""
+    import json
+    from pathlib import Path
+
+    real = json.loads((Path(__file__).parent / "data" / "redis-cli-start.json").read_text())
+    assert real["fix_refused_exit_codes"] == [1]
+    assert real["fix_nothing_to_fix_exit_codes"] == [0]
+    assert unreachable_warning("open slots", 1) == real["fix_refused_warning"]
