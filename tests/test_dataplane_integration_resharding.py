@@ -18,7 +18,7 @@ from simulator.dataplane import install
 from simulator.dataplane.actions import add_client
 from simulator.dataplane.model import ClusterData
 from simulator.dataplane.redis_cli import apply_moves, rebalance_plan
-from simulator.dataplane.resharding import Job, masters_table
+from simulator.dataplane.resharding import Job, load_cluster
 from simulator.fidelity_reshard import (
     MOVED_SLOTS,
     ReshardRun,
@@ -376,7 +376,7 @@ def test_rebalance_executes_redis_clis_plan() -> None:
     sim = Simulation(specs, seed=4, config={"cluster-node-timeout": 5000})
     dp = install(sim)
     dp.populate({f"{{{tag_for(s)}}}:x": "v" for s in range(40)})  # the source's lowest slots
-    masters = masters_table(dp)
+    masters = load_cluster(dp).masters
     plan = rebalance_plan(masters, threshold=0.1)
     expected = {m.name: len(m.slots) for m in apply_moves(masters, plan.moves)}
     job = sim.inject("rebalance", threshold=0.1)

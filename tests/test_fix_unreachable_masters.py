@@ -1,6 +1,8 @@
-"""``redis-cli --cluster fix`` with a master it cannot reach (redis-rules §16.6): it
+"""What ``redis-cli --cluster`` loads (redis-rules §16.6): nodes that disagree on the
+slot map make reshard and rebalance refuse; ``fix`` with a master it cannot reach
 refuses, exit 1, unless ``--cluster-fix-with-unreachable-masters``. Checked on Redis
-7.0.15 by the open-slot lesson's verify report (tests/data/verify-reports/open-slot.json)."""
+7.0.15 by the open-slot lesson's verify report (tests/data/verify-reports/open-slot.json)
+and tests/data/redis-cli-start.json."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from typing import Any
 from simulator.dataplane import install
 from simulator.dataplane.model import ClusterData
 from simulator.dataplane.redis_cli_fix import DISAGREE, unreachable_warning
-from simulator.dataplane.resharding import Job, fix_table
+from simulator.dataplane.resharding import Job, load_cluster
 from simulator.simulation import Simulation
 
 SLOT = 100  # one of n1's slots, n4's once n4 replaced n1
@@ -36,17 +38,16 @@ def run(sim: Simulation, job: Job) -> None:
 
 def test_a_dead_master_without_slots_still_counts_as_unreachable() -> None:
     _, dp = failed_over()
-    masters, unreachable, consistent = fix_table(dp)
-    assert [m.name for m in masters] == ["n2", "n3", "n4"]  # the entry, n2, first
-    assert unreachable == 1 and consistent
+    loaded = load_cluster(dp)
+    assert [m.name for m in loaded.masters] == ["n2", "n3", "n4"]  # the entry, n2, first
+    assert loaded.unreachable == 1 and loaded.consistent
 
 
 def test_a_dead_replica_is_not_an_unreachable_master() -> None:
     sim, dp = failed_over()
     sim.inject("kill", node="n5")
     sim.run_for(100)
-    _, unreachable, _ = fix_table(dp)
-    assert unreachable == 1  # n1 only
+    assert load_cluster(dp).unreachable == 1  # n1 only
 
 
 def test_a_live_master_the_entry_flags_fail_is_not_loaded() -> None:
@@ -57,9 +58,9 @@ def test_a_live_master_the_entry_flags_fail_is_not_loaded() -> None:
     sim.run_for(500)
     sim.inject("partition", groups=[["n3"], ["n1", "n2"]])
     sim.run_for(8000)
-    masters, unreachable, consistent = fix_table(dp)
-    assert [m.name for m in masters] == ["n1", "n2"] and unreachable == 1
-    assert consistent  # n1 and n2 still map n3's slots to n3
+    loaded = load_cluster(dp)
+    assert [m.name for m in loaded.masters] == ["n1", "n2"] and loaded.unreachable == 1
+    assert loaded.consistent  # n1 and n2 still map n3's slots to n3
 
 
 def test_fix_refuses_an_open_slot_while_a_master_is_unreachable() -> None:
@@ -131,3 +132,28 @@ def test_the_refusal_is_the_real_redis_clis_word_for_word() -> None:
     assert real["fix_refused_exit_codes"] == [1]
     assert real["fix_nothing_to_fix_exit_codes"] == [0]
     assert unreachable_warning("open slots", 1) == real["fix_refused_warning"]
+
+
+def test_a_reshard_is_refused_while_the_loaded_nodes_disagree_on_the_slot_map() -> None:
+    """Right after add-node the new node knows its first peer's slots but not yet the
+    others': redis-cli's check says "Nodes don't agree about configuration!" and
+    reshard refuses (clusterManagerCommandReshard); once gossip has spread the map it
+    goes ahead."""
+    import pytest
+
+    from simulator.simulation import ActionError
+
+    sim = Simulation(masters=3, replicas=0, seed=1, config={"cluster-node-timeout": 2000})
+    install(sim)
+    sim.run_for(500)
+    sim.inject("add-node", name="n4")
+    sim.run_until_condition(lambda: not load_cluster(sim.cluster.dataplane).consistent, 2000)
+    with pytest.raises(ActionError, match="Nodes don't agree about configuration"):
+        sim.inject("reshard", source="n1", target="n4", count=1)
+    with pytest.raises(ActionError, match=r"before rebalancing.*Nodes don't agree"):
+        sim.inject("rebalance", use_empty_masters=True)
+    sim.run_for(5000)
+    assert load_cluster(sim.cluster.dataplane).consistent
+    job = sim.inject("reshard", source="n1", target="n4", count=1)
+    run(sim, job)
+    assert job.error is None

@@ -95,21 +95,29 @@ async def choose(pilot: Any, key: str, option: str) -> None:
 
 
 def test_a_reshard_to_a_node_not_yet_known_everywhere_is_explained_and_fix_runs() -> None:
-    """add-node introduces n7 to n2 only; a reshard 200 ms later fails on n3 with
-    ``ERR Unknown node n7``; the log says why in plain words. F runs fix, which exits 1
-    while the nodes disagree (the log says why) and passes once gossip has spread n7."""
+    """add-node introduces n7 to n2 only. 200 ms later n7 has not learned every slot's
+    owner, so redis-cli refuses the reshard (the nodes disagree); 300 ms later it starts
+    and fails on n3 with ``ERR Unknown node n7``; the log says why in plain words. F runs
+    fix, which exits 1 while the nodes disagree (the log says why) and passes once gossip
+    has spread n7."""
+
+    async def reshard(pilot: Any) -> None:
+        await pilot.press("R")
+        await pilot.pause()
+        assert pilot.app.screen.query_one(Input).value == "100 n7"  # the empty master
+        await pilot.press("ctrl+u", *"10 n7", "enter")
+        await pilot.pause()
 
     async def script(app: RcsimApp, pilot: Any) -> None:
         await goto(pilot, "12s")
         await pilot.press("a")
         await goto(pilot, "12200ms")
         app.selected = "n2"
-        await pilot.press("R")
-        await pilot.pause()
-        assert app.screen.query_one(Input).value == "100 n7"  # the empty master
-        await pilot.press("ctrl+u", *"10 n7", "enter")
-        await pilot.pause()
+        await reshard(pilot)
+        assert not events(app, "reshard_started")  # refused: n7's map is not complete
         await goto(pilot, "12300ms")
+        await reshard(pilot)
+        await goto(pilot, "12400ms")
         done = events(app, "reshard_done")[-1]
         assert "Unknown node n7" in str(done["error"])
         lines = log_lines(app)
@@ -117,7 +125,7 @@ def test_a_reshard_to_a_node_not_yet_known_everywhere_is_explained_and_fix_runs(
         assert why and "n3 does not know n7 yet" in why[-1]
         assert "gossip" in why[-1] and "wait" in why[-1]
         await choose(pilot, "F", "f")  # n3 still maps the slots to n2: redis-cli exits 1
-        await goto(pilot, "12400ms")
+        await goto(pilot, "12500ms")
         done = events(app, "reshard_done")[-1]
         assert (done["job"], done["ok"]) == ("fix", False)
         why = [line for line in log_lines(app) if line.startswith("why it failed:")]

@@ -26,7 +26,7 @@ from simulator.dataplane.redis_cli import (
     reshard_plan,
 )
 from simulator.dataplane.redis_cli_fix import fix_plan
-from simulator.dataplane.resharding import Job, fix_table, masters_table
+from simulator.dataplane.resharding import Job, Loaded, load_cluster
 from simulator.dataplane.service import ServiceModel
 
 if TYPE_CHECKING:
@@ -173,8 +173,9 @@ def reshard(
         node = dp.cluster.node(name)
         if not node.is_master:
             raise ValueError(f"reshard: {name} is not a master")
-    masters = masters_table(dp, entry=source)
-    _refuse_on_errors(masters, "resharding")
+    loaded = load_cluster(dp, first=source)
+    _refuse_on_errors(loaded, "resharding")
+    masters = loaded.masters
     if slots is not None:
         plan = explicit_reshard_plan(masters, target, slots)
     elif count is not None:
@@ -197,7 +198,9 @@ def rebalance(
 ) -> Job | None:
     """``redis-cli --cluster rebalance`` (§16.5); ``None`` when nothing needs moving."""
     dp = dataplane_of(sim)
-    masters = masters_table(dp)
+    loaded = load_cluster(dp)
+    _refuse_on_errors(loaded, "rebalancing")
+    masters = loaded.masters
     plan = rebalance_plan(masters, weights, threshold, use_empty_masters)
     if not plan.needed:
         dp.emit("caption", None, text=plan.message)
@@ -213,23 +216,23 @@ def fix(sim: Simulation, with_unreachable_masters: bool = False) -> Job:
     """``redis-cli --cluster fix`` (§16.6): close open slots, cover unassigned ones; it
     refuses (exit 1) while a master is unreachable, unless ``with_unreachable_masters``."""
     dp = dataplane_of(sim)
-    masters, unreachable, consistent = fix_table(dp)
+    loaded = load_cluster(dp)
     plan = fix_plan(
-        masters,
+        loaded.masters,
         rng=dp.cluster.engine.rng("redis-cli-fix"),
-        unreachable=unreachable,
+        unreachable=loaded.unreachable,
         with_unreachable_masters=with_unreachable_masters,
-        consistent=consistent,
+        consistent=loaded.consistent,
     )
-    others = [m.name for m in masters]
+    others = [m.name for m in loaded.masters]
     job = Job(dp, "fix", steps=list(plan.steps), others=others, exit_error=plan.error)
     dp.jobs.append(job)
     job.start(steps=len(plan.steps), log=list(plan.log), unfixed=list(plan.unfixed))
     return job
 
 
-def _refuse_on_errors(masters: Sequence[Any], what: str) -> None:
-    errors = check_cluster(masters)
+def _refuse_on_errors(loaded: Loaded, what: str) -> None:
+    errors = check_cluster(loaded.masters, loaded.consistent)
     if errors:
         raise ValueError(f"*** Please fix your cluster problems before {what}: {' '.join(errors)}")
 

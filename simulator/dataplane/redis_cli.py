@@ -95,13 +95,12 @@ def masters_by_name(masters: Sequence[Master]) -> dict[str, Master]:
     return table
 
 
-def check_cluster(masters: Sequence[Master]) -> list[str]:
-    """The errors ``clusterManagerCheckCluster`` reports that block reshard/rebalance.
-
-    Open slots and missing coverage (§16.4: "Refuses if the cluster check reports
-    errors"). Configuration disagreement between nodes is outside this model.
-    """
-    errors: list[str] = []
+def check_cluster(masters: Sequence[Master], consistent: bool = True) -> list[str]:
+    """The errors ``clusterManagerCheckCluster`` reports that block reshard/rebalance
+    (§16.4: "Refuses if the cluster check reports errors"): loaded nodes that disagree on
+    slot owners (``consistent`` false, from what redis-cli loaded), open slots, missing
+    coverage."""
+    errors: list[str] = [] if consistent else ["[ERR] Nodes don't agree about configuration!"]
     for m in masters:
         if m.migrating:
             listed = ",".join(str(s) for s in m.migrating)

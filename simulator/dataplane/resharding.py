@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from simulator.dataplane import expiry
@@ -77,40 +78,38 @@ def link_rtt_ms(dp: ClusterData) -> float:
     return float(low + high)
 
 
-def masters_table(dp: ClusterData, entry: str | None = None) -> list[Master]:
-    """What redis-cli loads: every live master's own view of its slots, keys per slot and
-    open slots, in node-table order (the entry node first, then creation order — the
-    real order follows CLUSTER NODES, a simplification)."""
-    nodes = [n for n in dp.cluster.nodes.values() if n.alive and n.is_master]
-    nodes.sort(key=lambda n: (n.name != entry, n.index))
-    return [_master(dp, n) for n in nodes]
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """What a ``redis-cli --cluster`` command loads (``clusterManagerLoadInfoFromNode``,
+    §16.6): the masters it reaches, each with its own view of its slots, keys per slot
+    and open slots; how many masters it cannot reach; whether the nodes it loaded agree
+    on every slot's owner (``clusterManagerIsConfigConsistent``)."""
+
+    masters: list[Master]
+    unreachable: int
+    consistent: bool
 
 
-def _master(dp: ClusterData, n: Node) -> Master:
-    return Master(
-        n.name, tuple(n.my_slots()), dp.slot_keys(n.name), dict(n.migrating), dict(n.importing)
-    )
+def load_cluster(dp: ClusterData, first: str | None = None) -> Loaded:
+    """What redis-cli loads from its entry node, the first running one: the entry, then
+    every node of the entry's ``CLUSTER NODES`` that is alive and that the entry does not
+    flag ``fail`` or ``noaddr``; a skipped node that is not a replica to the entry counts
+    as an unreachable master (a dead process refuses the connection). ``masters`` are in
+    node-table order, ``first`` (or the entry) first (the real order follows CLUSTER
+    NODES, a simplification).
 
-
-def fix_table(dp: ClusterData) -> tuple[list[Master], int, bool]:
-    """What ``redis-cli --cluster fix`` loads from its entry node, the first running one
-    (``clusterManagerLoadInfoFromNode``, §16.6): the masters it reaches; how many masters
-    of the entry's ``CLUSTER NODES`` it cannot (a dead process refuses the connection, or
-    the entry flags the node ``fail`` or ``noaddr``); and whether every node it loaded
-    maps each slot to the same owner (``clusterManagerIsConfigConsistent``).
-
-    Simplified: a SIGSTOPped node counts as unreachable (redis-cli, with no timeout,
-    would wait for its reply), and handshake entries are skipped.
+    Simplified: a SIGSTOPped node is read as if it answered (redis-cli, which sets no
+    timeout, would wait for it to resume); handshake entries are skipped.
     """
     entry = next((n for n in dp.cluster.nodes.values() if n.status == RUNNING), None)
     if entry is None:
-        raise ValueError("fix: no running node for redis-cli to connect to")
+        raise ValueError("redis-cli: no running node to connect to")
     loaded, unreachable = [entry], 0
     for peer in entry.peers.values():
         if peer.flags & (MYSELF | HANDSHAKE):
             continue
         node = dp.cluster.nodes.get(peer.name)
-        if node is None or node.status != RUNNING or peer.flags & (FAIL | NOADDR):
+        if node is None or not node.alive or peer.flags & (FAIL | NOADDR):
             unreachable += 0 if peer.flags & SLAVE else 1
         else:
             loaded.append(node)
@@ -119,10 +118,17 @@ def fix_table(dp: ClusterData) -> tuple[list[Master], int, bool]:
     masters = [
         n for n in loaded if n.is_master and (n is entry or not entry.peers[n.name].flags & SLAVE)
     ]
-    masters.sort(key=lambda n: (n is not entry, n.index))
+    lead = first or entry.name
+    masters.sort(key=lambda n: (n.name != lead, n.index))
     owners = entry.slots.raw()
     consistent = all(n.slots.raw() == owners for n in loaded)
-    return [_master(dp, n) for n in masters], unreachable, consistent
+    return Loaded([_master(dp, n) for n in masters], unreachable, consistent)
+
+
+def _master(dp: ClusterData, n: Node) -> Master:
+    return Master(
+        n.name, tuple(n.my_slots()), dp.slot_keys(n.name), dict(n.migrating), dict(n.importing)
+    )
 
 
 class Job:
