@@ -21,7 +21,7 @@ from simulator.links import CRASHED as TCP_CRASHED
 from simulator.links import PAUSED as TCP_PAUSED
 from simulator.links import RUNNING as TCP_RUNNING
 from simulator.links import Link, TcpNet
-from simulator.messages import HANDSHAKE, MASTER, NOFAILOVER, Message, ReplChunk
+from simulator.messages import FAIL, HANDSHAKE, MASTER, NOADDR, NOFAILOVER, Message, ReplChunk
 from simulator.network import Network
 from simulator.node import (
     CRASHED,
@@ -496,8 +496,20 @@ class Cluster(ReplicationWire):
         return node
 
     def del_node(self, name: str) -> None:
-        """``redis-cli --cluster del-node``: refused unless the node serves no slot (§16.6)."""
+        """``redis-cli --cluster del-node``: refused unless redis-cli can load the node (it
+        runs and the entry node does not flag it ``fail``/``noaddr``) and it serves no
+        slot (§16.6, ``clusterManagerCommandDeleteNode``)."""
         node = self.node(name)
+        entry = next(
+            (n for n in self.nodes.values() if n.status == RUNNING and n is not node), None
+        )
+        view = entry.peers.get(name) if entry is not None else None
+        if not node.alive or view is None or view.flags & (FAIL | NOADDR):
+            raise ClusterError(
+                f"[ERR] No such node ID {name}: redis-cli loads only the nodes it can reach, "
+                "and a dead or failed node is not one (on Redis it is removed with CLUSTER "
+                "FORGET on every node, which rcsim does not model)"
+            )
         owned = self.truth_table().count(name)
         if owned:
             raise ClusterError(

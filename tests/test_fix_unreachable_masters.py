@@ -157,3 +157,16 @@ def test_a_reshard_is_refused_while_the_loaded_nodes_disagree_on_the_slot_map() 
     job = sim.inject("reshard", source="n1", target="n4", count=1)
     run(sim, job)
     assert job.error is None
+
+
+def test_del_node_refuses_a_node_redis_cli_cannot_load() -> None:
+    """clusterManagerCommandDeleteNode looks the ID up among the nodes it loaded: a dead
+    node is not one ("No such node ID"), so nothing is forgotten."""
+    import pytest
+
+    from simulator.simulation import ActionError
+
+    sim, _ = failed_over()
+    with pytest.raises(ActionError, match="No such node ID n1"):
+        sim.inject("del-node", node="n1")
+    assert "n1" in sim.cluster.nodes and "n1" in sim.cluster.node("n2").peers
