@@ -11,6 +11,7 @@ show them. Tests call :meth:`RcsimApp.tick` with a chosen wall delta instead of 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
@@ -429,39 +430,35 @@ class RcsimApp(ViewKeys):
         self.inject("add-node", name=None, replica_of=None)
 
     def action_fix(self) -> None:
-        def done(choice: str | None) -> None:
-            if choice:
-                self.inject("fix", with_unreachable_masters=choice == "unreachable")
-
-        self.push_screen(
-            ChoiceScreen(
-                "redis-cli --cluster fix",
-                [
-                    ("fix", "fix: refuses while a master cannot be reached (the default)"),
-                    (
-                        "unreachable",
-                        "unreachable masters too: --cluster-fix-with-unreachable-masters",
-                    ),
-                ],
-            ),
-            done,
+        self.choose(
+            "redis-cli --cluster fix",
+            [
+                ("fix", "fix: refuses while a master cannot be reached (the default)"),
+                ("unreachable", "unreachable masters too: --cluster-fix-with-unreachable-masters"),
+            ],
+            lambda choice: self.inject("fix", with_unreachable_masters=choice == "unreachable"),
         )
 
     def action_rebalance(self) -> None:
+        self.choose(
+            "redis-cli --cluster rebalance",
+            [
+                ("empty", "empty masters too: give the new (added) masters slots"),
+                ("serving", "serving masters only: even out the slots they hold"),
+            ],
+            lambda choice: self.inject("rebalance", use_empty_masters=choice == "empty"),
+        )
+
+    def choose(
+        self, title: str, options: list[tuple[str, str]], apply: Callable[[str], object]
+    ) -> None:
+        """Ask which option (value, label); ``apply`` gets the value, escape does nothing."""
+
         def done(choice: str | None) -> None:
             if choice:
-                self.inject("rebalance", use_empty_masters=choice == "empty")
+                apply(choice)
 
-        self.push_screen(
-            ChoiceScreen(
-                "redis-cli --cluster rebalance",
-                [
-                    ("empty", "empty masters too: give the new (added) masters slots"),
-                    ("serving", "serving masters only: even out the slots they hold"),
-                ],
-            ),
-            done,
-        )
+        self.push_screen(ChoiceScreen(title, options), done)
 
     def action_del_node(self) -> None:
         if self.selected:
