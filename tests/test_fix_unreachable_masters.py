@@ -170,3 +170,49 @@ def test_del_node_refuses_a_node_redis_cli_cannot_load() -> None:
     with pytest.raises(ActionError, match="No such node ID n1"):
         sim.inject("del-node", node="n1")
     assert "n1" in sim.cluster.nodes and "n1" in sim.cluster.node("n2").peers
+
+
+def test_a_reshard_names_masters_redis_cli_loaded_or_is_refused() -> None:
+    """redis-cli looks the target, then the source, up among the masters it loaded
+    (clusterNodeForResharding): a replica, or a master the entry flags fail, gets "The
+    specified node (...) is not known or not a master, please retry." (on Redis 7.0.15,
+    with the entry not yet told of a node just added, for its first 830-860 ms:
+    tests/data/add-node-reshard.json)."""
+    import pytest
+
+    from simulator.simulation import ActionError
+
+    sim, _ = failed_over()  # n1 dead and flagged fail, n4 promoted
+    with pytest.raises(ActionError, match=r"The specified node \(n5\) is not known"):
+        sim.inject("reshard", source="n2", target="n5", count=1)  # n5 is n2's replica
+    with pytest.raises(ActionError, match=r"The specified node \(n1\) is not known"):
+        sim.inject("reshard", source="n1", target="n2", count=1)
+    job = sim.inject("reshard", source="n4", target="n2", count=1)
+    run(sim, job)
+    assert job.error is None
+
+
+def test_reshard_refusals_are_the_real_redis_clis_word_for_word() -> None:
+    """tests/data/add-node-reshard.json: every real run answers "not known" first, then
+    "Nodes don't agree", then runs the reshard: the two texts rcsim refuses with."""
+    import json
+    from pathlib import Path
+
+    import pytest
+
+    from simulator.simulation import ActionError
+
+    real = json.loads((Path(__file__).parent / "data" / "add-node-reshard.json").read_text())
+    for timeline in real["runs"]:
+        said = [step["answer"] for step in timeline if step["answer"] != "rc=1"]
+        assert said == [
+            "rc=1 *** The specified node (<new node>) is not known or not a master, please retry.",
+            f"rc=1 {DISAGREE}",
+            "rc=0",
+        ]
+    sim, _ = failed_over()
+    with pytest.raises(ActionError) as refused:
+        sim.inject("reshard", source="n2", target="n5", count=1)
+    assert str(refused.value).endswith(
+        "*** The specified node (n5) is not known or not a master, please retry."
+    )

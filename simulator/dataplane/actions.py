@@ -170,12 +170,16 @@ def reshard(
     """``redis-cli --cluster reshard --cluster-from source --cluster-to target`` (§16.4)."""
     dp = dataplane_of(sim)
     for name in (source, target):
-        node = dp.cluster.node(name)
-        if not node.is_master:
-            raise ValueError(f"reshard: {name} is not a master")
+        dp.cluster.node(name)  # an unknown name is the scenario's error, not redis-cli's
     loaded = load_cluster(dp, first=source)
     _refuse_on_errors(loaded, "resharding")
     masters = loaded.masters
+    known = {m.name for m in masters}
+    for name in (target, source):  # clusterNodeForResharding, the target first
+        if name not in known:
+            raise ValueError(
+                f"*** The specified node ({name}) is not known or not a master, please retry."
+            )
     if slots is not None:
         plan = explicit_reshard_plan(masters, target, slots)
     elif count is not None:
