@@ -15,19 +15,24 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import subprocess
 import time
 
-from benchmarks.realredis_servers import Conn, emit, load_average, result_header, servers
+from benchmarks.realredis_servers import (
+    ANSI_COLOUR,
+    Conn,
+    emit,
+    load_average,
+    result_header,
+    servers,
+)
 
 PORTS = (7470, 7471, 7472, 7473)
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def answer(done: subprocess.CompletedProcess[str]) -> str:
     """The reshard's exit code and its first error line, without colours."""
-    lines = [ANSI.sub("", line) for line in done.stdout.splitlines()]
+    lines = [ANSI_COLOUR.sub("", line) for line in done.stdout.splitlines()]
     errors = [line for line in lines if line.startswith(("***", "[ERR]"))]
     return f"rc={done.returncode} {errors[0] if errors else ''}".strip()
 

@@ -15,16 +15,21 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import signal
 import statistics
 import subprocess
 import time
 
-from benchmarks.realredis_servers import Conn, emit, load_average, result_header, servers
+from benchmarks.realredis_servers import (
+    ANSI_COLOUR,
+    Conn,
+    emit,
+    load_average,
+    result_header,
+    servers,
+)
 
 PORT = 7460
-ANSI = re.compile(r"\x1b\[[0-9;]*m")  # redis-cli colours its log lines
 NODES = 6
 
 
@@ -97,7 +102,7 @@ def main() -> None:
     result["fix_refused_ms"] = summary([t for t, _, _ in refused])
     result["fix_refused_exit_codes"] = sorted({c for _, c, _ in refused})
     warning = [line for line in refused[-1][2].splitlines() if "unreachable masters" in line]
-    result["fix_refused_warning"] = ANSI.sub("", warning[-1]) if warning else None
+    result["fix_refused_warning"] = ANSI_COLOUR.sub("", warning[-1]) if warning else None
     print(emit(result, args.out), end="")
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -14,6 +15,9 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+"""redis-cli colours its log lines; the probes keep them without."""
 
 
 class Conn:

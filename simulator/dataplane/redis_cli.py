@@ -95,12 +95,16 @@ def masters_by_name(masters: Sequence[Master]) -> dict[str, Master]:
     return table
 
 
+DISAGREE = "[ERR] Nodes don't agree about configuration!"
+"""``clusterManagerCheckCluster``'s error when loaded nodes map slots to owners differently."""
+
+
 def check_cluster(masters: Sequence[Master], consistent: bool = True) -> list[str]:
     """The errors ``clusterManagerCheckCluster`` reports that block reshard/rebalance
     (§16.4: "Refuses if the cluster check reports errors"): loaded nodes that disagree on
     slot owners (``consistent`` false, from what redis-cli loaded), open slots, missing
     coverage."""
-    errors: list[str] = [] if consistent else ["[ERR] Nodes don't agree about configuration!"]
+    errors: list[str] = [] if consistent else [DISAGREE]
     for m in masters:
         if m.migrating:
             listed = ",".join(str(s) for s in m.migrating)

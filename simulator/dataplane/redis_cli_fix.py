@@ -10,7 +10,13 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from simulator.dataplane.redis_cli import Master, Step, masters_by_name, move_slot_steps
+from simulator.dataplane.redis_cli import (
+    DISAGREE,
+    Master,
+    Step,
+    masters_by_name,
+    move_slot_steps,
+)
 from simulator.slots import CLUSTER_SLOTS
 
 
@@ -169,9 +175,6 @@ def _unhandled(
         f"{','.join(n.name for n in importing)}, owner is {owner.name if owner else '(none)'}"
     )
     return False
-
-
-DISAGREE = "[ERR] Nodes don't agree about configuration!"
 
 
 def unreachable_warning(what: str, count: int) -> str:
