@@ -86,12 +86,14 @@ class DataPlane:
         to load) needs a full sync, started on the master's ``replicationCron`` once it
         waited ``repl-diskless-sync-delay`` whole seconds (§20.5); others are partial."""
         repl = replica.repl
+        master.repl.create_buffer()
         if repl.offset == 0 and master.repl.offset > 0:
             repl.transfer()
             repl.sync_master = master.name
             repl.sync_id += 1
             self.cluster.wait_full_sync(replica, master)
             return
+        repl.create_buffer()
         repl.resync(master.repl.offset)
         repl.connected(self.cluster.engine.now)
 
@@ -115,6 +117,7 @@ class DataPlane:
         if master.status != RUNNING or not self.cluster.network.reachable(master_name, name):
             replica.repl.broken(now)
             return
+        replica.repl.full_sync_buffer(master.repl.offset)
         replica.repl.resync(master.repl.offset)
         replica.repl.connected(now)
 

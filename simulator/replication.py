@@ -86,6 +86,35 @@ def full_sync_transfer_ms(keys: dict[str, tuple[str, int]]) -> int:
     return rdb_transfer_ms(len(keys), size)
 
 
+REPL_BLOCK_PAYLOAD_BYTES = 20_440
+"""A block of the replication buffer holds this much of the stream (``feedReplicationBuffer``,
+replication.c): a write under ``PROTO_REPLY_CHUNK_BYTES`` (16 kB) allocates 16,384 bytes
+plus the 40-byte ``replBufBlock`` header, which jemalloc rounds up to its 20,480 class,
+and the block takes over the slack (``tail->size = usable_size - sizeof(replBufBlock)``)."""
+
+REPL_BLOCK_MEMORY_BYTES = 20_504
+"""What one block adds to ``server.repl_buffer_mem``: the 20,480-byte allocation and its
+24-byte ``listNode`` (``feedReplicationBuffer``; trimming subtracts the same sum)."""
+
+
+def repl_buffer_mem(fed: int, backlog_size: int) -> int:
+    """``server.repl_buffer_mem`` after ``fed`` bytes of stream since the backlog was created.
+
+    Blocks of :data:`REPL_BLOCK_PAYLOAD_BYTES` fill one after the other;
+    ``incrementalTrimReplicationBacklog`` frees the first block while the backlog would
+    still hold more than ``repl-backlog-size`` without it (and never the last block).
+    Simplified: a single write over 16 kB gets a block of its own size in Redis (up to
+    ``repl-backlog-size``/16), here it fills standard blocks; no replica lags behind the
+    backlog's first block (a lagging replica's reference keeps blocks alive, and the part
+    beyond the backlog is its output buffer, §25.1)."""
+    if fed <= 0:
+        return 0
+    size = REPL_BLOCK_PAYLOAD_BYTES
+    blocks = -(-fed // size)
+    trimmed = min(blocks - 1, max(0, -(-(fed - size - backlog_size) // size)))
+    return (blocks - trimmed) * REPL_BLOCK_MEMORY_BYTES
+
+
 REPL_CRON_MS = 1000
 """``replicationCron`` runs once a second (``run_with_period(1000)`` in serverCron, 7.0)."""
 
@@ -118,6 +147,7 @@ class Replication:
         "acks",
         "backlog",
         "backlog_from",
+        "buffer_from",
         "child_until",
         "down_since",
         "fresh",
@@ -156,6 +186,9 @@ class Replication:
         # The backlog: (end offset, ops) of the last ``repl-backlog-size`` bytes.
         self.backlog: deque[tuple[int, tuple[StreamOp, ...]]] = deque()
         self.backlog_from = 0
+        # The replication buffer's memory (§25.1): the offset at which
+        # ``createReplicationBacklog`` ran, None while there is no backlog.
+        self.buffer_from: int | None = None
         # A replica's sync: a full resync in progress, chunks received but not applied.
         self.sync_master: str | None = None
         self.sync_id = 0  # which full sync is in progress (the data plane numbers them)
@@ -188,6 +221,24 @@ class Replication:
         backlog.append((offset, ops))
         while backlog and offset - self.backlog_from > size:
             self.backlog_from = backlog.popleft()[0]
+
+    def create_buffer(self) -> None:
+        """``createReplicationBacklog`` unless there is one: a master's first replica
+        (``syncCommand``), a replica's partial resync after a restart (§25.1)."""
+        if self.buffer_from is None:
+            self.buffer_from = self.offset
+
+    def full_sync_buffer(self, offset: int) -> None:
+        """A finished full sync: ``replicationAttachToNewMaster`` freed the old backlog and
+        ``readSyncBulkPayload`` creates one at the master's ``offset``."""
+        self.buffer_from = offset
+
+    def buffer_mem(self, backlog_size: int) -> int:
+        """``server.repl_buffer_mem``: the blocks holding the stream since the backlog was
+        created (0 without a backlog)."""
+        if self.buffer_from is None:
+            return 0
+        return repl_buffer_mem(self.offset - self.buffer_from, backlog_size)
 
     def applied(self, offset: int) -> None:
         """A replica processed its master's stream up to ``offset``."""
@@ -324,6 +375,7 @@ class Replication:
         self.obuf_soft_since = {}
         self.waiting = {}
         self.child_until = -1
+        self.buffer_from = None  # the backlog lived in the old process's memory
 
     def new_history(self, replid: str, offset: int) -> None:
         """Start (or load) a history at ``offset`` with an empty backlog (``loadDataFromDisk``)."""

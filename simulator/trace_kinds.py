@@ -262,7 +262,8 @@ KINDS: dict[str, TraceKind] = {
            "{client} sends {command} {key} to {node}: {outcome}", "routine"),
         _k("key_evicted", _P, "node that evicted", "", "key policy used_memory maxmemory",
            "performEvictions deleted a key to get used_memory under maxmemory (§25); only "
-           "on nodes with maxmemory set",
+           "on nodes with maxmemory set. used_memory is what maxmemory counts: the "
+           "replication buffer only up to repl-backlog-size (§25.1)",
            "{node} evicts {key} ({policy}, {used_memory} of {maxmemory} bytes)", "routine"),
         _k("migrate_blocked", _P, "source", "target", "slot cached timeout_ms job",
            "MIGRATE's target is behind a cut: the source blocks (serves nothing) until a "

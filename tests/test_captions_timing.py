@@ -56,7 +56,7 @@ NARRATION: dict[str, set[int]] = {
     "expire-cycle": {0, 1},
     "cache-stampede": {0, 4},
     "invalidation-lost": {5, 6},
-    "one-instance-or-cluster": {0, 2, 4, 10, 12},
+    "one-instance-or-cluster": {0, 2, 5, 10, 12},
     "one-instance-or-cluster-3-shards": {0, 2, 4, 5, 13, 16},
     "validity-window": {0, 5},
     "client-side-caching": set(),

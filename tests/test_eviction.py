@@ -24,6 +24,7 @@ from simulator.dataplane.routing import Session
 from simulator.dataplane.server import execute
 from simulator.fidelity_evict import Server, eviction_rows, fill, lru_test, noeviction_test
 from simulator.simulation import Simulation
+from simulator.views.memory import converged_start_memory
 
 
 class Clock:
@@ -104,10 +105,12 @@ def cluster(**config: Any) -> tuple[Simulation, ClusterData[Any, Any]]:
     return sim, install(sim)
 
 
+START = converged_start_memory(1_048_576, True)
+"""A master with a replica counts the replication buffer's first block too (§25.1)."""
+
+
 def test_perform_evictions_on_a_master_sends_dels_to_its_replicas() -> None:
-    sim, dp = cluster(
-        **{"maxmemory": CALIBRATION_EMPTY_USED_MEMORY + 3000, "maxmemory-policy": "allkeys-lru"}
-    )
+    sim, dp = cluster(**{"maxmemory": START + 3000, "maxmemory-policy": "allkeys-lru"})
     owner = sim.cluster.node(dp.lookup("{t}0")["owner"])
     replica = next(n for n in sim.cluster.nodes.values() if n.master_name == owner.name)
     session = Session()
@@ -125,7 +128,7 @@ def test_perform_evictions_on_a_master_sends_dels_to_its_replicas() -> None:
 
 
 def test_noeviction_replies_oom_as_a_request_outcome() -> None:
-    sim, dp = cluster(**{"maxmemory": CALIBRATION_EMPTY_USED_MEMORY + 1000})
+    sim, dp = cluster(**{"maxmemory": START + 1000})
     owner = sim.cluster.node(dp.lookup("{t}0")["owner"])
     session = Session()
     outcomes = [execute(dp, owner, "c1", ("SET", f"{{t}}{i}", "v"), session) for i in range(40)]

@@ -145,6 +145,10 @@ class FakeConnection:
         self.sent.extend(commands)
         return self.replies
 
+    def call(self, *command: Any) -> Any:
+        self.sent.append(command)
+        return self.replies.pop(0)
+
 
 def test_a_probe_asks_memory_usage_for_stored_and_exists_for_readable() -> None:
     connection = FakeConnection(["OK", 72, 0])
@@ -170,6 +174,25 @@ def test_a_real_node_gets_the_room_for_keys_rcsims_model_gives() -> None:
     assert keystate.needs_stats(load_scenario("eviction-policies"))
     assert keystate.needs_stats(load_scenario("ttl-on-replica"))
     assert not keystate.needs_stats(load_scenario("master-crash"))
+
+
+def test_a_real_node_with_a_backlog_gets_the_room_rcsim_leaves_beside_its_first_block() -> None:
+    """§25.1: rcsim's masters with replicas and replicas start with one replication
+    buffer block counted; the real node's own count (used_memory less
+    mem_not_counted_for_evict) already holds its block, so the room above it matches."""
+    specs = load_scenario("eviction-policies").cluster.nodes
+    lru5 = next(s for s in specs if s.name == "lru5")
+    replica = next(s for s in specs if s.name == "lru5-r")
+    assert keystate.has_backlog(lru5, specs) and keystate.has_backlog(replica, specs)
+    alone = load_scenario("no-replica").cluster.nodes
+    assert alone and not any(keystate.has_backlog(s, alone) for s in alone)
+    assert keystate.start_memory({}, True) == 963_904 + 20_504
+    assert keystate.start_memory({"repl-backlog-size": 16384}, True) == 963_904 + 16_384 + 128
+    assert keystate.start_memory({"repl-backlog-size": "1mb"}, False) == 963_904
+    start = keystate.start_memory({}, True)
+    assert keystate.real_maxmemory(1_100_000, 990_000, start) == 990_000 + 1_100_000 - start
+    info = "# Memory\r\nused_memory:1000000\r\nmem_not_counted_for_evict:3992\r\n"
+    assert keystate.used_memory(FakeConnection([info])) == 1_000_000 - 3992  # type: ignore[arg-type]
 
 
 def test_the_ledger_writers_and_default_client_are_rcsims() -> None:

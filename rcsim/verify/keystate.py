@@ -36,10 +36,14 @@ from rcsim.verify.resp import Connection, RespError
 from rcsim.verify.scenario_api import model
 from simulator.config import memtoull
 from simulator.slots import key_hash_slot
+from simulator.views.memory import converged_start_memory
 
 RCSIM_EMPTY_USED_MEMORY = 963_904
 """simulator/dataplane/memory.py's CALIBRATION_EMPTY_USED_MEMORY (not public API;
 tests/test_verify_keystate.py checks they agree)."""
+
+DEFAULT_BACKLOG_BYTES = 1_048_576
+"""``repl-backlog-size``'s default (1 MB)."""
 
 
 def has_ttls(scenario: model.Scenario) -> bool:
@@ -65,16 +69,37 @@ def needs_stats(scenario: model.Scenario) -> bool:
     return has_ttls(scenario) or any(maxmemory_of(c) for c in configs)
 
 
-def real_maxmemory(scenario_bytes: int, used_memory: int) -> int:
-    """The real node's maxmemory: its own use now plus the room rcsim's model gives."""
-    return used_memory + max(0, scenario_bytes - RCSIM_EMPTY_USED_MEMORY)
+def real_maxmemory(
+    scenario_bytes: int, counted_memory: int, rcsim_start: int = RCSIM_EMPTY_USED_MEMORY
+) -> int:
+    """The real node's maxmemory: what its maxmemory counts now plus the room rcsim's
+    model gives above its own start (``converged_start_memory``: an empty server, and a
+    replication buffer block on a node with a backlog)."""
+    return counted_memory + max(0, scenario_bytes - rcsim_start)
+
+
+def start_memory(config: Mapping[str, Any], has_backlog: bool) -> int:
+    """What rcsim's node counts toward maxmemory before any write (§25.1)."""
+    value = config.get("repl-backlog-size", DEFAULT_BACKLOG_BYTES)
+    backlog = memtoull("repl-backlog-size", value) if isinstance(value, str) else int(value)
+    return converged_start_memory(backlog, has_backlog)
+
+
+def has_backlog(spec: model.NodeSpec, specs: Sequence[model.NodeSpec]) -> bool:
+    """A replica, or a master with a replica, has a replication backlog after the sync."""
+    return spec.replica_of is not None or any(n.replica_of == spec.name for n in specs)
 
 
 def used_memory(connection: Connection) -> int:
+    """``used_memory`` less ``mem_not_counted_for_evict``: what maxmemory counts."""
+    fields = {}
     for line in str(connection.call("INFO", "memory")).splitlines():
-        if line.startswith("used_memory:"):
-            return int(line.split(":", 1)[1])
-    raise ValueError("INFO memory has no used_memory line")
+        name, _, value = line.partition(":")
+        if name in ("used_memory", "mem_not_counted_for_evict"):
+            fields[name] = int(value)
+    if "used_memory" not in fields:
+        raise ValueError("INFO memory has no used_memory line")
+    return fields["used_memory"] - fields.get("mem_not_counted_for_evict", 0)
 
 
 def probe(connection: Connection, key: str) -> tuple[bool, bool]:

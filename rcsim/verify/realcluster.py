@@ -215,7 +215,12 @@ class RealCluster:
                     key = keystate.key_in(spec.slots)
                     connection.pipeline([("SET", key, "x"), ("DEL", key)])
                 used = keystate.used_memory(connection)
-                connection.call("CONFIG", "SET", "maxmemory", keystate.real_maxmemory(wanted, used))
+                config = self._config(spec)
+                start = keystate.start_memory(
+                    config, keystate.has_backlog(spec, self.scenario.cluster.nodes)
+                )
+                real = keystate.real_maxmemory(wanted, used, start)
+                connection.call("CONFIG", "SET", "maxmemory", real)
             finally:
                 connection.close()
 

@@ -44,6 +44,7 @@ from simulator.dataplane.memory import (
     CALIBRATION_EMPTY_USED_MEMORY,
     DICT_ENTRY_BYTES,
     key_bytes,
+    not_counted_repl_buffer,
 )
 
 NOEVICTION = "noeviction"
@@ -111,13 +112,22 @@ class Config(Protocol):
     def get(self, name: str) -> Any: ...
 
 
+class ReplBuffer(Protocol):
+    """The node's replication state (:class:`~simulator.replication.Replication`)."""
+
+    def buffer_mem(self, backlog_size: int) -> int: ...
+
+
 class Eviction:
     """One node's memory accounting, key metadata and eviction pool (module docstring)."""
 
-    def __init__(self, config: Config, clock: Clock, rng: random.Random) -> None:
+    def __init__(
+        self, config: Config, clock: Clock, rng: random.Random, repl: ReplBuffer | None = None
+    ) -> None:
         self.config = config
         self.clock = clock
         self.rng = rng
+        self.repl = repl  # the replication buffer's blocks count too (§25.1)
         salt = rng.getrandbits(128).to_bytes(16, "little")  # dict_hash_function_seed
         self.keys = DictTable(salt)  # db->dict
         self.volatile = DictTable(salt)  # db->expires
@@ -154,8 +164,8 @@ class Eviction:
     # ------------------------------------------------------------------ memory
 
     @property
-    def used_memory(self) -> int:
-        """``zmalloc_used_memory()`` as :mod:`~simulator.dataplane.memory` models it."""
+    def keyspace_memory(self) -> int:
+        """``used_memory`` without the replication buffer: what deleting a key changes."""
         return (
             CALIBRATION_EMPTY_USED_MEMORY
             + self.key_bytes
@@ -163,6 +173,27 @@ class Eviction:
             + DICT_ENTRY_BYTES * len(self.expires)
             + self.other_bytes
         )
+
+    @property
+    def repl_buffer_mem(self) -> int:
+        """``server.repl_buffer_mem``: the replication buffer's blocks (0 without a backlog)."""
+        if self.repl is None:
+            return 0
+        return self.repl.buffer_mem(int(self.config.get("repl-backlog-size")))
+
+    @property
+    def used_memory(self) -> int:
+        """``zmalloc_used_memory()`` as :mod:`~simulator.dataplane.memory` models it
+        (``used_memory`` in INFO memory)."""
+        return self.keyspace_memory + self.repl_buffer_mem
+
+    @property
+    def counted_memory(self) -> int:
+        """What ``performEvictions`` compares with ``maxmemory``: ``used_memory`` less
+        ``freeMemoryGetNotCountedMemory`` (§25.1)."""
+        buffer = self.repl_buffer_mem
+        backlog = int(self.config.get("repl-backlog-size"))
+        return self.keyspace_memory + buffer - not_counted_repl_buffer(buffer, backlog)
 
     def load(self, keys: dict[str, tuple[str, int]]) -> None:
         """Start accounting a keyspace that already holds ``keys`` (fresh metadata)."""
@@ -238,7 +269,7 @@ class Eviction:
 
     def over_limit(self) -> bool:
         maxmemory = int(self.config.get("maxmemory"))
-        return bool(maxmemory) and self.used_memory > maxmemory
+        return bool(maxmemory) and self.counted_memory > maxmemory
 
     def perform(self, delete: Callable[[str], None], replica: bool = False) -> bool:
         """``performEvictions``: evict until ``used_memory`` fits; False is EVICT_FAIL.
@@ -251,22 +282,25 @@ class Eviction:
         maxmemory = int(self.config.get("maxmemory"))
         if not maxmemory or (replica and self.config.get("replica-ignore-maxmemory")):
             return True
-        used = self.used_memory
+        used = self.counted_memory
         if used <= maxmemory:
             return True
         if self.policy == NOEVICTION:
             return False
+        # mem_tofree is fixed before the loop, and each key's delta is taken around the
+        # deletion alone: the DEL it sends down the replication stream (which may add a
+        # block) is not counted as freed, the next command's performEvictions sees it.
         tofree, freed = used - maxmemory, 0
         while freed < tofree:
             key = self.best_key()
             if key is None:
                 return False  # cant_free
-            before = self.used_memory
+            before = self.keyspace_memory
             delete(key)
             if key in self.keys:
                 raise RuntimeError(f"evicting {key!r} did not delete it")
             self.evicted += 1
-            freed += before - self.used_memory
+            freed += before - self.keyspace_memory
         return True
 
     def best_key(self) -> str | None:

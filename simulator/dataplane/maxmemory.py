@@ -30,7 +30,7 @@ def state(dp: ClusterData[Any, Any], node: Node) -> Eviction | None:
     eviction = data.eviction
     if eviction is None and node.config.get("maxmemory"):
         engine = dp.cluster.engine
-        eviction = Eviction(node.config, engine, engine.rng(f"eviction:{node.name}"))
+        eviction = Eviction(node.config, engine, engine.rng(f"eviction:{node.name}"), node.repl)
         eviction.load(data.keys)
         for key, when in data.expires.at.items():  # the TTLs set before maxmemory was
             eviction.note_expire(key, when)
@@ -59,7 +59,7 @@ def before_command(dp: ClusterData[Any, Any], node: Node, name: str) -> bool:
             node.name,
             key=key,
             policy=eviction.policy,
-            used_memory=eviction.used_memory,
+            used_memory=eviction.counted_memory,
             maxmemory=int(node.config.get("maxmemory")),
         )
 

@@ -16,8 +16,13 @@ it adds up a model of the same allocations:
 The per-key overhead is a calibration, not a Redis constant: it is fitted so that
 ``SET <id> foo`` for ids 1, 2, 3, … reaches ``maxmemory`` 2,000,000 after as many keys as
 the real server (11,755–11,757, ``bytes_per_key`` 88.1 including the table's share).
-Simplified: no allocator fragmentation, client buffers or replication backlog (what a
-real server's ``used_memory`` also holds); values are strings.
+* the replication buffer (``server.repl_buffer_mem``, on a node with a backlog: a
+  master that has had a replica, a replica that synced), as
+  :func:`simulator.replication.repl_buffer_mem` counts its 20.5 kB blocks; ``maxmemory``
+  counts it only up to about ``repl-backlog-size`` (:func:`not_counted_repl_buffer`).
+
+Simplified: no allocator fragmentation or client buffers (what a real server's
+``used_memory`` also holds); values are strings.
 """
 
 from __future__ import annotations
@@ -63,3 +68,23 @@ def used_memory_of(keys: dict[str, tuple[str, int]]) -> int:
     node without eviction state shows; the eviction state keeps the same sum up to date)."""
     total = sum(key_bytes(key, entry[0]) for key, entry in keys.items())
     return CALIBRATION_EMPTY_USED_MEMORY + total + BUCKET_BYTES * table_size(len(keys), 0)
+
+
+PROTO_REPLY_CHUNK_BYTES = 16 * 1024
+"""server.h: the smallest reply and replication-buffer block."""
+
+REPL_BLOCK_OVERHEAD_BYTES = 40 + 24
+"""``sizeof(replBufBlock) + sizeof(listNode)``: evict.c's estimate of a block's bookkeeping."""
+
+
+def not_counted_repl_buffer(repl_buffer_mem: int, backlog_size: int) -> int:
+    """``freeMemoryGetNotCountedMemory`` (evict.c): the replication buffer counts toward
+    ``maxmemory`` up to ``repl-backlog-size`` and an estimate of its blocks' bookkeeping;
+    the rest is the replicas' own output buffers, left out. (AOF's buffer, also left
+    out there, is not modelled.)"""
+    if repl_buffer_mem <= backlog_size:
+        return 0
+    counted = (
+        backlog_size + (backlog_size // PROTO_REPLY_CHUNK_BYTES + 1) * REPL_BLOCK_OVERHEAD_BYTES
+    )
+    return max(0, repl_buffer_mem - counted)

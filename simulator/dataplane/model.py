@@ -230,7 +230,9 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
             md.replid2 != "" and rd.replid == md.replid2 and offset + 1 <= md.second_offset
         )
         md.acks[replica.name] = (offset, self.now)
+        md.create_buffer()
         if same and md.backlog_from <= offset <= md.offset:
+            rd.create_buffer()  # a restarted replica's backlog starts with the PSYNC
             for end, ops in md.backlog:
                 if end > offset:
                     self.apply_local(replica, ops)
@@ -289,6 +291,7 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         repl.replid, repl.fresh = mrepl.replid, False
         repl.backlog = deque()
         repl.backlog_from = mrepl.offset
+        repl.full_sync_buffer(mrepl.offset)
         repl.resync(mrepl.offset)
         repl.connected(self.now)
         rd.persistence.full_sync(

@@ -109,6 +109,10 @@ class Node(LinkEvents):
                 self._add_replica(self.peers[seed.replica_of], seed.name)
         self.load_slot_table(table)
         self.repl.offset = repl_offset
+        if mine.replica_of is not None or any(s.replica_of == self.name for s in seeds):
+            # The initial sync created the backlog at offset 0 (``syncCommand`` on the
+            # master, ``readSyncBulkPayload`` on the replica); the stream since fills it.
+            self.repl.buffer_from = 0
         self.state = "ok"
         self.first_call_time = -100_000
         self.among_minority_time = -100_000

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from simulator.cluster import INITIAL_REPL_OFFSET
 from simulator.dataplane.eviction import Eviction
-from simulator.dataplane.memory import used_memory_of
+from simulator.dataplane.memory import (
+    CALIBRATION_EMPTY_USED_MEMORY,
+    not_counted_repl_buffer,
+    used_memory_of,
+)
 from simulator.node import Node
+from simulator.replication import repl_buffer_mem
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,3 +43,14 @@ def memory_row(node: Node) -> MemoryRow | None:
     keys = getattr(node.data, "keys", None)
     used = used_memory_of(keys) if isinstance(keys, dict) else 0
     return MemoryRow(used, maxmemory, policy, 0)
+
+
+def converged_start_memory(backlog_size: int, has_backlog: bool) -> int:
+    """What ``maxmemory`` counts on a node of a converged cluster before any write: an
+    empty server and, on a node with a replication backlog (a master with replicas, a
+    replica), the block holding the stream since the initial sync (§25.1). ``rcsim
+    verify`` gives a real node the same room above its own count."""
+    if not has_backlog:
+        return CALIBRATION_EMPTY_USED_MEMORY
+    buffer = repl_buffer_mem(INITIAL_REPL_OFFSET, backlog_size)
+    return CALIBRATION_EMPTY_USED_MEMORY + buffer - not_counted_repl_buffer(buffer, backlog_size)
