@@ -5,7 +5,8 @@ about each other only through messages (see :mod:`simulator.node`). It is each
 node's :class:`~simulator.node.NodeHost` (clock, trace, wire, directory, data-plane
 hooks) and never writes a node's fields: faults, the converged start and nodes.conf
 are node methods; the cluster keeps only the saved nodes.conf "on disk". The wire
-side of replication is a mixin of its own (:mod:`simulator.cluster_replication`).
+side of replication is a mixin of its own (:mod:`simulator.cluster_replication`), and so
+are the ground-truth queries (:mod:`simulator.cluster_truth`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from simulator.bus_stats import BusStats
 from simulator.cluster_replication import REPL, ReplicationSockets, ReplicationWire
+from simulator.cluster_truth import ClusterTruth
 from simulator.config import NodeConfig
 from simulator.engine import Engine, without_gc
 from simulator.links import CRASHED as TCP_CRASHED
@@ -32,14 +34,11 @@ from simulator.node import (
     Node,
     NodesConf,
     SeedPeer,
-    bits_to_slots,
 )
 from simulator.slots import CLUSTER_SLOTS, SlotTable
 from simulator.topology import ClusterError, NodeSpec, UnknownNode, check_specs
 from simulator.topology import standard_topology as standard_topology  # re-exported
 from simulator.trace import Trace
-
-ALL_SLOTS = (1 << CLUSTER_SLOTS) - 1  # the bitset of every slot
 
 BASE_PORT = 7000
 BLACKLIST_TTL_MS = 60_000  # CLUSTER_BLACKLIST_TTL (§1.1)
@@ -143,7 +142,7 @@ class DataPlane:
         """SIGCONT: the node reads the client input it buffered while paused."""
 
 
-class Cluster(ReplicationWire):
+class Cluster(ReplicationWire, ClusterTruth):
     """Every node, the network between them, fault injection, and ground-truth queries."""
 
     dataplane: DataPlane
@@ -535,51 +534,3 @@ class Cluster(ReplicationWire):
         del self.nodes[name]
         self.removed[name] = node
         self.trace.emit(self.engine.now, "node_removed", name)
-
-    # ------------------------------------------------------------------ truth
-
-    def truth_owner(self, slot: int) -> str | None:
-        """The owner the cluster converges to: the live master claiming ``slot`` with the highest configEpoch."""
-        best: Node | None = None
-        for node in self.nodes.values():
-            if not node.alive or not node.is_master or node.slots[slot] != node.index:
-                continue
-            if best is None or node.me.config_epoch > best.me.config_epoch:
-                best = node
-        return None if best is None else best.name
-
-    def truth_table(self) -> list[str | None]:
-        """:meth:`truth_owner` for every slot, computed in one pass."""
-        claims: list[Node] = [n for n in self.nodes.values() if n.alive and n.is_master]
-        claims.sort(key=lambda n: n.me.config_epoch)
-        table: list[str | None] = [None] * CLUSTER_SLOTS
-        for node in claims:  # higher epochs overwrite lower ones
-            for slot in node.my_slots():
-                table[slot] = node.name
-        return table
-
-    def agree(self) -> bool:
-        """Every running node has the same slot→owner map (``redis-cli --cluster check``)."""
-        tables = [n.slots.raw() for n in self.running_nodes()]
-        return all(t == tables[0] for t in tables[1:])
-
-    def covered(self) -> bool:
-        """All 16384 slots are bound to a master that is alive."""
-        return not self.uncovered()
-
-    def uncovered(self) -> list[int]:
-        """The slots no live master claims (``None`` in :meth:`truth_table`), ascending.
-
-        From the masters' slot bitsets, without the table: a scenario waiting for
-        ``covered`` asks every 10 ms (the runner's ``WAIT_POLL_MS``), and the table of a
-        100-master cluster took ~3.4 ms to build (0.1 ms this way): in mass-failure,
-        waiting 85 s for ``covered``, about a quarter of the run's CPU."""
-        claimed = 0
-        for node in self.nodes.values():
-            if node.alive and node.is_master:
-                claimed |= node.my_slot_bits()
-        return bits_to_slots(~claimed & ALL_SLOTS)
-
-    def masters(self) -> list[Node]:
-        """Nodes that are masters in their own view."""
-        return [n for n in self.nodes.values() if n.is_master]
