@@ -111,6 +111,12 @@ ACTIONS: dict[str, ActionSpec] = {
         ),
         _node_verb("del-node", "redis-cli --cluster del-node: remove an empty node (§16.6)"),
         ActionSpec(
+            "forget",
+            (_NODE, Arg("on_nodes", "list of node names (default: every running node but it)")),
+            "CLUSTER FORGET the node on each node: how a dead node leaves (§16.6); a node "
+            "not told re-learns it from gossip once its 60 s blacklist expires (§1.1)",
+        ),
+        ActionSpec(
             "set-config",
             (Arg("node", "node name or all"), Arg("settings", "mapping directive -> value")),
             "CONFIG SET on one node or all: Redis directive names (§1.2)",

@@ -509,8 +509,8 @@ class Cluster(ReplicationWire, ClusterTruth):
         if not node.alive or view is None or view.flags & (FAIL | NOADDR):
             raise ClusterError(
                 f"[ERR] No such node ID {name}: redis-cli loads only the nodes it can reach, "
-                "and a dead or failed node is not one (on Redis it is removed with CLUSTER "
-                "FORGET on every node, which rcsim does not model)"
+                "and a dead or failed node is not one (remove it with CLUSTER FORGET on "
+                f"every node: the step `forget: {name}`)"
             )
         owned = self.truth_table().count(name)
         if owned:
@@ -534,3 +534,18 @@ class Cluster(ReplicationWire, ClusterTruth):
         del self.nodes[name]
         self.removed[name] = node
         self.trace.emit(self.engine.now, "node_removed", name)
+
+    def forget(self, name: str, on_nodes: Sequence[str] | None = None) -> dict[str, str]:
+        """``CLUSTER FORGET name`` sent to each node of ``on_nodes`` (default: every running node
+        but it), as an operator removes a dead node (§16.6). Each node that forgets it
+        blacklists it for 60 s, so one not told re-learns it from the others' gossip
+        (§1.1). Returns each node's reply (a node that does not run cannot answer)."""
+        self.node(name)  # UnknownNode for a name the cluster never had
+        targets = list(on_nodes) if on_nodes is not None else [n for n in self.nodes if n != name]
+        replies: dict[str, str] = {}
+        for other in targets:
+            node = self.node(other)
+            reply = node.forget(name) if node.status == RUNNING else "(not running)"
+            replies[other] = reply
+            self.trace.emit(self.engine.now, "forget", other, name, reply=reply)
+        return replies

@@ -462,6 +462,10 @@ def _del_node(sim: Simulation, args: dict[str, Any]) -> Any:
     return sim.cluster.del_node(args["node"])
 
 
+def _forget(sim: Simulation, args: dict[str, Any]) -> Any:
+    return sim.cluster.forget(args["node"], args.get("on_nodes"))
+
+
 def _set_config(sim: Simulation, args: dict[str, Any]) -> None:
     settings = dict(args.get("settings", {}))
     for directive, value in settings.items():
@@ -485,6 +489,7 @@ CLUSTER_VERBS: dict[str, CoreVerb] = {
     "failover": _failover,
     "add-node": _add_node,
     "del-node": _del_node,
+    "forget": _forget,
     "set-config": _set_config,
     "caption": _caption,
 }

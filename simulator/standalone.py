@@ -20,6 +20,8 @@ replication stream, ``forceCommandPropagation(c, PROPAGATE_REPL)`` in pubsub.c).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from simulator.cluster import Cluster
 from simulator.dataplane.standalone_route import ERR_CLUSTER_DISABLED
 from simulator.messages import SLAVE, Message, MsgType
@@ -98,6 +100,9 @@ class StandaloneCluster(Cluster):
 
     def del_node(self, name: str) -> None:
         raise ClusterError(f"del-node {name}: {ERR_CLUSTER_DISABLED} (standalone topology)")
+
+    def forget(self, name: str, on_nodes: Sequence[str] | None = None) -> dict[str, str]:
+        raise ClusterError(f"forget {name}: {ERR_CLUSTER_DISABLED} (standalone topology)")
 
 
 def cluster_class(topology: str) -> type[Cluster]:

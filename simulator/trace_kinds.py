@@ -139,6 +139,10 @@ KINDS: dict[str, TraceKind] = {
         _k("node_removed", _F, "node", "", "",
            "redis-cli --cluster del-node",
            "{node} is removed from the cluster", "timeline"),
+        _k("forget", _F, "node that ran it", "forgotten node", "reply",
+           "CLUSTER FORGET: the node dropped the other from its table and blacklists it for "
+           "60 s (§1.1), or refused (reply)",
+           "{node} forgets {target}: {reply}", "timeline"),
         _k("caption", _F, "", "", "text step",
            "a scenario step's narration (at its action, or when a step that only waits ends)",
            "{text}", "timeline"),

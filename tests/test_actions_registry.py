@@ -30,6 +30,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "restart": {"node": "n1"},
     "shutdown": {"node": "n1"},
     "del-node": {"node": "n4"},
+    "forget": {"node": "n4", "on_nodes": ["n1", "n2"]},
     "partition": {"groups": [["n1"], ["n2", "n3"]]},
     "cut": {"from": ["n1"], "to": ["n2", "n3"]},
     "heal": {"groups": None},

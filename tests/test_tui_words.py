@@ -32,6 +32,7 @@ INTERNAL = re.compile(
 SYNTHETIC: dict[str, dict[str, Any]] = {
     "shutdown": {"node": "n1"},
     "node_removed": {"node": "n7"},
+    "forget": {"node": "n4", "target": "n1", "reply": "ERR Can't forget my master!"},
     "election_delayed": {"node": "n5", "target": "n1", "rank": 1, "added_ms": 1000},
     "election_expired": {"node": "n5", "target": "n1", "epoch": 8},
     "cant_failover": {"node": "n4", "target": "n1", "reason": "data_age", "data_age_ms": 31000},

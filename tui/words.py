@@ -206,6 +206,7 @@ ACTION_WORDS = {
     "fix": "redis-cli --cluster fix",
     "rebalance": "redis-cli --cluster rebalance",
     "del-node": "redis-cli --cluster del-node {node}",
+    "forget": "CLUSTER FORGET {node} on {on_nodes}",
     "set-config": "CONFIG SET {settings} on {node}",
 }
 

@@ -27,6 +27,7 @@ DERIVED_EVENTS: dict[str, frozenset[str]] = {
     "failover": frozenset({"mode"}),
     "node_added": frozenset(),
     "node_removed": frozenset(),
+    "forget": frozenset({"reply"}),
     "reshard_done": frozenset({"ok", "job"}),
     "election_scheduled": frozenset({"rank", "delay_ms", "offset"}),
     "election_started": frozenset({"epoch"}),
@@ -111,6 +112,7 @@ PLAYED_ACTIONS: tuple[type[model.Action], ...] = (
     model.Publish,
     model.AddNode,
     model.DelNode,
+    model.Forget,
 )
 """The actions :meth:`rcsim.verify.player.Player._play` plays; any other is refused up
 front, so a run never stops half-way with a real cluster started."""

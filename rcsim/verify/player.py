@@ -21,6 +21,7 @@ from rcsim.verify.conditions import World, check
 from rcsim.verify.events import Event
 from rcsim.verify.playable import unobservable
 from rcsim.verify.realcluster import RealCluster
+from rcsim.verify.resp import RespError
 from rcsim.verify.scenario_api import FAULT_ACTIONS, Fault, model
 
 WAIT_POLL_S = 0.02
@@ -187,6 +188,9 @@ class Player:
             if isinstance(action, model.KillMasters):
                 self._kill_masters(action.share, t)
                 return
+            if isinstance(action, model.Forget):
+                self._forget(action, t)
+                return
             fields = self._play(action)
             where = fields.pop("node", None)  # pub/sub: the node it went to
             if where is None:
@@ -223,6 +227,25 @@ class Player:
         for name in chosen:
             self.cluster.nodes[name].kill()
             self.cluster.log.add(t, "crash", name)
+
+    def _forget(self, action: model.Forget, t: float) -> None:
+        """``CLUSTER FORGET <ID>`` on each node, logged per node as rcsim logs it."""
+        nodes = self.cluster.nodes
+        node_id = nodes[action.node].node_id
+        on = (
+            list(action.on_nodes)
+            if action.on_nodes is not None
+            else [n for n in nodes if n != action.node]
+        )
+        for name in on:
+            if nodes[name].status != "running":
+                reply = "(not running)"
+            else:
+                try:
+                    reply = str(nodes[name].call("CLUSTER", "FORGET", node_id, timeout=2.0))
+                except RespError as error:  # the text without the dash: "ERR Can't ..."
+                    reply = str(error)
+            self.cluster.log.add(t, "forget", name, target=action.node, reply=reply)
 
     def _play(self, action: model.Action) -> dict[str, Any]:
         cluster = self.cluster

@@ -113,6 +113,8 @@ def _fields(event: TraceEvent) -> str:
         return f"joins the cluster (MEET via {event.get('via')})"
     if kind == "node_removed":
         return "removed from the cluster"
+    if kind == "forget":
+        return f"CLUSTER FORGET {event.get('target')} -> {event.get('reply')}"
     return " ".join(f"{k}={v}" for k, v in event.items() if k not in ("t", "kind", "node"))
 
 

@@ -107,6 +107,11 @@ def action_call(action: model.Action) -> tuple[str, dict[str, Any]]:
         return name, {"node": action.node, "mode": action.mode}
     if isinstance(action, model.SetConfig):
         return name, {"node": action.node, "settings": dict(action.values)}
+    if isinstance(action, model.Forget):
+        return name, {
+            "node": action.node,
+            "on_nodes": None if action.on_nodes is None else list(action.on_nodes),
+        }
     if isinstance(action, model.AddNode):
         return name, {"name": action.name, "replica_of": action.replica_of}
     if isinstance(action, model.Write):

@@ -390,6 +390,26 @@ ACTIONS: dict[str, ActionDef] = {
             _doc("del-node"),
         ),
         ActionDef(
+            "forget",
+            model.Forget,
+            Union(
+                As("node", _NODE),
+                Record(
+                    "forget",
+                    [
+                        Field("node", _NODE, "the node to forget", required=True),
+                        Field(
+                            "on_nodes",
+                            Names(Ref("node")),
+                            "the nodes that run CLUSTER FORGET (default: every running "
+                            "node but it)",
+                        ),
+                    ],
+                ),
+            ),
+            _doc("forget"),
+        ),
+        ActionDef(
             "fix",
             model.Fix,
             Union(

@@ -232,6 +232,15 @@ class DelNode(Action):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Forget(Action):
+    """``CLUSTER FORGET node`` on each of ``on_nodes`` (None: every running node but it)."""
+
+    yaml_key: ClassVar[str] = "forget"
+    node: str
+    on_nodes: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class Fix(Action):
     """``with_unreachable_masters``: ``--cluster-fix-with-unreachable-masters`` (§16.6)."""
 

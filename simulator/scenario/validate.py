@@ -39,7 +39,7 @@ MAX_STEPS = 10_000
 
 # Actions after which the static slot map can no longer be predicted (a failover may follow).
 CLUSTER_ONLY_ACTIONS = frozenset(
-    {"failover", "reshard", "rebalance", "fix", "add-node", "del-node"}
+    {"failover", "reshard", "rebalance", "fix", "add-node", "del-node", "forget"}
 )
 """Actions refused on ``cluster.topology: standalone`` (cluster-enabled no, §28)."""
 
@@ -55,6 +55,7 @@ _UNPREDICTABLE = frozenset(
         "failover",
         "rebalance",
         "fix",
+        "forget",
     }
 )
 
