@@ -34,16 +34,13 @@ from typing import Any
 
 from rcsim.verify.resp import Connection, RespError
 from rcsim.verify.scenario_api import model
-from simulator.config import memtoull
+from simulator.config import DIRECTIVES, memtoull
 from simulator.slots import key_hash_slot
 from simulator.views.memory import converged_start_memory
 
 RCSIM_EMPTY_USED_MEMORY = 963_904
 """simulator/dataplane/memory.py's CALIBRATION_EMPTY_USED_MEMORY (not public API;
 tests/test_verify_keystate.py checks they agree)."""
-
-DEFAULT_BACKLOG_BYTES = 1_048_576
-"""``repl-backlog-size``'s default (1 MB)."""
 
 
 def has_ttls(scenario: model.Scenario) -> bool:
@@ -80,7 +77,7 @@ def real_maxmemory(
 
 def start_memory(config: Mapping[str, Any], has_backlog: bool) -> int:
     """What rcsim's node counts toward maxmemory before any write (§25.1)."""
-    value = config.get("repl-backlog-size", DEFAULT_BACKLOG_BYTES)
+    value = config.get("repl-backlog-size", DIRECTIVES["repl-backlog-size"].default)
     backlog = memtoull("repl-backlog-size", value) if isinstance(value, str) else int(value)
     return converged_start_memory(backlog, has_backlog)
 

@@ -177,9 +177,10 @@ class Eviction:
     @property
     def repl_buffer_mem(self) -> int:
         """``server.repl_buffer_mem``: the replication buffer's blocks (0 without a backlog)."""
-        if self.repl is None:
-            return 0
-        return self.repl.buffer_mem(int(self.config.get("repl-backlog-size")))
+        return self._repl_buffer_mem(int(self.config.get("repl-backlog-size")))
+
+    def _repl_buffer_mem(self, backlog_size: int) -> int:
+        return 0 if self.repl is None else self.repl.buffer_mem(backlog_size)
 
     @property
     def used_memory(self) -> int:
@@ -191,8 +192,8 @@ class Eviction:
     def counted_memory(self) -> int:
         """What ``performEvictions`` compares with ``maxmemory``: ``used_memory`` less
         ``freeMemoryGetNotCountedMemory`` (§25.1)."""
-        buffer = self.repl_buffer_mem
         backlog = int(self.config.get("repl-backlog-size"))
+        buffer = self._repl_buffer_mem(backlog)
         return self.keyspace_memory + buffer - not_counted_repl_buffer(buffer, backlog)
 
     def load(self, keys: dict[str, tuple[str, int]]) -> None:
