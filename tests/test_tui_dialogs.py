@@ -12,6 +12,7 @@ from textual.widgets import Input
 from tests.tui_pilot import drive, goto, prompt, shown
 from tui.app import RcsimApp
 from tui.panes import NodeViewPane
+from tui.session_io import session_document
 from tui.settings import SettingsScreen
 
 
@@ -222,3 +223,44 @@ def test_docs_keys_table_lists_the_new_keys() -> None:
     table = (Path(__file__).parent.parent / "docs" / "tui.md").read_text()
     for key in ("F", "W", "D", "C", "i"):
         assert f"\n| `{key}` |" in table, key
+
+
+# --------------------------------------------------------------------------- forget
+
+
+def test_forget_key_tells_every_other_node_and_the_saved_session_says_so() -> None:
+    async def script(app: RcsimApp, pilot: Any) -> None:
+        await goto(pilot, "12s")  # n1 crashed at 2 s, n4 took over its slots
+        app.selected = "n1"
+        await pilot.press("X")
+        await pilot.pause()
+        assert app.screen.query_one(Input).value == "n2 n3 n4 n5 n6"
+        await pilot.press("enter")
+        await pilot.pause()
+        told = events(app, "forget")
+        assert [(e["node"], e["target"], e["reply"]) for e in told] == [
+            (n, "n1", "OK") for n in ("n2", "n3", "n4", "n5", "n6")
+        ]
+        assert all("n1" not in app.session.sim.cluster.node(n).peers for n in ("n2", "n6"))
+        steps = session_document(app.session)["injections"]
+        assert steps[-1]["forget"] == {"node": "n1"}  # every other node: the short form
+
+    drive("master-crash", script)
+
+
+def test_forget_on_one_node_only_and_an_unknown_name_is_named() -> None:
+    async def script(app: RcsimApp, pilot: Any) -> None:
+        await goto(pilot, "12s")
+        app.selected = "n1"
+        await prompt(pilot, "X", "n2 n9")
+        hint = app.screen.query_one("#prompt-hint")
+        assert "unknown node(s): n9" in str(hint.render())
+        await pilot.press("ctrl+u", *"n2", "enter")
+        await pilot.pause()
+        assert [e["node"] for e in events(app, "forget")] == ["n2"]
+        assert "n1" not in app.session.sim.cluster.node("n2").peers
+        assert "n1" in app.session.sim.cluster.node("n3").peers  # not told: still knows it
+        steps = session_document(app.session)["injections"]
+        assert steps[-1]["forget"] == {"node": "n1", "on_nodes": ["n2"]}
+
+    drive("master-crash", script)

@@ -144,6 +144,15 @@ def test_injected_words_never_show_reprs() -> None:
     )
 
 
+def test_forget_replies_are_grouped_by_what_each_node_said() -> None:
+    replies = {"n2": "OK", "n4": "ERR Can't forget my master!", "n3": "OK"}
+    words = injected("forget", {"node": "n1"}, replies)
+    assert words == (
+        "CLUSTER FORGET n1 on every other node: OK on n2 n3; ERR Can't forget my master! on n4"
+    )
+    assert not INTERNAL.search(words)
+
+
 def test_key_lookup_of_a_missing_key_says_so() -> None:
     session = scenario_session("minority-partition", playing=False)
     session.seek(3000)

@@ -172,3 +172,22 @@ def check_set_config(value: str, views: Views) -> str | None:
     if node != "all" and node not in views.names():
         return f"unknown node '{node}' (or all)"
     return None
+
+
+# --------------------------------------------------------------------------- forget
+
+
+def forget_default(views: Views, node: str) -> str:
+    """Every node but the one forgotten: told everywhere, it leaves the cluster (§16.6)."""
+    return " ".join(n for n in views.names() if n != node)
+
+
+def check_forget(value: str, known: tuple[str, ...]) -> str | None:
+    """Known names only; what each node replies (its master, itself) is Redis's to say."""
+    named = value.split()
+    if not named:
+        return "name at least one node to run CLUSTER FORGET"
+    unknown = [n for n in named if n not in known]
+    if unknown:
+        return f"unknown node(s): {', '.join(unknown)} (known: {' '.join(known)})"
+    return None

@@ -240,6 +240,8 @@ def injected(action: str, args: Mapping[str, Any], reply: object) -> str:
     if action == "set-config" and isinstance(args.get("settings"), Mapping):
         values["settings"] = " ".join(f"{k} {plain(v)}" for k, v in args["settings"].items())
         values["node"] = values["node"] if values["node"] not in ("", "-") else "every node"
+    if action == "forget" and not args.get("on_nodes"):
+        template = "CLUSTER FORGET {node} on every other node"
     if action == "rebalance" and args.get("use_empty_masters"):
         template = "redis-cli --cluster rebalance --cluster-use-empty-masters"
     if template is None:
@@ -250,5 +252,15 @@ def injected(action: str, args: Mapping[str, Any], reply: object) -> str:
         words = words.replace(f"FAILOVER {args.get('mode')} on", "FAILOVER on")
         if action == "failover" and mode != "DEFAULT":
             words = words.replace("FAILOVER on", f"FAILOVER {mode} on")
-    said = reply if isinstance(reply, str) else ""
+    said = reply if isinstance(reply, str) else _replies(reply)
     return words + (f": {said}" if said else "")
+
+
+def _replies(reply: object) -> str:
+    """Per-node replies (``forget``) grouped by what was said: ``OK on n2 n3; ERR ... on n4``."""
+    if not isinstance(reply, Mapping) or not reply:
+        return ""
+    said: dict[str, list[str]] = {}
+    for node, text in reply.items():
+        said.setdefault(str(text), []).append(str(node))
+    return "; ".join(f"{text} on {' '.join(nodes)}" for text, nodes in said.items())
