@@ -118,9 +118,10 @@ def test_the_runner_calls_registered_actions_with_registered_arguments() -> None
 
 
 def test_the_tui_injects_only_registered_actions_a_session_can_save() -> None:
-    tree = ast.parse((ROOT / "tui" / "app.py").read_text(encoding="utf-8"))
     injected: set[str] = set()
-    for node in ast.walk(tree):
+    sources = ("app.py", "app_inject.py")  # the keys, and the injection actions they run
+    trees = [ast.parse((ROOT / "tui" / name).read_text(encoding="utf-8")) for name in sources]
+    for node in (node for tree in trees for node in ast.walk(tree)):
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
@@ -136,7 +137,8 @@ def test_the_tui_injects_only_registered_actions_a_session_can_save() -> None:
                     for c in (first.body, first.orelse)
                     if isinstance(c, ast.Constant) and isinstance(c.value, str)
                 )
-    assert injected, "no injections found in tui/app.py"
+    assert injected, "no injections found in tui/app.py or tui/app_inject.py"
+    assert {"kill", "forget", "reshard"} <= injected
     assert sorted(injected - set(SAMPLES)) == []
 
 
