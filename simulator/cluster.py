@@ -123,6 +123,10 @@ class DataPlane:
     def on_promoted(self, node: Node, old_master: str) -> None:
         """A replica became a master (new replication history, §11.5)."""
 
+    def on_backlog_freed(self, master: Node) -> None:
+        """``repl-backlog-ttl`` passed without replicas: the backlog goes, a new history begins."""
+        master.repl.free_backlog(master.repl.replid)
+
     def on_replica_ack(self, master: Node) -> None:
         """A replica's REPLCONF ACK reached ``master`` (WAIT may be satisfied, §20.3)."""
 

@@ -50,6 +50,8 @@ class ReplicationHooks(Protocol):
 
     def on_promoted(self, node: Node, old_master: str) -> None: ...
 
+    def on_backlog_freed(self, master: Node) -> None: ...
+
     def on_replica_ack(self, master: Node) -> None: ...
 
     def on_set_master(self, node: Node) -> None: ...
@@ -108,9 +110,13 @@ class ReplicationWire:
 
     def replication_stream(self, master: Node, nbytes: int, payload: object = None) -> int:
         """``replicationFeedSlaves``: append ``nbytes`` to ``master``'s stream and write it
-        to every replica connection it holds (``server.slaves``)."""
-        offset = master.repl.append(nbytes)
+        to every replica connection it holds (``server.slaves``). Without a backlog and
+        a replica nothing is fed and the offset stays (a lone master, or one that freed
+        its backlog after repl-backlog-ttl)."""
         streams = master.repl.streams
+        if not streams and master.repl.buffer_from is None:
+            return master.repl.offset
+        offset = master.repl.append(nbytes)
         if not streams:
             return offset
         chunk = ReplChunk(master.name, offset, payload)
@@ -199,6 +205,8 @@ class ReplicationWire:
         """``freeClient`` of a replica: its socket (and what it held) is gone."""
         link = master.repl.streams.pop(name, None)
         master.repl.obuf_soft_since.pop(name, None)
+        if link is not None and not master.repl.streams:
+            master.repl.no_replicas_since = self.engine.now  # freeClient of my last replica
         if link is not None and reason is not None:
             link.close(reason)
 
@@ -227,6 +235,10 @@ class ReplicationWire:
                 self._master_timeouts(master, now)
             if repl.waiting:
                 self._start_pending_fork(master, now)
+            ttl_s = master.config.get("repl-backlog-ttl")
+            if repl.backlog_expired(now, self.unix_origin_ms, ttl_s):
+                self.dataplane.on_backlog_freed(master)
+                self.trace.emit(now, "backlog_freed", master.name, None, ttl_s=ttl_s)
         due = repl.next_ping
         if due is not None and now < due:
             return
@@ -382,5 +394,5 @@ class ReplicationWire:
     def replication_unset_master(self, node: Node, old_master: str) -> None:
         """``replicationUnsetMaster``: ``server.master`` is freed (its socket closes)."""
         self._close_master_link(node, "unset_master")
-        node.repl.unset_master()
+        node.repl.unset_master(self.engine.now)
         self.dataplane.on_promoted(node, old_master)

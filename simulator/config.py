@@ -116,6 +116,14 @@ DIRECTIVES: dict[str, Directive] = {
             maximum=1 << 40,
         ),
         Directive(
+            "repl-backlog-ttl",
+            "int",
+            3600,
+            "seconds without replicas before a master frees its backlog; 0 = never (§20.1)",
+            minimum=0,
+            maximum=1 << 31,
+        ),
+        Directive(
             "repl-diskless-sync-delay",
             "int",
             5,

@@ -155,6 +155,7 @@ class Replication:
         "link",
         "next_cron",
         "next_ping",
+        "no_replicas_since",
         "obuf_soft_since",
         "offset",
         "pending",
@@ -200,6 +201,9 @@ class Replication:
         # and a master's end of each replica's (``server.slaves``: the stream goes out).
         self.link: Link | None = None
         self.streams: dict[str, Link] = {}
+        # ``repl_no_slaves_since``: when my last replica left, I started, or I became a
+        # master; ``repl-backlog-ttl`` counts from here (§20.1).
+        self.no_replicas_since = 0
         # replica -> when its output buffer went over the soft limit (client-output-buffer-limit)
         self.obuf_soft_since: dict[str, int] = {}
         # A master's full syncs (§20.5): replica -> (its PSYNC's time, the replica's
@@ -239,6 +243,22 @@ class Replication:
         if self.buffer_from is None:
             return 0
         return repl_buffer_mem(self.offset - self.buffer_from, backlog_size)
+
+    def backlog_expired(self, now: int, unix_origin_ms: int, ttl_s: int) -> bool:
+        """``replicationCron``: a master with a backlog and no replica for more than
+        ``repl-backlog-ttl`` whole unix seconds frees it (0: never)."""
+        if not ttl_s or self.buffer_from is None or self.streams:
+            return False
+        return whole_seconds_idle(unix_origin_ms, self.no_replicas_since, now) > ttl_s
+
+    def free_backlog(self, new_replid: str) -> None:
+        """``freeReplicationBacklog`` after ``repl-backlog-ttl``, with a new replication
+        ID and no second one: no replica can PSYNC into the old history any more."""
+        self.replid, self.replid2, self.second_offset = new_replid, "", -1
+        self.fresh = False
+        self.buffer_from = None
+        self.backlog = deque()
+        self.backlog_from = self.offset
 
     def applied(self, offset: int) -> None:
         """A replica processed its master's stream up to ``offset``."""
@@ -298,8 +318,11 @@ class Replication:
         self.sync_master = None
         self.waiting = {}  # disconnectSlaves: my own replicas' clients are freed
 
-    def unset_master(self) -> None:
-        """``replicationUnsetMaster``: I am a master; ``repl_down_since`` is reset to 0."""
+    def unset_master(self, now: int) -> None:
+        """``replicationUnsetMaster``: I am a master; ``repl_down_since`` is reset to 0 and
+        my time without replicas starts now (else a failover would free the backlog
+        before the replicas reconnect)."""
+        self.no_replicas_since = now
         self.state = REPL_NONE
         self.down_since = None
         self.sync_master = None
@@ -361,10 +384,11 @@ class Replication:
         self.fresh = False
         self.acks = {}
 
-    def process_restarted(self) -> None:
+    def process_restarted(self, now: int) -> None:
         """A new process: no link, never connected, offset 0 until the data plane loads
-        one (§21.3)."""
+        one (§21.3); no replicas since its start (``initServer``)."""
         self.offset = 0
+        self.no_replicas_since = now
         self.state = REPL_NONE
         self.last_interaction = 0
         self.down_since = None

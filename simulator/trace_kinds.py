@@ -245,6 +245,11 @@ KINDS: dict[str, TraceKind] = {
            "replicationCron that found the replica waiting repl-diskless-sync-delay whole "
            "seconds (at once with delay 0)",
            "{node} starts sending its dataset to {target}", "log"),
+        _k("backlog_freed", _M, "master", "", "ttl_s",
+           "replicationCron: a master without replicas for repl-backlog-ttl seconds frees "
+           "its backlog and takes a new replication ID, so a returning replica needs a full "
+           "sync (§20.1)",
+           "{node} frees its replication backlog after {ttl_s} s without replicas", "log"),
         # ------------------------------------------------------------ bus links (§4.1, TCP)
         _k("link_connect", _L, "connecting node", "peer", "",
            "clusterNodeCronHandleReconnect starts a non-blocking connect (node->link)",

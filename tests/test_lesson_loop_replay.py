@@ -65,6 +65,7 @@ KEY_ACTIONS = (
     "del-node",
     "set-config",
     "shutdown",
+    "forget",
 )
 
 
@@ -99,6 +100,10 @@ def action_args(data: st.DataObject, session: Session, action: str) -> dict[str,
         return {"source": source, "target": target, "count": count}
     if action == "add-node":
         return {"name": None, "replica_of": None}
+    if action == "forget":  # X: every other node, or the one typed
+        everyone = data.draw(st.booleans(), label="everyone")
+        other = data.draw(st.sampled_from(names), label="on")
+        return {"node": node, "on_nodes": None if everyone else [other]}
     if action == "set-config":
         timeout = data.draw(st.sampled_from((1000, 2000, 5000)), label="NT")
         return {"node": node, "settings": {"cluster-node-timeout": timeout}}
@@ -174,13 +179,15 @@ def test_saved_session_replays_byte_for_byte(lesson: str, tmp_path: Path) -> Non
 
 
 def test_every_injection_key_is_drawn() -> None:
-    """The property covers every action the TUI's keys inject (tui/app.py)."""
-    source = (ROOT / "tui" / "app.py").read_text(encoding="utf-8")
+    """The property covers every action the TUI's keys inject (tui/app.py, tui/app_inject.py)."""
+    source = "\n".join(
+        (ROOT / "tui" / name).read_text(encoding="utf-8") for name in ("app.py", "app_inject.py")
+    )
     injected = set()
     for line in source.splitlines():
         if "self.inject(" in line or "inject(\n" in line:
             injected.update(w for w in re.findall(r'"([a-z-]+)"', line) if w in ACTIONS)
-    assert injected, "no injection found in tui/app.py"
+    assert injected, "no injection found in tui/app.py or tui/app_inject.py"
     assert injected <= set(KEY_ACTIONS)
 
 

@@ -93,8 +93,9 @@ def test_repl_down_since_is_never_until_an_established_link_is_lost() -> None:
     assert repl.data_age(9500, 15_000) == 2000
     repl.connected(10_000)
     assert repl.down_since is None
-    repl.unset_master()  # replicationUnsetMaster resets it
+    repl.unset_master(12_000)  # replicationUnsetMaster resets it
     assert repl.down_since is None
+    assert repl.no_replicas_since == 12_000  # and repl-backlog-ttl counts from here
 
 
 def test_master_link_status_and_last_io_as_info_replication_prints_them() -> None:

@@ -41,6 +41,7 @@ SYNTHETIC: dict[str, dict[str, Any]] = {
     "handshake_timeout": {"node": "n1", "target": "n7"},
     "keys_deleted": {"node": "n1", "slots": 3, "keys": 12},
     "repl_timeout": {"node": "n4", "target": "n1"},
+    "backlog_freed": {"node": "n1", "ttl_s": 3600},
     "repl_replica_dropped": {"node": "n1", "target": "n4", "reason": "timeout"},
     "bus_message": {"node": "n2", "target": "n3", "type": "FAIL", "sent": 5142, "epoch": 6},
     # no bundled lesson emits these at seed 1 since the cron's period and phases (§6.1, §6.2)

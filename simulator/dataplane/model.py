@@ -156,7 +156,8 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         self.apply_local(node, ops)
         payload = tuple(ops)
         offset = self.cluster.replication_stream(node, resp_size(ops), payload)
-        self._append_backlog(node, offset, payload)
+        if node.repl.buffer_from is not None:  # a lone master keeps no backlog (§20.1)
+            self._append_backlog(node, offset, payload)
         return offset
 
     def _append_backlog(self, node: Node, offset: int, ops: tuple[StreamOp, ...]) -> None:
@@ -306,6 +307,10 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         self._flush_pending(node)
         node.repl.shift_replid(self._new_replid())
         self.sweep_losses(f"{node.name} replaced {old_master} without it (failover)")
+
+    def on_backlog_freed(self, master: Node) -> None:
+        """``changeReplicationId`` + ``freeReplicationBacklog`` (repl-backlog-ttl, §20.1)."""
+        master.repl.free_backlog(self._new_replid())
 
     def good_replicas(self, master: Node) -> int:
         """``min-replicas-to-write``'s count (:mod:`.replica_acks`)."""

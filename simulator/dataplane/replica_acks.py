@@ -116,8 +116,8 @@ def send_getack(dp: Plane, name: str, generation: int) -> None:
 
     Fed to the stream with no replica connected too: ``replicationFeedSlaves`` writes it
     to the backlog, so the offset moves by 37 bytes no replica needs (wait-getack.json:
-    ``WAIT 1 50`` on a master whose replica was stopped, +37). rcsim keeps every
-    master's backlog (Redis frees it after ``repl-backlog-ttl`` without replicas)."""
+    ``WAIT 1 50`` on a master whose replica was stopped, +37), unless the master has no
+    backlog (it never had a replica, or freed it after ``repl-backlog-ttl``, §20.1)."""
     node = dp.cluster.nodes.get(name)
     if node is None:
         return

@@ -136,7 +136,7 @@ class Node(LinkEvents):
         what survives."""
         self.data = data
         if repl is not None:
-            repl.process_restarted()
+            repl.process_restarted(self.engine.now)
             self.repl = repl
         if saved is not None:
             self.load_config(saved)

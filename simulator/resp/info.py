@@ -64,16 +64,20 @@ def replication_lines(dp: ClusterData, node: Node, ports: PortMap) -> list[str]:
     lines.append(f"connected_slaves:{len(replicas)}")
     lines += replicas
     replid, replid2, second = _replid(dp, node)
-    histlen = node.repl_offset - node.repl.backlog_from
+    # No backlog (a master that never had a replica, or freed it after repl-backlog-ttl):
+    # Redis prints 0 for its first byte and length.
+    active = node.repl.buffer_from is not None
+    histlen = node.repl_offset - node.repl.backlog_from if active else 0
+    first_byte = node.repl.backlog_from + 1 if active else 0
     lines += [
         "master_failover_state:no-failover",
         f"master_replid:{replid}",
         f"master_replid2:{replid2}",
         f"master_repl_offset:{node.repl_offset}",
         f"second_repl_offset:{second}",
-        "repl_backlog_active:1",
+        f"repl_backlog_active:{int(active)}",
         f"repl_backlog_size:{node.config.get('repl-backlog-size')}",
-        f"repl_backlog_first_byte_offset:{node.repl.backlog_from + 1}",
+        f"repl_backlog_first_byte_offset:{first_byte}",
         f"repl_backlog_histlen:{histlen}",
     ]
     return lines
