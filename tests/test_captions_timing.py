@@ -30,6 +30,10 @@ MAX_DELAY_MS = runner.WAIT_POLL_MS
 """A waiting step's caption comes at most one poll period after its event."""
 
 SEEDS = (1, 2)
+ONE_SEED = frozenset({"mass-failure"})
+"""Lessons checked at seed 1 only: the 200-node run costs 60–100 s of CPU a seed, and its
+second seed (other victims of the same 10 % kill, the same caption checks) took the
+suite past CI's 15 minutes on 2 cores."""
 
 NARRATION: dict[str, set[int]] = {
     "add-node-rebalance": {4},
@@ -127,7 +131,11 @@ def _became_true(events: Sequence[Event], c: model.Condition, shown: int) -> int
 
 
 def _cases() -> list[Any]:
-    return [on_group(group(name, seed), name, seed) for name, _ in list_bundled() for seed in SEEDS]
+    return [
+        on_group(group(name, seed), name, seed)
+        for name, _ in list_bundled()
+        for seed in (SEEDS[:1] if name in ONE_SEED else SEEDS)
+    ]
 
 
 @pytest.mark.parametrize(("lesson", "seed"), _cases())
