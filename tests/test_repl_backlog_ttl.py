@@ -5,6 +5,7 @@ replica is promoted (``replicationUnsetMaster``)."""
 
 from __future__ import annotations
 
+from simulator.dataplane import install
 from simulator.dataplane.model import ClusterData
 from simulator.resp.client import PortMap
 from simulator.resp.info import replication_lines
@@ -96,3 +97,17 @@ def test_a_promoted_replica_counts_its_time_without_replicas_from_the_promotion(
     freed = kinds(sim, "backlog_freed", 0)
     assert [e["node"] for e in freed] == ["n4"]
     assert 10_000 < freed[0]["t"] - promoted["t"] <= 12_000
+
+
+def test_a_master_without_backlog_or_replicas_feeds_no_stream() -> None:
+    """``replicationFeedSlaves`` returns at once without a backlog and a replica: a lone
+    master's writes do not move its offset (the real one stayed at 50 after a SET)."""
+    sim = Simulation(masters=3, replicas=0, seed=1, checkpoint_ms=None)
+    dp = install(sim)
+    writer(dp, rate=50)
+    n1 = sim.cluster.node("n1")
+    before = n1.repl.offset
+    sim.run_for(3000)
+    assert dp.data(n1).keys  # it took writes
+    assert n1.repl.offset == before and not n1.repl.backlog
+    assert backlog_info(dp, "n1")["repl_backlog_active"] == "0"
