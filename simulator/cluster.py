@@ -124,7 +124,8 @@ class DataPlane:
         """A replica became a master (new replication history, §11.5)."""
 
     def on_backlog_freed(self, master: Node) -> None:
-        """``repl-backlog-ttl`` passed without replicas: the backlog goes, a new history begins."""
+        """``repl-backlog-ttl`` passed without replicas: the backlog goes (this plane has no
+        replication IDs to renew; the data plane's override takes a new one)."""
         master.repl.free_backlog(master.repl.replid)
 
     def on_replica_ack(self, master: Node) -> None:

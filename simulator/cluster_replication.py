@@ -114,7 +114,7 @@ class ReplicationWire:
         a replica nothing is fed and the offset stays (a lone master, or one that freed
         its backlog after repl-backlog-ttl)."""
         streams = master.repl.streams
-        if not streams and master.repl.buffer_from is None:
+        if not streams and not master.repl.has_backlog:
             return master.repl.offset
         offset = master.repl.append(nbytes)
         if not streams:

@@ -237,6 +237,12 @@ class Replication:
         ``readSyncBulkPayload`` creates one at the master's ``offset``."""
         self.buffer_from = offset
 
+    @property
+    def has_backlog(self) -> bool:
+        """``server.repl_backlog != NULL``: created by a first replica's sync (or a
+        replica's), gone with the process or after ``repl-backlog-ttl`` (§20.1)."""
+        return self.buffer_from is not None
+
     def buffer_mem(self, backlog_size: int) -> int:
         """``server.repl_buffer_mem``: the blocks holding the stream since the backlog was
         created (0 without a backlog)."""
@@ -247,7 +253,7 @@ class Replication:
     def backlog_expired(self, now: int, unix_origin_ms: int, ttl_s: int) -> bool:
         """``replicationCron``: a master with a backlog and no replica for more than
         ``repl-backlog-ttl`` whole unix seconds frees it (0: never)."""
-        if not ttl_s or self.buffer_from is None or self.streams:
+        if not ttl_s or not self.has_backlog or self.streams:
             return False
         return whole_seconds_idle(unix_origin_ms, self.no_replicas_since, now) > ttl_s
 

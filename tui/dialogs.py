@@ -22,11 +22,11 @@ def endpoints(views: Views) -> tuple[str, ...]:
     return views.names() + views.client_names()
 
 
-def _unknown(names: list[str], known: tuple[str, ...]) -> str | None:
+def _unknown(names: list[str], known: tuple[str, ...], what: str = "node or client") -> str | None:
     unknown = [n for n in names if n not in known]
     if not unknown:
         return None
-    return f"unknown node or client(s): {', '.join(unknown)} (known: {' '.join(known)})"
+    return f"unknown {what}(s): {', '.join(unknown)} (known: {' '.join(known)})"
 
 
 # --------------------------------------------------------------------------- partition
@@ -187,7 +187,4 @@ def check_forget(value: str, known: tuple[str, ...]) -> str | None:
     named = value.split()
     if not named:
         return "name at least one node to run CLUSTER FORGET"
-    unknown = [n for n in named if n not in known]
-    if unknown:
-        return f"unknown node(s): {', '.join(unknown)} (known: {' '.join(known)})"
-    return None
+    return _unknown(named, known, "node")

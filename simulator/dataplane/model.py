@@ -156,7 +156,7 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         self.apply_local(node, ops)
         payload = tuple(ops)
         offset = self.cluster.replication_stream(node, resp_size(ops), payload)
-        if node.repl.buffer_from is not None:  # a lone master keeps no backlog (§20.1)
+        if node.repl.has_backlog:  # a lone master keeps none (§20.1)
             self._append_backlog(node, offset, payload)
         return offset
 

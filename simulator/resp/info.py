@@ -66,7 +66,7 @@ def replication_lines(dp: ClusterData, node: Node, ports: PortMap) -> list[str]:
     replid, replid2, second = _replid(dp, node)
     # No backlog (a master that never had a replica, or freed it after repl-backlog-ttl):
     # Redis prints 0 for its first byte and length.
-    active = node.repl.buffer_from is not None
+    active = node.repl.has_backlog
     histlen = node.repl_offset - node.repl.backlog_from if active else 0
     first_byte = node.repl.backlog_from + 1 if active else 0
     lines += [
