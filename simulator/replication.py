@@ -260,8 +260,7 @@ class Replication:
     def free_backlog(self, new_replid: str) -> None:
         """``freeReplicationBacklog`` after ``repl-backlog-ttl``, with a new replication
         ID and no second one: no replica can PSYNC into the old history any more."""
-        self.replid, self.replid2, self.second_offset = new_replid, "", -1
-        self.fresh = False
+        self.renew_history(new_replid)
         self.buffer_from = None
         self.backlog = deque()
         self.backlog_from = self.offset
@@ -415,6 +414,22 @@ class Replication:
         self.backlog = deque()
         self.backlog_from = offset
         self.acks = {}
+
+    def load_master_history(self, replid: str, saved_replid: str, saved_offset: int) -> None:
+        """A master loaded an RDB that recorded ``saved_replid`` up to ``saved_offset``
+        (``loadDataFromDisk``, 7.0): a new ID of its own (``initServerConfig``), the
+        saved one accepted as its second up to that offset, the stream rebased there,
+        and an empty backlog created before the load, so a PSYNC at exactly the saved
+        offset is partial. (The DELs of keys found expired while loading, which Redis
+        feeds into that backlog, are not modelled: rcsim keeps no TTL across a restart.)"""
+        self.new_history(replid, saved_offset)
+        self.replid2, self.second_offset = saved_replid, saved_offset + 1
+        self.buffer_from = saved_offset
+
+    def renew_history(self, replid: str) -> None:
+        """``changeReplicationId`` and ``clearReplicationId2``: a history nobody shares."""
+        self.replid, self.replid2, self.second_offset = replid, "", -1
+        self.fresh = False
 
     def applied_offset(self) -> int:
         """The offset of the last write I applied (a replica may have received more)."""

@@ -177,7 +177,7 @@ DATAPLANE_LAYERS = (
         "tracking",
         "local_cache",
     ),
-    ("client_op", "model", "node_data", "replica_acks", "maxmemory", "expiry"),
+    ("client_op", "model", "node_data", "replica_acks", "maxmemory", "expiry", "key_lookup"),
     ("server", "expire_commands"),
     ("clients", "client_tracking"),
     ("resharding", "cache_aside"),

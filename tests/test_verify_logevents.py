@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 
@@ -126,10 +127,11 @@ def _events(text: str, node: str, memory: dict[str, object]) -> list[dict[str, o
 def test_a_full_sync_is_rcsims_full_sync_event_with_the_keys_loaded() -> None:
     memory: dict[str, object] = {}
     assert _events(SYNC_LINES, "n4", memory) == [
-        {"kind": "full_sync", "node": "n4", "target": "n1", "keys": 0}
+        {"kind": "psync", "node": "n4", "target": "n1", "mode": "full"},
+        {"kind": "full_sync", "node": "n4", "target": "n1", "keys": 0},
     ]
     with_keys = SYNC_LINES.replace("keys loaded: 0", "keys loaded: 173")
-    assert _events(with_keys, "n4", memory)[0]["keys"] == 173
+    assert _events(with_keys, "n4", memory)[-1]["keys"] == 173
     # without the node's memory the lines mean nothing on their own
     assert [parse_line(line, "n4", NAMES, master_of) for line in SYNC_LINES.splitlines()] == [
         None
@@ -145,3 +147,23 @@ def test_a_restart_that_read_its_aof_is_rcsims_loaded_event() -> None:
     assert _events(lines, "n2", memory) == [{"kind": "loaded", "node": "n2"}]
     # a start-up RDB load is not mistaken for a full sync afterwards
     assert _events(SYNC_LINES.splitlines()[-1], "n2", memory) == []
+
+
+def test_psync_answers_are_psync_events_with_their_mode() -> None:
+    """The replica's lines after a PSYNC, as real 7.0.15 logged them
+    (tests/data/master-restart.json): partial, or a full resync at the master's offset."""
+    real = json.loads((Path(__file__).parent / "data" / "master-restart.json").read_text())
+    lines = {case["case"]: case["replica_log"][-1] for case in real["cases"]}
+    partial = next(line for line in real["cases"][0]["replica_log"] if "Successful" in line)
+    for text, mode in (
+        (partial, "partial"),
+        (lines["kill_after_bgsave"], "full"),
+        (lines["kill_no_rdb"], "full"),
+    ):
+        parsed = parse_line(f"7:S 4 Dec 2026 18:00:00.250 * {text}", "n4", NAMES, master_of, {})
+        assert parsed is not None, text
+        assert parsed[1] == {"kind": "psync", "node": "n4", "target": "n1", "mode": mode}
+    trying = (
+        "7:S 4 Dec 2026 18:00:00.250 * Partial resynchronization not possible (no cached master)"
+    )
+    assert parse_line(trying, "n4", NAMES, master_of, {}) is None

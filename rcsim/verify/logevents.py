@@ -36,6 +36,12 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
+PSYNC_PARTIAL = "Successful partial resynchronization with master."
+PSYNC_FULL = re.compile(r"Full resync from master: [0-9a-f]{40}:(\d+)")
+"""A replica's PSYNC answered (``slaveTryPartialResynchronization``, replication.c):
+rcsim's ``psync`` event with ``mode`` partial or full (offsets are bytes of a different
+stream, so the event carries none)."""
+
 SYNC_LOADING = "MASTER <-> REPLICA sync: Loading DB in memory"
 SYNC_DONE = "MASTER <-> REPLICA sync: Finished with success"
 RDB_KEYS = re.compile(r"Done loading RDB, keys loaded: (\d+)")
@@ -45,13 +51,16 @@ STARTUP_LOADED = re.compile(r"DB loaded from (?:append only file|disk)")
 def _persistence(
     message: str, node: str, master_of: Callable[[str], str | None], memory: dict[str, Any]
 ) -> dict[str, Any] | None:
-    """rcsim's ``full_sync`` and ``loaded`` events, from lines that only mean something in
-    sequence (``memory`` is the node's own, kept across calls). A replica's full sync
+    """rcsim's ``psync``, ``full_sync`` and ``loaded`` events; the last two from lines
+    that only mean something in sequence (``memory`` is the node's own, kept across calls). A replica's full sync
     (``readSyncBulkPayload``, replication.c) logs ``Loading DB in memory``, then rdbLoad's
     ``Done loading RDB, keys loaded: N``, then ``Finished with success``: that is
     ``full_sync`` with ``keys`` N. A restart that read its data (``loadDataFromDisk``,
     server.c) logs ``DB loaded from append only file`` or ``DB loaded from disk``: that is
     ``loaded`` (without ``keys``: an AOF's increments are not counted in any line)."""
+    if PSYNC_PARTIAL in message or PSYNC_FULL.search(message):
+        mode = "partial" if PSYNC_PARTIAL in message else "full"
+        return {"kind": "psync", "node": node, "target": master_of(node), "mode": mode}
     if SYNC_LOADING in message:
         memory["syncing"] = True
         memory.pop("keys", None)

@@ -34,6 +34,7 @@ DERIVED_EVENTS: dict[str, frozenset[str]] = {
     "vote": frozenset({"epoch"}),
     "mf_paused": frozenset(),
     "full_sync": frozenset({"keys"}),
+    "psync": frozenset({"mode"}),  # the replica's log: partial or full (logevents.py)
     "loaded": frozenset(),
     "publish": frozenset({"channel", "message", "sharded", "receivers"}),
     "migration": frozenset(),

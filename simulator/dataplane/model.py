@@ -7,8 +7,9 @@ an engine event with a bound method and explicit arguments (deepcopy-safe), and 
 randomness comes from named engine streams.
 
 Simplifications (also in docs/data-plane.md): values are strings; a write is replicated
-as the resulting value (so replaying it is idempotent); a node that restarts gets a new
-replication ID (its replicas full-resync); while a full resync waits, the replica keeps
+as the resulting value (so replaying it is idempotent); a node restarted from nothing or
+the AOF gets a new replication ID (its replicas full-resync), one restarted from an RDB
+keeps the history the RDB recorded (§21.3); while a full resync waits, the replica keeps
 serving its old data and ignores the stream (the snapshot covers it). Replica ACKs
 travel on the replication link, once a second and on a GETACK (WAIT, replica_acks.py).
 """
@@ -22,6 +23,7 @@ from typing import Any, Generic, TypeVar
 
 from simulator.cluster import Cluster, DataPlane
 from simulator.dataplane import expiry, replica_acks
+from simulator.dataplane.key_lookup import key_lookup
 from simulator.dataplane.keyspace import slot_of
 from simulator.dataplane.ledger import WriteLedger, loss_row, write_row
 from simulator.dataplane.node_data import NodeData
@@ -34,7 +36,7 @@ from simulator.dataplane.stream import resp_size
 from simulator.messages import Message, MsgType, ReplChunk
 from simulator.node import RUNNING, Node
 from simulator.replication import ExpireOp, Op, StreamOp, full_sync_transfer_ms
-from simulator.slots import CLUSTER_SLOTS, hashed_part, key_hash_slot
+from simulator.slots import CLUSTER_SLOTS
 
 SERVER_CRON_MS = 100
 """``serverCron`` runs ``hz`` (10) times a second and checks the save points on every
@@ -231,8 +233,13 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
             md.replid2 != "" and rd.replid == md.replid2 and offset + 1 <= md.second_offset
         )
         md.acks[replica.name] = (offset, self.now)
+        had_backlog = md.has_backlog
+        if not had_backlog:
+            # ``syncCommand``: a backlog created from scratch has no valid past, so the
+            # master takes a new replication ID and clears the second one (§20.1).
+            md.renew_history(self._new_replid())
         md.create_buffer()
-        if same and md.backlog_from <= offset <= md.offset:
+        if had_backlog and same and md.backlog_from <= offset <= md.offset:
             rd.create_buffer()  # a restarted replica's backlog starts with the PSYNC
             for end, ops in md.backlog:
                 if end > offset:
@@ -446,25 +453,32 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         data.persistence.shutdown(self.now, self.saved_repl_info(node))
         self.on_crash(node, power_loss=False)
 
-    def saved_repl_info(self, node: Node) -> ReplInfo:
+    def saved_repl_info(self, node: Node) -> ReplInfo | None:
         """What an RDB saved now records as its replication ID and offset
         (``rdbPopulateSaveInfo``): the history the data belongs to, up to the last
-        applied write (a replica may have received more than it applied)."""
+        applied write (a replica may have received more than it applied). A master
+        without a backlog records none: it is in no replication chain."""
         self.ready()
         repl = node.repl
+        if node.is_master and not repl.has_backlog:
+            return None
         return repl.replid, min(repl.applied_offset(), repl.offset)
 
     def on_restart(self, node: Node) -> None:
-        """Load what persistence kept (§21.3). A node that restarts as a replica from an
-        RDB keeps the replication ID and offset saved in it, so it can partially resync;
-        otherwise it starts a new history at offset 0 (``loadDataFromDisk``). Then a
-        master checks its keys against its slots (``verifyClusterConfigWithData``)."""
+        """Load what persistence kept (§21.3). An RDB that recorded a replication ID and
+        offset keeps that history (``loadDataFromDisk``): a replica resumes it, so it can
+        partially resync; a master takes a new ID with the saved one as its second and a
+        backlog from the saved offset, so a replica holding exactly the RDB's data can
+        partially resync with it. Otherwise the node starts a new history at offset 0.
+        Then a master checks its keys against its slots (``verifyClusterConfigWithData``)."""
         data = self.data(node)
         kept = data.persistence.restore(data.crash_time, data.power_loss, self.now, node.config)
         data.replace({key: (value, 0) for key, value in kept.items()})
         repl = data.persistence.loaded_repl
         if repl is not None and not node.is_master:
             node.repl.new_history(*repl)
+        elif repl is not None:
+            node.repl.load_master_history(self._new_replid(), *repl)
         else:
             node.repl.new_history(self._new_replid(), 0)
         self.emit("loaded", node.name, keys=len(kept), offset=node.repl.offset)
@@ -575,25 +589,8 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
     request_outcomes = requests_by_outcome
 
     def lookup(self, key: str) -> dict[str, Any]:
-        """Where ``key`` lives: slot, tag, the true owner, every node's belief, and the
-        reply a fresh client would get from each live node."""
-        probe = self.request_path().probe
-        slot = key_hash_slot(key)
-        part, tagged = hashed_part(key)
-        beliefs = {n.name: n.slot_owner(slot) for n in self.cluster.nodes.values() if n.alive}
-        replies = {
-            n.name: probe(self, n, key) for n in self.cluster.nodes.values() if n.status == RUNNING
-        }
-        return {
-            "key": key,
-            "slot": slot,
-            "tag": part.decode("utf-8", "replace") if tagged else None,
-            "owner": self.cluster.truth_owner(slot),
-            "beliefs": beliefs,
-            "value": self.current_value(key),
-            "replies": replies,
-            "ttls": expiry.ttls(self, key),  # ms left per node holding it with a TTL (§26)
-        }
+        """Where ``key`` lives (:func:`~simulator.dataplane.key_lookup.key_lookup`)."""
+        return key_lookup(self, key)
 
     def keyspace_counts(self, node: Node) -> tuple[int, int, int]:
         """(keys, with a TTL, expired but stored) for the node view (§26)."""

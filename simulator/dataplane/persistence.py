@@ -154,6 +154,11 @@ class Persistence:
         return self._rdb_time
 
     @property
+    def snapshot_repl(self) -> ReplInfo | None:
+        """The replication ID and offset the RDB file records (None: no history)."""
+        return self._rdb_repl
+
+    @property
     def dirty(self) -> int:
         """Changes since the last snapshot (``rdb_changes_since_last_save``)."""
         return self._dirty
