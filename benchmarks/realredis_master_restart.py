@@ -27,6 +27,10 @@ on its disk, which the master would otherwise load.
 * ``kill_after_bgsave``: 100 writes, ``BGSAVE``, 100 more, SIGKILL, restart: the
   replica holds more than the RDB.
 * ``kill_no_rdb``: ``save ""``, 100 writes, SIGKILL, restart: nothing to load.
+* ``ttl_shutdown``: ``SET live v EX 100``, ``SET short v PX 1500``, ``SET plain v``,
+  ``SHUTDOWN``, restart 2 s later (``short``'s deadline passed meanwhile): what the
+  master's log says it loaded, ``live``'s TTL, and the replica's ``DBSIZE`` once it
+  resynced (it counts stored keys, expired or not).
 """
 
 from __future__ import annotations
@@ -77,6 +81,48 @@ def writes(master: Conn, start: int, count: int) -> None:
         master.cmd(b"SET", b"key:%d" % i, b"x" * 10)
 
 
+def loaded_line(started: Servers, port: int) -> str:
+    """The master's last ``Done loading RDB`` line (keys loaded and expired)."""
+    with open(started.log(port)) as log:
+        lines = [line.strip() for line in log if "Done loading RDB" in line]
+    return re.sub(r"^\S+ \S+ \S+ \S+ \S+ [.\-*#] ", "", lines[-1]) if lines else ""
+
+
+def integer(reply: bytes | None) -> int:
+    """An integer reply (``:97``) as a number."""
+    return int((reply or b":-1").lstrip(b":"))
+
+
+def ttl_case() -> dict[str, object]:
+    with servers("rcsim-master-restart-ttl-") as started:
+        process = started.start(PORT, "--save", "3600 1")
+        started.start(
+            PORT + 1, "--replicaof", "127.0.0.1", str(PORT), "--dbfilename", "replica.rdb"
+        )
+        master, replica = Conn(PORT), Conn(PORT + 1)
+        wait_link_up(replica)
+        master.cmd(b"SET", b"live", b"v", b"EX", b"100")
+        master.cmd(b"SET", b"short", b"v", b"PX", b"1500")
+        master.cmd(b"SET", b"plain", b"v")
+        time.sleep(0.3)
+        replica_before = replica.cmd(b"DBSIZE")
+        master.send(b"SHUTDOWN")
+        process.wait(timeout=30)
+        time.sleep(2)
+        started.start(PORT, "--save", "3600 1")
+        master = Conn(PORT)
+        result: dict[str, object] = {"case": "ttl_shutdown"}
+        result["master_loaded"] = loaded_line(started, PORT)
+        result["master_ttl_live"] = integer(master.cmd(b"TTL", b"live"))
+        result["master_dbsize"] = integer(master.cmd(b"DBSIZE"))
+        wait_link_up(replica, after=1.5)
+        time.sleep(0.3)
+        result["replica_dbsize_before"] = integer(replica_before)
+        result["replica_dbsize_after"] = integer(replica.cmd(b"DBSIZE"))
+        result["replica_log"] = resync_lines(started, PORT + 1)[2:]
+        return result
+
+
 def one_case(case: str) -> dict[str, object]:
     save = ("--save", "") if case == "kill_no_rdb" else ("--save", "3600 1")
     with servers(f"rcsim-master-restart-{case}-") as started:
@@ -124,6 +170,7 @@ def main() -> None:
     )
     result["method"] = (__doc__ or "").split("Method (also in the JSON): ")[1].strip()
     result["cases"] = cases
+    result["ttl"] = ttl_case()
     print(emit(result, args.out))
 
 

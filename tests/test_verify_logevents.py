@@ -167,3 +167,12 @@ def test_psync_answers_are_psync_events_with_their_mode() -> None:
         "7:S 4 Dec 2026 18:00:00.250 * Partial resynchronization not possible (no cached master)"
     )
     assert parse_line(trying, "n4", NAMES, master_of, {}) is None
+
+
+def test_a_restart_from_an_rdb_is_a_loaded_event_with_the_keys_and_those_expired() -> None:
+    real = json.loads((Path(__file__).parent / "data" / "master-restart.json").read_text())
+    lines = (
+        f"9:M 4 Dec 2026 18:00:00.100 * {real['ttl']['master_loaded']}\n"
+        "9:M 4 Dec 2026 18:00:00.101 * DB loaded from disk: 0.000 seconds"
+    )
+    assert _events(lines, "n1", {}) == [{"kind": "loaded", "node": "n1", "keys": 2, "expired": 1}]

@@ -44,7 +44,7 @@ stream, so the event carries none)."""
 
 SYNC_LOADING = "MASTER <-> REPLICA sync: Loading DB in memory"
 SYNC_DONE = "MASTER <-> REPLICA sync: Finished with success"
-RDB_KEYS = re.compile(r"Done loading RDB, keys loaded: (\d+)")
+RDB_KEYS = re.compile(r"Done loading RDB, keys loaded: (\d+)(?:, keys expired: (\d+))?")
 STARTUP_LOADED = re.compile(r"DB loaded from (?:append only file|disk)")
 
 
@@ -57,7 +57,9 @@ def _persistence(
     ``Done loading RDB, keys loaded: N``, then ``Finished with success``: that is
     ``full_sync`` with ``keys`` N. A restart that read its data (``loadDataFromDisk``,
     server.c) logs ``DB loaded from append only file`` or ``DB loaded from disk``: that is
-    ``loaded`` (without ``keys``: an AOF's increments are not counted in any line)."""
+    ``loaded``; from an RDB with the ``keys`` loaded and those skipped as ``expired``
+    (``Done loading RDB, keys loaded: N, keys expired: M``), from the AOF without them
+    (an AOF's increments are not counted in any line)."""
     if PSYNC_PARTIAL in message or PSYNC_FULL.search(message):
         mode = "partial" if PSYNC_PARTIAL in message else "full"
         return {"kind": "psync", "node": node, "target": master_of(node), "mode": mode}
@@ -68,16 +70,22 @@ def _persistence(
     found = RDB_KEYS.search(message)
     if found is not None:
         memory["keys"] = int(found.group(1))
+        if found.group(2) is not None:
+            memory["expired"] = int(found.group(2))
         return None
     if SYNC_DONE in message and memory.pop("syncing", False):
         keys = memory.pop("keys", None)
+        memory.pop("expired", None)
         event: dict[str, Any] = {"kind": "full_sync", "node": node, "target": master_of(node)}
         if keys is not None:
             event["keys"] = keys
         return event
     if STARTUP_LOADED.search(message):
-        memory.pop("keys", None)
-        return {"kind": "loaded", "node": node}
+        loaded: dict[str, Any] = {"kind": "loaded", "node": node}
+        keys, expired = memory.pop("keys", None), memory.pop("expired", None)
+        if "disk" in message and keys is not None:  # an RDB: its counts are the load's
+            loaded.update(keys=keys, expired=expired or 0)
+        return loaded
     return None
 
 

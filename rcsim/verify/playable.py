@@ -35,7 +35,7 @@ DERIVED_EVENTS: dict[str, frozenset[str]] = {
     "mf_paused": frozenset(),
     "full_sync": frozenset({"keys"}),
     "psync": frozenset({"mode"}),  # the replica's log: partial or full (logevents.py)
-    "loaded": frozenset(),
+    "loaded": frozenset({"keys", "expired"}),  # counts from an RDB load only
     "publish": frozenset({"channel", "message", "sharded", "receivers"}),
     "migration": frozenset(),
     "request": frozenset({"client", "command", "key", "slot", "outcome", "asking"}),

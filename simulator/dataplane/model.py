@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from simulator.cluster import Cluster, DataPlane
-from simulator.dataplane import expiry, replica_acks
+from simulator.dataplane import expiry, replica_acks, restart_load
 from simulator.dataplane.key_lookup import key_lookup
 from simulator.dataplane.keyspace import slot_of
 from simulator.dataplane.ledger import WriteLedger, loss_row, write_row
@@ -99,12 +99,12 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
                 self.init_node(node)
 
     def init_node(self, node: Node) -> None:
-        replid = self._new_replid()
+        replid = self.new_replid()
         node.data = NodeData(node, self.cluster.engine.now)
         node.repl.replid = replid
         self._start_server_cron(node)
 
-    def _new_replid(self) -> str:
+    def new_replid(self) -> str:
         return f"{self.cluster.engine.rng('replid').getrandbits(160):040x}"
 
     def ready(self) -> None:
@@ -146,6 +146,7 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         for op in ops:
             if isinstance(op, ExpireOp):
                 expiry.apply_op(self, node, op)  # PEXPIREAT / PERSIST (§26.1)
+                data.persistence.record_expire(now, op.key, op.at_ms)
                 continue
             key, value, version = op
             data.put(key, value, version)
@@ -237,7 +238,7 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         if not had_backlog:
             # ``syncCommand``: a backlog created from scratch has no valid past, so the
             # master takes a new replication ID and clears the second one (§20.1).
-            md.renew_history(self._new_replid())
+            md.renew_history(self.new_replid())
         md.create_buffer()
         if had_backlog and same and md.backlog_from <= offset <= md.offset:
             rd.create_buffer()  # a restarted replica's backlog starts with the PSYNC
@@ -303,7 +304,10 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         repl.resync(mrepl.offset)
         repl.connected(self.now)
         rd.persistence.full_sync(
-            self.now, {k: v for k, (v, _) in md.keys.items()}, (mrepl.replid, mrepl.offset)
+            self.now,
+            {k: v for k, (v, _) in md.keys.items()},
+            (mrepl.replid, mrepl.offset),
+            dict(md.expires.at),
         )
         mrepl.acks[name] = (repl.offset, self.now)
         self.emit("full_sync", name, master_name, keys=len(rd.keys), offset=repl.offset)
@@ -312,12 +316,12 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         """A new replication history; the old one is accepted up to here (§11.5, §20.1)."""
         self.ready()
         self._flush_pending(node)
-        node.repl.shift_replid(self._new_replid())
+        node.repl.shift_replid(self.new_replid())
         self.sweep_losses(f"{node.name} replaced {old_master} without it (failover)")
 
     def on_backlog_freed(self, master: Node) -> None:
         """``changeReplicationId`` + ``freeReplicationBacklog`` (repl-backlog-ttl, §20.1)."""
-        master.repl.free_backlog(self._new_replid())
+        master.repl.free_backlog(self.new_replid())
 
     def good_replicas(self, master: Node) -> int:
         """``min-replicas-to-write``'s count (:mod:`.replica_acks`)."""
@@ -465,25 +469,12 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         return repl.replid, min(repl.applied_offset(), repl.offset)
 
     def on_restart(self, node: Node) -> None:
-        """Load what persistence kept (§21.3). An RDB that recorded a replication ID and
-        offset keeps that history (``loadDataFromDisk``): a replica resumes it, so it can
-        partially resync; a master takes a new ID with the saved one as its second and a
-        backlog from the saved offset, so a replica holding exactly the RDB's data can
-        partially resync with it. Otherwise the node starts a new history at offset 0.
-        Then a master checks its keys against its slots (``verifyClusterConfigWithData``)."""
-        data = self.data(node)
-        kept = data.persistence.restore(data.crash_time, data.power_loss, self.now, node.config)
-        data.replace({key: (value, 0) for key, value in kept.items()})
-        repl = data.persistence.loaded_repl
-        if repl is not None and not node.is_master:
-            node.repl.new_history(*repl)
-        elif repl is not None:
-            node.repl.load_master_history(self._new_replid(), *repl)
-        else:
-            node.repl.new_history(self._new_replid(), 0)
-        self.emit("loaded", node.name, keys=len(kept), offset=node.repl.offset)
+        """Load what persistence kept (:func:`~simulator.dataplane.restart_load.load`,
+        §21.3); then a master checks its keys against its slots
+        (``verifyClusterConfigWithData``)."""
+        restart_load.load(self, node)
         for slot, change in node.verify_config_with_data(
-            slot for slot, keys in data.by_slot.items() if keys
+            slot for slot, keys in self.data(node).by_slot.items() if keys
         ):
             owner = node.importing.get(slot)
             self.emit(

@@ -19,7 +19,9 @@ What survives (§21.1, §21.2; the simplifications §23 allows):
 With ``appendonly yes`` the AOF is loaded on start, otherwise the RDB file. An RDB
 file also carries the replication ID and offset of the data it holds (its aux fields,
 ``rdbPopulateSaveInfo``); after loading it, :attr:`Persistence.loaded_repl` says what
-they were, so that a replica can partially resynchronise after a restart (§21.3).
+they were, so that a replica can partially resynchronise after a restart (§21.3). Both
+files keep each key's TTL as its absolute deadline (:meth:`Persistence.record_expire`,
+:attr:`Persistence.loaded_ttls`, §21.4).
 
 Simplified: a BGSAVE completes at the instant it starts (no fork time, no failed
 saves, no MISCONF); the AOF fsync runs exactly on whole seconds (no 2 s postponed
@@ -30,7 +32,7 @@ write()); ``no`` uses a fixed 30 s window; no AOF rewrite; the save-point clock 
 from __future__ import annotations
 
 from collections import deque
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from simulator.config import parse_save
 
@@ -45,6 +47,47 @@ ReplInfo = tuple[str, int]
 """A replication ID and the offset of the data saved with it."""
 
 
+class TtlChange(NamedTuple):
+    """``PEXPIREAT key at_ms`` (``PERSIST key`` when ``at_ms`` is None), as the AOF and the
+    dataset record it: deadlines are absolute unix ms, so they mean the same after a
+    restart (an RDB stores them so too)."""
+
+    at_ms: int | None
+
+
+Change = str | None | TtlChange
+"""What one entry changes about a key: its new value, its deletion, or its TTL."""
+
+
+class Dataset:
+    """Keys with their values and TTL deadlines: the live data, an RDB file's, the AOF's."""
+
+    __slots__ = ("ttls", "values")
+
+    def __init__(self, values: dict[str, str] | None = None, ttls: dict[str, int] | None = None):
+        self.values: dict[str, str] = dict(values or {})
+        self.ttls: dict[str, int] = dict(ttls or {})
+
+    def copy(self) -> Dataset:
+        return Dataset(self.values, self.ttls)
+
+    def apply(self, key: str, change: Change) -> None:
+        """A write (a value, or None: DEL) or a TTL change; a TTL on a missing key is
+        ignored, as ``expireGenericCommand`` answers 0 for it."""
+        if isinstance(change, TtlChange):
+            if key not in self.values:
+                return
+            if change.at_ms is None:
+                self.ttls.pop(key, None)
+            else:
+                self.ttls[key] = change.at_ms
+        elif change is None:
+            self.values.pop(key, None)
+            self.ttls.pop(key, None)
+        else:
+            self.values[key] = change
+
+
 class ConfigLike(Protocol):
     def get(self, name: str) -> Any: ...
 
@@ -55,16 +98,18 @@ class Persistence:
     def __init__(self, config: ConfigLike, start_time: int = 0) -> None:
         self._config = config
         self._read_config()
-        self._live: dict[str, str] = {}
-        self._rdb: dict[str, str] | None = None  # None: no RDB file on disk
+        self._live = Dataset()
+        self._rdb: Dataset | None = None  # None: no RDB file on disk
         self._rdb_time: int | None = None
         self._rdb_repl: ReplInfo | None = None
         self.loaded_repl: ReplInfo | None = None
+        self.loaded_ttls: dict[str, int] = {}  # the TTLs of what the last restore loaded
+        self.loaded_from_rdb = False
         self._lastsave = start_time
         self._dirty = 0
         self._now = start_time
-        self._durable: dict[str, str] = {}  # AOF content that survives power loss
-        self._pending: deque[tuple[int, str, str | None]] = deque()
+        self._durable = Dataset()  # AOF content that survives power loss
+        self._pending: deque[tuple[int, str, Change]] = deque()
 
     def _read_config(self) -> None:
         self.appendonly = bool(self._config.get("appendonly"))
@@ -91,16 +136,25 @@ class Persistence:
         horizon = self._horizon(t)
         pending = self._pending
         while pending and pending[0][0] < horizon:
-            _, key, value = pending.popleft()
-            _apply(self._durable, key, value)
+            _, key, change = pending.popleft()
+            self._durable.apply(key, change)
 
     def record_write(self, t: int, key: str, value: str | None) -> None:
         """The node applied a write (``None`` deletes the key) at time ``t``."""
+        self._record(t, key, value)
+
+    def record_expire(self, t: int, key: str, at_ms: int | None) -> None:
+        """The node applied ``PEXPIREAT key at_ms`` (``PERSIST`` when None) at time ``t``:
+        the RDB and the AOF keep TTLs as deadlines (§21)."""
+        self._record(t, key, TtlChange(at_ms))
+
+    def _record(self, t: int, key: str, change: Change) -> None:
         self._tick(t)
-        _apply(self._live, key, value)
-        self._dirty += 1
+        self._live.apply(key, change)
+        if not isinstance(change, TtlChange):
+            self._dirty += 1  # simplified: a TTL alone (EXPIRE) is not counted
         if self.appendonly:
-            self._pending.append((t, key, value))
+            self._pending.append((t, key, change))
             self._flush(t)
 
     def maybe_snapshot(self, t: int, repl: ReplInfo | None = None) -> bool:
@@ -118,7 +172,7 @@ class Persistence:
     def snapshot(self, t: int, repl: ReplInfo | None = None) -> None:
         """BGSAVE/SAVE: the RDB file now holds the dataset as of ``t`` (and ``repl``)."""
         self._tick(t)
-        self._rdb = dict(self._live)
+        self._rdb = self._live.copy()
         self._rdb_time = t
         self._rdb_repl = repl
         self._lastsave = t
@@ -128,23 +182,30 @@ class Persistence:
         """Graceful SHUTDOWN: the AOF is fsynced, and an RDB saved if save points exist."""
         self._tick(t)
         if self.appendonly:
-            self._durable = dict(self._live)
+            self._durable = self._live.copy()
             self._pending.clear()
         if self.save_points:
             self.snapshot(t, repl)
 
-    def full_sync(self, t: int, data: dict[str, str], repl: ReplInfo | None = None) -> None:
-        """A disk-based full resync from the master replaced the dataset: the received
-        RDB file stays on disk as this node's RDB (repl-diskless-load disabled, the
-        default), whatever the save points; with AOF the rewrite makes it durable."""
+    def full_sync(
+        self,
+        t: int,
+        data: dict[str, str],
+        repl: ReplInfo | None = None,
+        ttls: dict[str, int] | None = None,
+    ) -> None:
+        """A disk-based full resync from the master replaced the dataset (and its TTLs):
+        the received RDB file stays on disk as this node's RDB (repl-diskless-load
+        disabled, the default), whatever the save points; with AOF the rewrite makes it
+        durable."""
         self._tick(t)
-        self._live = dict(data)
-        self._rdb = dict(data)
+        self._live = Dataset(data, ttls)
+        self._rdb = self._live.copy()
         self._rdb_time = t
         self._rdb_repl = repl
         self._dirty = 0
         if self.appendonly:
-            self._durable = dict(data)
+            self._durable = self._live.copy()
             self._pending.clear()
 
     # ------------------------------------------------------------------ queries
@@ -166,19 +227,22 @@ class Persistence:
     def survivors(self, crash_time: int, power_loss: bool) -> dict[str, str]:
         """What a restart after a crash at ``crash_time`` would load, without changing
         anything."""
+        return self._survivors(crash_time, power_loss).values
+
+    def _survivors(self, crash_time: int, power_loss: bool) -> Dataset:
         if crash_time < self._now:
             raise ValueError(f"crash at {crash_time} ms is before the last event ({self._now} ms)")
         if self.appendonly:
             if not power_loss:
-                return dict(self._live)
-            durable = dict(self._durable)
+                return self._live.copy()
+            durable = self._durable.copy()
             horizon = self._horizon(crash_time)
-            for t, key, value in self._pending:
+            for t, key, change in self._pending:
                 if t >= horizon:
                     break
-                _apply(durable, key, value)
+                durable.apply(key, change)
             return durable
-        return dict(self._rdb) if self._rdb is not None else {}
+        return self._rdb.copy() if self._rdb is not None else Dataset()
 
     def restore(
         self,
@@ -188,14 +252,17 @@ class Persistence:
         config: ConfigLike | None = None,
     ) -> dict[str, str]:
         """The node crashed at ``crash_time`` (``power_loss``: OS crash, else kill -9)
-        and restarts at ``restart_time`` (default: at once): the dataset it loads.
+        and restarts at ``restart_time`` (default: at once): the dataset it loads, whose
+        TTL deadlines are then :attr:`loaded_ttls` (:attr:`loaded_from_rdb` says which
+        file it came from).
 
         The model continues from that dataset; the configuration is re-read, as a
         restarted process would (``config``: the new process's, without CONFIG SET).
         """
-        data = self.survivors(crash_time, power_loss)
-        from_rdb = not self.appendonly and self._rdb is not None
-        self.loaded_repl = self._rdb_repl if from_rdb else None
+        data = self._survivors(crash_time, power_loss)
+        self.loaded_from_rdb = not self.appendonly and self._rdb is not None
+        self.loaded_repl = self._rdb_repl if self.loaded_from_rdb else None
+        self.loaded_ttls = dict(data.ttls)
         start = crash_time if restart_time is None else restart_time
         if start < crash_time:
             raise ValueError(f"restart at {start} ms is before the crash at {crash_time} ms")
@@ -203,16 +270,9 @@ class Persistence:
             self._config = config
         self._read_config()
         self._now = start
-        self._live = dict(data)
-        self._durable = dict(data)
+        self._live = data
+        self._durable = data.copy()
         self._pending.clear()
         self._lastsave = start
         self._dirty = 0
-        return data
-
-
-def _apply(data: dict[str, str], key: str, value: str | None) -> None:
-    if value is None:
-        data.pop(key, None)
-    else:
-        data[key] = value
+        return dict(data.values)
