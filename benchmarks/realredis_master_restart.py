@@ -76,6 +76,31 @@ def resync_lines(started: Servers, port: int) -> list[str]:
     ]
 
 
+STAMPED = re.compile(r"^\d+:[A-Z] (\d+ \w+ \d+ [\d:.]+) [.\-*#] (.*)$")
+
+
+def shutdown_lines(started: Servers, port: int) -> list[dict[str, object]]:
+    """The master's log from "User requested shutdown" to its exit, with each line's ms
+    after that first one."""
+    from datetime import datetime
+
+    out: list[dict[str, object]] = []
+    with open(started.log(port)) as log:
+        for line in log:
+            match = STAMPED.match(line.strip())
+            if match is None:
+                continue
+            when = datetime.strptime(match.group(1), "%d %b %Y %H:%M:%S.%f").timestamp() * 1000
+            if "User requested shutdown" in match.group(2):
+                out = []
+                first = when
+            if out or "User requested shutdown" in match.group(2):
+                out.append({"ms": round(when - first, 1), "line": match.group(2)})
+                if "ready to exit" in match.group(2):
+                    break
+    return out
+
+
 def writes(master: Conn, start: int, count: int) -> None:
     for i in range(start, start + count):
         master.cmd(b"SET", b"key:%d" % i, b"x" * 10)
@@ -152,6 +177,8 @@ def one_case(case: str) -> dict[str, object]:
             process.wait(timeout=30)
         started.start(PORT, *save)
         master = Conn(PORT)
+        if case == "shutdown":
+            result["shutdown_log"] = shutdown_lines(started, PORT)
         result["after_restart"] = history(master)
         wait_link_up(replica, after=1.5)
         result["after_resync"] = history(master)

@@ -137,6 +137,11 @@ class DataPlane:
     def on_crash(self, node: Node, power_loss: bool) -> None:
         """The process died (kill -9), or the whole host lost power."""
 
+    def begin_shutdown(self, node: Node) -> bool:
+        """SHUTDOWN was asked of ``node``: True when it first waits for its replicas (the
+        data plane then calls :meth:`Cluster.finish_shutdown`); without data, never."""
+        return False
+
     def on_shutdown(self, node: Node) -> None:
         """Graceful SHUTDOWN (saves RDB if save points exist, §21.3)."""
 
@@ -385,10 +390,18 @@ class Cluster(ReplicationWire, ClusterTruth):
         self.trace.emit(self.engine.now, "crash", name, power_loss=power_loss)
 
     def shutdown(self, name: str) -> None:
-        """Graceful SHUTDOWN: no failover is triggered; peers notice after NT (§21.3)."""
+        """Graceful SHUTDOWN (§21.3): a master whose replicas lag first pauses writes and
+        waits for them (``prepareForShutdown``, :meth:`DataPlane.begin_shutdown`); no
+        failover is triggered; peers notice after NT."""
         node = self.node(name)
         if node.status in (CRASHED, STOPPED):
             raise ClusterError(f"{name} is not running")
+        if not self.dataplane.begin_shutdown(node):
+            self.finish_shutdown(name)
+
+    def finish_shutdown(self, name: str) -> None:
+        """``finishShutdown``: save, stop, close every connection."""
+        node = self.node(name)
         self._nodes_conf[name] = node.save_config()
         self.dataplane.on_shutdown(node)
         node.shutdown()

@@ -109,6 +109,11 @@ KINDS: dict[str, TraceKind] = {
         _k("shutdown", _F, "node", "", "",
            "graceful SHUTDOWN: no failover is triggered (§21.3)",
            "{node} shuts down cleanly", "timeline", "alert"),
+        _k("shutdown_wait", _F, "node", "", "replicas timeout_ms",
+           "SHUTDOWN of a master whose replicas lag: GETACK sent, writes paused until "
+           "they caught up or the timeout passed (prepareForShutdown, §21.3)",
+           "{node} pauses writes until its replicas ({replicas}) have its whole stream, "
+           "then shuts down", "timeline"),
         _k("pause", _F, "node", "", "",
            "SIGSTOP: timers stop, the kernel buffers input",
            "{node} is paused (SIGSTOP): alive but silent", "timeline", "alert"),

@@ -186,6 +186,7 @@ DATAPLANE_LAYERS = (
         "expiry",
         "key_lookup",
         "restart_load",
+        "shutdown_wait",
     ),
     ("server", "expire_commands"),
     ("clients", "client_tracking"),

@@ -31,6 +31,7 @@ INTERNAL = re.compile(
 # Values for the kinds no bundled lesson emits, shaped as the code that emits them does.
 SYNTHETIC: dict[str, dict[str, Any]] = {
     "shutdown": {"node": "n1"},
+    "shutdown_wait": {"node": "n1", "replicas": 1, "timeout_ms": 10000},
     "node_removed": {"node": "n7"},
     "forget": {"node": "n4", "target": "n1", "reply": "ERR Can't forget my master!"},
     "election_delayed": {"node": "n5", "target": "n1", "rank": 1, "added_ms": 1000},

@@ -176,3 +176,32 @@ def test_a_restart_from_an_rdb_is_a_loaded_event_with_the_keys_and_those_expired
         "9:M 4 Dec 2026 18:00:00.101 * DB loaded from disk: 0.000 seconds"
     )
     assert _events(lines, "n1", {}) == [{"kind": "loaded", "node": "n1", "keys": 2, "expired": 1}]
+
+
+def test_a_master_waiting_for_its_replicas_before_shutting_down_is_a_shutdown_wait() -> None:
+    real = json.loads((Path(__file__).parent / "data" / "master-restart.json").read_text())
+    shutdown = next(case for case in real["cases"] if case["case"] == "shutdown")
+    line = shutdown["shutdown_log"][1]["line"]
+    parsed = parse_line(f"9:M 4 Dec 2026 18:00:00.100 # {line}", "n1", NAMES, master_of)
+    assert parsed is not None and parsed[1] == {"kind": "shutdown_wait", "node": "n1"}
+
+
+def test_a_psync_is_timed_when_the_replica_asked_not_when_a_delayed_full_sync_began() -> None:
+    """A diskless full sync waits ``repl-diskless-sync-delay`` before the master answers
+    +FULLRESYNC: the replica logged its request 5 s before "Full resync from master"."""
+    lines = (
+        "7:S 4 Dec 2026 19:00:11.020 * Trying a partial resynchronization (request "
+        + "a" * 40
+        + ":9000).\n"
+        "7:S 4 Dec 2026 19:00:16.069 * Full resync from master: " + "b" * 40 + ":0"
+    )
+    memory: dict[str, object] = {}
+    found = [
+        parsed
+        for line in lines.splitlines()
+        if (parsed := parse_line(line, "n4", NAMES, master_of, memory)) is not None
+    ]
+    assert len(found) == 1
+    unix_ms, event = found[0]
+    assert unix_ms == datetime(2026, 12, 4, 19, 0, 11, 20000).timestamp() * 1000
+    assert event == {"kind": "psync", "node": "n4", "target": "n1", "mode": "full"}

@@ -36,11 +36,18 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
+PSYNC_ASKED = ("Trying a partial resynchronization", "Partial resynchronization not possible")
 PSYNC_PARTIAL = "Successful partial resynchronization with master."
 PSYNC_FULL = re.compile(r"Full resync from master: [0-9a-f]{40}:(\d+)")
-"""A replica's PSYNC answered (``slaveTryPartialResynchronization``, replication.c):
-rcsim's ``psync`` event with ``mode`` partial or full (offsets are bytes of a different
-stream, so the event carries none)."""
+"""A replica's PSYNC (``slaveTryPartialResynchronization``, replication.c): rcsim's
+``psync`` event with ``mode`` partial or full, at the time the replica asked (its
+"Trying a partial resynchronization" line, or "not possible" when it asks ``PSYNC ? -1``):
+a master that delays a diskless full sync (``repl-diskless-sync-delay``) answers
+``+FULLRESYNC`` only when the transfer starts, seconds later. Offsets are bytes of a
+different stream, so the event carries none."""
+
+SHUTDOWN_WAIT = "Waiting for replicas before shutting down."
+"""``prepareForShutdown`` (server.c): rcsim's ``shutdown_wait``."""
 
 SYNC_LOADING = "MASTER <-> REPLICA sync: Loading DB in memory"
 SYNC_DONE = "MASTER <-> REPLICA sync: Finished with success"
@@ -49,8 +56,12 @@ STARTUP_LOADED = re.compile(r"DB loaded from (?:append only file|disk)")
 
 
 def _persistence(
-    message: str, node: str, master_of: Callable[[str], str | None], memory: dict[str, Any]
-) -> dict[str, Any] | None:
+    message: str,
+    node: str,
+    master_of: Callable[[str], str | None],
+    memory: dict[str, Any],
+    when: float,
+) -> tuple[float, dict[str, Any]] | None:
     """rcsim's ``psync``, ``full_sync`` and ``loaded`` events; the last two from lines
     that only mean something in sequence (``memory`` is the node's own, kept across calls). A replica's full sync
     (``readSyncBulkPayload``, replication.c) logs ``Loading DB in memory``, then rdbLoad's
@@ -60,9 +71,13 @@ def _persistence(
     ``loaded``; from an RDB with the ``keys`` loaded and those skipped as ``expired``
     (``Done loading RDB, keys loaded: N, keys expired: M``), from the AOF without them
     (an AOF's increments are not counted in any line)."""
+    if any(asked in message for asked in PSYNC_ASKED):
+        memory.setdefault("psync_at", when)
+        return None
     if PSYNC_PARTIAL in message or PSYNC_FULL.search(message):
         mode = "partial" if PSYNC_PARTIAL in message else "full"
-        return {"kind": "psync", "node": node, "target": master_of(node), "mode": mode}
+        asked_at = memory.pop("psync_at", when)
+        return asked_at, {"kind": "psync", "node": node, "target": master_of(node), "mode": mode}
     if SYNC_LOADING in message:
         memory["syncing"] = True
         memory.pop("keys", None)
@@ -79,13 +94,13 @@ def _persistence(
         event: dict[str, Any] = {"kind": "full_sync", "node": node, "target": master_of(node)}
         if keys is not None:
             event["keys"] = keys
-        return event
+        return when, event
     if STARTUP_LOADED.search(message):
         loaded: dict[str, Any] = {"kind": "loaded", "node": node}
         keys, expired = memory.pop("keys", None), memory.pop("expired", None)
         if "disk" in message and keys is not None:  # an RDB: its counts are the load's
             loaded.update(keys=keys, expired=expired or 0)
-        return loaded
+        return when, loaded
     return None
 
 
@@ -107,10 +122,12 @@ def parse_line(
     if match is None:
         return None
     stamp, message = match.groups()
+    if SHUTDOWN_WAIT in message:
+        return log_time_ms(stamp), {"kind": "shutdown_wait", "node": node}
     if memory is not None:
-        loaded = _persistence(message, node, master_of, memory)
-        if loaded is not None:
-            return log_time_ms(stamp), loaded
+        persisted = _persistence(message, node, master_of, memory, log_time_ms(stamp))
+        if persisted is not None:
+            return persisted
     for kind, pattern in PATTERNS:
         found = pattern.search(message)
         if found is None:

@@ -21,6 +21,7 @@ DERIVED_EVENTS: dict[str, frozenset[str]] = {
     "resume": frozenset(),
     "restart": frozenset(),
     "shutdown": frozenset(),
+    "shutdown_wait": frozenset(),  # the master's log (logevents.py)
     "partition": frozenset(),
     "cut": frozenset(),
     "heal": frozenset(),

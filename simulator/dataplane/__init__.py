@@ -13,7 +13,8 @@ upwards, not even under ``TYPE_CHECKING`` or inside a function):
 2. **state** — ``model``: :class:`~simulator.dataplane.model.ClusterData` and each node's
    ``NodeData`` (keyspace, replication stream, persistence, pub/sub delivery, ledger,
    counters); it is the :class:`~simulator.cluster.DataPlane` the bus calls; beside it
-   ``key_lookup`` (where a key lives, for the inspector) and ``restart_load`` (what a restarted node loads).
+   ``key_lookup`` (where a key lives, for the inspector), ``restart_load`` (what a
+   restarted node loads) and ``shutdown_wait`` (SHUTDOWN waiting for the replicas).
 3. **server** — ``server``: one command executed by one node (``processCommand``).
 4. **clients** — ``clients``: client endpoints and the request path (delivery, held and
    blocked requests, refusals, WAIT).

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from simulator.cluster import Cluster, DataPlane
-from simulator.dataplane import expiry, replica_acks, restart_load
+from simulator.dataplane import expiry, replica_acks, restart_load, shutdown_wait
 from simulator.dataplane.key_lookup import key_lookup
 from simulator.dataplane.keyspace import slot_of
 from simulator.dataplane.ledger import WriteLedger, loss_row, write_row
@@ -362,6 +362,9 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         if node.status != RUNNING:
             return
         data = self.data(node)
+        if data.shutdown_deadline is not None and shutdown_wait.done(self, node):
+            self.cluster.finish_shutdown(name)  # finishShutdown from serverCron
+            return
         data.persistence.maybe_snapshot(self.now, self.saved_repl_info(node))
         # REPLCONF ACK: replicationCron sends it on the TCP link (cluster_replication.py).
 
@@ -448,9 +451,13 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
         waiting = [(client, op, attempt) for client, op, attempt, *_ in data.waiting]
         held, data.held = data.held + data.blocked + waiting, []
         data.blocked, data.busy, data.waiting, data.get_ack = [], False, [], False
+        data.shutdown_deadline = None
         data.timeouts, node.pass_watch = [], False
         for client, op, attempt in held:
             self._refuse(node.name, client, op, attempt)
+
+    def begin_shutdown(self, node: Node) -> bool:
+        return shutdown_wait.begin(self, node)
 
     def on_shutdown(self, node: Node) -> None:
         data = self.data(node)
@@ -459,13 +466,14 @@ class ClusterData(DataPlane, Generic[ClientT, JobT]):
 
     def saved_repl_info(self, node: Node) -> ReplInfo | None:
         """What an RDB saved now records as its replication ID and offset
-        (``rdbPopulateSaveInfo``): the history the data belongs to, up to the last
-        applied write (a replica may have received more than it applied). A master
-        without a backlog records none: it is in no replication chain."""
+        (``rdbPopulateSaveInfo``): the history the data belongs to; a master's whole
+        stream (``master_repl_offset``, GETACKs included), a replica's up to the last
+        write it applied (it may have received more). A master without a backlog records
+        none: it is in no replication chain."""
         self.ready()
         repl = node.repl
-        if node.is_master and not repl.has_backlog:
-            return None
+        if node.is_master:
+            return (repl.replid, repl.offset) if repl.has_backlog else None
         return repl.replid, min(repl.applied_offset(), repl.offset)
 
     def on_restart(self, node: Node) -> None:

@@ -35,6 +35,7 @@ class NodeData(Keyspace):
         # ACKs, and whether a REPLCONF GETACK is due (``get_ack_from_slaves``)
         self.waiting: list[tuple[str, Any, int, int, int, int | None]] = []
         self.get_ack = False
+        self.shutdown_deadline: int | None = None  # SHUTDOWN waiting for replicas (§21.3)
         # ``clients_timeout_table``: the deadlines of blocked clients (simulated and
         # RESP, a heap), and the last event-loop pass that checked it
         self.timeouts: list[int] = []
